@@ -1,0 +1,46 @@
+# The two commands: `make test` and `make demo`. Both set everything up on a
+# fresh Debian 12 machine first (system packages, .venv/, the project itself).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+READY := $(VENV)/.ready
+
+.PHONY: help test demo bench lint typecheck unit system-deps venv clean
+
+help:
+	@echo "make test    lint, type-check and run every test"
+	@echo "make demo    run the system on simulated hardware"
+	@echo "make bench   run the benchmarks in bench/ (never part of make test)"
+	@echo "make clean   remove .venv/ and caches"
+
+system-deps:
+	@scripts/system-deps.sh
+
+$(READY): setup.cfg pyproject.toml | system-deps
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+venv: system-deps $(READY)
+
+lint: venv
+	$(PY) -m ruff check .
+
+typecheck: venv
+	$(PY) -m mypy
+
+unit: venv
+	$(PY) -m pytest
+
+test: lint typecheck unit
+
+demo: venv
+	$(VENV)/bin/sallyport demo
+
+bench: venv
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
