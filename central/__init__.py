@@ -1,0 +1,1 @@
+"""central: see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""device_security: see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""firmware_images: see DESIGN.md."""

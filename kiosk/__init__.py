@@ -1,0 +1,1 @@
+"""kiosk: see DESIGN.md."""

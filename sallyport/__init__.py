@@ -1,0 +1,1 @@
+"""The ``sallyport`` command and the pieces every process shares (configuration)."""

@@ -1,0 +1,3 @@
+from sallyport.cli import main
+
+raise SystemExit(main())

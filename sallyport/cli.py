@@ -1,0 +1,43 @@
+"""The ``sallyport`` command. Each part adds its own subcommand here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from hw.errors import HwError
+from sallyport.config import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from hw import cli as hw_cli
+    from sallyport import demo
+    from simulators import cli as sim_cli
+
+    parser = argparse.ArgumentParser(
+        prog="sallyport",
+        description="Sallyport: kiosks, locked tablets and the central server, "
+        "with simulated hardware for development.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log more (-v: info, -vv: debug)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    hw_cli.register(commands)
+    sim_cli.register(commands)
+    demo.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        result: int = args.func(args)
+    except (HwError, ConfigError) as e:
+        print(f"sallyport: {e}", file=sys.stderr)
+        return 2
+    return result
