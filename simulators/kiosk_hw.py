@@ -1,0 +1,175 @@
+"""Simulated kiosk hardware besides the dock: badge reader, receipt printer, network switch.
+
+The badge reader and the printer are serial devices (pseudo-terminals), as
+they are on a kiosk; the kiosk opens them with ``serial://`` addresses. The
+network switch is a TCP relay on loopback between the kiosk and the central
+server that a developer can cut and restore.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import select
+import socket
+import threading
+from pathlib import Path
+
+from simulators.errors import SimError
+from simulators.link import open_raw_pty
+
+log = logging.getLogger(__name__)
+
+BADGE_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+
+
+class BadgeReader:
+    """A serial badge reader: each swipe sends the badge id and CR LF."""
+
+    def __init__(self) -> None:
+        self._master = self._slave = -1
+        self.tty = ""
+
+    def open(self) -> None:
+        self._master, self._slave, self.tty = open_raw_pty()
+
+    def swipe(self, badge: str) -> None:
+        """Send a badge id; raises SimError for one a reader could not have read."""
+        if not BADGE_PATTERN.match(badge):
+            raise SimError(f"badge {badge!r}: 1-32 letters, digits or -")
+        os.write(self._master, badge.encode("ascii") + b"\r\n")
+
+    def close(self) -> None:
+        for fd in (self._master, self._slave):
+            if fd >= 0:
+                os.close(fd)
+        self._master = self._slave = -1
+
+
+class ReceiptPrinter:
+    """A serial receipt printer whose output lands in a spool file."""
+
+    def __init__(self, spool: Path) -> None:
+        self.spool = spool
+        self._master = self._slave = -1
+        self.tty = ""
+        self._thread: threading.Thread | None = None
+        self._stop_r = self._stop_w = -1
+
+    def open(self) -> None:
+        self._master, self._slave, self.tty = open_raw_pty()
+        self._stop_r, self._stop_w = os.pipe()
+        self.spool.touch()
+        self._thread = threading.Thread(target=self._run, name="printer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            ready, _, _ = select.select([self._master, self._stop_r], [], [])
+            if self._stop_r in ready:
+                return
+            data = os.read(self._master, 4096)
+            with self.spool.open("ab") as f:
+                f.write(data)
+
+    def printed(self) -> bytes:
+        return self.spool.read_bytes() if self.spool.exists() else b""
+
+    def close(self) -> None:
+        if self._thread is not None:
+            os.write(self._stop_w, b"x")
+            self._thread.join(5)
+            self._thread = None
+        for fd in (self._master, self._slave, self._stop_r, self._stop_w):
+            if fd >= 0:
+                os.close(fd)
+        self._master = self._slave = self._stop_r = self._stop_w = -1
+
+
+class NetworkSwitch:
+    """A TCP relay on loopback: the kiosk connects to :attr:`port`, the switch
+    connects on to ``upstream``. :meth:`cut` drops every connection and refuses
+    new ones until :meth:`restore`."""
+
+    def __init__(self, upstream: tuple[str, int], *, host: str = "127.0.0.1") -> None:
+        if upstream[0] not in ("127.0.0.1", "localhost", "::1"):
+            raise SimError("the network switch only relays to loopback")
+        self.upstream = upstream
+        self.host = host
+        self.port = 0
+        self.is_up = True
+        self._listener: socket.socket | None = None
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def open(self) -> None:
+        self._listener = socket.create_server((self.host, 0))
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept, name="switch", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if not self.is_up:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError as e:
+                log.info("switch: upstream %s refused: %s", self.upstream, e)
+                client.close()
+                continue
+            with self._lock:
+                self._conns.update((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True,
+                                 name="switch-pipe").start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with self._lock:
+                    self._conns.discard(s)
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def cut(self) -> None:
+        """Cut the kiosk off: drop open connections, refuse new ones."""
+        self.is_up = False
+        with self._lock:
+            conns, self._conns = list(self._conns), set()
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def restore(self) -> None:
+        self.is_up = True
+
+    def close(self) -> None:
+        self.cut()
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        if self._thread is not None:
+            self._thread.join(5)
