@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -168,6 +167,7 @@ class UdevHotplug:
         context_factory: Callable[[], Any] = pyudev.Context,
         poll_interval: float = 2.0,
         settle: float = 1.0,
+        events: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not matches:
@@ -179,13 +179,15 @@ class UdevHotplug:
         self._poll_interval = poll_interval
         self._settle = settle
         self._clock = clock
+        self._events = events
         self._lock = threading.Lock()
         self._present: dict[str, DockedDevice] = {}
         self._removed: set[str] = set()
         self._first_seen: dict[str, float] = {}
         self._thread: threading.Thread | None = None
+        self._reader: threading.Thread | None = None
         self._stop = threading.Event()
-        self._wake_r, self._wake_w = -1, -1
+        self._dirty = threading.Event()
         self.using_events = False
 
     # -- one look -----------------------------------------------------------
@@ -232,31 +234,44 @@ class UdevHotplug:
     # -- watching -----------------------------------------------------------
 
     def start(self, on_event: EventCallback) -> None:
-        """Start watching on a background thread; raises RuntimeError if running."""
+        """Start watching on background threads; raises RuntimeError if running.
+
+        One thread (``hotplug-uevents``) only drains udev's event socket, so a
+        burst of uevents never overflows it; the other (``hotplug``) looks at
+        sysfs and calls ``on_event``.
+        """
         if self._thread is not None:
             raise RuntimeError("hot-plug source already started")
         self._stop.clear()
-        self._wake_r, self._wake_w = os.pipe()
+        self._dirty.clear()
         context = self._open_context()
         monitor = self._open_monitor(context)
         self._thread = threading.Thread(
-            target=self._run, args=(context, monitor, on_event), name="hotplug", daemon=True
+            target=self._run, args=(context, on_event), name="hotplug", daemon=True
         )
+        if monitor is not None:
+            self._reader = threading.Thread(
+                target=self._read_events, args=(monitor,), name="hotplug-uevents", daemon=True
+            )
+            self._reader.start()
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop watching and wait for the thread to end."""
+        """Stop watching and wait for the threads to end."""
         thread, self._thread = self._thread, None
+        reader, self._reader = self._reader, None
         if thread is None:
             return
         self._stop.set()
-        os.write(self._wake_w, b"x")
+        self._dirty.set()
         thread.join(timeout)
-        for fd in (self._wake_r, self._wake_w):
-            os.close(fd)
-        self._wake_r = self._wake_w = -1
+        if reader is not None:
+            reader.join(timeout)
 
     def _open_monitor(self, context: Any) -> Any:
+        if not self._events:
+            self.using_events = False
+            return None
         try:
             monitor = pyudev.Monitor.from_netlink(context)
             monitor.filter_by("usb")
@@ -269,15 +284,30 @@ class UdevHotplug:
         self.using_events = True
         return monitor
 
-    def _run(self, context: Any, monitor: Any, on_event: EventCallback) -> None:
-        fds = [self._wake_r] + ([monitor.fileno()] if monitor is not None else [])
+    def _read_events(self, monitor: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                dev = monitor.poll(timeout=0.2)
+            except (OSError, ValueError) as e:
+                log.warning("bad uevent ignored: %s", e)
+                continue
+            if dev is None:
+                continue
+            log.debug("uevent %s %s", dev.action, dev.sys_path)
+            with self._lock:
+                if dev.action == "remove":
+                    self._removed.add(dev.sys_path)
+                elif dev.action == "add":
+                    self._removed = {r for r in self._removed if not _under(r, dev.sys_path)}
+            self._dirty.set()
+
+    def _run(self, context: Any, on_event: EventCallback) -> None:
         self._reconcile(context, on_event)
         while not self._stop.is_set():
-            readable, _, _ = select.select(fds, [], [], self._next_wait())
+            self._dirty.wait(self._next_wait())
             if self._stop.is_set():
                 break
-            if monitor is not None and monitor.fileno() in readable:
-                self._drain(monitor)
+            self._dirty.clear()
             self._reconcile(context, on_event)
 
     def _next_wait(self) -> float:
@@ -288,25 +318,14 @@ class UdevHotplug:
                 wait = min(wait, first + self._settle - now)
         return max(wait, 0.01)
 
-    def _drain(self, monitor: Any) -> None:
-        while True:
-            try:
-                dev = monitor.poll(timeout=0)
-            except (OSError, ValueError) as e:
-                log.warning("bad uevent ignored: %s", e)
-                continue
-            if dev is None:
-                return
-            log.debug("uevent %s %s", dev.action, dev.sys_path)
-            if dev.action == "remove":
-                self._removed.add(dev.sys_path)
-            elif dev.action == "add":
-                self._removed = {r for r in self._removed if not _under(r, dev.sys_path)}
-
     def _reconcile(self, context: Any, on_event: EventCallback) -> None:
-        found = self._enumerate(context, self._removed)
+        with self._lock:
+            removed = set(self._removed)
+        found = self._enumerate(context, removed)
         # A removal is forgotten once sysfs agrees the device is gone.
-        self._removed = {r for r in self._removed if os.path.exists(r)}
+        gone = {r for r in removed if not os.path.exists(r)}
+        with self._lock:
+            self._removed -= gone
         now = self._clock()
         ready: dict[str, DockedDevice] = {}
         for path, (dev, settled) in found.items():

@@ -189,4 +189,7 @@ class UdevTestbed:
             self._remove_tty(device)
         for path in [*reversed(device.interfaces), device.sys_path]:
             self._tb.uevent(path, "remove")
-        self._tb.remove_device(device.sys_path)
+        # One at a time, children first: removing a device leaves its
+        # children's /sys/bus links behind, and a re-plug would trip on them.
+        for path in [*reversed(device.interfaces), device.sys_path]:
+            self._tb.remove_device(path)

@@ -1,0 +1,117 @@
+"""Shared fixtures. The suite runs under umockdev's preload library, so that
+tests can build udev testbeds that the real pyudev code path enumerates; if
+pytest was started without it, this file restarts pytest with it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from simulators.udev import PRELOAD, in_mock_environment, mock_environment
+
+from hw.hotplug import UdevHotplug
+from hw.records import HotplugEvent, UsbId
+from simulators.udev import UdevTestbed
+from simulators.world import World
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if in_mock_environment() or not shutil.which("umockdev-wrapper"):
+        return
+    # Restart this very pytest command under umockdev's preload library, with
+    # pytest's output capture undone so that the new process writes to the
+    # terminal.
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.stop_global_capturing()
+    env = mock_environment("", base=dict(os.environ))
+    del env["UMOCKDEV_DIR"]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
+
+TABLET_ID = UsbId(0x1D6B, 0x0104)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--device", default=None,
+                     help="a real serial port with a loopback plug (TX to RX), for the link "
+                     "contract tests, e.g. serial:///dev/ttyUSB0")
+
+
+@pytest.fixture
+def device_address(request: pytest.FixtureRequest) -> str:
+    address = request.config.getoption("--device")
+    if not address:
+        pytest.skip("no real serial port given (--device serial:///dev/ttyUSB0)")
+    return str(address)
+
+
+def _require_umockdev() -> None:
+    if not in_mock_environment():
+        pytest.fail(f"udev tests need umockdev ({PRELOAD}); run scripts/system-deps.sh")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """A simulated world with 4 dock ports, in this process's udev testbed."""
+    _require_umockdev()
+    w = World(tmp_path / "world", ports=4, testbed=UdevTestbed())
+    w.open()
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+class EventLog:
+    """Hot-plug events as they arrive, with a way to wait for one."""
+
+    def __init__(self) -> None:
+        self.events: queue.SimpleQueue[HotplugEvent] = queue.SimpleQueue()
+        self.seen: list[HotplugEvent] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: HotplugEvent) -> None:
+        with self._lock:
+            self.seen.append(event)
+        self.events.put(event)
+
+    def wait_for(self, kind: str, serial: str, timeout: float = 5.0) -> HotplugEvent:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {kind} event for {serial} within {timeout} s; "
+                                     f"seen {[(e.kind, e.device.serial) for e in self.seen]}")
+            try:
+                event = self.events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if event.kind == kind and event.device.serial == serial:
+                return event
+
+
+@pytest.fixture
+def watch(world: World) -> Iterator[Callable[..., tuple[UdevHotplug, EventLog]]]:
+    """Start a hot-plug source on the world's testbed; stopped at the end."""
+    started: list[UdevHotplug] = []
+
+    def start(**options: float | bool) -> tuple[UdevHotplug, EventLog]:
+        log = EventLog()
+        source = UdevHotplug([TABLET_ID], **options)  # type: ignore[arg-type]
+        source.start(log)
+        started.append(source)
+        return source, log
+
+    yield start
+    for source in started:
+        source.stop()
