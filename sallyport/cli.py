@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from hw.errors import HwError
 from sallyport.config import ConfigError
+from simulators.errors import SimError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         result: int = args.func(args)
-    except (HwError, ConfigError) as e:
+    except (HwError, ConfigError, SimError) as e:
         print(f"sallyport: {e}", file=sys.stderr)
         return 2
     return result
