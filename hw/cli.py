@@ -39,6 +39,9 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--config", type=Path, default=os.environ.get("SALLYPORT_CONFIG"),
                         help="a TOML file with a [hw] table (default: $SALLYPORT_CONFIG)")
+    # The command line loads this configuration (file, then environment) and
+    # passes it to the command.
+    parser.set_defaults(config_class=HwConfig, config_section="hw", config_prefix="SALLYPORT_HW")
     sub = parser.add_subparsers(dest="hw_command", required=True, metavar="COMMAND")
     listing = sub.add_parser("list", help="list docked tablets",
                              description="List the tablets docked now, with their USB serial "
@@ -56,13 +59,6 @@ def register(commands: Any) -> None:
     watch.set_defaults(func=cmd_watch)
 
 
-def _config(args: argparse.Namespace) -> HwConfig:
-    from sallyport.config import load_config
-
-    return load_config(HwConfig, path=args.config, section="hw", env=os.environ,
-                       prefix="SALLYPORT_HW")
-
-
 def _device_json(device: DockedDevice) -> dict[str, Any]:
     data = asdict(device)
     data["usb_id"] = str(device.usb_id)
@@ -70,11 +66,10 @@ def _device_json(device: DockedDevice) -> dict[str, Any]:
     return data
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace, config: HwConfig) -> int:
     from hw.hotplug import UdevHotplug
     from hw.usb_descriptors import DescriptorReader, load_backend
 
-    config = _config(args)
     devices = UdevHotplug(config.matches()).scan()
     reader = None if args.no_descriptors else DescriptorReader(load_backend(config.usb_backend))
     rows = []
@@ -118,10 +113,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_watch(args: argparse.Namespace) -> int:
+def cmd_watch(args: argparse.Namespace, config: HwConfig) -> int:
     from hw.hotplug import UdevHotplug
 
-    config = _config(args)
     source = UdevHotplug(config.matches(), poll_interval=config.poll_interval,
                          settle=config.settle)
     events: queue.SimpleQueue[HotplugEvent] = queue.SimpleQueue()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from hw.errors import HwError
-from sallyport.config import ConfigError
+from sallyport.config import ConfigError, load_config
 from simulators.errors import SimError
 
 
@@ -37,7 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        result: int = args.func(args)
+        if getattr(args, "config_class", None) is not None:
+            config = load_config(args.config_class, path=args.config,
+                                 section=args.config_section, env=os.environ,
+                                 prefix=args.config_prefix)
+            result: int = args.func(args, config)
+        else:
+            result = args.func(args)
     except (HwError, ConfigError, SimError) as e:
         print(f"sallyport: {e}", file=sys.stderr)
         return 2
