@@ -90,8 +90,8 @@ def cmd_list(args: argparse.Namespace, config: HwConfig) -> int:
     if not rows:
         print("No tablets docked.")
         return 0
-    header = ("SERIAL", "TTY", "INTERFACES", "USB", "SYSFS PATH")
-    table = [header] + [
+    header: tuple[str, ...] = ("SERIAL", "TTY", "INTERFACES", "USB", "SYSFS PATH")
+    table: list[tuple[str, ...]] = [header] + [
         (
             str(r["serial"] or "(none)"),
             str(r["tty"] or "(no tty)"),
@@ -102,8 +102,8 @@ def cmd_list(args: argparse.Namespace, config: HwConfig) -> int:
         for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for line in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
     for r in rows:
         if "descriptor_error" in r:
             print(f"warning: {r['serial']}: {r['descriptor_error']}", file=sys.stderr)

@@ -247,7 +247,7 @@ def open_link(
         port = opener(port_name, **options)
     except (serial.SerialException, OSError) as e:
         cause = e.__cause__ or e.__context__ or e
-        if isinstance(cause, OSError) and cause.errno == errno.ENOENT or "No such file" in str(e):
+        if (isinstance(cause, OSError) and cause.errno == errno.ENOENT) or "No such file" in str(e):
             raise DeviceNotFound(f"no device at {address}", device=identity) from e
         raise TransportError(f"cannot open {address}: {e}", device=identity) from e
     log.debug("opened %s as %s", address, port_name)

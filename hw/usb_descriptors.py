@@ -18,8 +18,14 @@ import usb.backend.libusb1
 import usb.core
 import usb.util
 
-from hw.errors import BackendUnavailable, DeviceDataError, DeviceGone, DeviceNotFound, HwError
-from hw.errors import TransportError
+from hw.errors import (
+    BackendUnavailable,
+    DeviceDataError,
+    DeviceGone,
+    DeviceNotFound,
+    HwError,
+    TransportError,
+)
 from hw.records import DeviceIdentity, UsbDescriptors, UsbId, UsbInterface
 
 log = logging.getLogger(__name__)
@@ -87,7 +93,9 @@ class DescriptorReader:
         dev.default_timeout = self._timeout_ms
         return dev
 
-    def read(self, bus: int, address: int, *, identity: DeviceIdentity | None = None) -> UsbDescriptors:
+    def read(
+        self, bus: int, address: int, *, identity: DeviceIdentity | None = None
+    ) -> UsbDescriptors:
         """Read the device's ids, strings and interfaces.
 
         Raises DeviceNotFound, DeviceGone, TransportError, or DeviceDataError

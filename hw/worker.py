@@ -57,7 +57,8 @@ class DeviceIO:
 
     def descriptors(self) -> UsbDescriptors:
         """Read the device's USB descriptors (see DescriptorReader.read)."""
-        return self._reader.read(self.device.bus, self.device.address, identity=self.device.identity)
+        device = self.device
+        return self._reader.read(device.bus, device.address, identity=device.identity)
 
     def reset_port(self) -> None:
         """Reset the device's USB port; the open link is closed first."""
@@ -146,7 +147,7 @@ class DeviceWorker:
                 job.future.set_result(job.fn(self._io))
             except HwError as e:
                 job.future.set_exception(e)
-            except Exception as e:  # noqa: BLE001 - the caller gets it through the future
+            except Exception as e:
                 log.exception("job on %s failed", self.name)
                 job.future.set_exception(e)
         self._io.close_link()

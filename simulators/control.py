@@ -8,6 +8,7 @@ gets an error reply and never takes the harness down.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -79,10 +80,8 @@ class ControlServer:
 
     def stop(self) -> None:
         if self._sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             self._sock.close()
             self._sock = None
         self.path.unlink(missing_ok=True)

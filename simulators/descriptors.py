@@ -8,8 +8,10 @@ interfaces and endpoints.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 DT_DEVICE = 1
 DT_CONFIG = 2
@@ -170,11 +172,18 @@ class ParsedDevice:
     raw: bytes
 
 
+def _fields(cls: type, values: tuple[int, ...]) -> dict[str, Any]:
+    """Name the unpacked values after the leading fields of a Parsed* record."""
+    names = [f.name for f in dataclasses.fields(cls)][: len(values)]
+    return dict(zip(names, values, strict=True))
+
+
 def parse_descriptors(data: bytes) -> tuple[ParsedDevice, tuple[ParsedConfig, ...]]:
     """Parse a sysfs ``descriptors`` blob; raises ValueError if it is malformed."""
     if len(data) < 18 or data[0] != 18 or data[1] != DT_DEVICE:
         raise ValueError("no device descriptor at the start")
-    device = ParsedDevice(*struct.unpack("<BBHBBBBHHHBBBB", data[:18]), raw=data[:18])
+    device = ParsedDevice(**_fields(ParsedDevice, struct.unpack("<BBHBBBBHHHBBBB", data[:18])),
+                          raw=data[:18])
     configs = []
     pos = 18
     while pos < len(data):
@@ -195,12 +204,13 @@ def _parse_config(raw: bytes) -> ParsedConfig:
     head = struct.unpack("<BBHBBBBB", raw[:9])
     interfaces: list[ParsedInterface] = []
     pos = 9
-    current: list[object] | None = None
+    current: tuple[int, ...] | None = None
     endpoints: list[ParsedEndpoint] = []
 
     def finish() -> None:
         if current is not None:
-            interfaces.append(ParsedInterface(*current, endpoints=tuple(endpoints)))  # type: ignore[arg-type]
+            interfaces.append(ParsedInterface(**_fields(ParsedInterface, current),
+                                              endpoints=tuple(endpoints)))
 
     while pos < len(raw):
         length, kind = raw[pos], raw[pos + 1] if pos + 1 < len(raw) else -1
@@ -211,14 +221,15 @@ def _parse_config(raw: bytes) -> ParsedConfig:
             if length != 9:
                 raise ValueError(f"interface descriptor of length {length}")
             finish()
-            current = list(struct.unpack("<BBBBBBBBB", chunk))
+            current = struct.unpack("<BBBBBBBBB", chunk)
             endpoints = []
         elif kind == DT_ENDPOINT:
             if length != 7 or current is None:
                 raise ValueError(f"stray endpoint descriptor at offset {pos}")
-            endpoints.append(ParsedEndpoint(*struct.unpack("<BBBBHB", chunk)))
+            endpoints.append(ParsedEndpoint(**_fields(ParsedEndpoint,
+                                                      struct.unpack("<BBBBHB", chunk))))
         pos += length
     finish()
     if len({i.bInterfaceNumber for i in interfaces}) != head[3]:
         raise ValueError(f"{head[3]} interfaces announced, {len(interfaces)} present")
-    return ParsedConfig(*head, interfaces=tuple(interfaces), raw=raw)
+    return ParsedConfig(**_fields(ParsedConfig, head), interfaces=tuple(interfaces), raw=raw)

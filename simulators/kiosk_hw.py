@@ -8,6 +8,7 @@ server that a developer can cut and restore.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -142,10 +143,8 @@ class NetworkSwitch:
             for s in (src, dst):
                 with self._lock:
                     self._conns.discard(s)
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
 
     def cut(self) -> None:
@@ -154,10 +153,8 @@ class NetworkSwitch:
         with self._lock:
             conns, self._conns = list(self._conns), set()
         for s in conns:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def restore(self) -> None:
         self.is_up = True
@@ -165,10 +162,8 @@ class NetworkSwitch:
     def close(self) -> None:
         self.cut()
         if self._listener is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept()
-            except OSError:
-                pass
             self._listener.close()
             self._listener = None
         if self._thread is not None:

@@ -8,8 +8,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from simulators.descriptors import CDC_ACM, HID_KEYBOARD, MASS_STORAGE, InterfaceSpec
-from simulators.descriptors import UsbDeviceSpec
+from simulators.descriptors import CDC_ACM, HID_KEYBOARD, MASS_STORAGE, InterfaceSpec, UsbDeviceSpec
 from simulators.errors import SimError
 from simulators.secure_element import KeyFileSecureElement
 

@@ -65,7 +65,7 @@ class SimUsbDevice:
     strings: dict[int, str] = field(default_factory=dict)
 
 
-class SimUsbBackend(usb.backend.IBackend):  # type: ignore[misc]
+class SimUsbBackend(usb.backend.IBackend):
     """Serves the descriptors of the USB devices udev shows."""
 
     def __init__(self, *, reset: ResetHook | None = None,
@@ -145,8 +145,8 @@ class SimUsbBackend(usb.backend.IBackend):  # type: ignore[misc]
     def is_kernel_driver_active(self, dev_handle: SimUsbDevice, intf: int) -> bool:
         return True
 
-    def ctrl_transfer(self, dev_handle: SimUsbDevice, bmRequestType: int, bRequest: int,  # noqa: N803
-                      wValue: int, wIndex: int, data: Any, timeout: int) -> int:  # noqa: N803
+    def ctrl_transfer(self, dev_handle: SimUsbDevice, bmRequestType: int, bRequest: int,
+                      wValue: int, wIndex: int, data: Any, timeout: int) -> int:
         if not Path(dev_handle.sys_path).exists():
             raise usb.core.USBError("No such device", errno=errno.ENODEV)
         if bmRequestType & 0x80 and bRequest == GET_DESCRIPTOR:

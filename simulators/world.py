@@ -8,6 +8,7 @@ All methods are safe to call from several threads.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -198,10 +199,8 @@ class World:
         # Called on a relay thread by a drop fault; unplug from another thread,
         # since unplugging joins the relay threads.
         def unplug() -> None:
-            try:
+            with contextlib.suppress(NotPlugged):  # unplugged by hand meanwhile
                 self.unplug(name)
-            except NotPlugged:
-                pass
 
         threading.Thread(target=unplug, name=f"drop-{name}", daemon=True).start()
 

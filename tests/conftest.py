@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from simulators.udev import PRELOAD, in_mock_environment, mock_environment
-
 from hw.hotplug import UdevHotplug
 from hw.records import HotplugEvent, UsbId
-from simulators.udev import UdevTestbed
+from simulators.udev import PRELOAD, UdevTestbed, in_mock_environment, mock_environment
 from simulators.world import World
 
 

@@ -9,7 +9,8 @@ import pytest
 from sallyport.cli import build_parser
 
 
-def all_commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def all_commands(parser: argparse.ArgumentParser,
+                 prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = [prefix]
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):

@@ -14,7 +14,7 @@ def test_usb_id_parses_hex_pairs() -> None:
 
 @pytest.mark.parametrize("text", ["1d6b", "1d6b:", "zz:0104", "1d6b:10000", ""])
 def test_usb_id_rejects_malformed(text: str) -> None:
-    with pytest.raises(ValueError, match="VENDOR:PRODUCT|16-bit"):
+    with pytest.raises(ValueError, match=r"VENDOR:PRODUCT|16-bit"):
         UsbId.parse(text)
 
 
@@ -38,7 +38,7 @@ def test_file_then_environment(tmp_path: Path) -> None:
 def test_unknown_key_in_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "kiosk.toml"
     path.write_text("[hw]\npoll_intervall = 1\n")
-    with pytest.raises(ConfigError, match="unknown key.*poll_intervall"):
+    with pytest.raises(ConfigError, match=r"unknown key.*poll_intervall"):
         load_config(HwConfig, path=path, section="hw", prefix="SALLYPORT_HW", env={})
 
 

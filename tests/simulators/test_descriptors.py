@@ -1,9 +1,16 @@
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulators.descriptors import CDC_ACM, HID_KEYBOARD, UsbDeviceSpec, parse_descriptors
-from simulators.descriptors import sysfs_descriptors
+from simulators.descriptors import (
+    CDC_ACM,
+    HID_KEYBOARD,
+    UsbDeviceSpec,
+    parse_descriptors,
+    sysfs_descriptors,
+)
 
 
 def test_round_trip() -> None:
@@ -16,10 +23,8 @@ def test_round_trip() -> None:
 
 @given(st.binary(max_size=200))
 def test_garbage_raises_value_error_only(data: bytes) -> None:
-    try:
+    with contextlib.suppress(ValueError):
         parse_descriptors(data)
-    except ValueError:
-        pass
 
 
 @given(st.integers(min_value=0, max_value=80), st.integers(min_value=0, max_value=255))
@@ -27,10 +32,8 @@ def test_damaged_descriptors_raise_value_error_only(offset: int, value: int) -> 
     data = bytearray(sysfs_descriptors(UsbDeviceSpec(1, 2, "S", interfaces=CDC_ACM)))
     if offset < len(data):
         data[offset] = value
-    try:
+    with contextlib.suppress(ValueError):
         parse_descriptors(bytes(data))
-    except ValueError:
-        pass
 
 
 def test_truncated_is_refused() -> None:

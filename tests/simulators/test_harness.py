@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,11 +42,12 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             time.sleep(0.1)
 
 
-def status(world: Path) -> dict:
-    return json.loads(sallyport(world, "status", "--json").stdout)
+def status(world: Path) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(sallyport(world, "status", "--json").stdout)
+    return result
 
 
-def hw_list(world: Path) -> list[dict]:
+def hw_list(world: Path) -> list[dict[str, Any]]:
     out = sallyport(world, "exec", "--", sys.executable, "-m", "sallyport", "hw", "list",
                     "--json").stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]

@@ -31,7 +31,8 @@ def read_all(link: SerialLink, size: int) -> bytes:
     return link.read_exactly(size, timeout=10) if size else b""
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(down=st.binary(max_size=70_000), up=st.binary(max_size=70_000))
 def test_bytes_cross_unchanged_both_ways(cable: tuple[SimLink, SerialLink, SerialLink],
                                          down: bytes, up: bytes) -> None:
@@ -61,7 +62,10 @@ def fresh() -> Iterator[tuple[SimLink, SerialLink, SerialLink]]:
     link.cut()
 
 
-def test_unplug_mid_read_ends_it_with_our_error(fresh: tuple[SimLink, SerialLink, SerialLink]) -> None:
+Cable = tuple[SimLink, SerialLink, SerialLink]
+
+
+def test_unplug_mid_read_ends_it_with_our_error(fresh: Cable) -> None:
     link, kiosk, tablet = fresh
     tablet.write(b"partial", timeout=1)
     errors: list[BaseException] = []
@@ -83,7 +87,7 @@ def test_unplug_mid_read_ends_it_with_our_error(fresh: tuple[SimLink, SerialLink
     assert len(errors) == 1 and isinstance(errors[0], DeviceGone)
 
 
-def test_corrupt_flips_exactly_the_named_byte(fresh: tuple[SimLink, SerialLink, SerialLink]) -> None:
+def test_corrupt_flips_exactly_the_named_byte(fresh: Cable) -> None:
     link, kiosk, tablet = fresh
     link.set_fault(Fault(direction="down", corrupt_at=5))
     payload = bytes(range(20))
