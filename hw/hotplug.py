@@ -44,20 +44,20 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def _hex_attr(dev: Any, name: str, identity: DeviceIdentity) -> int:
+def _number_attr(dev: Any, name: str, identity: DeviceIdentity, base: int) -> int:
     raw = dev.attributes.get(name)
     try:
-        return int(raw.decode("ascii").strip(), 16)
+        return int(raw.decode("ascii").strip(), base)
     except (AttributeError, UnicodeDecodeError, ValueError) as e:
         raise DeviceDataError(f"sysfs attribute {name} is {raw!r}", device=identity) from e
+
+
+def _hex_attr(dev: Any, name: str, identity: DeviceIdentity) -> int:
+    return _number_attr(dev, name, identity, 16)
 
 
 def _int_attr(dev: Any, name: str, identity: DeviceIdentity) -> int:
-    raw = dev.attributes.get(name)
-    try:
-        return int(raw.decode("ascii").strip(), 10)
-    except (AttributeError, UnicodeDecodeError, ValueError) as e:
-        raise DeviceDataError(f"sysfs attribute {name} is {raw!r}", device=identity) from e
+    return _number_attr(dev, name, identity, 10)
 
 
 def _serial_attr(dev: Any) -> str | None:

@@ -11,9 +11,12 @@ as on a real unplug.
 from __future__ import annotations
 
 import errno
+import fcntl
 import logging
 import os
 import select
+import struct
+import termios
 import threading
 import time
 import tty
@@ -173,6 +176,9 @@ class SimLink:
             with self._cond:
                 self.bytes[direction] += len(data)
             if drop:
+                # The bytes before the drop point reach the far end: give its
+                # reader a moment to take them before the cable comes out.
+                self._wait_drained("gadget" if direction == "down" else "kiosk")
                 log.info("link %s: dropped after %d bytes %s", self.name,
                          self.bytes[direction], direction)
                 self._drop()
@@ -215,6 +221,17 @@ class SimLink:
                 raise
             poller.poll(1000)
         return True
+
+    def _wait_drained(self, side: str, timeout: float = 2.0) -> None:
+        # The pty hands written bytes to the far end's queue asynchronously:
+        # let that happen before looking at the queue.
+        time.sleep(0.05)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self._cut:
+            waiting = fcntl.ioctl(self._slaves[side], termios.TIOCINQ, b"\0\0\0\0")
+            if struct.unpack("I", waiting)[0] == 0:
+                return
+            time.sleep(0.005)
 
     def _drop(self) -> None:
         if self._on_drop is not None:

@@ -4,6 +4,7 @@ unplug ends a blocked read with our error."""
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,17 +15,28 @@ from hw.serial_link import SerialLink, open_link
 from simulators.errors import SimError
 from simulators.link import Fault, SimLink
 
+Cable = tuple[SimLink, SerialLink, SerialLink]
 
-@pytest.fixture(scope="module")
-def cable() -> Iterator[tuple[SimLink, SerialLink, SerialLink]]:
-    link = SimLink("P1")
+
+@contextmanager
+def plugged_cable(name: str) -> Iterator[Cable]:
+    """A simulated link with the kiosk's and the tablet's ends open."""
+    link = SimLink(name)
     link.open()
     kiosk = open_link(f"serial://{link.kiosk_tty}")
     tablet = open_link(f"serial://{link.gadget_tty}")
-    yield link, kiosk, tablet
-    kiosk.close()
-    tablet.close()
-    link.cut()
+    try:
+        yield link, kiosk, tablet
+    finally:
+        kiosk.close()
+        tablet.close()
+        link.cut()
+
+
+@pytest.fixture(scope="module")
+def cable() -> Iterator[Cable]:
+    with plugged_cable("P1") as ends:
+        yield ends
 
 
 def read_all(link: SerialLink, size: int) -> bytes:
@@ -34,7 +46,7 @@ def read_all(link: SerialLink, size: int) -> bytes:
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(down=st.binary(max_size=70_000), up=st.binary(max_size=70_000))
-def test_bytes_cross_unchanged_both_ways(cable: tuple[SimLink, SerialLink, SerialLink],
+def test_bytes_cross_unchanged_both_ways(cable: Cable,
                                          down: bytes, up: bytes) -> None:
     _, kiosk, tablet = cable
     got: dict[str, bytes] = {}
@@ -51,18 +63,9 @@ def test_bytes_cross_unchanged_both_ways(cable: tuple[SimLink, SerialLink, Seria
 
 
 @pytest.fixture
-def fresh() -> Iterator[tuple[SimLink, SerialLink, SerialLink]]:
-    link = SimLink("P2")
-    link.open()
-    kiosk = open_link(f"serial://{link.kiosk_tty}")
-    tablet = open_link(f"serial://{link.gadget_tty}")
-    yield link, kiosk, tablet
-    kiosk.close()
-    tablet.close()
-    link.cut()
-
-
-Cable = tuple[SimLink, SerialLink, SerialLink]
+def fresh() -> Iterator[Cable]:
+    with plugged_cable("P2") as ends:
+        yield ends
 
 
 def test_unplug_mid_read_ends_it_with_our_error(fresh: Cable) -> None:
@@ -100,7 +103,7 @@ def test_corrupt_flips_exactly_the_named_byte(fresh: Cable) -> None:
 
 
 def test_drop_delivers_exactly_n_bytes_then_the_link_is_gone(
-        fresh: tuple[SimLink, SerialLink, SerialLink]) -> None:
+        fresh: Cable) -> None:
     link, kiosk, tablet = fresh
     link.set_fault(Fault(drop_at=1000))
     kiosk.write(bytes(3000), timeout=5)
@@ -112,7 +115,7 @@ def test_drop_delivers_exactly_n_bytes_then_the_link_is_gone(
     assert link.bytes["down"] == 1000
 
 
-def test_stall_holds_until_cleared(fresh: tuple[SimLink, SerialLink, SerialLink]) -> None:
+def test_stall_holds_until_cleared(fresh: Cable) -> None:
     link, kiosk, tablet = fresh
     link.set_fault(Fault(direction="up", stall=True))
     tablet.write(b"held", timeout=1)
@@ -122,7 +125,7 @@ def test_stall_holds_until_cleared(fresh: tuple[SimLink, SerialLink, SerialLink]
     assert kiosk.read_exactly(4, timeout=5) == b"held"
 
 
-def test_delay_holds_each_chunk(fresh: tuple[SimLink, SerialLink, SerialLink]) -> None:
+def test_delay_holds_each_chunk(fresh: Cable) -> None:
     link, kiosk, tablet = fresh
     link.set_fault(Fault(direction="down", delay_s=0.3))
     kiosk.write(b"x", timeout=1)
