@@ -46,7 +46,7 @@ class DeviceGone(TransportError):
     """The device went away (unplugged, reset, or its link was cut)."""
 
 
-class LinkTimeout(TransportError):
+class LinkTimeout(TransportError, TimeoutError):
     """The device did not send or accept bytes within the time allowed."""
 
 

@@ -8,9 +8,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from device_security.secure_element import KeyFileSecureElement
 from simulators.descriptors import CDC_ACM, HID_KEYBOARD, MASS_STORAGE, InterfaceSpec, UsbDeviceSpec
 from simulators.errors import SimError
-from simulators.secure_element import KeyFileSecureElement
 
 GADGET_VENDOR_ID = 0x1D6B  # Linux Foundation: what a Linux USB gadget presents
 GADGET_PRODUCT_ID = 0x0104  # Multifunction Composite Gadget

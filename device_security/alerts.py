@@ -1,0 +1,194 @@
+"""Alerts for refused devices: an email to the facility's staff address, and a
+queue the central server drains.
+
+Every alert names the resident logged in at the kiosk and their ID, the
+kiosk's location code, the tablet's serial number, and its registered owner,
+with the reason code. A tablet left plugged in raises one alert, not one per
+retry: alerts are keyed by the plug (the device's arrival) and the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import logging
+import smtplib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from device_security.errors import AlertDeliveryError
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = "(none)"
+
+
+@dataclass(frozen=True)
+class Alert:
+    reason: str
+    detail: str
+    resident_id: str | None  # who is logged in at the kiosk
+    resident_name: str | None
+    kiosk_location: str
+    tablet_serial: str | None  # as the device presented it (USB descriptors)
+    owner_id: str | None  # who the registry says owns that serial
+    owner_name: str | None
+    raised_at: datetime.datetime
+
+    def lines(self) -> list[tuple[str, str]]:
+        def who(name: str | None, ident: str | None) -> str:
+            return f"{name} ({ident})" if ident else UNKNOWN
+
+        return [
+            ("Reason", self.reason),
+            ("Detail", self.detail),
+            ("Resident logged in", who(self.resident_name, self.resident_id) if self.resident_id
+             else "nobody logged in"),
+            ("Kiosk location", self.kiosk_location),
+            ("Tablet serial", self.tablet_serial or UNKNOWN),
+            ("Registered owner", who(self.owner_name, self.owner_id) if self.owner_id
+             else "no registered owner"),
+            ("Time", self.raised_at.isoformat(timespec="seconds")),
+        ]
+
+
+def alert_email(alert: Alert, *, sender: str, recipient: str) -> EmailMessage:
+    """The email staff receive for an alert (a pure function)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = (f"Sallyport alert: tablet {alert.tablet_serial or UNKNOWN} refused at "
+                          f"{alert.kiosk_location} ({alert.reason})")
+    width = max(len(k) for k, _ in alert.lines())
+    message.set_content("A device was refused at a kiosk.\n\n" + "\n".join(
+        f"{key.ljust(width)}  {value}" for key, value in alert.lines()) + "\n")
+    return message
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    recipient: str
+    timeout: float = 10.0
+
+
+class SmtpAlertMailer:
+    """Sends alert emails over SMTP. The constructor does no I/O."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def send(self, alert: Alert) -> None:
+        """Raises AlertDeliveryError if the mail server cannot take it."""
+        s = self.settings
+        try:
+            with smtplib.SMTP(s.host, s.port, timeout=s.timeout) as smtp:
+                smtp.send_message(alert_email(alert, sender=s.sender, recipient=s.recipient))
+        except (OSError, smtplib.SMTPException) as e:
+            raise AlertDeliveryError(f"mail to {s.recipient} via {s.host}:{s.port}: {e}") from e
+
+
+class AlertQueue:
+    """Alerts waiting for the central server (and for email, if that failed)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, "
+                       "body TEXT NOT NULL, emailed INTEGER NOT NULL DEFAULT 0, "
+                       "delivered INTEGER NOT NULL DEFAULT 0)")
+            yield db
+        finally:
+            db.close()
+
+    def put(self, alert: Alert) -> int:
+        body = json.dumps(dataclasses.asdict(alert), default=str, sort_keys=True)
+        with self._db() as db:
+            cursor = db.execute("INSERT INTO alerts (body) VALUES (?)", (body,))
+            return int(cursor.lastrowid or 0)
+
+    def _rows(self, where: str) -> list[tuple[int, Alert]]:
+        with self._db() as db:
+            rows = db.execute(f"SELECT id, body FROM alerts WHERE {where} ORDER BY id").fetchall()  # noqa: S608 - fixed clauses
+        result = []
+        for ident, body in rows:
+            data = json.loads(body)
+            data["raised_at"] = datetime.datetime.fromisoformat(data["raised_at"])
+            result.append((ident, Alert(**data)))
+        return result
+
+    def for_central(self) -> list[tuple[int, Alert]]:
+        """Alerts the central server has not acknowledged yet."""
+        return self._rows("delivered = 0")
+
+    def unmailed(self) -> list[tuple[int, Alert]]:
+        return self._rows("emailed = 0")
+
+    def mark_delivered(self, ids: list[int]) -> None:
+        with self._db() as db:
+            db.executemany("UPDATE alerts SET delivered = 1 WHERE id = ?", [(i,) for i in ids])
+
+    def mark_emailed(self, ident: int) -> None:
+        with self._db() as db:
+            db.execute("UPDATE alerts SET emailed = 1 WHERE id = ?", (ident,))
+
+
+class Alerter:
+    """Raises alerts: queued for the central server, emailed to staff, once per plug."""
+
+    def __init__(self, queue: AlertQueue, mailer: SmtpAlertMailer | None) -> None:
+        self.queue = queue
+        self.mailer = mailer
+        self._raised: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def raise_alert(self, alert: Alert, *, plug_id: str) -> bool:
+        """Queue and mail ``alert`` unless this plug already raised one for this
+        reason. Returns whether it was raised. Mail failures leave it queued
+        for :meth:`retry_mail`; they never lose the alert."""
+        with self._lock:
+            key = (plug_id, alert.reason)
+            if key in self._raised:
+                return False
+            self._raised.add(key)
+        ident = self.queue.put(alert)
+        log.warning("ALERT %s: tablet %s at %s: %s", alert.reason, alert.tablet_serial,
+                    alert.kiosk_location, alert.detail)
+        self._mail(ident, alert)
+        return True
+
+    def device_left(self, plug_id: str) -> None:
+        """Forget a plug: the next arrival of the same device may alert again."""
+        with self._lock:
+            self._raised = {k for k in self._raised if k[0] != plug_id}
+
+    def retry_mail(self) -> int:
+        """Mail the alerts whose mail failed; returns how many went out."""
+        sent = 0
+        for ident, alert in self.queue.unmailed():
+            sent += self._mail(ident, alert)
+        return sent
+
+    def _mail(self, ident: int, alert: Alert) -> int:
+        if self.mailer is None:
+            return 0
+        try:
+            self.mailer.send(alert)
+        except AlertDeliveryError as e:
+            log.error("alert %d stays queued: %s", ident, e)
+            return 0
+        self.queue.mark_emailed(ident)
+        return 1

@@ -1,0 +1,261 @@
+"""Mutual TLS 1.3 over any byte stream (a tablet's USB serial link), with memory BIOs.
+
+The kiosk and the staff workstation connect; the tablet accepts. Only TLS 1.3
+with ``TLS_AES_256_GCM_SHA384`` is accepted: the context refuses older
+versions, and a session that negotiated anything else is closed at once.
+The handshake is bounded in time and in bytes, so garbage from a device
+ends in :class:`HandshakeFailed` or :class:`HandshakeTimeout`, never a hang.
+
+Inside the channel, :meth:`SecureChannel.send_message` and
+:meth:`SecureChannel.recv_message` move CBOR messages with a 4-byte length
+prefix and a size limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cbor2
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from device_security import reasons
+from device_security.errors import ChannelClosed, ChannelError, HandshakeFailed, HandshakeTimeout
+
+log = logging.getLogger(__name__)
+
+CIPHER = "TLS_AES_256_GCM_SHA384"
+MAX_HANDSHAKE_BYTES = 64 * 1024
+READ_CHUNK = 64 * 1024
+MAX_MESSAGE = 1 << 20
+
+# OpenSSL verify codes, mapped to our reason codes.
+_VERIFY_REASONS = {
+    9: reasons.CERTIFICATE_NOT_YET_VALID,
+    10: reasons.CERTIFICATE_EXPIRED,
+    23: reasons.CERTIFICATE_REVOKED,
+    26: reasons.WRONG_ROLE,  # unsuitable certificate purpose
+}
+
+
+class ByteStream(Protocol):
+    """What the channel runs over; :class:`hw.serial_link.SerialLink` is one.
+
+    ``read`` returns at least one byte, or raises TimeoutError when none
+    arrives in time. Any other error of the stream passes through unchanged.
+    """
+
+    def read(self, max_bytes: int, timeout: float) -> bytes: ...
+
+    def write(self, data: bytes, timeout: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A device's certificate and key, as files (what Python's ssl loads)."""
+
+    certificate: Path
+    key: Path
+
+
+def make_context(side: str, credentials: Credentials | None, ca: x509.Certificate, *,
+                 peer_certificate: str = "required") -> ssl.SSLContext:
+    """A TLS 1.3-only context. ``side`` is "connect" or "accept".
+
+    ``peer_certificate`` is "required" or, for a tablet that also accepts a
+    release token from a peer with no certificate, "optional".
+    """
+    if side not in ("connect", "accept"):
+        raise ValueError("side is connect or accept")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT if side == "connect"
+                             else ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.maximum_version = ssl.TLSVersion.TLSv1_3
+    context.check_hostname = False  # a serial link has no host names; identity is checked after
+    context.verify_mode = ssl.CERT_REQUIRED if peer_certificate == "required" \
+        else ssl.CERT_OPTIONAL
+    context.options |= ssl.OP_NO_TICKET  # no resumption: every dock proves its key afresh
+    context.load_verify_locations(cadata=ca.public_bytes(serialization.Encoding.PEM).decode())
+    if credentials is not None:
+        context.load_cert_chain(str(credentials.certificate), str(credentials.key))
+    return context
+
+
+class SecureChannel:
+    """One TLS session over a byte stream. Use :meth:`connect` or :meth:`accept`."""
+
+    def __init__(self, stream: ByteStream, context: ssl.SSLContext, server_side: bool) -> None:
+        self._stream = stream
+        self._in = ssl.MemoryBIO()
+        self._out = ssl.MemoryBIO()
+        self._ssl = context.wrap_bio(self._in, self._out, server_side=server_side)
+        self.handshake_bytes = 0
+        self._closed = False
+
+    @classmethod
+    def connect(cls, stream: ByteStream, context: ssl.SSLContext, *,
+                timeout: float = 5.0) -> SecureChannel:
+        """Run the handshake as the connecting side. Raises HandshakeFailed,
+        HandshakeTimeout, or what the stream raises."""
+        channel = cls(stream, context, server_side=False)
+        channel._handshake(time.monotonic() + timeout)
+        return channel
+
+    @classmethod
+    def accept(cls, stream: ByteStream, context: ssl.SSLContext, *,
+               timeout: float = 5.0) -> SecureChannel:
+        """Run the handshake as the accepting side (the tablet)."""
+        channel = cls(stream, context, server_side=True)
+        channel._handshake(time.monotonic() + timeout)
+        return channel
+
+    # -- the handshake -----------------------------------------------------------
+
+    def _flush(self, deadline: float) -> None:
+        data = self._out.read()
+        if data:
+            self._stream.write(data, timeout=max(0.05, deadline - time.monotonic()))
+
+    def _handshake(self, deadline: float) -> None:
+        while True:
+            try:
+                self._ssl.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush(deadline)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise HandshakeTimeout("no complete handshake in time") from None
+                try:
+                    data = self._stream.read(READ_CHUNK, timeout=left)
+                except TimeoutError as e:
+                    raise HandshakeTimeout("the peer stopped answering the handshake") from e
+                self.handshake_bytes += len(data)
+                if self.handshake_bytes > MAX_HANDSHAKE_BYTES:
+                    raise HandshakeFailed(reasons.HANDSHAKE_FAILED,
+                                          f"handshake larger than {MAX_HANDSHAKE_BYTES} bytes"
+                                          ) from None
+                self._in.write(data)
+            except ssl.SSLCertVerificationError as e:
+                self._send_alert(deadline)
+                reason = _VERIFY_REASONS.get(e.verify_code, reasons.CERTIFICATE_UNTRUSTED)
+                raise HandshakeFailed(reason, f"peer certificate: {e.verify_message}") from e
+            except ssl.SSLError as e:
+                self._send_alert(deadline)
+                raise HandshakeFailed(reasons.HANDSHAKE_FAILED, f"TLS: {e.reason or e}") from e
+        self._flush(deadline)
+        cipher = self._ssl.cipher()
+        if self._ssl.version() != "TLSv1.3" or cipher is None or cipher[0] != CIPHER:
+            self.close()
+            raise HandshakeFailed(reasons.HANDSHAKE_FAILED,
+                                  f"negotiated {self._ssl.version()} {cipher}")
+
+    def _send_alert(self, deadline: float) -> None:
+        try:
+            self._flush(deadline)
+        except Exception as e:  # noqa: BLE001 - the alert is a courtesy; the failure stands
+            log.debug("could not send the TLS alert: %s", e)
+
+    # -- after the handshake -------------------------------------------------------
+
+    @property
+    def peer_certificate(self) -> x509.Certificate | None:
+        der = self._ssl.getpeercert(binary_form=True)
+        return x509.load_der_x509_certificate(der) if der else None
+
+    @property
+    def cipher(self) -> str:
+        cipher = self._ssl.cipher()
+        return cipher[0] if cipher else ""
+
+    def send(self, data: bytes, timeout: float = 10.0) -> None:
+        """Encrypt and send ``data``. Raises ChannelError, or what the stream raises."""
+        if self._closed:
+            raise ChannelClosed("the channel is closed")
+        try:
+            self._ssl.write(data)
+        except ssl.SSLError as e:
+            raise ChannelError(f"TLS: {e.reason or e}") from e
+        self._flush(time.monotonic() + timeout)
+
+    def recv(self, max_bytes: int, timeout: float) -> bytes:
+        """Up to ``max_bytes`` of plaintext as soon as any arrive.
+
+        Raises TimeoutError when none arrive in time, ChannelClosed when the
+        peer closed the channel, ChannelError on a TLS failure.
+        """
+        if self._closed:
+            raise ChannelClosed("the channel is closed")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                data = self._ssl.read(max_bytes)
+            except ssl.SSLWantReadError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"nothing received within {timeout:.3f} s") from None
+                self._in.write(self._stream.read(READ_CHUNK, timeout=left))
+                continue
+            except ssl.SSLZeroReturnError as e:
+                self._closed = True
+                raise ChannelClosed("the peer closed the channel") from e
+            except ssl.SSLError as e:
+                self._closed = True
+                reason = str(e.reason or e)
+                raise ChannelError(f"TLS: {reason}") from e
+            if not data:
+                self._closed = True
+                raise ChannelClosed("the peer closed the channel")
+            return data
+
+    def recv_exactly(self, size: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        parts: list[bytes] = []
+        got = 0
+        while got < size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"received {got} of {size} bytes within {timeout:.3f} s")
+            chunk = self.recv(size - got, left)
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
+    def send_message(self, message: Any, timeout: float = 10.0) -> None:
+        """Send one CBOR message with its length."""
+        body = cbor2.dumps(message)
+        if len(body) > MAX_MESSAGE:
+            raise ValueError(f"message of {len(body)} bytes exceeds {MAX_MESSAGE}")
+        self.send(struct.pack(">I", len(body)) + body, timeout)
+
+    def recv_message(self, timeout: float, *, max_size: int = MAX_MESSAGE) -> Any:
+        """Receive one CBOR message. Raises ChannelError for a message over
+        ``max_size`` or one that is not valid CBOR, TimeoutError, ChannelClosed."""
+        deadline = time.monotonic() + timeout
+        (size,) = struct.unpack(">I", self.recv_exactly(4, timeout))
+        if size > max_size:
+            raise ChannelError(f"peer announced a {size}-byte message; the limit is {max_size}")
+        body = self.recv_exactly(size, max(0.001, deadline - time.monotonic()))
+        try:
+            return cbor2.loads(body)
+        except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as e:
+            raise ChannelError(f"a message that is not valid CBOR: {e}") from e
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Send close_notify (best effort) and stop using the channel."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(ssl.SSLWantReadError, ssl.SSLError):
+            self._ssl.unwrap()
+        try:
+            self._flush(time.monotonic() + timeout)
+        except Exception as e:  # noqa: BLE001 - closing over a dead link is normal
+            log.debug("close_notify not sent: %s", e)
