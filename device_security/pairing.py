@@ -1,0 +1,161 @@
+"""The kiosk's side of docking a tablet: from a plugged device to allow or refuse.
+
+The order matters: the USB interfaces are checked before any byte moves;
+then the mutual-TLS handshake proves the tablet holds its key; then its
+certificate is checked, its sync counter read, the registry and the kiosk
+session consulted, and :func:`device_security.policy.decide_pairing` decides.
+A refusal closes the channel and raises an alert (once per plug).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from device_security import reasons
+from device_security.alerts import Alert, Alerter
+from device_security.channel import ByteStream, Credentials, SecureChannel, make_context
+from device_security.errors import CertificateError, ChannelError, HandshakeFailed, HandshakeTimeout
+from device_security.pki import PeerIdentity, Role, TrustAnchors, check_certificate
+from device_security.policy import (
+    Decision,
+    KioskSession,
+    PairingFacts,
+    check_interfaces,
+    decide_pairing,
+)
+from device_security.registry import Registry, RegistryEntry
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT = 5.0
+MAX_HELLO = 512
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclass(frozen=True)
+class DockedTablet:
+    """What the hardware layer tells about a plugged device."""
+
+    usb_serial: str | None
+    interface_classes: tuple[int, ...]
+    plug_id: str  # stable for one plug: its sysfs path and arrival
+
+
+@dataclass
+class PairingResult:
+    decision: Decision
+    peer: PeerIdentity | None = None
+    counter: int | None = None
+    channel: SecureChannel | None = None  # open only when allowed
+    alerted: bool = False
+
+
+def parse_hello(message: Any) -> tuple[str, int]:
+    """The tablet's first message: ``{"v": 1, "serial": str, "counter": int}``.
+
+    Raises ChannelError when it is anything else."""
+    if not isinstance(message, dict) or message.get("v") != 1:
+        raise ChannelError("the tablet's hello is not a version-1 map")
+    serial, counter = message.get("serial"), message.get("counter")
+    if not isinstance(serial, str) or not isinstance(counter, int) or isinstance(counter, bool) \
+            or not 0 <= counter < 2**63:
+        raise ChannelError("the tablet's hello lacks a serial or a counter")
+    return serial, counter
+
+
+class PairingGate:
+    """Decides, for each docked tablet, whether it may sync here now."""
+
+    def __init__(self, *, credentials: Credentials, trust: TrustAnchors, registry: Registry,
+                 alerter: Alerter, kiosk_location: str,
+                 clock: Callable[[], datetime.datetime] = utcnow,
+                 handshake_timeout: float = 5.0) -> None:
+        self._credentials = credentials
+        self._trust = trust
+        self._registry = registry
+        self._alerter = alerter
+        self._location = kiosk_location
+        self._clock = clock
+        self._timeout = handshake_timeout
+
+    def pair(self, tablet: DockedTablet, open_stream: Callable[[], ByteStream],
+             session: KioskSession | None) -> PairingResult:
+        """Run the checks; on a refusal, alert. Errors of the stream itself
+        (an unplug) pass through: a tablet that left is not refused."""
+        interfaces = check_interfaces(tablet.interface_classes)
+        if not interfaces.allowed:
+            result = PairingResult(interfaces)
+            return self._refused(tablet, result, session, None)
+        context = make_context("connect", self._credentials, self._trust.ca)
+        stream = open_stream()
+        problem: str | None = None
+        channel: SecureChannel | None = None
+        peer: PeerIdentity | None = None
+        counter: int | None = None
+        try:
+            channel = SecureChannel.connect(stream, context, timeout=self._timeout)
+            certificate = channel.peer_certificate
+            if certificate is None:
+                raise HandshakeFailed(reasons.HANDSHAKE_FAILED, "no tablet certificate")
+            peer = check_certificate(certificate, self._trust, now=self._clock(),
+                                     expected_roles=[Role.TABLET])
+            hello_serial, counter = parse_hello(
+                channel.recv_message(HELLO_TIMEOUT, max_size=MAX_HELLO))
+            if hello_serial != peer.serial:
+                raise ChannelError("the hello names another serial than the certificate")
+        except (HandshakeFailed, CertificateError) as e:
+            problem = e.reason
+        except (HandshakeTimeout, ChannelError, TimeoutError) as e:
+            log.info("handshake with %s failed: %s", tablet.usb_serial, e)
+            problem = reasons.HANDSHAKE_FAILED
+        serial = peer.serial if peer is not None and peer.serial else tablet.usb_serial
+        entry = self._registry.get(serial) if serial else None
+        decision = decide_pairing(PairingFacts(
+            usb_serial=tablet.usb_serial, interface_classes=tablet.interface_classes,
+            peer=None if problem else peer, channel_problem=problem, entry=entry,
+            session=session, counter=counter))
+        if decision.allowed and peer is not None and peer.serial is not None \
+                and counter is not None \
+                and not self._registry.advance_counter(peer.serial, counter):
+            decision = Decision.refuse(reasons.COUNTER_NOT_INCREASING,
+                                       "another dock took this counter first")
+        result = PairingResult(decision, peer, counter)
+        if decision.allowed and channel is not None:
+            channel.send_message({"v": 1, "result": "paired"})
+            result.channel = channel
+            log.info("paired %s for %s at %s", serial, session and session.resident_id,
+                     self._location)
+            return result
+        if channel is not None:
+            try:
+                channel.send_message({"v": 1, "result": "refused", "reason": decision.reason})
+            except (ChannelError, OSError) as e:
+                log.debug("could not tell the tablet it was refused: %s", e)
+            channel.close()
+        return self._refused(tablet, result, session, entry)
+
+    def _refused(self, tablet: DockedTablet, result: PairingResult,
+                 session: KioskSession | None, entry: RegistryEntry | None) -> PairingResult:
+        if entry is None and tablet.usb_serial:
+            entry = self._registry.get(tablet.usb_serial)
+        decision = result.decision
+        alert = Alert(
+            reason=decision.reason or reasons.HANDSHAKE_FAILED,
+            detail=decision.detail,
+            resident_id=session.resident_id if session else None,
+            resident_name=session.resident_name if session else None,
+            kiosk_location=self._location,
+            tablet_serial=tablet.usb_serial,
+            owner_id=entry.owner_id if entry else None,
+            owner_name=entry.owner_name if entry else None,
+            raised_at=self._clock(),
+        )
+        result.alerted = self._alerter.raise_alert(alert, plug_id=tablet.plug_id)
+        return result

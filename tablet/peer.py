@@ -1,0 +1,170 @@
+"""The tablet's end of the USB link: who it lets in, and what it tells them.
+
+The tablet accepts a TLS connection on its serial gadget. A kiosk (certificate
+role ``kiosk``) gets the tablet's hello with its sync counter, which rises by
+one for every dock; a staff workstation may list and export the tablet's
+content; a peer with no certificate may only present a release token, once.
+Anything else is refused. (The sync session itself runs after the hello.)
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from device_security.at_rest import SealedFiles
+from device_security.channel import ByteStream, Credentials, SecureChannel, make_context
+from device_security.errors import CertificateError, ChannelError, SecurityError, TokenError
+from device_security.pki import Role, TrustAnchors, check_certificate
+from device_security.policy import decide_access
+from device_security.release import verify_release_token
+
+log = logging.getLogger(__name__)
+
+SESSION_TIMEOUT = 30.0
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclass
+class TabletState:
+    """What the tablet remembers across docks (written atomically)."""
+
+    counter: int = 0
+    released: bool = False
+    used_tokens: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> TabletState:
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text())
+        return cls(int(data["counter"]), bool(data["released"]), list(data["used_tokens"]))
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w") as f:
+            json.dump(self.__dict__, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+
+class TabletPeer:
+    """Serves connections on the tablet's link, one at a time."""
+
+    def __init__(self, *, serial: str, credentials: Credentials, ca: x509.Certificate,
+                 state_path: Path, store: SealedFiles,
+                 agency_key: Ed25519PublicKey | None = None,
+                 clock: Callable[[], datetime.datetime] = utcnow) -> None:
+        self.serial = serial
+        self._credentials = credentials
+        self._trust = TrustAnchors(ca)
+        self._state_path = state_path
+        self._store = store
+        self._agency_key = agency_key
+        self._clock = clock
+
+    def serve(self, stream: ByteStream, *, handshake_timeout: float = 10.0) -> str:
+        """Serve one connection; returns what happened (for the tablet's log).
+
+        Errors of the stream (the cable pulled) pass through."""
+        state = TabletState.load(self._state_path)
+        context = make_context("accept", self._credentials, self._trust.ca,
+                               peer_certificate="optional")
+        try:
+            channel = SecureChannel.accept(stream, context, timeout=handshake_timeout)
+        except (ChannelError, TimeoutError) as e:
+            return f"refused a connection: {e}"
+        try:
+            certificate = channel.peer_certificate
+            peer = None
+            if certificate is not None:
+                peer = check_certificate(certificate, self._trust, now=self._clock(),
+                                         expected_roles=[Role.KIOSK, Role.STAFF_WORKSTATION])
+            access = decide_access(peer, released=state.released)
+            if access.kind == "sync":
+                return self._greet_kiosk(channel, state)
+            if access.kind == "inspect":
+                return self._inspect(channel)
+            if access.kind == "release":
+                return self._release(channel, state)
+            return f"refused a {peer.role if peer else 'peer'}: {access.reason}"
+        except CertificateError as e:
+            return f"refused a peer: {e}"
+        except (ChannelError, TimeoutError) as e:
+            return f"session ended: {e}"
+        finally:
+            channel.close()
+
+    def _greet_kiosk(self, channel: SecureChannel, state: TabletState) -> str:
+        state.counter += 1
+        state.save(self._state_path)  # durable before the kiosk learns it
+        channel.send_message({"v": 1, "serial": self.serial, "counter": state.counter})
+        answer = channel.recv_message(SESSION_TIMEOUT, max_size=512)
+        result = answer.get("result") if isinstance(answer, dict) else None
+        if result != "paired":
+            reason = answer.get("reason") if isinstance(answer, dict) else None
+            return f"the kiosk refused this tablet: {reason}"
+        return "paired with a kiosk"
+
+    def _inspect(self, channel: SecureChannel) -> str:
+        channel.send_message({"v": 1, "serial": self.serial, "mode": "inspect"})
+        exported = 0
+        while True:
+            request = channel.recv_message(SESSION_TIMEOUT, max_size=4096)
+            op = request.get("op") if isinstance(request, dict) else None
+            if op == "inventory":
+                channel.send_message({"items": sorted(self._store.labels())})
+            elif op == "export" and isinstance(request.get("label"), str):
+                try:
+                    data = self._store.read(request["label"])
+                except KeyError:
+                    channel.send_message({"error": "no such item"})
+                    continue
+                channel.send_message({"label": request["label"], "data": data})
+                exported += 1
+            elif op == "bye":
+                return f"inspected by a staff workstation ({exported} items exported)"
+            else:
+                channel.send_message({"error": "unknown request"})
+
+    def _release(self, channel: SecureChannel, state: TabletState) -> str:
+        request: Any = channel.recv_message(SESSION_TIMEOUT, max_size=2048)
+        token = request.get("token") if isinstance(request, dict) else None
+        if self._agency_key is None or not isinstance(token, bytes):
+            channel.send_message({"result": "refused", "reason": "token_malformed"})
+            return "refused a release request without a token"
+        try:
+            parsed = verify_release_token(token, self._agency_key, serial=self.serial,
+                                          now=self._clock(), used=set(state.used_tokens))
+        except TokenError as e:
+            channel.send_message({"result": "refused", "reason": e.reason})
+            return f"refused a release token: {e}"
+        state.used_tokens.append(parsed.token_id)
+        state.released = True
+        state.save(self._state_path)
+        channel.send_message({"result": "released"})
+        return f"released for good by token {parsed.token_id}"
+
+
+def load_agency_key(path: Path) -> Ed25519PublicKey | None:
+    from cryptography.hazmat.primitives import serialization
+
+    if not path.exists():
+        return None
+    key = serialization.load_pem_public_key(path.read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise SecurityError(f"{path} is not an Ed25519 public key")
+    return key
