@@ -186,7 +186,7 @@ def test_truncated_or_damaged_client_hello(tmp_path_factory, cut: int, flip: int
     facility = Facility(tmp_path_factory.mktemp("fuzz"))
     kiosk = facility.issue(Role.KIOSK, "k")
     tablet = facility.issue(Role.TABLET, "t", "JP5S-000001")
-    kiosk_end, tablet_end = stream_pair()
+    kiosk_end, _ = stream_pair()
     with pytest.raises((HandshakeTimeout, HandshakeFailed)):
         SecureChannel.connect(kiosk_end, make_context("connect", kiosk.credentials, facility.ca),
                               timeout=0.05)
