@@ -56,6 +56,8 @@ class ByteStream(Protocol):
 
     def write(self, data: bytes, timeout: float) -> None: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Credentials:

@@ -54,6 +54,7 @@ class PairingResult:
     peer: PeerIdentity | None = None
     counter: int | None = None
     channel: SecureChannel | None = None  # open only when allowed
+    stream: ByteStream | None = None  # the link under it, for the caller to close
     alerted: bool = False
 
 
@@ -87,8 +88,9 @@ class PairingGate:
 
     def pair(self, tablet: DockedTablet, open_stream: Callable[[], ByteStream],
              session: KioskSession | None) -> PairingResult:
-        """Run the checks; on a refusal, alert. Errors of the stream itself
-        (an unplug) pass through: a tablet that left is not refused."""
+        """Run the checks; on a refusal, alert and close the stream. Errors of the
+        stream itself (an unplug) pass through: a tablet that left is not refused.
+        When allowed, the caller owns the open channel and its stream."""
         interfaces = check_interfaces(tablet.interface_classes)
         if not interfaces.allowed:
             result = PairingResult(interfaces)
@@ -130,6 +132,7 @@ class PairingGate:
         if decision.allowed and channel is not None:
             channel.send_message({"v": 1, "result": "paired"})
             result.channel = channel
+            result.stream = stream
             log.info("paired %s for %s at %s", serial, session and session.resident_id,
                      self._location)
             return result
@@ -139,6 +142,7 @@ class PairingGate:
             except (ChannelError, OSError) as e:
                 log.debug("could not tell the tablet it was refused: %s", e)
             channel.close()
+        stream.close()
         return self._refused(tablet, result, session, entry)
 
     def _refused(self, tablet: DockedTablet, result: PairingResult,

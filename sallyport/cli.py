@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from device_security.errors import SecurityError
 from hw.errors import HwError
 from sallyport.config import ConfigError, load_config
 from simulators.errors import SimError
@@ -15,7 +16,7 @@ from simulators.errors import SimError
 
 def build_parser() -> argparse.ArgumentParser:
     from hw import cli as hw_cli
-    from sallyport import demo
+    from sallyport import demo, device_cli
     from simulators import cli as sim_cli
 
     parser = argparse.ArgumentParser(
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     hw_cli.register(commands)
     sim_cli.register(commands)
+    device_cli.register(commands)
     demo.register(commands)
     return parser
 
@@ -45,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result: int = args.func(args, config)
         else:
             result = args.func(args)
-    except (HwError, ConfigError, SimError) as e:
+    except (HwError, ConfigError, SimError, SecurityError) as e:
         print(f"sallyport: {e}", file=sys.stderr)
         return 2
     return result

@@ -18,11 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hw.errors import HwError
+from hw.serial_link import open_link
 from simulators.errors import NotPlugged, PortBusy, SimError, UnknownTablet
 from simulators.kiosk_hw import BadgeReader, NetworkSwitch, ReceiptPrinter
 from simulators.link import Fault, SimLink
 from simulators.tablet import SimTablet, TabletSpec
 from simulators.udev import PluggedDevice, UdevTestbed
+from tablet.device import TabletDirectory
+from tablet.peer import serve_link
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,7 @@ class _Plug:
     port: int
     link: SimLink
     device: PluggedDevice
+    peer: threading.Thread | None = None
 
 
 def read_state(directory: Path) -> dict[str, Any]:
@@ -71,6 +76,7 @@ class World:
         self._plugs: dict[str, _Plug] = {}
         self._lock = threading.RLock()
         self.control_socket: str | None = None
+        self.sessions: dict[str, list[str]] = {}  # what each tablet's software did
 
     # -- life ----------------------------------------------------------------
 
@@ -177,11 +183,33 @@ class World:
             except Exception:
                 link.cut()
                 raise
-            self._plugs[name] = _Plug(port, link, device)
+            self._plugs[name] = _Plug(port, link, device, self._start_software(tablet, link))
             self._publish()
             log.info("plugged %s (%s) into port %d: %s", name, tablet.spec.serial, port,
                      link.kiosk_tty)
             return link
+
+    def _start_software(self, tablet: SimTablet, link: SimLink) -> threading.Thread | None:
+        """Run the tablet's link peer on its end of the cable, if it is provisioned."""
+        directory = TabletDirectory(tablet.directory)
+        if not directory.is_provisioned():
+            return None
+        peer = directory.peer()
+        sessions = self.sessions.setdefault(tablet.spec.name, [])
+
+        def run() -> None:
+            try:
+                stream = open_link(f"serial://{link.gadget_tty}")
+            except HwError as e:
+                log.warning("tablet %s could not open its gadget: %s", tablet.spec.name, e)
+                return
+            with stream:
+                serve_link(peer, stream, stop=lambda: not link.is_open,
+                           on_session=sessions.append)
+
+        thread = threading.Thread(target=run, name=f"tablet-{tablet.spec.name}", daemon=True)
+        thread.start()
+        return thread
 
     def unplug(self, key: str) -> None:
         """Unplug a tablet: remove uevents, then the link drops. Raises NotPlugged."""
@@ -192,6 +220,8 @@ class World:
                 raise NotPlugged(f"{name} is not plugged in")
             self.testbed.unplug(plug.device)
             plug.link.cut()
+            if plug.peer is not None:
+                plug.peer.join(5)
             self._publish()
             log.info("unplugged %s from port %d", name, plug.port)
 
@@ -216,6 +246,9 @@ class World:
             link.open()
             plug.device = self.testbed.replug_tty(plug.device, link.kiosk_tty)
             plug.link = link
+            if plug.peer is not None:
+                plug.peer.join(5)
+            plug.peer = self._start_software(self.tablet(name), link)
             self._publish()
             return link
 
@@ -259,6 +292,8 @@ class World:
                     "usb_address": [plug.device.bus, plug.device.devnum] if plug else None,
                     "bytes": dict(plug.link.bytes) if plug else None,
                     "fault": dataclasses.asdict(plug.link.fault) if plug else None,
+                    "provisioned": TabletDirectory(tablet.directory).is_provisioned(),
+                    "sessions": self.sessions.get(name, [])[-5:],
                 }
             return {
                 "pid": os.getpid(),

@@ -100,6 +100,7 @@ class TabletPeer:
                 return self._inspect(channel)
             if access.kind == "release":
                 return self._release(channel, state)
+            channel.send_message({"result": "refused", "reason": access.reason})
             return f"refused a {peer.role if peer else 'peer'}: {access.reason}"
         except CertificateError as e:
             return f"refused a peer: {e}"
@@ -168,3 +169,44 @@ def load_agency_key(path: Path) -> Ed25519PublicKey | None:
     if not isinstance(key, Ed25519PublicKey):
         raise SecurityError(f"{path} is not an Ed25519 public key")
     return key
+
+
+class _Prefixed:
+    """A stream that first returns bytes already read from it."""
+
+    def __init__(self, stream: ByteStream, first: bytes) -> None:
+        self._stream = stream
+        self._first = first
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        if self._first:
+            data, self._first = self._first[:max_bytes], self._first[max_bytes:]
+            return data
+        return self._stream.read(max_bytes, timeout)
+
+    def write(self, data: bytes, timeout: float) -> None:
+        self._stream.write(data, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def serve_link(peer: TabletPeer, stream: ByteStream, stop: Callable[[], bool],
+               on_session: Callable[[str], None] = log.info) -> None:
+    """Serve connections on one link until ``stop()`` or the link fails.
+
+    Waits quietly for a peer's first bytes before starting a handshake. The
+    link's own errors (the cable pulled) end the loop."""
+    while not stop():
+        try:
+            first = stream.read(65536, timeout=0.5)
+        except TimeoutError:
+            continue
+        except Exception as e:  # noqa: BLE001 - the link is gone; nothing more to serve
+            log.info("tablet %s: link ended: %s", peer.serial, e)
+            return
+        try:
+            on_session(peer.serve(_Prefixed(stream, first)))
+        except Exception as e:  # noqa: BLE001 - as above, mid-session
+            log.info("tablet %s: link ended during a session: %s", peer.serial, e)
+            return

@@ -106,6 +106,9 @@ class MemoryStream:
         self.written.append(bytes(data))
         self._outbox.put(bytes(data))
 
+    def close(self) -> None:
+        self.closed.set()
+
 
 def stream_pair() -> tuple[MemoryStream, MemoryStream]:
     a: queue.SimpleQueue[bytes] = queue.SimpleQueue()

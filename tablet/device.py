@@ -1,0 +1,60 @@
+"""A tablet's device directory, and the link peer made from it.
+
+::
+
+    secure-element.pem   the device key (the secure element)
+    identity/            certificate.pem and ca.pem, installed at provisioning
+    agency.pem           the agency's release-token public key (optional)
+    storage/             the sealed store
+    state.json           the sync counter and release state
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.x509.oid import NameOID
+
+from device_security.at_rest import SealedFiles, Sealer
+from device_security.ca_store import IdentityFiles
+from device_security.channel import Credentials
+from device_security.secure_element import KeyFileSecureElement
+from tablet.peer import TabletPeer, load_agency_key
+
+
+@dataclass(frozen=True)
+class TabletDirectory:
+    path: Path
+
+    @property
+    def secure_element(self) -> KeyFileSecureElement:
+        return KeyFileSecureElement(self.path / "secure-element.pem")
+
+    @property
+    def identity(self) -> IdentityFiles:
+        return IdentityFiles(self.path / "identity")
+
+    @property
+    def agency_key_path(self) -> Path:
+        return self.path / "agency.pem"
+
+    def store(self) -> SealedFiles:
+        return SealedFiles(self.path / "storage",
+                           Sealer(self.secure_element.derive_key(b"storage")))
+
+    def is_provisioned(self) -> bool:
+        return self.secure_element.exists() and self.identity.exists()
+
+    def peer(self) -> TabletPeer:
+        """The link peer; raises SecurityError if the tablet is not provisioned."""
+        certificate = self.identity.certificate()
+        serial = certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+        return TabletPeer(
+            serial=str(serial[0].value) if serial else "",
+            credentials=Credentials(self.identity.certificate_path, self.secure_element.path),
+            ca=self.identity.ca(),
+            state_path=self.path / "state.json",
+            store=self.store(),
+            agency_key=load_agency_key(self.agency_key_path),
+        )
