@@ -50,7 +50,7 @@ def test_expired() -> None:
 
 def test_reused() -> None:
     token = make_release_token(AGENCY, serial="JP5S-000001", agency="DOC", now=NOW,
-                               token_id="t-1")  # noqa: S106 - a token id, not a password
+                               token_id="t-1")
     assert reason(lambda: verify(token, used=["t-1"])) == reasons.TOKEN_REUSED
 
 
