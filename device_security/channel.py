@@ -13,7 +13,6 @@ prefix and a size limit.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import ssl
 import struct
@@ -84,6 +83,8 @@ def make_context(side: str, credentials: Credentials | None, ca: x509.Certificat
     context.verify_mode = ssl.CERT_REQUIRED if peer_certificate == "required" \
         else ssl.CERT_OPTIONAL
     context.options |= ssl.OP_NO_TICKET  # no resumption: every dock proves its key afresh
+    if side == "accept":
+        context.num_tickets = 0
     context.load_verify_locations(cadata=ca.public_bytes(serialization.Encoding.PEM).decode())
     if credentials is not None:
         context.load_cert_chain(str(credentials.certificate), str(credentials.key))
@@ -99,7 +100,10 @@ class SecureChannel:
         self._out = ssl.MemoryBIO()
         self._ssl = context.wrap_bio(self._in, self._out, server_side=server_side)
         self.handshake_bytes = 0
-        self._closed = False
+        self._closed = False  # no more application data
+        self._shut = False  # close_notify exchanged (or given up on)
+        self._rx = bytearray()  # received bytes of a TLS record not yet whole
+        self._records_ready = 0  # whole records handed to OpenSSL, not yet read
 
     @classmethod
     def connect(cls, stream: ByteStream, context: ssl.SSLContext, *,
@@ -153,6 +157,9 @@ class SecureChannel:
                 self._send_alert(deadline)
                 raise HandshakeFailed(reasons.HANDSHAKE_FAILED, f"TLS: {e.reason or e}") from e
         self._flush(deadline)
+        # Bytes that came with the handshake's last flight belong to whole
+        # records after it: from here on they go through the record assembler.
+        self._take(self._in.read())
         cipher = self._ssl.cipher()
         if self._ssl.version() != "TLSv1.3" or cipher is None or cipher[0] != CIPHER:
             self.close()
@@ -197,13 +204,16 @@ class SecureChannel:
             raise ChannelClosed("the channel is closed")
         deadline = time.monotonic() + timeout
         while True:
+            if not self._records_ready and not self._ssl.pending():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"nothing received within {timeout:.3f} s")
+                self._take(self._stream.read(READ_CHUNK, timeout=left))
+                continue
             try:
                 data = self._ssl.read(max_bytes)
             except ssl.SSLWantReadError:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"nothing received within {timeout:.3f} s") from None
-                self._in.write(self._stream.read(READ_CHUNK, timeout=left))
+                self._records_ready = 0
                 continue
             except ssl.SSLZeroReturnError as e:
                 self._closed = True
@@ -215,7 +225,41 @@ class SecureChannel:
             if not data:
                 self._closed = True
                 raise ChannelClosed("the peer closed the channel")
-            return data
+            return self._more(data, max_bytes)
+
+    def _take(self, data: bytes) -> None:
+        """Hand OpenSSL only whole TLS records, so that it is never asked to
+        decrypt a record that has not fully arrived (that would cost a failed
+        read for every chunk the link delivers)."""
+        rx = self._rx
+        rx += data
+        whole = 0
+        while len(rx) - whole >= 5:
+            end = whole + 5 + int.from_bytes(rx[whole + 3:whole + 5], "big")
+            if end > len(rx):
+                break
+            whole = end
+            self._records_ready += 1
+        if whole:
+            self._in.write(bytes(rx[:whole]))
+            del rx[:whole]
+
+    def _more(self, data: bytes, max_bytes: int) -> bytes:
+        """Add the records already received in full, without waiting."""
+        parts = [data]
+        got = len(data)
+        while got < max_bytes and (self._in.pending or self._ssl.pending()):
+            if not self._ssl.pending() and self._records_ready <= 0:
+                break
+            try:
+                more = self._ssl.read(max_bytes - got)
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                break  # a partial record, or the close_notify: for the next call
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+        return b"".join(parts) if len(parts) > 1 else data
 
     def recv_exactly(self, size: int, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout
@@ -251,13 +295,25 @@ class SecureChannel:
             raise ChannelError(f"a message that is not valid CBOR: {e}") from e
 
     def close(self, timeout: float = 1.0) -> None:
-        """Send close_notify (best effort) and stop using the channel."""
-        if self._closed:
+        """Close the TLS session cleanly: send close_notify and take the peer's, so
+        that the link carries nothing stale into the next session. Bounded by
+        ``timeout``; a dead link just ends it."""
+        if self._shut:
             return
+        self._shut = True
         self._closed = True
-        with contextlib.suppress(ssl.SSLWantReadError, ssl.SSLError):
-            self._ssl.unwrap()
+        deadline = time.monotonic() + timeout
         try:
-            self._flush(time.monotonic() + timeout)
-        except Exception as e:  # noqa: BLE001 - closing over a dead link is normal
-            log.debug("close_notify not sent: %s", e)
+            while True:
+                try:
+                    self._ssl.unwrap()
+                    self._flush(deadline)
+                    return
+                except ssl.SSLWantReadError:
+                    self._flush(deadline)
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return
+                    self._take(self._stream.read(READ_CHUNK, timeout=left))
+        except Exception as e:  # noqa: BLE001 - closing over a dead or silent link is normal
+            log.debug("channel closed without the peer's close_notify: %s", e)

@@ -223,13 +223,18 @@ class SerialLink:
         if timeout <= 0:
             raise ValueError("a write needs a positive timeout")
         self._check_aborted("write")
+        if not self._port.is_open:
+            raise TransportError("write on a closed link", device=self.identity)
         timed_out = False
         try:
-            if timeout != self._write_timeout:
-                self._port.write_timeout = timeout
-                self._write_timeout = timeout
-            self._port.write(data)
-            self._port.flush()
+            if self._fd is not None:
+                timed_out = not self._write_fd(data, time.monotonic() + timeout)
+            else:
+                if timeout != self._write_timeout:
+                    self._port.write_timeout = timeout
+                    self._write_timeout = timeout
+                self._port.write(data)
+                self._port.flush()
         except serial.SerialTimeoutException:
             timed_out = True
         except (serial.SerialException, OSError) as e:
@@ -239,6 +244,23 @@ class SerialLink:
             raise LinkTimeout(f"device did not take {len(data)} bytes within {timeout:.3f} s",
                               device=self.identity)
         self.bytes_written += len(data)
+
+    def _write_fd(self, data: bytes, deadline: float) -> bool:
+        """Write all of data to the port's descriptor; False if the deadline passed."""
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            _, ready, _ = select.select([], [self._fd], [], left)
+            self._check_aborted("write")
+            if ready:
+                try:
+                    view = view[os.write(self._fd, view):]
+                except BlockingIOError:
+                    continue
+        return True
 
     def close(self) -> None:
         """Close the link; closing twice is harmless."""

@@ -79,8 +79,11 @@ def test_switch_relays_cuts_and_restores(echo_server: int) -> None:
         switch.cut()
         assert held.recv(10) == b""  # the open connection is dropped
         held.close()
-        with pytest.raises(OSError):
-            talk(switch.port, b"ping")
+        try:  # refused, reset or closed at once: in no case answered
+            reply: bytes | None = talk(switch.port, b"ping")
+        except OSError:
+            reply = None
+        assert reply in (None, b"")
         switch.restore()
         assert talk(switch.port, b"back") == b"back"
     finally:
