@@ -273,6 +273,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         items = channel.recv_message(30).get("items", [])
         print(f"{len(items)} items")
         manifest = []
+        if args.export:
+            args.export.mkdir(parents=True, exist_ok=True)
         for label in items:
             print(f"  {label}")
             if args.export:
@@ -280,7 +282,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                 reply = channel.recv_message(60)
                 data = reply.get("data", b"")
                 name = hashlib.sha256(label.encode()).hexdigest()[:16]
-                args.export.mkdir(parents=True, exist_ok=True)
                 write_atomic(args.export / name, data)
                 manifest.append({"label": label, "file": name, "bytes": len(data),
                                  "sha256": hashlib.sha256(data).hexdigest()})

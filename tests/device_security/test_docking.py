@@ -213,6 +213,13 @@ def test_inspect_exports_a_docked_tablets_content(dock: Dock, tmp_path: Path,
     exported = {i["label"]: (out / i["file"]).read_bytes() for i in manifest["items"]}
     assert exported == {"message/m-1": b"See you Sunday",
                         "photo/p-1.jpg": b"\xff\xd8 a photo \xff\xd9"}
+    # An empty tablet exports an empty manifest.
+    dock.provision("T5", "B200", "Bo Lind")
+    dock.world.plug("T5")
+    empty = tmp_path / "empty"
+    assert sallyport(["device", "inspect", "--link", "sim://tablet/T5", "--credentials",
+                      str(dock.root / "ws"), "--export", str(empty)]) == 0
+    assert json.loads((empty / "manifest.json").read_text())["items"] == []
     # A kiosk certificate may not inspect.
     assert sallyport(["device", "inspect", "--link", "sim://tablet/T1", "--credentials",
                       str(dock.root / "kiosk")]) != 0
