@@ -50,4 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (HwError, ConfigError, SimError, SecurityError) as e:
         print(f"sallyport: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a file or directory the user named
+        print(f"sallyport: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
     return result
