@@ -180,6 +180,21 @@ def test_garbage_handshakes_end_cleanly(tmp_path_factory, data: bytes) -> None:
     assert accept_garbage(facility, tablet, data, timeout=0.1) < 5
 
 
+@settings(max_examples=25, deadline=None)
+@given(data=st.binary(min_size=1, max_size=4096))
+def test_garbage_from_a_tablet_ends_the_kiosks_handshake_cleanly(tmp_path_factory,
+                                                                 data: bytes) -> None:
+    facility = Facility(tmp_path_factory.mktemp("fuzz"))
+    kiosk = facility.issue(Role.KIOSK, "k")
+    kiosk_end, fake_tablet = stream_pair()
+    fake_tablet.write(data, 1)
+    started = time.monotonic()
+    with pytest.raises((HandshakeFailed, HandshakeTimeout)):
+        SecureChannel.connect(kiosk_end, make_context("connect", kiosk.credentials, facility.ca),
+                              timeout=0.1)
+    assert time.monotonic() - started < 5
+
+
 @settings(max_examples=15, deadline=None)
 @given(cut=st.integers(min_value=1, max_value=400), flip=st.integers(min_value=0, max_value=399))
 def test_truncated_or_damaged_client_hello(tmp_path_factory, cut: int, flip: int) -> None:
