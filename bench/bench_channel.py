@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_security.channel import Credentials, SecureChannel, make_context
+from device_security.files import private_key_pem
 from device_security.pki import Role, issue, make_ca
 from hw.serial_link import open_link
 from simulators.link import SimLink
@@ -42,9 +43,7 @@ def _facility(directory: Path) -> tuple[Credentials, Credentials, Path]:
         cert = issue(ca, ca_key, key.public_key(), role=role, name=name, serial=serial,
                      now=now, serial_number=number)
         (directory / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        (directory / f"{name}.key").write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
+        (directory / f"{name}.key").write_bytes(private_key_pem(key))
         made.append(Credentials(directory / f"{name}.pem", directory / f"{name}.key"))
     return made[0], made[1], directory / "ca.pem"
 

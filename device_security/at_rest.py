@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from device_security.errors import IntegrityError
+from device_security.files import write_atomic
 
 NONCE = 12
 VERSION = b"\x01"
@@ -68,13 +69,8 @@ class SealedFiles:
         """Store ``data`` under ``label`` atomically (a crash leaves old or new)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self._path(label)
-        sealed = self._sealer.seal(label.encode() + b"\0" + data, context=path.name.encode())
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(sealed)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, self._sealer.seal(label.encode() + b"\0" + data,
+                                             context=path.name.encode()), mode=0o600)
 
     def read(self, label: str) -> bytes:
         """Raises KeyError if absent, IntegrityError if it does not open."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,18 +27,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from device_security.errors import SecurityError
+from device_security.files import private_key_pem, write_atomic
 from device_security.pki import Role, TrustAnchors, fingerprint, issue, make_ca, make_crl
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write a file so that a crash leaves the old one or the new one, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def pem(cert: x509.Certificate) -> bytes:
@@ -63,9 +52,7 @@ class CertificateAuthority:
             raise SecurityError(f"{directory} already holds a CA")
         key = Ed25519PrivateKey.generate()
         cert = make_ca(key, facility, now=now, serial_number=x509.random_serial_number())
-        write_atomic(directory / "ca-key.pem", key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()), mode=0o600)
+        write_atomic(directory / "ca-key.pem", private_key_pem(key), mode=0o600)
         write_atomic(directory / "ca-cert.pem", pem(cert))
         write_atomic(directory / "issued.json", b"[]")
         write_atomic(directory / "revoked.json", b"[]")

@@ -9,7 +9,6 @@ and so does a kiosk or workstation without a hardware key store.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from device_security.errors import SecureElementError
+from device_security.files import private_key_pem, write_atomic
 
 
 class SecureElement(Protocol):
@@ -41,18 +41,7 @@ class KeyFileSecureElement:
         """Make the device key; raises SecureElementError if one exists already."""
         if self.path.exists():
             raise SecureElementError(f"{self.path} already holds a device key")
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_atomic(self.path, private_key_pem(Ed25519PrivateKey.generate()), mode=0o600)
 
     def _key(self) -> Ed25519PrivateKey:
         try:

@@ -127,7 +127,8 @@ def cmd_ca_init(args: argparse.Namespace) -> int:
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
-    from device_security.ca_store import CertificateAuthority, IdentityFiles, write_atomic
+    from device_security.ca_store import CertificateAuthority, IdentityFiles
+    from device_security.files import write_atomic
     from device_security.pki import Role, fingerprint
     from device_security.registry import Registry, RegistryEntry, TabletStatus
     from device_security.secure_element import KeyFileSecureElement
@@ -211,13 +212,11 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_agency_key(args: argparse.Namespace) -> int:
-    from device_security.ca_store import write_atomic
+    from device_security.files import private_key_pem, write_atomic
 
     args.out.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
-    write_atomic(args.out / "agency-release-key.pem", key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()), mode=0o600)
+    write_atomic(args.out / "agency-release-key.pem", private_key_pem(key), mode=0o600)
     write_atomic(args.out / "agency-release.pub.pem", key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     print(f"wrote agency-release-key.pem (keep it secret) and agency-release.pub.pem "
@@ -251,9 +250,10 @@ def _connect(link_address: str, credentials: Any, ca: Any) -> tuple[Any, Any]:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from device_security.ca_store import IdentityFiles, write_atomic
+    from device_security.ca_store import IdentityFiles
     from device_security.channel import Credentials
     from device_security.errors import SecurityError
+    from device_security.files import write_atomic
     from device_security.pki import Role, check_certificate
 
     identity = IdentityFiles(args.credentials / "identity")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from device_security.at_rest import SealedFiles
 from device_security.channel import ByteStream, Credentials, SecureChannel, make_context
 from device_security.errors import CertificateError, ChannelError, SecurityError, TokenError
+from device_security.files import write_atomic
 from device_security.pki import Role, TrustAnchors, check_certificate
 from device_security.policy import decide_access
 from device_security.release import verify_release_token
@@ -53,12 +53,7 @@ class TabletState:
         return cls(int(data["counter"]), bool(data["released"]), list(data["used_tokens"]))
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w") as f:
-            json.dump(self.__dict__, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(self.__dict__).encode())
 
 
 class TabletPeer:

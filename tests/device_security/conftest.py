@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_security.channel import Credentials
+from device_security.files import private_key_pem
 from device_security.pki import Role, TrustAnchors, issue, make_ca, make_crl
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
@@ -67,9 +68,7 @@ def write_credentials(directory: Path, cert: x509.Certificate,
                       key: Ed25519PrivateKey) -> Credentials:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    (directory / "key.pem").write_bytes(private_key_pem(key))
     return Credentials(directory / "cert.pem", directory / "key.pem")
 
 
