@@ -25,20 +25,24 @@ class SecurityError(Exception):
     """Base of every error raised by :mod:`device_security`."""
 
 
-class CertificateError(SecurityError):
+class _WithReason(SecurityError):
+    """An error that carries the reason code its refusal and alert will name."""
+
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"{message} ({reason})")
         self.reason = reason
+
+
+class CertificateError(_WithReason):
+    """A certificate (or revocation list) is not acceptable."""
 
 
 class ChannelError(SecurityError):
     """The secure channel failed."""
 
 
-class HandshakeFailed(ChannelError):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{message} ({reason})")
-        self.reason = reason
+class HandshakeFailed(_WithReason, ChannelError):
+    """The peer's handshake bytes were wrong, or it refused ours."""
 
 
 class HandshakeTimeout(ChannelError):
@@ -49,10 +53,8 @@ class ChannelClosed(ChannelError):
     """The peer closed the channel (cleanly or not)."""
 
 
-class TokenError(SecurityError):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(f"{message} ({reason})")
-        self.reason = reason
+class TokenError(_WithReason):
+    """A release token is not acceptable."""
 
 
 class IntegrityError(SecurityError):

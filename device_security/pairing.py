@@ -79,12 +79,12 @@ class PairingGate:
                  clock: Callable[[], datetime.datetime] = utcnow,
                  handshake_timeout: float = 5.0) -> None:
         self._credentials = credentials
-        self._trust = trust
+        self.trust = trust
         self._registry = registry
         self._alerter = alerter
         self._location = kiosk_location
         self._clock = clock
-        self._timeout = handshake_timeout
+        self.handshake_timeout = handshake_timeout
 
     def pair(self, tablet: DockedTablet, open_stream: Callable[[], ByteStream],
              session: KioskSession | None) -> PairingResult:
@@ -95,18 +95,26 @@ class PairingGate:
         if not interfaces.allowed:
             result = PairingResult(interfaces)
             return self._refused(tablet, result, session, None)
-        context = make_context("connect", self._credentials, self._trust.ca)
         stream = open_stream()
+        try:
+            return self._pair_over(tablet, stream, session)
+        except BaseException:
+            stream.close()  # the link failed (an unplug): nothing is left open
+            raise
+
+    def _pair_over(self, tablet: DockedTablet, stream: ByteStream,
+                   session: KioskSession | None) -> PairingResult:
+        context = make_context("connect", self._credentials, self.trust.ca)
         problem: str | None = None
         channel: SecureChannel | None = None
         peer: PeerIdentity | None = None
         counter: int | None = None
         try:
-            channel = SecureChannel.connect(stream, context, timeout=self._timeout)
+            channel = SecureChannel.connect(stream, context, timeout=self.handshake_timeout)
             certificate = channel.peer_certificate
             if certificate is None:
                 raise HandshakeFailed(reasons.HANDSHAKE_FAILED, "no tablet certificate")
-            peer = check_certificate(certificate, self._trust, now=self._clock(),
+            peer = check_certificate(certificate, self.trust, now=self._clock(),
                                      expected_roles=[Role.TABLET])
             hello_serial, counter = parse_hello(
                 channel.recv_message(HELLO_TIMEOUT, max_size=MAX_HELLO))
@@ -139,7 +147,7 @@ class PairingGate:
         if channel is not None:
             try:
                 channel.send_message({"v": 1, "result": "refused", "reason": decision.reason})
-            except (ChannelError, OSError) as e:
+            except Exception as e:  # noqa: BLE001 - a courtesy; the alert below must go out
                 log.debug("could not tell the tablet it was refused: %s", e)
             channel.close()
         stream.close()

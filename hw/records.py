@@ -91,8 +91,8 @@ class DockedDevice:
 
     @property
     def identity(self) -> DeviceIdentity:
-        address = f"serial://{self.tty}" if self.tty else None
-        return DeviceIdentity(serial=self.serial, sys_path=self.sys_path, address=address)
+        return DeviceIdentity(serial=self.serial, sys_path=self.sys_path,
+                              address=self.link_address)
 
     @property
     def link_address(self) -> str | None:

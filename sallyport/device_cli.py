@@ -254,14 +254,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from device_security.channel import Credentials
     from device_security.errors import SecurityError
     from device_security.files import write_atomic
-    from device_security.pki import Role, check_certificate
+    from device_security.pki import Role, TrustAnchors, check_certificate
 
     identity = IdentityFiles(args.credentials / "identity")
     ca = identity.ca()
     credentials = Credentials(identity.certificate_path, args.credentials / "key.pem")
     link, channel = _connect(args.link, credentials, ca)
-    from device_security.pki import TrustAnchors
-
     try:
         if channel.peer_certificate is None:
             raise SecurityError("the tablet showed no certificate")

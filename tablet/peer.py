@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from device_security.at_rest import SealedFiles
@@ -156,8 +157,7 @@ class TabletPeer:
 
 
 def load_agency_key(path: Path) -> Ed25519PublicKey | None:
-    from cryptography.hazmat.primitives import serialization
-
+    """The agency's release-token key installed at provisioning, if any."""
     if not path.exists():
         return None
     key = serialization.load_pem_public_key(path.read_bytes())

@@ -21,6 +21,7 @@ from device_security.channel import Credentials
 from device_security.pairing import DockedTablet, PairingGate, PairingResult
 from device_security.policy import KioskSession
 from device_security.registry import Registry
+from hw.errors import DeviceGone
 from hw.hotplug import UdevHotplug
 from hw.serial_link import SerialLink, open_link
 from sallyport.cli import main as sallyport
@@ -183,13 +184,13 @@ def test_a_revoked_tablet(dock: Dock, world: World) -> None:
     serial = dock.provision("T1", "A100", "Ana Reyes")
     assert sallyport(["device", "revoke", "--ca", str(dock.root / "ca"), "--serial",
                       serial]) == 0
-    dock.gate._trust = CertificateAuthority.open(dock.root / "ca").trust()  # the kiosk's new CRL
+    dock.gate.trust = CertificateAuthority.open(dock.root / "ca").trust()  # the kiosk's new CRL
     refused(dock.dock("T1", ANA), reasons.CERTIFICATE_REVOKED)
 
 
 def test_an_unprovisioned_tablet_cannot_handshake(dock: Dock) -> None:
     dock.world.add_tablet("T9")  # no certificate, no software answering
-    dock.gate._timeout = 0.5
+    dock.gate.handshake_timeout = 0.5
     refused(dock.dock("T9", ANA), reasons.HANDSHAKE_FAILED)
 
 
@@ -259,3 +260,39 @@ def test_release_tokens(dock: Dock, monkeypatch: pytest.MonkeyPatch,
                              now=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
     code, err = release(token_text(old))
     assert code == 1 and (reasons.TOKEN_EXPIRED in err or reasons.TOKEN_REUSED in err)
+
+
+class _CutAfterHandshake:
+    """The kiosk's link, pulled out just as the kiosk tells the tablet it is refused."""
+
+    def __init__(self, link: SerialLink) -> None:
+        self.link = link
+        self.writes = 0
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        return self.link.read(max_bytes, timeout)
+
+    def write(self, data: bytes, timeout: float) -> None:
+        self.writes += 1
+        if self.writes > 2:  # the ClientHello and the client's second flight went through
+            raise DeviceGone("unplugged")
+        self.link.write(data, timeout)
+
+    def close(self) -> None:
+        self.link.close()
+
+
+def test_a_refused_tablet_pulled_out_at_once_still_alerts(dock: Dock) -> None:
+    dock.provision("T2", "B200", "Bo Lind")
+    dock.world.plug("T2")
+    sys_path = dock.world.status()["tablets"]["T2"]["sys_path"]
+    (device,) = [d for d in UdevHotplug([TABLET_ID]).scan() if d.sys_path == sys_path]
+    assert device.link_address is not None
+    link = open_link(device.link_address)
+    stream = _CutAfterHandshake(link)
+    result = dock.gate.pair(DockedTablet(device.serial, device.interface_classes, "cut"),
+                            lambda: stream, ANA)
+    refused(result, reasons.ASSIGNED_TO_SOMEONE_ELSE)
+    assert stream.writes > 2  # the refusal was attempted over the dead link
+    assert result.alerted and len(dock.inbox.wait(1)) == 1
+    assert link.closed
