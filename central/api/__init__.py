@@ -1,0 +1,1 @@
+"""The central server's HTTP API (FastAPI): one router per kind of caller."""

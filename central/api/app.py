@@ -1,0 +1,111 @@
+"""The FastAPI application: routers, error mapping, and request bounds."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from central.api import family, kiosk, resident, staff
+from central.api.auth import KioskVerifier
+from central.errors import CentralError
+from central.services.core import Central
+from device_security.pki import TrustAnchors
+
+log = logging.getLogger(__name__)
+API_VERSION = "1.0.0"
+MAX_JSON_BODY = 1 << 20  # uploads have their own, larger, per-type bounds
+UPLOAD_PATHS = ("/v1/family/blobs", "/v1/staff/blobs")
+
+
+class BodyLimit:
+    """Refuse request bodies over a bound with 413, before a route reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_JSON_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+
+        async def bounded() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, bounded, send)
+        except _TooLarge:
+            response = JSONResponse({"error": "too_large",
+                                     "message": f"request bodies are at most {self.limit} bytes"},
+                                    status_code=413)
+            await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI:
+    """The API for ``central``. Kiosks are admitted by certificates that
+    ``kiosk_trust`` (the facility CA and its CRL) accepts."""
+    app = FastAPI(
+        title="Sallyport central server",
+        version=API_VERSION,
+        description="Messages, stamps, media and review for correctional facilities. "
+        "Kiosks authenticate with their TLS client certificate; family members, "
+        "residents (through a kiosk) and staff with a bearer token from a login.",
+    )
+    app.state.central = central
+    app.state.kiosks = KioskVerifier(kiosk_trust)
+
+    @app.exception_handler(CentralError)
+    async def central_error(_: Request, e: CentralError) -> JSONResponse:
+        if e.status >= 500:
+            log.error("%s: %s", type(e).__name__, e.message)
+        return JSONResponse({"error": e.code, "message": e.message}, status_code=e.status,
+                            headers={"WWW-Authenticate": "Bearer"} if e.status == 401 else None)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in e.errors()[:10]:
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"error": "invalid_request", "message": "; ".join(problems),
+                             "details": _jsonable(e.errors()[:10])}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": "http_error", "message": str(e.detail)},
+                            status_code=e.status_code, headers=getattr(e, "headers", None))
+
+    @app.get("/v1/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Whether the server is up (no login needed)."""
+        return {"status": "ok", "version": API_VERSION}
+
+    for router in (family.router, resident.router, kiosk.router, staff.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimit)
+    return app
+
+
+def _jsonable(errors: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        out.append({"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),
+                    "type": str(err.get("type", ""))})
+    return out

@@ -1,0 +1,155 @@
+"""Who is calling: a kiosk (by its TLS client certificate), a resident at that
+kiosk, a family member or a staff member (by bearer token)."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from cryptography import x509
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from central.errors import Forbidden, Unauthenticated
+from central.services import accounts
+from central.services.core import Central
+from device_security.errors import CertificateError
+from device_security.pki import Role, TrustAnchors, check_certificate
+
+log = logging.getLogger(__name__)
+bearer = HTTPBearer(auto_error=False, description="a session token from a login endpoint")
+KIOSK_CACHE_SECONDS = 30.0
+
+
+def get_central(request: Request) -> Central:
+    central: Central = request.app.state.central
+    return central
+
+
+CentralDep = Annotated[Central, Depends(get_central)]
+
+
+@dataclass(frozen=True)
+class KioskIdentity:
+    kiosk_id: str
+    unit_id: str
+    location_code: str
+
+
+class KioskVerifier:
+    """Checks a kiosk's certificate (chain, expiry, CRL, role) and finds the
+    kiosk registered with it. Results are cached briefly per certificate."""
+
+    def __init__(self, trust: TrustAnchors | None) -> None:
+        self.trust = trust
+        self._cache: dict[str, tuple[float, KioskIdentity]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, central: Central, pem: str) -> KioskIdentity:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(pem)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        if self.trust is None:
+            raise Unauthenticated("this server does not accept kiosk certificates")
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode())
+            peer = check_certificate(cert, self.trust, now=central_now(central),
+                                     expected_roles=[Role.KIOSK])
+        except (ValueError, CertificateError) as e:
+            raise Unauthenticated(f"kiosk certificate refused: {e}") from e
+        row = accounts.kiosk_by_fingerprint(central, peer.fingerprint)
+        identity = KioskIdentity(str(row.id), str(row.unit_id), str(row.location_code))
+        with self._lock:
+            if len(self._cache) > 1024:
+                self._cache.clear()
+            self._cache[pem] = (now + KIOSK_CACHE_SECONDS, identity)
+        return identity
+
+
+def central_now(central: Central) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(central.clock(), tz=datetime.UTC)
+
+
+def _client_pem(request: Request) -> str | None:
+    tls = request.scope.get("extensions", {}).get("tls") or {}
+    chain = tls.get("client_cert_chain") or []
+    return chain[0] if chain else None
+
+
+def kiosk(request: Request, central: CentralDep) -> KioskIdentity:
+    pem = _client_pem(request)
+    if pem is None:
+        raise Unauthenticated("kiosk endpoints need the kiosk's TLS client certificate")
+    verifier: KioskVerifier = request.app.state.kiosks
+    return verifier.verify(central, pem)
+
+
+KioskDep = Annotated[KioskIdentity, Depends(kiosk)]
+
+
+def session(central: CentralDep,
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+            ) -> accounts.Session:
+    if credentials is None:
+        raise Unauthenticated("log in first: this needs a bearer token")
+    return accounts.authenticate(central, credentials.credentials)
+
+
+SessionDep = Annotated[accounts.Session, Depends(session)]
+
+
+def raw_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+              ) -> str:
+    if credentials is None:
+        raise Unauthenticated("log in first: this needs a bearer token")
+    return credentials.credentials
+
+
+TokenDep = Annotated[str, Depends(raw_token)]
+
+
+def contact(s: SessionDep) -> int:
+    if s.subject != "contact":
+        raise Forbidden("this is for family accounts")
+    return s.subject_id
+
+
+ContactDep = Annotated[int, Depends(contact)]
+
+
+def resident(s: SessionDep, k: KioskDep) -> int:
+    """A resident's session, used from the kiosk where it was opened."""
+    if s.subject != "resident":
+        raise Forbidden("this is for residents at a kiosk")
+    if s.kiosk_id != k.kiosk_id:
+        raise Forbidden("this session belongs to another kiosk")
+    return s.subject_id
+
+
+ResidentDep = Annotated[int, Depends(resident)]
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: int
+    role: str
+
+
+def staff(*roles: str) -> Callable[[accounts.Session], StaffMember]:
+    """A dependency admitting staff with one of ``roles`` (administrators always)."""
+    allowed = {*roles, "administrator"}
+
+    def check(s: SessionDep) -> StaffMember:
+        if s.subject != "staff" or s.role is None:
+            raise Forbidden("this is for facility staff")
+        if s.role not in allowed:
+            raise Forbidden(f"a {s.role} may not do this; it needs: {', '.join(sorted(allowed))}")
+        return StaffMember(s.subject_id, s.role)
+    return check

@@ -1,0 +1,148 @@
+"""Family members: register, log in, ask to be approved, buy stamps, send
+messages with photos and videograms, and read their feed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from central.api.auth import CentralDep, ContactDep, TokenDep
+from central.api.blob_io import read_upload, serve_blob
+from central.api.models import (
+    ApprovalOut,
+    ApprovalRequest,
+    BalancesOut,
+    BlobOut,
+    ContactLogin,
+    ContactRegistration,
+    Created,
+    FamilyMessage,
+    FamilyStampPurchase,
+    FeedOut,
+    FeedRecordOut,
+    OfferOut,
+    SentOut,
+    SessionOut,
+    StampPurchaseOut,
+)
+from central.errors import Forbidden
+from central.schema import approvals, attachments, messages, residents
+from central.services import accounts, messaging, money
+from central.services.messaging import Attachment, contact_owner
+
+router = APIRouter(prefix="/v1/family", tags=["family"])
+Since = Annotated[int, Query(ge=0, le=2**53, description="the last sequence number you have")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+AgencyQuery = Annotated[str, Query(min_length=1, max_length=32,
+                                   pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+@router.post("/accounts", status_code=201, response_model=Created)
+def register(body: ContactRegistration, c: CentralDep) -> Created:
+    """Create a family account (then log in and ask to be approved)."""
+    return Created(id=accounts.register_contact(c, body.email, body.name, body.password))
+
+
+@router.post("/sessions", response_model=SessionOut)
+def login(body: ContactLogin, c: CentralDep) -> SessionOut:
+    done = accounts.login_contact(c, body.email, body.password)
+    return SessionOut(token=done.token, expires_at=done.expires_at)
+
+
+@router.delete("/sessions", status_code=204)
+def logout(_: ContactDep, token: TokenDep, c: CentralDep) -> Response:
+    accounts.logout(c, token)
+    return Response(status_code=204)
+
+
+@router.post("/approvals", status_code=201, response_model=Created)
+def request_approval(body: ApprovalRequest, me: ContactDep, c: CentralDep) -> Created:
+    """Ask to become an approved contact of a resident (staff decide)."""
+    return Created(id=accounts.request_approval(c, me, body.resident_agency_id,
+                                                body.relationship))
+
+
+@router.get("/approvals", response_model=list[ApprovalOut])
+def my_approvals(me: ContactDep, c: CentralDep) -> list[ApprovalOut]:
+    with c.db.read() as conn:
+        rows = conn.execute(select(approvals, residents.c.agency_id, residents.c.name)
+                            .join(residents, residents.c.id == approvals.c.resident_id)
+                            .where(approvals.c.contact_id == me)
+                            .order_by(approvals.c.id)).all()
+    return [ApprovalOut(id=r.id, resident_agency_id=r.agency_id, resident_name=r.name,
+                        relationship=r.relationship, status=r.status) for r in rows]
+
+
+@router.get("/offers", response_model=list[OfferOut])
+def offers(resident_agency_id: AgencyQuery, me: ContactDep, c: CentralDep) -> list[OfferOut]:
+    """Stamp bundles and plans sold by the agency of this resident."""
+    with c.db.read() as conn:
+        res = accounts.resident(conn, agency_id=resident_agency_id)
+        policy = accounts.policy_of(conn, str(res.agency))
+    return [OfferOut(id=o.id, stamps=o.stamps, price_cents=o.price_cents,
+                     valid_days=o.valid_days) for o in policy.offers]
+
+
+@router.post("/stamps", response_model=StampPurchaseOut)
+def buy_stamps(body: FamilyStampPurchase, me: ContactDep, c: CentralDep) -> StampPurchaseOut:
+    """Buy stamps by card; the same idempotency key never charges twice."""
+    done = money.buy_stamps_for_contact(c, me, resident_agency_id=body.resident_agency_id,
+                                        offer_id=body.offer_id, card_token=body.card_token,
+                                        key=body.idempotency_key)
+    return StampPurchaseOut(**done.__dict__)
+
+
+@router.get("/stamps", response_model=BalancesOut)
+def stamp_balance(resident_agency_id: AgencyQuery, me: ContactDep,
+                  c: CentralDep) -> BalancesOut:
+    with c.db.read() as conn:
+        agency = str(accounts.resident(conn, agency_id=resident_agency_id).agency)
+    return BalancesOut(**money.balances(c, contact_owner(me, agency)).__dict__)
+
+
+@router.post("/blobs", status_code=201, response_model=BlobOut,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                 "image/png": {"schema": {"type": "string", "format": "binary"}},
+                 "video/mp4": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload(request: Request, me: ContactDep, c: CentralDep) -> BlobOut:
+    """Upload a photo (JPEG, PNG) or a videogram (MP4) before attaching it."""
+    return await read_upload(request, c, allowed=("image/jpeg", "image/png", "video/mp4"))
+
+
+@router.post("/messages", status_code=201, response_model=SentOut)
+def send(body: FamilyMessage, me: ContactDep, c: CentralDep) -> SentOut:
+    """Send a message; resending the same uid never sends or charges twice."""
+    done = messaging.send_from_contact(
+        c, me, uid=body.uid, resident_agency_id=body.resident_agency_id, body=body.body,
+        attached=[Attachment(a.kind, a.sha256) for a in body.attachments])
+    return SentOut(**done.__dict__)
+
+
+@router.get("/feed", response_model=FeedOut)
+def feed(me: ContactDep, c: CentralDep, since: Since = 0, limit: Limit = 100) -> FeedOut:
+    """Messages, notices of held and rejected messages, newer than ``since``."""
+    head, records = messaging.feed_page(c, f"contact:{me}", since, limit)
+    return FeedOut(head=head, records=[FeedRecordOut(**r.__dict__) for r in records])
+
+
+@router.get("/blobs/{sha256}", responses={200: {"content": {"application/octet-stream": {}}}})
+async def download(sha256: str, request: Request, me: ContactDep, c: CentralDep) -> Response:
+    """A photo or videogram of a message to or from you (HTTP Range works)."""
+    def allowed() -> bool:
+        with c.db.read() as conn:
+            return conn.execute(select(attachments.c.message_id)
+                                .join(messages, messages.c.id == attachments.c.message_id)
+                                .where(attachments.c.blob_sha256 == sha256,
+                                       messages.c.contact_id == me,
+                                       messages.c.status == "delivered").limit(1)
+                                ).first() is not None
+    from central.blobs import check_sha256
+    check_sha256(sha256)
+    if not await run_in_threadpool(allowed):
+        raise Forbidden("that file is not part of your messages")
+    return serve_blob(c, sha256)

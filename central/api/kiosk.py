@@ -1,0 +1,102 @@
+"""Kiosks: their unit's feeds and blobs (for the store-and-forward cache),
+the tablet registry, delivery states, and alerts of refused tablets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from central.api.auth import CentralDep, KioskDep
+from central.api.blob_io import serve_blob
+from central.api.models import (
+    AlertIn,
+    Created,
+    DeliveryIn,
+    EntitlementOut,
+    FeedOut,
+    FeedRecordOut,
+    HeadsOut,
+    KioskTabletOut,
+)
+from central.errors import NotFound
+from central.schema import entitlements, feeds, residents, tablets
+from central.services import alerts, media, messaging
+from central.services.accounts import resident
+
+router = APIRouter(prefix="/v1/kiosk", tags=["kiosk"])
+Id = Annotated[int, Path(ge=1, le=2**53)]
+
+
+def _own_resident(c: CentralDep, k: KioskDep, resident_id: int) -> None:
+    with c.db.read() as conn:
+        row = resident(conn, id=resident_id)
+    if row.unit_id != k.unit_id:
+        raise NotFound(f"no resident {resident_id} on this kiosk's unit")
+
+
+@router.get("/heads", response_model=HeadsOut)
+def heads(k: KioskDep, c: CentralDep) -> HeadsOut:
+    """The feed head of every resident on this kiosk's unit: "anything new?" in one call."""
+    with c.db.read() as conn:
+        rows = conn.execute(select(residents.c.id, feeds.c.head)
+                            .join(feeds, feeds.c.feed == ("resident:" + residents.c.id.cast(
+                                feeds.c.feed.type)))
+                            .where(residents.c.unit_id == k.unit_id)).all()
+    return HeadsOut(heads={str(r.id): int(r.head) for r in rows})
+
+
+@router.get("/feeds/{resident_id}", response_model=FeedOut)
+def feed(resident_id: Id, k: KioskDep, c: CentralDep,
+         since: Annotated[int, Query(ge=0, le=2**53)] = 0,
+         limit: Annotated[int, Query(ge=1, le=500)] = 500) -> FeedOut:
+    """A resident's feed records after ``since`` (the kiosk's cursor)."""
+    _own_resident(c, k, resident_id)
+    head, records = messaging.feed_page(c, f"resident:{resident_id}", since, limit)
+    return FeedOut(head=head, records=[FeedRecordOut(**r.__dict__) for r in records])
+
+
+@router.get("/blobs/{sha256}", responses={200: {"content": {"application/octet-stream": {}}}})
+def blob(sha256: str, k: KioskDep, c: CentralDep) -> Response:
+    """A blob by hash; HTTP Range resumes a download where it stopped."""
+    return serve_blob(c, sha256)
+
+
+@router.get("/tablets", response_model=list[KioskTabletOut])
+def tablet_registry(k: KioskDep, c: CentralDep) -> list[KioskTabletOut]:
+    """The tablets of residents on this unit, for the kiosk's pairing checks."""
+    with c.db.read() as conn:
+        rows = conn.execute(select(tablets, residents.c.agency_id)
+                            .join(residents, residents.c.id == tablets.c.resident_id)
+                            .where(residents.c.unit_id == k.unit_id)
+                            .order_by(tablets.c.serial)).all()
+    return [KioskTabletOut(serial=r.serial, resident_id=r.resident_id,
+                           resident_agency_id=r.agency_id, status=r.status,
+                           sync_counter=r.sync_counter) for r in rows]
+
+
+@router.post("/alerts", status_code=201, response_model=Created)
+def raise_alert(body: AlertIn, k: KioskDep, c: CentralDep) -> Created:
+    """Report a refused tablet; the same uid again is stored once."""
+    return Created(id=alerts.record(c, k.kiosk_id, alerts.AlertReport(
+        uid=body.uid, reason=body.reason, detail=body.detail, tablet_serial=body.tablet_serial,
+        resident_agency_id=body.resident_agency_id, resident_name=body.resident_name,
+        registered_owner=body.registered_owner, raised_at=body.raised_at)))
+
+
+@router.post("/entitlements/{entitlement_id}/delivery", response_model=EntitlementOut)
+def delivery(entitlement_id: Id, body: DeliveryIn, k: KioskDep, c: CentralDep
+             ) -> EntitlementOut:
+    """Move a purchase's delivery forward (at kiosk, on tablet, verified)."""
+    with c.db.read() as conn:
+        owner = conn.execute(select(entitlements.c.resident_id)
+                             .where(entitlements.c.id == entitlement_id)).scalar()
+    if owner is None:
+        raise NotFound(f"no entitlement {entitlement_id}")
+    _own_resident(c, k, int(owner))
+    e = media.advance(c, entitlement_id, body.state)
+    return EntitlementOut(id=e.id, item_id=e.item_id, title=e.title, kind=e.kind,
+                          sha256=e.sha256, price_cents=e.price_cents, state=e.state,
+                          created_at=e.created_at, updated_at=e.updated_at)

@@ -1,0 +1,441 @@
+"""Request and response bodies of the HTTP API, each field bounded.
+
+Unknown fields are refused (``extra="forbid"``): a typo in a client is an
+error it hears about, not a value silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Key = Annotated[str, Field(min_length=8, max_length=100, pattern=r"^[\x21-\x7e]+$",
+                           description="an idempotency key made by the client")]
+Uid = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                           description="an id made where the record was written")]
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+Sha256 = Annotated[str, Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")]
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+Pin = Annotated[str, Field(min_length=4, max_length=12, pattern=r"^[0-9]+$")]
+Password = Annotated[str, Field(min_length=1, max_length=200)]
+SmallInt = Annotated[int, Field(ge=0, le=2**53)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+
+
+# -- sessions ------------------------------------------------------------------
+
+
+class ContactRegistration(Body):
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    name: Text200
+    password: Password
+
+
+class ContactLogin(Body):
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    password: Password
+
+
+class StaffLogin(Body):
+    username: Code
+    password: Password
+
+
+class ResidentLogin(Body):
+    agency_id: Code
+    pin: Pin
+
+
+class PinChange(Body):
+    old_pin: Pin
+    new_pin: Pin
+
+
+class SessionOut(BaseModel):
+    token: str
+    expires_at: int
+    must_change_pin: bool = False
+
+
+class Created(BaseModel):
+    id: int
+
+
+# -- family --------------------------------------------------------------------
+
+
+class ApprovalRequest(Body):
+    resident_agency_id: Code
+    relationship: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ApprovalOut(BaseModel):
+    id: int
+    resident_agency_id: str
+    resident_name: str
+    relationship: str
+    status: str
+
+
+class OfferOut(BaseModel):
+    id: str
+    stamps: int
+    price_cents: int
+    valid_days: int | None
+
+
+class FamilyStampPurchase(Body):
+    resident_agency_id: Code
+    offer_id: Code
+    card_token: Annotated[str, Field(min_length=1, max_length=200)]
+    idempotency_key: Key
+
+
+class StampPurchaseOut(BaseModel):
+    stamps: int
+    price_cents: int
+    expires_at: int | None
+    replayed: bool
+
+
+class BalancesOut(BaseModel):
+    stamps: int
+    prepaid_cents: int | None
+    next_expiry: int | None
+
+
+class AttachmentIn(Body):
+    kind: Literal["photo", "videogram"]
+    sha256: Sha256
+
+
+class FamilyMessage(Body):
+    uid: Uid
+    resident_agency_id: Code
+    body: Annotated[str, Field(max_length=20000)]
+    attachments: Annotated[list[AttachmentIn], Field(max_length=10)] = []
+
+
+class ResidentMessage(Body):
+    uid: Uid
+    contact_id: Annotated[int, Field(ge=1, le=2**53)]
+    body: Annotated[str, Field(max_length=20000)]
+    attachments: Annotated[list[AttachmentIn], Field(max_length=10)] = []
+
+
+class SentOut(BaseModel):
+    message_id: int
+    uid: str
+    status: str
+    stamps: int
+    replayed: bool
+
+
+class FeedRecordOut(BaseModel):
+    seq: int
+    kind: str
+    ref: str
+    body: dict[str, Any]
+    created_at: int
+
+
+class FeedOut(BaseModel):
+    head: int
+    records: list[FeedRecordOut]
+
+
+class BlobOut(BaseModel):
+    sha256: str
+    size: int
+    created: bool
+
+
+# -- residents at kiosks ---------------------------------------------------------
+
+
+class ContactOut(BaseModel):
+    id: int
+    name: str
+    relationship: str
+
+
+class TabletOut(BaseModel):
+    serial: str
+    status: str
+    last_dock_at: int | None
+
+
+class HomeOut(BaseModel):
+    resident_id: int
+    agency_id: str
+    name: str
+    language: str
+    stamps: int
+    prepaid_cents: int
+    trust_cents: int | None
+    trust_note: str | None
+    feed_head: int
+    tablets: list[TabletOut]
+
+
+class ResidentStampPurchase(Body):
+    offer_id: Code
+    idempotency_key: Key
+
+
+class TransferIn(Body):
+    amount_cents: Annotated[int, Field(ge=1, le=10_000_000)]
+    idempotency_key: Key
+
+
+class TransferOut(BaseModel):
+    amount_cents: int
+    prepaid_cents: int
+    trust_cents: int | None
+    replayed: bool
+
+
+class ItemOut(BaseModel):
+    id: str
+    kind: str
+    title: str
+    artist: str
+    album_id: str | None
+    label: str
+    price_cents: int
+    sha256: str | None
+    duration_s: int
+    explicit: bool
+
+
+class PurchaseIn(Body):
+    item_id: Code
+    idempotency_key: Key
+
+
+class EntitlementOut(BaseModel):
+    id: int
+    item_id: str
+    title: str
+    kind: str
+    sha256: str | None
+    price_cents: int
+    state: str
+    created_at: int
+    updated_at: int
+
+
+class TicketIn(Body):
+    uid: Uid
+    category: Code
+    description: Annotated[str, Field(min_length=1, max_length=4000)]
+    diagnostics: Annotated[dict[str, Any], Field(max_length=64)] = {}
+
+
+class TicketOut(BaseModel):
+    id: int
+    uid: str
+    category: str
+    description: str
+    status: str
+    created_at: int
+    due_at: int
+    escalated_at: int | None
+    resolved_at: int | None
+    diagnostics: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+# -- kiosks ----------------------------------------------------------------------
+
+
+class AlertIn(Body):
+    uid: Uid
+    reason: Annotated[str, Field(min_length=1, max_length=64)]
+    detail: Annotated[str, Field(max_length=1000)] = ""
+    tablet_serial: Annotated[str, Field(max_length=64)] | None = None
+    resident_agency_id: Annotated[str, Field(max_length=32)] | None = None
+    resident_name: Annotated[str, Field(max_length=200)] | None = None
+    registered_owner: Annotated[str, Field(max_length=200)] | None = None
+    raised_at: Annotated[int, Field(ge=0, le=2**40)]
+
+
+class HeadsOut(BaseModel):
+    heads: dict[str, int]
+
+
+class DeliveryIn(Body):
+    """Delivery progress a kiosk reports. "verified" is set only by a receipt the
+    tablet signed, which the sync endpoints check; a kiosk cannot claim it."""
+
+    state: Literal["at_kiosk", "on_tablet"]
+
+
+class KioskTabletOut(BaseModel):
+    serial: str
+    resident_id: int | None
+    resident_agency_id: str | None
+    status: str
+    sync_counter: int
+
+
+# -- staff ---------------------------------------------------------------------
+
+
+class HoldOut(BaseModel):
+    hold_id: int
+    status: str
+    message: dict[str, Any]
+    hits: list[dict[str, Any]]
+    held_at: int
+    reason_code: str | None
+    translation: dict[str, Any] | None
+
+
+class Decision(Body):
+    approve: bool
+    reason_code: Annotated[str, Field(max_length=32)] | None = None
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class KeywordListIn(Body):
+    scope: Literal["agency", "facility", "unit", "resident"]
+    scope_id: Code
+    language: Annotated[str, Field(min_length=2, max_length=8, pattern=r"^[a-z]+$")]
+    terms: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=20000)]
+    expected_version: Annotated[int, Field(ge=0, le=2**31)] | None = None
+
+
+class KeywordListOut(BaseModel):
+    id: int
+    scope: str
+    scope_id: str
+    language: str
+    version: int
+    terms: list[str]
+
+
+class ApprovalDecision(Body):
+    approve: bool
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class StaffApprovalOut(BaseModel):
+    id: int
+    resident_id: int
+    contact_id: int
+    contact_name: str
+    contact_email: str
+    relationship: str
+    status: str
+    requested_at: int
+
+
+class NoteIn(Body):
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class AckIn(Body):
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class AlertOut(BaseModel):
+    id: int
+    uid: str
+    kiosk_id: str
+    location_code: str
+    reason: str
+    detail: str
+    tablet_serial: str | None
+    resident_agency_id: str | None
+    resident_name: str | None
+    registered_owner: str | None
+    raised_at: int
+    status: str
+    acknowledged_by: int | None
+    acknowledged_at: int | None
+    notes: list[dict[str, Any]]
+
+
+class ReplyIn(Body):
+    text: Annotated[str, Field(max_length=4000)] = ""
+    canned: Annotated[str, Field(max_length=32)] | None = None
+    resolve: bool = False
+
+
+class ResidentIn(Body):
+    agency_id: Code
+    agency: Code
+    name: Text200
+    facility_id: Code
+    unit_id: Code
+    language: Annotated[str, Field(min_length=2, max_length=8, pattern=r"^[a-z]+$")] = "en"
+
+
+class NewResidentOut(BaseModel):
+    id: int
+    agency_id: str
+    first_pin: str
+
+
+class PinResetOut(BaseModel):
+    pin: str
+
+
+class TabletIn(Body):
+    serial: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+    certificate_fingerprint: Sha256 | None = None
+
+
+class AssignIn(Body):
+    resident_id: Annotated[int, Field(ge=1, le=2**53)]
+
+
+class TabletStatusIn(Body):
+    status: Literal["active", "lost", "released", "retired"]
+
+
+class KioskIn(Body):
+    id: Code
+    location_code: Annotated[str, Field(min_length=1, max_length=64)]
+    unit_id: Code
+    certificate_fingerprint: Sha256 | None = None
+
+
+class CatalogItemIn(Body):
+    id: Code
+    kind: Literal["song", "album", "music_video"]
+    title: Text200
+    artist: Text200
+    album_id: Code | None = None
+    label: Text200
+    price_cents: Annotated[int, Field(ge=0, le=100_000)]
+    sha256: Sha256 | None = None
+    duration_s: Annotated[int, Field(ge=0, le=86400)] = 0
+    explicit: bool = False
+
+
+class StaffIn(Body):
+    username: Code
+    name: Text200
+    role: Literal["reviewer", "administrator", "technician", "investigator"]
+    password: Password
+    facility_id: Code | None = None
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: int
+    staff_id: int | None
+    action: str
+    target: str
+    detail: dict[str, Any]

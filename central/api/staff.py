@@ -1,0 +1,271 @@
+"""Facility staff: review held messages, keyword lists, contact approvals,
+the alerts inbox, trouble tickets, residents, tablets, kiosks, the catalog,
+the audit log and archive export. Each route names the roles it admits."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from central.api.auth import CentralDep, StaffMember, staff
+from central.api.models import (
+    AckIn,
+    AlertOut,
+    ApprovalDecision,
+    AssignIn,
+    AuditOut,
+    CatalogItemIn,
+    Created,
+    Decision,
+    HoldOut,
+    KeywordListIn,
+    KeywordListOut,
+    KioskIn,
+    NewResidentOut,
+    NoteIn,
+    PinResetOut,
+    ReplyIn,
+    ResidentIn,
+    SessionOut,
+    StaffApprovalOut,
+    StaffIn,
+    StaffLogin,
+    TabletIn,
+    TabletStatusIn,
+    TicketOut,
+)
+from central.schema import approvals, audit_log, contacts
+from central.services import (
+    accounts,
+    alerts,
+    archive,
+    media,
+    review,
+    screening_lists,
+    tickets,
+)
+
+router = APIRouter(prefix="/v1/staff", tags=["staff"])
+Id = Annotated[int, Path(ge=1, le=2**53)]
+Reviewer = Annotated[StaffMember, Depends(staff("reviewer"))]
+Technician = Annotated[StaffMember, Depends(staff("technician"))]
+Admin = Annotated[StaffMember, Depends(staff())]
+Watcher = Annotated[StaffMember, Depends(staff("technician", "investigator", "reviewer"))]
+Investigator = Annotated[StaffMember, Depends(staff("investigator"))]
+StatusQuery = Annotated[str, Query(max_length=16)]
+
+
+@router.post("/sessions", response_model=SessionOut)
+def login(body: StaffLogin, c: CentralDep) -> SessionOut:
+    done = accounts.login_staff(c, body.username, body.password)
+    return SessionOut(token=done.token, expires_at=done.expires_at)
+
+
+# -- review --------------------------------------------------------------------
+
+
+@router.get("/holds", response_model=list[HoldOut])
+def holds(me: Reviewer, c: CentralDep, status: StatusQuery = "open") -> list[HoldOut]:
+    """Held messages, oldest first."""
+    return [HoldOut(**h.__dict__) for h in review.list_holds(c, status)]
+
+
+@router.get("/holds/{hold_id}", response_model=HoldOut)
+def hold(hold_id: Id, me: Reviewer, c: CentralDep) -> HoldOut:
+    """One held message, with a translation into the working language when one
+    is available (or a plain note saying why not)."""
+    return HoldOut(**review.get_hold(c, hold_id).__dict__)
+
+
+@router.post("/holds/{hold_id}/decision", status_code=204)
+def decide(hold_id: Id, body: Decision, me: Reviewer, c: CentralDep) -> Response:
+    """Approve, or reject with a reason code; both sides get a notice."""
+    review.decide(c, hold_id, staff_id=me.id, approve=body.approve,
+                  reason_code=body.reason_code, note=body.note)
+    return Response(status_code=204)
+
+
+@router.get("/rejection-reasons", response_model=dict[str, str])
+def rejection_reasons(me: Reviewer) -> dict[str, str]:
+    return review.REJECTION_REASONS
+
+
+@router.get("/keyword-lists", response_model=list[KeywordListOut])
+def keyword_lists(me: Reviewer, c: CentralDep) -> list[KeywordListOut]:
+    return [KeywordListOut(**{**k.__dict__, "terms": list(k.terms)})
+            for k in screening_lists.all_lists(c)]
+
+
+@router.get("/keyword-lists/{list_id}", response_model=KeywordListOut)
+def keyword_list(list_id: Id, me: Reviewer, c: CentralDep,
+                 version: Annotated[int | None, Query(ge=1, le=2**31)] = None
+                 ) -> KeywordListOut:
+    k = screening_lists.get_list(c, list_id, version)
+    return KeywordListOut(**{**k.__dict__, "terms": list(k.terms)})
+
+
+@router.put("/keyword-lists", response_model=KeywordListOut)
+def save_keyword_list(body: KeywordListIn, me: Reviewer, c: CentralDep) -> KeywordListOut:
+    """Replace a list's terms; each save is a new version (send expected_version
+    to refuse overwriting someone else's edit)."""
+    k = screening_lists.save_list(c, scope=body.scope, scope_id=body.scope_id,
+                                  language=body.language, terms=body.terms, staff_id=me.id,
+                                  expected_version=body.expected_version)
+    return KeywordListOut(**{**k.__dict__, "terms": list(k.terms)})
+
+
+# -- approvals -----------------------------------------------------------------
+
+
+@router.get("/approvals", response_model=list[StaffApprovalOut])
+def approval_requests(me: Reviewer, c: CentralDep,
+                      status: StatusQuery = "pending") -> list[StaffApprovalOut]:
+    with c.db.read() as conn:
+        rows = conn.execute(select(approvals, contacts.c.name, contacts.c.email)
+                            .join(contacts, contacts.c.id == approvals.c.contact_id)
+                            .where(approvals.c.status == status)
+                            .order_by(approvals.c.requested_at, approvals.c.id).limit(200)).all()
+    return [StaffApprovalOut(id=r.id, resident_id=r.resident_id, contact_id=r.contact_id,
+                             contact_name=r.name, contact_email=r.email,
+                             relationship=r.relationship, status=r.status,
+                             requested_at=r.requested_at) for r in rows]
+
+
+@router.post("/approvals/{approval_id}/decision", status_code=204)
+def decide_approval(approval_id: Id, body: ApprovalDecision, me: Reviewer,
+                    c: CentralDep) -> Response:
+    accounts.decide_approval(c, approval_id, approve=body.approve, staff_id=me.id,
+                             note=body.note)
+    return Response(status_code=204)
+
+
+# -- alerts --------------------------------------------------------------------
+
+
+@router.get("/alerts", response_model=list[AlertOut])
+def alert_inbox(me: Watcher, c: CentralDep,
+                status: Annotated[str | None, Query(max_length=16)] = "open"
+                ) -> list[AlertOut]:
+    """Pairing refusals reported by kiosks, newest first."""
+    return [AlertOut(**a) for a in alerts.inbox(c, status)]
+
+
+@router.post("/alerts/{alert_id}/acknowledge", status_code=204)
+def acknowledge(alert_id: Id, body: AckIn, me: Watcher, c: CentralDep) -> Response:
+    alerts.acknowledge(c, alert_id, staff_id=me.id, note=body.note)
+    return Response(status_code=204)
+
+
+@router.post("/alerts/{alert_id}/notes", status_code=204)
+def alert_note(alert_id: Id, body: NoteIn, me: Watcher, c: CentralDep) -> Response:
+    alerts.add_note(c, alert_id, staff_id=me.id, text=body.text)
+    return Response(status_code=204)
+
+
+# -- tickets -------------------------------------------------------------------
+
+
+@router.get("/tickets", response_model=list[TicketOut])
+def ticket_list(me: Technician, c: CentralDep,
+                status: Annotated[str | None, Query(max_length=16)] = None) -> list[TicketOut]:
+    """Trouble tickets, the ones due soonest first."""
+    tickets.escalate_due(c)
+    return [TicketOut(**t.__dict__) for t in tickets.list_tickets(c, status=status)]
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketOut)
+def ticket(ticket_id: Id, me: Technician, c: CentralDep) -> TicketOut:
+    return TicketOut(**tickets.view(c, ticket_id).__dict__)
+
+
+@router.post("/tickets/{ticket_id}/replies", status_code=204)
+def reply(ticket_id: Id, body: ReplyIn, me: Technician, c: CentralDep) -> Response:
+    """Answer a ticket; resolving it needs your own words, not only a canned reply."""
+    tickets.reply(c, ticket_id, staff_id=me.id, text=body.text, canned=body.canned,
+                  resolve=body.resolve)
+    return Response(status_code=204)
+
+
+# -- administration -------------------------------------------------------------
+
+
+@router.post("/residents", status_code=201, response_model=NewResidentOut)
+def admit(body: ResidentIn, me: Admin, c: CentralDep) -> NewResidentOut:
+    """Admit a resident; the answer holds a random first PIN, shown once."""
+    new = accounts.create_resident(c, agency_id=body.agency_id, agency=body.agency,
+                                   name=body.name, facility_id=body.facility_id,
+                                   unit_id=body.unit_id, language=body.language,
+                                   staff_id=me.id)
+    return NewResidentOut(id=new.id, agency_id=new.agency_id, first_pin=new.first_pin)
+
+
+@router.post("/residents/{resident_id}/pin-reset", response_model=PinResetOut)
+def pin_reset(resident_id: Id, me: Admin, c: CentralDep) -> PinResetOut:
+    return PinResetOut(pin=accounts.reset_pin(c, resident_id, staff_id=me.id))
+
+
+@router.get("/residents/{resident_id}/archive",
+            responses={200: {"content": {"application/zip": {}}}})
+def export_archive(resident_id: Id, me: Investigator, c: CentralDep) -> Response:
+    """The resident's whole archive as one zip file."""
+    data = archive.export(c, resident_id, staff_id=me.id)
+    return Response(data, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="resident-{resident_id}-archive.zip"'})
+
+
+@router.post("/tablets", status_code=201, response_model=Created)
+def register_tablet(body: TabletIn, me: Technician, c: CentralDep) -> Created:
+    accounts.register_tablet(c, body.serial, body.certificate_fingerprint, staff_id=me.id)
+    return Created(id=0)
+
+
+@router.post("/tablets/{serial}/assignment", status_code=204)
+def assign_tablet(serial: Annotated[str, Path(max_length=64)], body: AssignIn, me: Technician,
+                  c: CentralDep) -> Response:
+    accounts.assign_tablet(c, serial, body.resident_id, staff_id=me.id)
+    return Response(status_code=204)
+
+
+@router.post("/tablets/{serial}/status", status_code=204)
+def tablet_status(serial: Annotated[str, Path(max_length=64)], body: TabletStatusIn,
+                  me: Technician, c: CentralDep) -> Response:
+    accounts.set_tablet_status(c, serial, body.status, staff_id=me.id)
+    return Response(status_code=204)
+
+
+@router.post("/kiosks", status_code=201, response_model=Created)
+def register_kiosk(body: KioskIn, me: Technician, c: CentralDep) -> Created:
+    accounts.register_kiosk(c, body.id, body.location_code, body.unit_id,
+                            body.certificate_fingerprint, staff_id=me.id)
+    return Created(id=0)
+
+
+@router.post("/catalog", status_code=201, response_model=Created)
+def add_catalog_item(body: CatalogItemIn, me: Admin, c: CentralDep) -> Created:
+    media.add_item(c, media.Item(**body.model_dump()), staff_id=me.id)
+    return Created(id=0)
+
+
+@router.post("/staff", status_code=201, response_model=Created)
+def add_staff(body: StaffIn, me: Admin, c: CentralDep) -> Created:
+    return Created(id=accounts.create_staff(c, body.username, body.name, body.role,
+                                            body.password, facility_id=body.facility_id,
+                                            by=me.id))
+
+
+@router.get("/audit", response_model=list[AuditOut])
+def audit(me: Investigator, c: CentralDep,
+          before: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+          limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditOut]:
+    """Staff actions, newest first; page with ``before`` (an entry's id)."""
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(audit_log.c.id < before)
+    with c.db.read() as conn:
+        rows = conn.execute(query).all()
+    return [AuditOut(id=r.id, at=r.at, staff_id=r.staff_id, action=r.action, target=r.target,
+                     detail=json.loads(r.detail)) for r in rows]

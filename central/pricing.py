@@ -1,0 +1,113 @@
+"""An agency's pricing policy, and the pure rules that read it.
+
+Prices are policy, not code: each agency stores one :class:`PricingPolicy`
+(as JSON). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from central.errors import InvalidInput, PolicyRefused
+
+
+@dataclass(frozen=True)
+class StampOffer:
+    """A bundle (stamps that never expire) or a monthly plan (stamps that do)."""
+
+    id: str
+    stamps: int
+    price_cents: int
+    valid_days: int | None = None  # None: a bundle; otherwise a plan's stamps expire
+
+    def __post_init__(self) -> None:
+        if not (0 < len(self.id) <= 32 and self.id.replace("-", "").isalnum()):
+            raise ValueError(f"offer id {self.id!r} must be 1-32 letters, digits or dashes")
+        if self.stamps <= 0 or self.price_cents <= 0:
+            raise ValueError(f"offer {self.id}: stamps and price must be positive")
+        if self.valid_days is not None and self.valid_days <= 0:
+            raise ValueError(f"offer {self.id}: valid_days must be positive")
+
+
+@dataclass(frozen=True)
+class PricingPolicy:
+    """What things cost at one agency, and the limits it sets."""
+
+    stamps_per_message: int = 1
+    stamps_per_photo: int = 1
+    stamps_per_videogram: int = 4
+    stamps_per_attachment: int = 0  # added to the photo/videogram price for every attachment
+    offers: tuple[StampOffer, ...] = (
+        StampOffer("bundle-20", 20, 500),
+        StampOffer("bundle-35", 35, 750),
+        StampOffer("bundle-60", 60, 1000),
+    )
+    transfer_min_cents: int = 500
+    transfer_max_cents: int = 20000
+    transfer_step_cents: int = 500
+    max_message_chars: int = 6000
+    max_photos: int = 5
+    max_videograms: int = 1
+    refund_rejected_stamps: bool = True
+    refund_window_days: int = 14
+
+    def __post_init__(self) -> None:
+        for name in ("stamps_per_message", "stamps_per_photo", "stamps_per_videogram",
+                     "stamps_per_attachment"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if not (0 < self.transfer_min_cents <= self.transfer_max_cents):
+            raise ValueError("transfer limits must satisfy 0 < min <= max")
+        if self.transfer_step_cents <= 0:
+            raise ValueError("transfer_step_cents must be positive")
+        if len({o.id for o in self.offers}) != len(self.offers):
+            raise ValueError("stamp offer ids must be unique")
+        if not (0 < self.max_message_chars <= 20000):
+            raise ValueError("max_message_chars must be in 1..20000")
+
+    def offer(self, offer_id: str) -> StampOffer:
+        """Raises InvalidInput when the agency sells no such offer."""
+        for offer in self.offers:
+            if offer.id == offer_id:
+                return offer
+        known = ", ".join(o.id for o in self.offers)
+        raise InvalidInput(f"no stamp offer {offer_id!r} here; offers: {known}",
+                           code="unknown_offer")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> PricingPolicy:
+        data: dict[str, Any] = json.loads(text)
+        data["offers"] = tuple(StampOffer(**o) for o in data.get("offers", ()))
+        return cls(**data)
+
+
+def message_cost(policy: PricingPolicy, *, photos: int, videograms: int) -> int:
+    """Stamps a message with these attachments costs. Raises InvalidInput past the limits."""
+    if photos < 0 or videograms < 0:
+        raise InvalidInput("attachment counts cannot be negative")
+    if photos > policy.max_photos:
+        raise InvalidInput(f"at most {policy.max_photos} photos a message", code="too_many_photos")
+    if videograms > policy.max_videograms:
+        raise InvalidInput(f"at most {policy.max_videograms} videograms a message",
+                           code="too_many_videograms")
+    return (policy.stamps_per_message
+            + photos * (policy.stamps_per_photo + policy.stamps_per_attachment)
+            + videograms * (policy.stamps_per_videogram + policy.stamps_per_attachment))
+
+
+def check_transfer(policy: PricingPolicy, amount_cents: int) -> None:
+    """A prepaid transfer must lie within the agency's limits and steps.
+
+    Raises PolicyRefused naming the limits.
+    """
+    lo, hi, step = policy.transfer_min_cents, policy.transfer_max_cents, policy.transfer_step_cents
+    if not (lo <= amount_cents <= hi) or amount_cents % step:
+        raise PolicyRefused(
+            f"a transfer must be ${lo / 100:.2f} to ${hi / 100:.2f} in ${step / 100:.2f} steps; "
+            f"${amount_cents / 100:.2f} is not", code="transfer_out_of_limits")

@@ -1,0 +1,393 @@
+"""The central server's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Times are whole seconds since the epoch (UTC) in BIGINT columns: the same
+value on both databases, compared without time-zone surprises. Money is in
+cents and stamps are whole stamps, both BIGINT. The Alembic migrations in
+``central/migrations`` create exactly these tables; a test compares them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# BIGINT ids that still autoincrement on SQLite (only INTEGER PRIMARY KEY does there).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+def _id() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+# -- people and places ---------------------------------------------------------
+
+agencies = Table(
+    "agencies", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("working_language", String(8), nullable=False),
+    Column("policy", Text, nullable=False),  # PricingPolicy as JSON
+    Column("created_at", BigInteger, nullable=False),
+)
+
+facilities = Table(
+    "facilities", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("agency_id", ForeignKey("agencies.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("staff_email", String(254), nullable=False),
+)
+
+units = Table(
+    "units", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("facility_id", ForeignKey("facilities.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+)
+
+residents = Table(
+    "residents", metadata,
+    _id(),
+    Column("agency_id", String(32), nullable=False, unique=True),  # the agency's ID number
+    Column("agency", ForeignKey("agencies.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("facility_id", ForeignKey("facilities.id"), nullable=False),
+    Column("unit_id", ForeignKey("units.id"), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("status", String(16), nullable=False),  # active, released, transferred
+    Column("pin_hash", String(200), nullable=False),
+    Column("pin_must_change", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", BigInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "unit_id"),
+)
+
+contacts = Table(
+    "contacts", metadata,
+    _id(),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # active, disabled
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", BigInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+approvals = Table(
+    "approvals", metadata,
+    _id(),
+    Column("resident_id", ForeignKey("residents.id"), nullable=False),
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False),
+    Column("relationship", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, approved, denied, revoked
+    Column("requested_at", BigInteger, nullable=False),
+    Column("decided_by", ForeignKey("staff.id"), nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
+    Column("note", String(500), nullable=False, default=""),
+    UniqueConstraint("resident_id", "contact_id"),
+    Index(None, "contact_id"),
+)
+
+staff = Table(
+    "staff", metadata,
+    _id(),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # reviewer, administrator, technician, investigator
+    Column("facility_id", ForeignKey("facilities.id"), nullable=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", BigInteger, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the bearer token
+    Column("subject", String(16), nullable=False),  # contact, staff, resident
+    Column("subject_id", BigInteger, nullable=False),
+    Column("kiosk_id", String(32), nullable=True),  # a resident's session belongs to a kiosk
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+kiosks = Table(
+    "kiosks", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("location_code", String(64), nullable=False, unique=True),
+    Column("unit_id", ForeignKey("units.id"), nullable=False),
+    Column("certificate_fingerprint", String(64), nullable=True, unique=True),
+    Column("status", String(16), nullable=False),  # in_service, out_of_service, retired
+    Column("last_seen_at", BigInteger, nullable=True),
+)
+
+tablets = Table(
+    "tablets", metadata,
+    Column("serial", String(64), primary_key=True),
+    Column("certificate_fingerprint", String(64), nullable=True),
+    Column("resident_id", ForeignKey("residents.id"), nullable=True),
+    Column("status", String(16), nullable=False),  # active, lost, released, retired
+    Column("last_dock_at", BigInteger, nullable=True),
+    Column("last_dock_kiosk", String(32), nullable=True),
+    Column("sync_counter", BigInteger, nullable=False, default=0),
+    Index(None, "resident_id"),
+)
+
+# -- content -------------------------------------------------------------------
+
+blobs = Table(
+    "blobs", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+messages = Table(
+    "messages", metadata,
+    _id(),
+    Column("uid", String(64), nullable=False, unique=True),  # made where it was written
+    Column("resident_id", ForeignKey("residents.id"), nullable=False),
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False),
+    Column("direction", String(16), nullable=False),  # to_resident, from_resident
+    Column("body", Text, nullable=False),
+    Column("language", String(8), nullable=True),
+    Column("status", String(16), nullable=False),  # held, delivered, rejected
+    Column("stamps", Integer, nullable=False),
+    Column("request_digest", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("decided_at", BigInteger, nullable=True),
+    Column("reason_code", String(32), nullable=True),
+    Index(None, "resident_id", "created_at"),
+    Index(None, "status"),
+)
+
+attachments = Table(
+    "attachments", metadata,
+    Column("message_id", ForeignKey("messages.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # photo, videogram
+    Column("blob_sha256", ForeignKey("blobs.sha256"), nullable=False),
+)
+
+feeds = Table(
+    "feeds", metadata,
+    Column("feed", String(48), primary_key=True),  # resident:<id> or contact:<id>
+    Column("head", BigInteger, nullable=False),
+)
+
+feed_records = Table(
+    "feed_records", metadata,
+    Column("feed", String(48), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("kind", String(24), nullable=False),  # message, notice, entitlement, receipt, ...
+    Column("ref", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # JSON
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# -- money ---------------------------------------------------------------------
+
+ledger_accounts = Table(
+    "ledger_accounts", metadata,
+    Column("id", String(96), primary_key=True),
+    Column("unit", String(8), nullable=False),  # cents, stamps
+    Column("may_go_negative", Boolean, nullable=False),
+    Column("balance", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),  # stamps of a monthly plan
+    Column("owner", String(48), nullable=True),  # resident:<id> / contact:<id>
+    Index(None, "owner"),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions", metadata,
+    _id(),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("memo", String(200), nullable=False),
+    Column("digest", String(64), nullable=False),  # of the entries, to tell a replay from a clash
+    Column("created_at", BigInteger, nullable=False),
+)
+
+ledger_entries = Table(
+    "ledger_entries", metadata,
+    Column("transaction_id", ForeignKey("ledger_transactions.id"), primary_key=True),
+    Column("account_id", ForeignKey("ledger_accounts.id"), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    CheckConstraint("amount <> 0", name="nonzero"),
+    Index(None, "account_id"),
+)
+
+transfers = Table(
+    "transfers", metadata,
+    _id(),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("resident_id", ForeignKey("residents.id"), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # debiting, completed, failed
+    Column("trust_debit_id", String(100), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# -- media ---------------------------------------------------------------------
+
+catalog = Table(
+    "catalog", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),  # song, album, music_video
+    Column("title", String(200), nullable=False),
+    Column("artist", String(200), nullable=False),
+    Column("album_id", ForeignKey("catalog.id"), nullable=True),
+    Column("label", String(200), nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("blob_sha256", ForeignKey("blobs.sha256"), nullable=True),
+    Column("duration_s", Integer, nullable=False),
+    Column("explicit", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Index(None, "album_id"),
+)
+
+entitlements = Table(
+    "entitlements", metadata,
+    _id(),
+    Column("resident_id", ForeignKey("residents.id"), nullable=False),
+    Column("item_id", ForeignKey("catalog.id"), nullable=False),
+    Column("purchase_key", String(128), nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),  # paid, at_kiosk, on_tablet, verified, refunded
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("receipt", LargeBinary, nullable=True),
+    UniqueConstraint("purchase_key", "item_id"),
+    Index(None, "resident_id"),
+)
+
+# -- screening and review --------------------------------------------------------
+
+keyword_lists = Table(
+    "keyword_lists", metadata,
+    _id(),
+    Column("scope", String(16), nullable=False),  # agency, facility, unit, resident
+    Column("scope_id", String(32), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("scope", "scope_id", "language"),
+)
+
+keyword_list_versions = Table(
+    "keyword_list_versions", metadata,
+    Column("list_id", ForeignKey("keyword_lists.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("terms", Text, nullable=False),  # JSON array
+    Column("edited_by", ForeignKey("staff.id"), nullable=False),
+    Column("edited_at", BigInteger, nullable=False),
+)
+
+holds = Table(
+    "holds", metadata,
+    _id(),
+    Column("message_id", ForeignKey("messages.id"), nullable=False, unique=True),
+    Column("hits", Text, nullable=False),  # JSON
+    Column("status", String(16), nullable=False),  # open, approved, rejected
+    Column("reviewer_id", ForeignKey("staff.id"), nullable=True),
+    Column("reason_code", String(32), nullable=True),
+    Column("note", String(1000), nullable=False, default=""),
+    Column("held_at", BigInteger, nullable=False),
+    Column("decided_at", BigInteger, nullable=True),
+    Index(None, "status"),
+)
+
+# -- staff work ----------------------------------------------------------------
+
+alerts = Table(
+    "alerts", metadata,
+    _id(),
+    Column("uid", String(64), nullable=False, unique=True),
+    Column("kiosk_id", ForeignKey("kiosks.id"), nullable=False),
+    Column("location_code", String(64), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("detail", String(1000), nullable=False),
+    Column("tablet_serial", String(64), nullable=True),
+    Column("resident_agency_id", String(32), nullable=True),
+    Column("resident_name", String(200), nullable=True),
+    Column("registered_owner", String(200), nullable=True),
+    Column("raised_at", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # open, acknowledged
+    Column("acknowledged_by", ForeignKey("staff.id"), nullable=True),
+    Column("acknowledged_at", BigInteger, nullable=True),
+    Index(None, "status"),
+)
+
+alert_notes = Table(
+    "alert_notes", metadata,
+    _id(),
+    Column("alert_id", ForeignKey("alerts.id"), nullable=False),
+    Column("staff_id", ForeignKey("staff.id"), nullable=False),
+    Column("text", String(2000), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Index(None, "alert_id"),
+)
+
+tickets = Table(
+    "tickets", metadata,
+    _id(),
+    Column("uid", String(64), nullable=False, unique=True),
+    Column("resident_id", ForeignKey("residents.id"), nullable=False),
+    Column("kiosk_id", ForeignKey("kiosks.id"), nullable=True),
+    Column("category", String(32), nullable=False),
+    Column("description", String(4000), nullable=False),
+    Column("diagnostics", Text, nullable=False),  # JSON, bounded
+    Column("status", String(16), nullable=False),  # open, answered, escalated, resolved
+    Column("created_at", BigInteger, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("escalated_at", BigInteger, nullable=True),
+    Column("resolved_at", BigInteger, nullable=True),
+    Index(None, "resident_id"),
+    Index(None, "status", "due_at"),
+)
+
+ticket_events = Table(
+    "ticket_events", metadata,
+    _id(),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(48), nullable=False),  # resident:<id>, staff:<id>, system
+    Column("kind", String(16), nullable=False),  # filed, reply, canned, status, escalated
+    Column("text", String(4000), nullable=False),
+    Column("status", String(16), nullable=True),
+    Index(None, "ticket_id"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    _id(),
+    Column("at", BigInteger, nullable=False),
+    Column("staff_id", ForeignKey("staff.id"), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target", String(96), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON
+    Index(None, "at"),
+)

@@ -1,0 +1,84 @@
+"""A resident's archive as one file, and the retention period.
+
+The archive is a zip: ``archive.json`` (the resident, every message both
+ways, every entitlement and ticket) and ``blobs/<sha256>`` for each photo,
+videogram and media file, for release or transfer to agency storage.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select
+
+from central.errors import NotFound
+from central.schema import attachments, feed_records, holds, messages
+from central.services import media, tickets
+from central.services.accounts import resident
+from central.services.core import Central, audit
+from central.services.messaging import message_record
+
+log = logging.getLogger(__name__)
+
+
+def export(c: Central, resident_id: int, *, staff_id: int) -> bytes:
+    """Everything kept for a resident, as zip bytes. Raises NotFound."""
+    with c.db.read() as conn:
+        res = resident(conn, id=resident_id)
+        ids = conn.execute(select(messages.c.id).where(messages.c.resident_id == resident_id)
+                           .order_by(messages.c.id)).scalars().all()
+        records = [message_record(conn, i) | {"status": s} for i, s in conn.execute(
+            select(messages.c.id, messages.c.status).where(messages.c.id.in_(ids))
+            .order_by(messages.c.id))]
+    ents = media.entitlements_of(c, resident_id)
+    tix = tickets.list_tickets(c, resident_id=resident_id)
+    manifest: dict[str, Any] = {
+        "format": "sallyport-archive/1",
+        "exported_at": c.clock(),
+        "resident": {"id": res.id, "agency_id": res.agency_id, "name": res.name,
+                     "facility": res.facility_id, "unit": res.unit_id},
+        "messages": records,
+        "entitlements": [e.__dict__ for e in ents],
+        "tickets": [t.__dict__ for t in tix],
+    }
+    hashes = sorted({a["sha256"] for r in records for a in r["attachments"]}
+                    | {e.sha256 for e in ents if e.sha256 and e.state != "refunded"})
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("archive.json", json.dumps(manifest, indent=1, sort_keys=True))
+        for sha in hashes:
+            try:
+                zf.writestr(f"blobs/{sha}", c.blobs.read(sha), compress_type=zipfile.ZIP_STORED)
+            except NotFound:
+                log.error("archive of resident %s: blob %s is missing", resident_id, sha)
+    with c.db.write() as conn:
+        audit(conn, c, staff_id, "resident.export", f"resident:{resident_id}",
+              messages=len(records), blobs=len(hashes))
+    return out.getvalue()
+
+
+def purge_expired(c: Central) -> int:
+    """Delete messages older than the retention period (never an open hold's),
+    with their feed records. The ledger is kept: money is never forgotten."""
+    cutoff = c.clock() - c.settings.retention_days * 86400
+    with c.db.write() as conn:
+        old = conn.execute(select(messages.c.id, messages.c.uid, messages.c.resident_id,
+                                  messages.c.contact_id)
+                           .where(messages.c.created_at < cutoff, messages.c.status != "held")
+                           ).all()
+        if not old:
+            return 0
+        ids = [m.id for m in old]
+        conn.execute(delete(holds).where(holds.c.message_id.in_(ids)))
+        conn.execute(delete(attachments).where(attachments.c.message_id.in_(ids)))
+        conn.execute(delete(feed_records).where(or_(*[
+            and_(feed_records.c.ref == m.uid,
+                 feed_records.c.feed.in_((f"resident:{m.resident_id}",
+                                          f"contact:{m.contact_id}"))) for m in old])))
+        conn.execute(delete(messages).where(messages.c.id.in_(ids)))
+        audit(conn, c, None, "retention.purge", "messages", count=len(ids), cutoff=cutoff)
+    return len(ids)

@@ -1,0 +1,253 @@
+"""The media catalog, purchases that create entitlements, each entitlement's
+delivery state, and refunds of purchases that were never delivered."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, or_, select, update
+
+from central import ledger
+from central.blobs import check_sha256
+from central.database import for_update
+from central.errors import Conflict, InvalidInput, NotFound, PolicyRefused
+from central.schema import catalog, entitlements
+from central.services import feeds
+from central.services.accounts import check_code, policy_of, resident
+from central.services.core import Central, audit
+from central.services.ledger_store import find, post
+from central.services.money import check_key
+
+log = logging.getLogger(__name__)
+KINDS = ("song", "album", "music_video")
+# Delivery moves forward only; "refunded" ends it.
+STATES = ("paid", "at_kiosk", "on_tablet", "verified")
+LIVE_STATES = STATES
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    kind: str
+    title: str
+    artist: str
+    album_id: str | None
+    label: str
+    price_cents: int
+    sha256: str | None
+    duration_s: int
+    explicit: bool
+
+
+def _item(row: Row[tuple[object, ...]]) -> Item:
+    return Item(str(row.id), str(row.kind), str(row.title), str(row.artist),
+                row.album_id, str(row.label), int(row.price_cents),  # type: ignore[arg-type,call-overload]
+                row.blob_sha256, int(row.duration_s), bool(row.explicit))  # type: ignore[arg-type,call-overload]
+
+
+def add_item(c: Central, item: Item, *, staff_id: int | None) -> None:
+    check_code(item.id, "catalog id")
+    if item.kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
+    if item.price_cents < 0 or item.duration_s < 0:
+        raise InvalidInput("price and duration cannot be negative")
+    if item.kind == "album" and item.sha256 is not None:
+        raise InvalidInput("an album has tracks, not a file of its own")
+    if item.kind != "album":
+        if item.sha256 is None:
+            raise InvalidInput("a song or video needs its file's hash")
+        check_sha256(item.sha256)
+    with c.db.write() as conn:
+        conn.execute(catalog.insert().values(
+            id=item.id, kind=item.kind, title=item.title, artist=item.artist,
+            album_id=item.album_id, label=item.label, price_cents=item.price_cents,
+            blob_sha256=item.sha256, duration_s=item.duration_s, explicit=item.explicit,
+            active=True))
+        audit(conn, c, staff_id, "catalog.add", f"catalog:{item.id}", title=item.title,
+              price_cents=item.price_cents)
+
+
+def search(c: Central, text: str = "", kind: str | None = None, limit: int = 50,
+           offset: int = 0) -> list[Item]:
+    if len(text) > 100 or not (0 < limit <= 200) or offset < 0:
+        raise InvalidInput("search text up to 100 characters, limit 1..200")
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
+    query = select(catalog).where(catalog.c.active.is_(True))
+    if text.strip():
+        pattern = f"%{text.strip().lower()}%"
+        query = query.where(or_(func.lower(catalog.c.title).like(pattern),
+                                func.lower(catalog.c.artist).like(pattern)))
+    if kind:
+        query = query.where(catalog.c.kind == kind)
+    with c.db.read() as conn:
+        rows = conn.execute(query.order_by(catalog.c.artist, catalog.c.title, catalog.c.id)
+                            .limit(limit).offset(offset)).all()
+    return [_item(r) for r in rows]
+
+
+def get_item(conn: Connection, item_id: str) -> Item:
+    row = conn.execute(select(catalog).where(catalog.c.id == item_id)).first()
+    if row is None:
+        raise NotFound(f"no catalog item {item_id}")
+    return _item(row)
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    id: int
+    resident_id: int
+    item_id: str
+    title: str
+    kind: str
+    sha256: str | None
+    price_cents: int
+    state: str
+    created_at: int
+    updated_at: int
+
+
+def _entitlement_record(conn: Connection, ent_id: int) -> Entitlement:
+    row = conn.execute(select(entitlements, catalog.c.title, catalog.c.kind,
+                              catalog.c.blob_sha256)
+                       .join(catalog, catalog.c.id == entitlements.c.item_id)
+                       .where(entitlements.c.id == ent_id)).first()
+    if row is None:
+        raise NotFound(f"no entitlement {ent_id}")
+    return Entitlement(row.id, row.resident_id, row.item_id, row.title, row.kind,
+                       row.blob_sha256, row.price_cents, row.state, row.created_at,
+                       row.updated_at)
+
+
+def _feed_body(e: Entitlement) -> dict[str, Any]:
+    return {"entitlement_id": e.id, "item_id": e.item_id, "title": e.title, "kind": e.kind,
+            "sha256": e.sha256, "state": e.state, "price_cents": e.price_cents}
+
+
+def purchase(c: Central, resident_id: int, item_id: str, *, key: str) -> list[Entitlement]:
+    """Buy a song, video or album with prepaid money; one entitlement per file.
+
+    The same key again returns the same entitlements and charges nothing.
+    Raises InsufficientFunds, PolicyRefused (already owned, not for sale).
+    """
+    check_key(key)
+    purchase_key = f"media:{resident_id}:{key}"
+    with c.db.write() as conn:
+        existing = conn.execute(select(entitlements.c.id, entitlements.c.item_id).where(
+            entitlements.c.purchase_key == purchase_key)).all()
+        item = get_item(conn, item_id)
+        if existing:
+            return [_entitlement_record(conn, e.id) for e in existing]
+        res = resident(conn, id=resident_id)
+        agency = str(res.agency)
+        tracks = [item] if item.kind != "album" else [
+            _item(r) for r in conn.execute(select(catalog).where(
+                catalog.c.album_id == item.id, catalog.c.active.is_(True))
+                .order_by(catalog.c.id))]
+        if not tracks:
+            raise PolicyRefused(f"{item.title} has no tracks for sale")
+        owned = conn.execute(select(entitlements.c.item_id).where(
+            entitlements.c.resident_id == resident_id,
+            entitlements.c.item_id.in_([t.id for t in tracks]),
+            entitlements.c.state != "refunded")).scalars().all()
+        if owned and len(owned) == len(tracks):
+            raise PolicyRefused(f"you already own {item.title}", code="already_owned")
+        if item.price_cents:
+            post(conn, ledger.media_sale(key=purchase_key, agency=agency,
+                                         resident_id=resident_id,
+                                         price_cents=item.price_cents, title=item.title))
+        at = c.clock()
+        share = _split(item.price_cents, len(tracks))
+        made = []
+        for track, price in zip(tracks, share, strict=True):
+            ent_id = int(conn.execute(entitlements.insert().values(
+                resident_id=resident_id, item_id=track.id, purchase_key=purchase_key,
+                price_cents=price, state="paid", created_at=at, updated_at=at)
+                .returning(entitlements.c.id)).scalar_one())
+            record = _entitlement_record(conn, ent_id)
+            feeds.append(conn, f"resident:{resident_id}", "entitlement", str(ent_id),
+                         _feed_body(record), at)
+            made.append(record)
+    log.info("resident %s bought %s (%d files)", resident_id, item_id, len(made))
+    return made
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """Shares of an album's price per track that add up to the price exactly."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def entitlements_of(c: Central, resident_id: int) -> list[Entitlement]:
+    with c.db.read() as conn:
+        ids = conn.execute(select(entitlements.c.id).where(
+            entitlements.c.resident_id == resident_id).order_by(entitlements.c.id)).scalars()
+        return [_entitlement_record(conn, i) for i in ids]
+
+
+def advance(c: Central, entitlement_id: int, state: str, *,
+            receipt: bytes | None = None) -> Entitlement:
+    """Move an entitlement's delivery forward (never back). ``verified`` needs a
+    receipt; the receipt's signature is checked by the sync layer before this."""
+    if state not in STATES or state == "paid":
+        raise InvalidInput(f"state must be one of {', '.join(STATES[1:])}")
+    if state == "verified" and not receipt:
+        raise InvalidInput("a verified delivery needs the tablet's signed receipt")
+    with c.db.write() as conn:
+        row = conn.execute(for_update(select(entitlements).where(
+            entitlements.c.id == entitlement_id))).first()
+        if row is None:
+            raise NotFound(f"no entitlement {entitlement_id}")
+        if row.state == "refunded":
+            raise Conflict("this purchase was refunded", code="refunded")
+        if STATES.index(state) > STATES.index(row.state):
+            conn.execute(update(entitlements).where(entitlements.c.id == entitlement_id)
+                         .values(state=state, updated_at=c.clock(),
+                                 receipt=receipt if state == "verified" else row.receipt))
+        return _entitlement_record(conn, entitlement_id)
+
+
+def refund_undelivered(c: Central) -> list[int]:
+    """Refund every purchase with a file not verified on a tablet within the
+    agency's window; the resident is told, and may buy the item again."""
+    at = c.clock()
+    refunded: list[int] = []
+    with c.db.write() as conn:
+        rows = conn.execute(select(entitlements.c.purchase_key, entitlements.c.resident_id,
+                                   func.min(entitlements.c.created_at).label("created_at"))
+                            .where(entitlements.c.state.in_(("paid", "at_kiosk", "on_tablet")))
+                            .group_by(entitlements.c.purchase_key, entitlements.c.resident_id)
+                            ).all()
+        for r in rows:
+            agency = str(resident(conn, id=r.resident_id).agency)
+            window = policy_of(conn, agency).refund_window_days * 86400
+            if r.created_at + window > at:
+                continue
+            refunded.extend(_refund(conn, c, r.purchase_key, r.resident_id,
+                                    "not delivered to your tablet in time"))
+    return refunded
+
+
+def _refund(conn: Connection, c: Central, purchase_key: str, resident_id: int,
+            why: str) -> list[int]:
+    at = c.clock()
+    ents = conn.execute(for_update(select(entitlements).where(
+        entitlements.c.purchase_key == purchase_key))).all()
+    # A purchase is refunded whole: verified files of an album are refunded with it.
+    charge = find(conn, purchase_key)
+    if charge is not None:
+        post(conn, ledger.reversal(charge, key=f"refund:{purchase_key}", kind="media_refund",
+                                   memo=why))
+    conn.execute(update(entitlements).where(entitlements.c.purchase_key == purchase_key)
+                 .values(state="refunded", updated_at=at))
+    for e in ents:
+        record = _entitlement_record(conn, e.id)
+        feeds.append(conn, f"resident:{resident_id}", "entitlement", str(e.id),
+                     {**_feed_body(record), "refund_reason": why}, at)
+    feeds.append(conn, f"resident:{resident_id}", "notice", purchase_key,
+                 {"notice": "purchase_refunded", "text": f"A purchase was refunded: {why}. "
+                  "You can buy it again.", "entitlements": [e.id for e in ents]}, at)
+    audit(conn, c, None, "media.refund", purchase_key, why=why)
+    return [int(e.id) for e in ents]

@@ -1,0 +1,202 @@
+"""Messages both ways between residents and their approved contacts.
+
+Sending is one transaction: check the contact is approved, charge the
+stamps (a posting keyed by the message's uid, so a retried request is
+charged once), screen the text, and either deliver it into both feeds or
+hold it for review. The uid is made where the message was written; the
+same uid with the same content returns the first result, and with other
+content is a Conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from central import ledger
+from central.blobs import check_sha256
+from central.errors import Conflict, InvalidInput, NotFound
+from central.pricing import message_cost
+from central.schema import attachments, blobs, contacts, holds, messages
+from central.services import feeds
+from central.services.accounts import policy_of, require_approved, resident
+from central.services.core import Central
+from central.services.ledger_store import owner_accounts, post
+from central.services.screening_lists import screen_for
+
+log = logging.getLogger(__name__)
+_UID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+ATTACHMENT_KINDS = ("photo", "videogram")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    message_id: int
+    uid: str
+    status: str  # delivered, held, rejected
+    stamps: int
+    replayed: bool
+
+
+def contact_owner(contact_id: int, agency: str) -> str:
+    """A family member's stamps are held per agency: they buy and spend them there."""
+    return f"contact:{contact_id}:{agency}"
+
+
+def check_uid(uid: str) -> str:
+    if not _UID.fullmatch(uid):
+        raise InvalidInput("a message uid is 8-64 letters, digits, '-' or '_'", code="bad_uid")
+    return uid
+
+
+def send_from_contact(c: Central, contact_id: int, *, uid: str, resident_agency_id: str,
+                      body: str, attached: Sequence[Attachment] = ()) -> Sent:
+    """A family member writes to a resident, paying with the family's stamps."""
+    with c.db.write() as conn:
+        res = resident(conn, agency_id=resident_agency_id)
+        return _send(conn, c, res, contact_id, "to_resident",
+                     contact_owner(contact_id, str(res.agency)), uid, body, attached)
+
+
+def send_from_resident(c: Central, resident_id: int, *, uid: str, contact_id: int, body: str,
+                       attached: Sequence[Attachment] = ()) -> Sent:
+    """A resident writes to an approved contact, paying with the resident's stamps."""
+    with c.db.write() as conn:
+        res = resident(conn, id=resident_id)
+        return _send(conn, c, res, contact_id, "from_resident", f"resident:{resident_id}", uid,
+                     body, attached)
+
+
+def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id: int,
+          direction: str, payer: str, uid: str, body: str,
+          attached: Sequence[Attachment]) -> Sent:
+    check_uid(uid)
+    policy = policy_of(conn, str(res.agency))
+    if not body.strip() and not attached:
+        raise InvalidInput("a message needs text or an attachment", code="empty_message")
+    if len(body) > policy.max_message_chars:
+        raise InvalidInput(f"a message is at most {policy.max_message_chars} characters",
+                           code="too_long")
+    for a in attached:
+        if a.kind not in ATTACHMENT_KINDS:
+            raise InvalidInput(f"an attachment is a photo or a videogram, not {a.kind!r}")
+        check_sha256(a.sha256)
+    digest = hashlib.sha256(json.dumps(
+        [direction, res.id, contact_id, body, [(a.kind, a.sha256) for a in attached]]
+    ).encode()).hexdigest()
+    existing = conn.execute(select(messages).where(messages.c.uid == uid)).first()
+    if existing is not None:
+        if existing.request_digest != digest:
+            raise Conflict(f"message {uid} was already sent with other content",
+                           code="uid_reused")
+        return Sent(existing.id, uid, existing.status, existing.stamps, replayed=True)
+    rid = int(res.id)  # type: ignore[call-overload]
+    require_approved(conn, rid, contact_id)
+    for a in attached:
+        if conn.execute(select(blobs.c.sha256).where(blobs.c.sha256 == a.sha256)).first() is None:
+            raise InvalidInput(f"attachment {a.sha256} was not uploaded", code="unknown_blob")
+    stamps = message_cost(policy, photos=sum(a.kind == "photo" for a in attached),
+                          videograms=sum(a.kind == "videogram" for a in attached))
+    at = c.clock()
+    if stamps:
+        draws = ledger.draw_stamps(owner_accounts(conn, payer, ledger.STAMPS, lock=True), stamps,
+                                   at)
+        post(conn, ledger.message_charge(key=f"message:{uid}", agency=str(res.agency),
+                                         draws=draws))
+    verdict = screen_for(conn, c, res).check(body)
+    status = "held" if verdict.held else "delivered"
+    message_id = int(conn.execute(messages.insert().values(
+        uid=uid, resident_id=rid, contact_id=contact_id, direction=direction, body=body,
+        language=None, status=status, stamps=stamps, request_digest=digest, created_at=at)
+        .returning(messages.c.id)).scalar_one())
+    if attached:
+        conn.execute(attachments.insert(), [
+            {"message_id": message_id, "position": i, "kind": a.kind, "blob_sha256": a.sha256}
+            for i, a in enumerate(attached)])
+    if verdict.held:
+        conn.execute(holds.insert().values(
+            message_id=message_id, status="open", held_at=at, note="",
+            hits=json.dumps([{"term": h.term.text, "scope": h.term.scope,
+                              "scope_id": h.term.scope_id, "language": h.term.language,
+                              "list_version": h.term.list_version, "start": h.start,
+                              "end": h.end, "excerpt": h.excerpt} for h in verdict.hits])))
+        notify_sender(conn, c, message_id, "message_held",
+                      "Your message is being reviewed by staff before delivery.")
+        log.info("message %s held: %d hits", uid, len(verdict.hits))
+    else:
+        deliver(conn, c, message_id)
+    return Sent(message_id, uid, status, stamps, replayed=False)
+
+
+def message_record(conn: Connection, message_id: int) -> dict[str, Any]:
+    """What a feed carries for a message (its text, who, attachments by hash)."""
+    row = conn.execute(select(messages, contacts.c.name.label("contact_name"))
+                       .join(contacts, contacts.c.id == messages.c.contact_id)
+                       .where(messages.c.id == message_id)).first()
+    if row is None:
+        raise NotFound(f"no message {message_id}")
+    parts = conn.execute(select(attachments.c.kind, attachments.c.blob_sha256, blobs.c.size,
+                                blobs.c.media_type)
+                         .join(blobs, blobs.c.sha256 == attachments.c.blob_sha256)
+                         .where(attachments.c.message_id == message_id)
+                         .order_by(attachments.c.position)).all()
+    return {"uid": row.uid, "message_id": row.id, "direction": row.direction,
+            "resident_id": row.resident_id, "contact_id": row.contact_id,
+            "contact_name": row.contact_name, "body": row.body, "stamps": row.stamps,
+            "sent_at": row.created_at,
+            "attachments": [{"kind": k, "sha256": s, "size": n, "media_type": t}
+                            for k, s, n, t in parts]}
+
+
+def deliver(conn: Connection, c: Central, message_id: int) -> None:
+    """Put a message into the resident's and the contact's feeds."""
+    record = message_record(conn, message_id)
+    at = c.clock()
+    feeds.append(conn, f"resident:{record['resident_id']}", "message", record["uid"], record, at)
+    feeds.append(conn, f"contact:{record['contact_id']}", "message", record["uid"], record, at)
+
+
+def notify_sender(conn: Connection, c: Central, message_id: int, notice: str, text: str,
+                  **extra: Any) -> None:
+    row = conn.execute(select(messages).where(messages.c.id == message_id)).one()
+    feed = f"contact:{row.contact_id}" if row.direction == "to_resident" else \
+        f"resident:{row.resident_id}"
+    feeds.append(conn, feed, "notice", row.uid,
+                 {"notice": notice, "message_uid": row.uid, "text": text, **extra}, c.clock())
+
+
+def notify_recipient(conn: Connection, c: Central, message_id: int, notice: str, text: str,
+                     **extra: Any) -> None:
+    row = conn.execute(select(messages).where(messages.c.id == message_id)).one()
+    feed = f"resident:{row.resident_id}" if row.direction == "to_resident" else \
+        f"contact:{row.contact_id}"
+    feeds.append(conn, feed, "notice", row.uid,
+                 {"notice": notice, "message_uid": row.uid, "text": text, **extra}, c.clock())
+
+
+def feed_page(c: Central, feed: str, after: int, limit: int = feeds.MAX_PAGE
+              ) -> tuple[int, list[feeds.FeedRecord]]:
+    """The feed's head and its records after ``after``."""
+    with c.db.read() as conn:
+        return feeds.head(conn, feed), feeds.since(conn, feed, after, limit)
+
+
+def register_blob(c: Central, sha256: str, size: int, media_type: str) -> None:
+    """Record an uploaded blob (its bytes are already in the blob store)."""
+    from central.database import insert_ignore
+    with c.db.write() as conn:
+        insert_ignore(conn, blobs, [{"sha256": sha256, "size": size, "media_type": media_type,
+                                     "created_at": c.clock()}], ["sha256"])

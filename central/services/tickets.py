@@ -1,0 +1,167 @@
+"""Trouble tickets filed by residents at kiosks: status and history visible to
+the resident, a resolution clock that escalates before it runs out, and
+answers from staff. A canned reply alone never closes a ticket."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from central.database import for_update
+from central.errors import Conflict, InvalidInput, NotFound, PolicyRefused
+from central.schema import ticket_events, tickets
+from central.services import feeds
+from central.services.core import Central, audit
+
+log = logging.getLogger(__name__)
+CATEGORIES = ("tablet_broken", "tablet_sync", "purchase_missing", "refund", "message_missing",
+              "kiosk", "account", "other")
+MAX_DIAGNOSTICS = 16_384
+CANNED_REPLIES = {
+    "received": "We received your ticket and are looking into it.",
+    "need_tablet": "Please bring your tablet to the unit officer so a technician can check it.",
+    "resync": "Please dock your tablet at the kiosk again; the missing item will be re-sent.",
+}
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    uid: str
+    resident_id: int
+    category: str
+    description: str
+    status: str
+    created_at: int
+    due_at: int
+    escalated_at: int | None
+    resolved_at: int | None
+    diagnostics: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+def file(c: Central, resident_id: int, *, uid: str, category: str, description: str,
+         diagnostics: dict[str, Any], kiosk_id: str | None) -> int:
+    if category not in CATEGORIES:
+        raise InvalidInput(f"category must be one of {', '.join(CATEGORIES)}")
+    if not (0 < len(description.strip()) <= 4000):
+        raise InvalidInput("describe the problem in 1-4000 characters")
+    if not (8 <= len(uid) <= 64):
+        raise InvalidInput("a ticket uid is 8-64 characters")
+    blob = json.dumps(diagnostics, sort_keys=True)
+    if len(blob) > MAX_DIAGNOSTICS:
+        raise InvalidInput(f"diagnostics are at most {MAX_DIAGNOSTICS} bytes of JSON")
+    at = c.clock()
+    due = at + c.settings.ticket_resolution_days * 86400
+    with c.db.write() as conn:
+        existing = conn.execute(select(tickets).where(tickets.c.uid == uid)).first()
+        if existing is not None:
+            if existing.resident_id != resident_id:
+                raise Conflict("this ticket uid is taken")
+            return int(existing.id)
+        ticket_id = int(conn.execute(tickets.insert().values(
+            uid=uid, resident_id=resident_id, kiosk_id=kiosk_id, category=category,
+            description=description.strip(), diagnostics=blob, status="open", created_at=at,
+            due_at=due).returning(tickets.c.id)).scalar_one())
+        _event(conn, ticket_id, at, f"resident:{resident_id}", "filed", description.strip(),
+               "open")
+        _tell(conn, resident_id, ticket_id, at,
+              f"Ticket {ticket_id} filed. Staff must resolve it within "
+              f"{c.settings.ticket_resolution_days} days.")
+    return ticket_id
+
+
+def _event(conn: Connection, ticket_id: int, at: int, actor: str, kind: str, text: str,
+           status: str | None) -> None:
+    conn.execute(ticket_events.insert().values(ticket_id=ticket_id, at=at, actor=actor,
+                                               kind=kind, text=text, status=status))
+
+
+def _tell(conn: Connection, resident_id: int, ticket_id: int, at: int, text: str) -> None:
+    feeds.append(conn, f"resident:{resident_id}", "notice", f"ticket:{ticket_id}",
+                 {"notice": "ticket", "ticket_id": ticket_id, "text": text}, at)
+
+
+def view(c: Central, ticket_id: int, *, resident_id: int | None = None) -> TicketView:
+    """One ticket with its history; ``resident_id`` limits it to its owner."""
+    with c.db.read() as conn:
+        row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+        if row is None or (resident_id is not None and row.resident_id != resident_id):
+            raise NotFound(f"no ticket {ticket_id}")
+        events = conn.execute(select(ticket_events).where(ticket_events.c.ticket_id == ticket_id)
+                              .order_by(ticket_events.c.id)).all()
+    return TicketView(row.id, row.uid, row.resident_id, row.category, row.description,
+                      row.status, row.created_at, row.due_at, row.escalated_at, row.resolved_at,
+                      json.loads(row.diagnostics),
+                      [{"at": e.at, "actor": e.actor, "kind": e.kind, "text": e.text,
+                        "status": e.status} for e in events])
+
+
+def list_tickets(c: Central, *, resident_id: int | None = None,
+                 status: str | None = None) -> list[TicketView]:
+    query = select(tickets.c.id).order_by(tickets.c.due_at, tickets.c.id)
+    if resident_id is not None:
+        query = query.where(tickets.c.resident_id == resident_id)
+    if status is not None:
+        query = query.where(tickets.c.status == status)
+    with c.db.read() as conn:
+        ids = conn.execute(query.limit(500)).scalars().all()
+    return [view(c, i) for i in ids]
+
+
+def reply(c: Central, ticket_id: int, *, staff_id: int, text: str = "",
+          canned: str | None = None, resolve: bool = False) -> None:
+    """Answer a ticket. Resolving needs the staff member's own words: a canned
+    reply alone cannot close a ticket (PolicyRefused)."""
+    if canned is not None and canned not in CANNED_REPLIES:
+        raise InvalidInput(f"canned replies: {', '.join(CANNED_REPLIES)}")
+    if len(text) > 4000:
+        raise InvalidInput("a reply is at most 4000 characters")
+    if not text.strip() and canned is None:
+        raise InvalidInput("a reply needs text or a canned reply")
+    if resolve and not text.strip():
+        raise PolicyRefused("a ticket is resolved with your own explanation of what was done; "
+                            "a canned reply alone cannot close it", code="canned_cannot_close")
+    at = c.clock()
+    with c.db.write() as conn:
+        row = conn.execute(for_update(select(tickets).where(tickets.c.id == ticket_id))).first()
+        if row is None:
+            raise NotFound(f"no ticket {ticket_id}")
+        if row.status == "resolved":
+            raise Conflict(f"ticket {ticket_id} is resolved", code="resolved")
+        status = "resolved" if resolve else ("answered" if row.status == "open" else row.status)
+        if canned is not None:
+            _event(conn, ticket_id, at, f"staff:{staff_id}", "canned", CANNED_REPLIES[canned],
+                   None)
+        if text.strip():
+            _event(conn, ticket_id, at, f"staff:{staff_id}", "reply", text.strip(), status)
+        conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(
+            status=status, resolved_at=at if resolve else None))
+        _tell(conn, row.resident_id, ticket_id, at,
+              f"Ticket {ticket_id}: {'resolved' if resolve else 'staff replied'}.")
+        audit(conn, c, staff_id, "ticket.resolve" if resolve else "ticket.reply",
+              f"ticket:{ticket_id}", canned=canned)
+
+
+def escalate_due(c: Central) -> list[int]:
+    """Escalate open tickets whose clock is about to run out."""
+    at = c.clock()
+    soon = at + c.settings.ticket_escalate_days_before * 86400
+    with c.db.write() as conn:
+        rows = conn.execute(for_update(select(tickets).where(
+            tickets.c.status.in_(("open", "answered")), tickets.c.due_at <= soon))).all()
+        for r in rows:
+            conn.execute(update(tickets).where(tickets.c.id == r.id)
+                         .values(status="escalated", escalated_at=at))
+            left = max(0, (r.due_at - at) // 86400)
+            _event(conn, r.id, at, "system", "escalated",
+                   f"Escalated to supervisors: {left} days left of "
+                   f"{c.settings.ticket_resolution_days}.", "escalated")
+            _tell(conn, r.resident_id, r.id, at,
+                  f"Ticket {r.id} was escalated to supervisors.")
+            log.warning("ticket %s escalated (%d days left)", r.id, left)
+    return [int(r.id) for r in rows]
