@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -86,6 +87,13 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
         return JSONResponse({"error": "invalid_request", "message": "; ".join(problems),
                              "details": _jsonable(e.errors()[:10])}, status_code=422)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(_: Request, e: IntegrityError) -> JSONResponse:
+        # A uniqueness race the services did not foresee: the caller may retry.
+        log.warning("integrity error answered with 409: %s", e.orig)
+        return JSONResponse({"error": "conflict", "message": "this conflicts with a record "
+                             "written at the same time; retry"}, status_code=409)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:

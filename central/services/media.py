@@ -13,7 +13,7 @@ from central import ledger
 from central.blobs import check_sha256
 from central.database import for_update
 from central.errors import Conflict, InvalidInput, NotFound, PolicyRefused
-from central.schema import catalog, entitlements
+from central.schema import blobs, catalog, entitlements
 from central.services import feeds
 from central.services.accounts import check_code, policy_of, resident
 from central.services.core import Central, audit
@@ -60,6 +60,17 @@ def add_item(c: Central, item: Item, *, staff_id: int | None) -> None:
             raise InvalidInput("a song or video needs its file's hash")
         check_sha256(item.sha256)
     with c.db.write() as conn:
+        if item.sha256 is not None and conn.execute(
+                select(blobs.c.sha256).where(blobs.c.sha256 == item.sha256)).first() is None:
+            raise InvalidInput(f"upload the file {item.sha256} before cataloguing it",
+                               code="unknown_blob")
+        if item.album_id is not None:
+            album = conn.execute(select(catalog.c.kind).where(catalog.c.id == item.album_id)
+                                 ).scalar()
+            if album != "album":
+                raise InvalidInput(f"{item.album_id} is not an album in the catalog")
+        if conn.execute(select(catalog.c.id).where(catalog.c.id == item.id)).first():
+            raise Conflict(f"catalog item {item.id} exists")
         conn.execute(catalog.insert().values(
             id=item.id, kind=item.kind, title=item.title, artist=item.artist,
             album_id=item.album_id, label=item.label, price_cents=item.price_cents,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
+from sqlalchemy.exc import IntegrityError
 
 from central import ledger
 from central.blobs import check_sha256
@@ -97,6 +98,9 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
     digest = hashlib.sha256(json.dumps(
         [direction, res.id, contact_id, body, [(a.kind, a.sha256) for a in attached]]
     ).encode()).hexdigest()
+    # Lock the payer's stamps first: concurrent retries of one message queue
+    # here, and the later ones then find the first one's message below.
+    lots = owner_accounts(conn, payer, ledger.STAMPS, lock=True)
     existing = conn.execute(select(messages).where(messages.c.uid == uid)).first()
     if existing is not None:
         if existing.request_digest != digest:
@@ -112,16 +116,20 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
                           videograms=sum(a.kind == "videogram" for a in attached))
     at = c.clock()
     if stamps:
-        draws = ledger.draw_stamps(owner_accounts(conn, payer, ledger.STAMPS, lock=True), stamps,
-                                   at)
+        draws = ledger.draw_stamps(lots, stamps, at)
         post(conn, ledger.message_charge(key=f"message:{uid}", agency=str(res.agency),
                                          draws=draws))
     verdict = screen_for(conn, c, res).check(body)
     status = "held" if verdict.held else "delivered"
-    message_id = int(conn.execute(messages.insert().values(
-        uid=uid, resident_id=rid, contact_id=contact_id, direction=direction, body=body,
-        language=None, status=status, stamps=stamps, request_digest=digest, created_at=at)
-        .returning(messages.c.id)).scalar_one())
+    try:
+        with conn.begin_nested():
+            message_id = int(conn.execute(messages.insert().values(
+                uid=uid, resident_id=rid, contact_id=contact_id, direction=direction, body=body,
+                language=None, status=status, stamps=stamps, request_digest=digest,
+                created_at=at).returning(messages.c.id)).scalar_one())
+    except IntegrityError as e:  # the same uid, committed meanwhile by a parallel request
+        raise Conflict(f"message {uid} is being sent by another request; retry",
+                       code="retry") from e
     if attached:
         conn.execute(attachments.insert(), [
             {"message_id": message_id, "position": i, "kind": a.kind, "blob_sha256": a.sha256}

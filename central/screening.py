@@ -1,0 +1,362 @@
+"""Screening: which keyword terms a message contains, as a pure decision.
+
+Staff keep keyword lists at agency, facility, unit and resident scope. A
+``Screen`` compiles one set of terms into an Aho-Corasick automaton; ``check``
+returns a ``Verdict`` for one message and does no I/O.
+
+Both the terms and the messages are reduced to one *matching form*
+(``normalize``): case folded, accents dropped, look-alike digits, symbols and
+Cyrillic or Greek letters replaced by the Latin letter they imitate, and
+everything that is not a letter or digit removed, so that "D.R.U.G.S",
+"d r u g s" and "drúgs" all read "drugs". The form is defined one character at
+a time, which lets one ``str.translate`` table (filled lazily from
+``str.casefold`` and ``unicodedata.normalize``) compute it at C speed.
+
+Because spacing is removed, a match may begin or end inside an innocent word
+("class" holds "ass"). A match therefore counts as a hit only if, in the
+original text, the character before it is not a letter or digit and neither is
+the character after it; combining marks count as part of the letter they
+follow. Those checks, and the offsets back into the original text, are worked
+out only for messages in which the automaton found something.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any
+
+import ahocorasick
+
+from central.errors import InvalidInput
+
+SCOPES = ("agency", "facility", "unit", "resident")
+MAX_TERM_CHARS = 200
+MAX_MESSAGE_CHARS = 100_000
+
+_SCOPE_RANK = {scope: rank for rank, scope in enumerate(SCOPES)}
+
+# Characters written in place of a Latin letter. Applied to the original
+# character (so that capital Greek eta reads "h" while small eta reads "n") and
+# again to every character that case folding and decomposition produce. The
+# letter "l", the digit "1" and the symbols "!" and "|" all read "i".
+_LOOKALIKES = {
+    # digits and symbols
+    "0": "o", "1": "i", "l": "i", "!": "i", "|": "i", "3": "e", "4": "a", "@": "a",
+    "5": "s", "$": "s", "7": "t", "8": "b", "9": "g", "€": "e",
+    # Latin letters that pass for others
+    "ı": "i", "ɡ": "g",
+    # Cyrillic, capital then small
+    "А": "a", "В": "b", "Е": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p",
+    "С": "c", "Т": "t", "У": "y", "Х": "x", "І": "i", "Ј": "j", "Ѕ": "s", "Ӏ": "i",
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ӏ": "i",
+    "ԁ": "d", "һ": "h", "ԛ": "q", "ԝ": "w", "ѵ": "v",
+    # Greek, capital then small
+    "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m",
+    "Ν": "n", "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x",
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "μ": "u",
+    "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c",
+}
+
+# The matching form of one character is never longer than this (a decomposition is
+# at most 18 characters, U+FDFA); the offset bookkeeping packs a length in six bits.
+_MAX_EXPANSION = 63
+# Characters whose entries the lazy tables keep; rarer ones are recomputed.
+_TABLE_LIMIT = 1 << 16
+
+
+def _fold_char(ch: str) -> str:
+    """The matching form of one character (possibly empty)."""
+    folded = _LOOKALIKES.get(ch, ch)
+    for _ in range(4):  # case folding and decomposition can each expose work for the other
+        again = unicodedata.normalize("NFKD", folded.casefold())
+        if again == folded:
+            break
+        folded = again
+    kept = []
+    for part in folded:
+        if unicodedata.category(part).startswith("M"):
+            continue
+        part = _LOOKALIKES.get(part, part)
+        if part.isalnum():
+            kept.append(part)
+    return "".join(kept)[:_MAX_EXPANSION]
+
+
+def _is_transparent(ch: str) -> bool:
+    """A combining mark: it belongs to the letter before it, for word boundaries too."""
+    return unicodedata.category(ch).startswith("M") and not _fold_char(ch)
+
+
+class _CharTable(dict[int, Any]):
+    """A ``str.translate`` table over all of Unicode, filled in as characters appear."""
+
+    def __init__(self, entry: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self._entry = entry
+        for code in range(0x250):  # ASCII and the Latin-1 and Latin Extended blocks up front
+            self[code] = entry(chr(code))
+
+    def __missing__(self, code: int) -> str | None:
+        value = self._entry(chr(code))
+        if len(self) < _TABLE_LIMIT:
+            self[code] = value
+        return value
+
+
+def _fold_entry(ch: str) -> str | None:
+    return _fold_char(ch) or None  # None deletes, and keeps str.translate on its fast path
+
+
+def _class_entry(ch: str) -> str | None:
+    # One character per non-mark original character: the length of its matching
+    # form and whether it is a letter or digit, packed as (length << 1) | alnum.
+    if _is_transparent(ch):
+        return None
+    return chr(len(_fold_char(ch)) << 1 | ch.isalnum())
+
+
+def _length_entry(ch: str) -> str:
+    return chr(len(_fold_char(ch)))
+
+
+_FOLD = _CharTable(_fold_entry)
+_CLASS = _CharTable(_class_entry)
+_LENGTH = _CharTable(_length_entry)
+
+
+def _latin1_tables() -> tuple[bytes, bytes, tuple[tuple[bytes, bytes], ...], bytes]:
+    """Byte tables for text whose characters are all below U+0100 (most messages).
+
+    Returns the folding table, the bytes it deletes, (placeholder, form) pairs
+    for the few characters whose form is longer than one character ("ß", "½"),
+    and the class table (see ``_class_entry``; no such character is a mark).
+    """
+    forms = [_fold_char(chr(code)) for code in range(256)]
+    drop = bytes(code for code in range(256) if not forms[code])
+    fold = bytearray(range(256))
+    long = []
+    for code, form in enumerate(forms):
+        if len(form) == 1:
+            fold[code] = ord(form)
+        elif len(form) > 1:
+            placeholder = drop[len(long):len(long) + 1]  # a byte that never survives
+            fold[code] = placeholder[0]
+            long.append((placeholder, form.encode("latin-1")))
+    classes = bytes(len(form) << 1 | chr(code).isalnum() for code, form in enumerate(forms))
+    return bytes(fold), drop, tuple(long), classes
+
+
+_LATIN1_FOLD, _LATIN1_DROP, _LATIN1_LONG, _LATIN1_CLASS = _latin1_tables()
+
+_SHORT_CLASSES = bytes((0, 1, 2, 3))  # forms of length 0 or 1
+
+
+def _expand(code: int) -> str | None:
+    # code = length << 2 | may_start << 1 | may_end. The first character of the
+    # form carries may_start (bit 2), the last carries may_end (bit 1).
+    length, may_start, may_end = code >> 2, code & 2, code & 1
+    if length == 0:
+        return None
+    if length == 1:
+        return chr(may_start | may_end)
+    return chr(may_start) + "\x00" * (length - 2) + chr(may_end)
+
+
+_EXPAND = {code: _expand(code) for code in range(256)}
+_EXPAND_SHORT = bytes(code & 3 for code in range(256))
+_EXPAND_EMPTY = bytes((0, 1, 2, 3))
+
+
+def _as_latin1(text: str) -> bytes | None:
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+def _fold(text: str, latin1: bytes | None) -> str:
+    """``normalize(text)``, given ``text.encode("latin-1")`` when that exists."""
+    if latin1 is None:
+        return text.translate(_FOLD)
+    folded = latin1.translate(_LATIN1_FOLD, _LATIN1_DROP)
+    if not text.isascii():
+        for placeholder, form in _LATIN1_LONG:
+            if placeholder in folded:
+                folded = folded.replace(placeholder, form)
+    return folded.decode("latin-1")
+
+
+def normalize(text: str) -> str:
+    """The matching form of text: what both terms and messages are reduced to.
+
+    Case folded, decomposed (NFKD) with combining marks dropped, look-alike
+    characters replaced by the Latin letter they imitate, and every character
+    that is not then a letter or digit removed. Raises nothing.
+    """
+    return _fold(text, _as_latin1(text))
+
+
+def _edge_flags(text: str, latin1: bytes | None) -> bytes:
+    """One flag per character of ``normalize(text)``: bit 2 if a match may start
+    there, bit 1 if a match may end there (word boundaries in the original)."""
+    if latin1 is None:
+        classes = text.translate(_CLASS).encode("latin-1")
+    else:
+        classes = latin1.translate(_LATIN1_CLASS)
+    count = len(classes)
+    if count == 0:
+        return b""
+    # Each byte of the classes as one big integer, so that shifting it by a byte
+    # lines every character up with its neighbour, all at C speed.
+    packed_classes = int.from_bytes(classes, "big")
+    every_byte = (1 << 8 * count) - 1
+    ones = every_byte // 255  # 0x0101...01
+    alnum = packed_classes & ones
+    may_start = ones ^ (alnum >> 8)  # the character before is not a letter or digit
+    may_end = ones ^ ((alnum << 8) & every_byte)  # nor is the one after
+    packed = ((packed_classes ^ alnum) << 1 | may_start << 1 | may_end).to_bytes(count, "big")
+    if text.isascii() or not classes.translate(None, _SHORT_CLASSES):
+        return packed.translate(_EXPAND_SHORT, _EXPAND_EMPTY)
+    return packed.decode("latin-1").translate(_EXPAND).encode("latin-1")
+
+
+@dataclass(frozen=True)
+class KeywordTerm:
+    """One term of one version of one keyword list, as staff typed it."""
+
+    text: str
+    scope: str  # one of SCOPES
+    scope_id: str  # which agency, facility, unit or resident the list belongs to
+    language: str  # ISO 639-1
+    list_version: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One term found in a message. ``start``/``end`` index the original text."""
+
+    term: KeywordTerm
+    start: int
+    end: int  # exclusive
+    excerpt: str  # original[start:end]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Every hit in one message, by start offset, then scope, then term text."""
+
+    hits: tuple[Hit, ...]
+
+    @property
+    def held(self) -> bool:
+        """True iff the message is to be held for staff review (at least one hit)."""
+        return bool(self.hits)
+
+
+_CLEAN = Verdict(())
+
+
+def _term_order(term: KeywordTerm) -> tuple[int, str, str, str, int]:
+    return (_SCOPE_RANK[term.scope], term.text, term.scope_id, term.language,
+            term.list_version)
+
+
+def _hit_order(hit: Hit) -> tuple[int, tuple[int, str, str, str, int], int]:
+    return (hit.start, _term_order(hit.term), hit.end)
+
+
+class Screen:
+    """A compiled matcher for one set of terms (build once per list version,
+    reuse for many messages). Immutable once built; safe to share."""
+
+    __slots__ = ("_automaton", "_size")
+
+    def __init__(self, automaton: Any, size: int) -> None:
+        """Use ``Screen.build``."""
+        self._automaton = automaton
+        self._size = size
+
+    @classmethod
+    def build(cls, terms: Iterable[KeywordTerm]) -> Screen:
+        """Compile terms into a screen.
+
+        Terms that share a matching form share one pattern, and a hit on it
+        reports each of them. Raises InvalidInput for a term whose scope is not
+        one of SCOPES, whose text is longer than MAX_TERM_CHARS, or whose text
+        has no letters or digits (it would normalize to nothing).
+        """
+        groups: dict[str, set[KeywordTerm]] = {}
+        for term in terms:
+            if term.scope not in _SCOPE_RANK:
+                raise InvalidInput(f"keyword term {term.text[:40]!r} has scope {term.scope!r}; "
+                                   f"it must be one of {', '.join(SCOPES)}",
+                                   code="invalid_keyword_term")
+            if len(term.text) > MAX_TERM_CHARS:
+                raise InvalidInput(f"keyword term {term.text[:40]!r}... is {len(term.text)} "
+                                   f"characters long; at most {MAX_TERM_CHARS} are allowed",
+                                   code="invalid_keyword_term")
+            pattern = normalize(term.text)
+            if not pattern:
+                raise InvalidInput(f"keyword term {term.text!r} has no letters or digits to "
+                                   "match", code="invalid_keyword_term")
+            groups.setdefault(pattern, set()).add(term)
+        if not groups:
+            return cls(None, 0)
+        automaton = ahocorasick.Automaton()
+        for pattern, members in groups.items():
+            automaton.add_word(pattern, (len(pattern), tuple(sorted(members, key=_term_order))))
+        automaton.make_automaton()
+        return cls(automaton, len(groups))
+
+    @property
+    def size(self) -> int:
+        """The number of distinct patterns (matching forms) in the screen."""
+        return self._size
+
+    def check(self, text: str) -> Verdict:
+        """Screen one message.
+
+        Raises InvalidInput if text is not a string or is longer than
+        MAX_MESSAGE_CHARS characters; any other string gets a verdict.
+        """
+        if not isinstance(text, str):
+            raise InvalidInput(f"a message to screen must be text, not {type(text).__name__}",
+                               code="invalid_message")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise InvalidInput(f"a message of {len(text)} characters is longer than the "
+                               f"{MAX_MESSAGE_CHARS} that can be screened",
+                               code="message_too_long")
+        if self._automaton is None:
+            return _CLEAN
+        latin1 = _as_latin1(text)
+        matches = list(self._automaton.iter(_fold(text, latin1)))
+        if not matches:
+            return _CLEAN
+        flags = _edge_flags(text, latin1)
+        found: list[tuple[int, int, tuple[KeywordTerm, ...]]] = []
+        for last, (length, members) in matches:
+            first = last - length + 1
+            if flags[first] & 2 and flags[last] & 1:
+                found.append((first, last, members))
+        if not found:
+            return _CLEAN
+        return Verdict(tuple(sorted(_hits(text, found), key=_hit_order)))
+
+
+def _hits(text: str, found: list[tuple[int, int, tuple[KeywordTerm, ...]]]) -> list[Hit]:
+    """Hits for matches given as (first, last) indexes into the matching form."""
+    ends = list(accumulate(text.translate(_LENGTH).encode("latin-1")))
+    hits = []
+    for first, last, members in found:
+        start = bisect_right(ends, first)
+        end = bisect_right(ends, last) + 1
+        while end < len(text) and _CLASS[ord(text[end])] is None:
+            end += 1  # the match's last letter keeps its combining marks
+        excerpt = text[start:end]
+        hits.extend(Hit(term, start, end, excerpt) for term in members)
+    return hits
