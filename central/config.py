@@ -33,8 +33,8 @@ class CentralConfig:
     sweep_interval_s: float = 300.0  # ticket escalation, refunds, plan expiry
 
     def __post_init__(self) -> None:
-        if not (0 < self.port < 65536):
-            raise ValueError(f"port must be 1-65535, got {self.port}")
+        if not (0 <= self.port < 65536):
+            raise ValueError(f"port must be 0-65535 (0: any free port), got {self.port}")
         if bool(self.tls_certificate) != bool(self.tls_key):
             raise ValueError("tls_certificate and tls_key go together")
         if not self.tls_certificate and self.host not in ("127.0.0.1", "::1", "localhost"):

@@ -2,22 +2,24 @@
 
 Staff keep keyword lists at agency, facility, unit and resident scope. A
 ``Screen`` compiles one set of terms into an Aho-Corasick automaton; ``check``
-returns a ``Verdict`` for one message and does no I/O.
+returns a ``Verdict`` for one message. Nothing here does I/O.
 
 Both the terms and the messages are reduced to one *matching form*
 (``normalize``): case folded, accents dropped, look-alike digits, symbols and
 Cyrillic or Greek letters replaced by the Latin letter they imitate, and
 everything that is not a letter or digit removed, so that "D.R.U.G.S",
-"d r u g s" and "drúgs" all read "drugs". The form is defined one character at
-a time, which lets one ``str.translate`` table (filled lazily from
-``str.casefold`` and ``unicodedata.normalize``) compute it at C speed.
+"d r u g s", "drúgs" and "drug$" all read "drugs". The form is defined one
+character at a time, which lets a ``str.translate`` table (filled in lazily
+from ``str.casefold`` and ``unicodedata.normalize``) compute it at C speed; text
+that fits in Latin-1, most messages, goes through a 256-byte table instead.
 
 Because spacing is removed, a match may begin or end inside an innocent word
-("class" holds "ass"). A match therefore counts as a hit only if, in the
-original text, the character before it is not a letter or digit and neither is
-the character after it; combining marks count as part of the letter they
-follow. Those checks, and the offsets back into the original text, are worked
-out only for messages in which the automaton found something.
+("class" holds "ass"), or join the end of one word to the start of the next. A
+match is therefore a hit only if, in the original text, the character before it
+is not a letter or digit and neither is the character after it (a combining
+mark counts as part of the letter it follows). Those checks, and the offsets
+back into the original text, are worked out only for the messages in which the
+automaton found something, and even then without a Python loop per character.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ MAX_MESSAGE_CHARS = 100_000
 _SCOPE_RANK = {scope: rank for rank, scope in enumerate(SCOPES)}
 
 # Characters written in place of a Latin letter. Applied to the original
-# character (so that capital Greek eta reads "h" while small eta reads "n") and
-# again to every character that case folding and decomposition produce. The
-# letter "l", the digit "1" and the symbols "!" and "|" all read "i".
+# character (so that a capital Greek eta reads "h" while a small one reads "n")
+# and again to every character that case folding and decomposition produce.
+# The letter "l", the digit "1" and the symbols "!" and "|" all read "i".
 _LOOKALIKES = {
     # digits and symbols
     "0": "o", "1": "i", "l": "i", "!": "i", "|": "i", "3": "e", "4": "a", "@": "a",
@@ -62,11 +64,15 @@ _LOOKALIKES = {
     "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c",
 }
 
-# The matching form of one character is never longer than this (a decomposition is
-# at most 18 characters, U+FDFA); the offset bookkeeping packs a length in six bits.
+# The matching form of one character is cut to this length (no character comes
+# near it: the longest decomposition, U+FDFA, has 18), so that a length fits in
+# the six bits the boundary bookkeeping below gives it.
 _MAX_EXPANSION = 63
-# Characters whose entries the lazy tables keep; rarer ones are recomputed.
+# How many characters the lazy tables remember; rarer ones are worked out again.
 _TABLE_LIMIT = 1 << 16
+
+
+# -- the matching form of one character ------------------------------------------
 
 
 def _fold_char(ch: str) -> str:
@@ -87,9 +93,16 @@ def _fold_char(ch: str) -> str:
     return "".join(kept)[:_MAX_EXPANSION]
 
 
-def _is_transparent(ch: str) -> bool:
+def _is_mark(ch: str) -> bool:
     """A combining mark: it belongs to the letter before it, for word boundaries too."""
     return unicodedata.category(ch).startswith("M") and not _fold_char(ch)
+
+
+def _class_of(ch: str) -> int:
+    """What the boundary check needs of a character that is not a mark:
+    ``length << 2 | alnum``, the length of its form and whether it is a letter
+    or digit (bit 1 is left free for the check's own use)."""
+    return len(_fold_char(ch)) << 2 | ch.isalnum()
 
 
 class _CharTable(dict[int, Any]):
@@ -98,7 +111,7 @@ class _CharTable(dict[int, Any]):
     def __init__(self, entry: Callable[[str], str | None]) -> None:
         super().__init__()
         self._entry = entry
-        for code in range(0x250):  # ASCII and the Latin-1 and Latin Extended blocks up front
+        for code in range(0x250):  # ASCII, Latin-1 and the Latin Extended blocks up front
             self[code] = entry(chr(code))
 
     def __missing__(self, code: int) -> str | None:
@@ -108,33 +121,18 @@ class _CharTable(dict[int, Any]):
         return value
 
 
-def _fold_entry(ch: str) -> str | None:
-    return _fold_char(ch) or None  # None deletes, and keeps str.translate on its fast path
-
-
-def _class_entry(ch: str) -> str | None:
-    # One character per non-mark original character: the length of its matching
-    # form and whether it is a letter or digit, packed as (length << 1) | alnum.
-    if _is_transparent(ch):
-        return None
-    return chr(len(_fold_char(ch)) << 1 | ch.isalnum())
-
-
-def _length_entry(ch: str) -> str:
-    return chr(len(_fold_char(ch)))
-
-
-_FOLD = _CharTable(_fold_entry)
-_CLASS = _CharTable(_class_entry)
-_LENGTH = _CharTable(_length_entry)
+# None deletes a character; it also keeps str.translate on its fast path for ASCII.
+_FOLD = _CharTable(lambda ch: _fold_char(ch) or None)
+_CLASS = _CharTable(lambda ch: None if _is_mark(ch) else chr(_class_of(ch)))
+_LENGTH = _CharTable(lambda ch: chr(len(_fold_char(ch))))
 
 
 def _latin1_tables() -> tuple[bytes, bytes, tuple[tuple[bytes, bytes], ...], bytes]:
-    """Byte tables for text whose characters are all below U+0100 (most messages).
+    """The same tables for text whose characters all lie below U+0100.
 
     Returns the folding table, the bytes it deletes, (placeholder, form) pairs
-    for the few characters whose form is longer than one character ("ß", "½"),
-    and the class table (see ``_class_entry``; no such character is a mark).
+    for the few characters whose form is longer than one ("ß", "½"), and the
+    class table (no character below U+0100 is a mark).
     """
     forms = [_fold_char(chr(code)) for code in range(256)]
     drop = bytes(code for code in range(256) if not forms[code])
@@ -144,43 +142,18 @@ def _latin1_tables() -> tuple[bytes, bytes, tuple[tuple[bytes, bytes], ...], byt
         if len(form) == 1:
             fold[code] = ord(form)
         elif len(form) > 1:
-            placeholder = drop[len(long):len(long) + 1]  # a byte that never survives
+            placeholder = drop[len(long):len(long) + 1]  # a byte that is deleted, so new
             fold[code] = placeholder[0]
             long.append((placeholder, form.encode("latin-1")))
-    classes = bytes(len(form) << 1 | chr(code).isalnum() for code, form in enumerate(forms))
+    classes = bytes(_class_of(chr(code)) for code in range(256))
     return bytes(fold), drop, tuple(long), classes
 
 
 _LATIN1_FOLD, _LATIN1_DROP, _LATIN1_LONG, _LATIN1_CLASS = _latin1_tables()
 
-_SHORT_CLASSES = bytes((0, 1, 2, 3))  # forms of length 0 or 1
-
-
-def _expand(code: int) -> str | None:
-    # code = length << 2 | may_start << 1 | may_end. The first character of the
-    # form carries may_start (bit 2), the last carries may_end (bit 1).
-    length, may_start, may_end = code >> 2, code & 2, code & 1
-    if length == 0:
-        return None
-    if length == 1:
-        return chr(may_start | may_end)
-    return chr(may_start) + "\x00" * (length - 2) + chr(may_end)
-
-
-_EXPAND = {code: _expand(code) for code in range(256)}
-_EXPAND_SHORT = bytes(code & 3 for code in range(256))
-_EXPAND_EMPTY = bytes((0, 1, 2, 3))
-
-
-def _as_latin1(text: str) -> bytes | None:
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        return None
-
 
 def _fold(text: str, latin1: bytes | None) -> str:
-    """``normalize(text)``, given ``text.encode("latin-1")`` when that exists."""
+    """``normalize(text)``, given ``text.encode("latin-1")`` when there is one."""
     if latin1 is None:
         return text.translate(_FOLD)
     folded = latin1.translate(_LATIN1_FOLD, _LATIN1_DROP)
@@ -189,6 +162,13 @@ def _fold(text: str, latin1: bytes | None) -> str:
             if placeholder in folded:
                 folded = folded.replace(placeholder, form)
     return folded.decode("latin-1")
+
+
+def _as_latin1(text: str) -> bytes | None:
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
 
 
 def normalize(text: str) -> str:
@@ -201,28 +181,52 @@ def normalize(text: str) -> str:
     return _fold(text, _as_latin1(text))
 
 
+# -- word boundaries, for the messages where the automaton found something -------
+
+
+def _expansion(code: int) -> str | None:
+    # code = length << 2 | may_start << 1 | may_end, for one original character.
+    # The first character of its form carries may_start, the last may_end.
+    length, may_start, may_end = code >> 2, code & 2, code & 1
+    if length == 0:
+        return None
+    if length == 1:
+        return chr(may_start | may_end)
+    return chr(may_start) + "\x00" * (length - 2) + chr(may_end)
+
+
+_EXPAND = {code: _expansion(code) for code in range(256)}
+_SHORT_CLASSES = bytes((0, 1, 4, 5))  # characters whose form is at most one long
+_EXPAND_SHORT = bytes(code & 3 for code in range(256))
+_EMPTY_FORM = bytes((0, 1, 2, 3))
+
+
 def _edge_flags(text: str, latin1: bytes | None) -> bytes:
-    """One flag per character of ``normalize(text)``: bit 2 if a match may start
-    there, bit 1 if a match may end there (word boundaries in the original)."""
-    if latin1 is None:
-        classes = text.translate(_CLASS).encode("latin-1")
-    else:
-        classes = latin1.translate(_LATIN1_CLASS)
+    """One byte per character of ``normalize(text)``: bit 2 set if a match may
+    start there, bit 1 set if a match may end there.
+
+    Each original character (marks left out) becomes one class byte; the bytes
+    are read as one little-endian integer, so that shifting it by eight bits
+    sets every character beside its neighbour at C speed.
+    """
+    classes = text.translate(_CLASS).encode("latin-1") if latin1 is None \
+        else latin1.translate(_LATIN1_CLASS)
     count = len(classes)
     if count == 0:
         return b""
-    # Each byte of the classes as one big integer, so that shifting it by a byte
-    # lines every character up with its neighbour, all at C speed.
-    packed_classes = int.from_bytes(classes, "big")
-    every_byte = (1 << 8 * count) - 1
-    ones = every_byte // 255  # 0x0101...01
-    alnum = packed_classes & ones
-    may_start = ones ^ (alnum >> 8)  # the character before is not a letter or digit
-    may_end = ones ^ ((alnum << 8) & every_byte)  # nor is the one after
-    packed = ((packed_classes ^ alnum) << 1 | may_start << 1 | may_end).to_bytes(count, "big")
+    packed = int.from_bytes(classes, "little")
+    ones = int.from_bytes(b"\x01" * count, "little")
+    alnum = packed & ones
+    may_start = ones ^ (alnum << 8)  # the character before is no letter or digit
+    may_end = ones ^ (alnum >> 8)  # nor is the one after
+    # (alnum << 8) reaches one byte past the text; that byte is cut off here.
+    flags = ((packed ^ alnum) | may_start << 1 | may_end).to_bytes(count + 1, "little")
     if text.isascii() or not classes.translate(None, _SHORT_CLASSES):
-        return packed.translate(_EXPAND_SHORT, _EXPAND_EMPTY)
-    return packed.decode("latin-1").translate(_EXPAND).encode("latin-1")
+        return flags[:count].translate(_EXPAND_SHORT, _EMPTY_FORM)
+    return flags[:count].decode("latin-1").translate(_EXPAND).encode("latin-1")
+
+
+# -- the records -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -270,9 +274,12 @@ def _hit_order(hit: Hit) -> tuple[int, tuple[int, str, str, str, int], int]:
     return (hit.start, _term_order(hit.term), hit.end)
 
 
+# -- the screen ---------------------------------------------------------------------
+
+
 class Screen:
     """A compiled matcher for one set of terms (build once per list version,
-    reuse for many messages). Immutable once built; safe to share."""
+    reuse for many messages). Immutable once built, so it may be shared."""
 
     __slots__ = ("_automaton", "_size")
 
@@ -285,10 +292,10 @@ class Screen:
     def build(cls, terms: Iterable[KeywordTerm]) -> Screen:
         """Compile terms into a screen.
 
-        Terms that share a matching form share one pattern, and a hit on it
+        Terms with the same matching form share one pattern, and a hit on it
         reports each of them. Raises InvalidInput for a term whose scope is not
-        one of SCOPES, whose text is longer than MAX_TERM_CHARS, or whose text
-        has no letters or digits (it would normalize to nothing).
+        one of SCOPES, whose text is longer than MAX_TERM_CHARS characters, or
+        whose text has no letters or digits (it would normalize to nothing).
         """
         groups: dict[str, set[KeywordTerm]] = {}
         for term in terms:
@@ -322,7 +329,7 @@ class Screen:
         """Screen one message.
 
         Raises InvalidInput if text is not a string or is longer than
-        MAX_MESSAGE_CHARS characters; any other string gets a verdict.
+        MAX_MESSAGE_CHARS characters; every other string gets a verdict.
         """
         if not isinstance(text, str):
             raise InvalidInput(f"a message to screen must be text, not {type(text).__name__}",
@@ -333,12 +340,15 @@ class Screen:
                                code="message_too_long")
         if self._automaton is None:
             return _CLEAN
-        latin1 = _as_latin1(text)
+        try:
+            latin1: bytes | None = text.encode("latin-1")
+        except UnicodeEncodeError:
+            latin1 = None
         matches = list(self._automaton.iter(_fold(text, latin1)))
         if not matches:
             return _CLEAN
         flags = _edge_flags(text, latin1)
-        found: list[tuple[int, int, tuple[KeywordTerm, ...]]] = []
+        found = []
         for last, (length, members) in matches:
             first = last - length + 1
             if flags[first] & 2 and flags[last] & 1:
@@ -350,13 +360,14 @@ class Screen:
 
 def _hits(text: str, found: list[tuple[int, int, tuple[KeywordTerm, ...]]]) -> list[Hit]:
     """Hits for matches given as (first, last) indexes into the matching form."""
+    # ends[i]: how long the form of text[:i + 1] is.
     ends = list(accumulate(text.translate(_LENGTH).encode("latin-1")))
     hits = []
     for first, last, members in found:
         start = bisect_right(ends, first)
         end = bisect_right(ends, last) + 1
         while end < len(text) and _CLASS[ord(text[end])] is None:
-            end += 1  # the match's last letter keeps its combining marks
+            end += 1  # the last letter keeps its combining marks
         excerpt = text[start:end]
         hits.extend(Hit(term, start, end, excerpt) for term in members)
     return hits

@@ -54,10 +54,11 @@ log = logging.getLogger(__name__)
 MAX_RESPONSE = 64 * 1024
 MAX_KEY = 100
 MAX_MEMO = 200
-MAX_AGENCY_ID = 64
 MAX_ID = 100
 RETRY_BACKOFF_S = 0.1
 _CURRENCY = re.compile(r"[A-Z]{3}")
+# An agency's id for a resident's trust account, as this adapter accepts it.
+_AGENCY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 Direction = Literal["debit", "credit"]
 
@@ -115,10 +116,11 @@ def check_movement(agency_id: str, amount_cents: int, idempotency_key: str, memo
 
 
 def check_agency_id(agency_id: str) -> None:
-    """Raise InvalidInput unless ``agency_id`` can name a trust account."""
-    if not isinstance(agency_id, str) or not 1 <= len(agency_id) <= MAX_AGENCY_ID \
-            or not agency_id.isprintable() or agency_id.strip() != agency_id:
-        raise InvalidInput(f"not a trust-account id: {agency_id!r}")
+    """Raise InvalidInput unless ``agency_id`` can name a trust account: letters,
+    digits and ``_.-``, starting with a letter or digit, at most 64 characters."""
+    if not isinstance(agency_id, str) or not _AGENCY_ID.fullmatch(agency_id):
+        raise InvalidInput(f"not a trust-account id: {agency_id[:80]!r}"
+                           if isinstance(agency_id, str) else "a trust-account id is text")
 
 
 # -- over HTTP -----------------------------------------------------------------

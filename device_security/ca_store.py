@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,10 +79,11 @@ class CertificateAuthority:
 
     def issue(self, public_key: Ed25519PublicKey, *, role: Role, name: str,
               serial: str | None = None, now: datetime.datetime,
-              days: int = 825) -> x509.Certificate:
+              days: int = 825, hosts: Sequence[str] = ()) -> x509.Certificate:
         """Issue a certificate and record it in issued.json."""
         cert = issue(self.certificate, self.key, public_key, role=role, name=name, serial=serial,
-                     now=now, days=days, serial_number=x509.random_serial_number())
+                     now=now, days=days, serial_number=x509.random_serial_number(),
+                     hosts=hosts)
         issued = self._load("issued.json")
         issued.append({"certificate_serial": cert.serial_number, "role": role.value,
                        "name": name, "serial": serial, "fingerprint": fingerprint(cert),

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime
 import enum
 import hashlib
-from collections.abc import Iterable
+import ipaddress
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -31,6 +32,7 @@ class Role(enum.StrEnum):
     KIOSK = "kiosk"
     TABLET = "tablet"
     STAFF_WORKSTATION = "staff-workstation"
+    CENTRAL_SERVER = "central-server"
 
 
 # Tablets answer (the TLS server side); kiosks and workstations connect.
@@ -38,6 +40,7 @@ _USAGE = {
     Role.TABLET: ExtendedKeyUsageOID.SERVER_AUTH,
     Role.KIOSK: ExtendedKeyUsageOID.CLIENT_AUTH,
     Role.STAFF_WORKSTATION: ExtendedKeyUsageOID.CLIENT_AUTH,
+    Role.CENTRAL_SERVER: ExtendedKeyUsageOID.SERVER_AUTH,
 }
 
 
@@ -106,12 +109,18 @@ def make_ca(key: Ed25519PrivateKey, facility: str, *, now: datetime.datetime,
 
 def issue(ca: x509.Certificate, ca_key: Ed25519PrivateKey, subject_key: Ed25519PublicKey, *,
           role: Role, name: str, serial: str | None = None, now: datetime.datetime,
-          days: int = 825, serial_number: int) -> x509.Certificate:
-    """A certificate for a kiosk, tablet or staff workstation.
+          days: int = 825, serial_number: int,
+          hosts: Sequence[str] = ()) -> x509.Certificate:
+    """A certificate for a kiosk, tablet, staff workstation or the central server.
 
-    A tablet's certificate carries its serial number in the subject.
-    Raises ValueError if a tablet has no serial or another role has one.
+    A tablet's certificate carries its serial number in the subject; the
+    central server's names the ``hosts`` (DNS names or IP addresses) it
+    answers on. Raises ValueError if a tablet has no serial or another role
+    has one, or if the central server has no host.
     """
+    if (role is Role.CENTRAL_SERVER) != bool(hosts):
+        raise ValueError("the central server's certificate needs its host names, "
+                         "and only the central server's")
     if (role is Role.TABLET) != (serial is not None):
         raise ValueError("a tablet certificate needs a serial number, and only a tablet's")
     if serial is not None and not (0 < len(serial) <= SERIAL_MAX and serial.isprintable()):
@@ -124,8 +133,12 @@ def issue(ca: x509.Certificate, ca_key: Ed25519PrivateKey, subject_key: Ed25519P
     ]
     if serial is not None:
         attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial))
+    builder = x509.CertificateBuilder()
+    if hosts:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [_host_name(h) for h in hosts]), critical=False)
     return (
-        x509.CertificateBuilder()
+        builder
         .subject_name(x509.Name(attributes))
         .issuer_name(ca.subject)
         .public_key(subject_key)
@@ -142,6 +155,13 @@ def issue(ca: x509.Certificate, ca_key: Ed25519PrivateKey, subject_key: Ed25519P
             _ca_public_key(ca)), critical=False)
         .sign(ca_key, algorithm=None)
     )
+
+
+def _host_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
 
 
 def make_crl(ca: x509.Certificate, ca_key: Ed25519PrivateKey,

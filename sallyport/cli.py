@@ -9,12 +9,14 @@ import sys
 from collections.abc import Sequence
 
 from device_security.errors import SecurityError
+from central.errors import CentralError
 from hw.errors import HwError
 from sallyport.config import ConfigError, load_config
 from simulators.errors import SimError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from central import cli as central_cli
     from hw import cli as hw_cli
     from sallyport import demo, device_cli
     from simulators import cli as sim_cli
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     hw_cli.register(commands)
     sim_cli.register(commands)
     device_cli.register(commands)
+    central_cli.register(commands)
     demo.register(commands)
     return parser
 
@@ -47,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result: int = args.func(args, config)
         else:
             result = args.func(args)
-    except (HwError, ConfigError, SimError, SecurityError) as e:
+    except (HwError, ConfigError, SimError, SecurityError, CentralError) as e:
         print(f"sallyport: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # a file or directory the user named

@@ -50,12 +50,16 @@ def register(commands: Any) -> None:
     p.add_argument("--owner-name", default="", help="the resident's name")
     p.set_defaults(func=cmd_provision)
 
-    p = sub.add_parser("issue", help="issue a kiosk or staff workstation certificate",
-                       description="Make a key and certificate for a kiosk or a staff "
-                       "workstation, in an output directory.")
+    p = sub.add_parser("issue", help="issue a kiosk, staff workstation or server certificate",
+                       description="Make a key and certificate for a kiosk, a staff "
+                       "workstation or the central server, in an output directory.")
     ca_arg(p)
-    p.add_argument("--role", choices=["kiosk", "staff-workstation"], required=True)
+    p.add_argument("--role", choices=["kiosk", "staff-workstation", "central-server"],
+                   required=True)
     p.add_argument("--name", required=True, help="e.g. the kiosk's location code")
+    p.add_argument("--host", action="append", default=[],
+                   help="for the central server: a host name or IP address it answers on "
+                   "(repeat for several)")
     p.add_argument("--out", type=Path, required=True, help="where its key and identity go")
     p.set_defaults(func=cmd_issue)
 
@@ -172,7 +176,12 @@ def cmd_issue(args: argparse.Namespace) -> int:
     element = KeyFileSecureElement(args.out / "key.pem")
     if not element.exists():
         element.generate()
-    cert = ca.issue(element.public_key(), role=Role(args.role), name=args.name, now=now())
+    try:
+        cert = ca.issue(element.public_key(), role=Role(args.role), name=args.name, now=now(),
+                        hosts=args.host)
+    except ValueError as e:
+        print(f"sallyport device issue: {e}", file=sys.stderr)
+        return 2
     IdentityFiles(args.out / "identity").install(cert, ca.certificate)
     print(f"issued a {args.role} certificate for {args.name} into {args.out} "
           f"(SHA-256 {fingerprint(cert)[:16]}...)")
