@@ -25,7 +25,7 @@ class CentralConfig:
     ca_certificate: str = ""  # PEM: the facility CA that issued kiosk certificates
     crl: str = ""  # PEM: the facility CA's revocation list
     trust_account_url: str = ""  # the agency's trust-account system; empty: in-process
-    password_cost: str = "standard"
+    password_cost: str = "standard"  # noqa: S105 - a hashing cost, not a password
     working_language: str = "en"
     retention_days: int = 3650
     ticket_resolution_days: int = 14

@@ -79,18 +79,17 @@ def _fold_char(ch: str) -> str:
     """The matching form of one character (possibly empty)."""
     folded = _LOOKALIKES.get(ch, ch)
     for _ in range(4):  # case folding and decomposition can each expose work for the other
-        again = unicodedata.normalize("NFKD", folded.casefold())
+        # Marks go before case folding, which would turn a Greek iota subscript into
+        # a letter iota.
+        decomposed = unicodedata.normalize("NFKD", folded)
+        again = "".join(part for part in decomposed
+                        if not unicodedata.category(part).startswith("M")).casefold()
         if again == folded:
             break
         folded = again
-    kept = []
-    for part in folded:
-        if unicodedata.category(part).startswith("M"):
-            continue
-        part = _LOOKALIKES.get(part, part)
-        if part.isalnum():
-            kept.append(part)
-    return "".join(kept)[:_MAX_EXPANSION]
+    kept = (_LOOKALIKES.get(part, part) for part in folded)
+    return "".join(part for part in kept if part.isalnum()
+                   and not unicodedata.category(part).startswith("M"))[:_MAX_EXPANSION]
 
 
 def _is_mark(ch: str) -> bool:
@@ -137,7 +136,7 @@ def _latin1_tables() -> tuple[bytes, bytes, tuple[tuple[bytes, bytes], ...], byt
     forms = [_fold_char(chr(code)) for code in range(256)]
     drop = bytes(code for code in range(256) if not forms[code])
     fold = bytearray(range(256))
-    long = []
+    long: list[tuple[bytes, bytes]] = []
     for code, form in enumerate(forms):
         if len(form) == 1:
             fold[code] = ord(form)
@@ -362,7 +361,7 @@ def _hits(text: str, found: list[tuple[int, int, tuple[KeywordTerm, ...]]]) -> l
     """Hits for matches given as (first, last) indexes into the matching form."""
     # ends[i]: how long the form of text[:i + 1] is.
     ends = list(accumulate(text.translate(_LENGTH).encode("latin-1")))
-    hits = []
+    hits: list[Hit] = []
     for first, last, members in found:
         start = bisect_right(ends, first)
         end = bisect_right(ends, last) + 1

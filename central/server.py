@@ -82,7 +82,9 @@ def tls_context(config: CentralConfig) -> ssl.SSLContext | None:
 
 def _with_client_certificate(base: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
     class WithClientCertificate(base):  # type: ignore[valid-type,misc]
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        app: Any
+
+        def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             ssl_object = transport.get_extra_info("ssl_object")
             der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None

@@ -8,8 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from device_security.errors import SecurityError
 from central.errors import CentralError
+from device_security.errors import SecurityError
 from hw.errors import HwError
 from sallyport.config import ConfigError, load_config
 from simulators.errors import SimError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,7 +26,10 @@ UPLOAD_PATHS = ("/v1/family/blobs", "/v1/staff/blobs")
 
 
 class BodyLimit:
-    """Refuse request bodies over a bound with 413, before a route reads them."""
+    """Refuse request bodies over a bound with 413, before a route reads them.
+
+    A declared Content-Length over the bound is refused at once; a chunked
+    body is read up to the bound and then handed on whole."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_JSON_BODY) -> None:
         self.app = app
@@ -35,28 +39,46 @@ class BodyLimit:
         if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
             await self.app(scope, receive, send)
             return
-        seen = 0
-
-        async def bounded() -> Message:
-            nonlocal seen
+        headers = dict(scope.get("headers", ()))
+        declared = headers.get(b"content-length", b"").decode("latin-1")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        if declared:
+            await self.app(scope, receive, send)  # the server holds it to its length
+            return
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay([{"type": "http.request", "body": bytes(body),
+                                        "more_body": False}], receive), send)
 
-        try:
-            await self.app(scope, bounded, send)
-        except _TooLarge:
-            response = JSONResponse({"error": "too_large",
-                                     "message": f"request bodies are at most {self.limit} bytes"},
-                                    status_code=413)
-            await response(scope, receive, send)
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"error": "too_large",
+                                 "message": f"request bodies are at most {self.limit} bytes"},
+                                status_code=413, headers={"Connection": "close"})
+        await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    queue = list(messages)
+
+    async def receive() -> Message:
+        if queue:
+            return queue.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+    return receive
 
 
 def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI:
@@ -97,7 +119,9 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": "http_error", "message": str(e.detail)},
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            e.status_code, "http_error")
+        return JSONResponse({"error": code, "message": str(e.detail)},
                             status_code=e.status_code, headers=getattr(e, "headers", None))
 
     @app.get("/v1/health", tags=["health"])
@@ -111,7 +135,7 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI
     return app
 
 
-def _jsonable(errors: list[Any]) -> list[dict[str, Any]]:
+def _jsonable(errors: Sequence[Any]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         out.append({"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),

@@ -7,17 +7,19 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from central.api.auth import CentralDep, StaffMember, staff
+from central.api.blob_io import read_upload
 from central.api.models import (
     AckIn,
     AlertOut,
     ApprovalDecision,
     AssignIn,
     AuditOut,
+    BlobOut,
     CatalogItemIn,
     Created,
     Decision,
@@ -242,6 +244,17 @@ def register_kiosk(body: KioskIn, me: Technician, c: CentralDep) -> Created:
     accounts.register_kiosk(c, body.id, body.location_code, body.unit_id,
                             body.certificate_fingerprint, staff_id=me.id)
     return Created(id=0)
+
+
+MEDIA_TYPES = ("audio/mpeg", "audio/wav", "audio/ogg", "video/mp4", "image/jpeg", "image/png")
+
+
+@router.post("/blobs", status_code=201, response_model=BlobOut,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 t: {"schema": {"type": "string", "format": "binary"}} for t in MEDIA_TYPES}}})
+async def upload(request: Request, me: Admin, c: CentralDep) -> BlobOut:
+    """Upload a media file (song, video, cover art) before cataloguing it."""
+    return await read_upload(request, c, allowed=MEDIA_TYPES)
 
 
 @router.post("/catalog", status_code=201, response_model=Created)

@@ -173,7 +173,7 @@ class Login:
 
 
 def _check_lock(c: Central, row: Row[tuple[object, ...]]) -> None:
-    locked_until = int(row.locked_until)  # type: ignore[call-overload]
+    locked_until = int(row.locked_until)
     if locked_until > c.clock():
         raise LockedOut(f"too many failed attempts; try again after "
                         f"{(locked_until - c.clock() + 59) // 60} minutes")
@@ -182,7 +182,7 @@ def _check_lock(c: Central, row: Row[tuple[object, ...]]) -> None:
 def _failed(conn: Connection, c: Central, table: object, row: Row[tuple[object, ...]]) -> None:
     from sqlalchemy import Table
     assert isinstance(table, Table)
-    failures = int(row.failed_logins) + 1  # type: ignore[call-overload]
+    failures = int(row.failed_logins) + 1
     locked_until = 0
     if failures >= c.settings.max_failed_logins:
         locked_until = c.clock() + c.settings.lockout_minutes * 60

@@ -43,8 +43,8 @@ class Item:
 
 def _item(row: Row[tuple[object, ...]]) -> Item:
     return Item(str(row.id), str(row.kind), str(row.title), str(row.artist),
-                row.album_id, str(row.label), int(row.price_cents),  # type: ignore[arg-type,call-overload]
-                row.blob_sha256, int(row.duration_s), bool(row.explicit))  # type: ignore[arg-type,call-overload]
+                row.album_id, str(row.label), int(row.price_cents),
+                row.blob_sha256, int(row.duration_s), bool(row.explicit))
 
 
 def add_item(c: Central, item: Item, *, staff_id: int | None) -> None:

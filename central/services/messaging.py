@@ -107,7 +107,7 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
             raise Conflict(f"message {uid} was already sent with other content",
                            code="uid_reused")
         return Sent(existing.id, uid, existing.status, existing.stamps, replayed=True)
-    rid = int(res.id)  # type: ignore[call-overload]
+    rid = int(res.id)
     require_approved(conn, rid, contact_id)
     for a in attached:
         if conn.execute(select(blobs.c.sha256).where(blobs.c.sha256 == a.sha256)).first() is None:

@@ -50,7 +50,7 @@ def buy_stamps_for_contact(c: Central, contact_id: int, *, resident_agency_id: s
     check_key(key)
     with c.db.read() as conn:
         res = resident(conn, agency_id=resident_agency_id)
-        require_approved(conn, int(res.id), contact_id)  # type: ignore[call-overload]
+        require_approved(conn, int(res.id), contact_id)
         agency = str(res.agency)
         offer = policy_of(conn, agency).offer(offer_id)
     c.payments.charge(card_token, offer.price_cents, f"stamps:{contact_id}:{key}")

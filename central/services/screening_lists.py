@@ -114,4 +114,4 @@ def screen_for(conn: Connection, c: Central, resident: Row[tuple[object, ...]]) 
         if len(c.screens) >= MAX_CACHED_SCREENS:
             c.screens.pop(next(iter(c.screens)))
         c.screens[key] = screen
-    return screen  # type: ignore[no-any-return]
+    return screen

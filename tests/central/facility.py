@@ -5,6 +5,7 @@ staff of every role, and residents, on a migrated database."""
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from central.services import accounts
 from central.services.core import Central, Settings
 from central.trust_account import InMemoryTrustAccounts, TrustAccounts
 
-START = 1_790_000_000  # a fixed "now" for tests: 2026-09-21
 STAFF_PASSWORD = "correct horse battery"
 WASHINGTON = PricingPolicy(
     stamps_per_message=1, stamps_per_photo=1, stamps_per_videogram=4,
@@ -27,10 +27,11 @@ WASHINGTON = PricingPolicy(
 
 
 class Clock:
-    """The server's clock for tests: it moves only when a test moves it."""
+    """The server's clock for tests: it starts at the real time (certificates
+    are issued then) and moves only when a test moves it."""
 
-    def __init__(self, at: int = START) -> None:
-        self.at = at
+    def __init__(self, at: int | None = None) -> None:
+        self.at = int(time.time()) if at is None else at
 
     def __call__(self) -> int:
         return self.at

@@ -206,7 +206,7 @@ def test_limits_are_enforced(facility: Facility) -> None:
 
 def _fund_resident(f: Facility, resident_id: int, cents: int) -> None:
     trust = f.central.trust
-    agency_id = [r.agency_id for r in f.residents.values() if r.id == resident_id][0]
+    agency_id = next(r.agency_id for r in f.residents.values() if r.id == resident_id)
     trust.set_balance(agency_id, cents)  # type: ignore[attr-defined]
     money.transfer_to_prepaid(f.central, resident_id, amount_cents=cents,
                               key=f"fund-{resident_id}-{cents}")
