@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -116,6 +116,14 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI
         log.warning("integrity error answered with 409: %s", e.orig)
         return JSONResponse({"error": "conflict", "message": "this conflicts with a record "
                              "written at the same time; retry"}, status_code=409)
+
+    @app.exception_handler(DataError)
+    async def unstorable(_: Request, e: DataError) -> JSONResponse:
+        # A value the database refuses (a NUL character, a number out of range).
+        log.warning("data error answered with 422: %s", e.orig)
+        return JSONResponse({"error": "invalid_input", "message": "a value in the request "
+                             "cannot be stored (a NUL character or a number out of range)"},
+                            status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, e: StarletteHTTPException) -> JSONResponse:

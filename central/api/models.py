@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Key = Annotated[str, Field(min_length=8, max_length=100, pattern=r"^[\x21-\x7e]+$",
                            description="an idempotency key made by the client")]
@@ -24,6 +24,26 @@ SmallInt = Annotated[int, Field(ge=0, le=2**53)]
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Body:
+        """NUL characters are refused everywhere: no database stores them the same way."""
+        for name, value in self:
+            if _has_nul(value):
+                raise ValueError(f"{name} contains a NUL character")
+        return self
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, BaseModel):
+        return any(_has_nul(v) for _, v in value)
+    return False
 
 
 class ErrorBody(BaseModel):

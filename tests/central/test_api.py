@@ -276,6 +276,9 @@ def test_malformed_requests_get_clear_4xx(api: ApiServer) -> None:
     assert anon.post("/v1/family/accounts", json={"email": "a@b.example", "name": "A",
                                                   "password": "long enough pw"}
                      ).status_code == 201
+    nul = anon.post("/v1/family/accounts", json={"email": "n@b.example", "name": "A\x00B",
+                                                 "password": "long enough pw"})
+    assert nul.status_code == 422 and "NUL" in nul.json()["message"]
     fam = api.family("a@b.example", "long enough pw")
     wrong_type = fam.post("/v1/family/blobs", data=b"MZ\x90\x00",
                           headers={"Content-Type": "application/x-msdownload"})
