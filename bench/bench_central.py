@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime
 import http.client
+import itertools
 import json
 import multiprocessing
 import random
@@ -38,11 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from central import migrate
 from central.config import CentralConfig
-from central.schema import feeds, residents
+from central.schema import contacts, feeds, residents
 from central.server import CentralServer, build_central, kiosk_trust
 from central.services import accounts
 from central.services.core import Central
@@ -54,6 +55,7 @@ from tests.postgres_server import PostgresServer
 SEED = 20261124
 UNITS = 4
 RESIDENTS = 1_000  # spread evenly over the units
+CONTACTS_PER_RESIDENT = 3
 RECORDS = 1_000_000  # spread unevenly over the residents' feeds, about 1,000 each
 BATCH = 20_000  # records per executemany, one transaction each
 WARMUP_S = 1.0
@@ -153,37 +155,50 @@ def plan_feeds(rng: random.Random) -> list[Feed]:
     return [Feed(i + 1, f"U-{i // per_unit + 1}", counts[i]) for i in range(RESIDENTS)]
 
 
-def feed_rows(plan: list[Feed], rng: random.Random, at: int
-              ) -> Iterator[tuple[str, int, str, str, str, int]]:
-    """(feed, seq, kind, ref, body, created_at) for every record, feed by feed,
-    with bodies shaped like ``messaging.message_record``'s."""
+MESSAGE_COLUMNS = ("id", "uid", "resident_id", "contact_id", "direction", "body", "language",
+                   "status", "stamps", "request_digest", "created_at", "decided_at",
+                   "reason_code")
+RECORD_COLUMNS = ("feed", "seq", "kind", "ref", "body", "created_at")
+MessageRow = tuple[int, str, int, int, str, str, str, str, int, str, int, int, None]
+RecordRow = tuple[str, int, str, str, str, int]
+
+
+def message_rows(plan: list[Feed], rng: random.Random, at: int
+                 ) -> Iterator[tuple[MessageRow, RecordRow]]:
+    """A delivered message and its record in the resident's feed, for every
+    record of every feed, feed by feed. Record bodies are shaped like
+    ``messaging.message_record``'s."""
     message_id = 0
     for f in plan:
-        name = f"resident:{f.resident_id}"
-        contact = f.resident_id * 3
+        feed = f"resident:{f.resident_id}"
         for seq in range(1, f.head + 1):
             message_id += 1
             uid = f"{rng.getrandbits(128):032x}"
+            contact = CONTACTS_PER_RESIDENT * (f.resident_id - 1) + 1 + seq % CONTACTS_PER_RESIDENT
+            direction = "from_resident" if rng.random() < 0.4 else "to_resident"
+            text = " ".join(rng.sample(SENTENCES, 3))
             sent = at - (f.head - seq) * 3600
+            message = (message_id, uid, f.resident_id, contact, direction, text, "en",
+                       "delivered", 1, f"{rng.getrandbits(256):064x}", sent, sent, None)
             body = json.dumps({
-                "attachments": [], "body": " ".join(rng.sample(SENTENCES, 3)),
-                "contact_id": contact + seq % 3,
-                "contact_name": CONTACT_NAMES[(contact + seq) % len(CONTACT_NAMES)],
-                "direction": "to_resident", "message_id": message_id,
+                "attachments": [], "body": text, "contact_id": contact,
+                "contact_name": CONTACT_NAMES[contact % len(CONTACT_NAMES)],
+                "direction": direction, "message_id": message_id,
                 "resident_id": f.resident_id, "sent_at": sent, "stamps": 1, "uid": uid,
             }, sort_keys=True)
-            yield name, seq, "message", uid, body, sent
+            yield message, (feed, seq, "message", uid, body, sent)
 
 
 def populate(central: Central, pki: Pki, plan: list[Feed], started: float) -> None:
-    """Places and kiosks through the services; residents, feeds and records in bulk."""
+    """Places and kiosks through the services; residents, their family
+    contacts, feeds, messages and feed records in bulk."""
     migrate.upgrade(central.db)
     accounts.create_agency(central, AGENCY, "Bench Department of Corrections")
     accounts.create_facility(central, FACILITY, AGENCY, "Bench Facility", "staff@bench.example")
     for k in pki.kiosks:
         accounts.create_unit(central, k.unit_id, FACILITY, f"Unit {k.unit_id}")
         accounts.register_kiosk(central, k.kiosk_id, k.location_code, k.unit_id, k.fingerprint)
-    pin_hash = central.passwords.hash(PIN)
+    pin_hash = central.passwords.hash(PIN)  # one hash for all: hashing is not what is measured
     at = central.clock()
     with central.db.write() as conn:
         conn.execute(residents.insert(), [
@@ -192,55 +207,62 @@ def populate(central: Central, pki: Pki, plan: list[Feed], started: float) -> No
              "unit_id": f.unit_id, "language": "en", "status": "active", "pin_hash": pin_hash,
              "pin_must_change": True, "failed_logins": 0, "locked_until": 0, "created_at": at}
             for f in plan])
+        conn.execute(contacts.insert(), [
+            {"id": cid, "email": f"family{cid}@bench.example",
+             "name": CONTACT_NAMES[cid % len(CONTACT_NAMES)], "password_hash": pin_hash,
+             "status": "active", "failed_logins": 0, "locked_until": 0, "created_at": at}
+            for cid in range(1, CONTACTS_PER_RESIDENT * len(plan) + 1)])
         conn.execute(feeds.insert(), [{"feed": f"resident:{f.resident_id}", "head": f.head}
                                       for f in plan])
-    _say(started, f"{len(plan)} residents on {UNITS} units")
-    rows = feed_rows(plan, random.Random(SEED + 1), at)
-    if central.db.dialect == "postgresql":
-        _copy_records(central, rows, started)
-    else:
-        _insert_records(central, rows, started)
-
-
-def _insert_records(central: Central, rows: Iterator[tuple[Any, ...]], started: float) -> None:
-    insert = "INSERT INTO feed_records (feed, seq, kind, ref, body, created_at) " \
-             "VALUES (?, ?, ?, ?, ?, ?)"
+    _say(started, f"{len(plan):,} residents on {UNITS} units, "
+                  f"{CONTACTS_PER_RESIDENT * len(plan):,} family contacts")
+    rows = message_rows(plan, random.Random(SEED + 1), at)
     done = 0
-    while True:
-        batch = [row for _, row in zip(range(BATCH), rows, strict=False)]
-        if not batch:
-            break
+    while batch := list(itertools.islice(rows, BATCH)):
         with central.db.write() as conn:
-            conn.exec_driver_sql(insert, batch)
+            if central.db.dialect == "postgresql":
+                _copy(conn, "messages", MESSAGE_COLUMNS, [m for m, _ in batch])
+                _copy(conn, "feed_records", RECORD_COLUMNS, [r for _, r in batch])
+            else:
+                _insert(conn, "messages", MESSAGE_COLUMNS, [m for m, _ in batch])
+                _insert(conn, "feed_records", RECORD_COLUMNS, [r for _, r in batch])
         done += len(batch)
         if done % 200_000 == 0:
-            _say(started, f"{done:,} feed records")
+            _say(started, f"{done:,} messages and feed records")
+    _analyze(central)
+    _say(started, "statistics gathered")
+
+
+def _insert(conn: Connection, table: str, columns: tuple[str, ...],
+            rows: list[tuple[Any, ...]]) -> None:
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                         f"VALUES ({', '.join('?' for _ in columns)})", rows)
+
+
+def _copy(conn: Connection, table: str, columns: tuple[str, ...],
+          rows: list[tuple[Any, ...]]) -> None:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _analyze(central: Central) -> None:
+    """What a database in service has had done by its housekeeping: statistics
+    for the planner, and on PostgreSQL a vacuum; on SQLite the WAL checkpointed."""
+    if central.db.dialect == "postgresql":
+        with central.db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("VACUUM ANALYZE"))
+        return
     raw = central.db.engine.raw_connection()  # outside the engine's BEGIN IMMEDIATE
     try:
         raw.execute("ANALYZE")
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         raw.close()
-    _say(started, f"{done:,} feed records, analyzed")
-
-
-def _copy_records(central: Central, rows: Iterator[tuple[Any, ...]], started: float) -> None:
-    done = 0
-    with central.db.write() as conn:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cursor, cursor.copy(
-                "COPY feed_records (feed, seq, kind, ref, body, created_at) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
-                done += 1
-                if done % 200_000 == 0:
-                    _say(started, f"{done:,} feed records")
-    with central.db.engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-            text("VACUUM ANALYZE"))
-    _say(started, f"{done:,} feed records, vacuumed and analyzed")
 
 
 # -- polling ------------------------------------------------------------------------
