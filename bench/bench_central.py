@@ -3,11 +3,12 @@ on SQLite and on PostgreSQL.
 
 Each backend gets a migrated database with one agency, one facility, four
 units of 250 residents, one kiosk per unit (registered with its certificate's
-fingerprint) and 1,000,000 feed records (JSON message records of about 300
-bytes) spread over the residents' feeds, each feed's head set to match. The
-records go into ``feed_records`` in bulk; no ``messages`` rows are written,
-since a poll reads only ``feeds`` and ``feed_records`` (and ``residents``, to
-check the resident is on the kiosk's unit).
+fingerprint), three family contacts per resident, and 1,000,000 delivered
+messages, each with its record (a JSON body of about 300 bytes) in the
+resident's feed, spread unevenly over the 1,000 feeds; each feed's head
+matches its last record. Places and kiosks are made through the services,
+the rest in bulk (no ledger accounts, approvals or contact feeds: a poll reads
+only ``residents``, ``feeds`` and ``feed_records``).
 
 The real server (``CentralServer``, uvicorn in a thread of this process) then
 serves TLS 1.3 with kiosk client certificates, as in production. One client
@@ -15,9 +16,9 @@ process per kiosk keeps one connection alive and asks
 ``GET /v1/kiosk/feeds/{resident}?since={head}`` for random residents of its
 unit, back to back. Every answer must be 200 with the feed's head and no
 records; anything else counts as a failure, not a poll. The figure counts the
-polls answered in a fixed window after a warm-up. Clients and server share
-the machine's cores, as they would not in production, so the figure is a
-floor.
+polls answered in a fixed window after a warm-up. The client processes (and,
+for PostgreSQL, the database server) share the machine's cores with the
+server, as they would not in production.
 """
 
 from __future__ import annotations
@@ -341,8 +342,8 @@ def serve_and_poll(central: Central, config: CentralConfig, pki: Pki, plan: list
     barrier = context.Barrier(len(pki.kiosks) + 1)
     results = context.Queue()
     processes = []
-    server.start()
     try:
+        server.start()
         port = int(server.url.rsplit(":", 1)[1])
         for n, kiosk in enumerate(pki.kiosks):
             unit_feeds = [(f.resident_id, f.head) for f in plan if f.unit_id == kiosk.unit_id]
@@ -356,9 +357,10 @@ def serve_and_poll(central: Central, config: CentralConfig, pki: Pki, plan: list
         _say(started, f"{len(processes)} kiosk processes polling for "
                       f"{WARMUP_S + MEASURE_S:.0f} s")
         outcome = [results.get(timeout=WARMUP_S + MEASURE_S + 60) for _ in processes]
-    finally:
         for process in processes:
             process.join(10)
+    finally:
+        for process in processes:
             if process.is_alive():
                 process.kill()
                 process.join(5)
@@ -404,9 +406,8 @@ def run() -> dict[str, tuple[float, str, str]]:
             postgres = bench_backend("postgres", url, pki, state)
         finally:
             postgres_server.stop()
-    setup = (f"{RESIDENTS:,} residents on {UNITS} units, {RECORDS:,} feed records (no "
-             f"messages rows: a poll reads only feeds); TLS with kiosk certificates, "
-             f"{UNITS} client processes sharing the cores with the server")
+    setup = (f"{RESIDENTS:,} residents on {UNITS} units, {RECORDS:,} messages in their "
+             f"feeds; TLS with kiosk certificates; {UNITS} kiosk processes on the same cores")
     return {
         "central.feed_polls_per_s_sqlite": (
             sqlite.polls_per_s, "polls/s",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,11 @@ def cmd_serve(args: argparse.Namespace, config: CentralConfig) -> int:
     server = CentralServer(central, config, trust=kiosk_trust(config))
     scheme = "https" if config.tls_certificate else "http"
     print(f"central server on {scheme}://{config.host}:{config.port} "
-          f"(database {central.db.url.render_as_string(hide_password=True)})", flush=True)
-    server.run()
+          f"(database {central.db.url.render_as_string(hide_password=True)}); "
+          "Ctrl-C stops it", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops, then passes Ctrl-C on
+        server.run()
+    print("central server stopped", flush=True)
     return 0
 
 
