@@ -52,6 +52,7 @@ class PricingPolicy:
     max_photos: int = 5
     max_videograms: int = 1
     refund_rejected_stamps: bool = True
+    review_attachments: bool = False  # hold every message with a photo or videogram
     refund_window_days: int = 14
 
     def __post_init__(self) -> None:

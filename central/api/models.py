@@ -444,6 +444,32 @@ class CatalogItemIn(Body):
     explicit: bool = False
 
 
+class OfferIn(Body):
+    id: Code
+    stamps: Annotated[int, Field(ge=1, le=10_000)]
+    price_cents: Annotated[int, Field(ge=1, le=100_000)]
+    valid_days: Annotated[int, Field(ge=1, le=366)] | None = None
+
+
+class PolicyBody(Body):
+    """An agency's prices and limits (see central/pricing.py)."""
+
+    stamps_per_message: Annotated[int, Field(ge=0, le=100)]
+    stamps_per_photo: Annotated[int, Field(ge=0, le=100)]
+    stamps_per_videogram: Annotated[int, Field(ge=0, le=100)]
+    stamps_per_attachment: Annotated[int, Field(ge=0, le=100)] = 0
+    offers: Annotated[list[OfferIn], Field(max_length=20)]
+    transfer_min_cents: Annotated[int, Field(ge=1, le=1_000_000)]
+    transfer_max_cents: Annotated[int, Field(ge=1, le=1_000_000)]
+    transfer_step_cents: Annotated[int, Field(ge=1, le=1_000_000)]
+    max_message_chars: Annotated[int, Field(ge=1, le=20_000)] = 6000
+    max_photos: Annotated[int, Field(ge=0, le=10)] = 5
+    max_videograms: Annotated[int, Field(ge=0, le=10)] = 1
+    refund_rejected_stamps: bool = True
+    review_attachments: bool = False
+    refund_window_days: Annotated[int, Field(ge=1, le=365)] = 14
+
+
 class StaffIn(Body):
     username: Code
     name: Text200

@@ -4,6 +4,7 @@ the audit log and archive export. Each route names the roles it admits."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Annotated
 
@@ -30,6 +31,7 @@ from central.api.models import (
     NewResidentOut,
     NoteIn,
     PinResetOut,
+    PolicyBody,
     ReplyIn,
     ResidentIn,
     SessionOut,
@@ -40,6 +42,8 @@ from central.api.models import (
     TabletStatusIn,
     TicketOut,
 )
+from central.errors import InvalidInput
+from central.pricing import PricingPolicy, StampOffer
 from central.schema import approvals, audit_log, contacts
 from central.services import (
     accounts,
@@ -261,6 +265,29 @@ async def upload(request: Request, me: Admin, c: CentralDep) -> BlobOut:
 def add_catalog_item(body: CatalogItemIn, me: Admin, c: CentralDep) -> Created:
     media.add_item(c, media.Item(**body.model_dump()), staff_id=me.id)
     return Created(id=0)
+
+
+@router.get("/agencies/{agency_id}/policy", response_model=PolicyBody)
+def get_policy(agency_id: Annotated[str, Path(max_length=32)], me: Admin,
+               c: CentralDep) -> PolicyBody:
+    with c.db.read() as conn:
+        policy = accounts.policy_of(conn, agency_id)
+    return PolicyBody(**{**dataclasses.asdict(policy),
+                         "offers": [dataclasses.asdict(o) for o in policy.offers]})
+
+
+@router.put("/agencies/{agency_id}/policy", status_code=204)
+def set_policy(agency_id: Annotated[str, Path(max_length=32)], body: PolicyBody, me: Admin,
+               c: CentralDep) -> Response:
+    """Replace the agency's prices and limits; the change is audited."""
+    data = body.model_dump()
+    try:
+        policy = PricingPolicy(**{**data, "offers": tuple(StampOffer(**o)
+                                                          for o in data["offers"])})
+    except ValueError as e:
+        raise InvalidInput(str(e)) from e
+    accounts.set_policy(c, agency_id, policy, staff_id=me.id)
+    return Response(status_code=204)
 
 
 @router.post("/staff", status_code=201, response_model=Created)

@@ -79,6 +79,16 @@ def policy_of(conn: Connection, agency_id: str) -> PricingPolicy:
     return PricingPolicy.from_json(text)
 
 
+def set_policy(c: Central, agency_id: str, policy: PricingPolicy, *, staff_id: int) -> None:
+    """Replace an agency's prices and limits (audited with the old and new policy)."""
+    with c.db.write() as conn:
+        old = policy_of(conn, agency_id)
+        conn.execute(update(agencies).where(agencies.c.id == agency_id)
+                     .values(policy=policy.to_json()))
+        audit(conn, c, staff_id, "agency.policy", f"agency:{agency_id}",
+              old=old.to_json(), new=policy.to_json())
+
+
 def create_facility(c: Central, facility_id: str, agency_id: str, name: str,
                     staff_email: str) -> None:
     check_code(facility_id, "facility id")

@@ -120,7 +120,9 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
         post(conn, ledger.message_charge(key=f"message:{uid}", agency=str(res.agency),
                                          draws=draws))
     verdict = screen_for(conn, c, res).check(body)
-    status = "held" if verdict.held else "delivered"
+    by_policy = bool(attached) and policy.review_attachments
+    held = verdict.held or by_policy
+    status = "held" if held else "delivered"
     try:
         with conn.begin_nested():
             message_id = int(conn.execute(messages.insert().values(
@@ -134,16 +136,19 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
         conn.execute(attachments.insert(), [
             {"message_id": message_id, "position": i, "kind": a.kind, "blob_sha256": a.sha256}
             for i, a in enumerate(attached)])
-    if verdict.held:
+    if held:
+        hits = [{"term": h.term.text, "scope": h.term.scope, "scope_id": h.term.scope_id,
+                 "language": h.term.language, "list_version": h.term.list_version,
+                 "start": h.start, "end": h.end, "excerpt": h.excerpt} for h in verdict.hits]
+        if by_policy:
+            hits.append({"policy": "review_attachments",
+                         "text": "the agency reviews every photo and videogram"})
         conn.execute(holds.insert().values(
-            message_id=message_id, status="open", held_at=at, note="",
-            hits=json.dumps([{"term": h.term.text, "scope": h.term.scope,
-                              "scope_id": h.term.scope_id, "language": h.term.language,
-                              "list_version": h.term.list_version, "start": h.start,
-                              "end": h.end, "excerpt": h.excerpt} for h in verdict.hits])))
+            message_id=message_id, status="open", held_at=at, note="", hits=json.dumps(hits)))
         notify_sender(conn, c, message_id, "message_held",
                       "Your message is being reviewed by staff before delivery.")
-        log.info("message %s held: %d hits", uid, len(verdict.hits))
+        log.info("message %s held: %d hits%s", uid, len(verdict.hits),
+                 " (attachments are reviewed)" if by_policy else "")
     else:
         deliver(conn, c, message_id)
     return Sent(message_id, uid, status, stamps, replayed=False)

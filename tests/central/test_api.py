@@ -287,3 +287,34 @@ def test_malformed_requests_get_clear_4xx(api: ApiServer) -> None:
         "Content-Type": "image/jpeg", "X-Content-SHA256": "0" * 64})
     assert liar.status_code == 422 and liar.json()["error"] == "hash_mismatch"
     assert not list((api.facility.central.blobs.directory).glob("*/*"))  # nothing kept
+
+
+def test_the_agency_can_review_every_photo(api: ApiServer) -> None:
+    _admit(api)
+    fam, _ = _approved_family(api)
+    admin = api.staff("administrator")
+    policy = admin.get("/v1/staff/agencies/WA/policy").json()
+    assert policy["review_attachments"] is False
+    bad = admin.put("/v1/staff/agencies/WA/policy", json={**policy, "transfer_min_cents": 0})
+    assert bad.status_code == 422
+    assert admin.put("/v1/staff/agencies/WA/policy",
+                     json={**policy, "review_attachments": True}).status_code == 204
+    assert api.staff("reviewer").put("/v1/staff/agencies/WA/policy",
+                                     json=policy).status_code == 403
+    fam.post("/v1/family/stamps", json={
+        "resident_agency_id": "100001", "offer_id": "bundle-20",
+        "card_token": "tok_sandbox_visa", "idempotency_key": "buy-0000001"})
+    sha = fam.post("/v1/family/blobs", data=PHOTO,
+                   headers={"Content-Type": "image/jpeg"}).json()["sha256"]
+    with_photo = fam.post("/v1/family/messages", json={
+        "uid": "fam-msg-00001", "resident_agency_id": "100001", "body": "the garden",
+        "attachments": [{"kind": "photo", "sha256": sha}]})
+    text_only = fam.post("/v1/family/messages", json={
+        "uid": "fam-msg-00002", "resident_agency_id": "100001", "body": "plain words"})
+    assert (with_photo.json()["status"], text_only.json()["status"]) == ("held", "delivered")
+    [hold] = api.staff("reviewer").get("/v1/staff/holds").json()
+    assert hold["hits"] == [{"policy": "review_attachments",
+                             "text": "the agency reviews every photo and videogram"}]
+    changes = [a for a in api.staff("investigator").get("/v1/staff/audit").json()
+               if a["action"] == "agency.policy"]
+    assert len(changes) == 1 and '"review_attachments": true' in changes[0]["detail"]["new"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -12,11 +13,15 @@ from central.errors import (
     InsufficientFunds,
     InvalidInput,
     PolicyRefused,
+    UpstreamUnavailable,
 )
 from central.schema import audit_log, holds
 from central.services import accounts, messaging, money, review, screening_lists
 from central.services.messaging import Attachment, contact_owner
+from central.trust_account import HttpTrustAccounts
+from simulators.trust_account import TrustAccountSimulator
 from tests.central.facility import Facility
+from tests.central.facility import build as build_facility
 
 
 def _stamps(f: Facility, cid: int) -> int:
@@ -210,3 +215,29 @@ def _fund_resident(f: Facility, resident_id: int, cents: int) -> None:
     trust.set_balance(agency_id, cents)  # type: ignore[attr-defined]
     money.transfer_to_prepaid(f.central, resident_id, amount_cents=cents,
                               key=f"fund-{resident_id}-{cents}")
+
+
+def test_a_transfer_through_the_agency_trust_system_survives_its_outage(
+        database_url: str, tmp_path: Path, trust_simulator: TrustAccountSimulator) -> None:
+    """The real adapter against the simulated trust-account system over HTTP:
+    an outage fails the transfer cleanly, and the retry finishes it once."""
+    f = build_facility(database_url, tmp_path,
+                       trust=HttpTrustAccounts(trust_simulator.url, timeout=2.0))
+    try:
+        ann = f.admit("100001", "Ann Example")
+        trust_simulator.set_balance("100001", 5000)
+        trust_simulator.set_fault("unavailable")
+        with pytest.raises(UpstreamUnavailable):
+            money.transfer_to_prepaid(f.central, ann.id, amount_cents=2000, key="tr-0000001")
+        assert money.balances(f.central, f"resident:{ann.id}").prepaid_cents == 0
+        trust_simulator.set_fault("none")
+        for _ in range(2):  # the kiosk retries, then retries again
+            done = money.transfer_to_prepaid(f.central, ann.id, amount_cents=2000,
+                                             key="tr-0000001")
+        assert done.replayed and done.prepaid_cents == 2000
+        assert HttpTrustAccounts(trust_simulator.url).balance("100001").balance_cents == 3000
+        with pytest.raises(InsufficientFunds):
+            money.transfer_to_prepaid(f.central, ann.id, amount_cents=5000, key="tr-0000002")
+        assert money.balances(f.central, f"resident:{ann.id}").prepaid_cents == 2000
+    finally:
+        f.central.db.dispose()
