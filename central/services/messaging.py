@@ -184,18 +184,21 @@ def deliver(conn: Connection, c: Central, message_id: int) -> None:
 
 def notify_sender(conn: Connection, c: Central, message_id: int, notice: str, text: str,
                   **extra: Any) -> None:
-    row = conn.execute(select(messages).where(messages.c.id == message_id)).one()
-    feed = f"contact:{row.contact_id}" if row.direction == "to_resident" else \
-        f"resident:{row.resident_id}"
-    feeds.append(conn, feed, "notice", row.uid,
-                 {"notice": notice, "message_uid": row.uid, "text": text, **extra}, c.clock())
+    """A notice about a message in its sender's feed."""
+    _notify(conn, c, message_id, notice, text, sender=True, **extra)
 
 
 def notify_recipient(conn: Connection, c: Central, message_id: int, notice: str, text: str,
                      **extra: Any) -> None:
+    """A notice about a message in its recipient's feed (never the message's text)."""
+    _notify(conn, c, message_id, notice, text, sender=False, **extra)
+
+
+def _notify(conn: Connection, c: Central, message_id: int, notice: str, text: str, *,
+            sender: bool, **extra: Any) -> None:
     row = conn.execute(select(messages).where(messages.c.id == message_id)).one()
-    feed = f"resident:{row.resident_id}" if row.direction == "to_resident" else \
-        f"contact:{row.contact_id}"
+    to_family = (row.direction == "to_resident") == sender
+    feed = f"contact:{row.contact_id}" if to_family else f"resident:{row.resident_id}"
     feeds.append(conn, feed, "notice", row.uid,
                  {"notice": notice, "message_uid": row.uid, "text": text, **extra}, c.clock())
 
