@@ -1,0 +1,1041 @@
+"""The wire format of the kiosk-tablet sync session (protocol version 1).
+
+The session runs inside the mutual-TLS channel as frames. A frame is a 4-byte
+big-endian length N, then N bytes of canonical CBOR encoding ``[type, body]``:
+an unsigned frame type and a map of the frame's fields, keyed by text. Each
+frame type is a frozen dataclass below; each of its fields declares how it is
+carried and bounded (its :class:`Kind`), and one reader and one writer work
+from those declarations for every frame. docs/protocol.md is the reference.
+
+Decoding is strict and bounded. Anything outside the format is refused with a
+:class:`WireError` naming the frame type and the field and showing the bad
+value: CBOR tags of any kind, floats, simple values other than true, false and
+null, negative integers or integers above 2**63-1, indefinite lengths,
+non-text map keys, duplicate or unknown keys, missing keys, values out of
+their bounds, and any encoding that is not canonical (heads in their shortest
+form, map keys in canonical order), so that every frame has exactly one
+encoding. Bounds are checked before anything is read or copied, nesting is
+limited, and no other exception leaves :func:`decode_body` or :func:`decode`.
+
+:func:`encode` checks the same rules before it writes, so this side never
+sends what the peer must refuse. :class:`FrameStream` moves frames over any
+transport with ``send`` and ``recv_exactly``
+(:class:`device_security.channel.SecureChannel` is one).
+
+Errors::
+
+    WireError            base; .code, .frame, .field, .value
+    +-- FrameTooLarge    the length prefix (or an encoded frame) is over the limit
+    +-- MalformedFrame   the bytes are not a valid frame of a known type
+    +-- UnknownFrameType the frame type is not one of this version's
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Protocol, TypeAlias, cast
+
+import cbor2
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+PREFIX_SIZE = 4
+MAX_CHUNK_DATA = 1024 * 1024
+MAX_FRAME = MAX_CHUNK_DATA + 4 * 1024
+MAX_RECORD_BODY = 64 * 1024
+MAX_BODY_DEPTH = 8
+MAX_UINT = 2**63 - 1
+MAX_BLOB_SIZE = 2**40
+MIN_CHUNK = 4096
+
+# The codes an Error frame carries for a fault in the format itself; the
+# session adds its own (docs/protocol.md lists them all).
+FRAME_TOO_LARGE = "frame_too_large"
+MALFORMED_FRAME = "malformed_frame"
+UNKNOWN_FRAME_TYPE = "unknown_frame_type"
+UNSUPPORTED_VERSION = "unsupported_version"
+
+
+# -- errors ---------------------------------------------------------------------
+
+
+class WireError(Exception):
+    """Base of every error of the wire format.
+
+    ``code`` is the short text an Error frame carries for it; ``frame`` names
+    the frame type (None when it is not known), ``field`` the path of the
+    field inside it (``records[3].body``; None for the frame as a whole), and
+    ``value`` shows the offending value, shortened.
+    """
+
+    code: ClassVar[str] = "wire_error"
+
+    def __init__(self, problem: str, *, frame: str | None = None, field: str | None = None,
+                 value: str | None = None) -> None:
+        where = ".".join(part for part in (frame, field) if part)
+        message = f"{where}: {problem}" if where else problem
+        if value is not None:
+            message += f" (got {value})"
+        super().__init__(message)
+        self.problem = problem
+        self.frame = frame
+        self.field = field
+        self.value = value
+
+
+class FrameTooLarge(WireError):
+    """A frame longer than the limit: refused before its body is read."""
+
+    code = FRAME_TOO_LARGE
+
+
+class MalformedFrame(WireError):
+    """Bytes that are not a valid frame, or a frame whose fields are out of bounds."""
+
+    code = MALFORMED_FRAME
+
+
+class UnknownFrameType(WireError):
+    """A frame type that protocol version 1 does not define."""
+
+    code = UNKNOWN_FRAME_TYPE
+
+
+class _Bad(Exception):
+    """A problem found while reading or writing a value; the path to the value
+    is collected on the way out and the frame's name added at the top."""
+
+    def __init__(self, problem: str, value: str | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.value = value
+        self.path: list[str] = []  # innermost first
+
+    def where(self) -> str | None:
+        return "".join(reversed(self.path)).lstrip(".") or None
+
+
+class _Truncated(_Bad):
+    """The bytes end (or reach a size limit) inside a value."""
+
+
+def _show(value: object, limit: int = 40) -> str:
+    """A short rendering of a value for an error message."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value[:16])
+        more = "…" if len(value) > 16 else ""
+        return f"h'{data.hex()}{more}', {len(value)} bytes"
+    if isinstance(value, str):
+        shown = repr(value[:limit]) + ("…" if len(value) > limit else "")
+        return f"{shown}, {len(value)} characters" if len(value) > limit else shown
+    text = repr(value)
+    return text[:limit * 2] + ("…" if len(text) > limit * 2 else "")
+
+
+# -- reading CBOR -----------------------------------------------------------------
+
+_WIDTHS = {24: 1, 25: 2, 26: 4, 27: 8}
+_SHORTEST = {1: 24, 2: 0x100, 4: 0x10000, 8: 0x100000000}
+_FALSE, _TRUE, _NULL = 20, 21, 22
+
+
+def _head(buf: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """Read one CBOR head at ``pos``: (major type, argument, position after it).
+
+    Refuses here, for every caller, what the format never allows: tags,
+    floats, simple values other than false/true/null, negative integers,
+    integers over 2**63-1, indefinite lengths, and heads not in shortest form.
+    """
+    if pos >= end:
+        raise _Truncated("the data ends where a value should start")
+    initial = buf[pos]
+    major = initial >> 5
+    arg = initial & 0x1F
+    pos += 1
+    if arg >= 24:
+        if major == 7:
+            if arg in (25, 26, 27):
+                raise _Bad("floats are not allowed", f"0x{initial:02x}")
+            if arg == 31:
+                raise _Bad("indefinite lengths are not allowed", "a break code")
+            raise _Bad("only true, false and null simple values are allowed", f"0x{initial:02x}")
+        width = _WIDTHS.get(arg)
+        if width is None:
+            problem = ("indefinite lengths are not allowed" if arg == 31
+                       else "a reserved CBOR head")
+            raise _Bad(problem, f"0x{initial:02x}")
+        if pos + width > end:
+            raise _Truncated("the data ends inside a value's head")
+        value = int.from_bytes(buf[pos:pos + width], "big")
+        if value < _SHORTEST[width]:
+            raise _Bad("a CBOR head not in its shortest form (the encoding must be canonical)",
+                       f"{value} in {width + 1} bytes")
+        arg = value
+        pos += width
+    if major == 1:
+        raise _Bad("negative integers are not allowed", str(-1 - arg))
+    if major == 6:
+        raise _Bad("CBOR tags are not allowed", f"tag {arg}")
+    if major == 7 and arg not in (_FALSE, _TRUE, _NULL):
+        raise _Bad("only true, false and null simple values are allowed",
+                   "undefined" if arg == 23 else f"simple value {arg}")
+    if major == 0 and arg > MAX_UINT:
+        raise _Bad("integers above 2**63-1 are not allowed", str(arg))
+    return major, arg, pos
+
+
+def _describe(buf: bytes, major: int, arg: int, pos: int, end: int) -> str:
+    """What a value is, from its head (``pos`` is just after the head)."""
+    if major == 0:
+        return str(arg)
+    if major == 7:
+        return {_FALSE: "false", _TRUE: "true", _NULL: "null"}[arg]
+    if major == 2:
+        more = "…" if arg > 16 else ""
+        return f"a byte string h'{buf[pos:min(end, pos + arg, pos + 16)].hex()}{more}', {arg} bytes"
+    if major == 3:
+        text = buf[pos:min(end, pos + arg, pos + 160)].decode("utf-8", "replace")
+        return f"text {_show(text)}"
+    if major == 4:
+        return f"an array of {arg} items"
+    return f"a map of {arg} entries"
+
+
+def _expected(what: str, buf: bytes, major: int, arg: int, pos: int, end: int) -> _Bad:
+    return _Bad(f"expected {what}", _describe(buf, major, arg, pos, end))
+
+
+def _text(buf: bytes, pos: int, size: int, end: int) -> str:
+    stop = pos + size
+    if stop > end:
+        raise _Truncated("the data ends inside a text string")
+    try:
+        return buf[pos:stop].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _Bad("text that is not valid UTF-8", _show(buf[pos:stop])) from e
+
+
+def _key(buf: bytes, pos: int, end: int, longest: int) -> tuple[str, int, int]:
+    """Read a map key: (key, its encoded length in bytes, position after it).
+    A key longer than ``longest`` bytes is refused without decoding it."""
+    major, size, pos = _head(buf, pos, end)
+    if major != 3:
+        raise _Bad("map keys must be text", _describe(buf, major, size, pos, end))
+    if size > longest:
+        raise _Bad("unknown key", _describe(buf, major, size, pos, end))
+    return _text(buf, pos, size, end), size, pos + size
+
+
+def _in_order(previous: tuple[int, str] | None, current: tuple[int, str], key: str) -> None:
+    """Canonical CBOR orders text keys by encoded length, then bytewise (the
+    same as by code point)."""
+    if previous is None or previous < current:
+        return
+    if previous == current:
+        raise _Bad("duplicate key", repr(key))
+    raise _Bad("map keys not in canonical order (the encoding must be canonical)", repr(key))
+
+
+_NOT_ONE_BYTE = object()
+_ONE_BYTE: list[object] = [*range(24), *[_NOT_ONE_BYTE] * (256 - 24)]
+_ONE_BYTE[0x40], _ONE_BYTE[0x60] = b"", ""
+_ONE_BYTE[0xF4], _ONE_BYTE[0xF5], _ONE_BYTE[0xF6] = False, True, None
+
+
+def _any(buf: bytes, pos: int, end: int, depth: int) -> tuple[Any, int]:
+    """Read any allowed value (maps come back as dicts, arrays as lists);
+    containers may nest ``depth`` levels."""
+    if pos >= end:
+        raise _Truncated("the data ends where a value should start")
+    initial = buf[pos]
+    value = _ONE_BYTE[initial]
+    if value is not _NOT_ONE_BYTE:  # small integers, false/true/null, b"" and ""
+        return value, pos + 1
+    if 0x40 <= initial < 0xC0 and initial & 0x1F < 24:  # bytes, text, array or map, short
+        major, arg = initial >> 5, initial & 0x1F
+        pos += 1
+    else:
+        major, arg, pos = _head(buf, pos, end)
+    if major == 0:
+        return arg, pos
+    if major == 2:
+        stop = pos + arg
+        if stop > end:
+            raise _Truncated("the data ends inside a byte string")
+        return buf[pos:stop], stop
+    if major == 3:
+        return _text(buf, pos, arg, end), pos + arg
+    if major == 7:
+        return (False, True, None)[arg - _FALSE], pos
+    if depth <= 0:
+        raise _Bad("nested too deeply", _describe(buf, major, arg, pos, end))
+    if major == 4:
+        if arg > end - pos:
+            raise _Truncated("the data ends inside an array")
+        items: list[Any] = []
+        for index in range(arg):
+            try:
+                item, pos = _any(buf, pos, end, depth - 1)
+            except _Bad as e:
+                e.path.append(f"[{index}]")
+                raise
+            items.append(item)
+        return items, pos
+    if arg > (end - pos) // 2:
+        raise _Truncated("the data ends inside a map")
+    entries: dict[str, Any] = {}
+    previous: tuple[int, str] | None = None
+    for _ in range(arg):
+        key, size, pos = _key(buf, pos, end, end)
+        order = (size, key)
+        if previous is not None and not previous < order:
+            _in_order(previous, order, key)
+        previous = order
+        try:
+            entries[key], pos = _any(buf, pos, end, depth - 1)
+        except _Bad as e:
+            e.path.append(f"[{key!r}]")
+            raise
+    return entries, pos
+
+
+def _head_size(arg: int) -> int:
+    if arg < 24:
+        return 1
+    if arg < 0x100:
+        return 2
+    if arg < 0x10000:
+        return 3
+    return 5 if arg < 0x100000000 else 9
+
+
+_BODY_SCALARS = (type(None), bool, int, str, bytes)
+
+
+def _plain(value: object, depth: int) -> tuple[Any, int]:
+    """Check a value of a free-form body for sending: (what cbor2 is given,
+    its encoded size). The rules are those :func:`_any` reads by."""
+    if isinstance(value, _BODY_SCALARS) and type(value) not in _BODY_SCALARS:
+        raise _Bad(f"a {type(value).__name__} cannot be sent (only plain values are)",
+                   _show(value))
+    if value is None or isinstance(value, bool):
+        return value, 1
+    if isinstance(value, int):
+        if not 0 <= value <= MAX_UINT:
+            raise _Bad("integers must be 0..2**63-1", str(value))
+        return value, _head_size(value)
+    if isinstance(value, str):
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError as e:
+            raise _Bad("text that cannot be UTF-8 encoded", _show(value)) from e
+        return value, _head_size(size) + size
+    if isinstance(value, bytes):
+        return value, _head_size(len(value)) + len(value)
+    if isinstance(value, list | tuple | Mapping):
+        if depth <= 0:
+            raise _Bad("nested too deeply", _show(value))
+        if isinstance(value, Mapping):
+            entries: dict[str, Any] = {}
+            total = _head_size(len(value))
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise _Bad("map keys must be text", _show(key))
+                try:
+                    entries[key], size = _plain(item, depth - 1)
+                    total += size + _plain(key, depth)[1]
+                except _Bad as e:
+                    e.path.append(f"[{key!r}]")
+                    raise
+            return entries, total
+        items: list[Any] = []
+        total = _head_size(len(value))
+        for index, item in enumerate(value):
+            try:
+                plain, size = _plain(item, depth - 1)
+            except _Bad as e:
+                e.path.append(f"[{index}]")
+                raise
+            items.append(plain)
+            total += size
+        return items, total
+    raise _Bad(f"a {type(value).__name__} cannot be sent (floats, tags and other types "
+               "are not allowed)", _show(value))
+
+
+# -- how fields are carried -----------------------------------------------------
+
+
+class Kind(ABC):
+    """How one field is carried on the wire, and its bounds."""
+
+    @abstractmethod
+    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+        """Read the value at ``pos``: (value, position after it). Raises _Bad."""
+
+    @abstractmethod
+    def dump(self, value: object) -> object:
+        """Check a value for sending and give what cbor2 encodes. Raises _Bad."""
+
+
+class UInt(Kind):
+    """An unsigned integer in ``lo..hi``."""
+
+    def __init__(self, lo: int = 0, hi: int = MAX_UINT) -> None:
+        self.lo, self.hi = lo, hi
+
+    def _check(self, value: int) -> None:
+        if not self.lo <= value <= self.hi:
+            raise _Bad(f"must be {self.lo}..{self.hi}", str(value))
+
+    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+        major, arg, after = _head(buf, pos, end)
+        if major != 0:
+            raise _expected("an unsigned integer", buf, major, arg, after, end)
+        self._check(arg)
+        return arg, after
+
+    def dump(self, value: object) -> object:
+        if type(value) is not int:
+            raise _Bad("must be an int", _show(value))
+        self._check(value)
+        return value
+
+
+class Bool(Kind):
+    """true or false."""
+
+    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+        major, arg, after = _head(buf, pos, end)
+        if major != 7 or arg == _NULL:
+            raise _expected("true or false", buf, major, arg, after, end)
+        return arg == _TRUE, after
+
+    def dump(self, value: object) -> object:
+        if type(value) is not bool:
+            raise _Bad("must be a bool", _show(value))
+        return value
+
+
+class Bytes(Kind):
+    """A byte string of ``lo..hi`` bytes."""
+
+    def __init__(self, lo: int, hi: int) -> None:
+        self.lo, self.hi = lo, hi
+
+    def _bounds(self) -> str:
+        return f"exactly {self.lo} bytes" if self.lo == self.hi else f"{self.lo}..{self.hi} bytes"
+
+    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+        major, size, after = _head(buf, pos, end)
+        if major != 2:
+            raise _expected("a byte string", buf, major, size, after, end)
+        if not self.lo <= size <= self.hi:
+            raise _Bad(f"must be {self._bounds()}", _describe(buf, major, size, after, end))
+        stop = after + size
+        if stop > end:
+            raise _Truncated("the data ends inside a byte string")
+        return buf[after:stop], stop
+
+    def dump(self, value: object) -> object:
+        if type(value) is not bytes:
+            raise _Bad("must be bytes", _show(value))
+        if not self.lo <= len(value) <= self.hi:
+            raise _Bad(f"must be {self._bounds()}", _show(value))
+        return value
+
+
+class Text(Kind):
+    """Text of ``lo..hi`` characters, all from ``charset`` (a regular
+    expression character class such as ``a-z0-9_``) if one is given."""
+
+    def __init__(self, lo: int, hi: int, charset: str | None = None) -> None:
+        self.lo, self.hi, self.charset = lo, hi, charset
+        self._pattern = re.compile(f"[{charset}]*", re.ASCII) if charset else None
+
+    def _check(self, value: str) -> None:
+        if not self.lo <= len(value) <= self.hi:
+            raise _Bad(f"must have {self.lo}..{self.hi} characters", _show(value))
+        if self._pattern is not None and not self._pattern.fullmatch(value):
+            raise _Bad(f"may hold only [{self.charset}]", _show(value))
+
+    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+        major, size, after = _head(buf, pos, end)
+        if major != 3:
+            raise _expected("text", buf, major, size, after, end)
+        if size > 4 * self.hi:  # more bytes than hi characters can take in UTF-8
+            raise _Bad(f"must have {self.lo}..{self.hi} characters",
+                       _describe(buf, major, size, after, end))
+        value = _text(buf, after, size, end)
+        self._check(value)
+        return value, after + size
+
+    def dump(self, value: object) -> object:
+        if type(value) is not str:
+            raise _Bad("must be a str", _show(value))
+        self._check(value)
+        _plain(value, 0)  # refuses text that cannot be encoded
+        return value
+
+
+class Array(Kind):
+    """An array of ``lo..hi`` items of one kind; a tuple in Python."""
+
+    def __init__(self, item: Kind, lo: int, hi: int) -> None:
+        self.item, self.lo, self.hi = item, lo, hi
+
+    def _check(self, count: int, shown: str) -> None:
+        if not self.lo <= count <= self.hi:
+            raise _Bad(f"must have {self.lo}..{self.hi} items", shown)
+
+    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+        major, count, after = _head(buf, pos, end)
+        if major != 4:
+            raise _expected("an array", buf, major, count, after, end)
+        self._check(count, f"{count} items")
+        if count > end - after:
+            raise _Truncated("the data ends inside an array")
+        read = self.item.read
+        items: list[Any] = []
+        for index in range(count):
+            try:
+                item, after = read(buf, after, end)
+            except _Bad as e:
+                e.path.append(f"[{index}]")
+                raise
+            items.append(item)
+        return tuple(items), after
+
+    def dump(self, value: object) -> object:
+        if type(value) is not tuple:
+            raise _Bad("must be a tuple", _show(value))
+        self._check(len(value), f"{len(value)} items")
+        dump = self.item.dump
+        items: list[object] = []
+        for index, item in enumerate(value):
+            try:
+                items.append(dump(item))
+            except _Bad as e:
+                e.path.append(f"[{index}]")
+                raise
+        return items
+
+
+def _kinds_of(cls: type) -> dict[str, Kind]:
+    return {f.name: f.metadata["wire"] for f in fields(cls)}
+
+
+class Struct(Kind):
+    """A map with one text key per field of the dataclass ``cls``, each
+    carried as that field's kind; every key present, no other key.
+    ``check``, if given, checks relations between fields (it raises _Bad)."""
+
+    def __init__(self, cls: type, check: Callable[[Any], None] | None = None) -> None:
+        self.cls = cls
+        self.kinds = _kinds_of(cls)
+        self.check = check
+        self._longest = max(len(name.encode()) for name in self.kinds)
+
+    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+        major, count, after = _head(buf, pos, end)
+        if major != 5:
+            raise _expected("a map", buf, major, count, after, end)
+        values: dict[str, Any] = {}
+        previous: tuple[int, str] | None = None
+        for _ in range(count):
+            key, size, after = _key(buf, after, end, self._longest)
+            _in_order(previous, (size, key), key)
+            previous = (size, key)
+            kind = self.kinds.get(key)
+            if kind is None:
+                raise _Bad("unknown key", repr(key))
+            try:
+                values[key], after = kind.read(buf, after, end)
+            except _Bad as e:
+                e.path.append("." + key)
+                raise
+        if len(values) != len(self.kinds):
+            missing = [name for name in self.kinds if name not in values]
+            raise _Bad("missing " + ", ".join(missing))
+        value = self.cls(**values)
+        if self.check is not None:
+            self.check(value)
+        return value, after
+
+    def dump(self, value: object) -> object:
+        if type(value) is not self.cls:
+            raise _Bad(f"must be a {self.cls.__name__}", _show(value))
+        entries: dict[str, object] = {}
+        for name, kind in self.kinds.items():
+            try:
+                entries[name] = kind.dump(getattr(value, name))
+            except _Bad as e:
+                e.path.append("." + name)
+                raise
+        if self.check is not None:
+            self.check(value)
+        return entries
+
+
+class Pair(Kind):
+    """An array holding the fields of the dataclass ``cls`` in order."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.kinds = _kinds_of(cls)
+
+    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+        major, count, after = _head(buf, pos, end)
+        if major != 4 or count != len(self.kinds):
+            raise _expected(f"an array of {len(self.kinds)} items", buf, major, count, after, end)
+        values: dict[str, Any] = {}
+        for name, kind in self.kinds.items():
+            try:
+                values[name], after = kind.read(buf, after, end)
+            except _Bad as e:
+                e.path.append("." + name)
+                raise
+        return self.cls(**values), after
+
+    def dump(self, value: object) -> object:
+        if type(value) is not self.cls:
+            raise _Bad(f"must be a {self.cls.__name__}", _show(value))
+        items: list[object] = []
+        for name, kind in self.kinds.items():
+            try:
+                items.append(kind.dump(getattr(value, name)))
+            except _Bad as e:
+                e.path.append("." + name)
+                raise
+        return items
+
+
+class Body(Kind):
+    """A free-form map with text keys: at most ``max_size`` bytes encoded and
+    ``max_depth`` levels of nesting (the map itself is the first), holding
+    only unsigned integers, text, bytes, true/false/null, arrays and maps.
+    Decoded as a dict (a fresh one per frame), its arrays as lists."""
+
+    def __init__(self, max_size: int = MAX_RECORD_BODY, max_depth: int = MAX_BODY_DEPTH) -> None:
+        self.max_size, self.max_depth = max_size, max_depth
+
+    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+        if pos < end and buf[pos] >> 5 != 5:
+            major, arg, after = _head(buf, pos, end)
+            raise _expected("a map", buf, major, arg, after, end)
+        limit = min(end, pos + self.max_size)
+        try:
+            return _any(buf, pos, limit, self.max_depth)
+        except _Truncated as e:
+            if limit < end:
+                raise _Bad(f"more than {self.max_size} bytes encoded") from e
+            raise
+
+    def dump(self, value: object) -> object:
+        if not isinstance(value, Mapping):
+            raise _Bad("must be a mapping", _show(value))
+        plain, size = _plain(value, self.max_depth)
+        if size > self.max_size:
+            raise _Bad(f"more than {self.max_size} bytes encoded", f"{size} bytes")
+        return plain
+
+
+def _wire(kind: Kind) -> dict[str, Kind]:
+    return {"wire": kind}
+
+
+_SHA256 = Bytes(32, 32)
+_RECEIPT = Bytes(1, 256)
+_NAME = Text(1, 64)
+_CAPS = Array(Text(1, 32, "a-z0-9_"), 0, 16)
+_ITEM_KIND = Text(1, 24)
+_UID = Text(8, 64, "A-Za-z0-9_-")
+_VERSION = UInt(1, 0xFFFF)
+
+
+# -- what frames hold -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PartialBlob:
+    """A blob the tablet holds in part: how many of its first bytes are durable."""
+
+    sha: bytes = field(metadata=_wire(_SHA256))
+    verified: int = field(metadata=_wire(UInt()))
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record of the resident's feed. ``body`` is compared but not hashed."""
+
+    seq: int = field(metadata=_wire(UInt()))
+    kind: str = field(metadata=_wire(_ITEM_KIND))
+    ref: str = field(metadata=_wire(_NAME))
+    body: Mapping[str, Any] = field(hash=False, metadata=_wire(Body()))
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One item written on the tablet (a draft, a receipt), signed by its device key."""
+
+    uid: str = field(metadata=_wire(_UID))
+    kind: str = field(metadata=_wire(_ITEM_KIND))
+    body: Mapping[str, Any] = field(hash=False, metadata=_wire(Body()))
+    signature: bytes = field(metadata=_wire(_RECEIPT))
+
+
+# -- the frames -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """1, kiosk → tablet: the versions and capabilities the kiosk speaks, who it
+    is, a fresh session id and its clock."""
+
+    TYPE: ClassVar[int] = 1
+    versions: tuple[int, ...] = field(metadata=_wire(Array(_VERSION, 1, 8)))
+    caps: tuple[str, ...] = field(metadata=_wire(_CAPS))
+    kiosk: str = field(metadata=_wire(_NAME))
+    session: bytes = field(metadata=_wire(Bytes(16, 16)))
+    now: int = field(metadata=_wire(UInt()))
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """2, tablet → kiosk: the chosen version and what the tablet has."""
+
+    TYPE: ClassVar[int] = 2
+    version: int = field(metadata=_wire(_VERSION))
+    caps: tuple[str, ...] = field(metadata=_wire(_CAPS))
+    serial: str = field(metadata=_wire(_NAME))
+    counter: int = field(metadata=_wire(UInt()))
+    firmware: str = field(metadata=_wire(_NAME))
+    free_bytes: int = field(metadata=_wire(UInt()))
+    cursor: int = field(metadata=_wire(UInt()))
+    blobs_digest: bytes = field(metadata=_wire(_SHA256))
+    partial: tuple[PartialBlob, ...] = field(metadata=_wire(Array(Pair(PartialBlob), 0, 64)))
+    outbox: int = field(metadata=_wire(UInt()))
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryRequest:
+    """3, kiosk → tablet: send page ``page`` of your blob list."""
+
+    TYPE: ClassVar[int] = 3
+    page: int = field(metadata=_wire(UInt()))
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """4, tablet → kiosk: one page of the blobs the tablet holds in full."""
+
+    TYPE: ClassVar[int] = 4
+    page: int = field(metadata=_wire(UInt()))
+    blobs: tuple[bytes, ...] = field(metadata=_wire(Array(_SHA256, 0, 16384)))
+    more: bool = field(metadata=_wire(Bool()))
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """5, kiosk → tablet: a batch of feed records."""
+
+    TYPE: ClassVar[int] = 5
+    batch: int = field(metadata=_wire(UInt()))
+    records: tuple[Record, ...] = field(metadata=_wire(Array(Struct(Record), 0, 512)))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordsAck:
+    """6, tablet → kiosk: the batch is durable through sequence ``through``."""
+
+    TYPE: ClassVar[int] = 6
+    batch: int = field(metadata=_wire(UInt()))
+    through: int = field(metadata=_wire(UInt()))
+    receipt: bytes = field(metadata=_wire(_RECEIPT))
+
+
+def _offset_within_size(frame: BlobStart) -> None:
+    if frame.offset > frame.size:
+        error = _Bad(f"must not be past size ({frame.size})", str(frame.offset))
+        error.path.append(".offset")
+        raise error
+
+
+@dataclass(frozen=True, slots=True)
+class BlobStart:
+    """7, kiosk → tablet: a blob follows, from ``offset``, in chunks of ``chunk`` bytes."""
+
+    TYPE: ClassVar[int] = 7
+    sha: bytes = field(metadata=_wire(_SHA256))
+    size: int = field(metadata=_wire(UInt(0, MAX_BLOB_SIZE)))
+    offset: int = field(metadata=_wire(UInt(0, MAX_BLOB_SIZE)))
+    chunk: int = field(metadata=_wire(UInt(MIN_CHUNK, MAX_CHUNK_DATA)))
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """8, kiosk → tablet: bytes of a blob at ``offset``."""
+
+    TYPE: ClassVar[int] = 8
+    sha: bytes = field(metadata=_wire(_SHA256))
+    offset: int = field(metadata=_wire(UInt()))
+    data: bytes = field(metadata=_wire(Bytes(1, MAX_CHUNK_DATA)))
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkAck:
+    """9, tablet → kiosk: this many bytes of the blob are durable."""
+
+    TYPE: ClassVar[int] = 9
+    sha: bytes = field(metadata=_wire(_SHA256))
+    durable: int = field(metadata=_wire(UInt()))
+
+
+@dataclass(frozen=True, slots=True)
+class BlobDone:
+    """10, tablet → kiosk: the blob is complete, verified and durable."""
+
+    TYPE: ClassVar[int] = 10
+    sha: bytes = field(metadata=_wire(_SHA256))
+    receipt: bytes = field(metadata=_wire(_RECEIPT))
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItems:
+    """11, tablet → kiosk: items waiting to go up."""
+
+    TYPE: ClassVar[int] = 11
+    items: tuple[OutboxItem, ...] = field(metadata=_wire(Array(Struct(OutboxItem), 0, 64)))
+    more: bool = field(metadata=_wire(Bool()))
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxAck:
+    """12, kiosk → tablet: these items are stored on the kiosk; drop them."""
+
+    TYPE: ClassVar[int] = 12
+    uids: tuple[str, ...] = field(metadata=_wire(Array(_UID, 0, 64)))
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareOffer:
+    """13, kiosk → tablet: a signed firmware image is available."""
+
+    TYPE: ClassVar[int] = 13
+    version: str = field(metadata=_wire(_NAME))
+    size: int = field(metadata=_wire(UInt()))
+    sha: bytes = field(metadata=_wire(_SHA256))
+    metadata: bytes = field(metadata=_wire(Bytes(0, 64 * 1024)))
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareAnswer:
+    """14, tablet → kiosk: whether the tablet wants the image, and from where."""
+
+    TYPE: ClassVar[int] = 14
+    accept: bool = field(metadata=_wire(Bool()))
+    offset: int = field(metadata=_wire(UInt()))
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """15, kiosk → tablet: the kiosk has nothing more to send."""
+
+    TYPE: ClassVar[int] = 15
+    through: int = field(metadata=_wire(UInt()))
+    blobs: int = field(metadata=_wire(UInt()))
+
+
+@dataclass(frozen=True, slots=True)
+class Bye:
+    """16, tablet → kiosk: the session is over; the counter it ends on."""
+
+    TYPE: ClassVar[int] = 16
+    counter: int = field(metadata=_wire(UInt()))
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    """17, either way: the sender stops the session, for the reason ``code``."""
+
+    TYPE: ClassVar[int] = 17
+    code: str = field(metadata=_wire(Text(1, 32, "a-z0-9_")))
+    message: str = field(metadata=_wire(Text(0, 500)))
+
+
+Frame: TypeAlias = (Hello | Welcome | InventoryRequest | Inventory | Records | RecordsAck
+                    | BlobStart | Chunk | ChunkAck | BlobDone | OutboxItems | OutboxAck
+                    | FirmwareOffer | FirmwareAnswer | Done | Bye | Error)
+
+FRAME_TYPES: tuple[type[Frame], ...] = (
+    Hello, Welcome, InventoryRequest, Inventory, Records, RecordsAck, BlobStart, Chunk,
+    ChunkAck, BlobDone, OutboxItems, OutboxAck, FirmwareOffer, FirmwareAnswer, Done, Bye, Error)
+
+_CHECKS: dict[type, Callable[[Any], None]] = {BlobStart: _offset_within_size}
+_STRUCTS: dict[type, Struct] = {cls: Struct(cls, _CHECKS.get(cls)) for cls in FRAME_TYPES}
+_BY_TYPE: dict[int, type[Frame]] = {cls.TYPE: cls for cls in FRAME_TYPES}
+
+
+def field_kinds(cls: type) -> dict[str, Kind]:
+    """The fields of a frame (or of a record, outbox item or partial blob) and
+    how each is carried, in order."""
+    return _kinds_of(cls)
+
+
+# -- frames to bytes and back ---------------------------------------------------------------
+
+
+def encode(frame: Frame) -> bytes:
+    """The complete frame: the length prefix, then canonical CBOR.
+
+    Raises MalformedFrame when a field is out of its bounds or of the wrong
+    type, FrameTooLarge when the frame would exceed MAX_FRAME, and
+    UnknownFrameType for an object that is not a frame.
+    """
+    struct = _STRUCTS.get(type(frame))
+    if struct is None:
+        raise UnknownFrameType("not a frame", value=type(frame).__name__)
+    try:
+        body = struct.dump(frame)
+    except _Bad as e:
+        raise MalformedFrame(e.problem, frame=struct.cls.__name__, field=e.where(),
+                             value=e.value) from None
+    try:
+        payload = cbor2.dumps([frame.TYPE, body], canonical=True)
+    except (cbor2.CBOREncodeError, ValueError, TypeError) as e:  # not expected once checked
+        raise MalformedFrame(f"cannot be encoded: {e}", frame=struct.cls.__name__) from e
+    if len(payload) > MAX_FRAME:
+        raise FrameTooLarge(f"{len(payload)} bytes encoded; the limit is {MAX_FRAME}",
+                            frame=struct.cls.__name__)
+    return len(payload).to_bytes(PREFIX_SIZE, "big") + payload
+
+
+def _decode(buf: bytes, pos: int, end: int) -> Frame:
+    if end - pos > MAX_FRAME:
+        raise FrameTooLarge(f"{end - pos} bytes; the limit is {MAX_FRAME}")
+    name: str | None = None
+    try:
+        major, count, after = _head(buf, pos, end)
+        if major != 4 or count != 2:
+            raise _expected("a frame: [type, body]", buf, major, count, after, end)
+        major, number, after = _head(buf, after, end)
+        if major != 0:
+            raise _expected("a frame type", buf, major, number, after, end)
+        cls = _BY_TYPE.get(number)
+        if cls is None:
+            raise UnknownFrameType(f"frame type {number} is not defined in protocol version "
+                                   f"{PROTOCOL_VERSION}")
+        name = cls.__name__
+        frame, after = _STRUCTS[cls].read(buf, after, end)
+        if after != end:
+            raise _Bad("bytes after the end of the frame", f"{end - after} bytes")
+        return cast(Frame, frame)
+    except _Bad as e:
+        raise MalformedFrame(e.problem, frame=name, field=e.where(), value=e.value) from None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
+            MemoryError) as e:  # the checks above should leave none of these; belt and braces
+        raise MalformedFrame(f"not a valid frame ({type(e).__name__}: {e})", frame=name) from e
+
+
+def decode_body(payload: bytes) -> Frame:
+    """Decode the CBOR part of a frame (what follows the length prefix).
+
+    Raises FrameTooLarge (over MAX_FRAME), UnknownFrameType, or
+    MalformedFrame; never any other exception.
+    """
+    if type(payload) is not bytes:
+        payload = bytes(payload)
+    return _decode(payload, 0, len(payload))
+
+
+def decode(data: bytes) -> Frame:
+    """Decode exactly one complete frame, length prefix included.
+
+    Raises MalformedFrame when the prefix does not match the length of
+    ``data``, and otherwise what :func:`decode_body` raises.
+    """
+    if type(data) is not bytes:
+        data = bytes(data)
+    if len(data) < PREFIX_SIZE:
+        raise MalformedFrame("shorter than the length prefix", value=f"{len(data)} bytes")
+    size = int.from_bytes(data[:PREFIX_SIZE], "big")
+    if size > MAX_FRAME:
+        raise FrameTooLarge(f"the prefix announces {size} bytes; the limit is {MAX_FRAME}")
+    if size != len(data) - PREFIX_SIZE:
+        raise MalformedFrame(f"the prefix announces {size} bytes",
+                             value=f"{len(data) - PREFIX_SIZE} bytes")
+    return _decode(data, PREFIX_SIZE, len(data))
+
+
+# -- frames over a transport ----------------------------------------------------------------
+
+
+class FrameTransport(Protocol):
+    """What frames travel over; :class:`device_security.channel.SecureChannel` is one.
+
+    ``recv_exactly`` returns ``size`` bytes or raises (TimeoutError, or the
+    transport's own errors).
+    """
+
+    def send(self, data: bytes, timeout: float) -> None: ...
+
+    def recv_exactly(self, size: int, timeout: float) -> bytes: ...
+
+
+class FrameStream:
+    """Frames over a transport, counting the bytes that pass.
+
+    Transport errors (TimeoutError, ChannelClosed, ChannelError) pass through
+    unchanged. After FrameTooLarge, or a transport error in the middle of a
+    frame, the stream is out of step: stop the session.
+    """
+
+    def __init__(self, transport: FrameTransport, *, max_frame: int = MAX_FRAME) -> None:
+        if not 0 < max_frame <= MAX_FRAME:
+            raise ValueError(f"max_frame must be 1..{MAX_FRAME}")
+        self._transport = transport
+        self.max_frame = max_frame
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    def send(self, frame: Frame, timeout: float) -> None:
+        """Encode and send one frame. Raises what :func:`encode` raises (before
+        anything is sent), or what the transport raises."""
+        data = encode(frame)
+        self._transport.send(data, timeout)
+        self.bytes_sent += len(data)
+        log.debug("sent %s, %d bytes", type(frame).__name__, len(data))
+
+    def recv(self, timeout: float) -> Frame:
+        """Receive one frame within ``timeout`` seconds.
+
+        Raises FrameTooLarge for a length over ``max_frame`` before reading
+        any of the body, MalformedFrame or UnknownFrameType for a body that
+        is not a valid frame, or what the transport raises.
+        """
+        deadline = time.monotonic() + timeout
+        prefix = self._transport.recv_exactly(PREFIX_SIZE, timeout)
+        self.bytes_received += len(prefix)
+        if len(prefix) != PREFIX_SIZE:
+            raise MalformedFrame("the transport gave a short length prefix",
+                                 value=f"{len(prefix)} bytes")
+        size = int.from_bytes(prefix, "big")
+        if size > self.max_frame:
+            raise FrameTooLarge(f"the peer announces a {size}-byte frame; the limit is "
+                                f"{self.max_frame}")
+        if size == 0:
+            raise MalformedFrame("an empty frame")
+        payload = self._transport.recv_exactly(size, max(0.001, deadline - time.monotonic()))
+        self.bytes_received += len(payload)
+        if len(payload) != size:
+            raise MalformedFrame(f"the transport gave a short frame of {size} bytes",
+                                 value=f"{len(payload)} bytes")
+        frame = decode_body(payload)
+        log.debug("received %s, %d bytes", type(frame).__name__, PREFIX_SIZE + size)
+        return frame

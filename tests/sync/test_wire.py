@@ -1,0 +1,749 @@
+"""The sync session's wire format: vectors, bounds, value rules, and frames over transports."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import select
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cbor2
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from device_security.channel import SecureChannel, make_context
+from device_security.errors import ChannelClosed
+from device_security.pki import Role
+from sync import wire
+from sync.wire import (
+    MAX_CHUNK_DATA,
+    MAX_FRAME,
+    MAX_RECORD_BODY,
+    FrameStream,
+    FrameTooLarge,
+    FrameTransport,
+    MalformedFrame,
+    UnknownFrameType,
+    WireError,
+)
+from tests.device_security.conftest import Facility, background, stream_pair
+from tests.vectors.sync.make_sync_vectors import frames, readme, vectors
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "sync"
+FRAMES = {name: frame for name, (frame, _) in frames().items()}
+SHA = bytes(range(32))
+
+
+def vector(kind: type) -> Any:
+    """The vector frame of one type, to vary with dataclasses.replace."""
+    return next(frame for frame in FRAMES.values() if type(frame) is kind)
+
+
+def payload(frame: wire.Frame) -> bytes:
+    return wire.encode(frame)[wire.PREFIX_SIZE:]
+
+
+def plain_body(frame: wire.Frame) -> dict[str, Any]:
+    """A frame's body as plain CBOR values, to alter before encoding by hand."""
+    body: dict[str, Any] = cbor2.loads(payload(frame))[1]
+    return body
+
+
+def raw(frame_type: int, body: object) -> bytes:
+    """A payload encoded directly, with none of wire.encode's checks."""
+    return cbor2.dumps([frame_type, body], canonical=True)
+
+
+def refused(data: bytes, where: str, error: type[WireError] = MalformedFrame) -> WireError:
+    with pytest.raises(error) as info:
+        wire.decode_body(data)
+    assert where in str(info.value)
+    return info.value
+
+
+# -- the committed vectors ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(vectors()))
+def test_regenerating_gives_the_committed_bytes(name: str) -> None:
+    assert vectors()[name] == (VECTORS / name).read_bytes()
+
+
+def test_the_readme_lists_the_vectors() -> None:
+    assert readme() == (VECTORS / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(vectors()))
+def test_each_vector_decodes_to_its_frame(name: str) -> None:
+    frame = wire.decode((VECTORS / name).read_bytes())
+    assert frame == FRAMES[name]
+    assert type(frame) is type(FRAMES[name])
+
+
+def test_there_is_a_vector_for_every_frame_type() -> None:
+    assert sorted(type(frame).TYPE for frame in FRAMES.values()) == list(range(1, 18))
+    assert {type(frame) for frame in FRAMES.values()} == set(wire.FRAME_TYPES)
+
+
+# -- round trips ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(FRAMES))
+def test_every_frame_type_round_trips(name: str) -> None:
+    frame = FRAMES[name]
+    data = wire.encode(frame)
+    assert int.from_bytes(data[:4], "big") == len(data) - 4
+    assert wire.decode(data) == frame
+    assert wire.decode_body(data[4:]) == frame
+    assert wire.encode(wire.decode(data)) == data
+    hash(frame)  # frames are immutable values
+
+
+def test_any_bytes_like_input_decodes() -> None:
+    data = wire.encode(vector(wire.Chunk))
+    assert wire.decode(bytearray(data)) == vector(wire.Chunk)  # type: ignore[arg-type]
+    assert wire.decode_body(memoryview(data)[4:]) == vector(wire.Chunk)  # type: ignore[arg-type]
+
+
+def test_decoded_bodies_are_fresh_copies() -> None:
+    data = wire.encode(vector(wire.Records))
+    first, second = wire.decode(data), wire.decode(data)
+    assert isinstance(first, wire.Records) and isinstance(second, wire.Records)
+    assert first.records[0].body == second.records[0].body
+    assert first.records[0].body is not second.records[0].body
+
+
+def test_a_full_chunk_fits_in_a_frame() -> None:
+    frame = wire.Chunk(sha=SHA, offset=2**40, data=b"\xa5" * MAX_CHUNK_DATA)
+    data = wire.encode(frame)
+    assert len(data) - 4 <= MAX_FRAME
+    decoded = wire.decode(data)
+    assert decoded == frame
+    assert isinstance(decoded, wire.Chunk) and type(decoded.data) is bytes
+
+
+# -- bounds: each edge accepted, one past it refused with the field named ------------------------
+
+
+def record(**change: Any) -> wire.Record:
+    return dataclasses.replace(vector(wire.Records).records[0], **change)
+
+
+def outbox_item(**change: Any) -> wire.OutboxItem:
+    return dataclasses.replace(vector(wire.OutboxItems).items[0], **change)
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """A body of exactly ``depth`` levels of containers."""
+    value: Any = 1
+    for _ in range(depth - 1):
+        value = [value]
+    return {"n": value}
+
+
+def body_of_size(size: int) -> dict[str, Any]:
+    """A body whose canonical encoding is exactly ``size`` bytes (size > 300)."""
+    return {"x": b"\x00" * (size - 6)}  # map head 1, key 2, byte-string head 3
+
+
+UID = "d-0000001"
+
+# (frame type, field, value at the edge, value past it, where the refusal points)
+EDGES: list[tuple[type, str, Any, Any, str]] = [
+    (wire.Hello, "versions", (1,) * 8, (1,) * 9, "Hello.versions"),
+    (wire.Hello, "versions", (1,), (), "Hello.versions"),
+    (wire.Hello, "versions", (65535,), (65536,), "Hello.versions[0]"),
+    (wire.Hello, "versions", (1,), (0,), "Hello.versions[0]"),
+    (wire.Hello, "caps", ("c",) * 16, ("c",) * 17, "Hello.caps"),
+    (wire.Hello, "caps", ("c" * 32,), ("c" * 33,), "Hello.caps[0]"),
+    (wire.Hello, "caps", ("c",), ("",), "Hello.caps[0]"),
+    (wire.Hello, "caps", ("a_z0_9",), ("Blobs",), "Hello.caps[0]"),
+    (wire.Hello, "caps", ("blobs",), ("blöbs",), "Hello.caps[0]"),
+    (wire.Hello, "caps", ("blobs",), ("blobs\n",), "Hello.caps[0]"),
+    (wire.Hello, "kiosk", "k" * 64, "k" * 65, "Hello.kiosk"),
+    (wire.Hello, "kiosk", "k", "", "Hello.kiosk"),
+    (wire.Hello, "session", b"s" * 16, b"s" * 17, "Hello.session"),
+    (wire.Hello, "session", b"s" * 16, b"s" * 15, "Hello.session"),
+    (wire.Hello, "now", 2**63 - 1, 2**63, "Hello.now"),
+    (wire.Hello, "now", 0, -1, "Hello.now"),
+    (wire.Welcome, "version", 65535, 65536, "Welcome.version"),
+    (wire.Welcome, "version", 1, 0, "Welcome.version"),
+    (wire.Welcome, "serial", "s" * 64, "s" * 65, "Welcome.serial"),
+    (wire.Welcome, "firmware", "f" * 64, "", "Welcome.firmware"),
+    (wire.Welcome, "blobs_digest", SHA, SHA + b"!", "Welcome.blobs_digest"),
+    (wire.Welcome, "partial", (wire.PartialBlob(SHA, 0),) * 64,
+     (wire.PartialBlob(SHA, 0),) * 65, "Welcome.partial"),
+    (wire.Welcome, "partial", (wire.PartialBlob(SHA, 2**63 - 1),),
+     (wire.PartialBlob(SHA[:31], 0),), "Welcome.partial[0].sha"),
+    (wire.Inventory, "blobs", (SHA,) * 16384, (SHA,) * 16385, "Inventory.blobs"),
+    (wire.Inventory, "blobs", (SHA,), (SHA[:31],), "Inventory.blobs[0]"),
+    (wire.Records, "records", (record(),) * 512, (record(),) * 513, "Records.records"),
+    (wire.Records, "records", (record(kind="k" * 24),), (record(kind="k" * 25),),
+     "Records.records[0].kind"),
+    (wire.Records, "records", (record(ref="r" * 64),), (record(ref="r" * 65),),
+     "Records.records[0].ref"),
+    (wire.Records, "records", (record(body=body_of_size(MAX_RECORD_BODY)),),
+     (record(body=body_of_size(MAX_RECORD_BODY + 1)),), "Records.records[0].body"),
+    (wire.Records, "records", (record(body=nested(8)),), (record(body=nested(9)),),
+     "Records.records[0].body['n']" + "[0]" * 7),
+    (wire.RecordsAck, "receipt", b"r", b"", "RecordsAck.receipt"),
+    (wire.RecordsAck, "receipt", b"r" * 256, b"r" * 257, "RecordsAck.receipt"),
+    (wire.BlobStart, "size", 2**40, 2**40 + 1, "BlobStart.size"),
+    (wire.BlobStart, "offset", 1_500_000, 1_500_001, "BlobStart.offset"),
+    (wire.BlobStart, "chunk", 4096, 4095, "BlobStart.chunk"),
+    (wire.BlobStart, "chunk", MAX_CHUNK_DATA, MAX_CHUNK_DATA + 1, "BlobStart.chunk"),
+    (wire.Chunk, "data", b"d", b"", "Chunk.data"),
+    (wire.Chunk, "data", b"d" * MAX_CHUNK_DATA, b"d" * (MAX_CHUNK_DATA + 1), "Chunk.data"),
+    (wire.BlobDone, "receipt", b"r" * 256, b"r" * 257, "BlobDone.receipt"),
+    (wire.OutboxItems, "items", (outbox_item(),) * 64, (outbox_item(),) * 65,
+     "OutboxItems.items"),
+    (wire.OutboxItems, "items", (outbox_item(uid="u" * 8),), (outbox_item(uid="u" * 7),),
+     "OutboxItems.items[0].uid"),
+    (wire.OutboxItems, "items", (outbox_item(uid="u" * 64),), (outbox_item(uid="u" * 65),),
+     "OutboxItems.items[0].uid"),
+    (wire.OutboxItems, "items", (outbox_item(uid="Az09_-Az09",),),
+     (outbox_item(uid="Az09 -Az09"),), "OutboxItems.items[0].uid"),
+    (wire.OutboxItems, "items", (outbox_item(signature=b"s" * 256),),
+     (outbox_item(signature=b"s" * 257),), "OutboxItems.items[0].signature"),
+    (wire.OutboxItems, "items", (outbox_item(body=body_of_size(MAX_RECORD_BODY)),),
+     (outbox_item(body=body_of_size(MAX_RECORD_BODY + 1)),), "OutboxItems.items[0].body"),
+    (wire.OutboxAck, "uids", (UID,) * 64, (UID,) * 65, "OutboxAck.uids"),
+    (wire.OutboxAck, "uids", (UID,), ("d-00001",), "OutboxAck.uids[0]"),
+    (wire.FirmwareOffer, "version", "v" * 64, "v" * 65, "FirmwareOffer.version"),
+    (wire.FirmwareOffer, "metadata", b"m" * 65536, b"m" * 65537, "FirmwareOffer.metadata"),
+    (wire.FirmwareOffer, "metadata", b"", b"", "FirmwareOffer.metadata"),
+    (wire.Error, "code", "c" * 32, "c" * 33, "Error.code"),
+    (wire.Error, "code", "frame_too_large", "Frame_Too_Large", "Error.code"),
+    (wire.Error, "message", "m" * 500, "m" * 501, "Error.message"),
+    (wire.Error, "message", "", "", "Error.message"),
+]
+
+
+def wire_form(value: Any) -> Any:
+    """A field's value as plain CBOR values, encoded without wire.encode's checks."""
+    if isinstance(value, wire.PartialBlob):
+        return [value.sha, value.verified]
+    if isinstance(value, wire.Record | wire.OutboxItem):
+        return {f.name: wire_form(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple):
+        return [wire_form(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize(("kind", "name", "edge", "past", "where"), EDGES,
+                         ids=[f"{case[4]}-{i}" for i, case in enumerate(EDGES)])
+def test_bounds(kind: type, name: str, edge: Any, past: Any, where: str) -> None:
+    good = dataclasses.replace(vector(kind), **{name: edge})
+    assert wire.decode(wire.encode(good)) == good
+    if past == edge:  # the edge is the limit itself (an empty value allowed)
+        return
+    bad = dataclasses.replace(vector(kind), **{name: past})
+    with pytest.raises(MalformedFrame) as info:
+        wire.encode(bad)
+    assert str(info.value).startswith(where + ":")
+    body = plain_body(good)
+    body[name] = wire_form(past)
+    error = refused(raw(vector(kind).TYPE, body), where + ":")
+    assert str(error).startswith(where + ":")
+
+
+def test_an_error_names_the_frame_and_field_and_shows_the_value() -> None:
+    hello = dataclasses.replace(vector(wire.Hello), caps=("blobs", "Outbox"))
+    with pytest.raises(MalformedFrame) as info:
+        wire.encode(hello)
+    error = info.value
+    assert str(error) == "Hello.caps[1]: may hold only [a-z0-9_] (got 'Outbox')"
+    assert (error.code, error.frame, error.field, error.value) == (
+        "malformed_frame", "Hello", "caps[1]", "'Outbox'")
+    body = plain_body(vector(wire.Hello))
+    body["caps"] = ["blobs", "Outbox"]
+    assert str(refused(raw(1, body), "Hello.caps[1]")) == str(error)
+
+
+def test_long_bad_values_are_shown_shortened() -> None:
+    error = refused(raw(17, {"code": "x" * 5000, "message": ""}), "Error.code")
+    assert len(str(error)) < 200
+    body = plain_body(vector(wire.Hello))
+    body["session"] = b"\x01" * 5000
+    error = refused(raw(1, body), "Hello.session")
+    assert "5000 bytes" in str(error) and len(str(error)) < 200
+
+
+# -- value rules ---------------------------------------------------------------------------
+
+
+def with_field(kind: type, name: str, value: object) -> bytes:
+    body = plain_body(vector(kind))
+    body[name] = value
+    return raw(vector(kind).TYPE, body)
+
+
+def with_record_body(value: object) -> bytes:
+    body = plain_body(vector(wire.Records))
+    body["records"][0]["body"] = value
+    return raw(wire.Records.TYPE, body)
+
+
+@pytest.mark.parametrize(("data", "where", "problem"), [
+    (with_field(wire.Hello, "now", cbor2.CBORTag(2, b"\x05")), "Hello.now", "tags"),
+    (with_field(wire.Hello, "now", 2**64), "Hello.now", "tags"),  # cbor2 writes a bignum
+    (with_field(wire.Hello, "now", cbor2.CBORTag(1, 1767225600)), "Hello.now", "tags"),
+    (with_field(wire.Hello, "kiosk", cbor2.CBORTag(40000, "K-1")), "Hello.kiosk", "tags"),
+    (with_field(wire.Hello, "versions", [cbor2.CBORTag(2, b"\x01")]), "Hello.versions[0]",
+     "tags"),
+    (cbor2.dumps(cbor2.CBORTag(55799, [16, {"counter": 1}])), "", "tags"),
+    (with_record_body({"at": cbor2.CBORTag(1, 5)}), "Records.records[0].body['at']", "tags"),
+    (with_record_body({"a": [cbor2.CBORTag(99, 1)]}), "Records.records[0].body['a'][0]",
+     "tags"),
+    (with_field(wire.Hello, "now", 1.5), "Hello.now", "floats"),
+    (with_field(wire.Hello, "now", 1.0e300), "Hello.now", "floats"),
+    (with_field(wire.Inventory, "more", 0.0), "Inventory.more", "floats"),
+    (with_record_body({"x": 2.5}), "Records.records[0].body['x']", "floats"),
+    (with_field(wire.Hello, "now", cbor2.undefined), "Hello.now", "simple values"),
+    (with_field(wire.Hello, "now", cbor2.CBORSimpleValue(99)), "Hello.now", "simple values"),
+    (with_record_body({"x": cbor2.undefined}), "Records.records[0].body['x']", "simple"),
+    (with_field(wire.Hello, "now", -5), "Hello.now", "negative"),
+    (with_record_body({"x": -1}), "Records.records[0].body['x']", "negative"),
+    (with_record_body({"x": 2**63}), "Records.records[0].body['x']", "2**63-1"),
+    (with_record_body({1: "x"}), "Records.records[0].body", "keys must be text"),
+    (with_record_body({b"k": "x"}), "Records.records[0].body", "keys must be text"),
+    (with_record_body(["not", "a", "map"]), "Records.records[0].body", "expected a map"),
+    (raw(3, {"page": 0, 1: 2}), "InventoryRequest", "keys must be text"),
+    (with_field(wire.Hello, "extra", 1), "Hello", "unknown key"),
+    (with_field(wire.Hello, "x" * 100, 1), "Hello", "unknown key"),
+    (raw(5, {**plain_body(vector(wire.Records)),
+             "records": [{**wire_form(record()), "extra": 1}]}), "Records.records[0]",
+     "unknown key"),
+    (raw(3, {}), "InventoryRequest", "missing page"),
+    (raw(16, {"counter": "x"}), "Bye.counter", "expected an unsigned integer"),
+])
+def test_values_outside_the_rules_are_refused(data: bytes, where: str, problem: str) -> None:
+    error = refused(data, where)
+    assert problem in str(error)
+
+
+@pytest.mark.parametrize(("kind", "name", "value", "expected"), [
+    (wire.Hello, "session", "s" * 16, "a byte string"),  # text for bytes
+    (wire.Hello, "kiosk", b"K-B2-01", "text"),  # bytes for text
+    (wire.Inventory, "more", 1, "true or false"),  # int for bool
+    (wire.Inventory, "more", None, "true or false"),
+    (wire.InventoryRequest, "page", True, "an unsigned integer"),  # bool for int
+    (wire.InventoryRequest, "page", None, "an unsigned integer"),
+    (wire.InventoryRequest, "page", "0", "an unsigned integer"),
+    (wire.Hello, "versions", 1, "an array"),
+    (wire.Records, "records", {}, "an array"),
+    (wire.Welcome, "partial", [[SHA]], "an array of 2 items"),
+    (wire.Records, "records", [[1, "k", "r", {}]], "a map"),
+    (wire.FirmwareAnswer, "offset", [1], "an unsigned integer"),
+])
+def test_wrong_types_are_refused_on_the_wire(kind: type, name: str, value: object,
+                                             expected: str) -> None:
+    error = refused(with_field(kind, name, value), f"{kind.__name__}.{name}")
+    assert f"expected {expected}" in str(error)
+
+
+@pytest.mark.parametrize(("frame", "where", "problem"), [
+    (wire.InventoryRequest(page=True), "InventoryRequest.page", "must be an int"),
+    (wire.FirmwareAnswer(accept=1, offset=0),  # type: ignore[arg-type]
+     "FirmwareAnswer.accept", "must be a bool"),
+    (wire.Bye(counter="1"), "Bye.counter", "must be an int"),  # type: ignore[arg-type]
+    (dataclasses.replace(vector(wire.Hello), versions=[1]), "Hello.versions", "must be a tuple"),
+    (dataclasses.replace(vector(wire.Hello), session=bytearray(16)), "Hello.session",
+     "must be bytes"),
+    (dataclasses.replace(vector(wire.Hello), kiosk=b"K-1"), "Hello.kiosk", "must be a str"),
+    (dataclasses.replace(vector(wire.Hello), kiosk="K-\udc80"), "Hello.kiosk", "UTF-8"),
+    (wire.Records(batch=1, records=(record(body={"x": 1.5}),)),
+     "Records.records[0].body['x']", "a float cannot be sent"),
+    (wire.Records(batch=1, records=(record(body={"x": [1, -1]}),)),
+     "Records.records[0].body['x'][1]", "integers must be"),
+    (wire.Records(batch=1, records=(record(body={1: "x"}),)), "Records.records[0].body",
+     "keys must be text"),
+    (wire.Records(batch=1, records=(record(body={"x": {1, 2}}),)),
+     "Records.records[0].body['x']", "a set cannot be sent"),
+    (wire.Records(batch=1, records=(record(body=["x"]),)), "Records.records[0].body",
+     "must be a mapping"),
+    (wire.Records(batch=1, records=({"seq": 1},)), "Records.records[0]",  # type: ignore[arg-type]
+     "must be a Record"),
+    (dataclasses.replace(vector(wire.Welcome), partial=((SHA, 1),)), "Welcome.partial[0]",
+     "must be a PartialBlob"),
+])
+def test_wrong_values_are_never_sent(frame: wire.Frame, where: str, problem: str) -> None:
+    with pytest.raises(MalformedFrame) as info:
+        wire.encode(frame)
+    assert str(info.value).startswith(where + ":")
+    assert problem in str(info.value)
+
+
+def test_what_is_not_a_frame_is_not_encoded() -> None:
+    with pytest.raises(UnknownFrameType):
+        wire.encode("hello")  # type: ignore[arg-type]
+    with pytest.raises(UnknownFrameType):
+        wire.encode(record())  # type: ignore[arg-type]
+
+
+PAGE_KEY = b"\x64page"
+
+
+@pytest.mark.parametrize(("data", "problem"), [
+    (b"\x82\x03\xa2" + PAGE_KEY + b"\x00" + PAGE_KEY + b"\x01", "duplicate key"),
+    (b"\x82\x03\xa1" + PAGE_KEY + b"\x18\x05", "shortest form"),  # 5 in two bytes
+    (b"\x82\x03\xa1\x78\x04page\x00", "shortest form"),  # a key's length in two bytes
+    (b"\x98\x02\x03\xa1" + PAGE_KEY + b"\x00", "shortest form"),
+    (b"\x9f\x03\xa1" + PAGE_KEY + b"\x00\xff", "indefinite"),
+    (b"\x82\x03\xbf" + PAGE_KEY + b"\x00\xff", "indefinite"),
+    (b"\x82\x03\xa1\x7f\x64page\xff\x00", "indefinite"),
+    (b"\x82\x03\xa1" + PAGE_KEY + b"\x1c", "reserved"),
+    (b"\x82\x03\xa1" + PAGE_KEY + b"\xff", "indefinite"),
+    (b"\x82\x03\xa1\x64pag\xff\x00", "UTF-8"),
+    (b"\x82\x03\xa1" + PAGE_KEY + b"\x00\x00", "after the end"),
+    (b"\xa0", "expected a frame"),
+    (b"\x83\x03\xa1" + PAGE_KEY + b"\x00\x00", "expected a frame"),
+    (b"\x82\x63\x03\xa1" + PAGE_KEY + b"\x00", "expected a frame type"),
+    (b"", "the data ends"),
+])
+def test_malformed_cbor_is_refused(data: bytes, problem: str) -> None:
+    with pytest.raises(MalformedFrame) as info:
+        wire.decode_body(data)
+    assert problem in str(info.value)
+
+
+def test_duplicate_and_unordered_keys_are_refused() -> None:
+    data = with_record_body({"a": 1, "b": 2})
+    duplicate = data.replace(b"\x61b\x02", b"\x61a\x02")
+    assert str(refused(duplicate, "")) == "Records.records[0].body: duplicate key (got 'a')"
+    swapped = data.replace(b"\x61a\x01\x61b\x02", b"\x61b\x02\x61a\x01")
+    assert "canonical order" in str(refused(swapped, "Records.records[0].body"))
+    # The keys of a frame too: "durable" (7 bytes) may not come before "sha" (3).
+    chunk_ack = b"\x82\x09\xa2\x67durable\x00\x63sha\x58\x20" + SHA
+    assert "canonical order" in str(refused(chunk_ack, "ChunkAck"))
+    assert wire.decode_body(b"\x82\x09\xa2\x63sha\x58\x20" + SHA + b"\x67durable\x00") \
+        == wire.ChunkAck(sha=SHA, durable=0)
+
+
+@pytest.mark.parametrize("number", [0, 18, 255, 2**32, 2**63 - 1])
+def test_unknown_frame_types_are_refused(number: int) -> None:
+    with pytest.raises(UnknownFrameType) as info:
+        wire.decode_body(raw(number, {}))
+    assert info.value.code == "unknown_frame_type"
+    assert str(number) in str(info.value)
+
+
+# -- lengths, prefixes and truncation ---------------------------------------------------------
+
+
+def test_decode_wants_the_prefix_to_match() -> None:
+    data = wire.encode(vector(wire.Hello))
+    for bad in (data[:-1], data + b"\x00", data[:3], b"",
+                (len(data) - 3).to_bytes(4, "big") + data[4:]):
+        with pytest.raises(MalformedFrame):
+            wire.decode(bad)
+    with pytest.raises(FrameTooLarge):
+        wire.decode((MAX_FRAME + 1).to_bytes(4, "big"))
+    with pytest.raises(FrameTooLarge):
+        wire.decode_body(b"\x00" * (MAX_FRAME + 1))
+
+
+def test_a_frame_over_the_limit_is_not_encoded() -> None:
+    big = record(body=body_of_size(MAX_RECORD_BODY))
+    with pytest.raises(FrameTooLarge) as info:
+        wire.encode(wire.Records(batch=1, records=(big,) * 17))
+    assert info.value.code == "frame_too_large"
+
+
+@pytest.mark.parametrize("name", sorted(FRAMES))
+def test_every_truncation_of_a_frame_is_refused(name: str) -> None:
+    data = payload(FRAMES[name])
+    for size in range(len(data)):
+        with pytest.raises(MalformedFrame):
+            wire.decode_body(data[:size])
+
+
+# -- random and mutated bytes -------------------------------------------------------------------
+
+
+def decodes_cleanly(data: bytes, *, prefixed: bool = False) -> None:
+    """``data`` is refused with a WireError (that no stray exception caused), or
+    is a frame whose encoding is exactly ``data``: one encoding per frame."""
+    try:
+        frame = wire.decode(data) if prefixed else wire.decode_body(data)
+    except WireError as e:
+        assert e.__cause__ is None, f"a stray {type(e.__cause__).__name__} behind {e}"
+        return
+    encoded = wire.encode(frame)
+    assert (encoded if prefixed else encoded[4:]) == data
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_only_raise_wire_errors(data: bytes) -> None:
+    decodes_cleanly(data)
+    decodes_cleanly(data, prefixed=True)
+    decodes_cleanly(len(data).to_bytes(4, "big") + data, prefixed=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 17), st.binary(max_size=300))
+def test_random_bodies_after_a_good_start_only_raise_wire_errors(number: int,
+                                                                  data: bytes) -> None:
+    decodes_cleanly(bytes([0x82, number]) + data)
+    decodes_cleanly(bytes([0x82, number, 0xa0 + data[0] % 8]) + data[1:] if data else b"")
+
+
+# Strategies built from the same field specs that the codec uses.
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+SCALARS = (st.none() | st.booleans() | st.integers(0, 2**63 - 1) | st.text(max_size=12)
+           | st.binary(max_size=12))
+BODIES = st.dictionaries(st.text(max_size=8), st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8),
+    max_size=4).filter(lambda body: _depth(body) <= wire.MAX_BODY_DEPTH)
+
+
+def strategy(kind: wire.Kind) -> st.SearchStrategy[Any]:
+    if isinstance(kind, wire.UInt):
+        return st.integers(kind.lo, kind.hi)
+    if isinstance(kind, wire.Bool):
+        return st.booleans()
+    if isinstance(kind, wire.Bytes):
+        return st.binary(min_size=kind.lo, max_size=min(kind.hi, kind.lo + 40))
+    if isinstance(kind, wire.Text):
+        if kind.charset:
+            return st.from_regex(f"[{kind.charset}]{{{kind.lo},{kind.hi}}}", fullmatch=True)
+        return st.text(min_size=kind.lo, max_size=kind.hi)
+    if isinstance(kind, wire.Array):
+        return st.lists(strategy(kind.item), min_size=kind.lo,
+                        max_size=max(kind.lo, min(kind.hi, 4))).map(tuple)
+    if isinstance(kind, wire.Struct | wire.Pair):
+        return frame_strategy(kind.cls)
+    assert isinstance(kind, wire.Body)
+    return BODIES
+
+
+def frame_strategy(cls: type) -> st.SearchStrategy[Any]:
+    built = st.builds(cls, **{name: strategy(kind)
+                              for name, kind in wire.field_kinds(cls).items()})
+    if cls is wire.BlobStart:
+        built = built.filter(lambda frame: frame.offset <= frame.size)
+    return built
+
+
+ANY_FRAME = st.one_of([frame_strategy(cls) for cls in wire.FRAME_TYPES])
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_FRAME)
+def test_generated_frames_round_trip(frame: wire.Frame) -> None:
+    data = wire.encode(frame)
+    assert wire.decode(data) == frame
+    assert wire.encode(wire.decode(data)) == data
+    assert data == len(data[4:]).to_bytes(4, "big") + cbor2.dumps(
+        cbor2.loads(data[4:]), canonical=True)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ANY_FRAME | st.sampled_from(list(FRAMES.values())), st.data())
+def test_mutated_frames_are_refused_or_still_valid(frame: wire.Frame,
+                                                   data: st.DataObject) -> None:
+    body = bytearray(payload(frame))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(body) - 1))
+        edit = data.draw(st.sampled_from(["set", "insert", "delete"]))
+        byte = data.draw(st.integers(0, 255))
+        if edit == "set":
+            body[at] = byte
+        elif edit == "insert":
+            body.insert(at, byte)
+        elif len(body) > 1:
+            del body[at]
+    decodes_cleanly(bytes(body))
+
+
+# -- frames over transports ---------------------------------------------------------------------
+
+
+class BytePipe:
+    """An in-memory byte pipe: what is sent can then be received (one thread).
+    It keeps the size of every read, to show what was read."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        self.buffer = bytearray(data)
+        self.reads: list[int] = []
+
+    def send(self, data: bytes, timeout: float) -> None:
+        self.buffer += data
+
+    def recv_exactly(self, size: int, timeout: float) -> bytes:
+        self.reads.append(size)
+        if len(self.buffer) < size:
+            raise TimeoutError(f"{len(self.buffer)} of {size} bytes within {timeout} s")
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
+
+def _secure_channel_is_a_frame_transport(channel: SecureChannel) -> FrameTransport:
+    return channel  # what mypy checks
+
+
+def test_frames_through_a_byte_pipe() -> None:
+    pipe = BytePipe()
+    sender, receiver = FrameStream(pipe), FrameStream(pipe)
+    for frame in FRAMES.values():
+        sender.send(frame, timeout=1)
+    assert [receiver.recv(timeout=1) for _ in FRAMES] == list(FRAMES.values())
+    total = sum(len(data) for data in vectors().values())
+    assert sender.bytes_sent == receiver.bytes_received == total
+    assert not pipe.buffer
+
+
+def test_a_length_over_the_limit_is_refused_before_the_body_is_read() -> None:
+    pipe = BytePipe((MAX_FRAME + 1).to_bytes(4, "big") + b"\x00" * 100)
+    with pytest.raises(FrameTooLarge):
+        FrameStream(pipe).recv(timeout=1)
+    assert pipe.reads == [4]
+    assert len(pipe.buffer) == 100
+    chunk = wire.encode(vector(wire.Chunk))
+    pipe = BytePipe(chunk)
+    with pytest.raises(FrameTooLarge):
+        FrameStream(pipe, max_frame=len(chunk) - 5).recv(timeout=1)
+    assert pipe.reads == [4]
+    assert FrameStream(BytePipe(chunk), max_frame=len(chunk) - 4).recv(timeout=1) == \
+        vector(wire.Chunk)
+
+
+def test_a_stream_refuses_limits_it_cannot_keep() -> None:
+    for limit in (0, MAX_FRAME + 1):
+        with pytest.raises(ValueError, match="max_frame"):
+            FrameStream(BytePipe(), max_frame=limit)
+
+
+def test_bad_frames_and_transport_errors_on_a_stream() -> None:
+    with pytest.raises(MalformedFrame):
+        FrameStream(BytePipe(b"\x00\x00\x00\x00")).recv(timeout=1)
+    bad = raw(3, {"page": -1})
+    with pytest.raises(MalformedFrame, match=r"InventoryRequest\.page"):
+        FrameStream(BytePipe(len(bad).to_bytes(4, "big") + bad)).recv(timeout=1)
+    truncated = wire.encode(vector(wire.Hello))[:-3]
+    with pytest.raises(TimeoutError):  # the transport's own error, unchanged
+        FrameStream(BytePipe(truncated)).recv(timeout=1)
+    with pytest.raises(TimeoutError):
+        FrameStream(BytePipe()).recv(timeout=1)
+
+    class Closed(BytePipe):
+        def recv_exactly(self, size: int, timeout: float) -> bytes:
+            raise ChannelClosed("the peer closed the channel")
+
+    with pytest.raises(ChannelClosed):
+        FrameStream(Closed()).recv(timeout=1)
+
+    class Short(BytePipe):  # breaks its promise of exactly ``size`` bytes, past ``whole``
+        def __init__(self, data: bytes, whole: int) -> None:
+            super().__init__(data)
+            self.whole = whole
+
+        def recv_exactly(self, size: int, timeout: float) -> bytes:
+            data = super().recv_exactly(size, timeout)
+            return data if size <= self.whole else data[:-1]
+
+    bye = wire.encode(vector(wire.Bye))
+    with pytest.raises(MalformedFrame, match="short length prefix"):
+        FrameStream(Short(bye, whole=0)).recv(timeout=1)
+    with pytest.raises(MalformedFrame, match="short frame"):
+        FrameStream(Short(bye, whole=4)).recv(timeout=1)
+    pipe = BytePipe()
+    with pytest.raises(MalformedFrame):
+        FrameStream(pipe).send(wire.Bye(counter=-1), timeout=1)
+    assert not pipe.buffer  # nothing is sent of a frame the peer must refuse
+
+
+class PipeEnd:
+    """One end of a pair of OS pipes: a byte stream between two threads."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self.read_fd, self.write_fd = read_fd, write_fd
+
+    def send(self, data: bytes, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        view = memoryview(data)
+        while view:
+            if not select.select([], [self.write_fd], [], deadline - time.monotonic())[1]:
+                raise TimeoutError("the pipe stayed full")
+            view = view[os.write(self.write_fd, view):]
+
+    def recv_exactly(self, size: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        parts: list[bytes] = []
+        got = 0
+        while got < size:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.read_fd], [], [], left)[0]:
+                raise TimeoutError(f"{got} of {size} bytes")
+            part = os.read(self.read_fd, size - got)
+            if not part:
+                raise ChannelClosed("the other end closed the pipe")
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
+
+
+@pytest.fixture
+def pipes() -> Iterator[tuple[PipeEnd, PipeEnd]]:
+    down_r, down_w = os.pipe()
+    up_r, up_w = os.pipe()
+    yield PipeEnd(up_r, down_w), PipeEnd(down_r, up_w)
+    for fd in (down_r, down_w, up_r, up_w):
+        os.close(fd)
+
+
+def test_frames_through_os_pipes_between_two_threads(pipes: tuple[PipeEnd, PipeEnd]) -> None:
+    kiosk_end, tablet_end = pipes
+    kiosk, tablet = FrameStream(kiosk_end), FrameStream(tablet_end)
+    sent = [*FRAMES.values(), wire.Chunk(sha=SHA, offset=0, data=os.urandom(MAX_CHUNK_DATA)),
+            wire.Done(through=1, blobs=1)]
+
+    def tablet_side() -> int:
+        count = 0
+        while True:
+            frame = tablet.recv(timeout=10)
+            tablet.send(frame, timeout=10)  # each frame back, as its acknowledgement
+            count += 1
+            if isinstance(frame, wire.Done) and frame.through == 1:
+                return count
+
+    answered = background(tablet_side)
+    for frame in sent:
+        kiosk.send(frame, timeout=10)
+        assert kiosk.recv(timeout=10) == frame
+    assert answered.result(timeout=10) == len(sent)
+    assert kiosk.bytes_sent == tablet.bytes_received == kiosk.bytes_received \
+        == tablet.bytes_sent > MAX_CHUNK_DATA
+
+
+def test_frames_through_the_secure_channel(tmp_path: Path) -> None:
+    facility = Facility(tmp_path / "facility")
+    kiosk_cert = facility.issue(Role.KIOSK, "K-B2-01")
+    tablet_cert = facility.issue(Role.TABLET, "tablet JP5S-000001", "JP5S-000001")
+    kiosk_end, tablet_end = stream_pair()
+    accepted = background(SecureChannel.accept, tablet_end,
+                          make_context("accept", tablet_cert.credentials, facility.ca))
+    kiosk = FrameStream(SecureChannel.connect(
+        kiosk_end, make_context("connect", kiosk_cert.credentials, facility.ca)))
+    tablet = FrameStream(accepted.result(timeout=10))
+    chunk = wire.Chunk(sha=SHA, offset=0, data=os.urandom(MAX_CHUNK_DATA))
+    for frame in (vector(wire.Hello), chunk, vector(wire.Records)):
+        kiosk.send(frame, timeout=10)
+        assert tablet.recv(timeout=10) == frame
+    tablet.send(vector(wire.Bye), timeout=10)
+    assert kiosk.recv(timeout=10) == vector(wire.Bye)
