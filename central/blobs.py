@@ -29,6 +29,40 @@ def check_sha256(text: str) -> str:
     return text
 
 
+def _mp4(head: bytes) -> bool:
+    return head[4:8] == b"ftyp"
+
+
+def _wav(head: bytes) -> bool:
+    return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
+
+
+def _mp3(head: bytes) -> bool:
+    return head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+
+
+# The first bytes each accepted type starts with: a file is what it says it is.
+_SIGNATURES = {
+    "image/jpeg": lambda h: h[:3] == b"\xff\xd8\xff",
+    "image/png": lambda h: h[:8] == b"\x89PNG\r\n\x1a\n",
+    "video/mp4": _mp4,
+    "audio/wav": _wav,
+    "audio/mpeg": _mp3,
+    "audio/ogg": lambda h: h[:4] == b"OggS",
+}
+
+
+def check_content(media_type: str, head: bytes) -> None:
+    """Raises InvalidInput unless ``head`` (the file's first bytes) starts the way
+    a file of ``media_type`` does."""
+    signature = _SIGNATURES.get(media_type)
+    if signature is None:
+        raise InvalidInput(f"files of type {media_type} are not accepted", code="bad_media_type")
+    if not signature(head[:16]):
+        raise InvalidInput(f"the file is not {media_type}: it does not start like one",
+                           code="content_mismatch")
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     sha256: str

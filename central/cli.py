@@ -64,6 +64,7 @@ def cmd_seed(args: argparse.Namespace, config: CentralConfig) -> int:
     from cryptography import x509
 
     from central import migrate, seed
+    from central.payments import SandboxCardPayments
     from central.server import build_central
     from device_security.pki import fingerprint
 
@@ -75,6 +76,7 @@ def cmd_seed(args: argparse.Namespace, config: CentralConfig) -> int:
             return 2
         prints[kiosk_id] = fingerprint(x509.load_pem_x509_certificate(Path(path).read_bytes()))
     central = build_central(config)
+    central.payments = SandboxCardPayments()  # the demo families' stamps move no money
     migrate.upgrade(central.db)
     done = seed.seed_demo(central, kiosk_fingerprints=prints)
     if done.already:

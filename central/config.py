@@ -25,6 +25,7 @@ class CentralConfig:
     ca_certificate: str = ""  # PEM: the facility CA that issued kiosk certificates
     crl: str = ""  # PEM: the facility CA's revocation list
     trust_account_url: str = ""  # the agency's trust-account system; empty: in-process
+    card_processor: str = ""  # "" (no card payments) or "sandbox" (demo: moves no money)
     password_cost: str = "standard"  # noqa: S105 - a hashing cost, not a password
     working_language: str = "en"
     retention_days: int = 3650
@@ -39,6 +40,8 @@ class CentralConfig:
             raise ValueError("tls_certificate and tls_key go together")
         if not self.tls_certificate and self.host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("plain HTTP is for loopback only: set tls_certificate and tls_key")
+        if self.card_processor not in ("", "sandbox"):
+            raise ValueError("card_processor is '' (none) or 'sandbox' (the demo's)")
         if self.password_cost not in ("standard", "low"):
             raise ValueError("password_cost is 'standard' or 'low'")
         if self.retention_days < 1 or self.ticket_resolution_days < 1:

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from central.errors import Conflict, PolicyRefused
+from central.errors import Conflict, PolicyRefused, UpstreamUnavailable
 
 DECLINED = "tok_sandbox_declined"  # a sandbox card token, not a secret
 
@@ -31,6 +31,14 @@ class CardPayments(Protocol):
         """Charge ``token``. Raises PolicyRefused when declined, Conflict when the key
         was used for another amount, UpstreamUnavailable when the processor is down."""
         ...
+
+
+class NoCardPayments:
+    """No processor is set up: family members cannot buy stamps by card here."""
+
+    def charge(self, token: str, amount_cents: int, idempotency_key: str) -> CardCharge:
+        raise UpstreamUnavailable("card payments are not set up on this server",
+                                  code="no_card_processor")
 
 
 class SandboxCardPayments:

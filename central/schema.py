@@ -166,6 +166,17 @@ blobs = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
+# Who uploaded a blob, for what: a message's attachment must be the sender's own
+# upload for messages, and a catalog item's file an upload for media.
+blob_uploads = Table(
+    "blob_uploads", metadata,
+    Column("sha256", ForeignKey("blobs.sha256"), primary_key=True),
+    Column("uploader", String(48), primary_key=True),  # contact:<id>, resident:<id>, staff:<id>
+    Column("purpose", String(16), primary_key=True),  # message, media
+    Column("media_type", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+
 messages = Table(
     "messages", metadata,
     _id(),
@@ -325,7 +336,7 @@ holds = Table(
 alerts = Table(
     "alerts", metadata,
     _id(),
-    Column("uid", String(64), nullable=False, unique=True),
+    Column("uid", String(64), nullable=False),  # made by the kiosk: unique per kiosk
     Column("kiosk_id", ForeignKey("kiosks.id"), nullable=False),
     Column("location_code", String(64), nullable=False),
     Column("reason", String(64), nullable=False),
@@ -338,6 +349,7 @@ alerts = Table(
     Column("status", String(16), nullable=False),  # open, acknowledged
     Column("acknowledged_by", ForeignKey("staff.id"), nullable=True),
     Column("acknowledged_at", BigInteger, nullable=True),
+    UniqueConstraint("kiosk_id", "uid"),
     Index(None, "status"),
 )
 

@@ -155,7 +155,8 @@ def _catalog(c: Central, admin: int) -> None:
         if seconds:
             data = tone_wav(seconds, 220.0 * (1 + n / 4))
             stored = c.blobs.put([data], max_size=len(data))
-            messaging.register_blob(c, stored.sha256, stored.size, "audio/wav")
+            messaging.record_upload(c, stored.sha256, stored.size, "audio/wav",
+                                    uploader=f"staff:{admin}", purpose="media")
             sha = stored.sha256
         kind = "album" if not seconds else "song"
         media.add_item(c, media.Item(item_id, kind, title, artist, album, "Demo Records",

@@ -28,7 +28,7 @@ from central.blobs import BlobStore
 from central.config import CentralConfig
 from central.database import Database
 from central.passwords import Passwords
-from central.payments import SandboxCardPayments
+from central.payments import NoCardPayments, SandboxCardPayments
 from central.services import media, money, tickets
 from central.services.core import Central, Settings
 from central.trust_account import HttpTrustAccounts, InMemoryTrustAccounts, TrustAccounts
@@ -49,7 +49,8 @@ def build_central(config: CentralConfig, *, translator: Any = None) -> Central:
         db=Database(config.url),
         blobs=BlobStore(config.state_path / "blobs"),
         trust=trust,
-        payments=SandboxCardPayments(),
+        payments=SandboxCardPayments() if config.card_processor == "sandbox"
+        else NoCardPayments(),
         passwords=Passwords(config.password_cost),
         translator=translator,
         settings=Settings(retention_days=config.retention_days,
@@ -172,9 +173,11 @@ class CentralServer:
         escalated = tickets.escalate_due(self.central)
         refunded = media.refund_undelivered(self.central)
         expired = money.expire_stamps(self.central)
-        if escalated or refunded or expired:
+        finished = money.finish_stalled_transfers(self.central)
+        if escalated or refunded or expired or finished:
             log.info("sweep: %d tickets escalated, %d entitlements refunded, %d stamp lots "
-                     "expired", len(escalated), len(refunded), expired)
+                     "expired, %d stalled transfers finished", len(escalated), len(refunded),
+                     expired, finished)
 
     def _start_sweeps(self) -> None:
         def loop() -> None:

@@ -22,7 +22,7 @@ from device_security.pki import TrustAnchors
 log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 MAX_JSON_BODY = 1 << 20  # uploads have their own, larger, per-type bounds
-UPLOAD_PATHS = ("/v1/family/blobs", "/v1/staff/blobs")
+UPLOAD_PATHS = ("/v1/family/blobs", "/v1/staff/blobs", "/v1/resident/blobs")
 
 
 class BodyLimit:

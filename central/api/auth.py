@@ -124,12 +124,19 @@ def contact(s: SessionDep) -> int:
 ContactDep = Annotated[int, Depends(contact)]
 
 
-def resident(s: SessionDep, k: KioskDep) -> int:
-    """A resident's session, used from the kiosk where it was opened."""
+# What a resident may do before changing the first PIN.
+PIN_CHANGE_PATHS = ("/v1/resident/pin", "/v1/resident/sessions")
+
+
+def resident(request: Request, s: SessionDep, k: KioskDep) -> int:
+    """A resident's session, used from the kiosk where it was opened. Until the
+    first PIN is changed, only the PIN change and logout are open."""
     if s.subject != "resident":
         raise Forbidden("this is for residents at a kiosk")
     if s.kiosk_id != k.kiosk_id:
         raise Forbidden("this session belongs to another kiosk")
+    if s.must_change_pin and request.url.path not in PIN_CHANGE_PATHS:
+        raise Forbidden("choose a new PIN first", code="pin_change_required")
     return s.subject_id
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from fastapi import Request
@@ -9,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from central.api.models import BlobOut
-from central.blobs import check_sha256
+from central.blobs import check_content, check_sha256
 from central.errors import InvalidInput, NotFound
 from central.services import messaging
 from central.services.core import Central
@@ -25,10 +26,13 @@ def _limit(c: Central, media_type: str) -> int:
     return c.settings.max_media_bytes
 
 
-async def read_upload(request: Request, c: Central, *, allowed: tuple[str, ...]) -> BlobOut:
-    """Read a raw upload body (bounded by its type's limit) into the blob store.
+async def read_upload(request: Request, c: Central, *, allowed: tuple[str, ...],
+                      uploader: str, purpose: str) -> BlobOut:
+    """Read a raw upload body (bounded by its type's limit) into the blob store,
+    recorded as ``uploader``'s upload for ``purpose``.
 
-    ``X-Content-SHA256``, when sent, must match the bytes."""
+    The bytes must start like the declared type; ``X-Content-SHA256``, when
+    sent, must match them."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in allowed:
         raise InvalidInput(f"upload one of: {', '.join(allowed)} (got {media_type or 'none'})",
@@ -47,9 +51,12 @@ async def read_upload(request: Request, c: Central, *, allowed: tuple[str, ...])
         if size > limit:
             raise InvalidInput(f"the upload is over {limit} bytes", code="too_large")
         chunks.append(chunk)
+    check_content(media_type, b"".join(chunks)[:16] if chunks else b"")
     stored = await run_in_threadpool(c.blobs.put, chunks, max_size=limit,
                                      expected_sha256=expected)
-    await run_in_threadpool(messaging.register_blob, c, stored.sha256, stored.size, media_type)
+    await run_in_threadpool(functools.partial(
+        messaging.record_upload, c, stored.sha256, stored.size, media_type,
+        uploader=uploader, purpose=purpose))
     return BlobOut(sha256=stored.sha256, size=stored.size, created=stored.created)
 
 

@@ -111,7 +111,13 @@ def stamp_balance(resident_agency_id: AgencyQuery, me: ContactDep,
                  "video/mp4": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload(request: Request, me: ContactDep, c: CentralDep) -> BlobOut:
     """Upload a photo (JPEG, PNG) or a videogram (MP4) before attaching it."""
-    return await read_upload(request, c, allowed=("image/jpeg", "image/png", "video/mp4"))
+    with c.db.read() as conn:
+        approved = conn.execute(select(approvals.c.id).where(
+            approvals.c.contact_id == me, approvals.c.status == "approved").limit(1)).first()
+    if approved is None:
+        raise Forbidden("uploads are for approved contacts", code="not_approved")
+    return await read_upload(request, c, allowed=("image/jpeg", "image/png", "video/mp4"),
+                             uploader=f"contact:{me}", purpose="message")
 
 
 @router.post("/messages", status_code=201, response_model=SentOut)

@@ -21,8 +21,17 @@ from central.api.models import (
     HeadsOut,
     KioskTabletOut,
 )
+from central.blobs import check_sha256
 from central.errors import NotFound
-from central.schema import entitlements, feeds, residents, tablets
+from central.schema import (
+    attachments,
+    catalog,
+    entitlements,
+    feeds,
+    messages,
+    residents,
+    tablets,
+)
 from central.services import alerts, media, messaging
 from central.services.accounts import resident
 
@@ -60,7 +69,23 @@ def feed(resident_id: Id, k: KioskDep, c: CentralDep,
 
 @router.get("/blobs/{sha256}", responses={200: {"content": {"application/octet-stream": {}}}})
 def blob(sha256: str, k: KioskDep, c: CentralDep) -> Response:
-    """A blob by hash; HTTP Range resumes a download where it stopped."""
+    """A blob of this unit's residents (a delivered message's attachment, or a
+    file they are entitled to) by hash; HTTP Range resumes a download."""
+    check_sha256(sha256)
+    on_unit = select(residents.c.id).where(residents.c.unit_id == k.unit_id)
+    with c.db.read() as conn:
+        attached = conn.execute(
+            select(attachments.c.message_id)
+            .join(messages, messages.c.id == attachments.c.message_id)
+            .where(attachments.c.blob_sha256 == sha256, messages.c.status == "delivered",
+                   messages.c.resident_id.in_(on_unit)).limit(1)).first()
+        entitled = attached or conn.execute(
+            select(entitlements.c.id)
+            .join(catalog, catalog.c.id == entitlements.c.item_id)
+            .where(catalog.c.blob_sha256 == sha256, entitlements.c.state != "refunded",
+                   entitlements.c.resident_id.in_(on_unit)).limit(1)).first()
+    if entitled is None:
+        raise NotFound(f"no blob {sha256} for this kiosk's unit")
     return serve_blob(c, sha256)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from central.api.auth import CentralDep, KioskDep, ResidentDep, TokenDep
+from central.api.blob_io import read_upload
 from central.api.models import (
+    BlobOut,
     ContactOut,
     EntitlementOut,
     HomeOut,
@@ -94,6 +96,16 @@ def my_contacts(me: ResidentDep, c: CentralDep) -> list[ContactOut]:
                                    approvals.c.status == "approved")
                             .order_by(contacts.c.name)).all()
     return [ContactOut(id=r.id, name=r.name, relationship=r.relationship) for r in rows]
+
+
+@router.post("/blobs", status_code=201, response_model=BlobOut,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                 "video/mp4": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload(request: Request, me: ResidentDep, c: CentralDep) -> BlobOut:
+    """A photo or a videogram recorded at the kiosk, to attach to a message."""
+    return await read_upload(request, c, allowed=("image/jpeg", "video/mp4"),
+                             uploader=f"resident:{me}", purpose="message")
 
 
 @router.post("/messages", status_code=201, response_model=SentOut)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from central.api.auth import CentralDep, StaffMember, staff
+from central.api.auth import CentralDep, StaffMember, TokenDep, staff
 from central.api.blob_io import read_upload
 from central.api.models import (
     AckIn,
@@ -60,7 +60,7 @@ Id = Annotated[int, Path(ge=1, le=2**53)]
 Reviewer = Annotated[StaffMember, Depends(staff("reviewer"))]
 Technician = Annotated[StaffMember, Depends(staff("technician"))]
 Admin = Annotated[StaffMember, Depends(staff())]
-Watcher = Annotated[StaffMember, Depends(staff("technician", "investigator", "reviewer"))]
+Watcher = Annotated[StaffMember, Depends(staff("technician", "investigator"))]
 Investigator = Annotated[StaffMember, Depends(staff("investigator"))]
 StatusQuery = Annotated[str, Query(max_length=16)]
 
@@ -69,6 +69,13 @@ StatusQuery = Annotated[str, Query(max_length=16)]
 def login(body: StaffLogin, c: CentralDep) -> SessionOut:
     done = accounts.login_staff(c, body.username, body.password)
     return SessionOut(token=done.token, expires_at=done.expires_at)
+
+
+@router.delete("/sessions", status_code=204)
+def logout(me: Annotated[StaffMember, Depends(staff(*accounts.STAFF_ROLES))], token: TokenDep,
+           c: CentralDep) -> Response:
+    accounts.logout(c, token)
+    return Response(status_code=204)
 
 
 # -- review --------------------------------------------------------------------
@@ -258,7 +265,8 @@ MEDIA_TYPES = ("audio/mpeg", "audio/wav", "audio/ogg", "video/mp4", "image/jpeg"
                  t: {"schema": {"type": "string", "format": "binary"}} for t in MEDIA_TYPES}}})
 async def upload(request: Request, me: Admin, c: CentralDep) -> BlobOut:
     """Upload a media file (song, video, cover art) before cataloguing it."""
-    return await read_upload(request, c, allowed=MEDIA_TYPES)
+    return await read_upload(request, c, allowed=MEDIA_TYPES, uploader=f"staff:{me.id}",
+                             purpose="media")
 
 
 @router.post("/catalog", status_code=201, response_model=Created)

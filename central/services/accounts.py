@@ -261,7 +261,10 @@ _DUMMY_HASH = _DummyHash()
 def change_pin(c: Central, resident_id: int, old_pin: str, new_pin: str) -> None:
     """Raises Unauthenticated for a wrong old PIN, InvalidInput for a weak new one."""
     with c.db.write() as conn:
-        row = resident(conn, id=resident_id)
+        row = conn.execute(for_update(select(residents).where(residents.c.id == resident_id))
+                           ).first()
+        if row is None:
+            raise NotFound(f"no resident {resident_id}")
         _check_lock(c, row)
         wrong = not c.passwords.verify(str(row.pin_hash), old_pin)
         if wrong:
@@ -282,6 +285,8 @@ def reset_pin(c: Central, resident_id: int, *, staff_id: int) -> str:
         conn.execute(update(residents).where(residents.c.id == resident_id).values(
             pin_hash=c.passwords.hash(pin), pin_must_change=True, failed_logins=0,
             locked_until=0))
+        conn.execute(sessions.delete().where(sessions.c.subject == "resident",
+                                             sessions.c.subject_id == resident_id))
         audit(conn, c, staff_id, "resident.reset_pin", f"resident:{resident_id}")
     return pin
 
@@ -365,6 +370,7 @@ class Session:
     subject_id: int
     kiosk_id: str | None
     role: str | None = None  # a staff member's role
+    must_change_pin: bool = False  # a resident still on the first PIN
 
 
 def authenticate(c: Central, token: str) -> Session:
@@ -377,9 +383,13 @@ def authenticate(c: Central, token: str) -> Session:
         if row is None or row.expires_at <= c.clock():
             raise Unauthenticated("the session has ended; log in again")
         role = None
+        must_change = False
         if row.subject == "staff":
             role = conn.execute(select(staff.c.role).where(staff.c.id == row.subject_id)).scalar()
-    return Session(row.subject, row.subject_id, row.kiosk_id, role)
+        elif row.subject == "resident":
+            must_change = bool(conn.execute(select(residents.c.pin_must_change).where(
+                residents.c.id == row.subject_id)).scalar())
+    return Session(row.subject, row.subject_id, row.kiosk_id, role, must_change)
 
 
 def logout(c: Central, token: str) -> None:

@@ -37,21 +37,25 @@ def record(c: Central, kiosk_id: str, report: AlertReport) -> int:
     if not (8 <= len(report.uid) <= 64):
         raise InvalidInput("an alert uid is 8-64 characters")
     with c.db.write() as conn:
-        existing = conn.execute(select(alerts.c.id).where(alerts.c.uid == report.uid)).scalar()
+        existing = conn.execute(select(alerts.c.id).where(
+            alerts.c.kiosk_id == kiosk_id, alerts.c.uid == report.uid)).scalar()
         if existing is not None:
             return int(existing)
         location = conn.execute(select(kiosks.c.location_code)
                                 .where(kiosks.c.id == kiosk_id)).scalar_one()
         try:
-            alert_id = int(conn.execute(alerts.insert().values(
-                uid=report.uid, kiosk_id=kiosk_id, location_code=location, reason=report.reason,
-                detail=report.detail, tablet_serial=report.tablet_serial,
-                resident_agency_id=report.resident_agency_id,
-                resident_name=report.resident_name, registered_owner=report.registered_owner,
-                raised_at=report.raised_at, status="open").returning(alerts.c.id)).scalar_one())
+            with conn.begin_nested():
+                alert_id = int(conn.execute(alerts.insert().values(
+                    uid=report.uid, kiosk_id=kiosk_id, location_code=location,
+                    reason=report.reason, detail=report.detail,
+                    tablet_serial=report.tablet_serial,
+                    resident_agency_id=report.resident_agency_id,
+                    resident_name=report.resident_name,
+                    registered_owner=report.registered_owner, raised_at=report.raised_at,
+                    status="open").returning(alerts.c.id)).scalar_one())
         except IntegrityError:
-            return int(conn.execute(select(alerts.c.id)
-                                    .where(alerts.c.uid == report.uid)).scalar_one())
+            return int(conn.execute(select(alerts.c.id).where(
+                alerts.c.kiosk_id == kiosk_id, alerts.c.uid == report.uid)).scalar_one())
     log.warning("alert from kiosk %s at %s: %s (tablet %s)", kiosk_id, location, report.reason,
                 report.tablet_serial)
     return alert_id

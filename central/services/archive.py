@@ -13,7 +13,7 @@ import logging
 import zipfile
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete, select
 
 from central.errors import NotFound
 from central.schema import attachments, feed_records, holds, messages
@@ -23,6 +23,7 @@ from central.services.core import Central, audit
 from central.services.messaging import message_record
 
 log = logging.getLogger(__name__)
+PURGE_BATCH = 500
 
 
 def export(c: Central, resident_id: int, *, staff_id: int) -> bytes:
@@ -72,13 +73,21 @@ def purge_expired(c: Central) -> int:
                            ).all()
         if not old:
             return 0
-        ids = [m.id for m in old]
-        conn.execute(delete(holds).where(holds.c.message_id.in_(ids)))
-        conn.execute(delete(attachments).where(attachments.c.message_id.in_(ids)))
-        conn.execute(delete(feed_records).where(or_(*[
-            and_(feed_records.c.ref == m.uid,
-                 feed_records.c.feed.in_((f"resident:{m.resident_id}",
-                                          f"contact:{m.contact_id}"))) for m in old])))
-        conn.execute(delete(messages).where(messages.c.id.in_(ids)))
-        audit(conn, c, None, "retention.purge", "messages", count=len(ids), cutoff=cutoff)
-    return len(ids)
+        for start in range(0, len(old), PURGE_BATCH):
+            batch = old[start:start + PURGE_BATCH]
+            ids = [m.id for m in batch]
+            conn.execute(delete(holds).where(holds.c.message_id.in_(ids)))
+            conn.execute(delete(attachments).where(attachments.c.message_id.in_(ids)))
+            # Only the message's own records and notices: an entitlement's record
+            # (whose ref is a number that could look like a uid) is never touched.
+            by_feed: dict[str, list[str]] = {}
+            for m in batch:
+                by_feed.setdefault(f"resident:{m.resident_id}", []).append(m.uid)
+                by_feed.setdefault(f"contact:{m.contact_id}", []).append(m.uid)
+            for feed, uids in by_feed.items():
+                conn.execute(delete(feed_records).where(
+                    feed_records.c.feed == feed, feed_records.c.kind.in_(("message", "notice")),
+                    feed_records.c.ref.in_(uids)))
+            conn.execute(delete(messages).where(messages.c.id.in_(ids)))
+        audit(conn, c, None, "retention.purge", "messages", count=len(old), cutoff=cutoff)
+    return len(old)

@@ -12,13 +12,13 @@ from sqlalchemy import Connection, Row, func, or_, select, update
 from central import ledger
 from central.blobs import check_sha256
 from central.database import for_update
-from central.errors import Conflict, InvalidInput, NotFound, PolicyRefused
-from central.schema import blobs, catalog, entitlements
+from central.errors import CentralError, Conflict, InvalidInput, NotFound, PolicyRefused
+from central.schema import blob_uploads, catalog, entitlements
 from central.services import feeds
 from central.services.accounts import check_code, policy_of, resident
 from central.services.core import Central, audit
-from central.services.ledger_store import find, post
-from central.services.money import check_key
+from central.services.ledger_store import find, load_accounts, post
+from central.services.money import internal_key
 
 log = logging.getLogger(__name__)
 KINDS = ("song", "album", "music_video")
@@ -60,8 +60,9 @@ def add_item(c: Central, item: Item, *, staff_id: int | None) -> None:
             raise InvalidInput("a song or video needs its file's hash")
         check_sha256(item.sha256)
     with c.db.write() as conn:
-        if item.sha256 is not None and conn.execute(
-                select(blobs.c.sha256).where(blobs.c.sha256 == item.sha256)).first() is None:
+        if item.sha256 is not None and conn.execute(select(blob_uploads.c.sha256).where(
+                blob_uploads.c.sha256 == item.sha256,
+                blob_uploads.c.purpose == "media")).first() is None:
             raise InvalidInput(f"upload the file {item.sha256} before cataloguing it",
                                code="unknown_blob")
         if item.album_id is not None:
@@ -143,20 +144,25 @@ def purchase(c: Central, resident_id: int, item_id: str, *, key: str) -> list[En
     The same key again returns the same entitlements and charges nothing.
     Raises InsufficientFunds, PolicyRefused (already owned, not for sale).
     """
-    check_key(key)
-    purchase_key = f"media:{resident_id}:{key}"
+    purchase_key = internal_key("media", str(resident_id), key)
     with c.db.write() as conn:
-        existing = conn.execute(select(entitlements.c.id, entitlements.c.item_id).where(
-            entitlements.c.purchase_key == purchase_key)).all()
+        # Hold the resident's prepaid account first: two purchases at once (a double
+        # tap) queue here, and the second then sees what the first bought.
+        load_accounts(conn, [ledger.prepaid_account(resident_id).id], lock=True)
         item = get_item(conn, item_id)
-        if existing:
-            return [_entitlement_record(conn, e.id) for e in existing]
-        res = resident(conn, id=resident_id)
-        agency = str(res.agency)
         tracks = [item] if item.kind != "album" else [
             _item(r) for r in conn.execute(select(catalog).where(
                 catalog.c.album_id == item.id, catalog.c.active.is_(True))
                 .order_by(catalog.c.id))]
+        existing = conn.execute(select(entitlements.c.id, entitlements.c.item_id).where(
+            entitlements.c.purchase_key == purchase_key)).all()
+        if existing:
+            if {e.item_id for e in existing} != {t.id for t in tracks}:
+                raise Conflict("this purchase key was used to buy something else",
+                               code="idempotency_key_reused")
+            return [_entitlement_record(conn, e.id) for e in existing]
+        res = resident(conn, id=resident_id)
+        agency = str(res.agency)
         if not tracks:
             raise PolicyRefused(f"{item.title} has no tracks for sale")
         owned = conn.execute(select(entitlements.c.item_id).where(
@@ -225,19 +231,23 @@ def refund_undelivered(c: Central) -> list[int]:
     agency's window; the resident is told, and may buy the item again."""
     at = c.clock()
     refunded: list[int] = []
-    with c.db.write() as conn:
+    with c.db.read() as conn:
         rows = conn.execute(select(entitlements.c.purchase_key, entitlements.c.resident_id,
                                    func.min(entitlements.c.created_at).label("created_at"))
                             .where(entitlements.c.state.in_(("paid", "at_kiosk", "on_tablet")))
                             .group_by(entitlements.c.purchase_key, entitlements.c.resident_id)
                             ).all()
-        for r in rows:
-            agency = str(resident(conn, id=r.resident_id).agency)
-            window = policy_of(conn, agency).refund_window_days * 86400
-            if r.created_at + window > at:
-                continue
-            refunded.extend(_refund(conn, c, r.purchase_key, r.resident_id,
-                                    "not delivered to your tablet in time"))
+    for r in rows:  # one transaction a purchase: one failure never stops the others
+        try:
+            with c.db.write() as conn:
+                agency = str(resident(conn, id=r.resident_id).agency)
+                window = policy_of(conn, agency).refund_window_days * 86400
+                if r.created_at + window > at:
+                    continue
+                refunded.extend(_refund(conn, c, r.purchase_key, r.resident_id,
+                                        "not delivered to your tablet in time"))
+        except CentralError:
+            log.exception("could not refund purchase %s", r.purchase_key)
     return refunded
 
 
@@ -246,6 +256,8 @@ def _refund(conn: Connection, c: Central, purchase_key: str, resident_id: int,
     at = c.clock()
     ents = conn.execute(for_update(select(entitlements).where(
         entitlements.c.purchase_key == purchase_key))).all()
+    if not any(e.state in ("paid", "at_kiosk", "on_tablet") for e in ents):
+        return []  # delivered or refunded meanwhile
     # A purchase is refunded whole: verified files of an album are refunded with it.
     charge = find(conn, purchase_key)
     if charge is not None:

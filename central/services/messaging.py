@@ -23,9 +23,10 @@ from sqlalchemy.exc import IntegrityError
 
 from central import ledger
 from central.blobs import check_sha256
+from central.database import insert_ignore
 from central.errors import Conflict, InvalidInput, NotFound
 from central.pricing import message_cost
-from central.schema import attachments, blobs, contacts, holds, messages
+from central.schema import attachments, blob_uploads, blobs, contacts, holds, messages
 from central.services import feeds
 from central.services.accounts import policy_of, require_approved, resident
 from central.services.core import Central
@@ -34,7 +35,10 @@ from central.services.screening_lists import screen_for
 
 log = logging.getLogger(__name__)
 _UID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-ATTACHMENT_KINDS = ("photo", "videogram")
+UPLOAD_PURPOSES = ("message", "media")
+# What each kind of attachment may be; the kind sets the price.
+ATTACHMENT_TYPES = {"photo": ("image/jpeg", "image/png"), "videogram": ("video/mp4",)}
+ATTACHMENT_KINDS = tuple(ATTACHMENT_TYPES)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,8 @@ def send_from_contact(c: Central, contact_id: int, *, uid: str, resident_agency_
     with c.db.write() as conn:
         res = resident(conn, agency_id=resident_agency_id)
         return _send(conn, c, res, contact_id, "to_resident",
-                     contact_owner(contact_id, str(res.agency)), uid, body, attached)
+                     contact_owner(contact_id, str(res.agency)), uid, body, attached,
+                     uploader=f"contact:{contact_id}")
 
 
 def send_from_resident(c: Central, resident_id: int, *, uid: str, contact_id: int, body: str,
@@ -78,12 +83,12 @@ def send_from_resident(c: Central, resident_id: int, *, uid: str, contact_id: in
     with c.db.write() as conn:
         res = resident(conn, id=resident_id)
         return _send(conn, c, res, contact_id, "from_resident", f"resident:{resident_id}", uid,
-                     body, attached)
+                     body, attached, uploader=f"resident:{resident_id}")
 
 
 def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id: int,
           direction: str, payer: str, uid: str, body: str,
-          attached: Sequence[Attachment]) -> Sent:
+          attached: Sequence[Attachment], *, uploader: str) -> Sent:
     check_uid(uid)
     policy = policy_of(conn, str(res.agency))
     if not body.strip() and not attached:
@@ -110,8 +115,17 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
     rid = int(res.id)
     require_approved(conn, rid, contact_id)
     for a in attached:
-        if conn.execute(select(blobs.c.sha256).where(blobs.c.sha256 == a.sha256)).first() is None:
-            raise InvalidInput(f"attachment {a.sha256} was not uploaded", code="unknown_blob")
+        # Only the sender's own uploads for messages, of the type the kind promises
+        # (the kind sets the price): never a catalog file or someone else's photo.
+        media_type = conn.execute(select(blob_uploads.c.media_type).where(
+            blob_uploads.c.sha256 == a.sha256, blob_uploads.c.uploader == uploader,
+            blob_uploads.c.purpose == "message")).scalar()
+        if media_type is None:
+            raise InvalidInput(f"attachment {a.sha256} is not one of your uploads",
+                               code="unknown_blob")
+        if media_type not in ATTACHMENT_TYPES[a.kind]:
+            raise InvalidInput(f"a {a.kind} must be {' or '.join(ATTACHMENT_TYPES[a.kind])}, "
+                               f"not {media_type}", code="wrong_attachment_type")
     stamps = message_cost(policy, photos=sum(a.kind == "photo" for a in attached),
                           videograms=sum(a.kind == "videogram" for a in attached))
     at = c.clock()
@@ -119,9 +133,14 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
         draws = ledger.draw_stamps(lots, stamps, at)
         post(conn, ledger.message_charge(key=f"message:{uid}", agency=str(res.agency),
                                          draws=draws))
-    verdict = screen_for(conn, c, res).check(body)
+    screen = screen_for(conn, c, res)
+    verdict = screen.check(body)
+    # The family's display name travels with every message: it is screened too.
+    sender_name = str(conn.execute(select(contacts.c.name)
+                                   .where(contacts.c.id == contact_id)).scalar_one())
+    name_verdict = screen.check(sender_name) if direction == "to_resident" else None
     by_policy = bool(attached) and policy.review_attachments
-    held = verdict.held or by_policy
+    held = verdict.held or by_policy or bool(name_verdict and name_verdict.held)
     status = "held" if held else "delivered"
     try:
         with conn.begin_nested():
@@ -140,6 +159,11 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
         hits = [{"term": h.term.text, "scope": h.term.scope, "scope_id": h.term.scope_id,
                  "language": h.term.language, "list_version": h.term.list_version,
                  "start": h.start, "end": h.end, "excerpt": h.excerpt} for h in verdict.hits]
+        if name_verdict is not None:
+            hits.extend({"field": "sender_name", "term": h.term.text, "scope": h.term.scope,
+                         "scope_id": h.term.scope_id, "language": h.term.language,
+                         "list_version": h.term.list_version, "start": h.start, "end": h.end,
+                         "excerpt": h.excerpt} for h in name_verdict.hits)
         if by_policy:
             hits.append({"policy": "review_attachments",
                          "text": "the agency reviews every photo and videogram"})
@@ -210,9 +234,19 @@ def feed_page(c: Central, feed: str, after: int, limit: int = feeds.MAX_PAGE
         return feeds.head(conn, feed), feeds.since(conn, feed, after, limit)
 
 
-def register_blob(c: Central, sha256: str, size: int, media_type: str) -> None:
-    """Record an uploaded blob (its bytes are already in the blob store)."""
-    from central.database import insert_ignore
+def record_upload(c: Central, sha256: str, size: int, media_type: str, *, uploader: str,
+                  purpose: str) -> None:
+    """Record who uploaded a blob and for what (its bytes are already in the store).
+
+    ``uploader`` is ``contact:<id>``, ``resident:<id>`` or ``staff:<id>``;
+    ``purpose`` is ``message`` (an attachment of the uploader's own messages)
+    or ``media`` (a catalog file)."""
+    if purpose not in UPLOAD_PURPOSES:
+        raise InvalidInput(f"purpose is one of {', '.join(UPLOAD_PURPOSES)}")
     with c.db.write() as conn:
         insert_ignore(conn, blobs, [{"sha256": sha256, "size": size, "media_type": media_type,
                                      "created_at": c.clock()}], ["sha256"])
+        insert_ignore(conn, blob_uploads, [{"sha256": sha256, "uploader": uploader,
+                                            "purpose": purpose, "media_type": media_type,
+                                            "at": c.clock()}],
+                      ["sha256", "uploader", "purpose"])

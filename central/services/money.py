@@ -11,9 +11,16 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from central import ledger
-from central.errors import Conflict, InsufficientFunds, InvalidInput, NotFound, PolicyRefused
+from central.errors import (
+    CentralError,
+    Conflict,
+    InsufficientFunds,
+    InvalidInput,
+    NotFound,
+    PolicyRefused,
+)
 from central.pricing import check_transfer
-from central.schema import ledger_accounts, transfers
+from central.schema import ledger_accounts, residents, transfers
 from central.services.accounts import policy_of, require_approved, resident
 from central.services.core import Central
 from central.services.ledger_store import ensure_accounts, load_accounts, owner_accounts, post
@@ -27,6 +34,13 @@ def check_key(key: str) -> str:
         raise InvalidInput("an idempotency key is 8-100 printable ASCII characters",
                            code="bad_idempotency_key")
     return key
+
+
+def internal_key(prefix: str, owner: str, key: str) -> str:
+    """The key a client's idempotency key becomes inside the server: scoped to
+    its owner (one person's key never meets another's) and of fixed length
+    (it fits every column and every system it is passed to)."""
+    return f"{prefix}:{owner}:{hashlib.sha256(check_key(key).encode()).hexdigest()[:32]}"
 
 
 @dataclass(frozen=True)
@@ -53,14 +67,18 @@ def buy_stamps_for_contact(c: Central, contact_id: int, *, resident_agency_id: s
         require_approved(conn, int(res.id), contact_id)
         agency = str(res.agency)
         offer = policy_of(conn, agency).offer(offer_id)
-    c.payments.charge(card_token, offer.price_cents, f"stamps:{contact_id}:{key}")
-    at = c.clock()
     owner = contact_owner(contact_id, agency)
+    posting_key = internal_key("stamps", owner, key)
+    charge = c.payments.charge(card_token, offer.price_cents, posting_key)
+    if charge.amount_cents != offer.price_cents:
+        raise Conflict("this payment key was used for another amount",
+                       code="idempotency_key_reused")
+    at = c.clock()
     lot = _lot(owner, key, offer.valid_days, at)
     with c.db.write() as conn:
         ensure_accounts(conn, [lot])
         source = ledger.agency_account(agency, "card-clearing")
-        done = post(conn, ledger.stamp_sale(key=f"stamps:{owner}:{key}", agency=agency,
+        done = post(conn, ledger.stamp_sale(key=posting_key, agency=agency,
                                             buyer_lot=lot, source=source, stamps=offer.stamps,
                                             price_cents=offer.price_cents))
     return StampPurchase(offer.stamps, offer.price_cents, lot.expires_at, done.replayed)
@@ -79,7 +97,7 @@ def buy_stamps_for_resident(c: Central, resident_id: int, *, offer_id: str,
         lot = _lot(owner, key, offer.valid_days, at)
         ensure_accounts(conn, [lot])
         done = post(conn, ledger.stamp_sale(
-            key=f"stamps:{owner}:{key}", agency=agency, buyer_lot=lot,
+            key=internal_key("stamps", owner, key), agency=agency, buyer_lot=lot,
             source=ledger.prepaid_account(resident_id), stamps=offer.stamps,
             price_cents=offer.price_cents))
     return StampPurchase(offer.stamps, offer.price_cents, lot.expires_at, done.replayed)
@@ -103,13 +121,12 @@ def transfer_to_prepaid(c: Central, resident_id: int, *, amount_cents: int,
     credited once. Raises PolicyRefused outside the agency's limits,
     InsufficientFunds, UpstreamUnavailable.
     """
-    check_key(key)
+    key = internal_key("transfer", f"resident:{resident_id}", key)
     with c.db.write() as conn:
         res = resident(conn, id=resident_id)
-        agency, agency_id = str(res.agency), str(res.agency_id)
-        check_transfer(policy_of(conn, agency), amount_cents)
         row = conn.execute(select(transfers).where(transfers.c.idempotency_key == key)).first()
-        if row is None:
+        if row is None:  # the limits apply when a transfer starts, not when it is retried
+            check_transfer(policy_of(conn, str(res.agency)), amount_cents)
             conn.execute(transfers.insert().values(
                 idempotency_key=key, resident_id=resident_id, amount_cents=amount_cents,
                 status="debiting", created_at=c.clock()))
@@ -122,8 +139,15 @@ def transfer_to_prepaid(c: Central, resident_id: int, *, amount_cents: int,
             prepaid = load_accounts(conn, [ledger.prepaid_account(resident_id).id])
             return Transfer(amount_cents, prepaid[ledger.prepaid_account(resident_id).id].balance,
                             None, replayed=True)
+    return _finish_transfer(c, resident_id, str(res.agency), str(res.agency_id), amount_cents,
+                            key)
+
+
+def _finish_transfer(c: Central, resident_id: int, agency: str, agency_id: str,
+                     amount_cents: int, key: str) -> Transfer:
+    trust_key = "prepaid-" + hashlib.sha256(key.encode()).hexdigest()[:40]
     try:
-        debit = c.trust.debit(agency_id, amount_cents, f"prepaid:{key}",
+        debit = c.trust.debit(agency_id, amount_cents, trust_key,
                               "transfer to prepaid (Sallyport)")
     except (InsufficientFunds, PolicyRefused, NotFound):
         with c.db.write() as conn:  # refused for good: a new attempt needs a new key
@@ -131,7 +155,7 @@ def transfer_to_prepaid(c: Central, resident_id: int, *, amount_cents: int,
                          .values(status="failed"))
         raise
     with c.db.write() as conn:
-        post(conn, ledger.prepaid_transfer(key=f"transfer:{key}", agency=agency,
+        post(conn, ledger.prepaid_transfer(key=key, agency=agency,
                                            resident_id=resident_id, amount_cents=amount_cents))
         conn.execute(update(transfers).where(transfers.c.idempotency_key == key)
                      .values(status="completed", trust_debit_id=debit.debit_id))
@@ -167,17 +191,42 @@ def expire_stamps(c: Central) -> int:
     """Move the stamps of plans that ran out to the agency's expired account."""
     at = c.clock()
     count = 0
-    with c.db.write() as conn:
-        rows = conn.execute(select(ledger_accounts).where(
+    with c.db.read() as conn:
+        ids = conn.execute(select(ledger_accounts.c.id).where(
             ledger_accounts.c.expires_at.is_not(None), ledger_accounts.c.expires_at <= at,
-            ledger_accounts.c.balance > 0)).all()
-        for r in rows:
-            agency = _agency_of_owner(conn, str(r.owner), r.id)
-            lot = ledger.Account(r.id, r.unit, r.may_go_negative, r.balance, r.expires_at,
-                                 r.owner)
-            post(conn, ledger.expiry(key=f"expire:{r.id}", agency=agency, lot=lot))
-            count += 1
+            ledger_accounts.c.balance > 0)).scalars().all()
+    for account_id in ids:  # one transaction a lot: one bad lot never stops the others
+        try:
+            with c.db.write() as conn:
+                lot = load_accounts(conn, [account_id], lock=True)[account_id]
+                if lot.balance <= 0:
+                    continue
+                agency = _agency_of_owner(conn, str(lot.owner), lot.id)
+                post(conn, ledger.expiry(key=f"expire:{lot.id}:{at}", agency=agency, lot=lot))
+                count += 1
+        except CentralError:
+            log.exception("could not expire stamp lot %s", account_id)
     return count
+
+
+def finish_stalled_transfers(c: Central, older_than_s: int = 60) -> int:
+    """Finish transfers left half-done (the trust account debited, or maybe not,
+    when the request failed): the debit is retried under its key, so it
+    happens once, and the prepaid account is credited once."""
+    with c.db.read() as conn:
+        rows = conn.execute(select(transfers, residents.c.agency, residents.c.agency_id)
+                            .join(residents, residents.c.id == transfers.c.resident_id)
+                            .where(transfers.c.status == "debiting",
+                                   transfers.c.created_at <= c.clock() - older_than_s)).all()
+    done = 0
+    for r in rows:
+        try:
+            _finish_transfer(c, r.resident_id, r.agency, r.agency_id, r.amount_cents,
+                             r.idempotency_key)
+            done += 1
+        except CentralError as e:
+            log.warning("transfer %s still not finished: %s", r.idempotency_key, e.message)
+    return done
 
 
 def _agency_of_owner(conn: object, owner: str, account_id: str) -> str:

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from central import ledger
 from central.database import for_update
@@ -17,7 +17,7 @@ from central.errors import Conflict, InvalidInput, NotFound
 from central.schema import holds, messages, residents
 from central.services.accounts import policy_of
 from central.services.core import Central, audit
-from central.services.ledger_store import find, post
+from central.services.ledger_store import ensure_accounts, find, load_accounts, post
 from central.services.messaging import deliver, message_record, notify_recipient, notify_sender
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,26 @@ def get_hold(c: Central, hold_id: int, *, translate: bool = True) -> HoldView:
                     row.reason_code, translation)
 
 
+def _refund_to_live_lots(conn: Connection, charge: ledger.Posting, at: int, *,
+                         key: str) -> ledger.Posting:
+    """The reversal of a message's charge, with stamps that came from a plan
+    lot that has since run out returned to the owner's bundle stamps instead:
+    a refund is never lost to an expiry that already happened."""
+    reversal = ledger.reversal(charge, key=key, kind="message_refund",
+                               memo="stamps back for a rejected message")
+    accounts = load_accounts(conn, [e.account for e in reversal.entries])
+    amounts: dict[str, int] = {}
+    for entry in reversal.entries:
+        account = accounts[entry.account]
+        target = account
+        if account.expires_at is not None and account.expires_at <= at and account.owner:
+            target = ledger.stamp_account(account.owner)
+            ensure_accounts(conn, [target])
+        amounts[target.id] = amounts.get(target.id, 0) + entry.amount
+    return ledger.Posting(reversal.key, reversal.kind, reversal.memo,
+                          tuple(ledger.Entry(a, n) for a, n in amounts.items() if n))
+
+
 def decide(c: Central, hold_id: int, *, staff_id: int, approve: bool,
            reason_code: str | None = None, note: str = "") -> None:
     """Approve (deliver) or reject (with a reason code) a held message.
@@ -113,9 +133,8 @@ def decide(c: Central, hold_id: int, *, staff_id: int, approve: bool,
             if policy_of(conn, agency).refund_rejected_stamps and msg.stamps:
                 charge = find(conn, f"message:{msg.uid}")
                 if charge is not None:
-                    post(conn, ledger.reversal(charge, key=f"refund:message:{msg.uid}",
-                                               kind="message_refund",
-                                               memo="stamps back for a rejected message"))
+                    post(conn, _refund_to_live_lots(conn, charge, at, key=f"refund:message:"
+                                                    f"{msg.uid}"))
                     refunded = msg.stamps
             reason = REJECTION_REASONS[reason_code]
             notify_sender(conn, c, msg.id, "message_rejected",

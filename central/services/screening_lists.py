@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from central.services.core import Central, audit
 log = logging.getLogger(__name__)
 MAX_TERMS = 20_000
 MAX_CACHED_SCREENS = 64
+_CACHE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ def screen_for(conn: Connection, c: Central, resident: Row[tuple[object, ...]]) 
         and_(keyword_lists.c.scope == s, keyword_lists.c.scope_id == i) for s, i in scopes]))
         .order_by(keyword_lists.c.id)).all()
     key = tuple((int(r.id), int(r.version)) for r in rows)
-    screen = c.screens.get(key)
+    with _CACHE_LOCK:
+        screen = c.screens.get(key)
     if screen is None:
         terms: list[KeywordTerm] = []
         for r in rows:
@@ -111,7 +114,8 @@ def screen_for(conn: Connection, c: Central, resident: Row[tuple[object, ...]]) 
             terms.extend(KeywordTerm(t, r.scope, r.scope_id, r.language, r.version)
                          for t in json.loads(text))
         screen = Screen.build(terms)
-        if len(c.screens) >= MAX_CACHED_SCREENS:
-            c.screens.pop(next(iter(c.screens)))
-        c.screens[key] = screen
+        with _CACHE_LOCK:
+            while len(c.screens) >= MAX_CACHED_SCREENS:
+                c.screens.pop(next(iter(c.screens)))
+            c.screens[key] = screen
     return screen

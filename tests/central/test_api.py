@@ -279,13 +279,21 @@ def test_malformed_requests_get_clear_4xx(api: ApiServer) -> None:
     nul = anon.post("/v1/family/accounts", json={"email": "n@b.example", "name": "A\x00B",
                                                  "password": "long enough pw"})
     assert nul.status_code == 422 and "NUL" in nul.json()["message"]
-    fam = api.family("a@b.example", "long enough pw")
+    stranger = api.family("a@b.example", "long enough pw")
+    refused = stranger.post("/v1/family/blobs", data=PHOTO,
+                            headers={"Content-Type": "image/jpeg"})
+    assert refused.status_code == 403  # uploads are for approved contacts
+    _admit(api)
+    fam, _ = _approved_family(api)
     wrong_type = fam.post("/v1/family/blobs", data=b"MZ\x90\x00",
                           headers={"Content-Type": "application/x-msdownload"})
     assert wrong_type.status_code == 422 and wrong_type.json()["error"] == "bad_media_type"
     liar = fam.post("/v1/family/blobs", data=PHOTO, headers={
         "Content-Type": "image/jpeg", "X-Content-SHA256": "0" * 64})
     assert liar.status_code == 422 and liar.json()["error"] == "hash_mismatch"
+    disguised = fam.post("/v1/family/blobs", data=b"MZ\x90\x00 not a jpeg",
+                         headers={"Content-Type": "image/jpeg"})
+    assert disguised.status_code == 422 and disguised.json()["error"] == "content_mismatch"
     assert not list((api.facility.central.blobs.directory).glob("*/*"))  # nothing kept
 
 

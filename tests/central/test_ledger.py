@@ -138,7 +138,8 @@ def test_random_operations_keep_the_ledger_whole(facility: Facility,
         money.buy_stamps_for_resident(f.central, r.id, offer_id="bundle-20",
                                       key=f"seed-stamps-{r.id}")
     for sha in ["a" * 64] + [f"{t:x}" * 64 for t in range(3)]:
-        messaging.register_blob(f.central, sha, 1000, "audio/mpeg")
+        messaging.record_upload(f.central, sha, 1000, "audio/mpeg", uploader="staff:1",
+                                purpose="media")
     song = f"s{run}"
     media.add_item(f.central, Item(song, "song", "A Song", "An Artist", None, "Label", 129,
                                    "a" * 64, 200, False), staff_id=None)

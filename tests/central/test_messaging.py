@@ -32,9 +32,10 @@ def _feed(f: Facility, feed: str) -> list[tuple[str, dict[str, object]]]:
     return [(r.kind, r.body) for r in messaging.feed_page(f.central, feed, 0)[1]]
 
 
-def _photo(f: Facility, data: bytes = b"\xff\xd8\xff\xe0 a photo") -> str:
+def _photo(f: Facility, uploader: str, data: bytes = b"\xff\xd8\xff\xe0 a photo") -> str:
     stored = f.central.blobs.put([data], max_size=1 << 20)
-    messaging.register_blob(f.central, stored.sha256, stored.size, "image/jpeg")
+    messaging.record_upload(f.central, stored.sha256, stored.size, "image/jpeg",
+                            uploader=uploader, purpose="message")
     return stored.sha256
 
 
@@ -53,7 +54,7 @@ def test_family_registers_buys_and_sends_a_photo(facility: Facility) -> None:
                                           offer_id="bundle-35", card_token="tok_sandbox_visa",
                                           key="purchase-0001")
     assert (bought.stamps, bought.price_cents) == (35, 750)
-    sha = _photo(f)
+    sha = _photo(f, f"contact:{cid}")
     sent = messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
                                        body="Happy birthday! Here is the garden.",
                                        attached=[Attachment("photo", sha)])
@@ -203,7 +204,7 @@ def test_limits_are_enforced(facility: Facility) -> None:
     with pytest.raises(InvalidInput):  # an attachment that was never uploaded
         messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
                                     body="look", attached=[Attachment("photo", "0" * 64)])
-    sha = _photo(f)
+    sha = _photo(f, f"contact:{cid}")
     with pytest.raises(InvalidInput):
         messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
                                     body="many", attached=[Attachment("photo", sha)] * 6)

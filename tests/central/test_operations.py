@@ -15,7 +15,8 @@ from tests.central.facility import Facility
 
 def _song(f: Facility, item_id: str = "song-1", price: int = 129) -> str:
     stored = f.central.blobs.put([item_id.encode() * 100], max_size=1 << 20)
-    messaging.register_blob(f.central, stored.sha256, stored.size, "audio/mpeg")
+    messaging.record_upload(f.central, stored.sha256, stored.size, "audio/mpeg",
+                            uploader="staff:1", purpose="media")
     media.add_item(f.central, Item(item_id, "song", "River Road", "The Lanterns", None, "Demo",
                                    price, stored.sha256, 200, False), staff_id=None)
     return stored.sha256
@@ -106,7 +107,8 @@ def test_an_album_buys_every_track_for_its_price(facility: Facility) -> None:
                                    "Demo", 500, None, 0, False), staff_id=None)
     for n in range(3):
         stored = f.central.blobs.put([f"track {n}".encode()], max_size=100)
-        messaging.register_blob(f.central, stored.sha256, stored.size, "audio/mpeg")
+        messaging.record_upload(f.central, stored.sha256, stored.size, "audio/mpeg",
+                                uploader="staff:1", purpose="media")
         media.add_item(f.central, Item(f"track-{n}", "song", f"Track {n}", "Harbor Street",
                                        "album-1", "Demo", 129, stored.sha256, 100, False),
                        staff_id=None)

@@ -37,7 +37,8 @@ def _callers(api: ApiServer) -> dict[str, Callable[[], Client]]:
                                               "relationship": "sister"})
     # Something to find: a blob, a message, a hold, an alert, a ticket.
     stored = api.facility.central.blobs.put([b"\xff\xd8 photo"], max_size=100)
-    messaging.register_blob(api.facility.central, stored.sha256, stored.size, "image/jpeg")
+    messaging.record_upload(api.facility.central, stored.sha256, stored.size, "image/jpeg",
+                            uploader="contact:1", purpose="message")
     pin = str(admitted["first_pin"])
 
     def resident() -> Client:
