@@ -1,0 +1,78 @@
+"""Statements a tablet signs with its device key: what it committed, and what it
+wrote. Pure functions over values; no I/O.
+
+A delivery counts only when the tablet has committed it and signed a receipt
+saying so; a resident's draft counts only when the tablet that wrote it signed
+it. The kiosk forwards both to the central server, which checks them against
+the tablet's certificate, so a kiosk can neither claim a delivery nor invent a
+message.
+
+What is signed is canonical CBOR of ``["sallyport-statement/1", kind, fields]``
+(the domain tag keeps these signatures from meaning anything elsewhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import cbor2
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+DOMAIN = "sallyport-statement/1"
+# The fields each kind of statement carries, and their types.
+KINDS: dict[str, dict[str, type]] = {
+    # the tablet committed the resident's feed through ``through`` in this session
+    "records": {"serial": str, "session": bytes, "through": int, "batch_digest": bytes},
+    # the tablet holds the whole blob ``sha`` (its bytes hash to it)
+    "blob": {"serial": str, "sha": bytes},
+    # the resident wrote this draft on this tablet
+    "draft": {"serial": str, "uid": str, "resident": str, "contact": int, "body": str,
+              "attachments": list},
+}
+SIGNATURE_SIZE = 64
+
+
+class StatementError(ValueError):
+    """A statement that is malformed or whose signature does not verify.
+
+    ``reason`` is ``malformed`` or ``bad_signature``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def statement_bytes(kind: str, fields: Mapping[str, Any]) -> bytes:
+    """What the tablet signs. Raises StatementError for an unknown kind or fields
+    that are missing, extra, or of the wrong type."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise StatementError("malformed", f"unknown statement kind {kind!r}")
+    if set(fields) != set(spec):
+        raise StatementError("malformed", f"a {kind} statement has fields "
+                             f"{sorted(spec)}, not {sorted(fields)}")
+    for name, want in spec.items():
+        value = fields[name]
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise StatementError("malformed", f"{kind}.{name} must be {want.__name__}, "
+                                 f"not {type(value).__name__}")
+    return cbor2.dumps([DOMAIN, kind, dict(fields)], canonical=True)
+
+
+def verify(public_key: Ed25519PublicKey, kind: str, fields: Mapping[str, Any],
+           signature: bytes) -> None:
+    """Check that the holder of ``public_key`` signed this statement.
+
+    Raises StatementError (``malformed`` or ``bad_signature``); returns None
+    when it verifies."""
+    data = statement_bytes(kind, fields)
+    if len(signature) != SIGNATURE_SIZE:
+        raise StatementError("malformed", f"a signature is {SIGNATURE_SIZE} bytes, "
+                             f"not {len(signature)}")
+    try:
+        public_key.verify(signature, data)
+    except InvalidSignature as e:
+        raise StatementError("bad_signature",
+                             f"the {kind} statement is not signed by this tablet") from e
