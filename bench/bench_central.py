@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
@@ -279,7 +280,7 @@ class ClientResult:
 
 def poll_client(port: int, kiosk: KioskFiles, ca_certificate: Path,
                 feeds_of_unit: list[tuple[int, int]], seed: int, barrier: Barrier,
-                results: Any) -> None:
+                results: Queue[ClientResult]) -> None:
     """One kiosk: poll random residents of its unit over one kept-alive connection.
 
     Runs in its own process; puts one ClientResult on ``results``."""
@@ -340,7 +341,7 @@ def serve_and_poll(central: Central, config: CentralConfig, pki: Pki, plan: list
     server = CentralServer(central, config, trust=kiosk_trust(config))
     context = multiprocessing.get_context("spawn")  # the server's threads are not forked
     barrier = context.Barrier(len(pki.kiosks) + 1)
-    results = context.Queue()
+    results: Queue[ClientResult] = context.Queue()
     processes = []
     try:
         server.start()

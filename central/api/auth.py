@@ -13,6 +13,7 @@ from typing import Annotated
 
 from cryptography import x509
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from central.errors import Forbidden, Unauthenticated
@@ -26,7 +27,9 @@ bearer = HTTPBearer(auto_error=False, description="a session token from a login 
 KIOSK_CACHE_SECONDS = 30.0
 
 
-def get_central(request: Request) -> Central:
+async def get_central(request: Request) -> Central:
+    # async: FastAPI runs a plain dependency on a worker thread, which costs more
+    # than this whole function.
     central: Central = request.app.state.central
     return central
 
@@ -50,12 +53,17 @@ class KioskVerifier:
         self._cache: dict[str, tuple[float, KioskIdentity]] = {}
         self._lock = threading.Lock()
 
-    def verify(self, central: Central, pem: str) -> KioskIdentity:
-        now = time.monotonic()
+    def cached(self, pem: str) -> KioskIdentity | None:
+        """The identity verified for this certificate in the last few seconds."""
         with self._lock:
             hit = self._cache.get(pem)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def verify(self, central: Central, pem: str) -> KioskIdentity:
+        now = time.monotonic()
+        hit = self.cached(pem)
+        if hit is not None:
+            return hit
         if self.trust is None:
             raise Unauthenticated("this server does not accept kiosk certificates")
         try:
@@ -83,12 +91,15 @@ def _client_pem(request: Request) -> str | None:
     return chain[0] if chain else None
 
 
-def kiosk(request: Request, central: CentralDep) -> KioskIdentity:
+async def kiosk(request: Request, central: CentralDep) -> KioskIdentity:
     pem = _client_pem(request)
     if pem is None:
         raise Unauthenticated("kiosk endpoints need the kiosk's TLS client certificate")
     verifier: KioskVerifier = request.app.state.kiosks
-    return verifier.verify(central, pem)
+    known = verifier.cached(pem)  # the common case, answered on the event loop
+    if known is not None:
+        return known
+    return await run_in_threadpool(verifier.verify, central, pem)
 
 
 KioskDep = Annotated[KioskIdentity, Depends(kiosk)]

@@ -3,11 +3,13 @@ the tablet registry, delivery states, and alerts of refused tablets."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from central.api.auth import CentralDep, KioskDep
 from central.api.blob_io import serve_blob
@@ -17,7 +19,6 @@ from central.api.models import (
     DeliveryIn,
     EntitlementOut,
     FeedOut,
-    FeedRecordOut,
     HeadsOut,
     KioskTabletOut,
 )
@@ -32,8 +33,10 @@ from central.schema import (
     residents,
     tablets,
 )
-from central.services import alerts, media, messaging
+from central.services import alerts, media
+from central.services import feeds as feeds_service
 from central.services.accounts import resident
+from central.services.core import Central
 
 router = APIRouter(prefix="/v1/kiosk", tags=["kiosk"])
 Id = Annotated[int, Path(ge=1, le=2**53)]
@@ -57,14 +60,39 @@ def heads(k: KioskDep, c: CentralDep) -> HeadsOut:
     return HeadsOut(heads={str(r.id): int(r.head) for r in rows})
 
 
+# One statement for "anything new?": the resident's unit and feed head together.
+_HEAD = (select(residents.c.unit_id, feeds.c.head)
+         .join(feeds, feeds.c.feed == bindparam("feed"))
+         .where(residents.c.id == bindparam("resident_id")))
+
+
+def _feed_page(c: Central, unit_id: str, resident_id: int, since: int, limit: int) -> bytes:
+    feed = f"resident:{resident_id}"
+    with c.db.read() as conn:
+        row = conn.execute(_HEAD, {"feed": feed, "resident_id": resident_id}).first()
+        if row is None or row.unit_id != unit_id:
+            raise NotFound(f"no resident {resident_id} on this kiosk's unit")
+        head = int(row.head)
+        records = feeds_service.since(conn, feed, since, limit) if head > since else []
+    return json.dumps({"head": head, "records": [r.__dict__ for r in records]},
+                      separators=(",", ":")).encode()
+
+
 @router.get("/feeds/{resident_id}", response_model=FeedOut)
-def feed(resident_id: Id, k: KioskDep, c: CentralDep,
-         since: Annotated[int, Query(ge=0, le=2**53)] = 0,
-         limit: Annotated[int, Query(ge=1, le=500)] = 500) -> FeedOut:
-    """A resident's feed records after ``since`` (the kiosk's cursor)."""
-    _own_resident(c, k, resident_id)
-    head, records = messaging.feed_page(c, f"resident:{resident_id}", since, limit)
-    return FeedOut(head=head, records=[FeedRecordOut(**r.__dict__) for r in records])
+async def feed(resident_id: Id, k: KioskDep, c: CentralDep,
+               since: Annotated[int, Query(ge=0, le=2**53)] = 0,
+               limit: Annotated[int, Query(ge=1, le=500)] = 500) -> Response:
+    """A resident's feed records after ``since`` (the kiosk's cursor).
+
+    This is the poll every kiosk makes for every resident, so it is lean: one
+    indexed read when nothing is new. On SQLite that read (tens of
+    microseconds, never blocked under WAL) runs on the event loop; a database
+    across the network is asked from a worker thread."""
+    if c.db.dialect == "sqlite":
+        body = _feed_page(c, k.unit_id, resident_id, since, limit)
+    else:
+        body = await run_in_threadpool(_feed_page, c, k.unit_id, resident_id, since, limit)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/blobs/{sha256}", responses={200: {"content": {"application/octet-stream": {}}}})
