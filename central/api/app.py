@@ -22,6 +22,7 @@ from device_security.pki import TrustAnchors
 log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 MAX_JSON_BODY = 1 << 20  # uploads have their own, larger, per-type bounds
+DRAIN_LIMIT = 8 << 20  # a body up to this is read and dropped before the 413
 UPLOAD_PATHS = ("/v1/family/blobs", "/v1/staff/blobs", "/v1/resident/blobs")
 
 
@@ -42,6 +43,11 @@ class BodyLimit:
         headers = dict(scope.get("headers", ()))
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > self.limit:
+            if int(declared) <= DRAIN_LIMIT:
+                # Read the rest first, so the client sees the answer instead of a
+                # connection closed while it is still sending.
+                while (await receive()).get("more_body", False):
+                    pass
             await self._refuse(scope, receive, send)
             return
         if declared:
