@@ -140,15 +140,21 @@ def _read_device(
 
 
 def diff_devices(
-    old: Mapping[str, DockedDevice], new: Mapping[str, DockedDevice]
+    old: Mapping[str, DockedDevice], new: Mapping[str, DockedDevice],
+    bounced: Iterable[str] = (),
 ) -> list[HotplugEvent]:
     """The events that turn ``old`` into ``new`` (both keyed by sysfs path).
 
     A device whose record changed (say, its tty went away during a port
-    reset) leaves and arrives again. Departures come first.
+    reset), or that is in ``bounced`` (a part of it was removed and added
+    again since the last look, even if it came back the same), leaves and
+    arrives again. Departures come first.
     """
-    left = [HotplugEvent("left", old[p]) for p in sorted(old) if new.get(p) != old[p]]
-    arrived = [HotplugEvent("arrived", new[p]) for p in sorted(new) if old.get(p) != new[p]]
+    again = set(bounced)
+    changed = {p for p in old if new.get(p) != old[p] or p in again}
+    left = [HotplugEvent("left", old[p]) for p in sorted(changed)]
+    arrived = [HotplugEvent("arrived", new[p]) for p in sorted(new)
+               if p in changed or p not in old]
     return left + arrived
 
 
@@ -183,6 +189,7 @@ class UdevHotplug:
         self._lock = threading.Lock()
         self._present: dict[str, DockedDevice] = {}
         self._removed: set[str] = set()
+        self._bounced: set[str] = set()  # removed since the last look, back or not
         self._first_seen: dict[str, float] = {}
         self._thread: threading.Thread | None = None
         self._reader: threading.Thread | None = None
@@ -297,6 +304,7 @@ class UdevHotplug:
             with self._lock:
                 if dev.action == "remove":
                     self._removed.add(dev.sys_path)
+                    self._bounced.add(dev.sys_path)
                 elif dev.action == "add":
                     self._removed = {r for r in self._removed if not _under(r, dev.sys_path)}
             self._dirty.set()
@@ -321,6 +329,7 @@ class UdevHotplug:
     def _reconcile(self, context: Any, on_event: EventCallback) -> None:
         with self._lock:
             removed = set(self._removed)
+            bounced, self._bounced = self._bounced, set()
         found = self._enumerate(context, removed)
         # A removal is forgotten once sysfs agrees the device is gone.
         gone = {r for r in removed if not os.path.exists(r)}
@@ -338,7 +347,10 @@ class UdevHotplug:
             ready[path] = dev
         self._first_seen = {p: t for p, t in self._first_seen.items() if p in found}
         with self._lock:
-            events = diff_devices(self._present, ready)
+            # A device a part of which was removed since the last look has been
+            # reset (or replugged), even if it came back looking the same.
+            reset = {p for p in self._present if any(_under(b, p) for b in bounced)}
+            events = diff_devices(self._present, ready, reset)
             self._present = ready
         for event in events:
             log.info("%s: %s", event.kind, event.device.identity)

@@ -28,6 +28,17 @@ def test_a_changed_record_leaves_and_arrives() -> None:
                                                         ("arrived", "/dev/ttyACM1")]
 
 
+def test_a_reset_that_comes_back_the_same_still_leaves_and_arrives() -> None:
+    """A port reset whose tty returns under the same name (and is seen only
+    after it is back) is still a departure and an arrival: the link the
+    kiosk held is gone."""
+    a = device("/sys/a")
+    events = diff_devices({"/sys/a": a}, {"/sys/a": a}, bounced=["/sys/a"])
+    assert [e.kind for e in events] == ["left", "arrived"]
+    # A bounce of a device that is gone for good is one departure.
+    assert [e.kind for e in diff_devices({"/sys/a": a}, {}, bounced=["/sys/a"])] == ["left"]
+
+
 def test_serial_interfaces_expect_a_tty() -> None:
     assert expects_tty(ACM)
     assert not expects_tty((UsbInterface(0, 0x03, 1, 1),))
