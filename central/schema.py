@@ -148,6 +148,7 @@ tablets = Table(
     "tablets", metadata,
     Column("serial", String(64), primary_key=True),
     Column("certificate_fingerprint", String(64), nullable=True),
+    Column("certificate", Text, nullable=True),  # PEM: its key signs receipts and drafts
     Column("resident_id", ForeignKey("residents.id"), nullable=True),
     Column("status", String(16), nullable=False),  # active, lost, released, retired
     Column("last_dock_at", BigInteger, nullable=True),

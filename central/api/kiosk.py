@@ -3,6 +3,8 @@ the tablet registry, delivery states, and alerts of refused tablets."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Annotated
 
@@ -15,15 +17,17 @@ from central.api.auth import CentralDep, KioskDep
 from central.api.blob_io import serve_blob
 from central.api.models import (
     AlertIn,
+    BlobReceiptIn,
     Created,
     DeliveryIn,
     EntitlementOut,
     FeedOut,
     HeadsOut,
     KioskTabletOut,
+    VerifiedOut,
 )
 from central.blobs import check_sha256
-from central.errors import NotFound
+from central.errors import InvalidInput, NotFound
 from central.schema import (
     attachments,
     catalog,
@@ -33,7 +37,7 @@ from central.schema import (
     residents,
     tablets,
 )
-from central.services import alerts, media
+from central.services import alerts, deliveries, media
 from central.services import feeds as feeds_service
 from central.services.accounts import resident
 from central.services.core import Central
@@ -128,6 +132,18 @@ def tablet_registry(k: KioskDep, c: CentralDep) -> list[KioskTabletOut]:
     return [KioskTabletOut(serial=r.serial, resident_id=r.resident_id,
                            resident_agency_id=r.agency_id, status=r.status,
                            sync_counter=r.sync_counter) for r in rows]
+
+
+@router.post("/receipts/blob", response_model=VerifiedOut)
+def blob_receipt(body: BlobReceiptIn, k: KioskDep, c: CentralDep) -> VerifiedOut:
+    """Forward a tablet's signed receipt for a whole blob: its owner's purchases
+    of that file are verified (a receipt the tablet did not sign is refused)."""
+    try:
+        signature = base64.b64decode(body.signature, validate=True)
+    except (binascii.Error, ValueError) as e:  # ValueError: characters beyond ASCII
+        raise InvalidInput("the signature is not base64") from e
+    return VerifiedOut(entitlements=deliveries.blob_receipt(
+        c, unit_id=k.unit_id, serial=body.serial, sha256=body.sha256, signature=signature))
 
 
 @router.post("/alerts", status_code=201, response_model=Created)

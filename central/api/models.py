@@ -300,6 +300,10 @@ class DeliveryIn(Body):
     state: Literal["at_kiosk", "on_tablet"]
 
 
+class VerifiedOut(BaseModel):
+    entitlements: list[int]
+
+
 class KioskTabletOut(BaseModel):
     serial: str
     resident_id: int | None
@@ -413,7 +417,15 @@ class PinResetOut(BaseModel):
 
 class TabletIn(Body):
     serial: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
-    certificate_fingerprint: Sha256 | None = None
+    certificate: Annotated[str, Field(min_length=1, max_length=8192)] | None = None  # PEM
+
+
+class BlobReceiptIn(Body):
+    """A tablet's signed statement that it holds a whole blob."""
+
+    serial: Annotated[str, Field(min_length=1, max_length=64)]
+    sha256: Sha256
+    signature: Annotated[str, Field(min_length=1, max_length=200)]  # base64
 
 
 class AssignIn(Body):

@@ -232,7 +232,7 @@ def export_archive(resident_id: Id, me: Investigator, c: CentralDep) -> Response
 
 @router.post("/tablets", status_code=201, response_model=Created)
 def register_tablet(body: TabletIn, me: Technician, c: CentralDep) -> Created:
-    accounts.register_tablet(c, body.serial, body.certificate_fingerprint, staff_id=me.id)
+    accounts.register_tablet(c, body.serial, body.certificate, staff_id=me.id)
     return Created(id=0)
 
 

@@ -9,6 +9,9 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.x509.oid import NameOID
 from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +43,8 @@ from central.schema import (
 )
 from central.services.core import Central, audit
 from central.services.ledger_store import ensure_accounts
+from device_security.pki import Role
+from device_security.pki import fingerprint as pki_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -443,18 +448,41 @@ def require_approved(conn: Connection, resident_id: int, contact_id: int) -> Non
 # -- tablets ---------------------------------------------------------------------
 
 
-def register_tablet(c: Central, serial: str, certificate_fingerprint: str | None, *,
+def register_tablet(c: Central, serial: str, certificate_pem: str | None, *,
                     staff_id: int | None) -> None:
+    """Register a tablet, with the certificate its provisioning issued (whose key
+    signs its receipts and drafts). Raises InvalidInput for a certificate that
+    is not a tablet's or names another serial, Conflict if it is registered."""
     if not (0 < len(serial) <= 64 and serial.isprintable()):
         raise InvalidInput("a tablet serial is 1-64 printable characters")
+    fingerprint = None
+    if certificate_pem is not None:
+        fingerprint = tablet_certificate(certificate_pem, serial)[1]
     with c.db.write() as conn:
         try:
             conn.execute(tablets.insert().values(
-                serial=serial, certificate_fingerprint=certificate_fingerprint, status="active",
-                sync_counter=0))
+                serial=serial, certificate_fingerprint=fingerprint,
+                certificate=certificate_pem, status="active", sync_counter=0))
         except IntegrityError as e:
             raise Conflict(f"tablet {serial} is registered") from e
         audit(conn, c, staff_id, "tablet.register", f"tablet:{serial}")
+
+
+def tablet_certificate(pem: str, serial: str) -> tuple[x509.Certificate, str]:
+    """The certificate and its fingerprint, if it is a tablet's for ``serial``.
+    Raises InvalidInput otherwise."""
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError as e:
+        raise InvalidInput("the tablet certificate is not a PEM certificate") from e
+    subject = cert.subject
+    role = [a.value for a in subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)]
+    named = [a.value for a in subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)]
+    if role != [Role.TABLET.value] or named != [serial]:
+        raise InvalidInput(f"the certificate is not tablet {serial}'s", code="wrong_certificate")
+    if not isinstance(cert.public_key(), Ed25519PublicKey):
+        raise InvalidInput("a tablet's key is Ed25519", code="wrong_certificate")
+    return cert, pki_fingerprint(cert)
 
 
 def assign_tablet(c: Central, serial: str, resident_id: int, *, staff_id: int | None) -> None:

@@ -1,0 +1,106 @@
+"""A purchase is verified only by a receipt its owner's tablet signed: a kiosk
+forwards receipts but cannot make one up."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from central.services import media
+from device_security.ca_store import pem
+from device_security.pki import Role
+from sync.receipts import statement_bytes
+from tests.central.api_server import ApiServer
+from tests.central.test_api import _admit
+
+SONG = b"ID3" + b"a song" * 500
+
+
+def _tablet(api: ApiServer, serial: str, resident_id: int) -> Ed25519PrivateKey:
+    key = Ed25519PrivateKey.generate()
+    cert = api.ca.issue(key.public_key(), role=Role.TABLET, name=serial, serial=serial,
+                        now=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1))
+    tech = api.staff("technician")
+    assert tech.post("/v1/staff/tablets", json={"serial": serial,
+                                                "certificate": pem(cert).decode()}
+                     ).status_code == 201
+    assert tech.post(f"/v1/staff/tablets/{serial}/assignment",
+                     json={"resident_id": resident_id}).status_code == 204
+    return key
+
+
+def _receipt(key: Ed25519PrivateKey, serial: str, sha: str) -> dict[str, str]:
+    signature = key.sign(statement_bytes("blob", {"serial": serial, "sha": bytes.fromhex(sha)}))
+    return {"serial": serial, "sha256": sha, "signature": base64.b64encode(signature).decode()}
+
+
+def _bought_song(api: ApiServer, agency_id: str = "100001") -> tuple[dict[str, object], str, int]:
+    new = _admit(api, agency_id)
+    admin = api.staff("administrator")
+    sha = admin.post("/v1/staff/blobs", data=SONG,
+                     headers={"Content-Type": "audio/mpeg"}).json()["sha256"]
+    admin.post("/v1/staff/catalog", json={
+        "id": "song-1", "kind": "song", "title": "River Road", "artist": "The Lanterns",
+        "label": "Demo", "price_cents": 129, "sha256": sha, "duration_s": 200})
+    api.facility.central.trust.set_balance(agency_id, 10_000)  # type: ignore[attr-defined]
+    me = api.resident("K-A2", agency_id, str(new["first_pin"]))
+    me.post("/v1/resident/pin", json={"old_pin": new["first_pin"], "new_pin": "736192"})
+    me.post("/v1/resident/transfers", json={"amount_cents": 500,
+                                            "idempotency_key": "tr-0000001"})
+    [ent] = me.post("/v1/resident/purchases", json={"item_id": "song-1",
+                                                    "idempotency_key": "buy-song-01"}).json()
+    return new, sha, int(ent["id"])
+
+
+def test_the_owners_tablet_verifies_a_purchase(api: ApiServer) -> None:
+    new, sha, ent_id = _bought_song(api)
+    key = _tablet(api, "JP5S-000001", int(str(new["id"])))
+    kiosk = api.session("K-A2")
+    answer = kiosk.post("/v1/kiosk/receipts/blob", json=_receipt(key, "JP5S-000001", sha))
+    assert answer.status_code == 200 and answer.json() == {"entitlements": [ent_id]}
+    [ent] = media.entitlements_of(api.facility.central, int(str(new["id"])))
+    assert ent.state == "verified"
+    # Verified purchases are never refunded as undelivered.
+    api.facility.clock.advance(30 * 86400)
+    assert media.refund_undelivered(api.facility.central) == []
+
+
+def test_a_receipt_the_tablet_did_not_sign_is_refused(api: ApiServer) -> None:
+    new, sha, _ = _bought_song(api)
+    _tablet(api, "JP5S-000001", int(str(new["id"])))
+    kiosk = api.session("K-A2")
+    forged = kiosk.post("/v1/kiosk/receipts/blob",
+                        json=_receipt(Ed25519PrivateKey.generate(), "JP5S-000001", sha))
+    assert forged.status_code == 403 and forged.json()["error"] == "bad_receipt"
+    garbage = kiosk.post("/v1/kiosk/receipts/blob", json={
+        "serial": "JP5S-000001", "sha256": sha, "signature": "bm90IGEgc2lnbmF0dXJl"})
+    assert garbage.status_code == 403
+    [ent] = media.entitlements_of(api.facility.central, int(str(new["id"])))
+    assert ent.state == "paid"
+
+
+def test_receipts_come_from_the_residents_own_unit_and_active_tablets(api: ApiServer) -> None:
+    new, sha, _ = _bought_song(api)
+    key = _tablet(api, "JP5S-000001", int(str(new["id"])))
+    other_unit = api.session("K-B2").post("/v1/kiosk/receipts/blob",
+                                          json=_receipt(key, "JP5S-000001", sha))
+    assert other_unit.status_code == 404
+    api.staff("technician").post("/v1/staff/tablets/JP5S-000001/status",
+                                 json={"status": "lost"})
+    lost = api.session("K-A2").post("/v1/kiosk/receipts/blob",
+                                    json=_receipt(key, "JP5S-000001", sha))
+    assert lost.status_code == 403
+
+
+def test_a_certificate_must_be_the_tablets_own(api: ApiServer) -> None:
+    key = Ed25519PrivateKey.generate()
+    cert = api.ca.issue(key.public_key(), role=Role.TABLET, name="x", serial="JP5S-000002",
+                        now=datetime.datetime.now(datetime.UTC))
+    wrong = api.staff("technician").post("/v1/staff/tablets", json={
+        "serial": "JP5S-000001", "certificate": pem(cert).decode()})
+    assert wrong.status_code == 422 and wrong.json()["error"] == "wrong_certificate"
+    junk = api.staff("technician").post("/v1/staff/tablets", json={
+        "serial": "JP5S-000001", "certificate": "-----BEGIN CERTIFICATE-----\nxx\n"})
+    assert junk.status_code == 422
