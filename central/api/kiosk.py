@@ -20,10 +20,12 @@ from central.api.models import (
     BlobReceiptIn,
     Created,
     DeliveryIn,
+    DraftIn,
     EntitlementOut,
     FeedOut,
     HeadsOut,
     KioskTabletOut,
+    SentOut,
     VerifiedOut,
 )
 from central.blobs import check_sha256
@@ -37,7 +39,7 @@ from central.schema import (
     residents,
     tablets,
 )
-from central.services import alerts, deliveries, media
+from central.services import alerts, deliveries, media, outbox
 from central.services import feeds as feeds_service
 from central.services.accounts import resident
 from central.services.core import Central
@@ -138,12 +140,26 @@ def tablet_registry(k: KioskDep, c: CentralDep) -> list[KioskTabletOut]:
 def blob_receipt(body: BlobReceiptIn, k: KioskDep, c: CentralDep) -> VerifiedOut:
     """Forward a tablet's signed receipt for a whole blob: its owner's purchases
     of that file are verified (a receipt the tablet did not sign is refused)."""
+    return VerifiedOut(entitlements=deliveries.blob_receipt(
+        c, unit_id=k.unit_id, serial=body.serial, sha256=body.sha256,
+        signature=_base64(body.signature)))
+
+
+@router.post("/outbox", status_code=201, response_model=SentOut)
+def send_draft(body: DraftIn, k: KioskDep, c: CentralDep) -> SentOut:
+    """Forward a resident's draft from their tablet; sent only if that tablet
+    signed it, and once however often it is forwarded."""
+    done = outbox.send_draft(c, unit_id=k.unit_id, draft=outbox.Draft(
+        serial=body.serial, uid=body.uid, resident_agency_id=body.resident_agency_id,
+        contact_id=body.contact_id, body=body.body, signature=_base64(body.signature)))
+    return SentOut(**done.__dict__)
+
+
+def _base64(text: str) -> bytes:
     try:
-        signature = base64.b64decode(body.signature, validate=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as e:  # ValueError: characters beyond ASCII
         raise InvalidInput("the signature is not base64") from e
-    return VerifiedOut(entitlements=deliveries.blob_receipt(
-        c, unit_id=k.unit_id, serial=body.serial, sha256=body.sha256, signature=signature))
 
 
 @router.post("/alerts", status_code=201, response_model=Created)

@@ -300,6 +300,17 @@ class DeliveryIn(Body):
     state: Literal["at_kiosk", "on_tablet"]
 
 
+class DraftIn(Body):
+    """A resident's draft, written and signed on their tablet (text only)."""
+
+    serial: Annotated[str, Field(min_length=1, max_length=64)]
+    uid: Uid
+    resident_agency_id: Code
+    contact_id: Annotated[int, Field(ge=1, le=2**53)]
+    body: Annotated[str, Field(min_length=1, max_length=20000)]
+    signature: Annotated[str, Field(min_length=1, max_length=200)]  # base64
+
+
 class VerifiedOut(BaseModel):
     entitlements: list[int]
 

@@ -8,12 +8,12 @@ import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from central.services import media
+from central.services import media, money
 from device_security.ca_store import pem
 from device_security.pki import Role
 from sync.receipts import statement_bytes
 from tests.central.api_server import ApiServer
-from tests.central.test_api import _admit
+from tests.central.test_api import _admit, _approved_family
 
 SONG = b"ID3" + b"a song" * 500
 
@@ -104,3 +104,46 @@ def test_a_certificate_must_be_the_tablets_own(api: ApiServer) -> None:
     junk = api.staff("technician").post("/v1/staff/tablets", json={
         "serial": "JP5S-000001", "certificate": "-----BEGIN CERTIFICATE-----\nxx\n"})
     assert junk.status_code == 422
+
+
+def _draft(key: Ed25519PrivateKey, serial: str, uid: str, contact_id: int,
+           body: str = "See you Sunday", resident: str = "100001") -> dict[str, object]:
+    signature = key.sign(statement_bytes("draft", {
+        "serial": serial, "uid": uid, "resident": resident, "contact": contact_id,
+        "body": body, "attachments": []}))
+    return {"serial": serial, "uid": uid, "resident_agency_id": resident,
+            "contact_id": contact_id, "body": body,
+            "signature": base64.b64encode(signature).decode()}
+
+
+def test_a_tablet_draft_is_sent_once_and_only_if_signed(api: ApiServer) -> None:
+    new = _admit(api)
+    fam, contact_id = _approved_family(api)
+    rid = int(str(new["id"]))
+    key = _tablet(api, "JP5S-000001", rid)
+    api.facility.central.trust.set_balance("100001", 10_000)  # type: ignore[attr-defined]
+    money.transfer_to_prepaid(api.facility.central, rid, amount_cents=500, key="fund-000001")
+    money.buy_stamps_for_resident(api.facility.central, rid, offer_id="bundle-20",
+                                  key="stamps-000001")
+    kiosk = api.session("K-A2")
+    draft = _draft(key, "JP5S-000001", "tablet-draft-0001", contact_id)
+    sent = [kiosk.post("/v1/kiosk/outbox", json=draft) for _ in range(3)]
+    assert [s.status_code for s in sent] == [201, 201, 201]
+    assert [s.json()["replayed"] for s in sent] == [False, True, True]
+    assert money.balances(api.facility.central, f"resident:{rid}").stamps == 19
+    bodies = [r["body"]["body"] for r in fam.get("/v1/family/feed").json()["records"]
+              if r["kind"] == "message"]
+    assert bodies == ["See you Sunday"]
+    # A kiosk that changes the text, or signs it itself, is refused.
+    tampered = {**draft, "uid": "tablet-draft-0002", "body": "Send money"}
+    assert kiosk.post("/v1/kiosk/outbox", json=tampered).status_code == 403
+    forged = _draft(Ed25519PrivateKey.generate(), "JP5S-000001", "tablet-draft-0003",
+                    contact_id)
+    assert kiosk.post("/v1/kiosk/outbox", json=forged).json()["error"] == "bad_signature"
+    # Another resident's name on this tablet's draft, or another unit's kiosk: not found.
+    assert kiosk.post("/v1/kiosk/outbox", json=_draft(
+        key, "JP5S-000001", "tablet-draft-0004", contact_id, resident="200002")
+    ).status_code == 404
+    assert api.session("K-B2").post("/v1/kiosk/outbox", json=_draft(
+        key, "JP5S-000001", "tablet-draft-0005", contact_id)).status_code == 404
+    assert money.balances(api.facility.central, f"resident:{rid}").stamps == 19
