@@ -1,0 +1,232 @@
+"""The kiosk's client of the central server: HTTPS with the kiosk's certificate.
+
+It pulls feeds since a cursor, fetches blobs by hash (resuming with HTTP Range
+from what is already on disk, and keeping a file only if its bytes hash to
+its name), and pushes what tablets signed (drafts, blob receipts) and alerts.
+
+Retry policy: a request that fails because the server could not be reached,
+timed out, or answered 502/503/504 is retried up to ``attempts`` times, waiting
+``backoff * 2**n`` seconds (at most ``max_backoff``) plus up to 25 % random
+jitter. Every request the kiosk retries is idempotent: reads, or writes keyed
+by an id made on the tablet or the kiosk. Any other answer is final: 4xx
+raises :class:`CentralRefused` with the server's code and message. When the
+retries run out, :class:`CentralUnavailable` says so, and the kiosk keeps its
+queues until the server returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+MAX_JSON = 8 << 20  # the largest JSON answer read (a 500-record feed page is far smaller)
+BLOCK = 256 * 1024
+
+
+class CentralClientError(Exception):
+    """Base of this module's errors."""
+
+
+class CentralUnavailable(CentralClientError):
+    """The server could not be reached (or kept failing) after every retry."""
+
+
+class CentralRefused(CentralClientError):
+    """The server answered with a refusal (4xx): final, not retried."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class BlobMismatch(CentralClientError):
+    """A downloaded blob's bytes do not hash to its name, or exceed its size."""
+
+
+@dataclass(frozen=True)
+class KioskCredentials:
+    certificate: Path  # PEM
+    key: Path  # PEM
+    ca: Path  # the facility CA, which issued the server's certificate
+
+
+class CentralClient:
+    """One kiosk's connection to the central server. No I/O in the constructor."""
+
+    def __init__(self, base_url: str, credentials: KioskCredentials, *, timeout: float = 15.0,
+                 attempts: int = 4, backoff: float = 0.5, max_backoff: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep,
+                 session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._sleep = sleep
+        self._session = session or requests.Session()
+        self._session.trust_env = False  # REQUESTS_CA_BUNDLE must not replace the facility CA
+        self._session.verify = str(credentials.ca)
+        self._session.cert = (str(credentials.certificate), str(credentials.key))
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- reads -----------------------------------------------------------------
+
+    def heads(self) -> dict[int, int]:
+        """The feed head of every resident on this kiosk's unit."""
+        answer = self._json("GET", "/v1/kiosk/heads")
+        heads = answer.get("heads") if isinstance(answer, dict) else None
+        if not isinstance(heads, dict):
+            raise CentralRefused(200, "bad_answer", "heads: not a map")
+        out: dict[int, int] = {}
+        for key, value in heads.items():
+            if not (isinstance(key, str) and key.isdigit() and isinstance(value, int)):
+                raise CentralRefused(200, "bad_answer", f"heads: bad entry {key!r}")
+            out[int(key)] = value
+        return out
+
+    def feed(self, resident_id: int, since: int, limit: int = 500) -> tuple[int, list[Any]]:
+        """A resident's head and records after ``since``."""
+        answer = self._json("GET", f"/v1/kiosk/feeds/{int(resident_id)}",
+                            params={"since": since, "limit": limit})
+        if not (isinstance(answer, dict) and isinstance(answer.get("head"), int)
+                and isinstance(answer.get("records"), list)):
+            raise CentralRefused(200, "bad_answer", "feed: not a head and records")
+        return int(answer["head"]), list(answer["records"])
+
+    def fetch_blob(self, sha256: str, size: int, dest: Path) -> Path:
+        """Download a blob to ``dest`` (named by its hash), resuming from
+        ``dest.partial``. Raises BlobMismatch (the partial file is removed),
+        CentralRefused, CentralUnavailable."""
+        if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
+            raise BlobMismatch(f"not a blob name: {sha256[:80]!r}")
+        if dest.exists():
+            return dest
+        partial = dest.with_name(dest.name + ".partial")
+        for attempt in range(self.attempts):
+            have = partial.stat().st_size if partial.exists() else 0
+            if have > size:
+                partial.unlink()
+                have = 0
+            if have == size:
+                break
+            try:
+                self._download(sha256, size, partial, have)
+                break
+            except (requests.ConnectionError, requests.Timeout) as e:
+                self._wait(attempt, f"blob {sha256[:12]}: {e}")
+        else:
+            raise CentralUnavailable(f"blob {sha256}: the server did not answer")
+        digest = hashlib.sha256()
+        with partial.open("rb") as f:
+            while block := f.read(BLOCK):
+                digest.update(block)
+        if digest.hexdigest() != sha256:
+            partial.unlink()
+            raise BlobMismatch(f"blob {sha256}: the bytes hash to {digest.hexdigest()}")
+        os.replace(partial, dest)
+        return dest
+
+    def _download(self, sha256: str, size: int, partial: Path, have: int) -> None:
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        with self._session.get(f"{self.base_url}/v1/kiosk/blobs/{sha256}", headers=headers,
+                               timeout=self.timeout, stream=True) as response:
+            if response.status_code not in (200, 206):
+                raise _refusal(response)
+            if have and response.status_code == 200:
+                have = 0  # the server sent the whole file: start again
+            with partial.open("r+b" if have else "wb") as out:
+                out.seek(have)
+                out.truncate()
+                written = have
+                for block in response.iter_content(BLOCK):
+                    written += len(block)
+                    if written > size:
+                        raise BlobMismatch(f"blob {sha256} is longer than {size} bytes")
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+
+    # -- writes (each idempotent by its key) -------------------------------------------
+
+    def send_draft(self, draft: Mapping[str, Any]) -> dict[str, Any]:
+        answer = self._json("POST", "/v1/kiosk/outbox", json=dict(draft))
+        return answer if isinstance(answer, dict) else {}
+
+    def blob_receipt(self, serial: str, sha256: str, signature_b64: str) -> list[int]:
+        answer = self._json("POST", "/v1/kiosk/receipts/blob", json={
+            "serial": serial, "sha256": sha256, "signature": signature_b64})
+        ids = answer.get("entitlements") if isinstance(answer, dict) else None
+        return [int(i) for i in ids] if isinstance(ids, list) else []
+
+    def alert(self, report: Mapping[str, Any]) -> int:
+        answer = self._json("POST", "/v1/kiosk/alerts", json=dict(report))
+        return int(answer["id"]) if isinstance(answer, dict) and "id" in answer else 0
+
+    # -- plumbing --------------------------------------------------------------
+
+    def _json(self, method: str, path: str, **kw: Any) -> Any:
+        for attempt in range(self.attempts):
+            try:
+                response = self._session.request(method, self.base_url + path,
+                                                 timeout=self.timeout, stream=True, **kw)
+            except (requests.ConnectionError, requests.Timeout) as e:
+                self._wait(attempt, f"{method} {path}: {e}")
+                continue
+            with response:
+                if response.status_code in (502, 503, 504):
+                    self._wait(attempt, f"{method} {path}: {response.status_code}")
+                    continue
+                if response.status_code >= 400:
+                    raise _refusal(response)
+                body = _read(response, MAX_JSON)
+            try:
+                return json.loads(body) if body else None
+            except ValueError as e:
+                raise CentralRefused(response.status_code, "bad_answer",
+                                     f"{method} {path}: not JSON") from e
+        raise CentralUnavailable(f"{method} {path}: no answer after {self.attempts} attempts")
+
+    def _wait(self, attempt: int, why: str) -> None:
+        if attempt + 1 >= self.attempts:
+            return
+        pause = min(self.max_backoff, self.backoff * 2 ** attempt)
+        pause += random.uniform(0, pause / 4)  # noqa: S311 - jitter, not secrecy
+        log.warning("central server: %s; retrying in %.1f s", why, pause)
+        self._sleep(pause)
+
+
+def _read(response: requests.Response, limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    for block in response.iter_content(BLOCK):
+        size += len(block)
+        if size > limit:
+            raise CentralRefused(response.status_code, "bad_answer",
+                                 f"an answer over {limit} bytes")
+        parts.append(block)
+    return b"".join(parts)
+
+
+def _refusal(response: requests.Response) -> CentralRefused:
+    try:
+        body = _read(response, 64 * 1024)
+        data = json.loads(body)
+        code, message = str(data.get("error", "refused")), str(data.get("message", ""))
+    except (ValueError, AttributeError, CentralRefused):
+        code, message = "refused", response.reason or ""
+    return CentralRefused(response.status_code, code[:64], message[:500])

@@ -1,0 +1,101 @@
+"""The kiosk's client against a real central server over TLS on loopback:
+feeds, blobs resumed from a partial file and checked against their hash, the
+answers it refuses, and the retry policy when the server is away."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from central.services import messaging, money
+from central.services.messaging import Attachment
+from sync.central_client import (
+    BlobMismatch,
+    CentralClient,
+    CentralRefused,
+    CentralUnavailable,
+    KioskCredentials,
+)
+from tests.central.api_server import ApiServer
+from tests.central.facility import build
+
+PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 400  # 100 KiB
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[ApiServer]:
+    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
+    with ApiServer(facility, tmp_path / "api") as server:
+        yield server
+    facility.central.db.dispose()
+
+
+def _client(api: ApiServer, kiosk: str = "K-A2", **kw: object) -> CentralClient:
+    ident = api.kiosks[kiosk]
+    return CentralClient(api.url, KioskCredentials(ident.certificate, ident.key, api.ca_file),
+                         **kw)  # type: ignore[arg-type]
+
+
+def _photo_message(api: ApiServer) -> tuple[int, str]:
+    f = api.facility
+    rid = f.admit("100001", "Ann Example").id
+    cid = f.family("sis@example.org", "Sis", approved_for="100001")
+    money.buy_stamps_for_contact(f.central, cid, resident_agency_id="100001",
+                                 offer_id="bundle-20", card_token="tok_sandbox_visa",
+                                 key="purchase-0001")
+    stored = f.central.blobs.put([PHOTO], max_size=1 << 20)
+    messaging.record_upload(f.central, stored.sha256, stored.size, "image/jpeg",
+                            uploader=f"contact:{cid}", purpose="message")
+    messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
+                                body="the garden", attached=[Attachment("photo", stored.sha256)])
+    return rid, stored.sha256
+
+
+def test_feeds_and_a_blob_resumed_from_a_partial_file(api: ApiServer, tmp_path: Path) -> None:
+    rid, sha = _photo_message(api)
+    client = _client(api)
+    assert client.heads() == {rid: 1}
+    head, records = client.feed(rid, since=0)
+    assert head == 1 and records[0]["body"]["attachments"][0]["sha256"] == sha
+    assert client.feed(rid, since=head) == (1, [])
+    dest = tmp_path / "cache" / sha
+    dest.parent.mkdir()
+    dest.with_name(sha + ".partial").write_bytes(PHOTO[:40_000])  # an earlier, cut download
+    assert client.fetch_blob(sha, len(PHOTO), dest).read_bytes() == PHOTO
+    assert not dest.with_name(sha + ".partial").exists()
+
+
+def test_a_corrupt_partial_file_is_caught_and_dropped(api: ApiServer, tmp_path: Path) -> None:
+    _, sha = _photo_message(api)
+    dest = tmp_path / sha
+    dest.with_name(sha + ".partial").write_bytes(b"\x00" * 40_000)  # not the blob's bytes
+    with pytest.raises(BlobMismatch):
+        _client(api).fetch_blob(sha, len(PHOTO), dest)
+    assert not dest.exists() and not dest.with_name(sha + ".partial").exists()
+    # The next try starts clean and succeeds.
+    assert hashlib.sha256(_client(api).fetch_blob(sha, len(PHOTO), dest).read_bytes()
+                          ).hexdigest() == sha
+
+
+def test_refusals_are_final_and_carry_the_servers_reason(api: ApiServer,
+                                                        tmp_path: Path) -> None:
+    rid, sha = _photo_message(api)
+    other_unit = _client(api, "K-B2")
+    with pytest.raises(CentralRefused) as refused:
+        other_unit.feed(rid, since=0)
+    assert refused.value.status == 404 and "unit" in refused.value.message
+    with pytest.raises(CentralRefused):
+        other_unit.fetch_blob(sha, len(PHOTO), tmp_path / sha)
+    other_unit.close()
+
+
+def test_an_absent_server_is_retried_then_reported(api: ApiServer) -> None:
+    pauses: list[float] = []
+    client = _client(api, attempts=3, backoff=0.5, sleep=pauses.append)
+    api.server.stop()
+    with pytest.raises(CentralUnavailable):
+        client.heads()
+    assert len(pauses) == 2 and 0.5 <= pauses[0] <= 0.625 and 1.0 <= pauses[1] <= 1.25
