@@ -5,6 +5,7 @@ can neither claim a delivery nor move a purchase to "verified" by itself."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select, update
@@ -18,6 +19,34 @@ from sync.receipts import StatementError, verify
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SigningTablet:
+    serial: str
+    resident_id: int
+    resident_agency_id: str
+    key: Ed25519PublicKey
+
+
+def signing_tablet(c: Central, *, unit_id: str, serial: str) -> SigningTablet:
+    """An active tablet of a resident on ``unit_id``, with the key that signs for it.
+
+    Raises NotFound (no such tablet on this unit) or PolicyRefused (not
+    active, or no certificate on file)."""
+    with c.db.read() as conn:
+        row = conn.execute(select(tablets, residents.c.unit_id, residents.c.agency_id)
+                           .join(residents, residents.c.id == tablets.c.resident_id)
+                           .where(tablets.c.serial == serial)).first()
+    if row is None or row.unit_id != unit_id:
+        raise NotFound(f"no tablet {serial} of a resident on this kiosk's unit")
+    if row.status != "active" or not row.certificate:
+        raise PolicyRefused(f"tablet {serial} is {row.status} or has no certificate on file",
+                            code="tablet_not_active")
+    cert, _ = tablet_certificate(row.certificate, serial)
+    key = cert.public_key()
+    assert isinstance(key, Ed25519PublicKey)  # tablet_certificate checked it
+    return SigningTablet(serial, int(row.resident_id), str(row.agency_id), key)
+
+
 def blob_receipt(c: Central, *, unit_id: str, serial: str, sha256: str,
                  signature: bytes) -> list[int]:
     """A tablet on ``unit_id`` signed that it holds the blob ``sha256``: its
@@ -26,20 +55,9 @@ def blob_receipt(c: Central, *, unit_id: str, serial: str, sha256: str,
     Raises NotFound for a tablet not assigned to a resident of this unit,
     PolicyRefused for a tablet that is not active or has no certificate, or a
     receipt it did not sign. Returns the entitlements verified now."""
-    with c.db.read() as conn:
-        tablet = conn.execute(select(tablets, residents.c.unit_id)
-                              .join(residents, residents.c.id == tablets.c.resident_id)
-                              .where(tablets.c.serial == serial)).first()
-    if tablet is None or tablet.unit_id != unit_id:
-        raise NotFound(f"no tablet {serial} of a resident on this kiosk's unit")
-    if tablet.status != "active" or not tablet.certificate:
-        raise PolicyRefused(f"tablet {serial} is {tablet.status} or has no certificate on file",
-                            code="tablet_not_active")
-    cert, _ = tablet_certificate(tablet.certificate, serial)
-    key = cert.public_key()
-    assert isinstance(key, Ed25519PublicKey)  # tablet_certificate checked it
+    tablet = signing_tablet(c, unit_id=unit_id, serial=serial)
     try:
-        verify(key, "blob", {"serial": serial, "sha": bytes.fromhex(sha256)}, signature)
+        verify(tablet.key, "blob", {"serial": serial, "sha": bytes.fromhex(sha256)}, signature)
     except StatementError as e:
         log.warning("a receipt for %s from tablet %s was refused: %s", sha256, serial, e)
         raise PolicyRefused(f"the receipt is not signed by tablet {serial}",
