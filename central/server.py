@@ -111,7 +111,7 @@ class CentralServer:
     one (:meth:`start`/:meth:`stop`), with the periodic sweeps."""
 
     def __init__(self, central: Central, config: CentralConfig, *,
-                 trust: TrustAnchors | None, shutdown_timeout: int = 5) -> None:
+                 trust: TrustAnchors | None) -> None:
         from central.api.app import create_app
         self.central = central
         self.config = config
@@ -121,10 +121,7 @@ class CentralServer:
             self.app, host=config.host, port=config.port, log_level="warning",
             http=HttpToolsWithCertificate, lifespan="off", access_log=False,
             ssl_context_factory=(lambda _c, _d: context) if context else None,
-            timeout_keep_alive=30, limit_concurrency=512,
-            # TLS connections a client keeps open end only when it answers the
-            # close; a stop waits this long for them, then closes them anyway.
-            timeout_graceful_shutdown=shutdown_timeout)
+            timeout_keep_alive=30, limit_concurrency=512)
         self.server = uvicorn.Server(self._uvicorn)
         self._thread: threading.Thread | None = None
         self._sweeper = threading.Event()
@@ -167,7 +164,7 @@ class CentralServer:
         self._sweeper.set()
         self.server.should_exit = True
         if self._thread is not None:
-            self._thread.join((self._uvicorn.timeout_graceful_shutdown or 0) + 10)
+            self._thread.join(10)
         self.central.db.dispose()
 
     def sweep(self) -> None:

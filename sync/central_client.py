@@ -84,6 +84,12 @@ class CentralClient:
     def close(self) -> None:
         self._session.close()
 
+    def __enter__(self) -> CentralClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- reads -----------------------------------------------------------------
 
     def heads(self) -> dict[int, int]:

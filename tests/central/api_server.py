@@ -63,8 +63,7 @@ class ApiServer:
                                tls_key=str(server_id.key), ca_certificate=str(self.ca_file),
                                crl=str(state / "ca" / "crl.pem"))
         from central.server import kiosk_trust
-        self.server = CentralServer(facility.central, config, trust=kiosk_trust(config),
-                                    shutdown_timeout=1)
+        self.server = CentralServer(facility.central, config, trust=kiosk_trust(config))
 
     def __enter__(self) -> ApiServer:
         self.server.start()
