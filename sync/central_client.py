@@ -193,18 +193,25 @@ class CentralClient:
             except (requests.ConnectionError, requests.Timeout) as e:
                 self._wait(attempt, f"{method} {path}: {e}")
                 continue
+            status = response.status_code
+            refusal = None
             with response:
-                if response.status_code in (502, 503, 504):
-                    self._wait(attempt, f"{method} {path}: {response.status_code}")
+                if status in (502, 503, 504):
+                    self._wait(attempt, f"{method} {path}: {status}")
                     continue
-                if response.status_code >= 400:
-                    raise _refusal(response)
-                body = _read(response, MAX_JSON)
+                if status >= 400:
+                    refusal = _refusal(response)
+                else:
+                    body = _read(response, MAX_JSON)
+            # The error raised must not hold the answer (and with it the
+            # connection) alive in its traceback.
+            del response
+            if refusal is not None:
+                raise refusal
             try:
                 return json.loads(body) if body else None
             except ValueError as e:
-                raise CentralRefused(response.status_code, "bad_answer",
-                                     f"{method} {path}: not JSON") from e
+                raise CentralRefused(status, "bad_answer", f"{method} {path}: not JSON") from e
         raise CentralUnavailable(f"{method} {path}: no answer after {self.attempts} attempts")
 
     def _wait(self, attempt: int, why: str) -> None:
