@@ -148,11 +148,17 @@ class CentralClient:
         return dest
 
     def _download(self, sha256: str, size: int, partial: Path, have: int) -> None:
+        refusal = self._download_into(sha256, size, partial, have)
+        if refusal is not None:  # raised here, where no frame holds the answer
+            raise refusal
+
+    def _download_into(self, sha256: str, size: int, partial: Path,
+                       have: int) -> CentralRefused | None:
         headers = {"Range": f"bytes={have}-"} if have else {}
         with self._session.get(f"{self.base_url}/v1/kiosk/blobs/{sha256}", headers=headers,
                                timeout=self.timeout, stream=True) as response:
             if response.status_code not in (200, 206):
-                raise _refusal(response)
+                return _refusal(response)
             if have and response.status_code == 200:
                 have = 0  # the server sent the whole file: start again
             with partial.open("r+b" if have else "wb") as out:
@@ -166,6 +172,7 @@ class CentralClient:
                     out.write(block)
                 out.flush()
                 os.fsync(out.fileno())
+        return None
 
     # -- writes (each idempotent by its key) -------------------------------------------
 

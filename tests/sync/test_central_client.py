@@ -94,11 +94,14 @@ def test_a_corrupt_partial_file_is_caught_and_dropped(
 
 def test_refusals_are_final_and_carry_the_servers_reason(
         api: ApiServer, clients: Callable[..., CentralClient], tmp_path: Path) -> None:
-    rid, _ = _photo_message(api)
+    rid, sha = _photo_message(api)
     other_unit = clients("K-B2")
     with pytest.raises(CentralRefused) as refused:
         other_unit.feed(rid, since=0)
     assert refused.value.status == 404 and "unit" in refused.value.message
+    with pytest.raises(CentralRefused) as refused:
+        other_unit.fetch_blob(sha, len(PHOTO), tmp_path / sha)
+    assert refused.value.status == 404 and not (tmp_path / sha).exists()
 
 
 def test_an_absent_server_is_retried_then_reported(
