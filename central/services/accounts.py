@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Column, Connection, Row, Table, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central import ledger
@@ -194,9 +194,7 @@ def _check_lock(c: Central, row: Row[tuple[object, ...]]) -> None:
                         f"{(locked_until - c.clock() + 59) // 60} minutes")
 
 
-def _failed(conn: Connection, c: Central, table: object, row: Row[tuple[object, ...]]) -> None:
-    from sqlalchemy import Table
-    assert isinstance(table, Table)
+def _failed(conn: Connection, c: Central, table: Table, row: Row[tuple[object, ...]]) -> None:
     failures = int(row.failed_logins) + 1
     locked_until = 0
     if failures >= c.settings.max_failed_logins:
@@ -327,10 +325,8 @@ def login_staff(c: Central, username: str, password: str) -> Login:
     return _login_password(c, staff, "staff", staff.c.username, username, password)
 
 
-def _login_password(c: Central, table: object, subject: str, column: object, name: str,
+def _login_password(c: Central, table: Table, subject: str, column: Column[str], name: str,
                     password: str) -> Login:
-    from sqlalchemy import Column, Table
-    assert isinstance(table, Table) and isinstance(column, Column)
     with c.db.write() as conn:
         row = conn.execute(for_update(select(table).where(column == name))).first()
         if row is None:

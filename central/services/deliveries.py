@@ -14,6 +14,7 @@ from central.errors import NotFound, PolicyRefused
 from central.schema import catalog, entitlements, residents, tablets
 from central.services.accounts import tablet_certificate
 from central.services.core import Central, audit
+from central.services.media import UNDELIVERED
 from sync.receipts import StatementError, verify
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def blob_receipt(c: Central, *, unit_id: str, serial: str, sha256: str,
                            .join(catalog, catalog.c.id == entitlements.c.item_id)
                            .where(entitlements.c.resident_id == tablet.resident_id,
                                   catalog.c.blob_sha256 == sha256,
-                                  entitlements.c.state.in_(("paid", "at_kiosk", "on_tablet")))
+                                  entitlements.c.state.in_(UNDELIVERED))
                            ).scalars().all()
         if ids:
             conn.execute(update(entitlements).where(entitlements.c.id.in_(ids)).values(

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 KINDS = ("song", "album", "music_video")
 # Delivery moves forward only; "refunded" ends it.
 STATES = ("paid", "at_kiosk", "on_tablet", "verified")
-LIVE_STATES = STATES
+UNDELIVERED = STATES[:3]  # not yet signed for by a tablet: refundable
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ def refund_undelivered(c: Central) -> list[int]:
     with c.db.read() as conn:
         rows = conn.execute(select(entitlements.c.purchase_key, entitlements.c.resident_id,
                                    func.min(entitlements.c.created_at).label("created_at"))
-                            .where(entitlements.c.state.in_(("paid", "at_kiosk", "on_tablet")))
+                            .where(entitlements.c.state.in_(UNDELIVERED))
                             .group_by(entitlements.c.purchase_key, entitlements.c.resident_id)
                             ).all()
     for r in rows:  # one transaction a purchase: one failure never stops the others
@@ -256,7 +256,7 @@ def _refund(conn: Connection, c: Central, purchase_key: str, resident_id: int,
     at = c.clock()
     ents = conn.execute(for_update(select(entitlements).where(
         entitlements.c.purchase_key == purchase_key))).all()
-    if not any(e.state in ("paid", "at_kiosk", "on_tablet") for e in ents):
+    if not any(e.state in UNDELIVERED for e in ents):
         return []  # delivered or refunded meanwhile
     # A purchase is refunded whole: verified files of an album are refunded with it.
     charge = find(conn, purchase_key)

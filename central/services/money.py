@@ -8,7 +8,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from central import ledger
 from central.errors import (
@@ -229,9 +229,7 @@ def finish_stalled_transfers(c: Central, older_than_s: int = 60) -> int:
     return done
 
 
-def _agency_of_owner(conn: object, owner: str, account_id: str) -> str:
-    from sqlalchemy import Connection
-    assert isinstance(conn, Connection)
+def _agency_of_owner(conn: Connection, owner: str, account_id: str) -> str:
     parts = owner.split(":")
     if parts[0] == "contact" and len(parts) == 3:
         return parts[2]
