@@ -13,7 +13,7 @@ from central import ledger
 from central.blobs import check_sha256
 from central.database import for_update
 from central.errors import CentralError, Conflict, InvalidInput, NotFound, PolicyRefused
-from central.schema import blob_uploads, catalog, entitlements
+from central.schema import blob_uploads, blobs, catalog, entitlements
 from central.services import feeds
 from central.services.accounts import check_code, policy_of, resident
 from central.services.core import Central, audit
@@ -133,9 +133,15 @@ def _entitlement_record(conn: Connection, ent_id: int) -> Entitlement:
                        row.updated_at)
 
 
-def _feed_body(e: Entitlement) -> dict[str, Any]:
+def _feed_body(conn: Connection, e: Entitlement) -> dict[str, Any]:
+    """What a resident's feed carries for an entitlement: the file by hash, with
+    its size and type, so a kiosk can fetch it and a tablet can play it."""
+    blob = conn.execute(select(blobs.c.size, blobs.c.media_type)
+                        .where(blobs.c.sha256 == e.sha256)).first() if e.sha256 else None
     return {"entitlement_id": e.id, "item_id": e.item_id, "title": e.title, "kind": e.kind,
-            "sha256": e.sha256, "state": e.state, "price_cents": e.price_cents}
+            "sha256": e.sha256, "size": blob.size if blob else 0,
+            "media_type": blob.media_type if blob else "", "state": e.state,
+            "price_cents": e.price_cents}
 
 
 def purchase(c: Central, resident_id: int, item_id: str, *, key: str) -> list[Entitlement]:
@@ -185,7 +191,7 @@ def purchase(c: Central, resident_id: int, item_id: str, *, key: str) -> list[En
                 .returning(entitlements.c.id)).scalar_one())
             record = _entitlement_record(conn, ent_id)
             feeds.append(conn, f"resident:{resident_id}", "entitlement", str(ent_id),
-                         _feed_body(record), at)
+                         _feed_body(conn, record), at)
             made.append(record)
     log.info("resident %s bought %s (%d files)", resident_id, item_id, len(made))
     return made
@@ -268,7 +274,7 @@ def _refund(conn: Connection, c: Central, purchase_key: str, resident_id: int,
     for e in ents:
         record = _entitlement_record(conn, e.id)
         feeds.append(conn, f"resident:{resident_id}", "entitlement", str(e.id),
-                     {**_feed_body(record), "refund_reason": why}, at)
+                     {**_feed_body(conn, record), "refund_reason": why}, at)
     feeds.append(conn, f"resident:{resident_id}", "notice", purchase_key,
                  {"notice": "purchase_refunded", "text": f"A purchase was refunded: {why}. "
                   "You can buy it again.", "entitlements": [e.id for e in ents]}, at)

@@ -1,0 +1,623 @@
+"""The kiosk-tablet sync session: both sides, as state machines over frames.
+
+The kiosk drives; the tablet answers. In order (docs/protocol.md, "The session"):
+
+1. ``Hello`` → ``Welcome``: versions and capabilities, the tablet's cursor,
+   the digest of its complete blobs, the blobs it holds in part, its outbox.
+2. Up first: the tablet's outbox (``OutboxItems`` → ``OutboxAck``), so a
+   resident's drafts leave even if the dock is short. The kiosk stores them
+   durably before it acknowledges; the tablet drops them only then.
+3. ``InventoryRequest`` → ``Inventory`` pages, only when the digest differs
+   from what the kiosk last knew of this tablet.
+4. ``Records`` → ``RecordsAck``: batches of the resident's feed after the
+   tablet's cursor. The tablet commits each batch, then signs a receipt.
+5. ``BlobStart``, ``Chunk``… → ``ChunkAck``…, ``BlobDone``: each blob the
+   tablet lacks, from where it stopped (``Welcome.partial``). Each chunk is
+   durable before its acknowledgement; the blob is kept only if its bytes
+   hash to its name, and ``BlobDone`` carries a signed receipt. A few chunks
+   are in flight at once, so acknowledgements never stall the link.
+6. ``Done`` → ``Bye``.
+
+An unplug (a transport error) ends a session anywhere; the next dock starts
+again from what the tablet has made durable, so at most the chunks in flight
+are sent twice. A frame that breaks the wire format, or comes out of order,
+ends the session with an ``Error`` frame: the other side is never trusted to
+be in step after that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Protocol, TypeVar
+
+import cbor2
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from sync import wire
+from sync.receipts import StatementError, verify
+from sync.wire import (
+    BlobDone,
+    BlobStart,
+    Bye,
+    Chunk,
+    ChunkAck,
+    Done,
+    Frame,
+    FrameStream,
+    Hello,
+    Inventory,
+    InventoryRequest,
+    OutboxAck,
+    OutboxItem,
+    OutboxItems,
+    PartialBlob,
+    Record,
+    Records,
+    RecordsAck,
+    Welcome,
+    WireError,
+)
+
+log = logging.getLogger(__name__)
+
+VERSIONS = (wire.PROTOCOL_VERSION,)
+CAPS = ("blobs", "outbox", "records")
+CHUNK = wire.MAX_CHUNK_DATA
+WINDOW = 4  # frames in flight before the sender waits for an acknowledgement
+FRAME_TIMEOUT = 30.0  # the longest wait for the peer's next frame
+RECORDS_PER_BATCH = 512
+BATCH_BYTES = 768 * 1024  # records' bodies per batch, well inside MAX_FRAME
+INVENTORY_PAGE = 16384
+OUTBOX_PAGE = 64
+
+# Error codes a session adds to the wire format's own.
+UNEXPECTED_FRAME = "unexpected_frame"
+WRONG_TABLET = "wrong_tablet"
+BAD_RECEIPT = "bad_receipt"
+BLOB_MISMATCH = "blob_mismatch"
+BAD_ACK = "bad_ack"
+NO_ROOM = "no_room"
+INTERNAL_ERROR = "internal_error"
+
+F = TypeVar("F", bound=Frame)
+
+
+class SessionError(Exception):
+    """The session ended because a side broke the protocol. ``code`` is the
+    reason; ``by_peer`` says whether the peer sent it (an Error frame)."""
+
+    def __init__(self, code: str, message: str, *, by_peer: bool = False) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.by_peer = by_peer
+
+
+class BlobMismatchError(SessionError):
+    """Bytes that do not belong to the blob they claim (wrong offset, wrong hash)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(BLOB_MISMATCH, message)
+
+
+def blobs_digest(shas: Iterable[bytes]) -> bytes:
+    """The digest of a set of blobs: SHA-256 over their sorted hashes."""
+    digest = hashlib.sha256()
+    for sha in sorted(shas):
+        digest.update(sha)
+    return digest.digest()
+
+
+def batch_digest(records: Sequence[Record]) -> bytes:
+    """What a records receipt names: SHA-256 of the batch as canonical CBOR."""
+    return hashlib.sha256(cbor2.dumps([[r.seq, r.kind, r.ref, dict(r.body)] for r in records],
+                                      canonical=True)).digest()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a session, for the kiosk's screen: ``phase`` is ``outbox``,
+    ``messages``, ``files`` or ``done``; ``item`` names what moved."""
+
+    phase: str
+    item: str
+    items_done: int
+    items_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass
+class SessionSummary:
+    serial: str = ""
+    records: int = 0
+    through: int = 0
+    blobs: int = 0
+    blob_bytes: int = 0  # blob bytes sent in this session
+    resumed_at: dict[str, int] = field(default_factory=dict)  # sha hex -> offset resumed from
+    outbox: int = 0
+    skipped_no_room: int = 0
+    seconds: float = 0.0
+
+
+# -- both sides ------------------------------------------------------------------------
+
+
+class _Side:
+    def __init__(self, stream: FrameStream) -> None:
+        self.stream = stream
+
+    def send(self, frame: Frame) -> None:
+        self.stream.send(frame, FRAME_TIMEOUT)
+
+    def expect(self, *kinds: type[F]) -> F:
+        """The next frame, which must be one of ``kinds``; anything else ends the
+        session (an Error frame to the peer first, when the fault is theirs)."""
+        try:
+            frame = self.stream.recv(FRAME_TIMEOUT)
+        except WireError as e:
+            self.fail(e.code, str(e))
+        if isinstance(frame, wire.Error):
+            raise SessionError(frame.code, frame.message, by_peer=True)
+        if not isinstance(frame, kinds):
+            self.fail(UNEXPECTED_FRAME, f"{type(frame).__name__} where "
+                      f"{' or '.join(k.__name__ for k in kinds)} belongs")
+        return frame
+
+    def fail(self, code: str, message: str) -> Any:
+        """Tell the peer why the session ends (if the link still works), and end it."""
+        self.tell(code, message)
+        raise SessionError(code, message)
+
+    def tell(self, code: str, message: str) -> None:
+        try:
+            self.stream.send(wire.Error(code, message[:500]), 2.0)
+        except Exception as e:  # noqa: BLE001 - a courtesy; the session ends either way
+            log.debug("could not send the error frame: %s", e)
+
+
+# -- the tablet ------------------------------------------------------------------------
+
+
+class TabletContent(Protocol):
+    """What the tablet side of a session reads and writes (tablet/store.py)."""
+
+    serial: str
+    firmware: str
+
+    def cursor(self) -> int: ...
+
+    def apply_records(self, records: Sequence[Record], through: int) -> int: ...
+
+    def complete_blobs(self) -> list[bytes]: ...
+
+    def partials(self) -> list[tuple[bytes, int]]: ...
+
+    def begin_blob(self, sha: bytes, size: int, offset: int) -> BlobWriter: ...
+
+    def free_bytes(self) -> int: ...
+
+    def outbox_count(self) -> int: ...
+
+    def outbox_items(self, limit: int) -> list[OutboxItem]: ...
+
+    def drop_outbox(self, uids: Iterable[str]) -> None: ...
+
+    def sign(self, kind: str, fields: Mapping[str, Any]) -> bytes: ...
+
+
+class BlobWriter(Protocol):
+    sha: bytes
+    size: int
+    position: int
+
+    def write(self, offset: int, data: bytes) -> int: ...
+
+    def finish(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def serve_tablet(stream: FrameStream, content: TabletContent, *, counter: int) -> SessionSummary:
+    """Answer one kiosk's session on the tablet. Returns what arrived; raises
+    SessionError (the protocol broken, either way) or the transport's errors."""
+    side = _TabletSide(stream, content, counter)
+    try:
+        return side.run()
+    except SessionError:
+        raise
+    except Exception as e:
+        side.tell(INTERNAL_ERROR, f"the tablet could not go on: {type(e).__name__}")
+        raise
+
+
+class _TabletSide(_Side):
+    def __init__(self, stream: FrameStream, content: TabletContent, counter: int) -> None:
+        super().__init__(stream)
+        self.content = content
+        self.counter = counter
+        self.summary = SessionSummary(serial=content.serial)
+        self.session = b""
+        self.sink: BlobWriter | None = None
+
+    def run(self) -> SessionSummary:
+        started = time.monotonic()
+        hello = self.expect(Hello)
+        if wire.PROTOCOL_VERSION not in hello.versions:
+            self.fail(wire.UNSUPPORTED_VERSION, f"this tablet speaks version "
+                      f"{wire.PROTOCOL_VERSION}, not {list(hello.versions)}")
+        self.session = hello.session
+        c = self.content
+        outbox = c.outbox_count()
+        self.send(Welcome(
+            version=wire.PROTOCOL_VERSION, caps=CAPS, serial=c.serial, counter=self.counter,
+            firmware=c.firmware, free_bytes=c.free_bytes(), cursor=c.cursor(),
+            blobs_digest=blobs_digest(c.complete_blobs()),
+            partial=tuple(PartialBlob(s, n) for s, n in c.partials()), outbox=outbox))
+        if outbox:
+            self._send_outbox()
+        try:
+            while True:
+                frame = self.expect(InventoryRequest, Records, BlobStart, Chunk, Done)
+                if isinstance(frame, Done):
+                    self.send(Bye(self.counter))
+                    self.summary.seconds = time.monotonic() - started
+                    return self.summary
+                self._answer(frame)
+        finally:
+            if self.sink is not None:
+                self.sink.close()
+
+    def _send_outbox(self) -> None:
+        while True:
+            items = _fit(self.content.outbox_items(OUTBOX_PAGE))
+            if not items:
+                return
+            more = self.content.outbox_count() > len(items)
+            self.send(OutboxItems(tuple(items), more))
+            ack = self.expect(OutboxAck)
+            sent = {i.uid for i in items}
+            stray = [u for u in ack.uids if u not in sent]
+            if stray:
+                self.fail(BAD_ACK, f"the kiosk acknowledged items it was not sent: {stray[:3]}")
+            self.content.drop_outbox(ack.uids)
+            self.summary.outbox += len(ack.uids)
+            if not more or not ack.uids:
+                return
+
+    def _answer(self, frame: Frame) -> None:
+        if isinstance(frame, InventoryRequest):
+            blobs = self.content.complete_blobs()
+            start = frame.page * INVENTORY_PAGE
+            page = tuple(blobs[start:start + INVENTORY_PAGE])
+            self.send(Inventory(frame.page, page, start + INVENTORY_PAGE < len(blobs)))
+        elif isinstance(frame, Records):
+            if not frame.records:
+                self.fail(UNEXPECTED_FRAME, "an empty batch of records")
+            seqs = [r.seq for r in frame.records]
+            if seqs != sorted(set(seqs)):
+                self.fail(UNEXPECTED_FRAME, "records out of order")
+            through = self.content.apply_records(frame.records, seqs[-1])
+            receipt = self.content.sign("records", {
+                "serial": self.content.serial, "session": self.session, "through": through,
+                "batch_digest": batch_digest(frame.records)})
+            self.send(RecordsAck(frame.batch, through, receipt))
+            self.summary.records += len(frame.records)
+            self.summary.through = through
+        elif isinstance(frame, BlobStart):
+            if self.sink is not None:
+                self.sink.close()
+            self.sink = None
+            try:
+                self.sink = self.content.begin_blob(frame.sha, frame.size, frame.offset)
+            except BlobMismatchError as e:
+                self.fail(e.code, e.message)
+            if frame.offset:
+                self.summary.resumed_at[frame.sha.hex()] = frame.offset
+            if frame.size == frame.offset:
+                self._finish_blob()
+        elif isinstance(frame, Chunk):
+            sink = self.sink
+            if sink is None or frame.sha != sink.sha:
+                self.fail(UNEXPECTED_FRAME, "a chunk of a blob that was not started")
+                return
+            try:
+                durable = sink.write(frame.offset, frame.data)
+            except BlobMismatchError as e:
+                self.fail(e.code, e.message)
+            self.summary.blob_bytes += len(frame.data)
+            self.send(ChunkAck(frame.sha, durable))
+            if durable == sink.size:
+                self._finish_blob()
+
+    def _finish_blob(self) -> None:
+        sink = self.sink
+        assert sink is not None
+        self.sink = None
+        try:
+            sink.finish()
+        except BlobMismatchError as e:
+            self.fail(e.code, e.message)
+        receipt = self.content.sign("blob", {"serial": self.content.serial, "sha": sink.sha})
+        self.send(BlobDone(sink.sha, receipt))
+        self.summary.blobs += 1
+
+
+def _fit(items: list[OutboxItem]) -> list[OutboxItem]:
+    """As many items as fit in one frame."""
+    room, fitting = wire.MAX_FRAME - 1024, []
+    for item in items:
+        size = len(cbor2.dumps(dict(item.body), canonical=True)) + len(item.signature) + 160
+        if size > room:
+            break
+        room -= size
+        fitting.append(item)
+    return fitting
+
+
+# -- the kiosk -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferedBlob:
+    sha: bytes
+    size: int
+    label: str  # what the resident sees ("photo from Rosa", a song's title)
+
+
+class KioskContent(Protocol):
+    """What the kiosk side of a session reads and writes (sync/kiosk_cache.py)."""
+
+    def records_after(self, resident_id: int, after: int, limit: int) -> list[Record]: ...
+
+    def blobs_for(self, resident_id: int) -> list[OfferedBlob]: ...
+
+    def open_blob(self, sha: bytes) -> BinaryIO: ...
+
+    def delivered(self, serial: str) -> set[bytes]: ...
+
+    def replace_delivered(self, serial: str, shas: set[bytes]) -> None: ...
+
+    def store_outbox(self, serial: str, items: Sequence[OutboxItem]) -> None: ...
+
+    def records_delivered(self, serial: str, *, session: bytes, through: int,
+                          batch_digest: bytes, receipt: bytes) -> None: ...
+
+    def blob_delivered(self, serial: str, sha: bytes, receipt: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class DockedResident:
+    """Whose tablet is docked: its serial, its owner's feed, its signing key."""
+
+    serial: str
+    resident_id: int
+    resident_agency_id: str
+    key: Ed25519PublicKey
+
+
+def run_kiosk(stream: FrameStream, content: KioskContent, tablet: DockedResident, *,
+              kiosk: str, on_progress: Callable[[Progress], None] | None = None,
+              clock: Callable[[], float] = time.time) -> SessionSummary:
+    """Run one session with a paired tablet. Returns what moved; raises
+    SessionError (the protocol broken, either way) or the transport's errors."""
+    return _KioskSide(stream, content, tablet, kiosk, on_progress or (lambda p: None),
+                      clock).run()
+
+
+class _KioskSide(_Side):
+    def __init__(self, stream: FrameStream, content: KioskContent, tablet: DockedResident,
+                 kiosk: str, on_progress: Callable[[Progress], None],
+                 clock: Callable[[], float]) -> None:
+        super().__init__(stream)
+        self.content = content
+        self.tablet = tablet
+        self.kiosk = kiosk
+        self.progress = on_progress
+        self.clock = clock
+        self.session = secrets.token_bytes(16)
+        self.summary = SessionSummary(serial=tablet.serial)
+
+    def run(self) -> SessionSummary:
+        started = time.monotonic()
+        self.send(Hello(VERSIONS, CAPS, self.kiosk, self.session, int(self.clock())))
+        welcome = self.expect(Welcome)
+        if welcome.serial != self.tablet.serial:
+            self.fail(WRONG_TABLET, f"the tablet says it is {welcome.serial}, "
+                      f"not {self.tablet.serial}")
+        if welcome.version not in VERSIONS:
+            self.fail(wire.UNSUPPORTED_VERSION, f"version {welcome.version} was not offered")
+        if welcome.outbox:
+            self._receive_outbox()
+        held = self._tablet_blobs(welcome.blobs_digest)
+        through = self._send_records(welcome.cursor)
+        self._send_blobs(held, {p.sha: p.verified for p in welcome.partial},
+                         welcome.free_bytes)
+        self.send(Done(through, self.summary.blobs))
+        self.expect(Bye)
+        self.summary.seconds = time.monotonic() - started
+        self.progress(Progress("done", "", self.summary.blobs, self.summary.blobs,
+                               self.summary.blob_bytes, self.summary.blob_bytes))
+        return self.summary
+
+    # -- up ----------------------------------------------------------------------------
+
+    def _receive_outbox(self) -> None:
+        while True:
+            frame = self.expect(OutboxItems)
+            good = []
+            for item in frame.items:
+                if self._signed_draft(item):
+                    good.append(item)
+                else:
+                    log.warning("tablet %s: outbox item %s is not signed by it; dropped",
+                                self.tablet.serial, item.uid)
+            self.content.store_outbox(self.tablet.serial, good)  # durable before the ack
+            self.send(OutboxAck(tuple(i.uid for i in frame.items)))
+            self.summary.outbox += len(good)
+            self.progress(Progress("outbox", f"{len(good)} messages to send",
+                                   self.summary.outbox, self.summary.outbox, 0, 0))
+            if not frame.more or not frame.items:
+                return
+
+    def _signed_draft(self, item: OutboxItem) -> bool:
+        body = item.body
+        if item.kind != "draft":
+            return False
+        try:
+            verify(self.tablet.key, "draft", {
+                "serial": self.tablet.serial, "uid": item.uid, "resident": body.get("resident"),
+                "contact": body.get("contact"), "body": body.get("body"),
+                "attachments": body.get("attachments")}, item.signature)
+        except StatementError:
+            return False
+        return body.get("resident") == self.tablet.resident_agency_id
+
+    # -- down: what the tablet holds ----------------------------------------------------
+
+    def _tablet_blobs(self, digest: bytes) -> set[bytes]:
+        known = self.content.delivered(self.tablet.serial)
+        if blobs_digest(known) == digest:
+            return known
+        held: set[bytes] = set()
+        page = 0
+        while True:
+            self.send(InventoryRequest(page))
+            answer = self.expect(Inventory)
+            if answer.page != page:
+                self.fail(UNEXPECTED_FRAME, f"inventory page {answer.page}, not {page}")
+            held.update(answer.blobs)
+            if not answer.more:
+                break
+            page += 1
+        if blobs_digest(held) != digest:
+            self.fail(BAD_ACK, "the inventory does not match the digest in the welcome")
+        self.content.replace_delivered(self.tablet.serial, held)
+        return held
+
+    # -- down: records ------------------------------------------------------------------
+
+    def _send_records(self, cursor: int) -> int:
+        resident = self.tablet.resident_id
+        through = cursor
+        batch_no = 0
+        in_flight: list[tuple[int, tuple[Record, ...]]] = []
+        while True:
+            records = self.content.records_after(resident, through, RECORDS_PER_BATCH)
+            batch = _records_batch(records)
+            if not batch:
+                break
+            self.send(Records(batch_no, batch))
+            in_flight.append((batch_no, batch))
+            batch_no += 1
+            through = batch[-1].seq
+            if len(in_flight) >= WINDOW:
+                self._records_acked(in_flight.pop(0))
+        while in_flight:
+            self._records_acked(in_flight.pop(0))
+        return through
+
+    def _records_acked(self, sent: tuple[int, tuple[Record, ...]]) -> None:
+        number, batch = sent
+        ack = self.expect(RecordsAck)
+        if ack.batch != number or ack.through < batch[-1].seq:
+            self.fail(BAD_ACK, f"batch {number} through {batch[-1].seq} acknowledged as "
+                      f"batch {ack.batch} through {ack.through}")
+        digest = batch_digest(batch)
+        try:
+            verify(self.tablet.key, "records", {
+                "serial": self.tablet.serial, "session": self.session, "through": ack.through,
+                "batch_digest": digest}, ack.receipt)
+        except StatementError as e:
+            self.fail(BAD_RECEIPT, f"records receipt: {e}")
+        self.content.records_delivered(self.tablet.serial, session=self.session,
+                                       through=ack.through, batch_digest=digest,
+                                       receipt=ack.receipt)
+        self.summary.records += len(batch)
+        self.summary.through = ack.through
+        self.progress(Progress("messages", f"{len(batch)} messages", self.summary.records,
+                               self.summary.records, 0, 0))
+
+    # -- down: blobs ---------------------------------------------------------------------
+
+    def _send_blobs(self, held: set[bytes], partial: dict[bytes, int], free: int) -> None:
+        todo = [b for b in self.content.blobs_for(self.tablet.resident_id) if b.sha not in held]
+        total = sum(b.size - min(partial.get(b.sha, 0), b.size) for b in todo)
+        done_bytes = 0
+        for number, blob in enumerate(todo, 1):
+            offset = min(partial.get(blob.sha, 0), blob.size)
+            if blob.size - offset > free:
+                self.summary.skipped_no_room += 1
+                log.info("tablet %s: no room for %s (%d bytes)", self.tablet.serial,
+                         blob.label, blob.size)
+                continue
+            free -= blob.size - offset
+
+            def moved(n: int, number: int = number, blob: OfferedBlob = blob,
+                      base: int = done_bytes) -> None:
+                self.progress(Progress("files", blob.label, number - 1, len(todo),
+                                       base + n, total))
+
+            self._send_blob(blob, offset, moved)
+            done_bytes += blob.size - offset
+
+    def _send_blob(self, blob: OfferedBlob, offset: int, moved: Callable[[int], None]) -> None:
+        sha, size = blob.sha, blob.size
+        self.send(BlobStart(sha, size, offset, CHUNK))
+        if offset:
+            self.summary.resumed_at[sha.hex()] = offset
+        acked, sent, in_flight = offset, offset, 0
+        with self.content.open_blob(sha) as source:
+            source.seek(offset)
+            while sent < size:
+                data = source.read(min(CHUNK, size - sent))
+                if not data:
+                    raise SessionError(BLOB_MISMATCH, f"the kiosk's copy of {sha.hex()} "
+                                       "is shorter than its size")
+                self.send(Chunk(sha, sent, data))
+                sent += len(data)
+                self.summary.blob_bytes += len(data)
+                in_flight += 1
+                if in_flight >= WINDOW:
+                    acked = self._chunk_acked(sha, acked, sent)
+                    in_flight -= 1
+                    moved(acked - offset)
+            while in_flight:
+                acked = self._chunk_acked(sha, acked, sent)
+                in_flight -= 1
+                moved(acked - offset)
+        done = self.expect(BlobDone)
+        if done.sha != sha:
+            self.fail(BAD_ACK, f"BlobDone for {done.sha.hex()}, not {sha.hex()}")
+        try:
+            verify(self.tablet.key, "blob", {"serial": self.tablet.serial, "sha": sha},
+                   done.receipt)
+        except StatementError as e:
+            self.fail(BAD_RECEIPT, f"blob receipt: {e}")
+        self.content.blob_delivered(self.tablet.serial, sha, done.receipt)
+        self.summary.blobs += 1
+
+    def _chunk_acked(self, sha: bytes, acked: int, sent: int) -> int:
+        ack = self.expect(ChunkAck)
+        if ack.sha != sha or not acked < ack.durable <= sent:
+            self.fail(BAD_ACK, f"a chunk acknowledgement for {ack.sha.hex()[:12]} at "
+                      f"{ack.durable}, expected {sha.hex()[:12]} past {acked} up to {sent}")
+        return ack.durable
+
+
+def _records_batch(records: list[Record]) -> tuple[Record, ...]:
+    """The first records that fit one frame."""
+    room, batch = BATCH_BYTES, []
+    for record in records:
+        size = len(cbor2.dumps(dict(record.body), canonical=True)) + 128
+        if batch and size > room:
+            break
+        room -= size
+        batch.append(record)
+    return tuple(batch)
+
