@@ -328,9 +328,10 @@ def _record(raw: Any) -> Record:
     if not isinstance(raw, Mapping) or type(raw.get("seq")) is not int:
         raise CacheError(f"a feed record without a sequence number: {str(raw)[:80]}")
     seq = raw["seq"]
-    kind = raw.get("kind") if isinstance(raw.get("kind"), str) else "unreadable"
-    ref = raw.get("ref") if isinstance(raw.get("ref"), str) else f"seq-{seq}"
-    body = raw.get("body") if isinstance(raw.get("body"), Mapping) else {}
+    kind, ref, body = raw.get("kind"), raw.get("ref"), raw.get("body")
+    kind = kind if isinstance(kind, str) else "unreadable"
+    ref = ref if isinstance(ref, str) else f"seq-{seq}"
+    body = body if isinstance(body, Mapping) else {}
     record = Record(seq, kind, ref, body)
     try:
         wire.encode(wire.Records(0, (record,)))

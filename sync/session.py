@@ -33,7 +33,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar, cast
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -167,7 +167,7 @@ class _Side:
         if not isinstance(frame, kinds):
             self.fail(UNEXPECTED_FRAME, f"{type(frame).__name__} where "
                       f"{' or '.join(k.__name__ for k in kinds)} belongs")
-        return frame
+        return cast(F, frame)
 
     def fail(self, code: str, message: str) -> Any:
         """Tell the peer why the session ends (if the link still works), and end it."""
@@ -350,7 +350,7 @@ class _TabletSide(_Side):
 
 def _fit(items: list[OutboxItem]) -> list[OutboxItem]:
     """As many items as fit in one frame."""
-    room, fitting = wire.MAX_FRAME - 1024, []
+    room, fitting = wire.MAX_FRAME - 1024, list[OutboxItem]()
     for item in items:
         size = len(cbor2.dumps(dict(item.body), canonical=True)) + len(item.signature) + 160
         if size > room:
@@ -612,7 +612,7 @@ class _KioskSide(_Side):
 
 def _records_batch(records: list[Record]) -> tuple[Record, ...]:
     """The first records that fit one frame."""
-    room, batch = BATCH_BYTES, []
+    room, batch = BATCH_BYTES, list[Record]()
     for record in records:
         size = len(cbor2.dumps(dict(record.body), canonical=True)) + 128
         if batch and size > room:

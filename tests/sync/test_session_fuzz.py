@@ -1,0 +1,110 @@
+"""A peer that sends anything: each side of the session ends cleanly (a
+SessionError, or the transport's own error when the peer falls silent), never
+with another exception and never by hanging, and stores nothing it should not."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sync import wire
+from sync.kiosk_cache import KioskCache
+from sync.session import DockedResident, SessionError, SessionSummary, run_kiosk, serve_tablet
+from tablet.store import TabletStore
+from tests.sync.test_wire import vector
+
+SERIAL = "JP5S-000303"
+
+
+class Silent(TimeoutError):
+    """The scripted peer has nothing more to say."""
+
+
+class ScriptedPeer:
+    """A transport whose incoming bytes are a script; what is sent is kept."""
+
+    def __init__(self, script: bytes) -> None:
+        self._script = script
+        self._pos = 0
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes, timeout: float) -> None:
+        self.sent.append(data)
+
+    def recv_exactly(self, size: int, timeout: float) -> bytes:
+        if self._pos + size > len(self._script):
+            raise Silent("the peer is silent")
+        data = self._script[self._pos:self._pos + size]
+        self._pos += size
+        return data
+
+
+def _frame_bytes() -> st.SearchStrategy[bytes]:
+    valid = [wire.encode(vector(kind)) for kind in wire.FRAME_TYPES]
+    tweaked = [wire.encode(dataclasses.replace(vector(wire.Hello), versions=(2, 3))),
+               wire.encode(dataclasses.replace(vector(wire.BlobStart), offset=0)),
+               wire.encode(wire.Records(0, ())), wire.encode(wire.Done(0, 0))]
+
+    def damaged(data: bytes, at: int, value: int) -> bytes:
+        at %= len(data)
+        return data[:at] + bytes([value]) + data[at + 1:]
+
+    return st.one_of(
+        st.sampled_from(valid + tweaked),
+        st.builds(damaged, st.sampled_from(valid), st.integers(0, 10**6), st.integers(0, 255)),
+        st.binary(max_size=64),
+        st.builds(lambda n, tail: n.to_bytes(4, "big") + tail,
+                  st.integers(0, 2**32 - 1), st.binary(max_size=32)),
+    )
+
+
+script = st.lists(_frame_bytes(), max_size=8).map(b"".join)
+HELLO = wire.encode(vector(wire.Hello))
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=script, with_hello=st.booleans())
+def test_the_tablet_side_ends_cleanly_whatever_the_kiosk_sends(tmp_path: Path, data: bytes,
+                                                               with_hello: bool) -> None:
+    key = Ed25519PrivateKey.generate()
+    store = TabletStore(tmp_path / f"t{time.monotonic_ns()}", serial=SERIAL, sign=key.sign)
+    store.write_draft(resident="874512", contact=1, body="mine")
+    peer = ScriptedPeer((HELLO if with_hello else b"") + data)
+    started = time.monotonic()
+    with contextlib.suppress(SessionError, Silent):
+        serve_tablet(wire.FrameStream(peer), store, counter=1)
+    assert time.monotonic() - started < 5
+    for path in (store.directory / "blobs").iterdir():  # only blobs that match their hash
+        assert path.is_dir() or path.name in {s.hex() for s in store.complete_blobs()}
+    store.close()
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=script, welcome=st.booleans())
+def test_the_kiosk_side_ends_cleanly_whatever_the_tablet_sends(tmp_path: Path, data: bytes,
+                                                               welcome: bool) -> None:
+    cache = KioskCache(tmp_path / f"k{time.monotonic_ns()}")
+    cache.apply_feed(7, 1, [{"seq": 1, "kind": "message", "ref": "m-1", "body": {"body": "x"}}])
+    key = Ed25519PrivateKey.generate()
+    first = wire.encode(dataclasses.replace(vector(wire.Welcome), serial=SERIAL)) \
+        if welcome else b""
+    peer = ScriptedPeer(first + data)
+    started = time.monotonic()
+    try:
+        result = run_kiosk(wire.FrameStream(peer), cache,
+                           DockedResident(SERIAL, 7, "874512", key.public_key()), kiosk="K")
+        assert isinstance(result, SessionSummary)
+    except (SessionError, Silent):
+        pass
+    assert time.monotonic() - started < 5
+    # Nothing the tablet did not sign is believed.
+    assert cache.pending_receipts() == [] and cache.pending_outbox() == []
+    cache.close()
