@@ -154,6 +154,8 @@ tablets = Table(
     Column("last_dock_at", BigInteger, nullable=True),
     Column("last_dock_kiosk", String(32), nullable=True),
     Column("sync_counter", BigInteger, nullable=False, default=0),
+    # the highest feed sequence a receipt signed by this tablet says it committed
+    Column("feed_through", BigInteger, nullable=False, default=0, server_default="0"),
     Index(None, "resident_id"),
 )
 

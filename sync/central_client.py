@@ -2,7 +2,8 @@
 
 It pulls feeds since a cursor, fetches blobs by hash (resuming with HTTP Range
 from what is already on disk, and keeping a file only if its bytes hash to
-its name), and pushes what tablets signed (drafts, blob receipts) and alerts.
+its name), and pushes what tablets signed (drafts, blob and records receipts)
+and alerts.
 
 Retry policy: a request that fails because the server could not be reached,
 timed out, or answered 502/503/504 is retried up to ``attempts`` times, waiting
@@ -16,6 +17,7 @@ queues until the server returns.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -185,6 +187,17 @@ class CentralClient:
             "serial": serial, "sha256": sha256, "signature": signature_b64})
         ids = answer.get("entitlements") if isinstance(answer, dict) else None
         return [int(i) for i in ids] if isinstance(ids, list) else []
+
+    def records_receipt(self, serial: str, session: bytes, through: int, batch_digest: bytes,
+                        signature: bytes) -> dict[str, Any]:
+        """Forward a tablet's signed statement that it committed its resident's
+        feed through ``through``; the answer has the tablet's ``through`` as
+        the server now holds it (never lower than before) and ``last_dock_at``."""
+        answer = self._json("POST", "/v1/kiosk/receipts/records", json={
+            "serial": serial, "session": base64.b64encode(session).decode(),
+            "through": through, "batch_digest": base64.b64encode(batch_digest).decode(),
+            "signature": base64.b64encode(signature).decode()})
+        return answer if isinstance(answer, dict) else {}
 
     def alert(self, report: Mapping[str, Any]) -> int:
         answer = self._json("POST", "/v1/kiosk/alerts", json=dict(report))

@@ -25,6 +25,8 @@ from central.api.models import (
     FeedOut,
     HeadsOut,
     KioskTabletOut,
+    RecordsReceiptIn,
+    RecordsReceiptOut,
     SentOut,
     VerifiedOut,
 )
@@ -145,6 +147,19 @@ def blob_receipt(body: BlobReceiptIn, k: KioskDep, c: CentralDep) -> VerifiedOut
         signature=_base64(body.signature)))
 
 
+@router.post("/receipts/records", response_model=RecordsReceiptOut)
+def records_receipt(body: RecordsReceiptIn, k: KioskDep, c: CentralDep) -> RecordsReceiptOut:
+    """Forward a tablet's signed receipt for its resident's feed: how far it has
+    committed, never moved back, and its last dock here (a receipt the tablet
+    did not sign is refused)."""
+    done = deliveries.records_receipt(
+        c, unit_id=k.unit_id, serial=body.serial, session=_base64(body.session, "session"),
+        through=body.through, batch_digest=_base64(body.batch_digest, "batch digest"),
+        signature=_base64(body.signature), kiosk_id=k.kiosk_id)
+    return RecordsReceiptOut(serial=done.serial, through=done.through,
+                             last_dock_at=done.last_dock_at)
+
+
 @router.post("/outbox", status_code=201, response_model=SentOut)
 def send_draft(body: DraftIn, k: KioskDep, c: CentralDep) -> SentOut:
     """Forward a resident's draft from their tablet; sent only if that tablet
@@ -155,11 +170,11 @@ def send_draft(body: DraftIn, k: KioskDep, c: CentralDep) -> SentOut:
     return SentOut(**done.__dict__)
 
 
-def _base64(text: str) -> bytes:
+def _base64(text: str, what: str = "signature") -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as e:  # ValueError: characters beyond ASCII
-        raise InvalidInput("the signature is not base64") from e
+        raise InvalidInput(f"the {what} is not base64") from e
 
 
 @router.post("/alerts", status_code=201, response_model=Created)

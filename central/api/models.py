@@ -315,6 +315,12 @@ class VerifiedOut(BaseModel):
     entitlements: list[int]
 
 
+class RecordsReceiptOut(BaseModel):
+    serial: str
+    through: int  # the highest feed sequence the tablet has signed for
+    last_dock_at: int
+
+
 class KioskTabletOut(BaseModel):
     serial: str
     resident_id: int | None
@@ -437,6 +443,21 @@ class BlobReceiptIn(Body):
     serial: Annotated[str, Field(min_length=1, max_length=64)]
     sha256: Sha256
     signature: Annotated[str, Field(min_length=1, max_length=200)]  # base64
+
+
+class RecordsReceiptIn(Body):
+    """A tablet's signed statement that, in one sync session, it committed its
+    resident's feed through sequence ``through``."""
+
+    serial: Annotated[str, Field(min_length=1, max_length=64)]
+    session: Annotated[str, Field(min_length=24, max_length=24,
+                                  pattern=r"^[A-Za-z0-9+/]{22}==$",
+                                  description="base64 of the 16-byte session id")]
+    through: SmallInt
+    batch_digest: Annotated[str, Field(min_length=44, max_length=44,
+                                       pattern=r"^[A-Za-z0-9+/]{43}=$",
+                                       description="base64 of the 32-byte batch digest")]
+    signature: Annotated[str, Field(min_length=1, max_length=344)]  # base64
 
 
 class AssignIn(Body):

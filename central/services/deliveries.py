@@ -1,6 +1,7 @@
 """Deliveries the tablets sign for. A kiosk forwards a tablet's receipt; it
 counts only if the tablet's own key signed it (sync/receipts.py), so a kiosk
-can neither claim a delivery nor move a purchase to "verified" by itself."""
+can neither claim a delivery, move a purchase to "verified", nor say how far
+a tablet has read its resident's feed by itself."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ import logging
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
-from central.errors import NotFound, PolicyRefused
+from central.errors import InvalidInput, NotFound, PolicyRefused
 from central.schema import catalog, entitlements, residents, tablets
+from central.services import feeds
 from central.services.accounts import tablet_certificate
 from central.services.core import Central, audit
 from central.services.media import UNDELIVERED
 from sync.receipts import StatementError, verify
 
 log = logging.getLogger(__name__)
+SESSION_SIZE = 16
+DIGEST_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -77,3 +81,56 @@ def blob_receipt(c: Central, *, unit_id: str, serial: str, sha256: str,
             audit(conn, c, None, "delivery.verified", f"tablet:{serial}", blob=sha256,
                   entitlements=list(ids))
     return [int(i) for i in ids]
+
+
+@dataclass(frozen=True)
+class RecordsReceipt:
+    serial: str
+    through: int  # the highest feed sequence this tablet has signed for, after this receipt
+    last_dock_at: int
+
+
+def records_receipt(c: Central, *, unit_id: str, serial: str, session: bytes, through: int,
+                    batch_digest: bytes, signature: bytes, kiosk_id: str) -> RecordsReceipt:
+    """A tablet on ``unit_id`` signed that, in sync ``session``, it committed its
+    resident's feed through sequence ``through``: the tablet's ``feed_through``
+    becomes the highest of that and what it reported before (it never moves
+    back), and its last dock is now, at ``kiosk_id``.
+
+    Raises InvalidInput for a session or digest of the wrong size, or a
+    ``through`` below zero or beyond the resident's feed head; NotFound for a
+    tablet not assigned to a resident of this unit; PolicyRefused for a tablet
+    that is not active or has no certificate, or a receipt it did not sign."""
+    if len(session) != SESSION_SIZE or len(batch_digest) != DIGEST_SIZE:
+        raise InvalidInput(f"a records receipt has a {SESSION_SIZE}-byte session and a "
+                           f"{DIGEST_SIZE}-byte batch digest, not {len(session)} and "
+                           f"{len(batch_digest)}", code="malformed_receipt")
+    if through < 0:
+        raise InvalidInput(f"a feed sequence is never negative, not {through}",
+                           code="malformed_receipt")
+    tablet = signing_tablet(c, unit_id=unit_id, serial=serial)
+    try:
+        verify(tablet.key, "records", {"serial": serial, "session": session,
+                                       "through": through, "batch_digest": batch_digest},
+               signature)
+    except StatementError as e:
+        log.warning("a records receipt through %d from tablet %s was refused: %s",
+                    through, serial, e)
+        raise PolicyRefused(f"the receipt is not signed by tablet {serial}",
+                            code="bad_receipt") from e
+    at = c.clock()
+    with c.db.write() as conn:
+        head = feeds.head(conn, f"resident:{tablet.resident_id}")
+        if through > head:
+            raise InvalidInput(f"tablet {serial} signed for its resident's feed through "
+                               f"{through}, beyond its head {head}", code="through_beyond_head")
+        stored = conn.execute(
+            update(tablets).where(tablets.c.serial == serial,
+                                  tablets.c.resident_id == tablet.resident_id)
+            .values(feed_through=case((tablets.c.feed_through < through, through),
+                                      else_=tablets.c.feed_through),
+                    last_dock_at=at, last_dock_kiosk=kiosk_id)
+            .returning(tablets.c.feed_through)).scalar()
+    if stored is None:  # reassigned since signing_tablet looked
+        raise NotFound(f"no tablet {serial} of a resident on this kiosk's unit")
+    return RecordsReceipt(serial, int(stored), at)

@@ -7,8 +7,10 @@ import base64
 import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 
-from central.services import media, money
+from central.schema import tablets
+from central.services import feeds, media, money
 from device_security.ca_store import pem
 from device_security.pki import Role
 from sync.receipts import statement_bytes
@@ -147,3 +149,97 @@ def test_a_tablet_draft_is_sent_once_and_only_if_signed(api: ApiServer) -> None:
     assert api.session("K-B2").post("/v1/kiosk/outbox", json=_draft(
         key, "JP5S-000001", "tablet-draft-0005", contact_id)).status_code == 404
     assert money.balances(api.facility.central, f"resident:{rid}").stamps == 19
+
+
+SESSION = bytes(range(16))
+BATCH = bytes(range(32, 64))
+
+
+def _records(key: Ed25519PrivateKey, serial: str, through: int,
+             session: bytes = SESSION) -> dict[str, object]:
+    signature = key.sign(statement_bytes("records", {
+        "serial": serial, "session": session, "through": through, "batch_digest": BATCH}))
+    return {"serial": serial, "session": base64.b64encode(session).decode(),
+            "through": through, "batch_digest": base64.b64encode(BATCH).decode(),
+            "signature": base64.b64encode(signature).decode()}
+
+
+def _resident_with_feed(api: ApiServer, records: int = 3) -> int:
+    """A resident on unit U-A whose feed has ``records`` records."""
+    rid = int(str(_admit(api)["id"]))
+    central = api.facility.central
+    with central.db.write() as conn:
+        for n in range(records):
+            feeds.append(conn, f"resident:{rid}", "notice", f"notice-{n}",
+                         {"notice": "test", "text": f"notice {n}"}, central.clock())
+    return rid
+
+
+def _dock(api: ApiServer, serial: str) -> tuple[int, int | None, str | None]:
+    """The tablet's feed_through, last_dock_at and last_dock_kiosk as stored."""
+    with api.facility.central.db.read() as conn:
+        row = conn.execute(select(tablets.c.feed_through, tablets.c.last_dock_at,
+                                  tablets.c.last_dock_kiosk)
+                           .where(tablets.c.serial == serial)).one()
+    return int(row.feed_through), row.last_dock_at, row.last_dock_kiosk
+
+
+def test_a_records_receipt_records_how_far_the_tablet_committed(api: ApiServer) -> None:
+    key = _tablet(api, "JP5S-000001", _resident_with_feed(api))
+    assert _dock(api, "JP5S-000001") == (0, None, None)
+    at = api.facility.clock()
+    answer = api.session("K-A2").post("/v1/kiosk/receipts/records",
+                                      json=_records(key, "JP5S-000001", 2))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"serial": "JP5S-000001", "through": 2, "last_dock_at": at}
+    assert _dock(api, "JP5S-000001") == (2, at, "K-A2")
+
+
+def test_a_replayed_or_older_records_receipt_never_moves_the_tablet_back(
+        api: ApiServer) -> None:
+    key = _tablet(api, "JP5S-000001", _resident_with_feed(api))
+    kiosk = api.session("K-A2")
+    receipt = _records(key, "JP5S-000001", 3)
+    assert kiosk.post("/v1/kiosk/receipts/records", json=receipt).status_code == 200
+    # The same receipt again: only the dock time moves.
+    api.facility.clock.advance(60)
+    again = kiosk.post("/v1/kiosk/receipts/records", json=receipt)
+    assert again.status_code == 200 and again.json()["through"] == 3
+    assert _dock(api, "JP5S-000001") == (3, api.facility.clock(), "K-A2")
+    # An earlier session's receipt, forwarded late, does not lower it.
+    api.facility.clock.advance(60)
+    older = kiosk.post("/v1/kiosk/receipts/records",
+                       json=_records(key, "JP5S-000001", 1, session=bytes(16)))
+    assert older.status_code == 200 and older.json()["through"] == 3
+    assert _dock(api, "JP5S-000001") == (3, api.facility.clock(), "K-A2")
+
+
+def test_a_records_receipt_the_tablet_did_not_sign_is_refused(api: ApiServer) -> None:
+    key = _tablet(api, "JP5S-000001", _resident_with_feed(api))
+    kiosk = api.session("K-A2")
+    forged = kiosk.post("/v1/kiosk/receipts/records",
+                        json=_records(Ed25519PrivateKey.generate(), "JP5S-000001", 2))
+    assert forged.status_code == 403 and forged.json()["error"] == "bad_receipt"
+    # The tablet's own signature over other values is refused too.
+    altered = {**_records(key, "JP5S-000001", 1), "through": 2}
+    assert kiosk.post("/v1/kiosk/receipts/records", json=altered).status_code == 403
+    assert _dock(api, "JP5S-000001") == (0, None, None)
+
+
+def test_a_records_receipt_beyond_the_feeds_head_is_refused(api: ApiServer) -> None:
+    key = _tablet(api, "JP5S-000001", _resident_with_feed(api, records=3))
+    beyond = api.session("K-A2").post("/v1/kiosk/receipts/records",
+                                      json=_records(key, "JP5S-000001", 4))
+    assert beyond.status_code == 422 and beyond.json()["error"] == "through_beyond_head"
+    assert _dock(api, "JP5S-000001") == (0, None, None)
+
+
+def test_records_receipts_come_from_the_residents_own_unit(api: ApiServer) -> None:
+    key = _tablet(api, "JP5S-000001", _resident_with_feed(api))
+    other_unit = api.session("K-B2").post("/v1/kiosk/receipts/records",
+                                          json=_records(key, "JP5S-000001", 2))
+    assert other_unit.status_code == 404
+    malformed = api.session("K-A2").post("/v1/kiosk/receipts/records", json={
+        **_records(key, "JP5S-000001", 2), "session": base64.b64encode(bytes(15)).decode()})
+    assert malformed.status_code == 422
+    assert _dock(api, "JP5S-000001") == (0, None, None)

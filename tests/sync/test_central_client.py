@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.services import messaging, money
 from central.services.messaging import Attachment
@@ -19,8 +20,10 @@ from sync.central_client import (
     CentralUnavailable,
     KioskCredentials,
 )
+from sync.receipts import statement_bytes
 from tests.central.api_server import ApiServer
 from tests.central.facility import build
+from tests.central.test_deliveries import _tablet
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 400  # 100 KiB
 
@@ -102,6 +105,24 @@ def test_refusals_are_final_and_carry_the_servers_reason(
     with pytest.raises(CentralRefused) as refused:
         other_unit.fetch_blob(sha, len(PHOTO), tmp_path / sha)
     assert refused.value.status == 404 and not (tmp_path / sha).exists()
+
+
+def test_a_records_receipt_is_forwarded_and_a_forged_one_refused(
+        api: ApiServer, clients: Callable[..., CentralClient]) -> None:
+    rid, _ = _photo_message(api)
+    key = _tablet(api, "JP5S-000001", rid)
+    session, digest = bytes(range(16)), hashlib.sha256(b"the batch").digest()
+    fields = {"serial": "JP5S-000001", "session": session, "through": 1,
+              "batch_digest": digest}
+    client = clients()
+    answer = client.records_receipt("JP5S-000001", session, 1, digest,
+                                    key.sign(statement_bytes("records", fields)))
+    assert answer == {"serial": "JP5S-000001", "through": 1,
+                      "last_dock_at": api.facility.clock()}
+    forged = Ed25519PrivateKey.generate().sign(statement_bytes("records", fields))
+    with pytest.raises(CentralRefused) as refused:
+        client.records_receipt("JP5S-000001", session, 1, digest, forged)
+    assert refused.value.status == 403 and refused.value.code == "bad_receipt"
 
 
 def test_an_absent_server_is_retried_then_reported(
