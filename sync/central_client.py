@@ -116,6 +116,21 @@ class CentralClient:
             raise CentralRefused(200, "bad_answer", "feed: not a head and records")
         return int(answer["head"]), list(answer["records"])
 
+    def tablets(self) -> list[dict[str, Any]]:
+        """This unit's tablets: serial, whose (resident_id, resident_agency_id),
+        status and sync counter."""
+        answer = self._json("GET", "/v1/kiosk/tablets")
+        if not isinstance(answer, list):
+            raise CentralRefused(200, "bad_answer", "tablets: not a list")
+        out = []
+        for t in answer:
+            if not (isinstance(t, dict) and isinstance(t.get("serial"), str)
+                    and isinstance(t.get("status"), str)
+                    and isinstance(t.get("resident_id"), int | None)):
+                raise CentralRefused(200, "bad_answer", f"tablets: bad entry {str(t)[:80]}")
+            out.append(t)
+        return out
+
     def fetch_blob(self, sha256: str, size: int, dest: Path) -> Path:
         """Download a blob to ``dest`` (named by its hash), resuming from
         ``dest.partial``. Raises BlobMismatch (the partial file is removed),

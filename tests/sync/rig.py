@@ -44,7 +44,8 @@ class SyncRig:
     """One kiosk's cache and one tablet's store, docked as often as a test likes."""
 
     def __init__(self, root: Path, facility: Facility, *, serial: str = SERIAL,
-                 tablet: Issued | None = None, cache: KioskCache | None = None) -> None:
+                 tablet: Issued | None = None, cache: KioskCache | None = None,
+                 resident_id: int = RESIDENT, agency_id: str = AGENCY_ID) -> None:
         self.root = root
         self.facility = facility
         self.kiosk_id = facility.issue(Role.KIOSK, "K-A1")
@@ -54,16 +55,17 @@ class SyncRig:
         self.store = TabletStore(root / f"tablet-{serial}", serial=serial,
                                  sign=self.tablet_id.key.sign)
         self.counter = 0
+        self.resident_id, self.agency_id = resident_id, agency_id
         self._seq = 0
         self._rand = random.Random(5)
-        self.cache.set_tablets([{"serial": serial, "resident_id": RESIDENT,
-                                 "resident_agency_id": AGENCY_ID, "status": "active"}])
+        self.cache.set_tablets([{"serial": serial, "resident_id": resident_id,
+                                 "resident_agency_id": agency_id, "status": "active"}])
 
     # -- content, as the central server's feed carries it ------------------------
 
     def _append(self, kind: str, ref: str, body: dict[str, Any]) -> None:
         self._seq += 1
-        self.cache.apply_feed(RESIDENT, self._seq, [
+        self.cache.apply_feed(self.resident_id, self._seq, [
             {"seq": self._seq, "kind": kind, "ref": ref, "body": body, "created_at": 0}])
 
     def blob(self, size: int) -> str:
@@ -122,7 +124,7 @@ class SyncRig:
             with open_link(f"serial://{link.kiosk_tty}") as stream:
                 context = make_context("connect", self.kiosk_id.credentials, self.facility.ca)
                 channel = SecureChannel.connect(stream, context, timeout=10)
-                docked = DockedResident(self.serial, RESIDENT, AGENCY_ID,
+                docked = DockedResident(self.serial, self.resident_id, self.agency_id,
                                         self.tablet_id.key.public_key())
                 result.kiosk = kiosk_side(FrameStream(channel), self.cache, docked,
                                           kiosk="K-A1", on_progress=result.progress.append)

@@ -1,0 +1,196 @@
+"""The kiosk's half of store-and-forward: between its cache and the central server.
+
+Each round, in this order:
+
+1. **Up**: the tablets' drafts, then their delivery receipts. Each goes up
+   under an id made on the tablet, so a retry after a lost answer changes
+   nothing on the server. A refusal (4xx) is final and kept with its reason;
+   anything else leaves the item queued for the next round.
+2. **Who is here**: this unit's tablets (whose each is), for pairing and for
+   knowing which feed a docked tablet reads.
+3. **Down**: every resident's feed head in one call; for each resident whose
+   head moved, the new records, page by page (each page one transaction).
+4. **Blobs** the records refer to, resumed with HTTP Range where a download
+   stopped, and kept only if their bytes hash to their name.
+
+When the server cannot be reached the round stops where it is; the cache
+keeps serving docks, the queues grow, and the next round drains them.
+"""
+
+from __future__ import annotations
+
+import json
+from base64 import b64decode
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from device_security.registry import Registry, RegistryEntry, TabletStatus
+from sync.central_client import (
+    BlobMismatch,
+    CentralClient,
+    CentralClientError,
+    CentralRefused,
+    CentralUnavailable,
+)
+from sync.kiosk_cache import REFUSED, SENT, CacheError, KioskCache
+
+log = logging.getLogger(__name__)
+
+FEED_PAGE = 500
+
+
+@dataclass
+class Round:
+    """What one round moved, for the log and for ``sallyport sync status``."""
+
+    sent_drafts: int = 0
+    refused_drafts: int = 0
+    sent_receipts: int = 0
+    records: int = 0
+    blobs: int = 0
+    blob_bytes: int = 0
+    error: str = ""
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def reached_central(self) -> bool:
+        return not self.error
+
+
+class CentralSync:
+    """Moves data between one kiosk's cache and the central server."""
+
+    def __init__(self, client: CentralClient, cache: KioskCache, *,
+                 registry: Registry | None = None, max_blobs_per_round: int = 50) -> None:
+        self.client = client
+        self.cache = cache
+        self.registry = registry
+        self.max_blobs = max_blobs_per_round
+
+    def run_once(self) -> Round:
+        """One round; never raises for the server being away (see Round.error)."""
+        done = Round()
+        steps: list[tuple[str, Callable[[Round], None]]] = [
+            ("outbox", self._push_outbox), ("receipts", self._push_receipts),
+            ("tablets", self._pull_tablets), ("feeds", self._pull_feeds),
+            ("blobs", self._pull_blobs)]
+        for name, step in steps:
+            try:
+                step(done)
+                done.steps.append(name)
+            except CentralUnavailable as e:
+                done.error = f"{name}: the central server is unreachable ({e})"
+                break
+            except (CentralClientError, CacheError) as e:
+                done.error = f"{name}: {e}"
+                log.warning("sync with the central server: %s", done.error)
+                break
+        now = str(int(time.time()))
+        if done.error:
+            self.cache.set_meta("central_last_error", f"{now} {done.error}")
+        else:
+            self.cache.set_meta("central_last_ok", now)
+        return done
+
+    def run(self, stop: threading.Event, interval: float = 5.0,
+            on_round: Callable[[Round], None] | None = None) -> None:
+        """Rounds until ``stop`` is set; a round that could not reach the server
+        waits longer before the next (up to a minute)."""
+        wait = interval
+        while not stop.is_set():
+            done = self.run_once()
+            if on_round is not None:
+                on_round(done)
+            wait = interval if done.reached_central else min(60.0, wait * 2)
+            stop.wait(wait)
+
+    # -- up ------------------------------------------------------------------------------
+
+    def _push_outbox(self, done: Round) -> None:
+        for item in self.cache.pending_outbox():
+            body = item.payload["body"]
+            tablet = self.cache.tablet(item.serial)
+            try:
+                answer = self.client.send_draft({
+                    "serial": item.serial, "uid": item.key,
+                    "resident_agency_id": body.get("resident"),
+                    "contact_id": body.get("contact"), "body": body.get("body"),
+                    "signature": item.payload["signature"]})
+            except CentralRefused as e:
+                log.warning("draft %s from %s refused: %s", item.key, item.serial, e)
+                self.cache.settle("outbox", item.key, REFUSED, f"{e.code}: {e.message}")
+                done.refused_drafts += 1
+                continue
+            self.cache.settle("outbox", item.key, SENT, json.dumps(answer)[:500])
+            done.sent_drafts += 1
+            log.info("draft %s of tablet %s sent (resident %s)", item.key, item.serial,
+                     tablet and tablet.get("resident_agency_id"))
+
+    def _push_receipts(self, done: Round) -> None:
+        for item in self.cache.pending_receipts():
+            p = item.payload
+            try:
+                if item.kind == "blob":
+                    self.client.blob_receipt(p["serial"], p["sha256"], p["signature"])
+                else:
+                    self.client.records_receipt(p["serial"], b64decode(p["session"]),
+                                                p["through"], b64decode(p["batch_digest"]),
+                                                b64decode(p["signature"]))
+            except CentralRefused as e:
+                log.warning("receipt %s refused: %s", item.key, e)
+                self.cache.settle("receipts", item.key, REFUSED, f"{e.code}: {e.message}")
+                continue
+            self.cache.settle("receipts", item.key, SENT)
+            done.sent_receipts += 1
+
+    # -- down ----------------------------------------------------------------------------
+
+    def _pull_tablets(self, done: Round) -> None:
+        tablets = self.client.tablets()
+        self.cache.set_tablets(tablets)
+        if self.registry is None:
+            return
+        for t in tablets:
+            known = {s.value for s in TabletStatus}
+            status = TabletStatus(t["status"]) if t["status"] in known else TabletStatus.RETIRED
+            entry = self.registry.get(t["serial"])
+            if entry is None:
+                self.registry.add(RegistryEntry(t["serial"], status, t.get("resident_agency_id"),
+                                                t.get("resident_agency_id"),
+                                                int(t.get("sync_counter") or 0)))
+                continue
+            if entry.status != status:
+                self.registry.set_status(t["serial"], status)
+            owner = t.get("resident_agency_id")
+            if owner and entry.owner_id != owner:
+                self.registry.assign(t["serial"], owner, owner)
+
+    def _pull_feeds(self, done: Round) -> None:
+        heads = self.client.heads()
+        self.cache.set_residents(heads)
+        cursors = self.cache.cursors()
+        for resident, head in sorted(heads.items()):
+            cursor = cursors.get(resident, 0)
+            while cursor < head:
+                head, records = self.client.feed(resident, cursor, FEED_PAGE)
+                if not records:
+                    break
+                cursor = self.cache.apply_feed(resident, head, records)
+                done.records += len(records)
+
+    def _pull_blobs(self, done: Round) -> None:
+        for sha, size in self.cache.missing_blobs(self.max_blobs):
+            try:
+                self.client.fetch_blob(sha, size, self.cache.blob_path(sha))
+            except (CentralRefused, BlobMismatch) as e:
+                # Not (or not yet) this unit's to fetch, or damaged on the way:
+                # left missing, tried again next round.
+                log.warning("blob %s not fetched: %s", sha[:12], e)
+                continue
+            self.cache.blob_fetched(sha, size)
+            done.blobs += 1
+            done.blob_bytes += size
+
