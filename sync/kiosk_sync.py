@@ -20,10 +20,10 @@ keeps serving docks, the queues grow, and the next round drains them.
 from __future__ import annotations
 
 import json
-from base64 import b64decode
 import logging
 import threading
 import time
+from base64 import b64decode
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -172,8 +172,8 @@ class CentralSync:
         heads = self.client.heads()
         self.cache.set_residents(heads)
         cursors = self.cache.cursors()
-        for resident, head in sorted(heads.items()):
-            cursor = cursors.get(resident, 0)
+        for resident, known_head in sorted(heads.items()):
+            cursor, head = cursors.get(resident, 0), known_head
             while cursor < head:
                 head, records = self.client.feed(resident, cursor, FEED_PAGE)
                 if not records:

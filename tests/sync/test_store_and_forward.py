@@ -16,6 +16,7 @@ import pytest
 from central.server import CentralServer, kiosk_trust
 from central.services import media, messaging, money
 from central.services.messaging import Attachment
+from device_security.ca_store import pem
 from device_security.pki import Role
 from sync.central_client import CentralClient, KioskCredentials
 from sync.kiosk_sync import CentralSync
@@ -23,7 +24,6 @@ from tests.central.api_server import ApiServer
 from tests.central.facility import build
 from tests.central.test_deliveries import SONG
 from tests.device_security.conftest import Facility as DeviceFacility
-from device_security.ca_store import pem
 from tests.sync.rig import SyncRig
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 2000
@@ -116,7 +116,7 @@ def test_down_to_the_tablet_and_back_up(api: ApiServer, client: CentralClient,
 
 def test_while_the_server_is_away_docks_work_and_queues_grow(
         api: ApiServer, client: CentralClient, tmp_path: Path) -> None:
-    rig, rid, cid, _ = _world(api, tmp_path)
+    rig, _, cid, _ = _world(api, tmp_path)
     pump = CentralSync(client, rig.cache)
     assert pump.run_once().reached_central
     port = int(api.url.rsplit(":", 1)[1])
