@@ -6,6 +6,7 @@
     identity/            certificate.pem and ca.pem, installed at provisioning
     agency.pem           the agency's release-token public key (optional)
     storage/             the sealed store
+    content/             what sync brought (tablet/store.py)
     state.json           the sync counter and release state
 """
 
@@ -21,6 +22,7 @@ from device_security.ca_store import IdentityFiles
 from device_security.channel import Credentials
 from device_security.secure_element import KeyFileSecureElement
 from tablet.peer import TabletPeer, load_agency_key
+from tablet.store import TabletStore
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class TabletDirectory:
         return SealedFiles(self.path / "storage",
                            Sealer(self.secure_element.derive_key(b"storage")))
 
+    def content(self, serial: str) -> TabletStore:
+        return TabletStore(self.path / "content", serial=serial, sign=self.secure_element.sign)
+
     def is_provisioned(self) -> bool:
         return self.secure_element.exists() and self.identity.exists()
 
@@ -50,11 +55,13 @@ class TabletDirectory:
         """The link peer; raises SecurityError if the tablet is not provisioned."""
         certificate = self.identity.certificate()
         serial = certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+        number = str(serial[0].value) if serial else ""
         return TabletPeer(
-            serial=str(serial[0].value) if serial else "",
+            serial=number,
             credentials=Credentials(self.identity.certificate_path, self.secure_element.path),
             ca=self.identity.ca(),
             state_path=self.path / "state.json",
             store=self.store(),
             agency_key=load_agency_key(self.agency_key_path),
+            content=self.content(number),
         )

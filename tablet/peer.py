@@ -4,7 +4,8 @@ The tablet accepts a TLS connection on its serial gadget. A kiosk (certificate
 role ``kiosk``) gets the tablet's hello with its sync counter, which rises by
 one for every dock; a staff workstation may list and export the tablet's
 content; a peer with no certificate may only present a release token, once.
-Anything else is refused. (The sync session itself runs after the hello.)
+Anything else is refused. Once the kiosk says the tablet is paired, the sync
+session (sync.session) runs in the same channel.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from device_security.files import write_atomic
 from device_security.pki import Role, TrustAnchors, check_certificate
 from device_security.policy import decide_access
 from device_security.release import verify_release_token
+from sync.session import SessionError, TabletContent, serve_tablet
+from sync.wire import FrameStream
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ class TabletPeer:
     def __init__(self, *, serial: str, credentials: Credentials, ca: x509.Certificate,
                  state_path: Path, store: SealedFiles,
                  agency_key: Ed25519PublicKey | None = None,
+                 content: TabletContent | None = None,
                  clock: Callable[[], datetime.datetime] = utcnow) -> None:
         self.serial = serial
         self._credentials = credentials
@@ -70,6 +74,7 @@ class TabletPeer:
         self._state_path = state_path
         self._store = store
         self._agency_key = agency_key
+        self._content = content
         self._clock = clock
 
     def serve(self, stream: ByteStream, *, handshake_timeout: float = 10.0) -> str:
@@ -114,7 +119,16 @@ class TabletPeer:
         if result != "paired":
             reason = answer.get("reason") if isinstance(answer, dict) else None
             return f"the kiosk refused this tablet: {reason}"
-        return "paired with a kiosk"
+        if self._content is None:
+            return "paired with a kiosk"
+        try:
+            got = serve_tablet(FrameStream(channel), self._content, counter=state.counter)
+        except SessionError as e:
+            return f"paired with a kiosk; the sync stopped: {e}"
+        except Exception as e:  # noqa: BLE001 - the link went away mid-sync; say so in the log
+            return f"paired with a kiosk; the link ended during the sync ({type(e).__name__})"
+        return (f"paired with a kiosk; synced {got.records} records, {got.blobs} files "
+                f"({got.blob_bytes} bytes), {got.outbox} drafts up")
 
     def _inspect(self, channel: SecureChannel) -> str:
         channel.send_message({"v": 1, "serial": self.serial, "mode": "inspect"})
