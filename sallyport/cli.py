@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hw import cli as hw_cli
     from sallyport import demo, device_cli
     from simulators import cli as sim_cli
+    from sync import cli as sync_cli
 
     parser = argparse.ArgumentParser(
         prog="sallyport",
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim_cli.register(commands)
     device_cli.register(commands)
     central_cli.register(commands)
+    sync_cli.register(commands)
     demo.register(commands)
     return parser
 

@@ -1,0 +1,110 @@
+"""``sallyport sync``: the kiosk's store-and-forward cache, for technicians."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+from sync.config import SyncConfig
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "sync", help="the kiosk's sync cache: status, a round with the central server",
+        description="The kiosk's store-and-forward cache: what it holds for this unit's "
+        "residents, and what waits to go up to the central server. Settings come from "
+        "the [sync] table of --config and SALLYPORT_SYNC_* environment variables.")
+    parser.add_argument("--config", type=Path, help="a TOML file with a [sync] table")
+    parser.set_defaults(config_class=SyncConfig, config_section="sync",
+                        config_prefix="SALLYPORT_SYNC")
+    sub = parser.add_subparsers(dest="sync_command", required=True, metavar="COMMAND")
+    p = sub.add_parser("status", help="show the queues and cursors",
+                       description="Show each resident's feed cursor against the server's "
+                       "head, the blobs held and missing, the outbox and receipt queues, the "
+                       "tablets seen, and the last contact with the central server.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("round", help="run one round with the central server now",
+                       description="Send queued drafts and receipts, then fetch new feed "
+                       "records and blobs; prints what moved. Exits 1 if the server could "
+                       "not be reached (nothing is lost: the queues wait).")
+    p.set_defaults(func=cmd_round)
+
+
+def cmd_status(args: argparse.Namespace, config: SyncConfig) -> int:
+    from sync.kiosk_cache import KioskCache
+
+    if not (config.cache_path / "cache.db").exists():
+        print(f"sallyport sync status: no cache at {config.cache_path} yet")
+        return 1
+    cache = KioskCache(config.cache_path)
+    try:
+        status = cache.status()
+    finally:
+        cache.close()
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(format_status(status, config.cache_path))
+    return 0
+
+
+def _when(value: Any) -> str:
+    if value in (None, ""):
+        return "never"
+    seconds, _, rest = str(value).partition(" ")
+    at = datetime.datetime.fromtimestamp(int(seconds), datetime.UTC)
+    return f"{at:%Y-%m-%d %H:%M:%S} UTC {rest}".rstrip()
+
+
+def format_status(status: dict[str, Any], where: Path) -> str:
+    """The status as a technician reads it."""
+    lines = [f"kiosk cache {where}"]
+    central = status["central"]
+    lines.append(f"central server: last reached {_when(central['last_ok'])}; "
+                 f"last problem {_when(central['last_error'])}")
+    blobs = status["blobs"]
+    lines.append(f"records: {status['records']}   files: {blobs['complete']} "
+                 f"({blobs['bytes'] / 1e6:.1f} MB), {blobs['missing']} still to fetch")
+    for name, queue in status["queues"].items():
+        lines.append(f"{name} to send: {queue['queued']} waiting, {queue['sent']} sent, "
+                     f"{queue['refused']} refused")
+    behind = [r for r in status["residents"] if r["behind"]]
+    lines.append(f"residents: {len(status['residents'])}, {len(behind)} behind the server")
+    lines.extend(f"  resident {r['resident_id']}: cursor {r['cursor']} of {r['head']}"
+                 for r in behind)
+    lines.append(f"tablets: {len(status['tablets'])}")
+    lines.extend(f"  {t['serial']}: resident {t['resident_id']}, {t['status']}, feed through "
+                 f"{t['cursor']}, last sync {_when(t['last_sync_at'])}"
+                 for t in status["tablets"])
+    return "\n".join(lines)
+
+
+def cmd_round(args: argparse.Namespace, config: SyncConfig) -> int:
+    from sync.central_client import CentralClient
+    from sync.kiosk_cache import KioskCache
+    from sync.kiosk_sync import CentralSync
+
+    try:
+        credentials = config.credentials()
+    except ValueError as e:
+        print(f"sallyport sync round: {e}")
+        return 2
+    config.cache_path.mkdir(parents=True, exist_ok=True)
+    cache = KioskCache(config.cache_path)
+    try:
+        with CentralClient(config.central_url, credentials,
+                           timeout=config.request_timeout_s) as client:
+            done = CentralSync(client, cache).run_once()
+    finally:
+        cache.close()
+    print(f"drafts sent {done.sent_drafts}, refused {done.refused_drafts}; receipts sent "
+          f"{done.sent_receipts}; records fetched {done.records}; files fetched {done.blobs} "
+          f"({done.blob_bytes / 1e6:.1f} MB)")
+    if done.error:
+        print(f"stopped: {done.error}")
+        return 1
+    return 0
