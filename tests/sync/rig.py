@@ -99,40 +99,50 @@ class SyncRig:
     def dock(self, fault: Fault | None = None, *, timeout: float = 60.0,
              kiosk_side: Callable[..., SessionSummary] = run_kiosk) -> DockResult:
         """Plug in, run one session on each side, unplug. Errors are returned."""
+        link = self.plug(fault)
+        result = DockResult()
+        thread = threading.Thread(target=self.tablet_side, args=(link, result), daemon=True)
+        thread.start()
+        self.kiosk_side(link, result, kiosk_side)
+        thread.join(timeout)
+        self.unplug(link, result)
+        assert not thread.is_alive(), "the tablet side hung"
+        return result
+
+    def plug(self, fault: Fault | None = None) -> SimLink:
         link = SimLink("tablet")
         link.open()
         if fault is not None:
             link.set_fault(fault)
         self.counter += 1
-        result = DockResult()
+        return link
 
-        def tablet() -> None:
-            try:
-                with open_link(f"serial://{link.gadget_tty}") as stream:
-                    context = make_context("accept", self.tablet_id.credentials,
-                                           self.facility.ca)
-                    channel = SecureChannel.accept(stream, context, timeout=10)
-                    result.tablet = serve_tablet(FrameStream(channel), self.store,
-                                                 counter=self.counter)
-                    channel.close()
-            except BaseException as e:  # noqa: BLE001 - the test inspects it
-                result.tablet = e
+    @staticmethod
+    def unplug(link: SimLink, result: DockResult) -> None:
+        link.cut()
+        result.link_bytes = dict(link.bytes)
 
-        thread = threading.Thread(target=tablet, daemon=True)
-        thread.start()
+    def tablet_side(self, link: SimLink, result: DockResult) -> None:
+        try:
+            with open_link(f"serial://{link.gadget_tty}") as stream:
+                context = make_context("accept", self.tablet_id.credentials, self.facility.ca)
+                channel = SecureChannel.accept(stream, context, timeout=10)
+                result.tablet = serve_tablet(FrameStream(channel), self.store,
+                                             counter=self.counter)
+                channel.close()
+        except BaseException as e:  # noqa: BLE001 - the test inspects it
+            result.tablet = e
+
+    def kiosk_side(self, link: SimLink, result: DockResult,
+                   side: Callable[..., SessionSummary] = run_kiosk) -> None:
         try:
             with open_link(f"serial://{link.kiosk_tty}") as stream:
                 context = make_context("connect", self.kiosk_id.credentials, self.facility.ca)
                 channel = SecureChannel.connect(stream, context, timeout=10)
                 docked = DockedResident(self.serial, self.resident_id, self.agency_id,
                                         self.tablet_id.key.public_key())
-                result.kiosk = kiosk_side(FrameStream(channel), self.cache, docked,
-                                          kiosk="K-A1", on_progress=result.progress.append)
+                result.kiosk = side(FrameStream(channel), self.cache, docked, kiosk="K-A1",
+                                    on_progress=result.progress.append)
                 channel.close()
         except BaseException as e:  # noqa: BLE001 - as above
             result.kiosk = e
-        thread.join(timeout)
-        link.cut()
-        result.link_bytes = dict(link.bytes)
-        assert not thread.is_alive(), "the tablet side hung"
-        return result
