@@ -494,8 +494,9 @@ def assign_tablet(c: Central, serial: str, resident_id: int, *, staff_id: int | 
                                            tablets.c.serial != serial,
                                            tablets.c.status == "active")
                      .values(status="retired"))
-        conn.execute(update(tablets).where(tablets.c.serial == serial)
-                     .values(resident_id=resident_id))
+        if row.resident_id != resident_id:  # its committed feed was someone else's
+            conn.execute(update(tablets).where(tablets.c.serial == serial)
+                         .values(resident_id=resident_id, feed_through=0))
         audit(conn, c, staff_id, "tablet.assign", f"tablet:{serial}", resident=resident_id)
 
 

@@ -243,3 +243,24 @@ def test_records_receipts_come_from_the_residents_own_unit(api: ApiServer) -> No
         **_records(key, "JP5S-000001", 2), "session": base64.b64encode(bytes(15)).decode()})
     assert malformed.status_code == 422
     assert _dock(api, "JP5S-000001") == (0, None, None)
+
+
+def test_a_tablet_given_to_another_resident_starts_its_feed_again(api: ApiServer) -> None:
+    key = _tablet(api, "JP5S-000001", _resident_with_feed(api))
+    api.session("K-A2").post("/v1/kiosk/receipts/records", json=_records(key, "JP5S-000001", 3))
+    assert _dock(api, "JP5S-000001")[0] == 3
+    tech = api.staff("technician")
+    other = int(str(_admit(api, "100002")["id"]))
+    # Assigning it to the same resident again keeps its place.
+    assert tech.post("/v1/staff/tablets/JP5S-000001/assignment",
+                     json={"resident_id": _dock_owner(api)}).status_code == 204
+    assert _dock(api, "JP5S-000001")[0] == 3
+    assert tech.post("/v1/staff/tablets/JP5S-000001/assignment",
+                     json={"resident_id": other}).status_code == 204
+    assert _dock(api, "JP5S-000001")[0] == 0
+
+
+def _dock_owner(api: ApiServer) -> int:
+    with api.facility.central.db.read() as conn:
+        return int(conn.execute(select(tablets.c.resident_id)
+                                .where(tablets.c.serial == "JP5S-000001")).scalar_one())
