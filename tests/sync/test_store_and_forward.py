@@ -136,3 +136,28 @@ def test_while_the_server_is_away_docks_work_and_queues_grow(
     assert back.reached_central, back.error
     assert (back.sent_drafts, back.sent_receipts) == (1, 3)
     assert rig.cache.status()["queues"]["outbox"] == {"queued": 0, "sent": 1, "refused": 0}
+
+
+def test_a_purchase_never_delivered_is_refunded_and_can_be_bought_again(
+        api: ApiServer, client: CentralClient, tmp_path: Path) -> None:
+    rig, rid, _, song = _world(api, tmp_path)
+    pump = CentralSync(client, rig.cache)
+    assert pump.run_once().reached_central  # the kiosk holds the song; the tablet never docks
+    api.facility.clock.advance(31 * 86400)
+    refunded = media.refund_undelivered(api.facility.central)
+    assert refunded
+    assert pump.run_once().reached_central
+    assert rig.dock().complete
+    assert song not in {s.hex() for s in rig.store.complete_blobs()}
+    [ent] = rig.store.items("entitlement")
+    assert ent["body"]["state"] == "refunded"
+    notices = [n["body"]["notice"] for n in rig.store.items("notice")]
+    assert "purchase_refunded" in notices
+    # The right to buy stays: bought again, it arrives and is verified.
+    media.purchase(api.facility.central, rid, "song-1", key="buy-song-02")
+    pump.run_once()
+    assert rig.dock().complete
+    assert song in {s.hex() for s in rig.store.complete_blobs()}
+    pump.run_once()
+    states = sorted(e.state for e in media.entitlements_of(api.facility.central, rid))
+    assert states == ["refunded", "verified"]
