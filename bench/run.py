@@ -60,12 +60,15 @@ def main() -> int:
     print()
     print(table)
     doc = ROOT / "docs" / "benchmarks.md"
+    # The sections after the table (how each benchmark measures) are kept as written.
+    old = doc.read_text() if doc.exists() else ""
+    methods = old[old.index("\n## "):] if "\n## " in old else ""
     doc.write_text(
         "# Benchmarks\n\n"
         "The latest `make bench` run; `bench/results.json` has the same figures for the\n"
         "machine that ran it. Ratios compare figures measured in the same run.\n\n"
         f"Measured {results['measured_at']} at commit `{str(results['commit'])[:12]}` on:\n"
-        f"{machine()}.\n\n{table}\n")
+        f"{machine()}.\n\n{table}\n{methods}")
     print(f"\nwrote bench/results.json and {doc.relative_to(ROOT)}")
     return 0
 

@@ -195,11 +195,14 @@ class KioskCache:
             "SELECT seq, kind, ref, body FROM records WHERE resident_id = ? AND seq > ? "
             "ORDER BY seq LIMIT ?", [resident_id, after, limit])]
 
-    def blobs_for(self, resident_id: int) -> list[OfferedBlob]:
+    def blobs_for(self, resident_id: int, serial: str) -> list[OfferedBlob]:
+        """The resident's blobs that are here in full and that tablet ``serial``
+        is not known to hold, in feed order."""
         return [OfferedBlob(bytes.fromhex(s), int(n), label) for s, n, label, _ in self._rows(
             "SELECT w.sha256, w.size, min(w.label), min(w.seq) AS first FROM wanted w "
-            "JOIN blobs b ON b.sha256 = w.sha256 WHERE w.resident_id = ? "
-            "GROUP BY w.sha256 ORDER BY first", [resident_id])]
+            "JOIN blobs b ON b.sha256 = w.sha256 WHERE w.resident_id = ? AND w.sha256 NOT IN "
+            "(SELECT sha256 FROM delivered WHERE serial = ?) "
+            "GROUP BY w.sha256 ORDER BY first", [resident_id, serial])]
 
     def open_blob(self, sha: bytes) -> BinaryIO:
         return self.blob_path(sha.hex()).open("rb")

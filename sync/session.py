@@ -31,6 +31,7 @@ import hashlib
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol, TypeVar, cast
@@ -375,7 +376,7 @@ class KioskContent(Protocol):
 
     def records_after(self, resident_id: int, after: int, limit: int) -> list[Record]: ...
 
-    def blobs_for(self, resident_id: int) -> list[OfferedBlob]: ...
+    def blobs_for(self, resident_id: int, serial: str) -> list[OfferedBlob]: ...
 
     def open_blob(self, sha: bytes) -> BinaryIO: ...
 
@@ -546,9 +547,14 @@ class _KioskSide(_Side):
     # -- down: blobs ---------------------------------------------------------------------
 
     def _send_blobs(self, held: set[bytes], partial: dict[bytes, int], free: int) -> None:
-        todo = [b for b in self.content.blobs_for(self.tablet.resident_id) if b.sha not in held]
+        """Every blob the tablet lacks, pipelined: up to WINDOW acknowledgements
+        (of chunks, or of a whole blob) are outstanding at any time, across blob
+        boundaries, so the link never idles while the tablet syncs a file."""
+        todo = [b for b in self.content.blobs_for(self.tablet.resident_id, self.tablet.serial)
+                if b.sha not in held]
         total = sum(b.size - min(partial.get(b.sha, 0), b.size) for b in todo)
-        done_bytes = 0
+        waiting: deque[_Awaited] = deque()
+        base = 0
         for number, blob in enumerate(todo, 1):
             offset = min(partial.get(blob.sha, 0), blob.size)
             if blob.size - offset > free:
@@ -557,57 +563,64 @@ class _KioskSide(_Side):
                          blob.label, blob.size)
                 continue
             free -= blob.size - offset
+            self.send(BlobStart(blob.sha, blob.size, offset, CHUNK))
+            if offset:
+                self.summary.resumed_at[blob.sha.hex()] = offset
+            sent = offset
+            with self.content.open_blob(blob.sha) as source:
+                source.seek(offset)
+                while sent < blob.size:
+                    data = source.read(min(CHUNK, blob.size - sent))
+                    if not data:
+                        raise SessionError(BLOB_MISMATCH, f"the kiosk's copy of "
+                                           f"{blob.sha.hex()} is shorter than its size")
+                    self.send(Chunk(blob.sha, sent, data))
+                    sent += len(data)
+                    self.summary.blob_bytes += len(data)
+                    waiting.append(_Awaited(blob, sent, base + sent - offset, number))
+                    while len(waiting) >= WINDOW:
+                        self._settle(waiting.popleft(), len(todo), total)
+            waiting.append(_Awaited(blob, None, base + blob.size - offset, number))
+            base += blob.size - offset
+            while len(waiting) >= WINDOW:
+                self._settle(waiting.popleft(), len(todo), total)
+        while waiting:
+            self._settle(waiting.popleft(), len(todo), total)
 
-            def moved(n: int, number: int = number, blob: OfferedBlob = blob,
-                      base: int = done_bytes) -> None:
-                self.progress(Progress("files", blob.label, number - 1, len(todo),
-                                       base + n, total))
-
-            self._send_blob(blob, offset, moved)
-            done_bytes += blob.size - offset
-
-    def _send_blob(self, blob: OfferedBlob, offset: int, moved: Callable[[int], None]) -> None:
-        sha, size = blob.sha, blob.size
-        self.send(BlobStart(sha, size, offset, CHUNK))
-        if offset:
-            self.summary.resumed_at[sha.hex()] = offset
-        acked, sent, in_flight = offset, offset, 0
-        with self.content.open_blob(sha) as source:
-            source.seek(offset)
-            while sent < size:
-                data = source.read(min(CHUNK, size - sent))
-                if not data:
-                    raise SessionError(BLOB_MISMATCH, f"the kiosk's copy of {sha.hex()} "
-                                       "is shorter than its size")
-                self.send(Chunk(sha, sent, data))
-                sent += len(data)
-                self.summary.blob_bytes += len(data)
-                in_flight += 1
-                if in_flight >= WINDOW:
-                    acked = self._chunk_acked(sha, acked, sent)
-                    in_flight -= 1
-                    moved(acked - offset)
-            while in_flight:
-                acked = self._chunk_acked(sha, acked, sent)
-                in_flight -= 1
-                moved(acked - offset)
+    def _settle(self, awaited: _Awaited, count: int, total: int) -> None:
+        """Read the acknowledgement that comes next, which must be ``awaited``."""
+        blob = awaited.blob
+        if awaited.durable is not None:
+            ack = self.expect(ChunkAck)
+            if ack.sha != blob.sha or ack.durable != awaited.durable:
+                self.fail(BAD_ACK, f"a chunk acknowledgement for {ack.sha.hex()[:12]} at "
+                          f"{ack.durable}, expected {blob.sha.hex()[:12]} at {awaited.durable}")
+            self.progress(Progress("files", blob.label, awaited.number - 1, count,
+                                   awaited.moved, total))
+            return
         done = self.expect(BlobDone)
-        if done.sha != sha:
-            self.fail(BAD_ACK, f"BlobDone for {done.sha.hex()}, not {sha.hex()}")
+        if done.sha != blob.sha:
+            self.fail(BAD_ACK, f"BlobDone for {done.sha.hex()}, not {blob.sha.hex()}")
         try:
-            verify(self.tablet.key, "blob", {"serial": self.tablet.serial, "sha": sha},
+            verify(self.tablet.key, "blob", {"serial": self.tablet.serial, "sha": blob.sha},
                    done.receipt)
         except StatementError as e:
             self.fail(BAD_RECEIPT, f"blob receipt: {e}")
-        self.content.blob_delivered(self.tablet.serial, sha, done.receipt)
+        self.content.blob_delivered(self.tablet.serial, blob.sha, done.receipt)
         self.summary.blobs += 1
+        self.progress(Progress("files", blob.label, awaited.number, count, awaited.moved,
+                               total))
 
-    def _chunk_acked(self, sha: bytes, acked: int, sent: int) -> int:
-        ack = self.expect(ChunkAck)
-        if ack.sha != sha or not acked < ack.durable <= sent:
-            self.fail(BAD_ACK, f"a chunk acknowledgement for {ack.sha.hex()[:12]} at "
-                      f"{ack.durable}, expected {sha.hex()[:12]} past {acked} up to {sent}")
-        return ack.durable
+
+@dataclass(frozen=True)
+class _Awaited:
+    """An acknowledgement the kiosk waits for: a chunk's (``durable`` is where the
+    blob will stand) or a whole blob's (``durable`` is None)."""
+
+    blob: OfferedBlob
+    durable: int | None
+    moved: int  # bytes of this session's blobs sent once it arrives
+    number: int  # which blob of the session, from 1
 
 
 def _records_batch(records: list[Record]) -> tuple[Record, ...]:

@@ -63,7 +63,12 @@ def test_kills_of_either_side_lose_and_repeat_nothing(tmp_path: Path, role: str)
             child = _child(rig, "kiosk", link.kiosk_tty, ca)
             other = threading.Thread(target=rig.tablet_side, args=(link, result))
         other.start()
-        time.sleep(rand.uniform(0.02, 0.3))
+        # Kill when a random share of this dock's new content has crossed the link.
+        at = rand.randrange(1000, 2 * CHUNK)
+        deadline = time.monotonic() + 30
+        while link.bytes["down"] + link.bytes["up"] < at and other.is_alive() \
+                and time.monotonic() < deadline:
+            time.sleep(0.002)
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
             kills += 1
@@ -73,6 +78,7 @@ def test_kills_of_either_side_lose_and_repeat_nothing(tmp_path: Path, role: str)
         rig.unplug(link, result)
         other.join(30)
         assert not other.is_alive()
+    print(f"{kills} kills")
     assert kills >= 6
     # Reopen both stores, as after a restart, and dock normally.
     rig.store.close()
