@@ -78,7 +78,6 @@ def test_kills_of_either_side_lose_and_repeat_nothing(tmp_path: Path, role: str)
         rig.unplug(link, result)
         other.join(30)
         assert not other.is_alive()
-    print(f"{kills} kills")
     assert kills >= 6
     # Reopen both stores, as after a restart, and dock normally.
     rig.store.close()
