@@ -52,7 +52,9 @@ def clients(api: ApiServer) -> Iterator[Callable[..., CentralClient]]:
         client.close()
 
 
-def _photo_message(api: ApiServer) -> tuple[int, str]:
+def _photo_message(api: ApiServer) -> tuple[int, str, int]:
+    """Resident 100001 with a photo message from an approved contact: (resident
+    id, the photo's hash, the contact's id)."""
     f = api.facility
     rid = f.admit("100001", "Ann Example").id
     cid = f.family("sis@example.org", "Sis", approved_for="100001")
@@ -64,12 +66,12 @@ def _photo_message(api: ApiServer) -> tuple[int, str]:
                             uploader=f"contact:{cid}", purpose="message")
     messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
                                 body="the garden", attached=[Attachment("photo", stored.sha256)])
-    return rid, stored.sha256
+    return rid, stored.sha256, cid
 
 
 def test_feeds_and_a_blob_resumed_from_a_partial_file(
         api: ApiServer, clients: Callable[..., CentralClient], tmp_path: Path) -> None:
-    rid, sha = _photo_message(api)
+    rid, sha, _ = _photo_message(api)
     client = clients()
     assert client.heads() == {rid: 1}
     head, records = client.feed(rid, since=0)
@@ -84,7 +86,7 @@ def test_feeds_and_a_blob_resumed_from_a_partial_file(
 
 def test_a_corrupt_partial_file_is_caught_and_dropped(
         api: ApiServer, clients: Callable[..., CentralClient], tmp_path: Path) -> None:
-    _, sha = _photo_message(api)
+    _, sha, _ = _photo_message(api)
     dest = tmp_path / sha
     dest.with_name(sha + ".partial").write_bytes(b"\x00" * 40_000)  # not the blob's bytes
     with pytest.raises(BlobMismatch):
@@ -97,7 +99,7 @@ def test_a_corrupt_partial_file_is_caught_and_dropped(
 
 def test_refusals_are_final_and_carry_the_servers_reason(
         api: ApiServer, clients: Callable[..., CentralClient], tmp_path: Path) -> None:
-    rid, sha = _photo_message(api)
+    rid, sha, _ = _photo_message(api)
     other_unit = clients("K-B2")
     with pytest.raises(CentralRefused) as refused:
         other_unit.feed(rid, since=0)
@@ -109,7 +111,7 @@ def test_refusals_are_final_and_carry_the_servers_reason(
 
 def test_a_records_receipt_is_forwarded_and_a_forged_one_refused(
         api: ApiServer, clients: Callable[..., CentralClient]) -> None:
-    rid, _ = _photo_message(api)
+    rid, _, _ = _photo_message(api)
     key = _tablet(api, "JP5S-000001", rid)
     session, digest = bytes(range(16)), hashlib.sha256(b"the batch").digest()
     fields = {"serial": "JP5S-000001", "session": session, "through": 1,

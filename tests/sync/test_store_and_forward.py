@@ -15,7 +15,6 @@ import pytest
 
 from central.server import CentralServer, kiosk_trust
 from central.services import media, messaging, money
-from central.services.messaging import Attachment
 from device_security.ca_store import pem
 from device_security.pki import Role
 from sync.central_client import CentralClient, KioskCredentials
@@ -25,6 +24,7 @@ from tests.central.facility import build
 from tests.central.test_deliveries import SONG
 from tests.device_security.conftest import Facility as DeviceFacility
 from tests.sync.rig import SyncRig
+from tests.sync.test_central_client import _photo_message
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 2000
 SERIAL = "JP5S-000001"
@@ -49,16 +49,7 @@ def client(api: ApiServer) -> Iterator[CentralClient]:
 def _world(api: ApiServer, tmp_path: Path) -> tuple[SyncRig, int, int, str]:
     """A resident with a tablet, a family member's photo message, a bought song."""
     f = api.facility
-    rid = f.admit("100001", "Ann Example").id
-    cid = f.family("sis@example.org", "Sis", approved_for="100001")
-    money.buy_stamps_for_contact(f.central, cid, resident_agency_id="100001",
-                                 offer_id="bundle-20", card_token="tok_sandbox_visa",
-                                 key="purchase-0001")
-    stored = f.central.blobs.put([PHOTO], max_size=1 << 20)
-    messaging.record_upload(f.central, stored.sha256, stored.size, "image/jpeg",
-                            uploader=f"contact:{cid}", purpose="message")
-    messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
-                                body="the garden", attached=[Attachment("photo", stored.sha256)])
+    rid, _, cid = _photo_message(api)
     admin = api.staff("administrator")
     song = admin.post("/v1/staff/blobs", data=SONG,
                       headers={"Content-Type": "audio/mpeg"}).json()["sha256"]
