@@ -101,8 +101,11 @@ class SyncRig:
         """Plug in, run one session on each side, unplug. Errors are returned."""
         link = self.plug(fault)
         result = DockResult()
-        thread = threading.Thread(target=self.tablet_side, args=(link, result), daemon=True)
+        ready = threading.Event()
+        thread = threading.Thread(target=self.tablet_side, args=(link, result, ready),
+                                  daemon=True)
         thread.start()
+        ready.wait(10)
         self.kiosk_side(link, result, kiosk_side)
         thread.join(timeout)
         self.unplug(link, result)
@@ -122,9 +125,15 @@ class SyncRig:
         link.cut()
         result.link_bytes = dict(link.bytes)
 
-    def tablet_side(self, link: SimLink, result: DockResult) -> None:
+    def tablet_side(self, link: SimLink, result: DockResult,
+                    ready: threading.Event | None = None) -> None:
+        """The tablet's end. Its tty is open (pyserial flushes what came before
+        it opened, as a tablet's gadget is open before any kiosk speaks) when
+        ``ready`` is set."""
         try:
             with open_link(f"serial://{link.gadget_tty}") as stream:
+                if ready is not None:
+                    ready.set()
                 context = make_context("accept", self.tablet_id.credentials, self.facility.ca)
                 channel = SecureChannel.accept(stream, context, timeout=10)
                 result.tablet = serve_tablet(FrameStream(channel), self.store,

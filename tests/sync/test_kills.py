@@ -59,10 +59,13 @@ def test_kills_of_either_side_lose_and_repeat_nothing(tmp_path: Path, role: str)
         if role == "tablet":
             child = _child(rig, "tablet", link.gadget_tty, ca)
             other = threading.Thread(target=rig.kiosk_side, args=(link, result))
-        else:
+            other.start()
+        else:  # the tablet's tty is open before the kiosk speaks
+            ready = threading.Event()
+            other = threading.Thread(target=rig.tablet_side, args=(link, result, ready))
+            other.start()
+            assert ready.wait(10)
             child = _child(rig, "kiosk", link.kiosk_tty, ca)
-            other = threading.Thread(target=rig.tablet_side, args=(link, result))
-        other.start()
         # Kill when a random share of this dock's new content has crossed the link.
         at = rand.randrange(1000, 2 * CHUNK)
         deadline = time.monotonic() + 30
