@@ -163,9 +163,6 @@ class KioskCache:
             conn.execute("INSERT OR IGNORE INTO blobs (sha256, size, fetched_at) "
                          "VALUES (?, ?, ?)", [sha256, size, int(time.time())])
 
-    def has_blob(self, sha256: str) -> bool:
-        return bool(self._rows("SELECT 1 FROM blobs WHERE sha256 = ?", [sha256]))
-
     # -- tablets --------------------------------------------------------------------------
 
     def set_tablets(self, tablets: Sequence[Mapping[str, Any]]) -> None:

@@ -34,6 +34,16 @@ KINDS: dict[str, dict[str, type]] = {
 SIGNATURE_SIZE = 64
 
 
+def draft_fields(*, serial: str, uid: str, resident: Any, contact: Any, body: Any,
+                 attachments: Any = ()) -> dict[str, Any]:
+    """What a tablet signs for a resident's draft: the one place the tablet,
+    the kiosk and the central server agree on it. (Values are passed through
+    as given, so a malformed one fails in :func:`statement_bytes`.)"""
+    return {"serial": serial, "uid": uid, "resident": resident, "contact": contact,
+            "body": body, "attachments": list(attachments) if isinstance(
+                attachments, list | tuple) else attachments}
+
+
 class StatementError(ValueError):
     """A statement that is malformed or whose signature does not verify.
 

@@ -40,7 +40,7 @@ import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync import wire
-from sync.receipts import StatementError, verify
+from sync.receipts import StatementError, draft_fields, verify
 from sync.wire import (
     BlobDone,
     BlobStart,
@@ -82,7 +82,6 @@ WRONG_TABLET = "wrong_tablet"
 BAD_RECEIPT = "bad_receipt"
 BLOB_MISMATCH = "blob_mismatch"
 BAD_ACK = "bad_ack"
-NO_ROOM = "no_room"
 INTERNAL_ERROR = "internal_error"
 
 F = TypeVar("F", bound=Frame)
@@ -471,10 +470,10 @@ class _KioskSide(_Side):
         if item.kind != "draft":
             return False
         try:
-            verify(self.tablet.key, "draft", {
-                "serial": self.tablet.serial, "uid": item.uid, "resident": body.get("resident"),
-                "contact": body.get("contact"), "body": body.get("body"),
-                "attachments": body.get("attachments")}, item.signature)
+            verify(self.tablet.key, "draft", draft_fields(
+                serial=self.tablet.serial, uid=item.uid, resident=body.get("resident"),
+                contact=body.get("contact"), body=body.get("body"),
+                attachments=body.get("attachments")), item.signature)
         except StatementError:
             return False
         return body.get("resident") == self.tablet.resident_agency_id

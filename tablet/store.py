@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.local_db import LocalDatabase
-from sync.receipts import statement_bytes
+from sync.receipts import draft_fields, statement_bytes
 from sync.session import BlobMismatchError
 from sync.wire import MAX_RECORD_BODY, OutboxItem, Record
 
@@ -111,9 +111,6 @@ class TabletStore:
         return [bytes.fromhex(s) for (s,) in
                 self._rows("SELECT sha256 FROM blobs ORDER BY sha256")]
 
-    def has_blob(self, sha: bytes) -> bool:
-        return bool(self._rows("SELECT 1 FROM blobs WHERE sha256 = ?", [sha.hex()]))
-
     def blob_path(self, sha: bytes) -> Path:
         return self._blobs / sha.hex()
 
@@ -148,13 +145,12 @@ class TabletStore:
 
     def write_draft(self, *, resident: str, contact: int, body: str) -> str:
         """A resident's message, signed with the device key; it waits for a dock."""
-        uid = "d-" + secrets.token_urlsafe(18)
-        fields = {"serial": self.serial, "uid": uid, "resident": resident, "contact": contact,
-                  "body": body, "attachments": []}
-        signature = self._sign(statement_bytes("draft", fields))
         content = {"resident": resident, "contact": contact, "body": body, "attachments": []}
         if len(json.dumps(content).encode()) > MAX_RECORD_BODY // 2:
             raise ValueError("the draft is too long")
+        uid = "d-" + secrets.token_urlsafe(18)
+        signature = self.sign("draft", draft_fields(serial=self.serial, uid=uid, resident=resident,
+                                                    contact=contact, body=body))
         with self.local.transaction() as conn:
             conn.execute("INSERT INTO outbox (uid, kind, body, signature, created_at) "
                             "VALUES (?, 'draft', ?, ?, ?)",

@@ -12,7 +12,7 @@ from central.errors import InvalidInput, NotFound, PolicyRefused
 from central.services import messaging
 from central.services.core import Central
 from central.services.deliveries import signing_tablet
-from sync.receipts import StatementError, verify
+from sync.receipts import StatementError, draft_fields, verify
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,9 @@ def send_draft(c: Central, *, unit_id: str, draft: Draft) -> messaging.Sent:
         raise NotFound(f"tablet {draft.serial} is not the tablet of resident "
                        f"{draft.resident_agency_id} on this kiosk's unit")
     try:
-        verify(tablet.key, "draft", {"serial": draft.serial, "uid": draft.uid,
-                              "resident": draft.resident_agency_id,
-                              "contact": draft.contact_id, "body": draft.body,
-                              "attachments": []}, draft.signature)
+        verify(tablet.key, "draft", draft_fields(
+            serial=draft.serial, uid=draft.uid, resident=draft.resident_agency_id,
+            contact=draft.contact_id, body=draft.body), draft.signature)
     except StatementError as e:
         log.warning("a draft %s from tablet %s was refused: %s", draft.uid, draft.serial, e)
         raise PolicyRefused(f"the draft is not signed by tablet {draft.serial}",

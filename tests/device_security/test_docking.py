@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,10 @@ class Dock:
 
     def dock(self, name: str, session: KioskSession | None) -> PairingResult:
         """Plug (if needed) and pair, as the kiosk's dock manager will."""
+        return self.gate.pair(*self.plugged(name), session)
+
+    def plugged(self, name: str) -> tuple[DockedTablet, Callable[[], SerialLink]]:
+        """Plug (if needed): the tablet as udev shows it, and how to open its link."""
         if self.world.port_of(name) is None:
             self.world.plug(name)
         sys_path = self.world.status()["tablets"][name]["sys_path"]
@@ -73,7 +77,7 @@ class Dock:
             self.links.append(link)
             return link
 
-        return self.gate.pair(tablet, open_stream, session)
+        return tablet, open_stream
 
     def done(self) -> None:
         for link in self.links:

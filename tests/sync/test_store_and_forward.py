@@ -17,6 +17,7 @@ from central.server import CentralServer, kiosk_trust
 from central.services import media, messaging, money
 from device_security.ca_store import pem
 from device_security.pki import Role
+from device_security.registry import Registry, TabletStatus
 from sync.central_client import CentralClient, KioskCredentials
 from sync.kiosk_sync import CentralSync
 from tests.central.api_server import ApiServer
@@ -152,3 +153,19 @@ def test_a_purchase_never_delivered_is_refunded_and_can_be_bought_again(
     pump.run_once()
     states = sorted(e.state for e in media.entitlements_of(api.facility.central, rid))
     assert states == ["refunded", "verified"]
+
+
+def test_the_kiosks_copy_of_the_registry_follows_the_server(
+        api: ApiServer, client: CentralClient, tmp_path: Path) -> None:
+    rig, _, _, _ = _world(api, tmp_path)
+    registry = Registry(tmp_path / "registry.db")
+    pump = CentralSync(client, rig.cache, registry=registry)
+    assert pump.run_once().reached_central
+    entry = registry.get(SERIAL)
+    assert entry is not None and (entry.status, entry.owner_id) == (TabletStatus.ACTIVE,
+                                                                     "100001")
+    assert api.staff("technician").post(f"/v1/staff/tablets/{SERIAL}/status",
+                                        json={"status": "lost"}).status_code == 204
+    assert pump.run_once().reached_central
+    entry = registry.get(SERIAL)
+    assert entry is not None and entry.status == TabletStatus.LOST
