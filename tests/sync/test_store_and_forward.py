@@ -93,8 +93,16 @@ def test_down_to_the_tablet_and_back_up(api: ApiServer, client: CentralClient,
     # The resident answers on the tablet; the next dock and round send it, once.
     rig.store.write_draft(resident="100001", contact=cid, body="Thank you for the photo")
     assert rig.dock().complete
+    stamps = money.balances(api.facility.central, f"resident:{rid}").stamps
     assert pump.run_once().sent_drafts == 1
     assert pump.run_once().sent_drafts == 0
+    charged = stamps - money.balances(api.facility.central, f"resident:{rid}").stamps
+    assert charged > 0
+    # The server's answer is lost: the kiosk sends the draft again. Sent once, charged once.
+    (uid,) = [u for (u,) in rig.cache._rows("SELECT uid FROM outbox")]
+    rig.cache.settle("outbox", uid, "queued")
+    assert pump.run_once().sent_drafts == 1
+    assert stamps - money.balances(api.facility.central, f"resident:{rid}").stamps == charged
     _, records = messaging.feed_page(api.facility.central, f"contact:{cid}", 0)
     mine = [r for r in records if r.kind == "message"
             and r.body["body"] == "Thank you for the photo"]
