@@ -108,14 +108,15 @@ class NetworkSwitch:
     def open(self) -> None:
         self._listener = socket.create_server((self.host, 0))
         self.port = self._listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._accept, name="switch", daemon=True)
+        self._thread = threading.Thread(target=self._accept, args=(self._listener,),
+                                        name="switch", daemon=True)
         self._thread.start()
 
-    def _accept(self) -> None:
-        assert self._listener is not None
+    def _accept(self, listener: socket.socket) -> None:
+        # The thread keeps its own reference: close() clears the attribute.
         while True:
             try:
-                client, _ = self._listener.accept()
+                client, _ = listener.accept()
             except OSError:
                 return
             if not self.is_up:
@@ -161,10 +162,10 @@ class NetworkSwitch:
 
     def close(self) -> None:
         self.cut()
-        if self._listener is not None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
             with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept()
-            self._listener.close()
-            self._listener = None
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+            listener.close()
         if self._thread is not None:
             self._thread.join(5)
