@@ -75,22 +75,23 @@ class ControlServer:
         self._sock.listen(16)
         self.world.control_socket = str(self.path)
         self.world.publish()
-        self._thread = threading.Thread(target=self._accept, name="control", daemon=True)
+        self._thread = threading.Thread(target=self._accept, args=(self._sock,),
+                                        name="control", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        if self._sock is not None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
             with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_RDWR)
-            self._sock.close()
-            self._sock = None
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
         self.path.unlink(missing_ok=True)
 
-    def _accept(self) -> None:
-        assert self._sock is not None
+    def _accept(self, sock: socket.socket) -> None:
+        # The thread keeps its own reference: stop() clears the attribute.
         while True:
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = sock.accept()
             except OSError:
                 return
             threading.Thread(target=self._serve, args=(conn,), name="control-conn",
