@@ -159,6 +159,21 @@ tablets = Table(
     Index(None, "resident_id"),
 )
 
+# Every sync counter a kiosk reported for a tablet it paired, under a uid the
+# kiosk made; an accepted report raised tablets.sync_counter to its counter.
+tablet_counters = Table(
+    "tablet_counters", metadata,
+    _id(),
+    Column("uid", String(64), nullable=False),  # made by the kiosk: unique per kiosk
+    Column("kiosk_id", ForeignKey("kiosks.id"), nullable=False),
+    Column("serial", ForeignKey("tablets.serial"), nullable=False),
+    Column("counter", BigInteger, nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("reported_at", BigInteger, nullable=False),
+    UniqueConstraint("kiosk_id", "uid"),
+    Index(None, "serial", "counter"),
+)
+
 # -- content -------------------------------------------------------------------
 
 blobs = Table(

@@ -5,6 +5,8 @@ Every alert names the resident logged in at the kiosk and their ID, the
 kiosk's location code, the tablet's serial number, and its registered owner,
 with the reason code. A tablet left plugged in raises one alert, not one per
 retry: alerts are keyed by the plug (the device's arrival) and the reason.
+Each queued alert gets a uid made here, which the central server stores it
+under, so sending it again after a lost answer records it once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 import datetime
 import json
 import logging
+import secrets
 import smtplib
 import sqlite3
 import threading
@@ -96,6 +99,25 @@ class SmtpAlertMailer:
             raise AlertDeliveryError(f"mail to {s.recipient} via {s.host}:{s.port}: {e}") from e
 
 
+@dataclass(frozen=True)
+class QueuedAlert:
+    ident: int  # the queue's row
+    uid: str  # made here when it was queued; the central server keys the alert by it
+    alert: Alert
+
+
+_QUEUE_VERSION = 1
+_QUEUE = ("CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, body TEXT NOT NULL, "
+          "emailed INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0)")
+# Added in version 1: the uid, and why the central server refused an alert (if it did).
+_ADDED = {"uid": "TEXT", "refused": "TEXT"}
+_UNSENT = "delivered = 0 AND refused IS NULL"
+
+
+def new_uid() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class AlertQueue:
     """Alerts waiting for the central server (and for email, if that failed)."""
 
@@ -107,9 +129,8 @@ class AlertQueue:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, "
-                       "body TEXT NOT NULL, emailed INTEGER NOT NULL DEFAULT 0, "
-                       "delivered INTEGER NOT NULL DEFAULT 0)")
+            if db.execute("PRAGMA user_version").fetchone()[0] < _QUEUE_VERSION:
+                _upgrade(db)
             yield db
         finally:
             db.close()
@@ -117,33 +138,70 @@ class AlertQueue:
     def put(self, alert: Alert) -> int:
         body = json.dumps(dataclasses.asdict(alert), default=str, sort_keys=True)
         with self._db() as db:
-            cursor = db.execute("INSERT INTO alerts (body) VALUES (?)", (body,))
+            cursor = db.execute("INSERT INTO alerts (body, uid) VALUES (?, ?)",
+                                (body, new_uid()))
             return int(cursor.lastrowid or 0)
 
-    def _rows(self, where: str) -> list[tuple[int, Alert]]:
+    def _rows(self, where: str) -> list[QueuedAlert]:
         with self._db() as db:
-            rows = db.execute(f"SELECT id, body FROM alerts WHERE {where} ORDER BY id").fetchall()  # noqa: S608 - fixed clauses
+            rows = db.execute(f"SELECT id, uid, body FROM alerts WHERE {where} "  # noqa: S608 - fixed clauses
+                              "ORDER BY id").fetchall()
         result = []
-        for ident, body in rows:
+        for ident, uid, body in rows:
             data = json.loads(body)
             data["raised_at"] = datetime.datetime.fromisoformat(data["raised_at"])
-            result.append((ident, Alert(**data)))
+            result.append(QueuedAlert(ident, uid, Alert(**data)))
         return result
 
-    def for_central(self) -> list[tuple[int, Alert]]:
-        """Alerts the central server has not acknowledged yet."""
-        return self._rows("delivered = 0")
+    def for_central(self) -> list[QueuedAlert]:
+        """Alerts the central server has neither taken nor refused yet."""
+        return self._rows(_UNSENT)
 
-    def unmailed(self) -> list[tuple[int, Alert]]:
+    def unmailed(self) -> list[QueuedAlert]:
         return self._rows("emailed = 0")
 
     def mark_delivered(self, ids: list[int]) -> None:
         with self._db() as db:
             db.executemany("UPDATE alerts SET delivered = 1 WHERE id = ?", [(i,) for i in ids])
 
+    def mark_refused(self, ident: int, why: str) -> None:
+        """The central server refused this alert for good; it is not sent again."""
+        with self._db() as db:
+            db.execute("UPDATE alerts SET refused = ? WHERE id = ?", (why[:500] or "refused",
+                                                                      ident))
+
+    def counts(self) -> dict[str, int]:
+        """For ``sallyport sync status``: waiting for, taken by and refused by the
+        central server, and not emailed yet."""
+        with self._db() as db:
+            def count(where: str) -> int:
+                return int(db.execute(f"SELECT count(*) FROM alerts WHERE {where}").fetchone()[0])  # noqa: S608 - fixed clauses
+            return {"queued": count(_UNSENT), "sent": count("delivered = 1"),
+                    "refused": count("refused IS NOT NULL"), "unmailed": count("emailed = 0")}
+
     def mark_emailed(self, ident: int) -> None:
         with self._db() as db:
             db.execute("UPDATE alerts SET emailed = 1 WHERE id = ?", (ident,))
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Make the queue (or bring one from before version 1 up to it), once."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(_QUEUE)
+        have = {row[1] for row in db.execute("PRAGMA table_info(alerts)")}
+        for column, kind in _ADDED.items():
+            if column not in have:
+                db.execute(f"ALTER TABLE alerts ADD COLUMN {column} {kind}")
+        unnamed = db.execute("SELECT id FROM alerts WHERE uid IS NULL").fetchall()
+        db.executemany("UPDATE alerts SET uid = ? WHERE id = ?",
+                       [(new_uid(), ident) for (ident,) in unnamed])
+        db.execute("CREATE UNIQUE INDEX IF NOT EXISTS alerts_uid ON alerts (uid)")
+        db.execute(f"PRAGMA user_version = {_QUEUE_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 class Alerter:
@@ -178,8 +236,8 @@ class Alerter:
     def retry_mail(self) -> int:
         """Mail the alerts whose mail failed; returns how many went out."""
         sent = 0
-        for ident, alert in self.queue.unmailed():
-            sent += self._mail(ident, alert)
+        for queued in self.queue.unmailed():
+            sent += self._mail(queued.ident, queued.alert)
         return sent
 
     def _mail(self, ident: int, alert: Alert) -> int:

@@ -2,8 +2,8 @@
 
 It pulls feeds since a cursor, fetches blobs by hash (resuming with HTTP Range
 from what is already on disk, and keeping a file only if its bytes hash to
-its name), and pushes what tablets signed (drafts, blob and records receipts)
-and alerts.
+its name), and pushes what tablets signed (drafts, blob and records receipts),
+the sync counters its pairings accepted, and alerts.
 
 Retry policy: a request that fails because the server could not be reached,
 timed out, or answered 502/503/504 is retried up to ``attempts`` times, waiting
@@ -28,12 +28,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
 log = logging.getLogger(__name__)
 MAX_JSON = 8 << 20  # the largest JSON answer read (a 500-record feed page is far smaller)
 BLOCK = 256 * 1024
+MAX_COUNTER = 2**63 - 1  # a tablet's sync counter (its hello) is below 2**63
 
 
 class CentralClientError(Exception):
@@ -126,7 +128,9 @@ class CentralClient:
         for t in answer:
             if not (isinstance(t, dict) and isinstance(t.get("serial"), str)
                     and isinstance(t.get("status"), str)
-                    and isinstance(t.get("resident_id"), int | None)):
+                    and isinstance(t.get("resident_id"), int | None)
+                    and type(t.get("sync_counter")) is int
+                    and 0 <= t["sync_counter"] <= MAX_COUNTER):
                 raise CentralRefused(200, "bad_answer", f"tablets: bad entry {str(t)[:80]}")
             out.append(t)
         return out
@@ -214,11 +218,31 @@ class CentralClient:
             "signature": base64.b64encode(signature).decode()})
         return answer if isinstance(answer, dict) else {}
 
+    def tablet_counter(self, serial: str, counter: int, uid: str) -> dict[str, Any]:
+        """Report the sync counter this kiosk accepted when it paired ``serial``,
+        under ``uid`` (made here: the same uid again is the same report). The
+        answer has the tablet's ``counter`` as the server now holds it. A
+        counter not above the server's is refused (409
+        ``counter_not_increasing``)."""
+        answer = self._json("POST", f"/v1/kiosk/tablets/{quote(serial, safe='')}/counter",
+                            json={"uid": uid, "counter": counter})
+        return answer if isinstance(answer, dict) else {}
+
     def alert(self, report: Mapping[str, Any]) -> int:
+        """Report a refused tablet (AlertIn: keyed by the ``uid`` made here, so
+        a resend is stored once); the answer is the server's alert id."""
         answer = self._json("POST", "/v1/kiosk/alerts", json=dict(report))
         return int(answer["id"]) if isinstance(answer, dict) and "id" in answer else 0
 
     # -- plumbing --------------------------------------------------------------
+
+    def call(self, method: str, path: str, *, token: str | None = None, **kw: Any) -> Any:
+        """Any JSON endpoint, with this kiosk's certificate and, for a resident
+        logged in here, their session token. Raises CentralRefused (4xx) or
+        CentralUnavailable (after the retries)."""
+        if token is not None:
+            kw["headers"] = {**kw.get("headers", {}), "Authorization": f"Bearer {token}"}
+        return self._json(method, path, **kw)
 
     def _json(self, method: str, path: str, **kw: Any) -> Any:
         for attempt in range(self.attempts):

@@ -6,9 +6,12 @@ import argparse
 import datetime
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync.config import SyncConfig
+
+if TYPE_CHECKING:
+    from device_security.alerts import AlertQueue
 
 
 def register(commands: Any) -> None:
@@ -23,14 +26,15 @@ def register(commands: Any) -> None:
     sub = parser.add_subparsers(dest="sync_command", required=True, metavar="COMMAND")
     p = sub.add_parser("status", help="show the queues and cursors",
                        description="Show each resident's feed cursor against the server's "
-                       "head, the blobs held and missing, the outbox and receipt queues, the "
-                       "tablets seen, and the last contact with the central server.")
+                       "head, the blobs held and missing, the queues for the central server "
+                       "(alerts, sync counters, drafts, receipts), the tablets seen, and the "
+                       "last contact with the central server.")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("round", help="run one round with the central server now",
-                       description="Send queued drafts and receipts, then fetch new feed "
-                       "records and blobs; prints what moved. Exits 1 if the server could "
-                       "not be reached (nothing is lost: the queues wait).")
+                       description="Send queued alerts, sync counters, drafts and receipts, "
+                       "then fetch new feed records and blobs; prints what moved. Exits 1 if "
+                       "the server could not be reached (nothing is lost: the queues wait).")
     p.set_defaults(func=cmd_round)
 
 
@@ -45,6 +49,9 @@ def cmd_status(args: argparse.Namespace, config: SyncConfig) -> int:
         status = cache.status()
     finally:
         cache.close()
+    alerts = _alert_queue(config)
+    if alerts is not None:
+        status["queues"]["alerts"] = alerts.counts()
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -70,8 +77,9 @@ def format_status(status: dict[str, Any], where: Path) -> str:
     lines.append(f"records: {status['records']}   files: {blobs['complete']} "
                  f"({blobs['bytes'] / 1e6:.1f} MB), {blobs['missing']} still to fetch")
     for name, queue in status["queues"].items():
+        unmailed = f", {queue['unmailed']} not emailed yet" if queue.get("unmailed") else ""
         lines.append(f"{name} to send: {queue['queued']} waiting, {queue['sent']} sent, "
-                     f"{queue['refused']} refused")
+                     f"{queue['refused']} refused{unmailed}")
     behind = [r for r in status["residents"] if r["behind"]]
     lines.append(f"residents: {len(status['residents'])}, {len(behind)} behind the server")
     lines.extend(f"  resident {r['resident_id']}: cursor {r['cursor']} of {r['head']}"
@@ -98,13 +106,23 @@ def cmd_round(args: argparse.Namespace, config: SyncConfig) -> int:
     try:
         with CentralClient(config.central_url, credentials,
                            timeout=config.request_timeout_s) as client:
-            done = CentralSync(client, cache).run_once()
+            done = CentralSync(client, cache, alerts=_alert_queue(config)).run_once()
     finally:
         cache.close()
-    print(f"drafts sent {done.sent_drafts}, refused {done.refused_drafts}; receipts sent "
+    print(f"alerts sent {done.sent_alerts}, refused {done.refused_alerts}; sync counters sent "
+          f"{done.sent_counters}, refused {done.refused_counters}; drafts sent "
+          f"{done.sent_drafts}, refused {done.refused_drafts}; receipts sent "
           f"{done.sent_receipts}; records fetched {done.records}; files fetched {done.blobs} "
           f"({done.blob_bytes / 1e6:.1f} MB)")
     if done.error:
         print(f"stopped: {done.error}")
         return 1
     return 0
+
+
+def _alert_queue(config: SyncConfig) -> AlertQueue | None:
+    """The kiosk's alert queue, if it has one yet (the first alert makes it)."""
+    from device_security.alerts import AlertQueue
+
+    path = config.alert_queue_path
+    return AlertQueue(path) if path is not None and path.exists() else None

@@ -18,6 +18,7 @@ class SyncConfig:
     certificate: str = ""  # PEM: this kiosk's certificate, from the facility CA
     key: str = ""  # PEM: its private key
     ca_certificate: str = ""  # PEM: the facility CA (it issued the server's certificate)
+    alert_queue: str = ""  # the kiosk's alert queue (alerts.db), forwarded each round
     round_interval_s: float = 5.0  # between rounds with the central server
     request_timeout_s: float = 15.0
 
@@ -31,6 +32,10 @@ class SyncConfig:
     @property
     def cache_path(self) -> Path:
         return Path(self.cache_dir)
+
+    @property
+    def alert_queue_path(self) -> Path | None:
+        return Path(self.alert_queue) if self.alert_queue else None
 
     def credentials(self) -> KioskCredentials:
         missing = [name for name in ("certificate", "key", "ca_certificate")

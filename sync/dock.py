@@ -1,10 +1,11 @@
 """A tablet docked at the kiosk: pair it, then sync it from the kiosk's cache.
 
 Pairing (device_security.pairing) decides whether this tablet may sync here
-now and opens the mutual-TLS channel; the session (sync.session) then runs
-inside it. The tablet's signing key is the one its certificate names, so
-the receipts and drafts it signs are checked against the identity that just
-proved itself in the handshake.
+now and opens the mutual-TLS channel; the sync counter it accepted is queued
+for the central server, which passes it on to every kiosk's registry; the
+session (sync.session) then runs inside the channel. The tablet's signing key
+is the one its certificate names, so the receipts and drafts it signs are
+checked against the identity that just proved itself in the handshake.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def dock_and_sync(gate: PairingGate, tablet: DockedTablet, open_stream: Callable
     assert channel is not None and stream is not None  # open when allowed
     try:
         serial = result.peer.serial if result.peer is not None else None
+        if serial and result.counter is not None:  # for the central server, and every kiosk
+            cache.counter_accepted(serial, result.counter)
         known = cache.tablet(serial) if serial else None
         certificate = channel.peer_certificate
         key = certificate.public_key() if certificate is not None else None

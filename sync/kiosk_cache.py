@@ -10,8 +10,9 @@ for this unit's residents, and what goes up from their tablets.
 Down: ``residents`` (feed cursor and head per resident), ``records`` (every
 record of their feeds, so a replacement tablet restores from sequence 0),
 ``wanted`` (the blobs those records refer to, less refunded purchases),
-``blobs``. Up: ``outbox`` (tablet-signed drafts) and ``receipts`` (tablet-signed
-deliveries), each queued until the central server has taken it. Per tablet:
+``blobs``. Up: ``outbox`` (tablet-signed drafts), ``receipts`` (tablet-signed
+deliveries) and ``counters`` (the sync counter of each pairing, under a uid
+made here), each queued until the central server has taken it. Per tablet:
 ``tablets`` (whose it is) and ``delivered`` (the blobs it is known to hold:
 the kiosk compares their digest with the tablet's, so an unchanged tablet
 needs no inventory).
@@ -25,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import secrets
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
@@ -67,9 +69,14 @@ CREATE TABLE IF NOT EXISTS receipts (
     key TEXT PRIMARY KEY, kind TEXT NOT NULL, serial TEXT NOT NULL, payload TEXT NOT NULL,
     received_at INTEGER NOT NULL, state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS counters (
+    uid TEXT PRIMARY KEY, serial TEXT NOT NULL, counter INTEGER NOT NULL,
+    received_at INTEGER NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
 """
 
 QUEUED, SENT, REFUSED = "queued", "sent", "refused"
+_QUEUE_KEYS = {"outbox": "uid", "receipts": "key", "counters": "uid"}
 MAX_BLOB = wire.MAX_BLOB_SIZE
 _HEX = frozenset("0123456789abcdef")
 
@@ -185,6 +192,17 @@ class KioskCache:
                 "cursor")
         return dict(zip(keys, rows[0], strict=True))
 
+    def counter_accepted(self, serial: str, counter: int) -> str:
+        """A pairing accepted tablet ``serial`` at sync ``counter``: queue it for
+        the central server, under a uid made here (the report's id, so a
+        retry is the same report). Returns the uid."""
+        uid = secrets.token_urlsafe(16)
+        with self._tx() as conn:
+            conn.execute("INSERT INTO counters (uid, serial, counter, received_at, state) "
+                         "VALUES (?, ?, ?, ?, ?)",
+                         [uid, serial, counter, int(time.time()), QUEUED])
+        return uid
+
     # -- the session's side (sync.session.KioskContent) -----------------------------------
 
     def records_after(self, resident_id: int, after: int, limit: int) -> list[Record]:
@@ -267,12 +285,19 @@ class KioskCache:
                     "SELECT key, kind, serial, payload, attempts FROM receipts WHERE state = ? "
                     "ORDER BY received_at LIMIT ?", [QUEUED, limit])]
 
+    def pending_counters(self, limit: int = 100) -> list[Pending]:
+        """Pairings' sync counters to report, in the order they were accepted."""
+        return [Pending(uid, "counter", serial, {"counter": int(counter)}, int(n))
+                for uid, serial, counter, n in self._rows(
+                    "SELECT uid, serial, counter, attempts FROM counters WHERE state = ? "
+                    "ORDER BY received_at, rowid LIMIT ?", [QUEUED, limit])]
+
     def settle(self, table: str, key: str, state: str, result: str = "") -> None:
         """An item went up (``sent``), was refused for good (``refused``), or
         failed for now (``queued``, counted as an attempt)."""
-        if table not in ("outbox", "receipts") or state not in (QUEUED, SENT, REFUSED):
+        column = _QUEUE_KEYS.get(table)
+        if column is None or state not in (QUEUED, SENT, REFUSED):
             raise ValueError(f"no queue {table} or state {state}")
-        column = "uid" if table == "outbox" else "key"
         with self._tx() as conn:
             conn.execute(f"UPDATE {table} SET state = ?, result = ?, "  # noqa: S608 - checked above
                          f"attempts = attempts + 1 WHERE {column} = ?", [state, result[:500], key])
@@ -294,7 +319,7 @@ class KioskCache:
             return int(self._rows(sql, args)[0][0] or 0)
 
         queues = {}
-        for table in ("outbox", "receipts"):
+        for table in _QUEUE_KEYS:
             queues[table] = {state: count(f"SELECT count(*) FROM {table} WHERE state = ?",  # noqa: S608
                                           state) for state in (QUEUED, SENT, REFUSED)}
         return {

@@ -2,12 +2,19 @@
 
 Each round, in this order:
 
-1. **Up**: the tablets' drafts, then their delivery receipts. Each goes up
-   under an id made on the tablet, so a retry after a lost answer changes
-   nothing on the server. A refusal (4xx) is final and kept with its reason;
-   anything else leaves the item queued for the next round.
-2. **Who is here**: this unit's tablets (whose each is), for pairing and for
-   knowing which feed a docked tablet reads.
+1. **Up**: first what staff act on, small and urgent: alerts of refused
+   tablets, then the sync counter of each pairing this kiosk allowed (each
+   under a uid made here). Then the tablets' drafts and their delivery
+   receipts, each under an id made on the tablet. So a retry after a lost
+   answer changes nothing on the server. A refusal (4xx) is final and kept
+   with its reason (for alerts and counters, except 401: the server does not
+   know this kiosk, which is no fault of the item); anything else leaves the
+   item queued for the next round.
+2. **Who is here**: this unit's tablets (whose each is, and their sync
+   counters), for pairing and for knowing which feed a docked tablet reads.
+   The kiosk's copy of the registry takes the server's counter where it is
+   higher (a counter never goes down), so a copy of a tablet that docked
+   elsewhere is refused here too.
 3. **Down**: every resident's feed head in one call; for each resident whose
    head moved, the new records, page by page (each page one transaction).
 4. **Blobs** the records refer to, resumed with HTTP Range where a download
@@ -26,7 +33,10 @@ import time
 from base64 import b64decode
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from device_security.alerts import AlertQueue, QueuedAlert
+from device_security.errors import RegistryError
 from device_security.registry import Registry, RegistryEntry, TabletStatus
 from sync.central_client import (
     BlobMismatch,
@@ -40,12 +50,19 @@ from sync.kiosk_cache import REFUSED, SENT, CacheError, KioskCache
 log = logging.getLogger(__name__)
 
 FEED_PAGE = 500
+# The server does not know this kiosk (yet): nothing wrong with the alert or
+# counter, which wait for the next round rather than being given up.
+UNAUTHENTICATED = 401
 
 
 @dataclass
 class Round:
     """What one round moved, for the log and for ``sallyport sync status``."""
 
+    sent_alerts: int = 0
+    refused_alerts: int = 0
+    sent_counters: int = 0
+    refused_counters: int = 0
     sent_drafts: int = 0
     refused_drafts: int = 0
     sent_receipts: int = 0
@@ -64,16 +81,19 @@ class CentralSync:
     """Moves data between one kiosk's cache and the central server."""
 
     def __init__(self, client: CentralClient, cache: KioskCache, *,
-                 registry: Registry | None = None, max_blobs_per_round: int = 50) -> None:
+                 registry: Registry | None = None, alerts: AlertQueue | None = None,
+                 max_blobs_per_round: int = 50) -> None:
         self.client = client
         self.cache = cache
         self.registry = registry
+        self.alerts = alerts
         self.max_blobs = max_blobs_per_round
 
     def run_once(self) -> Round:
         """One round; never raises for the server being away (see Round.error)."""
         done = Round()
         steps: list[tuple[str, Callable[[Round], None]]] = [
+            ("alerts", self._push_alerts), ("counters", self._push_counters),
             ("outbox", self._push_outbox), ("receipts", self._push_receipts),
             ("tablets", self._pull_tablets), ("feeds", self._pull_feeds),
             ("blobs", self._pull_blobs)]
@@ -84,7 +104,7 @@ class CentralSync:
             except CentralUnavailable as e:
                 done.error = f"{name}: the central server is unreachable ({e})"
                 break
-            except (CentralClientError, CacheError) as e:
+            except (CentralClientError, CacheError, RegistryError) as e:
                 done.error = f"{name}: {e}"
                 log.warning("sync with the central server: %s", done.error)
                 break
@@ -108,6 +128,40 @@ class CentralSync:
             stop.wait(wait)
 
     # -- up ------------------------------------------------------------------------------
+
+    def _push_alerts(self, done: Round) -> None:
+        if self.alerts is None:
+            return
+        for queued in self.alerts.for_central():
+            try:
+                self.client.alert(alert_report(queued))
+            except CentralRefused as e:
+                if e.status == UNAUTHENTICATED:
+                    raise
+                log.error("alert %s (%s, tablet %s) refused by the central server: %s",
+                          queued.uid, queued.alert.reason, queued.alert.tablet_serial, e)
+                self.alerts.mark_refused(queued.ident, f"{e.code}: {e.message}")
+                done.refused_alerts += 1
+                continue
+            self.alerts.mark_delivered([queued.ident])
+            done.sent_alerts += 1
+
+    def _push_counters(self, done: Round) -> None:
+        for item in self.cache.pending_counters():
+            counter = item.payload["counter"]
+            try:
+                answer = self.client.tablet_counter(item.serial, counter, item.key)
+            except CentralRefused as e:
+                if e.status == UNAUTHENTICATED:
+                    raise
+                # counter_not_increasing: another kiosk reported this counter or a
+                # higher one first (a copy of the tablet, or this report is late).
+                log.warning("sync counter %d of tablet %s refused: %s", counter, item.serial, e)
+                self.cache.settle("counters", item.key, REFUSED, f"{e.code}: {e.message}")
+                done.refused_counters += 1
+                continue
+            self.cache.settle("counters", item.key, SENT, json.dumps(answer)[:500])
+            done.sent_counters += 1
 
     def _push_outbox(self, done: Round) -> None:
         for item in self.cache.pending_outbox():
@@ -156,17 +210,20 @@ class CentralSync:
         for t in tablets:
             known = {s.value for s in TabletStatus}
             status = TabletStatus(t["status"]) if t["status"] in known else TabletStatus.RETIRED
+            counter = int(t["sync_counter"])
             entry = self.registry.get(t["serial"])
             if entry is None:
                 self.registry.add(RegistryEntry(t["serial"], status, t.get("resident_agency_id"),
-                                                t.get("resident_agency_id"),
-                                                int(t.get("sync_counter") or 0)))
+                                                t.get("resident_agency_id"), counter))
                 continue
             if entry.status != status:
                 self.registry.set_status(t["serial"], status)
             owner = t.get("resident_agency_id")
             if owner and entry.owner_id != owner:
                 self.registry.assign(t["serial"], owner, owner)
+            if self.registry.advance_counter(t["serial"], counter):  # only ever up
+                log.info("tablet %s: sync counter %d, from the central server (was %d here)",
+                         t["serial"], counter, entry.last_counter)
 
     def _pull_feeds(self, done: Round) -> None:
         heads = self.client.heads()
@@ -194,3 +251,27 @@ class CentralSync:
             done.blobs += 1
             done.blob_bytes += size
 
+
+def alert_report(queued: QueuedAlert) -> dict[str, Any]:
+    """An alert as the central server takes it (``POST /v1/kiosk/alerts``), each
+    text cut to the server's bounds: a refused device's descriptors say what
+    they like, and the alert must still get through."""
+    a = queued.alert
+    owner = None
+    if a.owner_id:
+        owner = f"{a.owner_name} ({a.owner_id})" if a.owner_name else a.owner_id
+    return {"uid": queued.uid, "reason": _text(a.reason, 64) or "unknown",
+            "detail": _text(a.detail, 1000), "tablet_serial": _text(a.tablet_serial, 64),
+            "resident_agency_id": _text(a.resident_id, 32),
+            "resident_name": _text(a.resident_name, 200),
+            "registered_owner": _text(owner, 200),
+            "raised_at": max(0, int(a.raised_at.timestamp()))}
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    """``value`` as every database stores it (no NUL, valid UTF-8), at most
+    ``limit`` characters; None stays None."""
+    if value is None:
+        return None
+    clean = value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return clean[:limit]

@@ -1,5 +1,6 @@
 """Kiosks: their unit's feeds and blobs (for the store-and-forward cache),
-the tablet registry, delivery states, and alerts of refused tablets."""
+the tablet registry and the sync counters kiosks accepted, delivery states,
+and alerts of refused tablets."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from central.api.blob_io import serve_blob
 from central.api.models import (
     AlertIn,
     BlobReceiptIn,
+    CounterIn,
+    CounterOut,
     Created,
     DeliveryIn,
     DraftIn,
@@ -41,7 +44,7 @@ from central.schema import (
     residents,
     tablets,
 )
-from central.services import alerts, deliveries, media, outbox
+from central.services import alerts, deliveries, media, outbox, sync_counters
 from central.services import feeds as feeds_service
 from central.services.accounts import resident
 from central.services.core import Central
@@ -136,6 +139,20 @@ def tablet_registry(k: KioskDep, c: CentralDep) -> list[KioskTabletOut]:
     return [KioskTabletOut(serial=r.serial, resident_id=r.resident_id,
                            resident_agency_id=r.agency_id, status=r.status,
                            sync_counter=r.sync_counter) for r in rows]
+
+
+@router.post("/tablets/{serial}/counter", response_model=CounterOut)
+def tablet_counter(serial: Annotated[str, Path(min_length=1, max_length=64)], body: CounterIn,
+                   k: KioskDep, c: CentralDep) -> CounterOut:
+    """Report the sync counter this kiosk accepted when it paired a tablet of
+    its unit: the tablet's counter rises to it, and every kiosk's registry
+    learns it. The same report (uid) again gets the first one's answer; any
+    other that does not raise the counter is refused (409
+    ``counter_not_increasing``)."""
+    done = sync_counters.report(c, unit_id=k.unit_id, kiosk_id=k.kiosk_id, serial=serial,
+                                counter=body.counter, uid=body.uid)
+    return CounterOut(serial=done.serial, counter=done.counter, reported_by=done.reported_by,
+                      reported_at=done.reported_at)
 
 
 @router.post("/receipts/blob", response_model=VerifiedOut)

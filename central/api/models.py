@@ -329,6 +329,21 @@ class KioskTabletOut(BaseModel):
     sync_counter: int
 
 
+class CounterIn(Body):
+    """The sync counter a kiosk accepted when it paired a tablet, under a uid
+    the kiosk made for this report (the same uid again is the same report)."""
+
+    uid: Uid
+    counter: Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class CounterOut(BaseModel):
+    serial: str
+    counter: int  # the tablet's sync counter as the server now holds it
+    reported_by: str | None  # the kiosk whose report set it
+    reported_at: int | None
+
+
 # -- staff ---------------------------------------------------------------------
 
 

@@ -1,7 +1,10 @@
 """Alerts reach staff by email (a real SMTP server on loopback) and wait for the
 central server in a queue; a tablet left plugged in alerts once."""
 
+import dataclasses
 import datetime
+import json
+import sqlite3
 from pathlib import Path
 
 from device_security.alerts import Alert, Alerter, AlertQueue, SmtpAlertMailer, SmtpSettings
@@ -68,7 +71,35 @@ def test_central_acknowledges(tmp_path: Path) -> None:
     queue = AlertQueue(tmp_path / "alerts.db")
     alerter = Alerter(queue, None)
     alerter.raise_alert(ALERT, plug_id="a")
-    ((ident, alert),) = queue.for_central()
-    assert alert == ALERT
-    queue.mark_delivered([ident])
+    (queued,) = queue.for_central()
+    assert queued.alert == ALERT and len(queued.uid) >= 16
+    queue.mark_delivered([queued.ident])
     assert queue.for_central() == []
+
+
+def test_each_queued_alert_keeps_one_uid(tmp_path: Path) -> None:
+    queue = AlertQueue(tmp_path / "alerts.db")
+    queue.put(ALERT)
+    queue.put(ALERT)
+    first, second = queue.for_central()
+    assert first.uid != second.uid
+    assert [q.uid for q in AlertQueue(tmp_path / "alerts.db").for_central()] == [first.uid,
+                                                                                 second.uid]
+    queue.mark_refused(first.ident, "invalid_input: no")
+    assert [q.ident for q in queue.for_central()] == [second.ident]
+    assert queue.counts() == {"queued": 1, "sent": 0, "refused": 1, "unmailed": 2}
+
+
+def test_a_queue_from_before_uids_gets_them_once(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "alerts.db") as db:  # the queue as it was made before
+        db.execute("CREATE TABLE alerts (id INTEGER PRIMARY KEY, body TEXT NOT NULL, "
+                   "emailed INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0)")
+        db.execute("INSERT INTO alerts (body) VALUES (?)",
+                   (json.dumps(dataclasses.asdict(ALERT), default=str),))
+    db.close()
+    queue = AlertQueue(tmp_path / "alerts.db")
+    (old,) = queue.for_central()
+    assert old.alert == ALERT and old.uid
+    queue.put(ALERT)
+    again, new = queue.for_central()
+    assert again.uid == old.uid and new.uid != old.uid

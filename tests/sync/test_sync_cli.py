@@ -41,6 +41,27 @@ def test_status_shows_queues_cursors_and_tablets(tmp_path: Path,
     assert status["queues"]["outbox"]["queued"] == 1
 
 
+def test_status_shows_the_alert_and_sync_counter_queues(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from device_security.alerts import AlertQueue
+    from sync.kiosk_cache import KioskCache
+    from tests.device_security.test_alerts import ALERT
+
+    cache = KioskCache(tmp_path / "cache")
+    cache.counter_accepted("JP5S-000101", 4)
+    cache.close()
+    AlertQueue(tmp_path / "alerts.db").put(ALERT)
+    config = _config(tmp_path / "kiosk.toml", tmp_path / "cache",
+                     alert_queue=str(tmp_path / "alerts.db"))
+    assert sallyport(["sync", "--config", str(config), "status"]) == 0
+    text = capsys.readouterr().out
+    assert "counters to send: 1 waiting, 0 sent, 0 refused" in text
+    assert "alerts to send: 1 waiting, 0 sent, 0 refused, 1 not emailed yet" in text
+    assert sallyport(["sync", "--config", str(config), "status", "--json"]) == 0
+    queues = json.loads(capsys.readouterr().out)["queues"]
+    assert queues["alerts"]["queued"] == queues["counters"]["queued"] == 1
+
+
 def test_status_without_a_cache_says_so(tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     config = _config(tmp_path / "kiosk.toml", tmp_path / "none")
