@@ -40,6 +40,10 @@ def register(commands: Any) -> None:
     p.add_argument("--kiosk-certificate", action="append", default=[], metavar="ID=PEM",
                    help="register a kiosk's certificate, e.g. K-CC-A1=kiosk/identity/"
                    "certificate.pem (repeatable)")
+    p.add_argument("--tablet-certificate", action="append", default=[], metavar="SERIAL=PEM",
+                   help="register a demo tablet with the certificate its provisioning "
+                   "issued, e.g. JP5S-000001=tablets/T1/identity/certificate.pem "
+                   "(repeatable); without one its receipts cannot be verified")
     p.set_defaults(func=cmd_seed)
     p = sub.add_parser("openapi", help="print the API's OpenAPI document",
                        description="Print the OpenAPI document (JSON) the server serves.")
@@ -75,10 +79,17 @@ def cmd_seed(args: argparse.Namespace, config: CentralConfig) -> int:
             print(f"sallyport central seed: --kiosk-certificate wants ID=PEM, got {item!r}")
             return 2
         prints[kiosk_id] = fingerprint(x509.load_pem_x509_certificate(Path(path).read_bytes()))
+    tablets = {}
+    for item in args.tablet_certificate:
+        serial, _, path = item.partition("=")
+        if not path:
+            print(f"sallyport central seed: --tablet-certificate wants SERIAL=PEM, got {item!r}")
+            return 2
+        tablets[serial] = Path(path).read_text()
     central = build_central(config)
     central.payments = SandboxCardPayments()  # the demo families' stamps move no money
     migrate.upgrade(central.db)
-    done = seed.seed_demo(central, kiosk_fingerprints=prints)
+    done = seed.seed_demo(central, kiosk_fingerprints=prints, tablet_certificates=tablets)
     if done.already:
         print("the demo data is already there; nothing changed")
         return 0

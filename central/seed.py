@@ -41,6 +41,8 @@ FAMILIES = (  # email, name, resident, relationship
     ("ana.ramos@example.org", "Ana Ramos", "903377", "sister"),
     ("jim.porter@example.org", "Jim Porter", "761204", "brother"),
 )
+TABLETS = (("JP5S-000001", "874512"), ("JP5S-000002", "903377"),  # serial, resident
+           ("JP5S-000003", "761204"))
 TRACKS = (  # id, title, artist, seconds, price, album
     ("song-river", "River Road", "The Lanterns", 6, 129, None),
     ("song-sunday", "Sunday Light", "Maya Quill", 5, 129, None),
@@ -72,9 +74,14 @@ def tone_wav(seconds: int, frequency: float, rate: int = 8000) -> bytes:
     return out.getvalue()
 
 
-def seed_demo(c: Central, *, kiosk_fingerprints: dict[str, str] | None = None) -> Seeded:
+def seed_demo(c: Central, *, kiosk_fingerprints: dict[str, str] | None = None,
+              tablet_certificates: dict[str, str] | None = None) -> Seeded:
     """Fill an empty database with the demo facility. Safe to run twice: a
-    seeded database is left as it is (``already`` is True)."""
+    seeded database is left as it is (``already`` is True).
+
+    ``tablet_certificates`` (serial -> PEM) registers the demo tablets with the
+    certificates their provisioning issued, so that their signed receipts
+    and drafts verify; a tablet without one is registered bare."""
     seeded = Seeded()
     with c.db.read() as conn:
         if conn.execute(select(agencies.c.id).where(agencies.c.id == "WA")).first():
@@ -104,9 +111,9 @@ def seed_demo(c: Central, *, kiosk_fingerprints: dict[str, str] | None = None) -
         money.transfer_to_prepaid(c, new.id, amount_cents=2000, key=f"demo-transfer-{agency_id}")
         money.buy_stamps_for_resident(c, new.id, offer_id="bundle-20",
                                       key=f"demo-stamps-{agency_id}")
-    for serial, agency_id in (("JP5S-000001", "874512"), ("JP5S-000002", "903377"),
-                              ("JP5S-000003", "761204")):
-        accounts.register_tablet(c, serial, None, staff_id=admin)
+    for serial, agency_id in TABLETS:
+        accounts.register_tablet(c, serial, (tablet_certificates or {}).get(serial),
+                                 staff_id=admin)
         accounts.assign_tablet(c, serial, seeded.residents[agency_id], staff_id=admin)
     for email, name, agency_id, relationship in FAMILIES:
         cid = accounts.register_contact(c, email, name, DEMO_FAMILY_PASSWORD)

@@ -18,9 +18,11 @@ from simulators.errors import SimError
 def build_parser() -> argparse.ArgumentParser:
     from central import cli as central_cli
     from hw import cli as hw_cli
+    from kiosk import cli as kiosk_cli
     from sallyport import demo, device_cli
     from simulators import cli as sim_cli
     from sync import cli as sync_cli
+    from tablet import cli as tablet_cli
 
     parser = argparse.ArgumentParser(
         prog="sallyport",
@@ -35,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     device_cli.register(commands)
     central_cli.register(commands)
     sync_cli.register(commands)
+    kiosk_cli.register(commands)
+    tablet_cli.register(commands)
     demo.register(commands)
     return parser
 

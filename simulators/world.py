@@ -8,11 +8,12 @@ All methods are safe to call from several threads.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +36,41 @@ MAX_TABLETS = 64
 MAX_PORTS = 16
 
 
+SOFTWARE_READY_S = 10.0  # for a tablet's software to open its end of the cable
+
+
+class _Software:
+    """A plugged tablet's own software: a thread of this process, or (with
+    ``software="process"``) a ``sallyport tablet link`` process of its own,
+    which a test can kill like a crashing tablet."""
+
+    def __init__(self, thread: threading.Thread | None = None,
+                 process: subprocess.Popen[str] | None = None) -> None:
+        self.thread = thread
+        self.process = process
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def end(self, timeout: float = 5.0) -> None:
+        """Wait for it to end (its cable is cut), killing a process that does not."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        if self.process is not None:
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+
+
 @dataclass
 class _Plug:
     port: int
     link: SimLink
     device: PluggedDevice
-    peer: threading.Thread | None = None
+    peer: _Software | None = None
 
 
 def read_state(directory: Path) -> dict[str, Any]:
@@ -63,9 +93,12 @@ class World:
 
     def __init__(self, directory: Path, *, ports: int = 2,
                  network_upstream: tuple[str, int] | None = None,
-                 testbed: UdevTestbed | None = None) -> None:
+                 testbed: UdevTestbed | None = None, software: str = "thread") -> None:
         if not 1 <= ports <= MAX_PORTS:
             raise SimError(f"a kiosk has 1-{MAX_PORTS} dock ports, not {ports}")
+        if software not in ("thread", "process"):
+            raise SimError(f"tablet software runs as a thread or a process, not {software!r}")
+        self.software = software
         self.directory = directory
         self.ports = ports
         self.testbed = testbed or UdevTestbed()
@@ -156,8 +189,9 @@ class World:
             plug = self._plugs.get(self.tablet(key).spec.name)
             return plug.port if plug else None
 
-    def plug(self, key: str, port: int | None = None) -> SimLink:
-        """Plug a tablet into a dock port (the first free one unless given).
+    def plug(self, key: str, port: int | None = None, *, fault: Fault | None = None) -> SimLink:
+        """Plug a tablet into a dock port (the first free one unless given),
+        with ``fault`` on its cable from the first byte.
 
         Raises UnknownTablet, PortBusy, or SimError if it is plugged already.
         """
@@ -176,26 +210,37 @@ class World:
                 raise SimError(f"port must be 1-{self.ports}, got {port}")
             if port in used:
                 raise PortBusy(f"port {port} already has a tablet")
-            link = SimLink(name, on_drop=lambda: self._dropped(name))
+            link = self._new_link(name)
             link.open()
+            if fault is not None:
+                link.set_fault(fault)
+            # The tablet's end is open before the kiosk hears of it: a port
+            # opened later would flush what the kiosk sent (as pyserial does).
+            software = self._start_software(tablet, link)
             try:
                 device = self.testbed.plug(port, tablet.spec.usb_device(), link.kiosk_tty)
             except Exception:
                 link.cut()
+                if software is not None:
+                    software.end()
                 raise
-            self._plugs[name] = _Plug(port, link, device, self._start_software(tablet, link))
+            self._plugs[name] = _Plug(port, link, device, software)
             self._publish()
             log.info("plugged %s (%s) into port %d: %s", name, tablet.spec.serial, port,
                      link.kiosk_tty)
             return link
 
-    def _start_software(self, tablet: SimTablet, link: SimLink) -> threading.Thread | None:
-        """Run the tablet's link peer on its end of the cable, if it is provisioned."""
+    def _start_software(self, tablet: SimTablet, link: SimLink) -> _Software | None:
+        """Run the tablet's link peer on its end of the cable, if it is
+        provisioned; returns once that end is open."""
         directory = TabletDirectory(tablet.directory)
         if not directory.is_provisioned():
             return None
-        peer = directory.peer()
         sessions = self.sessions.setdefault(tablet.spec.name, [])
+        if self.software == "process":
+            return self._start_process(tablet, link, sessions)
+        peer = directory.peer()
+        opened = threading.Event()
 
         def run() -> None:
             try:
@@ -203,13 +248,49 @@ class World:
             except HwError as e:
                 log.warning("tablet %s could not open its gadget: %s", tablet.spec.name, e)
                 return
+            finally:
+                opened.set()
             with stream:
                 serve_link(peer, stream, stop=lambda: not link.is_open,
                            on_session=sessions.append)
 
         thread = threading.Thread(target=run, name=f"tablet-{tablet.spec.name}", daemon=True)
         thread.start()
-        return thread
+        opened.wait(SOFTWARE_READY_S)
+        return _Software(thread=thread)
+
+    def _start_process(self, tablet: SimTablet, link: SimLink,
+                       sessions: list[str]) -> _Software:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sallyport", "tablet", "link", "--device-dir",
+             str(tablet.directory), "--tty", link.gadget_tty],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
+            start_new_session=True)
+        assert process.stdout is not None
+        out = process.stdout
+        ready = threading.Event()
+
+        def read() -> None:
+            with out:
+                for line in out:
+                    if line.strip() == "ready":
+                        ready.set()
+                    elif line.startswith("session: "):
+                        sessions.append(line[len("session: "):].rstrip("\n"))
+            ready.set()  # it ended before it was ready: nothing to wait for
+
+        threading.Thread(target=read, name=f"tablet-{tablet.spec.name}-out",
+                         daemon=True).start()
+        if not ready.wait(SOFTWARE_READY_S):
+            log.warning("tablet %s: its software did not open the cable in %.0f s",
+                        tablet.spec.name, SOFTWARE_READY_S)
+        return _Software(process=process)
+
+    def software_pid(self, key: str) -> int | None:
+        """The pid of a plugged tablet's software process (``software="process"``)."""
+        with self._lock:
+            plug = self._plugs.get(self.tablet(key).spec.name)
+            return plug.peer.pid if plug is not None and plug.peer is not None else None
 
     def unplug(self, key: str) -> None:
         """Unplug a tablet: remove uevents, then the link drops. Raises NotPlugged."""
@@ -221,16 +302,23 @@ class World:
             self.testbed.unplug(plug.device)
             plug.link.cut()
             if plug.peer is not None:
-                plug.peer.join(5)
+                plug.peer.end()
             self._publish()
             log.info("unplugged %s from port %d", name, plug.port)
 
-    def _dropped(self, name: str) -> None:
+    def _new_link(self, name: str) -> SimLink:
+        link: SimLink = SimLink(name, on_drop=lambda: self._dropped(name, link))
+        return link
+
+    def _dropped(self, name: str, link: SimLink) -> None:
         # Called on a relay thread by a drop fault; unplug from another thread,
-        # since unplugging joins the relay threads.
+        # since unplugging joins the relay threads. Only this very cable: the
+        # tablet may have been unplugged by hand and plugged in again meanwhile.
         def unplug() -> None:
-            with contextlib.suppress(NotPlugged):  # unplugged by hand meanwhile
-                self.unplug(name)
+            with self._lock:
+                plug = self._plugs.get(name)
+                if plug is not None and plug.link is link:
+                    self.unplug(name)
 
         threading.Thread(target=unplug, name=f"drop-{name}", daemon=True).start()
 
@@ -242,13 +330,13 @@ class World:
             if plug is None:
                 raise NotPlugged(f"{name} is not plugged in")
             plug.link.cut()
-            link = SimLink(name, on_drop=lambda: self._dropped(name))
+            if plug.peer is not None:
+                plug.peer.end()
+            link = self._new_link(name)
             link.open()
+            plug.peer = self._start_software(self.tablet(name), link)
             plug.device = self.testbed.replug_tty(plug.device, link.kiosk_tty)
             plug.link = link
-            if plug.peer is not None:
-                plug.peer.join(5)
-            plug.peer = self._start_software(self.tablet(name), link)
             self._publish()
             return link
 

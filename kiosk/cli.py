@@ -1,0 +1,153 @@
+"""``sallyport kiosk``: the kiosk process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, TextIO
+
+log = logging.getLogger(__name__)
+
+MAX_COMMAND = 4096  # bytes in one command line
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "kiosk", help="the kiosk: dock, sync and resident login",
+        description="The kiosk of a living unit. Settings come from one TOML file: its "
+        "[kiosk] table (location, unit, state, alert mail), [sync] table (central server, "
+        "this kiosk's certificate, the cache) and [hw] table (which USB devices are "
+        "tablets), each overridable by SALLYPORT_KIOSK_*, SALLYPORT_SYNC_* and "
+        "SALLYPORT_HW_* environment variables.")
+    sub = parser.add_subparsers(dest="kiosk_command", required=True, metavar="COMMAND")
+    p = sub.add_parser(
+        "headless", help="run the kiosk's work without its screen",
+        description="Run rounds with the central server and the dock (pairing and sync "
+        "of plugged tablets) without the touchscreen. Events are printed as JSON lines "
+        "on stdout; commands are read as JSON lines on stdin: "
+        '{"op": "login", "agency_id": "...", "pin": "..."}, '
+        '{"op": "change_pin", "old_pin": "...", "new_pin": "..."}, {"op": "logout"}, '
+        '{"op": "home"}, {"op": "entitlements"}, {"op": "buy", "item_id": "...", "key": "..."}, '
+        '{"op": "round"}, {"op": "status"}, '
+        '{"op": "stop"}. Each command is answered by a line with "reply". SIGTERM or '
+        "Ctrl-C stops it; the end of stdin does not.")
+    p.add_argument("--config", type=Path, help="the kiosk's TOML file")
+    p.set_defaults(func=cmd_headless)
+
+
+def load(path: Path | None) -> tuple[Any, Any, Any]:
+    from hw.config import HwConfig
+    from kiosk.config import KioskConfig
+    from sallyport.config import load_config
+    from sync.config import SyncConfig
+
+    return (load_config(KioskConfig, path=path, section="kiosk", env=os.environ,
+                        prefix="SALLYPORT_KIOSK"),
+            load_config(SyncConfig, path=path, section="sync", env=os.environ,
+                        prefix="SALLYPORT_SYNC"),
+            load_config(HwConfig, path=path, section="hw", env=os.environ,
+                        prefix="SALLYPORT_HW"))
+
+
+def cmd_headless(args: argparse.Namespace) -> int:
+    from kiosk.service import KioskService
+
+    kiosk, sync, hw = load(args.config)
+    out = sys.stdout
+    service = KioskService(kiosk, sync, hw, emit=lambda e: _print(out, e))
+    try:
+        service.start()
+    except ValueError as e:
+        print(f"sallyport kiosk: {e}", file=sys.stderr)
+        return 2
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    reader = threading.Thread(target=_commands, args=(service, sys.stdin, out, done),
+                              name="commands", daemon=True)
+    reader.start()
+    done.wait()
+    service.stop()
+    return 0
+
+
+def _print(out: TextIO, event: dict[str, Any]) -> None:
+    out.write(json.dumps(event, default=str) + "\n")
+    out.flush()
+
+
+def _commands(service: Any, stdin: TextIO, out: TextIO, done: threading.Event) -> None:
+    while not done.is_set():
+        line = stdin.readline(MAX_COMMAND + 1)
+        if not line:
+            return  # no more commands; the kiosk goes on
+        if len(line) > MAX_COMMAND:
+            service.emit({"reply": None, "ok": False,
+                          "message": f"a command is at most {MAX_COMMAND} bytes"})
+            while line and not line.endswith("\n"):  # skip the rest of it
+                line = stdin.readline(MAX_COMMAND + 1)
+            continue
+        if not line.strip():
+            continue
+        try:
+            command = json.loads(line)
+            if not isinstance(command, dict) or not isinstance(command.get("op"), str):
+                raise ValueError("a command is a JSON object with an op")
+            answer = run_command(service, command, done)
+        except (ValueError, TypeError, KeyError) as e:
+            answer = {"reply": None, "ok": False, "message": f"bad command: {e}"}
+        service.emit(answer)
+
+
+def _text(command: dict[str, Any], name: str) -> str:
+    value = command.get(name)
+    if not isinstance(value, str) or not 0 < len(value) <= 128:
+        raise ValueError(f"{name} must be text of 1-128 characters")
+    return value
+
+
+def run_command(service: Any, command: dict[str, Any], done: threading.Event) -> dict[str, Any]:
+    from kiosk.resident import LoginRefused
+    from sync.central_client import CentralClientError
+
+    op = command["op"]
+    if op == "login":
+        answer = service.login(_text(command, "agency_id"), _text(command, "pin"))
+    elif op == "change_pin":
+        answer = service.change_pin(_text(command, "old_pin"), _text(command, "new_pin"))
+    elif op == "logout":
+        answer = service.logout()
+    elif op in ("home", "entitlements", "buy"):
+        resident = service.resident
+        if resident is None or not resident.ready:
+            answer = {"ok": False, "code": "not_logged_in", "message": "Log in first."}
+        else:
+            try:
+                if op == "home":
+                    answer = {"ok": True, **service.desk.home(resident)}
+                elif op == "entitlements":
+                    answer = {"ok": True, "entitlements": service.desk.entitlements(resident)}
+                else:
+                    answer = {"ok": True, "entitlements": service.desk.buy(
+                        resident, _text(command, "item_id"), _text(command, "key"))}
+            except (LoginRefused, CentralClientError) as e:
+                answer = {"ok": False, "message": str(e)}
+    elif op == "round":
+        r = service.run_round()
+        answer = {"ok": r.reached_central, "error": r.error, "records": r.records,
+                  "blobs": r.blobs, "sent_drafts": r.sent_drafts,
+                  "sent_receipts": r.sent_receipts}
+    elif op == "status":
+        answer = {"ok": True, **service.status()}
+    elif op == "stop":
+        done.set()
+        answer = {"ok": True}
+    else:
+        raise ValueError(f"unknown op {op!r}")
+    return {"reply": op, **answer}

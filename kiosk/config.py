@@ -1,0 +1,39 @@
+"""The kiosk's own settings: where it stands and where its state lives (the
+``[kiosk]`` table of the kiosk's TOML file, or ``SALLYPORT_KIOSK_*``).
+
+The same file holds the ``[sync]`` table (the central server, this kiosk's
+certificate, the cache; see sync/config.py) and the ``[hw]`` table (which
+USB devices are tablets; see hw/config.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    location_code: str = ""  # as staff know the place, e.g. CC-A-DAYROOM; named in alerts
+    unit: str = ""  # the living unit this kiosk serves, e.g. CC-A
+    state_dir: str = "kiosk-state"  # registry copy, alert queue, event log
+    crl: str = ""  # PEM: the facility CA's revocation list, if the kiosk holds one
+    handshake_timeout_s: float = 5.0  # for a docked tablet's TLS handshake
+    smtp_host: str = ""  # empty: alerts go to the central server only
+    smtp_port: int = 25
+    alert_from: str = ""
+    alert_to: str = ""  # the facility's staff address
+
+    def __post_init__(self) -> None:
+        if not self.location_code or not self.unit:
+            raise ValueError("set location_code and unit: alerts and pairing name them")
+        if self.handshake_timeout_s <= 0:
+            raise ValueError("handshake_timeout_s must be positive")
+        if self.smtp_host and not (self.alert_from and self.alert_to):
+            raise ValueError("with smtp_host, set alert_from and alert_to")
+        if not 0 < self.smtp_port < 65536:
+            raise ValueError(f"smtp_port must be 1-65535, got {self.smtp_port}")
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir)

@@ -1,0 +1,322 @@
+"""The kiosk without its screen: rounds with the central server, the dock, and
+who is logged in.
+
+Three kinds of work run here, each on its own threads, and report through
+one ``emit`` callback as plain dicts (the screen turns them into what a
+resident sees; ``sallyport kiosk headless`` prints them as JSON lines):
+
+* **Rounds** with the central server (sync/kiosk_sync.py): drafts, receipts
+  and alerts up; tablets, feeds and blobs down. Events ``round`` and
+  ``central`` (when the server comes or goes).
+* **The dock**: udev reports a tablet arriving (hw/hotplug.py); the pairing
+  gate decides (device_security), and an allowed tablet syncs from the cache
+  (sync/dock.py). Events ``plugged``, ``pairing``, ``progress``, ``docked``
+  (with ``safe_to_unplug``) and ``unplugged``.
+* **The resident**: log in with ID and PIN through the central server, change
+  the first-login PIN, log out. Only a logged-in resident's own tablet may
+  sync; a tablet docked with nobody logged in is refused and alerted.
+
+Everything a dock needs is local (the cache, the registry copy, the alert
+queue), so docking goes on while the server is away.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from device_security.alerts import Alerter, AlertQueue, SmtpAlertMailer, SmtpSettings
+from device_security.channel import Credentials
+from device_security.errors import ChannelError
+from device_security.pairing import DockedTablet, PairingGate
+from device_security.pki import TrustAnchors
+from device_security.policy import KioskSession
+from device_security.registry import Registry
+from hw.config import HwConfig
+from hw.errors import HwError
+from hw.hotplug import UdevHotplug
+from hw.records import DockedDevice, HotplugEvent
+from hw.serial_link import SerialLink, open_link
+from kiosk.config import KioskConfig
+from kiosk.resident import LoginRefused, Resident, ResidentDesk
+from sync.central_client import CentralClient, CentralUnavailable
+from sync.config import SyncConfig
+from sync.dock import DockOutcome, dock_and_sync
+from sync.kiosk_cache import KioskCache
+from sync.kiosk_sync import CentralSync, Round
+from sync.session import Progress
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+FIRST_ROUND_WAIT_S = 20.0  # the dock opens after the first round, or after this
+
+
+class KioskService:
+    """One kiosk's work without its screen. The constructor does no I/O;
+    :meth:`start` opens the state and starts the threads, :meth:`stop` ends
+    them."""
+
+    def __init__(self, kiosk: KioskConfig, sync: SyncConfig, hw: HwConfig, *,
+                 emit: Callable[[Event], None]) -> None:
+        self.config = kiosk
+        self.sync_config = sync
+        self.hw_config = hw
+        self._emit_to = emit
+        self._emit_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._first_round = threading.Event()
+        self._lock = threading.Lock()
+        self._resident: Resident | None = None
+        self._online: bool | None = None
+        self._plugs = itertools.count(1)
+        self._docks: dict[str, tuple[str, threading.Thread]] = {}  # sys_path -> plug id, thread
+        self._threads: list[threading.Thread] = []
+        self._hotplug: UdevHotplug | None = None
+        self.cache: KioskCache | None = None
+
+    # -- life ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the state and start rounds and the dock watcher. Raises
+        ValueError for settings that cannot work (say, no certificate)."""
+        k, s = self.config, self.sync_config
+        credentials = s.credentials()
+        k.state_path.mkdir(parents=True, exist_ok=True)
+        s.cache_path.mkdir(parents=True, exist_ok=True)
+        self.cache = KioskCache(s.cache_path)
+        self.registry = Registry(k.state_path / "registry.db")
+        self.alerts = AlertQueue(s.alert_queue_path or k.state_path / "alerts.db")
+        mailer = SmtpAlertMailer(SmtpSettings(k.smtp_host, k.smtp_port, k.alert_from,
+                                              k.alert_to)) if k.smtp_host else None
+        ca = x509.load_pem_x509_certificate(credentials.ca.read_bytes())
+        crl = x509.load_pem_x509_crl(Path(k.crl).read_bytes()) if k.crl else None
+        self.alerter = Alerter(self.alerts, mailer)
+        self.gate = PairingGate(
+            credentials=Credentials(credentials.certificate, credentials.key),
+            trust=TrustAnchors(ca, crl), registry=self.registry,
+            alerter=self.alerter, kiosk_location=k.location_code,
+            handshake_timeout=k.handshake_timeout_s)
+        # Two connections: rounds run on their own thread, resident calls on the caller's.
+        self._rounds_client = CentralClient(s.central_url, credentials,
+                                            timeout=s.request_timeout_s, attempts=2)
+        self.desk = ResidentDesk(CentralClient(s.central_url, credentials,
+                                               timeout=s.request_timeout_s, attempts=2))
+        self.pump = CentralSync(self._rounds_client, self.cache, registry=self.registry,
+                                alerts=self.alerts)
+        self._spawn("rounds", self._rounds)
+        self._spawn("dock-watch", self._watch_dock)
+        self.emit({"event": "started", "location": k.location_code, "unit": k.unit})
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._hotplug is not None:
+            self._hotplug.stop()
+        with self._lock:
+            docks = [thread for _, thread in self._docks.values()]
+        for thread in [*self._threads, *docks]:
+            thread.join(10)
+        self._rounds_client.close()
+        self.desk.client.close()
+        if self.cache is not None:
+            self.cache.close()
+        self.emit({"event": "stopped"})
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def emit(self, event: Event) -> None:
+        event.setdefault("at", round(time.time(), 3))
+        with self._emit_lock:  # one event at a time, whole
+            self._emit_to(event)
+
+    # -- the resident --------------------------------------------------------------------
+
+    @property
+    def resident(self) -> Resident | None:
+        with self._lock:
+            return self._resident
+
+    def login(self, agency_id: str, pin: str) -> Event:
+        """Log a resident in; the answer says whether a new PIN is needed first."""
+        try:
+            resident = self.desk.login(agency_id, pin)
+        except LoginRefused as e:
+            return {"ok": False, "code": e.code, "message": e.message}
+        except CentralUnavailable:
+            return {"ok": False, "code": "offline",
+                    "message": "The central server cannot be reached; try again shortly."}
+        with self._lock:
+            self._resident = resident
+        log.info("resident %s logged in%s", resident.agency_id or agency_id,
+                 " (must choose a new PIN)" if resident.must_change_pin else "")
+        return {"ok": True, "must_change_pin": resident.must_change_pin,
+                "name": resident.name, "agency_id": resident.agency_id}
+
+    def change_pin(self, old_pin: str, new_pin: str) -> Event:
+        resident = self.resident
+        if resident is None:
+            return {"ok": False, "code": "not_logged_in", "message": "Log in first."}
+        try:
+            done = self.desk.change_pin(resident, old_pin, new_pin)
+        except LoginRefused as e:
+            return {"ok": False, "code": e.code, "message": e.message}
+        except CentralUnavailable:
+            return {"ok": False, "code": "offline",
+                    "message": "The central server cannot be reached; try again shortly."}
+        with self._lock:
+            self._resident = done
+        return {"ok": True, "name": done.name, "agency_id": done.agency_id}
+
+    def logout(self) -> Event:
+        with self._lock:
+            resident, self._resident = self._resident, None
+        if resident is not None:
+            try:
+                self.desk.logout(resident)
+            except Exception as e:  # noqa: BLE001 - the kiosk forgets them either way
+                log.info("logout not confirmed by the server: %s", e)
+        return {"ok": True}
+
+    def kiosk_session(self) -> KioskSession | None:
+        """Who docking is for: a resident logged in for good, or nobody."""
+        resident = self.resident
+        if resident is None or not resident.ready:
+            return None
+        unit = self.config.unit  # the server logs residents in only on their own unit
+        return KioskSession(resident.agency_id, resident.name, frozenset({unit}), unit)
+
+    # -- rounds --------------------------------------------------------------------------
+
+    def _rounds(self) -> None:
+        interval = self.sync_config.round_interval_s
+        wait = interval
+        while not self._stop.is_set():
+            done = self.pump.run_once()
+            self._first_round.set()
+            self._round_done(done)
+            wait = interval if done.reached_central else min(60.0, max(wait * 2, interval))
+            self._stop.wait(wait)
+
+    def run_round(self) -> Round:
+        """A round now, on the caller's thread (the rounds thread goes on)."""
+        done = self.pump.run_once()
+        self._round_done(done)
+        return done
+
+    def _round_done(self, done: Round) -> None:
+        online = done.reached_central
+        with self._lock:
+            changed, self._online = self._online != online, online
+        if changed:
+            self.emit({"event": "central", "online": online, "error": done.error})
+        moved = (done.sent_alerts, done.sent_drafts, done.refused_drafts, done.sent_receipts,
+                 done.records, done.blobs)
+        if any(moved) or (changed and not online):
+            self.emit({"event": "round", "online": online, "sent_alerts": done.sent_alerts,
+                       "sent_drafts": done.sent_drafts,
+                       "refused_drafts": done.refused_drafts,
+                       "sent_receipts": done.sent_receipts, "records": done.records,
+                       "blobs": done.blobs, "blob_bytes": done.blob_bytes,
+                       "error": done.error})
+
+    # -- the dock ------------------------------------------------------------------------
+
+    def _watch_dock(self) -> None:
+        # The registry copy comes with the first round: until then every
+        # tablet would look unknown, so the dock waits for it (or a while).
+        self._first_round.wait(FIRST_ROUND_WAIT_S)
+        if self._stop.is_set():
+            return
+        hw = self.hw_config
+        self._hotplug = UdevHotplug(hw.matches(), poll_interval=hw.poll_interval,
+                                    settle=hw.settle)
+        self._hotplug.start(self._on_hotplug)
+        self.emit({"event": "dock_ready"})
+
+    def _on_hotplug(self, event: HotplugEvent) -> None:
+        device = event.device
+        if event.kind == "left":
+            with self._lock:
+                entry = self._docks.get(device.sys_path)
+            if entry is not None:
+                self.alerter.device_left(entry[0])  # its next arrival may alert again
+            self.emit({"event": "unplugged", "usb_serial": device.serial,
+                       "port": device.sys_path})
+            return
+        plug_id = f"{device.sys_path}#{next(self._plugs)}"
+        self.emit({"event": "plugged", "usb_serial": device.serial, "port": device.sys_path})
+        with self._lock:
+            before = self._docks.get(device.sys_path)
+            thread = threading.Thread(target=self._dock, args=(device, plug_id, before),
+                                      name=f"dock-{device.serial or '?'}", daemon=True)
+            self._docks[device.sys_path] = (plug_id, thread)
+        thread.start()
+
+    def _dock(self, device: DockedDevice, plug_id: str,
+              before: tuple[str, threading.Thread] | None) -> None:
+        if before is not None:
+            before[1].join(30)  # the same port's last dock ends first (its link is gone)
+        tablet = DockedTablet(device.serial, device.interface_classes, plug_id=plug_id)
+
+        def open_stream() -> SerialLink:
+            if device.link_address is None:
+                raise HwError(f"{device.sys_path} has no serial link")
+            return open_link(device.link_address)
+
+        assert self.cache is not None
+        try:
+            outcome = dock_and_sync(self.gate, tablet, open_stream, self.kiosk_session(),
+                                    self.cache, kiosk=self.config.location_code,
+                                    on_progress=self._progress)
+        except (HwError, ChannelError, TimeoutError, OSError) as e:
+            log.info("tablet %s left during pairing: %s", device.serial, e)
+            self.emit({"event": "docked", "usb_serial": device.serial, "paired": False,
+                       "synced": False, "safe_to_unplug": True,
+                       "problem": "the tablet was unplugged before pairing finished"})
+            return
+        except Exception:
+            log.exception("docking %s failed", device.serial)
+            self.emit({"event": "docked", "usb_serial": device.serial, "paired": False,
+                       "synced": False, "safe_to_unplug": True,
+                       "problem": "the kiosk could not finish; a technician can read its log"})
+            return
+        self._report(device, outcome)
+
+    def _progress(self, p: Progress) -> None:
+        self.emit({"event": "progress", **asdict(p)})
+
+    def _report(self, device: DockedDevice, outcome: DockOutcome) -> None:
+        d = outcome.pairing.decision
+        peer = outcome.pairing.peer
+        self.emit({"event": "pairing", "usb_serial": device.serial,
+                   "serial": peer.serial if peer is not None else None,
+                   "allowed": d.allowed, "reason": d.reason, "detail": d.detail,
+                   "alerted": outcome.pairing.alerted})
+        summary = outcome.summary
+        self.emit({"event": "docked", "usb_serial": device.serial, "paired": d.allowed,
+                   "synced": outcome.synced, "safe_to_unplug": True,
+                   "problem": outcome.problem,
+                   "records": summary.records if summary else 0,
+                   "files": summary.blobs if summary else 0,
+                   "drafts_up": summary.outbox if summary else 0})
+
+    # -- for technicians -----------------------------------------------------------------
+
+    def status(self) -> Event:
+        assert self.cache is not None
+        resident = self.resident
+        return {"online": self._online, "location": self.config.location_code,
+                "unit": self.config.unit,
+                "resident": resident.agency_id if resident is not None else None,
+                "docks": sorted(self._docks), "cache": self.cache.status()}
