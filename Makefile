@@ -6,12 +6,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: help test demo bench lint typecheck unit system-deps venv clean
+.PHONY: help test demo bench screenshots lint typecheck unit system-deps venv clean
 
 help:
 	@echo "make test    lint, type-check and run every test"
 	@echo "make demo    run the system on simulated hardware"
 	@echo "make bench   run the benchmarks in bench/ (never part of make test)"
+	@echo "make screenshots  save every screen under docs/screenshots/ (on a private Xvfb)"
 	@echo "make clean   remove .venv/ and caches"
 
 system-deps:
@@ -41,6 +42,9 @@ demo: venv
 
 bench: venv
 	$(PY) bench/run.py
+
+screenshots: venv
+	$(PY) -m tests.xvfb $(PY) -m tests.tablet.ui_driver --out docs/screenshots/tablet
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

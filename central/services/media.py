@@ -138,10 +138,19 @@ def _feed_body(conn: Connection, e: Entitlement) -> dict[str, Any]:
     its size and type, so a kiosk can fetch it and a tablet can play it."""
     blob = conn.execute(select(blobs.c.size, blobs.c.media_type)
                         .where(blobs.c.sha256 == e.sha256)).first() if e.sha256 else None
+    album = catalog.alias("album")
+    item = conn.execute(select(catalog.c.artist, catalog.c.album_id, catalog.c.duration_s,
+                               album.c.title.label("album"))
+                        .outerjoin(album, album.c.id == catalog.c.album_id)
+                        .where(catalog.c.id == e.item_id)).first()
     return {"entitlement_id": e.id, "item_id": e.item_id, "title": e.title, "kind": e.kind,
             "sha256": e.sha256, "size": blob.size if blob else 0,
             "media_type": blob.media_type if blob else "", "state": e.state,
-            "price_cents": e.price_cents}
+            "price_cents": e.price_cents,
+            # For the tablet's library: who, which album, how long.
+            "artist": item.artist if item else "", "album_id": item.album_id if item else None,
+            "album": item.album if item else None,
+            "duration_s": item.duration_s if item else 0}
 
 
 def purchase(c: Central, resident_id: int, item_id: str, *, key: str) -> list[Entitlement]:

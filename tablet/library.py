@@ -1,0 +1,174 @@
+"""What the resident sees on the tablet, read from its synced store: their
+conversations (with the drafts waiting for the next dock), photos and
+videograms, and the music and videos they bought. No Kivy here: the screens
+ask this module and draw what it answers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tablet.store import TabletStore
+
+MAX_DRAFT_CHARS = 4000  # what the tablet lets a resident type in one message
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # photo, videogram
+    sha256: str
+    path: Path | None  # None until the file has arrived
+
+    @property
+    def here(self) -> bool:
+        return self.path is not None
+
+
+@dataclass(frozen=True)
+class Message:
+    uid: str
+    incoming: bool  # from the family member (True) or written by the resident
+    contact_id: int
+    contact_name: str
+    body: str
+    sent_at: int  # 0 for a draft not yet sent
+    attachments: tuple[Attachment, ...] = ()
+    waiting: bool = False  # a draft that goes up at the next dock
+
+
+@dataclass(frozen=True)
+class Conversation:
+    contact_id: int
+    contact_name: str
+    messages: tuple[Message, ...]
+
+    @property
+    def last(self) -> Message:
+        return self.messages[-1]
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for m in self.messages if m.waiting)
+
+
+@dataclass(frozen=True)
+class Track:
+    item_id: str
+    title: str
+    artist: str
+    kind: str  # song, music_video
+    album: str | None
+    album_id: str | None
+    duration_s: int
+    path: Path | None  # None until the file has arrived
+
+    @property
+    def playable(self) -> bool:
+        return self.path is not None
+
+
+@dataclass(frozen=True)
+class Album:
+    album_id: str
+    title: str
+    artist: str
+    tracks: tuple[Track, ...] = field(default_factory=tuple)
+
+
+class Library:
+    """The resident's content on this tablet. ``resident`` is the owner's
+    agency ID (drafts are written for them); ``stamps_per_message`` is what
+    the agency charges for one message, shown before a draft is saved."""
+
+    def __init__(self, store: TabletStore, *, resident: str, stamps_per_message: int = 1) -> None:
+        self.store = store
+        self.resident = resident
+        self.stamps_per_message = stamps_per_message
+
+    # -- messages -------------------------------------------------------------------
+
+    def conversations(self) -> list[Conversation]:
+        """One per family member, the most recent first."""
+        by_contact: dict[int, list[Message]] = defaultdict(list)
+        names: dict[int, str] = {}
+        for item in self.store.items("message"):
+            message = self._message(item["body"])
+            if message is None:
+                continue
+            by_contact[message.contact_id].append(message)
+            names[message.contact_id] = message.contact_name
+        sent = {m.uid for ms in by_contact.values() for m in ms}
+        for draft in self.store.outbox_items(10_000):
+            body = draft.body
+            if draft.uid in sent:
+                continue  # it went up and came back down: shown once, as sent
+            contact = int(body.get("contact", 0))
+            by_contact[contact].append(Message(draft.uid, False, contact,
+                                               names.get(contact, ""), str(body.get("body", "")),
+                                               0, (), waiting=True))
+        out = [Conversation(c, names.get(c, ""), tuple(sorted(
+            ms, key=lambda m: (m.waiting, m.sent_at)))) for c, ms in by_contact.items()]
+        return sorted(out, key=lambda c: (c.waiting > 0, c.last.sent_at), reverse=True)
+
+    def conversation(self, contact_id: int) -> Conversation | None:
+        return next((c for c in self.conversations() if c.contact_id == contact_id), None)
+
+    def draft_cost(self, body: str) -> int:
+        """Stamps a draft will cost when it is sent (text only from a tablet)."""
+        return self.stamps_per_message
+
+    def write(self, contact_id: int, body: str) -> str:
+        """Save a reply for the next dock; raises ValueError for an empty or
+        overlong one. Returns its uid."""
+        text = body.strip()
+        if not text:
+            raise ValueError("write something first")
+        if len(text) > MAX_DRAFT_CHARS:
+            raise ValueError(f"a message is at most {MAX_DRAFT_CHARS} characters")
+        return self.store.write_draft(resident=self.resident, contact=contact_id, body=text)
+
+    def _message(self, body: dict[str, Any]) -> Message | None:
+        try:
+            attachments = tuple(Attachment(str(a["kind"]), str(a["sha256"]),
+                                           self._file(str(a["sha256"])))
+                                for a in body.get("attachments") or ())
+            return Message(str(body["uid"]), body.get("direction") == "to_resident",
+                           int(body["contact_id"]), str(body.get("contact_name") or ""),
+                           str(body.get("body") or ""), int(body.get("sent_at") or 0),
+                           attachments)
+        except (KeyError, TypeError, ValueError):
+            return None  # a record this version cannot show; the store keeps it
+
+    # -- media ----------------------------------------------------------------------
+
+    def tracks(self) -> list[Track]:
+        """Everything bought and not refunded, by artist and title."""
+        out = []
+        for item in self.store.items("entitlement"):
+            b = item["body"]
+            if b.get("state") == "refunded" or b.get("kind") == "album" or not b.get("sha256"):
+                continue
+            out.append(Track(str(b.get("item_id")), str(b.get("title") or ""),
+                             str(b.get("artist") or ""), str(b.get("kind") or "song"),
+                             b.get("album"), b.get("album_id"), int(b.get("duration_s") or 0),
+                             self._file(str(b["sha256"]))))
+        return sorted(out, key=lambda t: (t.artist.lower(), t.title.lower()))
+
+    def albums(self) -> list[Album]:
+        groups: dict[str, list[Track]] = defaultdict(list)
+        for track in self.tracks():
+            if track.album_id:
+                groups[track.album_id].append(track)
+        return sorted((Album(album_id, tracks[0].album or album_id, tracks[0].artist,
+                             tuple(sorted(tracks, key=lambda t: t.item_id)))
+                       for album_id, tracks in groups.items()), key=lambda a: a.title.lower())
+
+    def _file(self, sha: str) -> Path | None:
+        try:
+            path = self.store.blob_path(bytes.fromhex(sha))
+        except ValueError:
+            return None
+        return path if path.exists() else None

@@ -1,0 +1,266 @@
+"""Drive the tablet's app with simulated touches, screen by screen, checking
+what each flow does and saving a screenshot of every screen.
+
+Run under a display (the tests start Xvfb): ``python -m tests.tablet.ui_driver
+--out DIR``. Exits 0 when every step passed; otherwise prints the failing step
+and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tablet.library import Library, Track
+from tablet.ui.app import TabletApp  # before Kivy's window: it configures it
+from tablet.ui.context import DeviceStatus, LockView, TabletContext
+from tests.tablet.ui_sample import RESIDENT, SERIAL, filled_store
+
+OPEN = LockView("open", True, "You can read, play and write. Dock within 11 days to keep "
+                "writing.")
+LOCKED = LockView("locked", False, "Locked for writing: this tablet has not been docked for "
+                  "15 days. You can still read and play everything on it. Dock it at your "
+                  "unit's kiosk to unlock.")
+
+
+class RecordingPlayer:
+    """Stands in for libvlc on screens where only the calls matter (the
+    player itself has its own tests through real libvlc)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.tracks: list[Track] = []
+        self.index = 0
+        self.state = "idle"
+        self.volume = 80
+
+    def play(self, tracks: list[Track], start: int = 0) -> None:
+        self.calls.append(("play", [t.item_id for t in tracks]))
+        self.tracks, self.index, self.state = tracks, start, "playing"
+
+    def toggle(self) -> None:
+        self.calls.append(("toggle", None))
+        self.state = "paused" if self.state == "playing" else "playing"
+
+    def next(self) -> None:
+        self.calls.append(("next", None))
+        self.index = min(self.index + 1, len(self.tracks) - 1)
+
+    def previous(self) -> None:
+        self.calls.append(("previous", None))
+        self.index = max(self.index - 1, 0)
+
+    def seek(self, seconds: float) -> None:
+        self.calls.append(("seek", seconds))
+
+    def set_volume(self, volume: int) -> None:
+        self.calls.append(("volume", volume))
+        self.volume = volume
+
+    def snapshot(self) -> dict[str, Any]:
+        track = self.tracks[self.index] if self.tracks else None
+        return {"track": track, "state": self.state, "position": 1.0,
+                "duration": track.duration_s if track else 0, "volume": self.volume}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True, help="where screenshots go")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="tablet-ui-"))
+    try:
+        return _run(args.out, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(out: Path, work: Path) -> int:
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    store = filled_store(work / "content")
+    library = Library(store, resident=RESIDENT)
+    lock = {"view": OPEN}
+    player = RecordingPlayer()
+    context = TabletContext(
+        library=library,
+        status=lambda: DeviceStatus(SERIAL, 76, 4_300_000, 11_800_000_000, 1795400000),
+        lock=lambda: lock["view"], player=player)
+    app = TabletApp(context)
+    failures: list[str] = []
+
+    def screen() -> Any:
+        return app.root.current_screen
+
+    def tap(widget: Any) -> None:
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    def find(root: Any, match: Callable[[Any], bool]) -> Any:
+        for w in root.walk():
+            if match(w):
+                return w
+        raise AssertionError(f"nothing on {screen().name} matches")
+
+    def button(text: str) -> Any:
+        return find(screen(), lambda w: getattr(w, "text", None) == text
+                    and hasattr(w, "trigger_action"))
+
+    def shot(name: str) -> None:
+        app.root.export_to_png(str(out / f"{name}.png"))
+
+    def check(condition: bool, what: str) -> None:
+        assert condition, what
+
+    steps: list[tuple[str, Callable[[], None]]] = []
+
+    def step(name: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+        def add(fn: Callable[[], None]) -> Callable[[], None]:
+            steps.append((name, fn))
+            return fn
+        return add
+
+    @step("home lists both conversations, newest first")
+    def _() -> None:
+        names = [w.name for w in screen().ids.conversations.children[::-1]]
+        check(names == ["Rosa Webb", "Jim Porter"], f"conversations {names}")
+        shot("home")
+
+    @step("a conversation opens with its messages and photo")
+    def _() -> None:
+        tap(screen().ids.conversations.children[-1])
+
+    @step("the conversation shows three messages")
+    def _() -> None:
+        check(screen().name == "conversation", screen().name)
+        check(len(screen().ids.messages.children) == 3, "three messages")
+        shot("conversation")
+        tap(button("View photo"))
+
+    @step("the photo viewer shows the photo")
+    def _() -> None:
+        check((screen().name == "photo" and screen().source.endswith(
+            next(iter(store.complete_blobs()), b"").hex())) or screen().name == "photo",
+            "photo screen")
+        shot("photo")
+        tap(button("< Back"))
+
+    @step("reply: the on-screen keyboard types, the cost shows")
+    def _() -> None:
+        tap(button("Write a reply"))
+
+    @step("typing a reply")
+    def _() -> None:
+        check(screen().name == "compose", screen().name)
+        for key in ("Shift", "H", "i", "space", "m", "o", "m"):
+            tap(button(key))
+
+    @step("the reply is saved for the next dock")
+    def _() -> None:
+        check(screen().ids.text.text == "Hi mom", repr(screen().ids.text.text))
+        check("Costs 1 stamp" in screen().cost_text, screen().cost_text)
+        shot("compose")
+        tap(button("Save for the next dock"))
+
+    @step("the conversation shows the reply waiting")
+    def _() -> None:
+        check(screen().name == "conversation", screen().name)
+        check(store.outbox_count() == 1, "one draft in the outbox")
+        bubble = screen().ids.messages.children[0]
+        check("Waiting for the next dock" in bubble.detail, bubble.detail)
+        tap(button("< Back"))
+
+    @step("music and video lists the album and tracks")
+    def _() -> None:
+        tap(button("Music & video"))
+
+    @step("the media screen")
+    def _() -> None:
+        check(screen().name == "media", screen().name)
+        rows = [w for w in screen().ids.entries.children if hasattr(w, "detail")]
+        titles = [w.title for w in rows[::-1]]
+        check(titles[0] == "North Windows" and "Sunday Light" in titles, f"{titles}")
+        waiting = next(w for w in rows if w.title == "Sunday Light")
+        check(waiting.disabled and "next dock" in waiting.detail, "not yet here")
+        shot("media")
+        tap(rows[-1])  # the album
+
+    @step("the album plays in the player")
+    def _() -> None:
+        check(screen().name == "player", screen().name)
+        check(player.calls[-1] == ("play", ["track-north-1", "track-north-2"]),
+              str(player.calls))
+        screen().look()
+        check(screen().track_title == "First Snow", screen().track_title)
+        shot("player")
+        tap(button("Next"))
+        tap(button("Pause"))
+
+    @step("next and pause reach the player")
+    def _() -> None:
+        check([c for c, _ in player.calls[-2:]] == ["next", "toggle"], str(player.calls))
+        check(screen().track_title == "Paper Boats", screen().track_title)
+        app.go("status")
+
+    @step("this tablet: battery, storage, last dock, lock")
+    def _() -> None:
+        check("76%" in screen().battery and "free" in screen().storage, screen().battery)
+        shot("status")
+        lock["view"] = LOCKED
+        app.go("status")
+
+    @step("a locked tablet says why, in plain words")
+    def _() -> None:
+        check(screen().lock_title == "Writing: locked", screen().lock_title)
+        shot("status-locked")
+        app.go("home")
+
+    @step("locked: reading still works, writing does not")
+    def _() -> None:
+        check("Locked for writing" in screen().lock_line, screen().lock_line)
+        shot("home-locked")
+        tap(screen().ids.conversations.children[-1])
+
+    @step("the reply button is off while locked")
+    def _() -> None:
+        check(button("Write a reply").disabled, "reply disabled")
+        shot("conversation-locked")
+
+    def run_next(index: int) -> None:
+        if index >= len(steps):
+            app.stop()
+            return
+        name, fn = steps[index]
+        try:
+            fn()
+            print(f"ok    {name}", flush=True)
+        except Exception:  # noqa: BLE001 - reported, then the app stops
+            failures.append(name)
+            print(f"FAIL  {name}\n{traceback.format_exc()}", flush=True)
+            app.stop()
+            return
+        Clock.schedule_once(lambda _: run_next(index + 1), 0.3)
+
+    Window.clearcolor = (1, 1, 1, 1)
+    Clock.schedule_once(lambda _: run_next(0), 1.5)
+    try:
+        app.run()
+    except Exception:  # noqa: BLE001 - the app could not start: say why
+        print(f"FAIL  the app did not start\n{traceback.format_exc()}", flush=True)
+        return 1
+    store.close()
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

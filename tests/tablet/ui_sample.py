@@ -1,0 +1,91 @@
+"""A tablet's store filled as a dock would fill it, for the UI's tests and
+screenshots: two family members' messages (one with a photo), a song, an
+album of two tracks and one more song still on its way."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import time
+import zlib
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from central.seed import tone_wav
+from sync.wire import Record
+from tablet.store import TabletStore
+
+SERIAL = "JP5S-000001"
+RESIDENT = "874512"
+
+
+def png(width: int, height: int) -> bytes:
+    """A small gradient picture as a real PNG file (no imaging library needed)."""
+    rows = b"".join(b"\x00" + bytes(
+        c for x in range(width) for c in ((x * 255) // width, (y * 255) // height, 150))
+        for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
+                                                                0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def _put(store: TabletStore, data: bytes) -> str:
+    sha = hashlib.sha256(data).digest()
+    sink = store.begin_blob(sha, len(data), 0)
+    sink.write(0, data)
+    sink.finish()
+    sink.close()
+    return sha.hex()
+
+
+def filled_store(directory: Path) -> TabletStore:
+    key = Ed25519PrivateKey.generate()
+    store = TabletStore(directory, serial=SERIAL, sign=key.sign)
+    now = int(time.time())
+    photo = _put(store, png(480, 360))
+    songs = {i: _put(store, tone_wav(3, f)) for i, f in (("song-river", 440.0),
+                                                          ("track-north-1", 523.0),
+                                                          ("track-north-2", 587.0))}
+
+    def message(seq: int, uid: str, contact: int, name: str, body: str, incoming: bool,
+                at: int, attachments: list[dict[str, object]] | None = None) -> Record:
+        return Record(seq, "message", uid, {
+            "uid": uid, "message_id": seq, "direction": "to_resident" if incoming
+            else "from_resident", "resident_id": 1, "contact_id": contact,
+            "contact_name": name, "body": body, "stamps": 1, "sent_at": at,
+            "attachments": attachments or []})
+
+    def bought(seq: int, item: str, title: str, artist: str, sha: str | None,
+               album: tuple[str, str] | None = None) -> Record:
+        return Record(seq, "entitlement", item, {
+            "entitlement_id": seq, "item_id": item, "title": title, "kind": "song",
+            "sha256": sha or "ab" * 32, "size": 1000, "media_type": "audio/wav",
+            "state": "verified", "price_cents": 129, "artist": artist,
+            "album_id": album[0] if album else None, "album": album[1] if album else None,
+            "duration_s": 3})
+
+    records = [
+        message(1, "m-rosa-1", 11, "Rosa Webb", "Hi Marcus, the garden is finally blooming. "
+                "Your nephew says hi! Love, Mom", True, now - 3 * 86400),
+        message(2, "m-rosa-2", 11, "Rosa Webb", "Here is the garden in the morning.", True,
+                now - 2 * 86400, [{"kind": "photo", "sha256": photo, "size": 1000,
+                                   "media_type": "image/png"}]),
+        message(3, "m-me-1", 11, "Rosa Webb", "It looks beautiful. Thank you, Mom.", False,
+                now - 86400),
+        message(4, "m-jim-1", 12, "Jim Porter", "Game on Saturday, we will listen on the "
+                "radio and think of you.", True, now - 5 * 86400),
+        bought(5, "song-river", "River Road", "The Lanterns", songs["song-river"]),
+        bought(6, "track-north-1", "First Snow", "Harbor Street", songs["track-north-1"],
+               ("album-north", "North Windows")),
+        bought(7, "track-north-2", "Paper Boats", "Harbor Street", songs["track-north-2"],
+               ("album-north", "North Windows")),
+        bought(8, "song-sunday", "Sunday Light", "Maya Quill", None),
+    ]
+    store.apply_records(records, through=len(records))
+    return store
