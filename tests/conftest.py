@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import queue
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -37,6 +38,19 @@ def pytest_configure(config: pytest.Config) -> None:
     os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
 
 TABLET_ID = UsbId(0x1D6B, 0x0104)
+
+# umockdev's preload (Debian 12, 0.17.16) keeps one saved signal mask for all
+# threads: when libvlc's threads, which block SIGINT, SIGQUIT, SIGTERM and
+# SIGPIPE, read files, the main thread can be left with their mask, and every
+# process started afterwards (Xvfb, servers) would ignore SIGTERM. Each test
+# ends by putting the main thread's mask back.
+SIGNAL_MASK = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+
+
+@pytest.fixture(autouse=True)
+def signal_mask_restored() -> Iterator[None]:
+    yield
+    signal.pthread_sigmask(signal.SIG_SETMASK, SIGNAL_MASK)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
