@@ -64,6 +64,17 @@ def cmd_migrate(args: argparse.Namespace, config: CentralConfig) -> int:
     return 0
 
 
+def _named_files(items: list[str], option: str, name: str) -> list[tuple[str, Path]]:
+    """NAME=PATH pairs from a repeatable option; raises ValueError for another shape."""
+    pairs = []
+    for item in items:
+        key, _, path = item.partition("=")
+        if not key or not path:
+            raise ValueError(f"{option} wants {name}=PEM, got {item!r}")
+        pairs.append((key, Path(path)))
+    return pairs
+
+
 def cmd_seed(args: argparse.Namespace, config: CentralConfig) -> int:
     from cryptography import x509
 
@@ -72,20 +83,15 @@ def cmd_seed(args: argparse.Namespace, config: CentralConfig) -> int:
     from central.server import build_central
     from device_security.pki import fingerprint
 
-    prints = {}
-    for item in args.kiosk_certificate:
-        kiosk_id, _, path = item.partition("=")
-        if not path:
-            print(f"sallyport central seed: --kiosk-certificate wants ID=PEM, got {item!r}")
-            return 2
-        prints[kiosk_id] = fingerprint(x509.load_pem_x509_certificate(Path(path).read_bytes()))
-    tablets = {}
-    for item in args.tablet_certificate:
-        serial, _, path = item.partition("=")
-        if not path:
-            print(f"sallyport central seed: --tablet-certificate wants SERIAL=PEM, got {item!r}")
-            return 2
-        tablets[serial] = Path(path).read_text()
+    try:
+        prints = {kiosk_id: fingerprint(x509.load_pem_x509_certificate(path.read_bytes()))
+                  for kiosk_id, path in _named_files(args.kiosk_certificate,
+                                                     "--kiosk-certificate", "ID")}
+        tablets = {serial: path.read_text() for serial, path in _named_files(
+            args.tablet_certificate, "--tablet-certificate", "SERIAL")}
+    except ValueError as e:
+        print(f"sallyport central seed: {e}")
+        return 2
     central = build_central(config)
     central.payments = SandboxCardPayments()  # the demo families' stamps move no money
     migrate.upgrade(central.db)

@@ -149,13 +149,9 @@ class KioskService:
 
     def login(self, agency_id: str, pin: str) -> Event:
         """Log a resident in; the answer says whether a new PIN is needed first."""
-        try:
-            resident = self.desk.login(agency_id, pin)
-        except LoginRefused as e:
-            return {"ok": False, "code": e.code, "message": e.message}
-        except CentralUnavailable:
-            return {"ok": False, "code": "offline",
-                    "message": "The central server cannot be reached; try again shortly."}
+        resident, refusal = self._ask(lambda: self.desk.login(agency_id, pin))
+        if resident is None:
+            return refusal
         with self._lock:
             self._resident = resident
         log.info("resident %s logged in%s", resident.agency_id or agency_id,
@@ -167,16 +163,23 @@ class KioskService:
         resident = self.resident
         if resident is None:
             return {"ok": False, "code": "not_logged_in", "message": "Log in first."}
-        try:
-            done = self.desk.change_pin(resident, old_pin, new_pin)
-        except LoginRefused as e:
-            return {"ok": False, "code": e.code, "message": e.message}
-        except CentralUnavailable:
-            return {"ok": False, "code": "offline",
-                    "message": "The central server cannot be reached; try again shortly."}
+        done, refusal = self._ask(lambda: self.desk.change_pin(resident, old_pin, new_pin))
+        if done is None:
+            return refusal
         with self._lock:
             self._resident = done
         return {"ok": True, "name": done.name, "agency_id": done.agency_id}
+
+    @staticmethod
+    def _ask(call: Callable[[], Resident]) -> tuple[Resident | None, Event]:
+        """A resident call to the server: its answer, or why there is none."""
+        try:
+            return call(), {}
+        except LoginRefused as e:
+            return None, {"ok": False, "code": e.code, "message": e.message}
+        except CentralUnavailable:
+            return None, {"ok": False, "code": "offline", "message": "The central server "
+                          "cannot be reached; try again shortly."}
 
     def logout(self) -> Event:
         with self._lock:
