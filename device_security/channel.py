@@ -19,7 +19,7 @@ import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import cbor2
 from cryptography import x509
@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 CIPHER = "TLS_AES_256_GCM_SHA384"
 MAX_HANDSHAKE_BYTES = 64 * 1024
 READ_CHUNK = 64 * 1024
+SEND_PIECE = 64 * 1024  # plaintext encrypted and written at a time
 MAX_MESSAGE = 1 << 20
+
+Buffer: TypeAlias = bytes | bytearray | memoryview
 
 # OpenSSL verify codes, mapped to our reason codes.
 _VERIFY_REASONS = {
@@ -103,7 +106,8 @@ class SecureChannel:
         self._closed = False  # no more application data
         self._shut = False  # close_notify exchanged (or given up on)
         self._rx = bytearray()  # received bytes of a TLS record not yet whole
-        self._records_ready = 0  # whole records handed to OpenSSL, not yet read
+        self._rx_whole = 5  # how long _rx must be to hold a whole record (its header first)
+        self._failed: ChannelError | None = None  # found after plaintext already returned
 
     @classmethod
     def connect(cls, stream: ByteStream, context: ssl.SSLContext, *,
@@ -184,15 +188,22 @@ class SecureChannel:
         cipher = self._ssl.cipher()
         return cipher[0] if cipher else ""
 
-    def send(self, data: bytes, timeout: float = 10.0) -> None:
-        """Encrypt and send ``data``. Raises ChannelError, or what the stream raises."""
+    def send(self, data: Buffer, timeout: float = 10.0) -> None:
+        """Encrypt and send ``data`` (any bytes-like object). Raises ChannelError,
+        or what the stream raises.
+
+        Large data is encrypted and written a piece at a time, so no copy of
+        the whole is ever made and the link starts moving at once."""
         if self._closed:
             raise ChannelClosed("the channel is closed")
-        try:
-            self._ssl.write(data)
-        except ssl.SSLError as e:
-            raise ChannelError(f"TLS: {e.reason or e}") from e
-        self._flush(time.monotonic() + timeout)
+        deadline = time.monotonic() + timeout
+        view = memoryview(data)
+        for start in range(0, len(view), SEND_PIECE):
+            try:
+                self._ssl.write(view[start:start + SEND_PIECE])
+            except ssl.SSLError as e:
+                raise ChannelError(f"TLS: {e.reason or e}") from e
+            self._flush(deadline)
 
     def recv(self, max_bytes: int, timeout: float) -> bytes:
         """Up to ``max_bytes`` of plaintext as soon as any arrive.
@@ -200,20 +211,33 @@ class SecureChannel:
         Raises TimeoutError when none arrive in time, ChannelClosed when the
         peer closed the channel, ChannelError on a TLS failure.
         """
+        buffer = bytearray(min(max_bytes, READ_CHUNK))
+        got = self.recv_into(memoryview(buffer), timeout)
+        return bytes(memoryview(buffer)[:got])
+
+    def recv_into(self, buffer: memoryview, timeout: float) -> int:
+        """Decrypt into ``buffer`` as much plaintext as has arrived, waiting
+        for the first byte at most ``timeout`` seconds; returns how many bytes
+        (at least one). Raises what :meth:`recv` raises."""
+        if self._failed is not None:
+            raise self._failed
         if self._closed:
             raise ChannelClosed("the channel is closed")
+        size = len(buffer)
+        if size <= 0:
+            raise ValueError("recv_into needs room for at least one byte")
         deadline = time.monotonic() + timeout
         while True:
-            if not self._records_ready and not self._ssl.pending():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"nothing received within {timeout:.3f} s")
-                self._take(self._stream.read(READ_CHUNK, timeout=left))
+            waiting = self._in.pending
+            if not waiting and not self._ssl.pending():
+                self._receive_record(deadline, timeout)
                 continue
             try:
-                data = self._ssl.read(max_bytes)
+                got = self._read_into(buffer)
             except ssl.SSLWantReadError:
-                self._records_ready = 0
+                # A record without application data (a key update, say).
+                if self._in.pending == waiting:  # nothing taken: it needs more bytes
+                    self._receive_record(deadline, timeout)
                 continue
             except ssl.SSLZeroReturnError as e:
                 self._closed = True
@@ -222,57 +246,81 @@ class SecureChannel:
                 self._closed = True
                 reason = str(e.reason or e)
                 raise ChannelError(f"TLS: {reason}") from e
-            if not data:
+            if not got:
                 self._closed = True
                 raise ChannelClosed("the peer closed the channel")
-            return self._more(data, max_bytes)
+            break
+        # Add the records already received in full, without waiting.
+        while got < size and (self._in.pending or self._ssl.pending()):
+            try:
+                more = self._read_into(buffer[got:])
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                break  # a partial record, or the close_notify: for the next call
+            except ssl.SSLError as e:  # a bad record after good ones: for the next call
+                self._closed = True
+                self._failed = ChannelError(f"TLS: {e.reason or e}")
+                break
+            if not more:
+                break
+            got += more
+        return got
+
+    def _receive_record(self, deadline: float, timeout: float) -> None:
+        """Read from the stream until at least one more whole record is in
+        ``_in`` (the link hands over a few KB at a time: this loop is kept short).
+        Raises TimeoutError, or what the stream raises."""
+        rx, read, clock = self._rx, self._stream.read, time.monotonic
+        pending = self._in.pending
+        while self._in.pending == pending:
+            while len(rx) < self._rx_whole:
+                left = deadline - clock()
+                if left <= 0:
+                    raise TimeoutError(f"nothing received within {timeout:.3f} s")
+                rx += read(READ_CHUNK, left)
+            self._take(b"")
+
+    def _read_into(self, buffer: memoryview) -> int:
+        """Decrypt straight into ``buffer``; how many bytes. Raises ssl's errors."""
+        got: Any = self._ssl.read(len(buffer), buffer)
+        return int(got)
 
     def _take(self, data: bytes) -> None:
         """Hand OpenSSL only whole TLS records, so that it is never asked to
         decrypt a record that has not fully arrived (that would cost a failed
-        read for every chunk the link delivers)."""
+        read for every piece the link delivers). ``_in`` holds whole records
+        only: its ``pending`` says whether there is a record to read."""
         rx = self._rx
         rx += data
+        end = self._rx_whole
+        if len(rx) < end:  # most pieces: the record is not whole yet
+            return
         whole = 0
-        while len(rx) - whole >= 5:
-            end = whole + 5 + int.from_bytes(rx[whole + 3:whole + 5], "big")
-            if end > len(rx):
-                break
-            whole = end
-            self._records_ready += 1
+        while len(rx) >= end:
+            if end - whole == 5:  # the header is in: the record's length is known
+                end = whole + 5 + int.from_bytes(rx[whole + 3:whole + 5], "big")
+                if end - whole > 5:
+                    continue
+            whole, end = end, end + 5
         if whole:
-            self._in.write(bytes(rx[:whole]))
+            with memoryview(rx) as view:
+                self._in.write(view[:whole])
             del rx[:whole]
-
-    def _more(self, data: bytes, max_bytes: int) -> bytes:
-        """Add the records already received in full, without waiting."""
-        parts = [data]
-        got = len(data)
-        while got < max_bytes and (self._in.pending or self._ssl.pending()):
-            if not self._ssl.pending() and self._records_ready <= 0:
-                break
-            try:
-                more = self._ssl.read(max_bytes - got)
-            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
-                break  # a partial record, or the close_notify: for the next call
-            if not more:
-                break
-            parts.append(more)
-            got += len(more)
-        return b"".join(parts) if len(parts) > 1 else data
+        self._rx_whole = end - whole
 
     def recv_exactly(self, size: int, timeout: float) -> bytes:
+        """Exactly ``size`` bytes of plaintext within ``timeout`` seconds in all.
+        Raises what :meth:`recv` raises."""
         deadline = time.monotonic() + timeout
-        parts: list[bytes] = []
+        buffer = bytearray(size)
+        view = memoryview(buffer)
         got = 0
         while got < size:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"received {got} of {size} bytes within {timeout:.3f} s")
-            chunk = self.recv(size - got, left)
-            parts.append(chunk)
-            got += len(chunk)
-        return b"".join(parts)
+            got += self.recv_into(view[got:], left)
+        view.release()
+        return bytes(buffer)
 
     def send_message(self, message: Any, timeout: float = 10.0) -> None:
         """Send one CBOR message with its length."""

@@ -91,8 +91,9 @@ class SerialLink:
     Not thread-safe: one device's I/O belongs to one worker thread
     (see :class:`hw.worker.DeviceWorker`); only :meth:`abort` may be called
     from another thread. pyserial opens and configures the port; on a port
-    with a file descriptor, reads wait on it directly, which halves the
-    system calls per chunk.
+    with a file descriptor, reads and writes wait on it directly (one poll
+    and one read or write per piece; a tty hands over a few KB at a time, so
+    this path is kept short).
     """
 
     def __init__(self, port: Any, identity: DeviceIdentity) -> None:
@@ -109,6 +110,14 @@ class SerialLink:
         except (AttributeError, OSError, ValueError, serial.SerialException):
             self._fd = None
         self._abort_r, self._abort_w = os.pipe() if self._fd is not None else (-1, -1)
+        self._readable: select.poll | None = None
+        self._writable: select.poll | None = None
+        if self._fd is not None:
+            self._readable, self._writable = select.poll(), select.poll()
+            self._readable.register(self._fd, select.POLLIN)
+            self._writable.register(self._fd, select.POLLOUT)
+            for poller in (self._readable, self._writable):
+                poller.register(self._abort_r, select.POLLIN)
 
     @property
     def closed(self) -> bool:
@@ -153,9 +162,11 @@ class SerialLink:
         if not self._port.is_open:
             raise TransportError("read on a closed link", device=self.identity)
         try:
-            if self._fd is not None:
-                ready, _, _ = select.select([self._fd, self._abort_r], [], [], timeout)
-                self._check_aborted("read")
+            if self._readable is not None:
+                assert self._fd is not None
+                ready = self._readable.poll(timeout * 1000.0)
+                if self._aborted:
+                    raise DeviceGone("read ended: the device left", device=self.identity)
                 if not ready:
                     return b""
                 data = os.read(self._fd, max_bytes)
@@ -247,17 +258,18 @@ class SerialLink:
 
     def _write_fd(self, data: bytes, deadline: float) -> bool:
         """Write all of data to the port's descriptor; False if the deadline passed."""
-        assert self._fd is not None
+        assert self._fd is not None and self._writable is not None
+        fd, writable = self._fd, self._writable
         view = memoryview(data)
         while view:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            _, ready, _ = select.select([], [self._fd], [], left)
+            ready = writable.poll(left * 1000.0)
             self._check_aborted("write")
             if ready:
                 try:
-                    view = view[os.write(self._fd, view):]
+                    view = view[os.write(fd, view):]
                 except BlockingIOError:
                     continue
         return True

@@ -15,7 +15,9 @@ The kiosk drives; the tablet answers. In order (docs/protocol.md, "The session")
    tablet lacks, from where it stopped (``Welcome.partial``). Each chunk is
    durable before its acknowledgement; the blob is kept only if its bytes
    hash to its name, and ``BlobDone`` carries a signed receipt. A few chunks
-   are in flight at once, so acknowledgements never stall the link.
+   are in flight at once, so acknowledgements never stall the link, and the
+   tablet writes, syncs and hashes them on a thread of its own
+   (:class:`_BlobWrites`) while its session reads the next frame.
 6. ``Done`` → ``Bye``.
 
 An unplug (a transport error) ends a session anywhere; the next dock starts
@@ -30,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -71,9 +74,14 @@ CAPS = ("blobs", "outbox", "records")
 CHUNK = wire.MAX_CHUNK_DATA
 WINDOW = 4  # frames in flight before the sender waits for an acknowledgement
 FRAME_TIMEOUT = 30.0  # the longest wait for the peer's next frame
+WRITES_QUEUED = 4 * CHUNK  # bytes of blobs the tablet holds received, not yet being written
+START_COST = 64 * 1024  # what a BlobStart counts for in WRITES_QUEUED
+ACK_POLL = 0.002  # while chunks are being written, how often the tablet looks up from the link
 RECORDS_PER_BATCH = 512
 BATCH_BYTES = 768 * 1024  # records' bodies per batch, well inside MAX_FRAME
 INVENTORY_PAGE = 16384
+FRAME_ITEMS = wire.MAX_FRAME_ITEMS - 64  # data items for the records or outbox items of a frame
+ITEM_ITEMS = 8  # a record's (or outbox item's) own: its map, four keys, three fields
 OUTBOX_PAGE = 64
 
 # Error codes a session adds to the wire format's own.
@@ -155,11 +163,14 @@ class _Side:
     def send(self, frame: Frame) -> None:
         self.stream.send(frame, FRAME_TIMEOUT)
 
+    def receive(self) -> Frame:
+        return self.stream.recv(FRAME_TIMEOUT)
+
     def expect(self, *kinds: type[F]) -> F:
         """The next frame, which must be one of ``kinds``; anything else ends the
         session (an Error frame to the peer first, when the fault is theirs)."""
         try:
-            frame = self.stream.recv(FRAME_TIMEOUT)
+            frame = self.receive()
         except WireError as e:
             self.fail(e.code, str(e))
         if isinstance(frame, wire.Error):
@@ -243,7 +254,8 @@ class _TabletSide(_Side):
         self.counter = counter
         self.summary = SessionSummary(serial=content.serial)
         self.session = b""
-        self.sink: BlobWriter | None = None
+        self.writes = _BlobWrites(content)
+        self.blob: _Receiving | None = None  # the blob whose chunks come next
 
     def run(self) -> SessionSummary:
         started = time.monotonic()
@@ -264,14 +276,30 @@ class _TabletSide(_Side):
         try:
             while True:
                 frame = self.expect(InventoryRequest, Records, BlobStart, Chunk, Done)
+                if isinstance(frame, BlobStart | Chunk):
+                    self._take_blob_frame(frame)
+                    continue
+                # Every chunk durable and acknowledged before anything else is answered,
+                # so that the answers keep the order of the frames.
+                self._acknowledge(wait=True)
                 if isinstance(frame, Done):
                     self.send(Bye(self.counter))
                     self.summary.seconds = time.monotonic() - started
                     return self.summary
                 self._answer(frame)
         finally:
-            if self.sink is not None:
-                self.sink.close()
+            self.writes.close()
+
+    def receive(self) -> Frame:
+        """The next frame; while chunks are being written, look up from the link
+        every ACK_POLL seconds to acknowledge those that became durable (the
+        kiosk may be waiting for one before it sends more)."""
+        deadline = time.monotonic() + FRAME_TIMEOUT
+        while self._acknowledge() and time.monotonic() < deadline:
+            frame = self.stream.poll(ACK_POLL)
+            if frame is not None:
+                return frame
+        return self.stream.recv(max(0.001, deadline - time.monotonic()))
 
     def _send_outbox(self) -> None:
         while True:
@@ -309,53 +337,180 @@ class _TabletSide(_Side):
             self.send(RecordsAck(frame.batch, through, receipt))
             self.summary.records += len(frame.records)
             self.summary.through = through
-        elif isinstance(frame, BlobStart):
-            if self.sink is not None:
-                self.sink.close()
-            self.sink = None
-            try:
-                self.sink = self.content.begin_blob(frame.sha, frame.size, frame.offset)
-            except BlobMismatchError as e:
-                self.fail(e.code, e.message)
+
+    def _take_blob_frame(self, frame: BlobStart | Chunk) -> None:
+        """Check a blob's frame against the blob being received and hand it to
+        the writes; acknowledge what has become durable meanwhile."""
+        if isinstance(frame, BlobStart):
+            self.blob = _Receiving(frame.sha, frame.size, frame.offset)
             if frame.offset:
                 self.summary.resumed_at[frame.sha.hex()] = frame.offset
             if frame.size == frame.offset:
-                self._finish_blob()
-        elif isinstance(frame, Chunk):
-            sink = self.sink
-            if sink is None or frame.sha != sink.sha:
+                self.blob = None
+        else:
+            blob = self.blob
+            if blob is None or frame.sha != blob.sha:
                 self.fail(UNEXPECTED_FRAME, "a chunk of a blob that was not started")
                 return
-            try:
-                durable = sink.write(frame.offset, frame.data)
-            except BlobMismatchError as e:
-                self.fail(e.code, e.message)
-            self.summary.blob_bytes += len(frame.data)
-            self.send(ChunkAck(frame.sha, durable))
-            if durable == sink.size:
-                self._finish_blob()
+            if frame.offset != blob.position or blob.position + len(frame.data) > blob.size:
+                self.fail(BLOB_MISMATCH, f"a chunk of {blob.sha.hex()[:12]} at {frame.offset} "
+                          f"({len(frame.data)} bytes) does not follow {blob.position} "
+                          f"within {blob.size}")
+            blob.position += len(frame.data)
+            if blob.position == blob.size:
+                self.blob = None
+        self.writes.put(frame)
+        self._acknowledge()
 
-    def _finish_blob(self) -> None:
-        sink = self.sink
+    def _acknowledge(self, *, wait: bool = False) -> bool:
+        """Send the acknowledgements of what the writes have made durable (all of
+        it, when ``wait``), in order; end the session if they failed. Returns
+        whether writes are still under way."""
+        done, failure, busy = self.writes.take(wait=wait)
+        for sha, durable, size in done:
+            if size:
+                self.summary.blob_bytes += size
+                self.send(ChunkAck(sha, durable))
+            else:
+                receipt = self.content.sign("blob", {"serial": self.content.serial, "sha": sha})
+                self.send(BlobDone(sha, receipt))
+                self.summary.blobs += 1
+        if isinstance(failure, BlobMismatchError):
+            self.fail(failure.code, failure.message)
+        if failure is not None:
+            raise failure
+        return busy
+
+
+@dataclass
+class _Receiving:
+    """A blob whose chunks the tablet expects: where the next one starts."""
+
+    sha: bytes
+    size: int
+    position: int
+
+
+class _BlobWrites:
+    """The tablet's blob writes, on a thread of their own (started with the
+    first blob): each chunk is written, synced and hashed there while the
+    session's thread reads the next frame; the session acknowledges a chunk
+    only once it is durable here. The link stays with the session's thread.
+
+    :meth:`put` takes a BlobStart or a Chunk already checked by the session;
+    it waits while WRITES_QUEUED bytes are waiting. :meth:`take` gives what
+    became durable, in order: (sha, bytes durable, the chunk's size) for a
+    chunk, (sha, 0, 0) for a blob complete and in place. After a failure (the
+    bytes do not match the blob, or the disk failed) nothing more is written.
+    :meth:`close` writes what is queued, then stops.
+    """
+
+    def __init__(self, content: TabletContent) -> None:
+        self._content = content
+        self._queued: deque[BlobStart | Chunk] = deque()
+        self._queued_bytes = 0
+        self._done: list[tuple[bytes, int, int]] = []
+        self._working = False
+        self._failure: BaseException | None = None
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._sink: BlobWriter | None = None
+
+    def put(self, frame: BlobStart | Chunk) -> None:
+        with self._cond:
+            while self._queued_bytes >= WRITES_QUEUED and self._failure is None:
+                self._cond.wait()
+            if self._failure is not None:
+                return  # take() reports it
+            self._queued.append(frame)
+            self._queued_bytes += _cost(frame)
+            self._cond.notify_all()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"blob-writes-{self._content.serial}")
+            self._thread.start()
+
+    def take(self, *, wait: bool = False) -> tuple[list[tuple[bytes, int, int]],
+                                                   BaseException | None, bool]:
+        """(what became durable, the failure if any, whether writes are under way)."""
+        with self._cond:
+            while wait and (self._queued or self._working):
+                self._cond.wait()
+            done, self._done = self._done, []
+            return done, self._failure, bool(self._queued or self._working)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queued and not self._closing:
+                    self._cond.wait()
+                if not self._queued:
+                    return
+                frame = self._queued.popleft()
+                self._queued_bytes -= _cost(frame)
+                self._working = True
+                self._cond.notify_all()
+            try:
+                done = self._write(frame)
+            except BaseException as e:  # noqa: BLE001 - the session reports it
+                with self._cond:
+                    self._failure = e
+                    self._queued.clear()
+                    self._queued_bytes = 0
+                    self._working = False
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._done += done
+                self._working = False
+                self._cond.notify_all()
+
+    def _write(self, frame: BlobStart | Chunk) -> list[tuple[bytes, int, int]]:
+        if isinstance(frame, BlobStart):
+            if self._sink is not None:
+                self._sink.close()
+            self._sink = None
+            self._sink = self._content.begin_blob(frame.sha, frame.size, frame.offset)
+            return self._finish() if frame.size == frame.offset else []
+        sink = self._sink
+        assert sink is not None and sink.sha == frame.sha  # checked by the session
+        durable = sink.write(frame.offset, frame.data)
+        done = [(frame.sha, durable, len(frame.data))]
+        return done + self._finish() if durable == sink.size else done
+
+    def _finish(self) -> list[tuple[bytes, int, int]]:
+        sink = self._sink
         assert sink is not None
-        self.sink = None
-        try:
-            sink.finish()
-        except BlobMismatchError as e:
-            self.fail(e.code, e.message)
-        receipt = self.content.sign("blob", {"serial": self.content.serial, "sha": sink.sha})
-        self.send(BlobDone(sink.sha, receipt))
-        self.summary.blobs += 1
+        self._sink = None
+        sink.finish()
+        return [(sink.sha, 0, 0)]
+
+
+def _cost(frame: BlobStart | Chunk) -> int:
+    return len(frame.data) if isinstance(frame, Chunk) else START_COST
 
 
 def _fit(items: list[OutboxItem]) -> list[OutboxItem]:
-    """As many items as fit in one frame."""
-    room, fitting = wire.MAX_FRAME - 1024, list[OutboxItem]()
+    """As many items as fit in one frame, in its bytes and in its data items."""
+    room, items_room, fitting = wire.MAX_FRAME - 1024, FRAME_ITEMS, list[OutboxItem]()
     for item in items:
         size = len(cbor2.dumps(dict(item.body), canonical=True)) + len(item.signature) + 160
-        if size > room:
+        count = wire.count_items(item.body) + ITEM_ITEMS
+        if size > room or count > items_room:
             break
         room -= size
+        items_room -= count
         fitting.append(item)
     return fitting
 
@@ -623,13 +778,17 @@ class _Awaited:
 
 
 def _records_batch(records: list[Record]) -> tuple[Record, ...]:
-    """The first records that fit one frame."""
-    room, batch = BATCH_BYTES, list[Record]()
+    """The first records that fit one frame, in its bytes and in its data items
+    (one record always fits alone: a body of MAX_RECORD_BODY bytes holds fewer
+    than half of MAX_FRAME_ITEMS)."""
+    room, items_room, batch = BATCH_BYTES, FRAME_ITEMS, list[Record]()
     for record in records:
         size = len(cbor2.dumps(dict(record.body), canonical=True)) + 128
-        if batch and size > room:
+        count = wire.count_items(record.body) + ITEM_ITEMS
+        if batch and (size > room or count > items_room):
             break
         room -= size
+        items_room -= count
         batch.append(record)
     return tuple(batch)
 

@@ -15,11 +15,15 @@ non-text map keys, duplicate or unknown keys, missing keys, values out of
 their bounds, and any encoding that is not canonical (heads in their shortest
 form, map keys in canonical order), so that every frame has exactly one
 encoding. Bounds are checked before anything is read or copied, nesting is
-limited, and no other exception leaves :func:`decode_body` or :func:`decode`.
+limited, a frame holds at most MAX_FRAME_ITEMS data items (counted from each
+container's head, before its items are read, so that a frame of countless
+tiny items costs little to refuse), and no other exception leaves
+:func:`decode_body` or :func:`decode`.
 
 :func:`encode` checks the same rules before it writes, so this side never
-sends what the peer must refuse. :class:`FrameStream` moves frames over any
-transport with ``send`` and ``recv_exactly``
+sends what the peer must refuse; :func:`encode_parts` gives the same bytes in
+pieces, a chunk's data uncopied. :class:`FrameStream` moves frames over any
+transport with ``send`` and ``recv_into``
 (:class:`device_security.channel.SecureChannel` is one).
 
 Errors::
@@ -53,6 +57,8 @@ MAX_BODY_DEPTH = 8
 MAX_UINT = 2**63 - 1
 MAX_BLOB_SIZE = 2**40
 MIN_CHUNK = 4096
+MAX_FRAME_ITEMS = 2**17  # CBOR data items in one frame, containers and their contents
+SPLIT_BYTES = 16 * 1024  # a byte string this long is sent from where it is, not copied
 
 # The codes an Error frame carries for a fault in the format itself; the
 # session adds its own (docs/protocol.md lists them all).
@@ -140,12 +146,14 @@ def _show(value: object, limit: int = 40) -> str:
 
 # -- reading CBOR -----------------------------------------------------------------
 
+_Buf: TypeAlias = bytes | memoryview  # what the reader reads from: a frame, not copied
 _WIDTHS = {24: 1, 25: 2, 26: 4, 27: 8}
+_CODES = {width: code for code, width in _WIDTHS.items()}
 _SHORTEST = {1: 24, 2: 0x100, 4: 0x10000, 8: 0x100000000}
 _FALSE, _TRUE, _NULL = 20, 21, 22
 
 
-def _head(buf: bytes, pos: int, end: int) -> tuple[int, int, int]:
+def _head(buf: _Buf, pos: int, end: int) -> tuple[int, int, int]:
     """Read one CBOR head at ``pos``: (major type, argument, position after it).
 
     Refuses here, for every caller, what the format never allows: tags,
@@ -190,7 +198,7 @@ def _head(buf: bytes, pos: int, end: int) -> tuple[int, int, int]:
     return major, arg, pos
 
 
-def _describe(buf: bytes, major: int, arg: int, pos: int, end: int) -> str:
+def _describe(buf: _Buf, major: int, arg: int, pos: int, end: int) -> str:
     """What a value is, from its head (``pos`` is just after the head)."""
     if major == 0:
         return str(arg)
@@ -200,28 +208,28 @@ def _describe(buf: bytes, major: int, arg: int, pos: int, end: int) -> str:
         more = "…" if arg > 16 else ""
         return f"a byte string h'{buf[pos:min(end, pos + arg, pos + 16)].hex()}{more}', {arg} bytes"
     if major == 3:
-        text = buf[pos:min(end, pos + arg, pos + 160)].decode("utf-8", "replace")
+        text = str(buf[pos:min(end, pos + arg, pos + 160)], "utf-8", "replace")
         return f"text {_show(text)}"
     if major == 4:
         return f"an array of {arg} items"
     return f"a map of {arg} entries"
 
 
-def _expected(what: str, buf: bytes, major: int, arg: int, pos: int, end: int) -> _Bad:
+def _expected(what: str, buf: _Buf, major: int, arg: int, pos: int, end: int) -> _Bad:
     return _Bad(f"expected {what}", _describe(buf, major, arg, pos, end))
 
 
-def _text(buf: bytes, pos: int, size: int, end: int) -> str:
+def _text(buf: _Buf, pos: int, size: int, end: int) -> str:
     stop = pos + size
     if stop > end:
         raise _Truncated("the data ends inside a text string")
     try:
-        return buf[pos:stop].decode("utf-8")
+        return str(buf[pos:stop], "utf-8")
     except UnicodeDecodeError as e:
         raise _Bad("text that is not valid UTF-8", _show(buf[pos:stop])) from e
 
 
-def _key(buf: bytes, pos: int, end: int, longest: int) -> tuple[str, int, int]:
+def _key(buf: _Buf, pos: int, end: int, longest: int) -> tuple[str, int, int]:
     """Read a map key: (key, its encoded length in bytes, position after it).
     A key longer than ``longest`` bytes is refused without decoding it."""
     major, size, pos = _head(buf, pos, end)
@@ -248,9 +256,26 @@ _ONE_BYTE[0x40], _ONE_BYTE[0x60] = b"", ""
 _ONE_BYTE[0xF4], _ONE_BYTE[0xF5], _ONE_BYTE[0xF6] = False, True, None
 
 
-def _any(buf: bytes, pos: int, end: int, depth: int) -> tuple[Any, int]:
+class _Items:
+    """What is left of one frame's allowance of CBOR data items
+    (MAX_FRAME_ITEMS). A container's items are counted from its head, before
+    any of them is read, so a frame of countless tiny items is refused for
+    the cost of reading the allowance, not the frame."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+
+def _too_many(buf: _Buf, major: int, arg: int, pos: int, end: int) -> _Bad:
+    return _Bad(f"more than {MAX_FRAME_ITEMS} CBOR data items in one frame",
+                _describe(buf, major, arg, pos, end))
+
+
+def _any(buf: _Buf, pos: int, end: int, depth: int, items: _Items) -> tuple[Any, int]:
     """Read any allowed value (maps come back as dicts, arrays as lists);
-    containers may nest ``depth`` levels."""
+    containers may nest ``depth`` levels, and count their items in ``items``."""
     if pos >= end:
         raise _Truncated("the data ends where a value should start")
     initial = buf[pos]
@@ -268,7 +293,7 @@ def _any(buf: bytes, pos: int, end: int, depth: int) -> tuple[Any, int]:
         stop = pos + arg
         if stop > end:
             raise _Truncated("the data ends inside a byte string")
-        return buf[pos:stop], stop
+        return bytes(buf[pos:stop]), stop
     if major == 3:
         return _text(buf, pos, arg, end), pos + arg
     if major == 7:
@@ -278,17 +303,23 @@ def _any(buf: bytes, pos: int, end: int, depth: int) -> tuple[Any, int]:
     if major == 4:
         if arg > end - pos:
             raise _Truncated("the data ends inside an array")
-        items: list[Any] = []
+        items.left -= arg
+        if items.left < 0:
+            raise _too_many(buf, major, arg, pos, end)
+        values: list[Any] = []
         for index in range(arg):
             try:
-                item, pos = _any(buf, pos, end, depth - 1)
+                item, pos = _any(buf, pos, end, depth - 1, items)
             except _Bad as e:
                 e.path.append(f"[{index}]")
                 raise
-            items.append(item)
-        return items, pos
+            values.append(item)
+        return values, pos
     if arg > (end - pos) // 2:
         raise _Truncated("the data ends inside a map")
+    items.left -= 2 * arg
+    if items.left < 0:
+        raise _too_many(buf, major, arg, pos, end)
     entries: dict[str, Any] = {}
     previous: tuple[int, str] | None = None
     for _ in range(arg):
@@ -298,7 +329,7 @@ def _any(buf: bytes, pos: int, end: int, depth: int) -> tuple[Any, int]:
             _in_order(previous, order, key)
         previous = order
         try:
-            entries[key], pos = _any(buf, pos, end, depth - 1)
+            entries[key], pos = _any(buf, pos, end, depth - 1, items)
         except _Bad as e:
             e.path.append(f"[{key!r}]")
             raise
@@ -376,8 +407,9 @@ class Kind(ABC):
     """How one field is carried on the wire, and its bounds."""
 
     @abstractmethod
-    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
-        """Read the value at ``pos``: (value, position after it). Raises _Bad."""
+    def read(self, buf: _Buf, pos: int, end: int, items: _Items) -> tuple[Any, int]:
+        """Read the value at ``pos``: (value, position after it), counting the
+        data items of a container in ``items``. Raises _Bad."""
 
     @abstractmethod
     def dump(self, value: object) -> object:
@@ -394,7 +426,7 @@ class UInt(Kind):
         if not self.lo <= value <= self.hi:
             raise _Bad(f"must be {self.lo}..{self.hi}", str(value))
 
-    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+    def read(self, buf: _Buf, pos: int, end: int, items: _Items) -> tuple[Any, int]:
         major, arg, after = _head(buf, pos, end)
         if major != 0:
             raise _expected("an unsigned integer", buf, major, arg, after, end)
@@ -411,7 +443,7 @@ class UInt(Kind):
 class Bool(Kind):
     """true or false."""
 
-    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+    def read(self, buf: _Buf, pos: int, end: int, items: _Items) -> tuple[Any, int]:
         major, arg, after = _head(buf, pos, end)
         if major != 7 or arg == _NULL:
             raise _expected("true or false", buf, major, arg, after, end)
@@ -432,7 +464,7 @@ class Bytes(Kind):
     def _bounds(self) -> str:
         return f"exactly {self.lo} bytes" if self.lo == self.hi else f"{self.lo}..{self.hi} bytes"
 
-    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+    def read(self, buf: _Buf, pos: int, end: int, items: _Items) -> tuple[Any, int]:
         major, size, after = _head(buf, pos, end)
         if major != 2:
             raise _expected("a byte string", buf, major, size, after, end)
@@ -441,7 +473,7 @@ class Bytes(Kind):
         stop = after + size
         if stop > end:
             raise _Truncated("the data ends inside a byte string")
-        return buf[after:stop], stop
+        return bytes(buf[after:stop]), stop
 
     def dump(self, value: object) -> object:
         if type(value) is not bytes:
@@ -465,7 +497,7 @@ class Text(Kind):
         if self._pattern is not None and not self._pattern.fullmatch(value):
             raise _Bad(f"may hold only [{self.charset}]", _show(value))
 
-    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+    def read(self, buf: _Buf, pos: int, end: int, items: _Items) -> tuple[Any, int]:
         major, size, after = _head(buf, pos, end)
         if major != 3:
             raise _expected("text", buf, major, size, after, end)
@@ -494,23 +526,26 @@ class Array(Kind):
         if not self.lo <= count <= self.hi:
             raise _Bad(f"must have {self.lo}..{self.hi} items", shown)
 
-    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+    def read(self, buf: _Buf, pos: int, end: int, items: _Items) -> tuple[Any, int]:
         major, count, after = _head(buf, pos, end)
         if major != 4:
             raise _expected("an array", buf, major, count, after, end)
         self._check(count, f"{count} items")
         if count > end - after:
             raise _Truncated("the data ends inside an array")
+        items.left -= count
+        if items.left < 0:
+            raise _too_many(buf, major, count, after, end)
         read = self.item.read
-        items: list[Any] = []
+        values: list[Any] = []
         for index in range(count):
             try:
-                item, after = read(buf, after, end)
+                item, after = read(buf, after, end, items)
             except _Bad as e:
                 e.path.append(f"[{index}]")
                 raise
-            items.append(item)
-        return tuple(items), after
+            values.append(item)
+        return tuple(values), after
 
     def dump(self, value: object) -> object:
         if type(value) is not tuple:
@@ -541,11 +576,17 @@ class Struct(Kind):
         self.kinds = _kinds_of(cls)
         self.check = check
         self._longest = max(len(name.encode()) for name in self.kinds)
+        keys = {name: cbor2.dumps(name) for name in self.kinds}
+        # Canonical order: by encoded length, then bytewise.
+        self.keys_in_order = sorted(keys.items(), key=lambda item: (len(item[1]), item[1]))
 
-    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+    def read(self, buf: _Buf, pos: int, end: int, items: _Items) -> tuple[Any, int]:
         major, count, after = _head(buf, pos, end)
         if major != 5:
             raise _expected("a map", buf, major, count, after, end)
+        items.left -= 2 * count
+        if items.left < 0:
+            raise _too_many(buf, major, count, after, end)
         values: dict[str, Any] = {}
         previous: tuple[int, str] | None = None
         for _ in range(count):
@@ -556,7 +597,7 @@ class Struct(Kind):
             if kind is None:
                 raise _Bad("unknown key", repr(key))
             try:
-                values[key], after = kind.read(buf, after, end)
+                values[key], after = kind.read(buf, after, end, items)
             except _Bad as e:
                 e.path.append("." + key)
                 raise
@@ -590,14 +631,17 @@ class Pair(Kind):
         self.cls = cls
         self.kinds = _kinds_of(cls)
 
-    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+    def read(self, buf: _Buf, pos: int, end: int, items: _Items) -> tuple[Any, int]:
         major, count, after = _head(buf, pos, end)
         if major != 4 or count != len(self.kinds):
             raise _expected(f"an array of {len(self.kinds)} items", buf, major, count, after, end)
+        items.left -= count
+        if items.left < 0:
+            raise _too_many(buf, major, count, after, end)
         values: dict[str, Any] = {}
         for name, kind in self.kinds.items():
             try:
-                values[name], after = kind.read(buf, after, end)
+                values[name], after = kind.read(buf, after, end, items)
             except _Bad as e:
                 e.path.append("." + name)
                 raise
@@ -625,13 +669,13 @@ class Body(Kind):
     def __init__(self, max_size: int = MAX_RECORD_BODY, max_depth: int = MAX_BODY_DEPTH) -> None:
         self.max_size, self.max_depth = max_size, max_depth
 
-    def read(self, buf: bytes, pos: int, end: int) -> tuple[Any, int]:
+    def read(self, buf: _Buf, pos: int, end: int, items: _Items) -> tuple[Any, int]:
         if pos < end and buf[pos] >> 5 != 5:
             major, arg, after = _head(buf, pos, end)
             raise _expected("a map", buf, major, arg, after, end)
         limit = min(end, pos + self.max_size)
         try:
-            return _any(buf, pos, limit, self.max_depth)
+            return _any(buf, pos, limit, self.max_depth, items)
         except _Truncated as e:
             if limit < end:
                 raise _Bad(f"more than {self.max_size} bytes encoded") from e
@@ -891,13 +935,18 @@ def field_kinds(cls: type) -> dict[str, Kind]:
 # -- frames to bytes and back ---------------------------------------------------------------
 
 
-def encode(frame: Frame) -> bytes:
-    """The complete frame: the length prefix, then canonical CBOR.
+def count_items(value: object) -> int:
+    """How many CBOR data items a plain value is when encoded: 1 for a scalar;
+    for an array, 1 and its items'; for a map, 1 and its keys' and values'
+    (what MAX_FRAME_ITEMS counts). For a frame's body, or a record's."""
+    if isinstance(value, Mapping):
+        return 1 + sum(1 + count_items(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return 1 + sum(count_items(item) for item in value)
+    return 1
 
-    Raises MalformedFrame when a field is out of its bounds or of the wrong
-    type, FrameTooLarge when the frame would exceed MAX_FRAME, and
-    UnknownFrameType for an object that is not a frame.
-    """
+
+def _dump(frame: Frame) -> tuple[Struct, dict[str, Any]]:
     struct = _STRUCTS.get(type(frame))
     if struct is None:
         raise UnknownFrameType("not a frame", value=type(frame).__name__)
@@ -906,17 +955,82 @@ def encode(frame: Frame) -> bytes:
     except _Bad as e:
         raise MalformedFrame(e.problem, frame=struct.cls.__name__, field=e.where(),
                              value=e.value) from None
+    return struct, cast(dict[str, Any], body)
+
+
+def _dumps(struct: Struct, value: object) -> bytes:
     try:
-        payload = cbor2.dumps([frame.TYPE, body], canonical=True)
+        return cbor2.dumps(value, canonical=True)
     except (cbor2.CBOREncodeError, ValueError, TypeError) as e:  # not expected once checked
         raise MalformedFrame(f"cannot be encoded: {e}", frame=struct.cls.__name__) from e
-    if len(payload) > MAX_FRAME:
-        raise FrameTooLarge(f"{len(payload)} bytes encoded; the limit is {MAX_FRAME}",
+
+
+def _check_whole(struct: Struct, size: int, plain: list[Any]) -> None:
+    """Refuse a frame the peer must refuse for its size or its number of items."""
+    if size > MAX_FRAME:
+        raise FrameTooLarge(f"{size} bytes encoded; the limit is {MAX_FRAME}",
                             frame=struct.cls.__name__)
+    # Every item takes a byte at least: only a longer frame can hold too many.
+    if size > MAX_FRAME_ITEMS:
+        items = count_items(plain)
+        if items > MAX_FRAME_ITEMS:
+            raise MalformedFrame(f"more than {MAX_FRAME_ITEMS} CBOR data items in one frame",
+                                 frame=struct.cls.__name__, value=f"{items} items")
+
+
+def encode(frame: Frame) -> bytes:
+    """The complete frame: the length prefix, then canonical CBOR.
+
+    Raises MalformedFrame when a field is out of its bounds or of the wrong
+    type, or the frame would hold more than MAX_FRAME_ITEMS data items,
+    FrameTooLarge when it would exceed MAX_FRAME, and UnknownFrameType for
+    an object that is not a frame.
+    """
+    struct, body = _dump(frame)
+    plain = [frame.TYPE, body]
+    payload = _dumps(struct, plain)
+    _check_whole(struct, len(payload), plain)
     return len(payload).to_bytes(PREFIX_SIZE, "big") + payload
 
 
-def _decode(buf: bytes, pos: int, end: int) -> Frame:
+def _cbor_head(major: int, arg: int) -> bytes:
+    """A CBOR head in its shortest form."""
+    if arg < 24:
+        return bytes([major << 5 | arg])
+    width = _head_size(arg) - 1
+    return bytes([major << 5 | _CODES[width]]) + arg.to_bytes(width, "big")
+
+
+def encode_parts(frame: Frame) -> list[bytes]:
+    """The complete frame as pieces whose concatenation is :func:`encode`'s
+    bytes: a field holding at least SPLIT_BYTES of bytes (a chunk's data) is a
+    piece of its own, the very object the frame holds, so sending it copies
+    none of it. Raises what :func:`encode` raises."""
+    struct, body = _dump(frame)
+    plain = [frame.TYPE, body]
+    if not any(type(value) is bytes and len(value) >= SPLIT_BYTES for value in body.values()):
+        payload = _dumps(struct, plain)
+        _check_whole(struct, len(payload), plain)
+        return [len(payload).to_bytes(PREFIX_SIZE, "big") + payload]
+    parts: list[bytes] = []
+    head = bytearray(_cbor_head(4, 2) + _cbor_head(0, frame.TYPE) + _cbor_head(5, len(body)))
+    for name, key in struct.keys_in_order:
+        head += key
+        value = body[name]
+        if type(value) is bytes and len(value) >= SPLIT_BYTES:
+            head += _cbor_head(2, len(value))
+            parts += [bytes(head), value]
+            head = bytearray()
+        else:
+            head += _dumps(struct, value)
+    parts.append(bytes(head))
+    size = sum(len(part) for part in parts)
+    _check_whole(struct, size, plain)
+    parts[0] = size.to_bytes(PREFIX_SIZE, "big") + parts[0]
+    return [part for part in parts if part]
+
+
+def _decode(buf: _Buf, pos: int, end: int) -> Frame:
     if end - pos > MAX_FRAME:
         raise FrameTooLarge(f"{end - pos} bytes; the limit is {MAX_FRAME}")
     name: str | None = None
@@ -932,7 +1046,8 @@ def _decode(buf: bytes, pos: int, end: int) -> Frame:
             raise UnknownFrameType(f"frame type {number} is not defined in protocol version "
                                    f"{PROTOCOL_VERSION}")
         name = cls.__name__
-        frame, after = _STRUCTS[cls].read(buf, after, end)
+        # The frame's array, its type and its body are three items.
+        frame, after = _STRUCTS[cls].read(buf, after, end, _Items(MAX_FRAME_ITEMS - 3))
         if after != end:
             raise _Bad("bytes after the end of the frame", f"{end - after} bytes")
         return cast(Frame, frame)
@@ -943,34 +1058,41 @@ def _decode(buf: bytes, pos: int, end: int) -> Frame:
         raise MalformedFrame(f"not a valid frame ({type(e).__name__}: {e})", frame=name) from e
 
 
-def decode_body(payload: bytes) -> Frame:
-    """Decode the CBOR part of a frame (what follows the length prefix).
+def _readable(data: bytes | bytearray | memoryview) -> _Buf:
+    """Bytes as they are; any other bytes-like object as a view (not a copy)."""
+    if type(data) is bytes:
+        return data
+    view = memoryview(data)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+def decode_body(payload: bytes | bytearray | memoryview) -> Frame:
+    """Decode the CBOR part of a frame (what follows the length prefix), from
+    any bytes-like object; nothing in the frame refers to ``payload`` after.
 
     Raises FrameTooLarge (over MAX_FRAME), UnknownFrameType, or
     MalformedFrame; never any other exception.
     """
-    if type(payload) is not bytes:
-        payload = bytes(payload)
-    return _decode(payload, 0, len(payload))
+    buf = _readable(payload)
+    return _decode(buf, 0, len(buf))
 
 
-def decode(data: bytes) -> Frame:
+def decode(data: bytes | bytearray | memoryview) -> Frame:
     """Decode exactly one complete frame, length prefix included.
 
     Raises MalformedFrame when the prefix does not match the length of
     ``data``, and otherwise what :func:`decode_body` raises.
     """
-    if type(data) is not bytes:
-        data = bytes(data)
-    if len(data) < PREFIX_SIZE:
-        raise MalformedFrame("shorter than the length prefix", value=f"{len(data)} bytes")
-    size = int.from_bytes(data[:PREFIX_SIZE], "big")
+    buf = _readable(data)
+    if len(buf) < PREFIX_SIZE:
+        raise MalformedFrame("shorter than the length prefix", value=f"{len(buf)} bytes")
+    size = int.from_bytes(buf[:PREFIX_SIZE], "big")
     if size > MAX_FRAME:
         raise FrameTooLarge(f"the prefix announces {size} bytes; the limit is {MAX_FRAME}")
-    if size != len(data) - PREFIX_SIZE:
+    if size != len(buf) - PREFIX_SIZE:
         raise MalformedFrame(f"the prefix announces {size} bytes",
-                             value=f"{len(data) - PREFIX_SIZE} bytes")
-    return _decode(data, PREFIX_SIZE, len(data))
+                             value=f"{len(buf) - PREFIX_SIZE} bytes")
+    return _decode(buf, PREFIX_SIZE, len(buf))
 
 
 # -- frames over a transport ----------------------------------------------------------------
@@ -979,21 +1101,27 @@ def decode(data: bytes) -> Frame:
 class FrameTransport(Protocol):
     """What frames travel over; :class:`device_security.channel.SecureChannel` is one.
 
-    ``recv_exactly`` returns ``size`` bytes or raises (TimeoutError, or the
-    transport's own errors).
+    ``recv_into`` fills the front of ``buffer`` with what has arrived, at
+    least one byte and at most ``len(buffer)``, and returns how many; it
+    raises when nothing arrives in time (TimeoutError) or on the transport's
+    own errors.
     """
 
     def send(self, data: bytes, timeout: float) -> None: ...
 
-    def recv_exactly(self, size: int, timeout: float) -> bytes: ...
+    def recv_into(self, buffer: memoryview, timeout: float) -> int: ...
 
 
 class FrameStream:
     """Frames over a transport, counting the bytes that pass.
 
     Transport errors (TimeoutError, ChannelClosed, ChannelError) pass through
-    unchanged. After FrameTooLarge, or a transport error in the middle of a
-    frame, the stream is out of step: stop the session.
+    unchanged. A frame is received into a buffer the stream keeps (it grows
+    to the largest frame received) and decoded from there. What has arrived
+    of a frame is kept across calls, so :meth:`poll` can wait a short while
+    and :meth:`recv` go on later. After FrameTooLarge, MalformedFrame or a
+    transport error other than a timeout, the stream is out of step: stop
+    the session.
     """
 
     def __init__(self, transport: FrameTransport, *, max_frame: int = MAX_FRAME) -> None:
@@ -1003,14 +1131,21 @@ class FrameStream:
         self.max_frame = max_frame
         self.bytes_sent = 0
         self.bytes_received = 0
+        self._prefix = bytearray(PREFIX_SIZE)
+        self._buffer = bytearray()
+        self._size: int | None = None  # the body's length, once its prefix is in
+        self._got = 0  # bytes of the prefix, then of the body, received so far
 
     def send(self, frame: Frame, timeout: float) -> None:
         """Encode and send one frame. Raises what :func:`encode` raises (before
         anything is sent), or what the transport raises."""
-        data = encode(frame)
-        self._transport.send(data, timeout)
-        self.bytes_sent += len(data)
-        log.debug("sent %s, %d bytes", type(frame).__name__, len(data))
+        deadline = time.monotonic() + timeout
+        parts = encode_parts(frame)
+        for part in parts:
+            self._transport.send(part, max(0.001, deadline - time.monotonic()))
+        size = sum(len(part) for part in parts)
+        self.bytes_sent += size
+        log.debug("sent %s, %d bytes", type(frame).__name__, size)
 
     def recv(self, timeout: float) -> Frame:
         """Receive one frame within ``timeout`` seconds.
@@ -1020,22 +1155,47 @@ class FrameStream:
         is not a valid frame, or what the transport raises.
         """
         deadline = time.monotonic() + timeout
-        prefix = self._transport.recv_exactly(PREFIX_SIZE, timeout)
-        self.bytes_received += len(prefix)
-        if len(prefix) != PREFIX_SIZE:
-            raise MalformedFrame("the transport gave a short length prefix",
-                                 value=f"{len(prefix)} bytes")
-        size = int.from_bytes(prefix, "big")
-        if size > self.max_frame:
-            raise FrameTooLarge(f"the peer announces a {size}-byte frame; the limit is "
-                                f"{self.max_frame}")
-        if size == 0:
-            raise MalformedFrame("an empty frame")
-        payload = self._transport.recv_exactly(size, max(0.001, deadline - time.monotonic()))
-        self.bytes_received += len(payload)
-        if len(payload) != size:
-            raise MalformedFrame(f"the transport gave a short frame of {size} bytes",
-                                 value=f"{len(payload)} bytes")
-        frame = decode_body(payload)
+        while self._size is None:
+            self._fill(memoryview(self._prefix), PREFIX_SIZE, deadline, timeout)
+            size = int.from_bytes(self._prefix, "big")
+            self._got = 0
+            if size > self.max_frame:
+                raise FrameTooLarge(f"the peer announces a {size}-byte frame; the limit is "
+                                    f"{self.max_frame}")
+            if size == 0:
+                raise MalformedFrame("an empty frame")
+            if len(self._buffer) < size:
+                self._buffer = bytearray(size)
+            self._size = size
+        size = self._size
+        with memoryview(self._buffer) as view:
+            self._fill(view, size, deadline, timeout)
+            self._size = None
+            self._got = 0
+            frame = decode_body(view[:size])
         log.debug("received %s, %d bytes", type(frame).__name__, PREFIX_SIZE + size)
         return frame
+
+    def poll(self, timeout: float) -> Frame | None:
+        """The next frame if it is complete within ``timeout`` seconds, else
+        None (what has arrived of it is kept for the next call). Raises what
+        :meth:`recv` raises, but for the transport's TimeoutError."""
+        try:
+            return self.recv(timeout)
+        except TimeoutError:
+            return None
+
+    def _fill(self, view: memoryview, size: int, deadline: float, timeout: float) -> None:
+        """Receive into ``view`` until ``size`` bytes are there, by ``deadline``.
+        The transport is asked at least once, so that its own errors show."""
+        while self._got < size:
+            left = deadline - time.monotonic()
+            if left <= 0 < self._got:
+                raise TimeoutError(f"received {self._got} of {size} bytes within "
+                                   f"{timeout:.3f} s")
+            got = self._transport.recv_into(view[self._got:size], max(0.001, left))
+            if not 0 < got <= size - self._got:
+                raise MalformedFrame(f"the transport gave {got} bytes where 1 to "
+                                     f"{size - self._got} were asked for")
+            self._got += got
+            self.bytes_received += got

@@ -130,7 +130,7 @@ class TabletStore:
 
     def begin_blob(self, sha: bytes, size: int, offset: int) -> BlobSink:
         """Start (or resume at ``offset``) receiving a blob. Raises BlobMismatchError
-        when ``offset`` is more than this tablet holds of it."""
+        when ``offset`` is more than this tablet holds of it. One blob at a time."""
         return BlobSink(self, sha, size, offset)
 
     def _stored(self, sha: bytes, size: int) -> None:
@@ -188,16 +188,20 @@ class BlobSink:
             raise BlobMismatchError(f"asked to resume {sha.hex()[:12]} at {offset}, "
                                     f"but only {have} bytes are here")
         self._hash = hashlib.sha256()
-        self._file = self._path.open("r+b" if self._path.exists() else "w+b")
-        self._file.truncate(offset)
-        self._file.seek(0)
-        left = offset
-        while left:
-            block = self._file.read(min(BLOCK, left))
-            if not block:
-                break
-            self._hash.update(block)
-            left -= len(block)
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            os.truncate(self._fd, offset)
+            left, at = offset, 0
+            while left:
+                block = os.pread(self._fd, min(BLOCK, left), at)
+                if not block:
+                    break
+                self._hash.update(block)
+                left -= len(block)
+                at += len(block)
+        except BaseException:
+            self.close()
+            raise
         self.position = offset
 
     def write(self, offset: int, data: bytes) -> int:
@@ -207,9 +211,8 @@ class BlobSink:
             raise BlobMismatchError(f"a chunk of {self.sha.hex()[:12]} at {offset} "
                                     f"({len(data)} bytes) does not follow {self.position} "
                                     f"within {self.size}")
-        self._file.write(data)
-        self._file.flush()
-        os.fdatasync(self._file.fileno())
+        _write_all(self._fd, memoryview(data), offset)
+        os.fdatasync(self._fd)
         self._hash.update(data)
         self.position += len(data)
         return self.position
@@ -217,7 +220,7 @@ class BlobSink:
     def finish(self) -> None:
         """Check the bytes against the hash and move the blob into place; a blob
         whose bytes do not match is removed (BlobMismatchError)."""
-        self._file.close()
+        self.close()
         if self.position != self.size or self._hash.digest() != self.sha:
             self._path.unlink(missing_ok=True)
             raise BlobMismatchError(f"blob {self.sha.hex()} does not match its hash")
@@ -227,7 +230,16 @@ class BlobSink:
         self._store._stored(self.sha, self.size)
 
     def close(self) -> None:
-        self._file.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd = -1
+
+
+def _write_all(fd: int, data: memoryview, offset: int) -> None:
+    while data:
+        written = os.pwrite(fd, data, offset)
+        data = data[written:]
+        offset += written
 
 
 def _sync_directory(path: Path) -> None:

@@ -37,12 +37,13 @@ class ScriptedPeer:
     def send(self, data: bytes, timeout: float) -> None:
         self.sent.append(data)
 
-    def recv_exactly(self, size: int, timeout: float) -> bytes:
-        if self._pos + size > len(self._script):
+    def recv_into(self, buffer: memoryview, timeout: float) -> int:
+        size = min(len(buffer), len(self._script) - self._pos)
+        if size <= 0:
             raise Silent("the peer is silent")
-        data = self._script[self._pos:self._pos + size]
+        buffer[:size] = self._script[self._pos:self._pos + size]
         self._pos += size
-        return data
+        return size
 
 
 def _frame_bytes() -> st.SearchStrategy[bytes]:

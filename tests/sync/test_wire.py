@@ -105,8 +105,8 @@ def test_every_frame_type_round_trips(name: str) -> None:
 
 def test_any_bytes_like_input_decodes() -> None:
     data = wire.encode(vector(wire.Chunk))
-    assert wire.decode(bytearray(data)) == vector(wire.Chunk)  # type: ignore[arg-type]
-    assert wire.decode_body(memoryview(data)[4:]) == vector(wire.Chunk)  # type: ignore[arg-type]
+    assert wire.decode(bytearray(data)) == vector(wire.Chunk)
+    assert wire.decode_body(memoryview(data)[4:]) == vector(wire.Chunk)
 
 
 def test_decoded_bodies_are_fresh_copies() -> None:
@@ -584,13 +584,14 @@ class BytePipe:
     def send(self, data: bytes, timeout: float) -> None:
         self.buffer += data
 
-    def recv_exactly(self, size: int, timeout: float) -> bytes:
-        self.reads.append(size)
-        if len(self.buffer) < size:
-            raise TimeoutError(f"{len(self.buffer)} of {size} bytes within {timeout} s")
-        data = bytes(self.buffer[:size])
+    def recv_into(self, buffer: memoryview, timeout: float) -> int:
+        self.reads.append(len(buffer))
+        if not self.buffer:
+            raise TimeoutError(f"nothing within {timeout} s")
+        size = min(len(buffer), len(self.buffer))
+        buffer[:size] = self.buffer[:size]
         del self.buffer[:size]
-        return data
+        return size
 
 
 def _secure_channel_is_a_frame_transport(channel: SecureChannel) -> FrameTransport:
@@ -642,26 +643,18 @@ def test_bad_frames_and_transport_errors_on_a_stream() -> None:
         FrameStream(BytePipe()).recv(timeout=1)
 
     class Closed(BytePipe):
-        def recv_exactly(self, size: int, timeout: float) -> bytes:
+        def recv_into(self, buffer: memoryview, timeout: float) -> int:
             raise ChannelClosed("the peer closed the channel")
 
     with pytest.raises(ChannelClosed):
         FrameStream(Closed()).recv(timeout=1)
 
-    class Short(BytePipe):  # breaks its promise of exactly ``size`` bytes, past ``whole``
-        def __init__(self, data: bytes, whole: int) -> None:
-            super().__init__(data)
-            self.whole = whole
+    class Empty(BytePipe):  # breaks its promise of at least one byte
+        def recv_into(self, buffer: memoryview, timeout: float) -> int:
+            return 0
 
-        def recv_exactly(self, size: int, timeout: float) -> bytes:
-            data = super().recv_exactly(size, timeout)
-            return data if size <= self.whole else data[:-1]
-
-    bye = wire.encode(vector(wire.Bye))
-    with pytest.raises(MalformedFrame, match="short length prefix"):
-        FrameStream(Short(bye, whole=0)).recv(timeout=1)
-    with pytest.raises(MalformedFrame, match="short frame"):
-        FrameStream(Short(bye, whole=4)).recv(timeout=1)
+    with pytest.raises(MalformedFrame, match="the transport gave 0 bytes"):
+        FrameStream(Empty()).recv(timeout=1)
     pipe = BytePipe()
     with pytest.raises(MalformedFrame):
         FrameStream(pipe).send(wire.Bye(counter=-1), timeout=1)
@@ -682,20 +675,13 @@ class PipeEnd:
                 raise TimeoutError("the pipe stayed full")
             view = view[os.write(self.write_fd, view):]
 
-    def recv_exactly(self, size: int, timeout: float) -> bytes:
-        deadline = time.monotonic() + timeout
-        parts: list[bytes] = []
-        got = 0
-        while got < size:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.read_fd], [], [], left)[0]:
-                raise TimeoutError(f"{got} of {size} bytes")
-            part = os.read(self.read_fd, size - got)
-            if not part:
-                raise ChannelClosed("the other end closed the pipe")
-            parts.append(part)
-            got += len(part)
-        return b"".join(parts)
+    def recv_into(self, buffer: memoryview, timeout: float) -> int:
+        if not select.select([self.read_fd], [], [], timeout)[0]:
+            raise TimeoutError(f"nothing within {timeout} s")
+        got = os.readv(self.read_fd, [buffer])
+        if not got:
+            raise ChannelClosed("the other end closed the pipe")
+        return got
 
 
 @pytest.fixture
@@ -747,3 +733,153 @@ def test_frames_through_the_secure_channel(tmp_path: Path) -> None:
         assert tablet.recv(timeout=10) == frame
     tablet.send(vector(wire.Bye), timeout=10)
     assert kiosk.recv(timeout=10) == vector(wire.Bye)
+
+
+def test_a_frame_arriving_in_pieces_is_kept_across_polls() -> None:
+    data = wire.encode(vector(wire.Records)) + wire.encode(vector(wire.Bye))
+    pieces: list[bytes | None] = [data[:3], None, data[3:40], None, None, data[40:]]
+
+    class Dribble:
+        def send(self, data: bytes, timeout: float) -> None:
+            raise AssertionError("nothing is sent")
+
+        def recv_into(self, buffer: memoryview, timeout: float) -> int:
+            if not pieces:
+                raise TimeoutError("nothing more")
+            piece = pieces[0]
+            if piece is None:
+                pieces.pop(0)
+                raise TimeoutError("a pause")
+            size = min(len(buffer), len(piece))
+            buffer[:size] = piece[:size]
+            if size == len(piece):
+                pieces.pop(0)
+            else:
+                pieces[0] = piece[size:]
+            return size
+
+    stream = FrameStream(Dribble())
+    assert stream.poll(0.01) is None
+    assert stream.poll(0.01) is None
+    assert stream.poll(0.01) is None
+    assert stream.recv(timeout=1) == vector(wire.Records)
+    assert stream.poll(0.01) == vector(wire.Bye)
+    assert stream.bytes_received == len(data)
+    assert stream.poll(0.01) is None
+
+
+# -- sending a chunk without copying it -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [1, wire.SPLIT_BYTES - 1, wire.SPLIT_BYTES, 300_001,
+                                  MAX_CHUNK_DATA])
+def test_the_parts_of_a_frame_are_its_encoding(size: int) -> None:
+    data = os.urandom(size)
+    frame = wire.Chunk(sha=SHA, offset=2**33, data=data)
+    parts = wire.encode_parts(frame)
+    assert b"".join(parts) == wire.encode(frame)
+    assert any(part is data for part in parts) == (size >= wire.SPLIT_BYTES)
+    big = wire.FirmwareOffer("2.0", 10, SHA, b"m" * 65536)
+    assert b"".join(wire.encode_parts(big)) == wire.encode(big)
+
+
+@pytest.mark.parametrize("name", sorted(FRAMES))
+def test_every_vector_in_parts(name: str) -> None:
+    assert b"".join(wire.encode_parts(FRAMES[name])) == vectors()[name]
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_FRAME)
+def test_generated_frames_in_parts(frame: wire.Frame) -> None:
+    assert b"".join(wire.encode_parts(frame)) == wire.encode(frame)
+
+
+def test_parts_are_checked_as_encode_checks() -> None:
+    with pytest.raises(MalformedFrame, match=r"Chunk\.data"):
+        wire.encode_parts(wire.Chunk(sha=SHA, offset=0, data=b"d" * (MAX_CHUNK_DATA + 1)))
+    with pytest.raises(MalformedFrame, match=r"Chunk\.sha"):
+        wire.encode_parts(wire.Chunk(sha=SHA[:5], offset=0, data=b"d" * MAX_CHUNK_DATA))
+
+
+# -- the number of data items in a frame ----------------------------------------------------------
+
+
+def items_in(frame: wire.Frame) -> int:
+    return wire.count_items(cbor2.loads(payload(frame)))
+
+
+def records_with_items(total: int) -> wire.Records:
+    """A Records frame of exactly ``total`` CBOR data items: four records whose
+    bodies are arrays of small integers (one byte, one item each)."""
+    base = items_in(wire.Records(0, tuple(record(body={"a": []}) for _ in range(4))))
+    extra = total - base
+    sizes = [extra // 4 + (1 if i < extra % 4 else 0) for i in range(4)]
+    return wire.Records(0, tuple(record(body={"a": [0] * n}) for n in sizes))
+
+
+def wire_form_frame(frame: wire.Frame) -> dict[str, Any]:
+    return {f.name: wire_form(getattr(frame, f.name)) for f in dataclasses.fields(frame)}
+
+
+def test_a_frame_of_exactly_the_allowed_items_is_read() -> None:
+    frame = records_with_items(wire.MAX_FRAME_ITEMS)
+    assert items_in(frame) == wire.MAX_FRAME_ITEMS
+    assert wire.decode(wire.encode(frame)) == frame
+
+
+def test_one_item_more_is_refused_and_never_sent() -> None:
+    frame = records_with_items(wire.MAX_FRAME_ITEMS + 1)
+    error = refused(raw(5, wire_form_frame(frame)), "Records.records[3].body['a']")
+    assert f"more than {wire.MAX_FRAME_ITEMS} CBOR data items in one frame" in str(error)
+    assert "an array of" in str(error)
+    with pytest.raises(MalformedFrame, match="CBOR data items"):
+        wire.encode(frame)
+    with pytest.raises(MalformedFrame, match="CBOR data items"):
+        wire.encode_parts(frame)
+
+
+@pytest.mark.parametrize("filler", [0, [], {}, "x", b"x", [[[[[[0]]]]]]],
+                         ids=["ints", "arrays", "maps", "texts", "bytes", "nests"])
+def test_a_megabyte_of_tiny_items_is_refused(filler: Any) -> None:
+    """512 records whose bodies fill a whole frame with tiny items: refused once
+    the allowance is spent, in the record where it ran out."""
+    unit = len(cbor2.dumps(filler))
+    per_body = (MAX_FRAME - 20_000) // 512 // unit
+    body = raw(5, {"batch": 0, "records": [
+        {"seq": i + 1, "kind": "m", "ref": "r", "body": {"a": [filler] * per_body}}
+        for i in range(512)]})
+    assert len(body) <= MAX_FRAME
+    error = refused(body, "Records.records[")
+    assert "CBOR data items in one frame" in str(error)
+    assert error.field is not None
+    where = int(error.field.removeprefix("records[").split("]")[0])
+    assert where < 400  # long before the end of the frame
+
+
+def test_the_largest_honest_frames_are_read() -> None:
+    inventory = wire.Inventory(page=0, blobs=(SHA,) * 16384, more=True)
+    assert wire.decode(wire.encode(inventory)) == inventory
+    # One record with as many items as MAX_RECORD_BODY bytes can hold travels alone.
+    dense = record(body={"": [0] * (MAX_RECORD_BODY - 5)})
+    assert len(cbor2.dumps(dict(dense.body), canonical=True)) == MAX_RECORD_BODY
+    assert wire.decode(wire.encode(wire.Records(0, (dense,)))) == wire.Records(0, (dense,))
+    # A full batch of messages as the kiosk sends them.
+    message = {"uid": "m-000001", "body": "x" * 400, "contact_name": "Rosa Diaz",
+               "direction": "to_resident", "attachments": [
+                   {"kind": "photo", "sha256": "ab" * 32, "size": 200_000,
+                    "media_type": "image/jpeg"}] * 4}
+    batch = wire.Records(7, tuple(record(seq=i + 1, body=message) for i in range(512)))
+    assert wire.decode(wire.encode(batch)) == batch
+
+
+def test_the_kiosk_batches_records_within_the_item_allowance() -> None:
+    from sync.session import _records_batch
+    dense = [record(seq=i + 1, body={"a": [0] * 600}) for i in range(512)]
+    sent = 0
+    while sent < len(dense):
+        batch = _records_batch(dense[sent:])
+        assert batch
+        assert items_in(wire.Records(0, batch)) <= wire.MAX_FRAME_ITEMS
+        wire.decode(wire.encode(wire.Records(0, batch)))
+        sent += len(batch)
+    assert len(_records_batch(dense)) < 512
