@@ -71,9 +71,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from device_security.at_rest import Sealer
 from device_security.channel import Credentials, SecureChannel, make_context
 from device_security.files import private_key_pem
 from device_security.pki import Role, issue, make_ca
+from device_security.secure_element import derive_key
 from hw.serial_link import open_link
 from simulators.link import Fault, SimLink
 from sync.kiosk_cache import KioskCache
@@ -253,8 +255,7 @@ def _cable(conn: Connection) -> None:
 
 def _held(store: TabletStore) -> int:
     """The blob bytes the tablet has made durable: complete blobs and partial ones."""
-    complete = sum(store.blob_path(sha).stat().st_size for sha in store.complete_blobs())
-    return complete + sum(size for _, size in store.partials())
+    return store.held_bytes()
 
 
 def _read_exactly(fd: int, size: int) -> bytes:
@@ -311,7 +312,8 @@ def _tablet(conn: Connection, identities: Identities) -> None:
             if store is not None:
                 store.close()
                 shutil.rmtree(store.directory)
-            store = TabletStore(Path(args), serial=SERIAL, sign=key.sign)
+            store = TabletStore(Path(args), serial=SERIAL, sign=key.sign,
+                                sealer=Sealer(derive_key(key, b"content")))
             conn.send(_held(store))
         elif command == "dock":
             assert store is not None

@@ -63,12 +63,18 @@ class KeyFileSecureElement:
         return self._key().sign(data)
 
     def derive_key(self, purpose: bytes) -> bytes:
-        """A 256-bit key for ``purpose`` (say, b"storage"), derived with HKDF-SHA256
-        from the device key; the same device and purpose always give the same key."""
-        if not purpose:
-            raise ValueError("a derived key needs a purpose")
-        secret = self._key().private_bytes(serialization.Encoding.Raw,
-                                           serialization.PrivateFormat.Raw,
-                                           serialization.NoEncryption())
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"sallyport secure element",
-                    info=purpose).derive(secret)
+        """A 256-bit key for ``purpose`` (say, b"storage"): :func:`derive_key`
+        of the device key."""
+        return derive_key(self._key(), purpose)
+
+
+def derive_key(device_key: Ed25519PrivateKey, purpose: bytes) -> bytes:
+    """A 256-bit key for ``purpose``, derived with HKDF-SHA256 from the device
+    key; the same device and purpose always give the same key."""
+    if not purpose:
+        raise ValueError("a derived key needs a purpose")
+    secret = device_key.private_bytes(serialization.Encoding.Raw,
+                                      serialization.PrivateFormat.Raw,
+                                      serialization.NoEncryption())
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"sallyport secure element",
+                info=purpose).derive(secret)

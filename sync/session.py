@@ -217,7 +217,7 @@ class TabletContent(Protocol):
 
     def outbox_items(self, limit: int) -> list[OutboxItem]: ...
 
-    def drop_outbox(self, uids: Iterable[str]) -> None: ...
+    def outbox_handed(self, uids: Iterable[str]) -> None: ...
 
     def sign(self, kind: str, fields: Mapping[str, Any]) -> bytes: ...
 
@@ -313,7 +313,7 @@ class _TabletSide(_Side):
             stray = [u for u in ack.uids if u not in sent]
             if stray:
                 self.fail(BAD_ACK, f"the kiosk acknowledged items it was not sent: {stray[:3]}")
-            self.content.drop_outbox(ack.uids)
+            self.content.outbox_handed(ack.uids)
             self.summary.outbox += len(ack.uids)
             if not more or not ack.uids:
                 return

@@ -6,7 +6,7 @@
     identity/            certificate.pem and ca.pem, installed at provisioning
     agency.pem           the agency's release-token public key (optional)
     storage/             the sealed store
-    content/             what sync brought (tablet/store.py)
+    content/             what sync brought, sealed (tablet/store.py)
     state.json           the sync counter and release state
 """
 
@@ -46,7 +46,10 @@ class TabletDirectory:
                            Sealer(self.secure_element.derive_key(b"storage")))
 
     def content(self, serial: str) -> TabletStore:
-        return TabletStore(self.path / "content", serial=serial, sign=self.secure_element.sign)
+        """The synced content, sealed under a key the secure element derives."""
+        element = self.secure_element
+        return TabletStore(self.path / "content", serial=serial, sign=element.sign,
+                           sealer=Sealer(element.derive_key(b"content")))
 
     def is_provisioned(self) -> bool:
         return self.secure_element.exists() and self.identity.exists()

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from tablet.store import TabletStore
 
@@ -20,11 +19,7 @@ MAX_DRAFT_CHARS = 4000  # what the tablet lets a resident type in one message
 class Attachment:
     kind: str  # photo, videogram
     sha256: str
-    path: Path | None  # None until the file has arrived
-
-    @property
-    def here(self) -> bool:
-        return self.path is not None
+    here: bool  # False until the file has arrived
 
 
 @dataclass(frozen=True)
@@ -37,6 +32,11 @@ class Message:
     sent_at: int  # 0 for a draft not yet sent
     attachments: tuple[Attachment, ...] = ()
     waiting: bool = False  # a draft that goes up at the next dock
+    handed_at: int | None = None  # a draft a kiosk took, on its way to the family
+
+    @property
+    def handed(self) -> bool:
+        return self.handed_at is not None
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,12 @@ class Track:
     album: str | None
     album_id: str | None
     duration_s: int
-    path: Path | None  # None until the file has arrived
+    sha256: str
+    here: bool  # False until the file has arrived
 
     @property
     def playable(self) -> bool:
-        return self.path is not None
+        return self.here
 
 
 @dataclass(frozen=True)
@@ -101,16 +102,15 @@ class Library:
             by_contact[message.contact_id].append(message)
             names[message.contact_id] = message.contact_name
         sent = {m.uid for ms in by_contact.values() for m in ms}
-        for draft in self.store.outbox_items(10_000):
-            body = draft.body
+        for draft in self.store.drafts():
             if draft.uid in sent:
                 continue  # it went up and came back down: shown once, as sent
-            contact = int(body.get("contact", 0))
-            by_contact[contact].append(Message(draft.uid, False, contact,
-                                               names.get(contact, ""), str(body.get("body", "")),
-                                               0, (), waiting=True))
+            by_contact[draft.contact].append(Message(
+                draft.uid, False, draft.contact, names.get(draft.contact, ""), draft.body, 0, (),
+                waiting=draft.handed_at is None, handed_at=draft.handed_at))
         out = [Conversation(c, names.get(c, ""), tuple(sorted(
-            ms, key=lambda m: (m.waiting, m.sent_at)))) for c, ms in by_contact.items()]
+            ms, key=lambda m: (m.waiting, m.handed, m.sent_at or m.handed_at or 0))))
+            for c, ms in by_contact.items()]
         return sorted(out, key=lambda c: (c.waiting > 0, c.last.sent_at), reverse=True)
 
     def conversation(self, contact_id: int) -> Conversation | None:
@@ -133,7 +133,7 @@ class Library:
     def _message(self, body: dict[str, Any]) -> Message | None:
         try:
             attachments = tuple(Attachment(str(a["kind"]), str(a["sha256"]),
-                                           self._file(str(a["sha256"])))
+                                           self._here(str(a["sha256"])))
                                 for a in body.get("attachments") or ())
             return Message(str(body["uid"]), body.get("direction") == "to_resident",
                            int(body["contact_id"]), str(body.get("contact_name") or ""),
@@ -154,7 +154,7 @@ class Library:
             out.append(Track(str(b.get("item_id")), str(b.get("title") or ""),
                              str(b.get("artist") or ""), str(b.get("kind") or "song"),
                              b.get("album"), b.get("album_id"), int(b.get("duration_s") or 0),
-                             self._file(str(b["sha256"]))))
+                             str(b["sha256"]), self._here(str(b["sha256"]))))
         return sorted(out, key=lambda t: (t.artist.lower(), t.title.lower()))
 
     def albums(self) -> list[Album]:
@@ -166,9 +166,44 @@ class Library:
                              tuple(sorted(tracks, key=lambda t: t.item_id)))
                        for album_id, tracks in groups.items()), key=lambda a: a.title.lower())
 
-    def _file(self, sha: str) -> Path | None:
+    # -- files --------------------------------------------------------------------
+
+    def photo(self, sha: str) -> bytes:
+        """A photo's bytes, opened from the sealed store. Raises KeyError when
+        it is not here, IntegrityError when it was altered."""
+        return self.store.read_blob(_sha(sha))
+
+    def media(self, sha: str) -> SealedMedia:
+        """A song's, video's or videogram's bytes, for the player to stream;
+        its name is the hash."""
+        return SealedMedia(self.store, _sha(sha), sha)
+
+    def _here(self, sha: str) -> bool:
         try:
-            path = self.store.blob_path(bytes.fromhex(sha))
-        except ValueError:
-            return None
-        return path if path.exists() else None
+            return self.store.has_blob(_sha(sha))
+        except KeyError:
+            return False
+
+
+@dataclass(frozen=True)
+class SealedMedia:
+    """A media file in the sealed store, as the player reads it
+    (tablet.player.MediaSource): decrypted as it is read, never on disk."""
+
+    store: TabletStore
+    sha: bytes
+    name: str
+
+    def open(self) -> BinaryIO:
+        reader: Any = self.store.open_blob(self.sha)
+        return reader  # an io.RawIOBase: read, readinto, seek, close
+
+
+def _sha(text: str) -> bytes:
+    try:
+        sha = bytes.fromhex(text)
+    except ValueError:
+        sha = b""
+    if len(sha) != 32:
+        raise KeyError(f"{text!r} is not a file's hash")
+    return sha

@@ -10,15 +10,23 @@ One named worker thread (``sallyport-player``) reads that queue, moves on to
 the next track when one ends, and calls the screen's ``on_change`` with a
 :class:`PlayerStatus` snapshot. The screen hops to Kivy's ``Clock`` itself.
 
+A track is a file, or a :class:`MediaSource`: bytes that never reach the
+disk in the clear (the tablet's sealed blobs), which libvlc reads through
+its media callbacks, opening, reading and seeking a file-like object that
+decrypts as it goes.
+
 A file that is missing, unreadable, empty, not a regular file, or holds
 nothing libvlc can play puts the player in the ``error`` state with a
-message; it never raises out of the player or hangs it.
+message (so does a source that will not open); it never raises out of the
+player or hangs it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import enum
+import io
+import itertools
 import logging
 import math
 import os
@@ -28,7 +36,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal, Protocol, runtime_checkable
 
 import vlc  # type: ignore[import-untyped]
 
@@ -72,14 +80,27 @@ class PlayerState(enum.StrEnum):
     ERROR = "error"  # the current track could not be played; see ``error``
 
 
+@runtime_checkable
+class MediaSource(Protocol):
+    """A track's bytes that are not a plain file. ``open`` gives a new
+    readable, seekable binary file object each time libvlc opens the track
+    (it may raise; the track is then unplayable); ``name`` identifies it in
+    messages."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open(self) -> BinaryIO: ...
+
+
 @dataclass(frozen=True)
 class Track:
-    """One playable file. ``duration`` is in seconds, when the store knows it;
-    libvlc's own figure wins once the file is open. ``number`` is the track's
-    place on its album. Raises ValueError for an unknown kind or a negative
-    duration."""
+    """One playable file, or a :class:`MediaSource`. ``duration`` is in
+    seconds, when the store knows it; libvlc's own figure wins once the file
+    is open. ``number`` is the track's place on its album. Raises ValueError
+    for an unknown kind or a negative duration."""
 
-    path: Path
+    path: Path | MediaSource
     title: str
     artist: str = ""
     album: str | None = None
@@ -88,8 +109,19 @@ class Track:
     item_id: str | None = None
     number: int | None = None
 
+    @property
+    def name(self) -> str:
+        """The file's or the source's name."""
+        return self.path.name
+
+    @property
+    def where(self) -> str:
+        """Where the bytes are, for messages: the file's path, or the source's name."""
+        return str(self.path) if isinstance(self.path, Path) else self.path.name
+
     def __post_init__(self) -> None:
-        object.__setattr__(self, "path", Path(self.path))
+        if not isinstance(self.path, MediaSource):
+            object.__setattr__(self, "path", Path(self.path))
         if self.kind not in KINDS:
             raise ValueError(f"track kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
         if self.duration is not None and not (math.isfinite(self.duration)
@@ -208,6 +240,7 @@ class Player:
         self._generation = 0  # which track libvlc's notes are about
         self._media: Any = None
         self._media_events: Any = None
+        self._source_id = 0  # the MediaSource libvlc reads through callbacks, if any
         self._closed = False
         self._mp.audio_set_volume(self._volume)
         self._thread = threading.Thread(target=self._run, name="sallyport-player", daemon=True)
@@ -418,11 +451,17 @@ class Player:
         track = self._playlist.tracks[index]
         self._unload()
         self._index = index
-        problem = unplayable(track.path)
+        source = track.path
+        problem = unplayable(source) if isinstance(source, Path) else _unopenable(source)
         if problem is not None:
-            self._fail(f"cannot play {track.title or track.path.name!r}: {problem}")
+            self._fail(f"cannot play {track.title or track.name!r}: {problem}")
             return
-        media = self._instance.media_new_path(str(track.path))
+        if isinstance(source, Path):
+            media = self._instance.media_new_path(str(source))
+        else:
+            self._source_id = _register(source)
+            media = self._instance.media_new_callbacks(
+                _open_cb, _read_cb, _seek_cb, _close_cb, ctypes.c_void_p(self._source_id))
         events = media.event_manager()
         events.event_attach(vlc.EventType.MediaStateChanged, self._on_media_state,
                             self._generation)
@@ -431,7 +470,7 @@ class Player:
         self._error = None
         self._mp.set_media(media)
         if self._mp.play() != 0:
-            self._fail(f"cannot play {track.title or track.path.name!r}: libvlc would not "
+            self._fail(f"cannot play {track.title or track.name!r}: libvlc would not "
                        f"start it")
 
     def _unload(self) -> None:
@@ -443,6 +482,9 @@ class Player:
             self._media_events.event_detach(vlc.EventType.MediaStateChanged)
             self._media.release()
             self._media = self._media_events = None
+        if self._source_id:
+            _unregister(self._source_id)  # libvlc opens it no more
+            self._source_id = 0
 
     def _fail(self, message: str) -> None:
         self._unload()
@@ -472,7 +514,7 @@ class Player:
                 return  # about a file this player has moved on from
             track = self._current()
             assert track is not None
-            name = track.title or track.path.name
+            name = track.title or track.name
             if vlc_state == _VLC_PLAYING:
                 # libvlc may open the audio output afresh for a file; keep the
                 # volume, and a pause asked for while the file was opening.
@@ -483,10 +525,10 @@ class Player:
             if self._state not in (PlayerState.PLAYING, PlayerState.PAUSED):
                 return
             if vlc_state == _VLC_ERROR:
-                self._fail(f"cannot play {name!r}: libvlc could not open {track.path}")
+                self._fail(f"cannot play {name!r}: libvlc could not open {track.where}")
             elif vlc_state == _VLC_ENDED:
                 if _stream_count(self._media) == 0:
-                    self._fail(f"cannot play {name!r}: no audio or video in {track.path} "
+                    self._fail(f"cannot play {name!r}: no audio or video in {track.where} "
                                f"that this tablet can play")
                 elif self._playlist is not None and self._index is not None \
                         and self._index + 1 < len(self._playlist):
@@ -542,3 +584,96 @@ def _stream_count(media: Any) -> int:
             ctypes.cast(array, ctypes.POINTER(ctypes.POINTER(vlc.MediaTrack))), count)
     return count
 
+
+
+# -- sources read through libvlc's media callbacks ------------------------------------
+#
+# libvlc calls these from its own threads, with a pointer-sized ``opaque``:
+# for open, the id of a registered MediaSource; for read, seek and close, the
+# handle of one open stream. The four callbacks are made once, for the life of
+# the process, so libvlc can never call into a freed one; they look up what
+# they serve in two tables, and never raise (an error is -1 to libvlc).
+
+_registry_lock = threading.Lock()
+_sources: dict[int, MediaSource] = {}
+_streams: dict[int, BinaryIO] = {}
+_ids = itertools.count(1)
+
+
+def _register(source: MediaSource) -> int:
+    with _registry_lock:
+        source_id = next(_ids)
+        _sources[source_id] = source
+        return source_id
+
+
+def _unregister(source_id: int) -> None:
+    with _registry_lock:
+        _sources.pop(source_id, None)
+
+
+def _unopenable(source: MediaSource) -> str | None:
+    """Why ``source`` cannot be played, or None if it opens and has bytes."""
+    try:
+        with source.open() as stream:
+            if not stream.read(1):
+                return f"{source.name} is empty"
+    except Exception as e:  # noqa: BLE001 - whatever the source raises, the track is unplayable
+        return f"{source.name} cannot be read ({e})"
+    return None
+
+
+def _open(opaque: int | None, datap: Any, sizep: Any) -> int:
+    try:
+        with _registry_lock:
+            source = _sources[opaque or 0]
+        stream = source.open()
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+        with _registry_lock:
+            handle = next(_ids)
+            _streams[handle] = stream
+        datap[0] = handle
+        sizep[0] = size
+        return 0
+    except Exception:
+        log.warning("a media source would not open", exc_info=True)
+        return -1
+
+
+def _read(handle: int | None, buffer: Any, length: int) -> int:
+    try:
+        with _registry_lock:
+            stream = _streams[handle or 0]
+        target = (ctypes.c_char * length).from_address(ctypes.addressof(buffer.contents))
+        return int(stream.readinto(memoryview(target).cast("B")))  # type: ignore[attr-defined]
+    except Exception:
+        log.warning("a media source could not be read", exc_info=True)
+        return -1
+
+
+def _seek(handle: int | None, offset: int) -> int:
+    try:
+        with _registry_lock:
+            stream = _streams[handle or 0]
+        stream.seek(offset)
+        return 0
+    except Exception:
+        log.warning("a media source could not seek", exc_info=True)
+        return -1
+
+
+def _close(handle: int | None) -> None:
+    with _registry_lock:
+        stream = _streams.pop(handle or 0, None)
+    if stream is not None:
+        try:
+            stream.close()
+        except Exception:
+            log.debug("closing a media source failed", exc_info=True)
+
+
+_open_cb = vlc.CallbackDecorators.MediaOpenCb(_open)
+_read_cb = vlc.CallbackDecorators.MediaReadCb(_read)
+_seek_cb = vlc.CallbackDecorators.MediaSeekCb(_seek)
+_close_cb = vlc.CallbackDecorators.MediaCloseCb(_close)

@@ -1,20 +1,32 @@
-"""The tablet's store of what it synced: records, blobs, drafts waiting to go up.
+"""The tablet's store of what it synced: records, blobs, drafts waiting to go up,
+all sealed at rest under a key from the tablet's secure element.
 
 ::
 
     store.db        SQLite (WAL, synchronous=FULL): meta, records, items, blobs, outbox
-    blobs/<sha>     complete blobs, named by the SHA-256 of their bytes
-    blobs/partial/  blobs received in part; their length is what is durable
+    blobs/<name>    complete blobs, sealed in segments (device_security.at_rest)
+    blobs/partial/  blobs received in part; what they hold whole is what is durable
+
+Nothing here is readable without the key: message texts, names, the owner's
+ID, drafts and every blob's bytes are sealed (AES-256-GCM, each value bound to
+its row so that it cannot be moved to another), and what would identify a
+record or a blob (its kind and reference, a blob's hash) is stored as a keyed
+hash. A copy of the directory shows sizes and counts, nothing else.
 
 Every change the kiosk is told about is durable first: a batch of records is
 one transaction, committed (and synced) before the tablet acknowledges it; a
-chunk of a blob is written and fsynced before its acknowledgement; a blob is
-moved into place only when its bytes hash to its name. A kill at any point
-leaves either the old state or the new one.
+chunk of a blob is sealed, written and synced before its acknowledgement; a
+blob is moved into place only when its bytes hash to its name. A kill at any
+point leaves either the old state or the new one.
 
-The feed is applied idempotently: a record already applied (by sequence) is
-skipped, and ``items`` keeps the latest record for each (kind, ref), so a
-message shows once however often it is sent.
+The feed is applied idempotently: ``items`` keeps the latest record for each
+(kind, ref), and a record at or below the sequence already held changes
+nothing, so a message shows once however often it is sent.
+
+A draft handed to a kiosk stays here, marked handed, until its message comes
+back down in the feed, so the resident sees it as sent meanwhile. When the
+kiosk says the tablet now belongs to someone else, everything synced for the
+previous owner is wiped (:meth:`TabletStore.set_owner`).
 """
 
 from __future__ import annotations
@@ -25,51 +37,127 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from device_security.at_rest import (
+    SealedBlobReader,
+    SealedBlobWriter,
+    Sealer,
+    read_layout,
+)
+from device_security.errors import IntegrityError
 from sync.local_db import LocalDatabase
 from sync.receipts import draft_fields, statement_bytes
 from sync.session import BlobMismatchError
 from sync.wire import MAX_RECORD_BODY, OutboxItem, Record
 
-BLOCK = 1 << 20
+FORMAT = 2
 MAX_PARTIALS = 64  # what a Welcome frame may list
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS records (
-    seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY, tag TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
-    kind TEXT NOT NULL, ref TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (kind, ref));
+    tag TEXT PRIMARY KEY, kind_tag TEXT NOT NULL, seq INTEGER NOT NULL, sealed BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS items_by_kind ON items (kind_tag, seq);
 CREATE TABLE IF NOT EXISTS blobs (
-    sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, stored_at INTEGER NOT NULL);
+    name TEXT PRIMARY KEY, sealed BLOB NOT NULL, size INTEGER NOT NULL,
+    stored_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
-    uid TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, signature BLOB NOT NULL,
-    created_at INTEGER NOT NULL);
+    uid TEXT PRIMARY KEY, sealed BLOB NOT NULL, signature BLOB NOT NULL,
+    created_at INTEGER NOT NULL, handed_at INTEGER);
 """
 
 
+class StoreError(Exception):
+    """The store cannot be used: made by another version, or under another key."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A resident's message written on the tablet; ``handed_at`` is when a
+    kiosk took it (None while it waits for a dock)."""
+
+    uid: str
+    contact: int
+    body: str
+    created_at: int
+    handed_at: int | None
+
+
 class TabletStore:
-    """One tablet's synced content. Opening creates what is missing."""
+    """One tablet's synced content. Opening creates what is missing; raises
+    StoreError for a store this version or this key cannot read."""
 
     def __init__(self, directory: Path, *, serial: str, sign: Callable[[bytes], bytes],
-                 firmware: str = "1.0.0") -> None:
+                 sealer: Sealer, firmware: str = "1.0.0") -> None:
         self.directory = directory
         self.serial = serial
         self.firmware = firmware
         self._sign = sign
+        self._sealer = sealer
         self._blobs = directory / "blobs"
         self._partial = self._blobs / "partial"
         self._partial.mkdir(parents=True, exist_ok=True)
         self.local = LocalDatabase(directory / "store.db", _SCHEMA)
         self._rows = self.local.rows
         self._value = self.local.value
+        self._check_format()
+
+    def _check_format(self) -> None:
+        with self.local.transaction() as conn:
+            rows = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchall()
+            if not rows:
+                check = self._sealer.seal(b"sallyport tablet store", b"store check")
+                conn.execute("INSERT INTO meta (key, value) VALUES ('format', ?)", [FORMAT])
+                conn.execute("INSERT INTO meta (key, value) VALUES ('check', ?)", [check])
+                return
+        if rows[0][0] != FORMAT:
+            raise StoreError(f"{self.directory} holds a store of format {rows[0][0]}; "
+                             f"this version reads format {FORMAT}")
+        try:
+            self._sealer.open(bytes(self._value("SELECT value FROM meta WHERE key = 'check'")),
+                              b"store check")
+        except (IntegrityError, TypeError) as e:
+            raise StoreError(f"{self.directory} was sealed under another key") from e
 
     def close(self) -> None:
         self.local.close()
+
+    def _tag(self, *parts: str) -> str:
+        return self._sealer.name("\0".join(parts))
+
+    # -- the owner -------------------------------------------------------------------
+
+    def owner(self) -> str | None:
+        """The agency ID of the resident this content was synced for."""
+        sealed = self._value("SELECT value FROM meta WHERE key = 'owner'")
+        return self._sealer.open(bytes(sealed), b"owner").decode() if sealed else None
+
+    def set_owner(self, agency_id: str) -> bool:
+        """Record who this tablet now belongs to. If that is not who the content
+        was synced for, every record and blob is wiped first (drafts stay:
+        they go up at the dock, for the central server to judge). Returns
+        whether anything was wiped."""
+        if self.owner() == agency_id:
+            return False
+        with self.local.transaction() as conn:
+            had = conn.execute("SELECT (SELECT count(*) FROM items) + "
+                               "(SELECT count(*) FROM blobs)").fetchone()[0]
+            for table in ("records", "items", "blobs"):
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            conn.execute("DELETE FROM meta WHERE key = 'cursor'")
+            conn.execute("INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) "
+                         "DO UPDATE SET value = excluded.value",
+                         [self._sealer.seal(agency_id.encode(), b"owner")])
+        for directory in (self._blobs, self._partial):
+            for path in directory.iterdir():
+                if path.is_file():
+                    path.unlink()
+        return bool(had)
 
     # -- the feed ------------------------------------------------------------------
 
@@ -78,53 +166,102 @@ class TabletStore:
 
     def apply_records(self, records: Sequence[Record], through: int) -> int:
         """Apply a batch in one transaction; returns the cursor after it."""
+        came_back: list[list[str]] = []
         with self.local.transaction() as conn:
             for r in records:
-                body = json.dumps(r.body, separators=(",", ":"), default=_bytes_as_hex)
-                added = conn.execute(
-                    "INSERT OR IGNORE INTO records (seq, kind, ref, body) VALUES (?, ?, ?, ?)",
-                    [r.seq, r.kind, r.ref, body]).rowcount
-                if added:
-                    conn.execute(
-                        "INSERT INTO items (kind, ref, seq, body) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (kind, ref) DO UPDATE SET seq = excluded.seq, "
-                        "body = excluded.body WHERE excluded.seq > items.seq",
-                        [r.kind, r.ref, r.seq, body])
+                tag = self._tag("item", r.kind, r.ref)
+                if not conn.execute("INSERT OR IGNORE INTO records (seq, tag) VALUES (?, ?)",
+                                    [r.seq, tag]).rowcount:
+                    continue  # applied before
+                content = json.dumps({"kind": r.kind, "ref": r.ref, "body": r.body},
+                                     separators=(",", ":"), default=_bytes_as_hex)
+                conn.execute(
+                    "INSERT INTO items (tag, kind_tag, seq, sealed) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (tag) DO UPDATE SET seq = excluded.seq, "
+                    "sealed = excluded.sealed WHERE excluded.seq > items.seq",
+                    [tag, self._tag("kind", r.kind), r.seq,
+                     self._sealer.seal(content.encode(), b"item " + tag.encode())])
+                uid = r.body.get("uid") if r.kind == "message" else None
+                if isinstance(uid, str):
+                    came_back.append([uid])
+            # A draft that came back down as a message is shown from the feed now.
+            conn.executemany("DELETE FROM outbox WHERE uid = ? AND handed_at IS NOT NULL",
+                             came_back)
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('cursor', ?) ON CONFLICT (key) "
                 "DO UPDATE SET value = max(value, excluded.value)", [through])
         return self.cursor()
 
     def items(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """The latest record of each (kind, ref), oldest first."""
-        sql = "SELECT kind, ref, seq, body FROM items"
-        rows = self._rows(sql + " WHERE kind = ? ORDER BY seq", [kind]) if kind \
-            else self._rows(sql + " ORDER BY seq")
-        return [{"kind": k, "ref": r, "seq": s, "body": json.loads(b)} for k, r, s, b in rows]
+        """The latest record of each (kind, ref), oldest first. Raises
+        IntegrityError for a row that was altered."""
+        sql = "SELECT tag, seq, sealed FROM items"
+        rows = self._rows(sql + " WHERE kind_tag = ? ORDER BY seq", [self._tag("kind", kind)]) \
+            if kind else self._rows(sql + " ORDER BY seq")
+        out = []
+        for tag, seq, sealed in rows:
+            content = json.loads(self._sealer.open(bytes(sealed), b"item " + tag.encode()))
+            out.append({"kind": content["kind"], "ref": content["ref"], "seq": seq,
+                        "body": content["body"]})
+        return out
 
     def record_count(self) -> int:
         return int(self._value("SELECT count(*) FROM records"))
 
     # -- blobs ----------------------------------------------------------------------
 
-    def complete_blobs(self) -> list[bytes]:
-        return [bytes.fromhex(s) for (s,) in
-                self._rows("SELECT sha256 FROM blobs ORDER BY sha256")]
+    def _blob_name(self, sha: bytes) -> str:
+        return self._tag("blob", sha.hex())
 
-    def blob_path(self, sha: bytes) -> Path:
-        return self._blobs / sha.hex()
+    def complete_blobs(self) -> list[bytes]:
+        return sorted(self._sealer.open(bytes(sealed), b"blob " + name.encode())
+                      for name, sealed in self._rows("SELECT name, sealed FROM blobs"))
+
+    def has_blob(self, sha: bytes) -> bool:
+        return self._value("SELECT 1 FROM blobs WHERE name = ?", [self._blob_name(sha)]) == 1
+
+    def open_blob(self, sha: bytes) -> SealedBlobReader:
+        """A complete blob, to read and seek like a file (the caller closes it).
+        Raises KeyError when it is not here, IntegrityError when it was altered."""
+        if not self.has_blob(sha):
+            raise KeyError(sha.hex())
+        try:
+            return SealedBlobReader(self._blobs / self._blob_name(sha), self._sealer, sha)
+        except FileNotFoundError as e:
+            raise KeyError(sha.hex()) from e
+
+    def read_blob(self, sha: bytes) -> bytes:
+        """A complete blob's bytes (for photos: small). Raises as open_blob."""
+        with self.open_blob(sha) as reader:
+            return reader.read()
+
+    def blob_bytes(self) -> int:
+        """Bytes of the blobs held whole (for the storage screen)."""
+        return int(self._value("SELECT coalesce(sum(size), 0) FROM blobs"))
+
+    def held_bytes(self) -> int:
+        """Bytes of blobs made durable: those held whole and the parts of the others."""
+        return self.blob_bytes() + sum(size for _, size in self.partials())
 
     def partials(self) -> list[tuple[bytes, int]]:
-        """Blobs received in part and how many bytes of each are durable (newest first)."""
+        """Blobs received in part and how many bytes of each are durable (newest first).
+        A partial file that does not open is left out (and is replaced if its blob
+        comes again)."""
         found = []
         for path in self._partial.iterdir():
             try:
-                sha = bytes.fromhex(path.name)
-            except ValueError:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
                 continue
-            if len(sha) == 32:
-                stat = path.stat()
-                found.append((stat.st_mtime, sha, stat.st_size))
+            try:
+                layout = read_layout(fd, path.name, self._sealer)
+                mtime = os.fstat(fd).st_mtime
+            except IntegrityError:
+                continue
+            finally:
+                os.close(fd)
+            if self._blob_name(layout.sha) == path.name:
+                found.append((mtime, layout.sha, layout.durable))
         found.sort(reverse=True)
         return [(sha, size) for _, sha, size in found[:MAX_PARTIALS]]
 
@@ -134,9 +271,12 @@ class TabletStore:
         return BlobSink(self, sha, size, offset)
 
     def _stored(self, sha: bytes, size: int) -> None:
+        name = self._blob_name(sha)
         with self.local.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO blobs (sha256, size, stored_at) "
-                            "VALUES (?, ?, ?)", [sha.hex(), size, int(time.time())])
+            conn.execute("INSERT OR IGNORE INTO blobs (name, sealed, size, stored_at) "
+                         "VALUES (?, ?, ?, ?)",
+                         [name, self._sealer.seal(sha, b"blob " + name.encode()), size,
+                          int(time.time())])
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.directory).free
@@ -152,22 +292,44 @@ class TabletStore:
         signature = self.sign("draft", draft_fields(serial=self.serial, uid=uid, resident=resident,
                                                     contact=contact, body=body))
         with self.local.transaction() as conn:
-            conn.execute("INSERT INTO outbox (uid, kind, body, signature, created_at) "
-                            "VALUES (?, 'draft', ?, ?, ?)",
-                            [uid, json.dumps(content), signature, int(time.time())])
+            conn.execute("INSERT INTO outbox (uid, sealed, signature, created_at) "
+                         "VALUES (?, ?, ?, ?)",
+                         [uid, self._seal_draft(uid, content), signature, int(time.time())])
         return uid
 
+    def _seal_draft(self, uid: str, content: Mapping[str, Any]) -> bytes:
+        return self._sealer.seal(json.dumps(dict(content)).encode(), b"draft " + uid.encode())
+
+    def _draft_content(self, uid: str, sealed: bytes) -> dict[str, Any]:
+        content: dict[str, Any] = json.loads(self._sealer.open(sealed, b"draft " + uid.encode()))
+        return content
+
     def outbox_count(self) -> int:
-        return int(self._value("SELECT count(*) FROM outbox"))
+        """Drafts waiting for a kiosk."""
+        return int(self._value("SELECT count(*) FROM outbox WHERE handed_at IS NULL"))
 
     def outbox_items(self, limit: int) -> list[OutboxItem]:
-        rows = self._rows("SELECT uid, kind, body, signature FROM outbox "
-                               "ORDER BY created_at, uid LIMIT ?", [limit])
-        return [OutboxItem(u, k, json.loads(b), bytes(s)) for u, k, b, s in rows]
+        """The drafts waiting for a kiosk, oldest first, as the session sends them."""
+        rows = self._rows("SELECT uid, sealed, signature FROM outbox WHERE handed_at IS NULL "
+                          "ORDER BY created_at, uid LIMIT ?", [limit])
+        return [OutboxItem(u, "draft", self._draft_content(u, bytes(s)), bytes(sig))
+                for u, s, sig in rows]
 
-    def drop_outbox(self, uids: Iterable[str]) -> None:
+    def outbox_handed(self, uids: Iterable[str]) -> None:
+        """A kiosk took these drafts (it answered for them): they no longer go
+        up, and are shown as sent until they come back down."""
+        now = int(time.time())
         with self.local.transaction() as conn:
-            conn.executemany("DELETE FROM outbox WHERE uid = ?", [[u] for u in uids])
+            conn.executemany("UPDATE outbox SET handed_at = ? WHERE uid = ? "
+                             "AND handed_at IS NULL", [[now, u] for u in uids])
+
+    def drafts(self) -> Iterator[Draft]:
+        """Every draft still here, waiting or handed, oldest first."""
+        for uid, sealed, created, handed in self._rows(
+                "SELECT uid, sealed, created_at, handed_at FROM outbox ORDER BY created_at, uid"):
+            content = self._draft_content(uid, bytes(sealed))
+            yield Draft(uid, int(content.get("contact", 0)), str(content.get("body", "")),
+                        int(created), handed)
 
     # -- signing ---------------------------------------------------------------------
 
@@ -182,26 +344,34 @@ class BlobSink:
         self._store = store
         self.sha = sha
         self.size = size
-        self._path = store._partial / sha.hex()
-        have = self._path.stat().st_size if self._path.exists() else 0
-        if offset > have:
-            raise BlobMismatchError(f"asked to resume {sha.hex()[:12]} at {offset}, "
-                                    f"but only {have} bytes are here")
+        self._path = store._partial / store._blob_name(sha)
         self._hash = hashlib.sha256()
-        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            os.truncate(self._fd, offset)
-            left, at = offset, 0
-            while left:
-                block = os.pread(self._fd, min(BLOCK, left), at)
-                if not block:
-                    break
-                self._hash.update(block)
-                left -= len(block)
-                at += len(block)
-        except BaseException:
-            self.close()
-            raise
+        writer: SealedBlobWriter | None = None
+        if offset:
+            try:
+                writer, held = SealedBlobWriter.resume(self._path, store._sealer)
+                if writer.sha != sha or writer.size != size:
+                    raise BlobMismatchError(f"the partial file of {sha.hex()[:12]} is of "
+                                            f"another blob")
+                for segment in held:
+                    self._hash.update(segment)
+            except (FileNotFoundError, IntegrityError) as e:
+                if writer is not None:
+                    writer.close()
+                raise BlobMismatchError(f"asked to resume {sha.hex()[:12]} at {offset}, "
+                                        f"but its partial file does not open ({e})") from e
+            except BaseException:
+                if writer is not None:
+                    writer.close()
+                raise
+            if offset != writer.position:
+                have = writer.position
+                writer.close()
+                raise BlobMismatchError(f"asked to resume {sha.hex()[:12]} at {offset}, "
+                                        f"but {have} bytes are here")
+        else:
+            writer = SealedBlobWriter.create(self._path, store._sealer, sha, size)
+        self._writer = writer
         self.position = offset
 
     def write(self, offset: int, data: bytes) -> int:
@@ -211,10 +381,8 @@ class BlobSink:
             raise BlobMismatchError(f"a chunk of {self.sha.hex()[:12]} at {offset} "
                                     f"({len(data)} bytes) does not follow {self.position} "
                                     f"within {self.size}")
-        _write_all(self._fd, memoryview(data), offset)
-        os.fdatasync(self._fd)
+        self.position = self._writer.append(data)
         self._hash.update(data)
-        self.position += len(data)
         return self.position
 
     def finish(self) -> None:
@@ -224,22 +392,13 @@ class BlobSink:
         if self.position != self.size or self._hash.digest() != self.sha:
             self._path.unlink(missing_ok=True)
             raise BlobMismatchError(f"blob {self.sha.hex()} does not match its hash")
-        target = self._store.blob_path(self.sha)
+        target = self._store._blobs / self._path.name
         os.replace(self._path, target)
         _sync_directory(target.parent)
         self._store._stored(self.sha, self.size)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-        self._fd = -1
-
-
-def _write_all(fd: int, data: memoryview, offset: int) -> None:
-    while data:
-        written = os.pwrite(fd, data, offset)
-        data = data[written:]
-        offset += written
+        self._writer.close()
 
 
 def _sync_directory(path: Path) -> None:

@@ -7,6 +7,7 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from device_security.errors import IntegrityError
 from tablet.library import Attachment, Track
 from tablet.ui.context import when
 from tablet.ui.widgets import make
@@ -38,6 +39,8 @@ class ConversationScreen(Screen):
                 cost = context.library.draft_cost(m.body)
                 detail = (f"Waiting for the next dock · {cost} stamp"
                           f"{'' if cost == 1 else 's'}")
+            elif m.handed_at is not None:
+                detail = f"You · handed to the kiosk {when(m.handed_at)}, on its way"
             else:
                 detail = ("From " + self.title if m.incoming else "You") + " · " + when(m.sent_at)
             bubble = make("MessageBubble", text=m.body, detail=detail, incoming=m.incoming)
@@ -56,12 +59,17 @@ class ConversationScreen(Screen):
 
     def open(self, a: Attachment) -> None:
         app = App.get_running_app()
+        library = app.context.library
         if a.kind == "photo":
-            app.root.get_screen("photo").source = str(a.path)
+            photo = app.root.get_screen("photo")
+            try:
+                photo.show(library.photo(a.sha256))
+            except (KeyError, IntegrityError):
+                photo.show(b"")  # it says the photo cannot be shown
             app.go("photo")
-        elif app.context.player is not None and a.path is not None:
+        elif app.context.player is not None and a.here:
             track = Track(a.sha256, f"Videogram from {self.title}", self.title, "videogram",
-                          None, None, 30, a.path)
+                          None, None, 30, a.sha256, True)
             app.context.player.play([track])
             app.go("player")
 

@@ -5,25 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from tablet import library
+from tablet.library import Library
+from tablet.library import Track as ShelfTrack
 from tablet.player import Player, Playlist, Track
 
 
 class Playback:
-    """Adapts a :class:`Player` to what the screens call (``PlayerLike``)."""
+    """Adapts a :class:`Player` to what the screens call (``PlayerLike``);
+    the tracks' bytes stream from the library's sealed store."""
 
-    def __init__(self, player: Player) -> None:
+    def __init__(self, player: Player, library: Library) -> None:
         self.player = player
-        self._shown: dict[str, library.Track] = {}
+        self.library = library
+        self._shown: dict[str, ShelfTrack] = {}
 
-    def play(self, tracks: list[library.Track], start: int = 0) -> None:
-        chosen = [t for t in tracks if t.path is not None]
-        self._shown = {str(t.path): t for t in chosen}
+    def play(self, tracks: list[ShelfTrack], start: int = 0) -> None:
+        chosen = [t for t in tracks if t.playable]
+        self._shown = {t.sha256: t for t in chosen}
         self.player.play(Playlist(tuple(
-            Track(t.path, t.title, t.artist, t.album,
+            Track(self.library.media(t.sha256), t.title, t.artist, t.album,
                   "video" if t.kind in ("music_video", "videogram") else "song",
                   float(t.duration_s) or None, t.item_id)
-            for t in chosen if t.path is not None)), start)
+            for t in chosen)), start)
 
     def toggle(self) -> None:
         self.player.toggle_pause()
@@ -45,7 +48,7 @@ class Playback:
 
     def snapshot(self) -> dict[str, Any]:
         status = self.player.status()
-        track = self._shown.get(str(status.track.path)) if status.track else None
+        track = self._shown.get(status.track.name) if status.track else None
         return {"track": track, "state": str(status.state), "error": status.error,
                 "position": self.player.position(), "duration": self.player.duration(),
                 "volume": self.player.volume}

@@ -146,9 +146,9 @@ def test_unplugs_and_kills_lose_and_duplicate_nothing_and_charge_nothing_twice(
             held = {s.hex() for s in store.complete_blobs()}
             assert set(photos) <= held
             for sha in held:
-                assert sha256(store.blob_path(bytes.fromhex(sha)).read_bytes()) == sha
+                assert sha256(store.read_blob(bytes.fromhex(sha))) == sha
             for sha, picture in photos.items():
-                assert store.blob_path(bytes.fromhex(sha)).read_bytes() == picture
+                assert store.read_blob(bytes.fromhex(sha)) == picture
             entitlements = {e["body"]["item_id"]: e for e in store.items("entitlement")}
             assert set(SONGS) <= set(entitlements)
             assert {entitlements[s]["body"]["sha256"] for s in SONGS} <= held

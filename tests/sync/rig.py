@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from device_security.at_rest import Sealer
 from device_security.channel import SecureChannel, make_context
 from device_security.pki import Role
+from device_security.secure_element import derive_key
 from hw.serial_link import open_link
 from simulators.link import Fault, SimLink
 from sync.kiosk_cache import KioskCache
@@ -52,14 +54,19 @@ class SyncRig:
         self.tablet_id = tablet or facility.issue(Role.TABLET, "tablet", serial=serial)
         self.serial = serial
         self.cache = cache or KioskCache(root / "kiosk")
-        self.store = TabletStore(root / f"tablet-{serial}", serial=serial,
-                                 sign=self.tablet_id.key.sign)
+        self.store = self.open_store()
         self.counter = 0
         self.resident_id, self.agency_id = resident_id, agency_id
         self._seq = 0
         self._rand = random.Random(5)
         self.cache.set_tablets([{"serial": serial, "resident_id": resident_id,
                                  "resident_agency_id": agency_id, "status": "active"}])
+
+    def open_store(self) -> TabletStore:
+        """The tablet's store, opened (again) as the tablet opens it."""
+        return TabletStore(self.root / f"tablet-{self.serial}", serial=self.serial,
+                           sign=self.tablet_id.key.sign,
+                           sealer=Sealer(derive_key(self.tablet_id.key, b"content")))
 
     # -- content, as the central server's feed carries it ------------------------
 

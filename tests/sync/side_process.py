@@ -11,7 +11,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from device_security.at_rest import Sealer
 from device_security.channel import Credentials, SecureChannel, make_context
+from device_security.secure_element import derive_key
 from hw.serial_link import open_link
 from sync.kiosk_cache import KioskCache
 from sync.session import DockedResident, run_kiosk, serve_tablet
@@ -29,7 +31,8 @@ def main(role: str, tty: str, store: str, cert: str, key: str, ca: str, peer: st
         if role == "tablet":
             private = load_pem_private_key(Path(key).read_bytes(), None)
             assert isinstance(private, Ed25519PrivateKey)
-            content = TabletStore(Path(store), serial=serial, sign=private.sign)
+            content = TabletStore(Path(store), serial=serial, sign=private.sign,
+                                  sealer=Sealer(derive_key(private, b"content")))
             channel = SecureChannel.accept(stream, make_context("accept", credentials, authority),
                                            timeout=10)
             serve_tablet(FrameStream(channel), content, counter=1)

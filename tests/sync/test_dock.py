@@ -46,7 +46,7 @@ def test_the_owners_tablet_pairs_and_syncs(dock: Dock, tmp_path: Path) -> None: 
     content = TabletDirectory(dock.world.tablet("T1").directory).content(serial)
     assert [m["body"]["body"] for m in content.items("message")] == ["hello Ana"]
     (sha,) = content.complete_blobs()
-    assert content.blob_path(sha).read_bytes() == photo
+    assert content.read_blob(sha) == photo
 
 
 def test_a_refused_tablet_gets_no_sync(dock: Dock, tmp_path: Path) -> None:  # noqa: F811

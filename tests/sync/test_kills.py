@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives import serialization
 
 from sync.kiosk_cache import KioskCache
 from sync.session import CHUNK
-from tablet.store import TabletStore
 from tests.device_security.conftest import Facility
 from tests.sync.rig import AGENCY_ID, DockResult, SyncRig
 from tests.sync.test_session import _check_tablet_has_everything, _fill
@@ -84,8 +83,7 @@ def test_kills_of_either_side_lose_and_repeat_nothing(tmp_path: Path, role: str)
     assert kills >= 6
     # Reopen both stores, as after a restart, and dock normally.
     rig.store.close()
-    rig.store = TabletStore(rig.store.directory, serial=rig.serial,
-                            sign=rig.tablet_id.key.sign)
+    rig.store = rig.open_store()
     rig.cache.close()
     rig.cache = KioskCache(rig.cache.directory)
     final = rig.dock()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import random
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def _check_tablet_has_everything(rig: SyncRig, blobs: dict[str, int], messages: 
     held = {s.hex() for s in store.complete_blobs()}
     assert held == set(blobs)
     for sha in held:  # every stored blob's bytes match its name
-        assert hashlib.sha256(store.blob_path(bytes.fromhex(sha)).read_bytes()).hexdigest() == sha
+        assert hashlib.sha256(store.read_blob(bytes.fromhex(sha))).hexdigest() == sha
     assert store.partials() == []
 
 
@@ -182,8 +181,9 @@ def test_a_draft_the_tablet_did_not_sign_is_dropped_at_the_kiosk(rig: SyncRig) -
     good = rig.store.write_draft(resident=AGENCY_ID, contact=3, body="real")
     forged = rig.store.write_draft(resident=AGENCY_ID, contact=3, body="real")
     with rig.store.local.transaction() as conn:  # the body changed after signing
-        conn.execute("UPDATE outbox SET body = ? WHERE uid = ?", [json.dumps(
-            {"resident": AGENCY_ID, "contact": 3, "body": "forged", "attachments": []}), forged])
+        conn.execute("UPDATE outbox SET sealed = ? WHERE uid = ?", [rig.store._seal_draft(
+            forged, {"resident": AGENCY_ID, "contact": 3, "body": "forged", "attachments": []}),
+            forged])
     other = rig.store.write_draft(resident="999999", contact=3, body="someone else's")
     assert rig.dock().complete
     assert [i.key for i in rig.cache.pending_outbox()] == [good]
@@ -200,7 +200,7 @@ def test_a_blob_whose_bytes_do_not_match_its_hash_is_never_stored(rig: SyncRig) 
     assert isinstance(result.tablet, SessionError) and result.tablet.code == "blob_mismatch"
     assert isinstance(result.kiosk, SessionError) and result.kiosk.by_peer
     assert rig.store.complete_blobs() == [] and rig.store.partials() == []
-    assert not rig.store.blob_path(bytes.fromhex(sha)).exists()
+    assert not rig.store.has_blob(bytes.fromhex(sha))
 
 
 def test_a_tablet_without_room_gets_what_fits(rig: SyncRig) -> None:

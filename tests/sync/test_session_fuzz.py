@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from device_security.at_rest import Sealer
 from sync import wire
 from sync.kiosk_cache import KioskCache
 from sync.session import DockedResident, SessionError, SessionSummary, run_kiosk, serve_tablet
@@ -75,7 +76,8 @@ HELLO = wire.encode(vector(wire.Hello))
 def test_the_tablet_side_ends_cleanly_whatever_the_kiosk_sends(tmp_path: Path, data: bytes,
                                                                with_hello: bool) -> None:
     key = Ed25519PrivateKey.generate()
-    store = TabletStore(tmp_path / f"t{time.monotonic_ns()}", serial=SERIAL, sign=key.sign)
+    store = TabletStore(tmp_path / f"t{time.monotonic_ns()}", serial=SERIAL, sign=key.sign,
+                        sealer=Sealer(bytes(32)))
     store.write_draft(resident="874512", contact=1, body="mine")
     peer = ScriptedPeer((HELLO if with_hello else b"") + data)
     started = time.monotonic()

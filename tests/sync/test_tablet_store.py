@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from device_security.at_rest import Sealer
 from sync import wire
 from sync.session import CHUNK, serve_tablet
 from tablet.store import BlobSink, TabletStore
@@ -24,7 +25,8 @@ SERIAL = "JP5S-000404"
 
 
 def _store(path: Path) -> TabletStore:
-    return TabletStore(path, serial=SERIAL, sign=Ed25519PrivateKey.generate().sign)
+    return TabletStore(path, serial=SERIAL, sign=Ed25519PrivateKey.generate().sign,
+                       sealer=Sealer(os.urandom(32)))
 
 
 def _pieces(size: int, rand: random.Random) -> list[int]:
@@ -57,7 +59,7 @@ def test_chunks_of_any_size_and_resumes_at_any_offset_give_the_blob(tmp_path: Pa
         sink.write(at, data[at:at + size])
         at += size
     sink.finish()
-    assert store.blob_path(sha).read_bytes() == data
+    assert store.read_blob(sha) == data
     assert store.complete_blobs() == [sha] and store.partials() == []
     store.close()
 

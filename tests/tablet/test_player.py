@@ -1,22 +1,30 @@
 """The tablet's media player, through real libvlc with dummy audio and video
 outputs, on files the tests make: a WAV song, a raw Y4M video and an MP4
-videogram (H.264 and AAC)."""
+videogram (H.264 and AAC); played from plain files, and from the tablet's
+sealed store through libvlc's media callbacks."""
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
+import io
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import vlc  # type: ignore[import-untyped]
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tablet.library import Track as LibraryTrack
+from device_security.at_rest import Sealer
+from device_security.errors import IntegrityError
+from tablet.library import Library
 from tablet.player import (
+    MediaSource,
     Player,
     PlayerError,
     PlayerState,
@@ -26,6 +34,7 @@ from tablet.player import (
     album_playlist,
     track_from_record,
 )
+from tablet.store import TabletStore
 from tests.tablet.media import mp4_videogram, tone_wav, y4m_video
 
 OPTIONS = ("--aout=dummy", "--vout=dummy", "--no-video-title-show", "--quiet")
@@ -45,6 +54,25 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "video": y4m_video(d / "video.y4m", 8),
         "videogram": mp4_videogram(d / "videogram.mp4", 8),
     }
+
+
+@pytest.fixture(scope="module")
+def sealed(media: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[dict[str, MediaSource]]:
+    """The same media, as a dock leaves them on a tablet: sealed in its store."""
+    store = TabletStore(tmp_path_factory.mktemp("tablet"), serial="JP5S-000777",
+                        sign=Ed25519PrivateKey.generate().sign, sealer=Sealer(os.urandom(32)))
+    library = Library(store, resident="874512")
+    sources: dict[str, MediaSource] = {}
+    for name, path in media.items():
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).digest()
+        sink = store.begin_blob(sha, len(data), 0)
+        sink.write(0, data)
+        sink.finish()
+        sources[name] = library.media(sha.hex())
+    yield sources
+    store.close()
 
 
 class Changes:
@@ -105,15 +133,15 @@ def settled_position(player: Player) -> float:
     return last[0]
 
 
-def song(path: Path, title: str = "", **kw: object) -> Track:
-    return Track(path, title or path.stem, **kw)  # type: ignore[arg-type]
+def song(path: Path | MediaSource, title: str = "", **kw: object) -> Track:
+    return Track(path, title or path.name, **kw)  # type: ignore[arg-type]
 
 
-def video(path: Path, title: str = "") -> Track:
-    return Track(path, title or path.stem, kind="video")
+def video(path: Path | MediaSource, title: str = "") -> Track:
+    return Track(path, title or path.name, kind="video")
 
 
-def track_for(media: dict[str, Path], name: str) -> Track:
+def track_for(media: dict[str, Path] | dict[str, MediaSource], name: str) -> Track:
     return song(media[name]) if name.startswith("song") else video(media[name])
 
 
@@ -157,9 +185,11 @@ def test_playing_from_a_later_track(player: Player, changes: Changes,
 # -- seeking and pausing -------------------------------------------------------------
 
 
+@pytest.mark.parametrize("source", ["file", "sealed"])
 @pytest.mark.parametrize("name", ["song", "video", "videogram"])
-def test_seek_lands_where_asked(player: Player, media: dict[str, Path], name: str) -> None:
-    player.play(Playlist((track_for(media, name),)))
+def test_seek_lands_where_asked(player: Player, media: dict[str, Path],
+                                sealed: dict[str, MediaSource], name: str, source: str) -> None:
+    player.play(Playlist((track_for(media if source == "file" else sealed, name),)))
     wait_until(lambda: player.position() > 0.2, "playback started")
     duration = player.duration()
     assert duration is not None and math.isclose(duration, 8.0, abs_tol=0.3)
@@ -418,11 +448,61 @@ def test_media_records_that_make_no_track(tmp_path: Path) -> None:
         Track(tmp_path / "x", "x", duration=-1)
 
 
-def test_a_library_track_becomes_a_player_track(tmp_path: Path) -> None:
-    bought = LibraryTrack("mv1", "Visiting Day", "The Yard", "music_video", "Count Time", "al1",
-                          200, tmp_path / "mv1")
-    assert track_from_record(dataclasses.asdict(bought)) == Track(
-        tmp_path / "mv1", "Visiting Day", "The Yard", "Count Time", "video", 200.0, "mv1")
+# -- sealed sources --------------------------------------------------------------------
+
+
+def test_a_sealed_album_plays_through_to_its_end(player: Player, changes: Changes,
+                                                 sealed: dict[str, MediaSource]) -> None:
+    tracks = (song(sealed["short_a"]), video(sealed["short_b"]), song(sealed["short_c"]))
+    player.play(Playlist(tracks))
+    changes.wait_for(lambda s: s.state is PlayerState.ENDED)
+    assert [(s.state, s.index) for s in changes.seen] == [
+        (PlayerState.PLAYING, 0), (PlayerState.PLAYING, 1), (PlayerState.PLAYING, 2),
+        (PlayerState.ENDED, 2)]
+    assert player.error is None
+
+
+class Broken:
+    """A source whose bytes stop opening part of the way in (a damaged store)."""
+
+    def __init__(self, inner: MediaSource, good: int) -> None:
+        self.inner, self.good, self.name = inner, good, "broken-" + inner.name
+
+    def open(self) -> Any:
+        stream, good = self.inner.open(), self.good
+
+        class Failing(io.RawIOBase):
+            def readable(self) -> bool:
+                return True
+
+            def seekable(self) -> bool:
+                return True
+
+            def seek(self, offset: int, whence: int = 0) -> int:
+                return stream.seek(offset, whence)
+
+            def readinto(self, buffer: Any) -> int:
+                if stream.tell() >= good:
+                    raise IntegrityError("sealed value does not open")
+                return stream.readinto(buffer)  # type: ignore[attr-defined]
+
+            def close(self) -> None:
+                stream.close()
+                super().close()
+
+        return Failing()
+
+
+@pytest.mark.parametrize("good", [0, 40_000])
+def test_a_sealed_file_that_stops_opening_ends_in_a_state_not_a_hang(
+        player: Player, changes: Changes, sealed: dict[str, MediaSource], good: int) -> None:
+    player.play(Playlist((song(Broken(sealed["song"], good)), song(sealed["short_a"]))))
+    changes.wait_for(lambda s: s.state in (PlayerState.ERROR, PlayerState.ENDED)
+                     or (s.index == 1 and s.state is PlayerState.PLAYING))
+    if good == 0:  # nothing opens: the track is refused before libvlc sees it
+        assert player.state is PlayerState.ERROR and "cannot be read" in (player.error or "")
+    player.stop()
+    assert player.state is PlayerState.IDLE
 
 
 # -- what libvlc decodes here --------------------------------------------------------

@@ -5,6 +5,7 @@ album of two tracks and one more song still on its way."""
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import time
 import zlib
@@ -13,6 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.seed import tone_wav
+from device_security.at_rest import Sealer
 from sync.wire import Record
 from tablet.store import TabletStore
 
@@ -46,7 +48,7 @@ def _put(store: TabletStore, data: bytes) -> str:
 
 def filled_store(directory: Path) -> TabletStore:
     key = Ed25519PrivateKey.generate()
-    store = TabletStore(directory, serial=SERIAL, sign=key.sign)
+    store = TabletStore(directory, serial=SERIAL, sign=key.sign, sealer=Sealer(os.urandom(32)))
     now = int(time.time())
     photo = _put(store, png(480, 360))
     songs = {i: _put(store, tone_wav(3, f)) for i, f in (("song-river", 440.0),
