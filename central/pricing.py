@@ -54,6 +54,7 @@ class PricingPolicy:
     refund_rejected_stamps: bool = True
     review_attachments: bool = False  # hold every message with a photo or videogram
     refund_window_days: int = 14
+    tablet_lock_days: int = 14  # a tablet not docked this long locks for writing
 
     def __post_init__(self) -> None:
         for name in ("stamps_per_message", "stamps_per_photo", "stamps_per_videogram",
@@ -68,6 +69,8 @@ class PricingPolicy:
             raise ValueError("stamp offer ids must be unique")
         if not (0 < self.max_message_chars <= 20000):
             raise ValueError("max_message_chars must be in 1..20000")
+        if not (1 <= self.tablet_lock_days <= 365):
+            raise ValueError("tablet_lock_days must be in 1..365")
 
     def offer(self, offer_id: str) -> StampOffer:
         """Raises InvalidInput when the agency sells no such offer."""

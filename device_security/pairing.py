@@ -5,6 +5,11 @@ then the mutual-TLS handshake proves the tablet holds its key; then its
 certificate is checked, its sync counter read, the registry and the kiosk
 session consulted, and :func:`device_security.policy.decide_pairing` decides.
 A refusal closes the channel and raises an alert (once per plug).
+
+The kiosk's answer to a genuine tablet (``paired`` or ``refused``) also
+carries :class:`TabletTerms`: for a paired tablet, its owner's agency ID and
+the agency's lock policy and stamp price; for any, whether this kiosk is in
+service (docs/security.md, "The kiosk's answer").
 """
 
 from __future__ import annotations
@@ -48,6 +53,26 @@ class DockedTablet:
     plug_id: str  # stable for one plug: its sysfs path and arrival
 
 
+@dataclass(frozen=True)
+class TabletTerms:
+    """What a kiosk tells every genuine tablet besides its verdict: the
+    agency's rules for the tablet (delivered when it pairs) and whether this
+    kiosk is in service (always, so that a tablet's lock timer pauses while
+    the kiosk of its unit is out of service). None where the kiosk does not
+    know yet."""
+
+    lock_after_days: int | None = None
+    stamps_per_message: int | None = None
+    out_of_service_since: int | None = None  # seconds since the epoch; None: in service
+
+    def fields(self, *, paired: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"kiosk": {"out_of_service_since": self.out_of_service_since}}
+        if paired:
+            out["terms"] = {"lock_after_days": self.lock_after_days,
+                            "stamps_per_message": self.stamps_per_message}
+        return out
+
+
 @dataclass
 class PairingResult:
     decision: Decision
@@ -77,8 +102,10 @@ class PairingGate:
     def __init__(self, *, credentials: Credentials, trust: TrustAnchors, registry: Registry,
                  alerter: Alerter, kiosk_location: str,
                  clock: Callable[[], datetime.datetime] = utcnow,
-                 handshake_timeout: float = 5.0) -> None:
+                 handshake_timeout: float = 5.0,
+                 terms: Callable[[], TabletTerms] = TabletTerms) -> None:
         self._credentials = credentials
+        self._terms = terms
         self.trust = trust
         self._registry = registry
         self._alerter = alerter
@@ -137,8 +164,11 @@ class PairingGate:
             decision = Decision.refuse(reasons.COUNTER_NOT_INCREASING,
                                        "another dock took this counter first")
         result = PairingResult(decision, peer, counter)
+        terms = self._terms()
         if decision.allowed and channel is not None:
-            channel.send_message({"v": 1, "result": "paired"})
+            channel.send_message({"v": 1, "result": "paired",
+                                  "owner": session.resident_id if session else None,
+                                  **terms.fields(paired=True)})
             result.channel = channel
             result.stream = stream
             log.info("paired %s for %s at %s", serial, session and session.resident_id,
@@ -146,7 +176,8 @@ class PairingGate:
             return result
         if channel is not None:
             try:
-                channel.send_message({"v": 1, "result": "refused", "reason": decision.reason})
+                channel.send_message({"v": 1, "result": "refused", "reason": decision.reason,
+                                      **terms.fields(paired=False)})
             except Exception as e:  # noqa: BLE001 - a courtesy; the alert below must go out
                 log.debug("could not tell the tablet it was refused: %s", e)
             channel.close()

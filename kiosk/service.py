@@ -23,6 +23,7 @@ queue), so docking goes on while the server is away.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import threading
 import time
@@ -36,7 +37,8 @@ from cryptography import x509
 from device_security.alerts import Alerter, AlertQueue, SmtpAlertMailer, SmtpSettings
 from device_security.channel import Credentials
 from device_security.errors import ChannelError
-from device_security.pairing import DockedTablet, PairingGate
+from device_security.files import write_atomic
+from device_security.pairing import DockedTablet, PairingGate, TabletTerms
 from device_security.pki import TrustAnchors
 from device_security.policy import KioskSession
 from device_security.registry import Registry
@@ -104,7 +106,7 @@ class KioskService:
             credentials=Credentials(credentials.certificate, credentials.key),
             trust=TrustAnchors(ca, crl), registry=self.registry,
             alerter=self.alerter, kiosk_location=k.location_code,
-            handshake_timeout=k.handshake_timeout_s)
+            handshake_timeout=k.handshake_timeout_s, terms=self.tablet_terms)
         # Two connections: rounds run on their own thread, resident calls on the caller's.
         self._rounds_client = CentralClient(s.central_url, credentials,
                                             timeout=s.request_timeout_s, attempts=2)
@@ -198,6 +200,36 @@ class KioskService:
             return None
         unit = self.config.unit  # the server logs residents in only on their own unit
         return KioskSession(resident.agency_id, resident.name, frozenset({unit}), unit)
+
+    # -- in service or not -------------------------------------------------------------
+
+    def out_of_service_since(self) -> int | None:
+        """When a technician took this kiosk out of service (epoch seconds), or None."""
+        path = self.config.state_path / "service.json"
+        try:
+            since = json.loads(path.read_text()).get("out_of_service_since")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return since if type(since) is int and since >= 0 else None
+
+    def set_in_service(self, in_service: bool) -> Event:
+        """Put the kiosk in or out of service (kept across restarts). Tablets
+        hear of it at their next contact; their lock timers pause meanwhile."""
+        since = None if in_service else (self.out_of_service_since() or int(time.time()))
+        write_atomic(self.config.state_path / "service.json",
+                     json.dumps({"out_of_service_since": since}).encode())
+        log.warning("kiosk %s is %s", self.config.location_code,
+                    "back in service" if in_service else "out of service")
+        self.emit({"event": "service", "in_service": in_service, "since": since})
+        return {"ok": True, "in_service": in_service, "since": since}
+
+    def tablet_terms(self) -> TabletTerms:
+        """What every genuine tablet is told at its dock (device_security.pairing)."""
+        policy = self.cache.agency_policy() if self.cache is not None else None
+        policy = policy or {}
+        return TabletTerms(lock_after_days=policy.get("tablet_lock_days"),
+                           stamps_per_message=policy.get("stamps_per_message"),
+                           out_of_service_since=self.out_of_service_since())
 
     # -- rounds --------------------------------------------------------------------------
 

@@ -62,6 +62,15 @@ def register(commands: Any) -> None:
     unplug.add_argument("tablet", metavar="T", help="tablet name or serial")
     unplug.set_defaults(func=cmd_unplug)
 
+    screen = sub.add_parser(
+        "screen", help="open a tablet's touchscreen",
+        description="Open tablet T's touchscreen (sallyport tablet ui, media to dummy "
+        "outputs) on the harness's display, or close it with --close. It shows what the "
+        "tablet's last dock left on it, and redraws after each dock.")
+    screen.add_argument("tablet", metavar="T", help="tablet name or serial")
+    screen.add_argument("--close", action="store_true", help="close it instead")
+    screen.set_defaults(func=cmd_screen)
+
     reset = sub.add_parser("reset", help="reset a tablet's USB port",
                            description="Reset T's USB port: its tty goes and comes back.")
     reset.add_argument("tablet", metavar="T", help="tablet name or serial")
@@ -177,6 +186,13 @@ def cmd_plug(args: argparse.Namespace) -> int:
 def cmd_unplug(args: argparse.Namespace) -> int:
     _client(args).call("unplug", tablet=args.tablet)
     print(f"unplugged {args.tablet}")
+    return 0
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    result = _client(args).call("screen", tablet=args.tablet, close=args.close)
+    print(f"closed {args.tablet}'s screen" if args.close
+          else f"opened {args.tablet}'s screen (pid {result['pid']})")
     return 0
 
 

@@ -153,6 +153,11 @@ class ControlServer:
             percent = _int(args, "percent")
             world.set_battery(_str(args, "tablet"), percent if percent is not None else -1)
             return None
+        if op == "screen":
+            if args.get("close") is True:
+                world.close_screen(_str(args, "tablet"))
+                return None
+            return {"pid": world.open_screen(_str(args, "tablet"))}
         if op == "swipe":
             world.badge_reader.swipe(_str(args, "badge"))
             return None

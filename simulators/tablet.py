@@ -100,3 +100,9 @@ class SimTablet:
         tmp = self.directory / "tablet.json.tmp"
         tmp.write_text(json.dumps(asdict(self.spec), indent=2, sort_keys=True))
         os.replace(tmp, self.directory / "tablet.json")
+        # What the tablet's own software reads, as it reads the battery's
+        # power_supply/capacity in sysfs on real hardware.
+        power = self.directory / "power_supply"
+        power.mkdir(exist_ok=True)
+        (power / "capacity.tmp").write_text(f"{self.spec.battery_pct}\n")
+        os.replace(power / "capacity.tmp", power / "capacity")

@@ -110,6 +110,7 @@ class World:
         self._lock = threading.RLock()
         self.control_socket: str | None = None
         self.sessions: dict[str, list[str]] = {}  # what each tablet's software did
+        self._screens: dict[str, subprocess.Popen[bytes]] = {}  # tablet name -> its screen
 
     # -- life ----------------------------------------------------------------
 
@@ -128,6 +129,8 @@ class World:
         self._publish()
 
     def close(self) -> None:
+        for name in list(self._screens):
+            self.close_screen(name)
         with self._lock:
             for name in list(self._plugs):
                 self.unplug(name)
@@ -285,6 +288,41 @@ class World:
             log.warning("tablet %s: its software did not open the cable in %.0f s",
                         tablet.spec.name, SOFTWARE_READY_S)
         return _Software(process=process)
+
+    # -- the tablets' screens ----------------------------------------------------
+
+    def open_screen(self, key: str, *, silent: bool = True,
+                    env: dict[str, str] | None = None) -> int:
+        """Start tablet ``key``'s touchscreen (``sallyport tablet ui``) on the
+        display in ``env`` (default: this process's); returns its pid. A tablet
+        has one screen: asking again returns the one open."""
+        with self._lock:
+            tablet = self.tablet(key)
+            name = tablet.spec.name
+            open_one = self._screens.get(name)
+            if open_one is not None and open_one.poll() is None:
+                return open_one.pid
+            if not TabletDirectory(tablet.directory).is_provisioned():
+                raise SimError(f"tablet {name} is not provisioned: it has nothing to show")
+            command = [sys.executable, "-m", "sallyport", "tablet", "ui", "--device-dir",
+                       str(tablet.directory)] + (["--silent"] if silent else [])
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                       env={**os.environ, **(env or {})},
+                                       start_new_session=True)
+            self._screens[name] = process
+            return process.pid
+
+    def close_screen(self, key: str) -> None:
+        """Close tablet ``key``'s touchscreen, if it is open."""
+        with self._lock:
+            process = self._screens.pop(self.tablet(key).spec.name, None)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
 
     def software_pid(self, key: str) -> int | None:
         """The pid of a plugged tablet's software process (``software="process"``)."""

@@ -135,6 +135,19 @@ class CentralClient:
             out.append(t)
         return out
 
+    def policy(self) -> dict[str, Any]:
+        """The agency's prices and tablet rules for this kiosk's unit: every
+        field a non-negative integer below a million, but ``agency_id``."""
+        answer = self._json("GET", "/v1/kiosk/policy")
+        if not isinstance(answer, dict) or not isinstance(answer.get("agency_id"), str):
+            raise CentralRefused(200, "bad_answer", "policy: not a policy")
+        for name, value in answer.items():
+            if name != "agency_id" and not (type(value) is int and 0 <= value < 1_000_000):
+                raise CentralRefused(200, "bad_answer", f"policy: bad {name} {str(value)[:40]}")
+        if not 1 <= answer.get("tablet_lock_days", 0) <= 365:
+            raise CentralRefused(200, "bad_answer", "policy: no tablet_lock_days in 1..365")
+        return answer
+
     def fetch_blob(self, sha256: str, size: int, dest: Path) -> Path:
         """Download a blob to ``dest`` (named by its hash), resuming from
         ``dest.partial``. Raises BlobMismatch (the partial file is removed),

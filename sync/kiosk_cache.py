@@ -313,6 +313,16 @@ class KioskCache:
         rows = self._rows("SELECT value FROM meta WHERE key = ?", [key])
         return str(rows[0][0]) if rows else None
 
+    def set_agency_policy(self, policy: Mapping[str, Any]) -> None:
+        """The agency's prices and tablet rules, as the last round brought them."""
+        self.set_meta("agency_policy", json.dumps(dict(policy), sort_keys=True))
+
+    def agency_policy(self) -> dict[str, Any] | None:
+        """What :meth:`set_agency_policy` kept; None before the first round."""
+        text = self.meta("agency_policy")
+        policy: dict[str, Any] | None = json.loads(text) if text else None
+        return policy
+
     def status(self) -> dict[str, Any]:
         """Queues and cursors, for ``sallyport sync status``."""
         def count(sql: str, *args: Any) -> int:

@@ -95,7 +95,8 @@ class CentralSync:
         steps: list[tuple[str, Callable[[Round], None]]] = [
             ("alerts", self._push_alerts), ("counters", self._push_counters),
             ("outbox", self._push_outbox), ("receipts", self._push_receipts),
-            ("tablets", self._pull_tablets), ("feeds", self._pull_feeds),
+            ("policy", self._pull_policy), ("tablets", self._pull_tablets),
+            ("feeds", self._pull_feeds),
             ("blobs", self._pull_blobs)]
         for name, step in steps:
             try:
@@ -201,6 +202,9 @@ class CentralSync:
             done.sent_receipts += 1
 
     # -- down ----------------------------------------------------------------------------
+
+    def _pull_policy(self, done: Round) -> None:
+        self.cache.set_agency_policy(self.client.policy())
 
     def _pull_tablets(self, done: Round) -> None:
         tablets = self.client.tablets()

@@ -30,6 +30,17 @@ def register(commands: Any) -> None:
                    help="the tablet's device directory (see tablet/device.py)")
     p.add_argument("--tty", required=True, help="the gadget's tty, e.g. /dev/pts/7")
     p.set_defaults(func=cmd_link)
+    p = sub.add_parser(
+        "ui", help="the tablet's touchscreen",
+        description="Open the tablet's touchscreen (a 600x1024 portrait window) on the "
+        "content in its device directory: conversations, photos, replies written for the "
+        "next dock, music and videos, and this tablet's battery, storage and lock state. "
+        "It redraws by itself when a dock changes what it shows.")
+    p.add_argument("--device-dir", type=Path, required=True,
+                   help="the tablet's device directory (see tablet/device.py)")
+    p.add_argument("--silent", action="store_true",
+                   help="play media to libvlc's dummy outputs (no sound, no video window)")
+    p.set_defaults(func=cmd_ui)
 
 
 def cmd_link(args: argparse.Namespace) -> int:
@@ -54,4 +65,32 @@ def cmd_link(args: argparse.Namespace) -> int:
         print(READY, flush=True)
         serve_link(peer, stream, stop=lambda: stopping,
                    on_session=lambda what: print(f"session: {what}", flush=True))
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from device_security.errors import SecurityError
+    from tablet.device import TabletDirectory
+    from tablet.player import TABLET_OPTIONS
+    from tablet.store import StoreError
+    from tablet.ui.device_context import device_context
+
+    directory = TabletDirectory(args.device_dir)
+    if not directory.is_provisioned():
+        print(f"sallyport tablet: {args.device_dir} holds no provisioned tablet",
+              file=sys.stderr)
+        return 2
+    options = (*TABLET_OPTIONS, "--aout=dummy", "--vout=dummy") if args.silent \
+        else TABLET_OPTIONS
+    try:
+        context = device_context(directory, options)
+    except (SecurityError, StoreError) as e:
+        print(f"sallyport tablet: {e}", file=sys.stderr)
+        return 2
+    from tablet.ui.app import TabletApp  # Kivy opens its window here
+
+    try:
+        TabletApp(context).run()
+    finally:
+        context.close()
     return 0

@@ -8,6 +8,8 @@
     storage/             the sealed store
     content/             what sync brought, sealed (tablet/store.py)
     state.json           the sync counter and release state
+    lock.json            the lock timer (tablet/lock.py)
+    power_supply/        the battery, as sysfs shows it (capacity: percent)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from device_security.at_rest import SealedFiles, Sealer
 from device_security.ca_store import IdentityFiles
 from device_security.channel import Credentials
 from device_security.secure_element import KeyFileSecureElement
+from tablet.lock import TabletLock
 from tablet.peer import TabletPeer, load_agency_key
 from tablet.store import TabletStore
 
@@ -51,14 +54,30 @@ class TabletDirectory:
         return TabletStore(self.path / "content", serial=serial, sign=element.sign,
                            sealer=Sealer(element.derive_key(b"content")))
 
+    def serial(self) -> str:
+        """The serial number in the tablet's certificate. Raises SecurityError
+        if the tablet is not provisioned."""
+        serial = self.identity.certificate().subject.get_attributes_for_oid(
+            NameOID.SERIAL_NUMBER)
+        return str(serial[0].value) if serial else ""
+
+    def battery_pct(self) -> int | None:
+        """The battery's charge, or None when it cannot be read."""
+        try:
+            value = int((self.path / "power_supply" / "capacity").read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return value if 0 <= value <= 100 else None
+
+    def lock(self) -> TabletLock:
+        return TabletLock(self.path / "lock.json")
+
     def is_provisioned(self) -> bool:
         return self.secure_element.exists() and self.identity.exists()
 
     def peer(self) -> TabletPeer:
         """The link peer; raises SecurityError if the tablet is not provisioned."""
-        certificate = self.identity.certificate()
-        serial = certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
-        number = str(serial[0].value) if serial else ""
+        number = self.serial()
         return TabletPeer(
             serial=number,
             credentials=Credentials(self.identity.certificate_path, self.secure_element.path),
@@ -67,4 +86,5 @@ class TabletDirectory:
             store=self.store(),
             agency_key=load_agency_key(self.agency_key_path),
             content=self.content(number),
+            lock=self.lock(),
         )

@@ -80,14 +80,20 @@ class Album:
 
 
 class Library:
-    """The resident's content on this tablet. ``resident`` is the owner's
-    agency ID (drafts are written for them); ``stamps_per_message`` is what
-    the agency charges for one message, shown before a draft is saved."""
+    """The resident's content on this tablet. Drafts are written for the
+    owner (``resident``, else the owner the last dock named); a draft costs
+    what the agency charges for one message (``stamps_per_message``, else the
+    price the last dock brought, else 1), shown before it is saved."""
 
-    def __init__(self, store: TabletStore, *, resident: str, stamps_per_message: int = 1) -> None:
+    def __init__(self, store: TabletStore, *, resident: str | None = None,
+                 stamps_per_message: int | None = None) -> None:
         self.store = store
         self.resident = resident
         self.stamps_per_message = stamps_per_message
+
+    @property
+    def owner(self) -> str | None:
+        return self.resident or self.store.owner()
 
     # -- messages -------------------------------------------------------------------
 
@@ -118,7 +124,10 @@ class Library:
 
     def draft_cost(self, body: str) -> int:
         """Stamps a draft will cost when it is sent (text only from a tablet)."""
-        return self.stamps_per_message
+        if self.stamps_per_message is not None:
+            return self.stamps_per_message
+        price = self.store.recall("stamps_per_message", 1)
+        return price if isinstance(price, int) else 1
 
     def write(self, contact_id: int, body: str) -> str:
         """Save a reply for the next dock; raises ValueError for an empty or
@@ -128,7 +137,10 @@ class Library:
             raise ValueError("write something first")
         if len(text) > MAX_DRAFT_CHARS:
             raise ValueError(f"a message is at most {MAX_DRAFT_CHARS} characters")
-        return self.store.write_draft(resident=self.resident, contact=contact_id, body=text)
+        owner = self.owner
+        if owner is None:
+            raise ValueError("dock this tablet at your unit's kiosk once before writing")
+        return self.store.write_draft(resident=owner, contact=contact_id, body=text)
 
     def _message(self, body: dict[str, Any]) -> Message | None:
         try:

@@ -59,6 +59,7 @@ sentences shown to the resident are in :data:`MESSAGES`, keyed by
 from __future__ import annotations
 
 import datetime
+import fcntl
 import json
 import logging
 import math
@@ -457,12 +458,25 @@ class TabletLock:
         self._clock = clock
 
     def _apply(self, event: Callable[[LockState, datetime.datetime], LockState]) -> LockDecision:
-        now = self._clock()
-        before = load_state(self.path, now=now)
-        after = event(before, now)
-        if after != before or not self.path.exists():
-            save_state(self.path, after)
-        return decide(after, now)
+        # The link peer and the screen are separate processes: one at a time
+        # loads, changes and saves, so neither writes over the other's change.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            now = self._clock()
+            before = load_state(self.path, now=now)
+            after = event(before, now)
+            if after != before or not self.path.exists():
+                save_state(self.path, after)
+            return decide(after, now)
+
+    def state(self) -> LockState:
+        """What ``lock.json`` holds (a fresh tablet's state before it exists)."""
+        return load_state(self.path, now=self._clock())
+
+    def policy(self) -> LockPolicy:
+        """The agency's policy as the last dock brought it (the default before one)."""
+        return self.state().policy
 
     def check(self) -> LockDecision:
         """The decision now (recording the clock's reading)."""

@@ -6,6 +6,13 @@ one for every dock; a staff workstation may list and export the tablet's
 content; a peer with no certificate may only present a release token, once.
 Anything else is refused. Once the kiosk says the tablet is paired, the sync
 session (sync.session) runs in the same channel.
+
+The kiosk's answer (docs/security.md, "The kiosk's answer") names the owner,
+whose content alone the store may hold (a new owner's first dock wipes the
+old one's), the agency's lock policy and stamp price, and whether the kiosk
+is in service. A completed sync is a dock for the lock policy
+(tablet/lock.py); any answer from a kiosk tells the lock whether the unit's
+kiosk is in service.
 """
 
 from __future__ import annotations
@@ -29,12 +36,73 @@ from device_security.files import write_atomic
 from device_security.pki import Role, TrustAnchors, check_certificate
 from device_security.policy import decide_access
 from device_security.release import verify_release_token
-from sync.session import SessionError, TabletContent, serve_tablet
+from sync.session import SessionError, serve_tablet
 from sync.wire import FrameStream
+from tablet.lock import IN_SERVICE, KioskStatus, LockPolicy, StatusRefused, TabletLock
+from tablet.store import TabletStore
 
 log = logging.getLogger(__name__)
 
 SESSION_TIMEOUT = 30.0
+MAX_ANSWER = 512
+MAX_OWNER = 32
+
+
+@dataclass(frozen=True)
+class KioskAnswer:
+    """The kiosk's verdict on this tablet and what came with it."""
+
+    paired: bool
+    reason: str | None = None
+    owner: str | None = None
+    lock_after_days: int | None = None
+    stamps_per_message: int | None = None
+    out_of_service_since: datetime.datetime | None = None
+
+    @property
+    def kiosk_status(self) -> KioskStatus:
+        return KioskStatus(self.out_of_service_since)
+
+
+def parse_kiosk_answer(message: Any) -> KioskAnswer:
+    """Check the kiosk's answer field by field. Raises ValueError naming what is wrong."""
+    if not isinstance(message, dict) or message.get("v") != 1:
+        raise ValueError("not a version-1 map")
+    result = message.get("result")
+    if result not in ("paired", "refused"):
+        raise ValueError(f"result {str(result)[:20]!r} is neither paired nor refused")
+
+    def number(value: Any, name: str, low: int, high: int) -> int | None:
+        if value is None:
+            return None
+        if type(value) is not int or not low <= value <= high:
+            raise ValueError(f"{name} {str(value)[:20]!r} is not a whole number "
+                             f"from {low} to {high}")
+        return value
+
+    reason = message.get("reason")
+    if reason is not None and not (isinstance(reason, str) and len(reason) <= 64):
+        raise ValueError("the reason is not a short text")
+    owner = message.get("owner")
+    if result == "paired":
+        if not (isinstance(owner, str) and 0 < len(owner) <= MAX_OWNER
+                and owner.isprintable() and owner.strip() == owner):
+            raise ValueError(f"owner {str(owner)[:40]!r} is not an agency ID")
+    elif owner is not None:
+        raise ValueError("a refusal names no owner")
+    terms = message.get("terms")
+    kiosk = message.get("kiosk")
+    terms = {} if terms is None else terms
+    kiosk = {} if kiosk is None else kiosk
+    if not isinstance(terms, dict) or not isinstance(kiosk, dict):
+        raise ValueError("terms and kiosk are maps")
+    since = number(kiosk.get("out_of_service_since"), "out_of_service_since", 0, 2**40)
+    return KioskAnswer(
+        paired=result == "paired", reason=reason, owner=owner,
+        lock_after_days=number(terms.get("lock_after_days"), "lock_after_days", 1, 365),
+        stamps_per_message=number(terms.get("stamps_per_message"), "stamps_per_message", 0, 100),
+        out_of_service_since=None if since is None
+        else datetime.datetime.fromtimestamp(since, datetime.UTC))
 
 
 def utcnow() -> datetime.datetime:
@@ -66,7 +134,8 @@ class TabletPeer:
     def __init__(self, *, serial: str, credentials: Credentials, ca: x509.Certificate,
                  state_path: Path, store: SealedFiles,
                  agency_key: Ed25519PublicKey | None = None,
-                 content: TabletContent | None = None,
+                 content: TabletStore | None = None,
+                 lock: TabletLock | None = None,
                  clock: Callable[[], datetime.datetime] = utcnow) -> None:
         self.serial = serial
         self._credentials = credentials
@@ -75,6 +144,7 @@ class TabletPeer:
         self._store = store
         self._agency_key = agency_key
         self._content = content
+        self._lock = lock
         self._clock = clock
 
     def serve(self, stream: ByteStream, *, handshake_timeout: float = 10.0) -> str:
@@ -82,6 +152,8 @@ class TabletPeer:
 
         Errors of the stream (the cable pulled) pass through."""
         state = TabletState.load(self._state_path)
+        if state.released and self._lock is not None:
+            self._lock.released()  # keep the lock in step (a release interrupted, say)
         context = make_context("accept", self._credentials, self._trust.ca,
                                peer_certificate="optional")
         try:
@@ -114,21 +186,54 @@ class TabletPeer:
         state.counter += 1
         state.save(self._state_path)  # durable before the kiosk learns it
         channel.send_message({"v": 1, "serial": self.serial, "counter": state.counter})
-        answer = channel.recv_message(SESSION_TIMEOUT, max_size=512)
-        result = answer.get("result") if isinstance(answer, dict) else None
-        if result != "paired":
-            reason = answer.get("reason") if isinstance(answer, dict) else None
-            return f"the kiosk refused this tablet: {reason}"
+        try:
+            answer = parse_kiosk_answer(channel.recv_message(SESSION_TIMEOUT,
+                                                             max_size=MAX_ANSWER))
+        except ValueError as e:
+            return f"the kiosk's answer was malformed ({e}); nothing recorded"
+        if not answer.paired:
+            self._kiosk_said(answer)
+            return f"the kiosk refused this tablet: {answer.reason}"
         if self._content is None:
             return "paired with a kiosk"
+        owner = answer.owner
+        assert owner is not None  # checked for a paired answer
+        wiped = self._content.set_owner(owner)
+        if answer.stamps_per_message is not None:
+            self._content.remember("stamps_per_message", answer.stamps_per_message)
         try:
             got = serve_tablet(FrameStream(channel), self._content, counter=state.counter)
         except SessionError as e:
             return f"paired with a kiosk; the sync stopped: {e}"
         except Exception as e:  # noqa: BLE001 - the link went away mid-sync; say so in the log
             return f"paired with a kiosk; the link ended during the sync ({type(e).__name__})"
-        return (f"paired with a kiosk; synced {got.records} records, {got.blobs} files "
-                f"({got.blob_bytes} bytes), {got.outbox} drafts up")
+        self._docked(answer)
+        return (f"paired with a kiosk{'; a new owner: the old content was wiped' if wiped else ''}"
+                f"; synced {got.records} records, {got.blobs} files ({got.blob_bytes} bytes), "
+                f"{got.outbox} drafts up")
+
+    def _docked(self, answer: KioskAnswer) -> None:
+        """A completed sync: the lock counts from now, under the agency's policy."""
+        if self._lock is None:
+            return
+        policy = LockPolicy(answer.lock_after_days) if answer.lock_after_days \
+            else self._lock.policy()
+        try:
+            self._lock.docked(policy, answer.kiosk_status)
+        except StatusRefused as e:
+            log.warning("tablet %s: the kiosk's service report was not believable (%s); "
+                        "the dock counts, the report does not", self.serial, e)
+            self._lock.docked(policy, IN_SERVICE)
+
+    def _kiosk_said(self, answer: KioskAnswer) -> None:
+        """A kiosk that did not sync this tablet still says whether it is in service."""
+        if self._lock is None:
+            return
+        try:
+            self._lock.kiosk_reported(answer.kiosk_status)
+        except StatusRefused as e:
+            log.warning("tablet %s: the kiosk's service report was not believable (%s)",
+                        self.serial, e)
 
     def _inspect(self, channel: SecureChannel) -> str:
         channel.send_message({"v": 1, "serial": self.serial, "mode": "inspect"})
@@ -166,6 +271,8 @@ class TabletPeer:
         state.used_tokens.append(parsed.token_id)
         state.released = True
         state.save(self._state_path)
+        if self._lock is not None:
+            self._lock.released()
         channel.send_message({"result": "released"})
         return f"released for good by token {parsed.token_id}"
 

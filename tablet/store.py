@@ -159,6 +159,19 @@ class TabletStore:
                     path.unlink()
         return bool(had)
 
+    def remember(self, name: str, value: Any) -> None:
+        """Keep a setting a kiosk handed over (say, the stamp price), sealed."""
+        sealed = self._sealer.seal(json.dumps(value).encode(), b"setting " + name.encode())
+        with self.local.transaction() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                         "DO UPDATE SET value = excluded.value", ["setting:" + name, sealed])
+
+    def recall(self, name: str, default: Any = None) -> Any:
+        sealed = self._value("SELECT value FROM meta WHERE key = ?", ["setting:" + name])
+        if sealed is None:
+            return default
+        return json.loads(self._sealer.open(bytes(sealed), b"setting " + name.encode()))
+
     # -- the feed ------------------------------------------------------------------
 
     def cursor(self) -> int:

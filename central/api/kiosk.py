@@ -27,6 +27,7 @@ from central.api.models import (
     EntitlementOut,
     FeedOut,
     HeadsOut,
+    KioskPolicyOut,
     KioskTabletOut,
     RecordsReceiptIn,
     RecordsReceiptOut,
@@ -39,14 +40,16 @@ from central.schema import (
     attachments,
     catalog,
     entitlements,
+    facilities,
     feeds,
     messages,
     residents,
     tablets,
+    units,
 )
 from central.services import alerts, deliveries, media, outbox, sync_counters
 from central.services import feeds as feeds_service
-from central.services.accounts import resident
+from central.services.accounts import policy_of, resident
 from central.services.core import Central
 
 router = APIRouter(prefix="/v1/kiosk", tags=["kiosk"])
@@ -139,6 +142,19 @@ def tablet_registry(k: KioskDep, c: CentralDep) -> list[KioskTabletOut]:
     return [KioskTabletOut(serial=r.serial, resident_id=r.resident_id,
                            resident_agency_id=r.agency_id, status=r.status,
                            sync_counter=r.sync_counter) for r in rows]
+
+
+@router.get("/policy", response_model=KioskPolicyOut)
+def agency_policy(k: KioskDep, c: CentralDep) -> KioskPolicyOut:
+    """The agency's prices and tablet rules, as they apply on this kiosk's unit."""
+    with c.db.read() as conn:
+        agency_id = conn.execute(
+            select(facilities.c.agency_id).join(units, units.c.facility_id == facilities.c.id)
+            .where(units.c.id == k.unit_id)).scalar_one()
+        policy = policy_of(conn, agency_id)
+    fields = {name: getattr(policy, name) for name in KioskPolicyOut.model_fields
+              if name != "agency_id"}
+    return KioskPolicyOut(agency_id=agency_id, **fields)
 
 
 @router.post("/tablets/{serial}/counter", response_model=CounterOut)

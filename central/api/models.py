@@ -527,6 +527,24 @@ class PolicyBody(Body):
     refund_rejected_stamps: bool = True
     review_attachments: bool = False
     refund_window_days: Annotated[int, Field(ge=1, le=365)] = 14
+    tablet_lock_days: Annotated[int, Field(ge=1, le=365)] = 14
+
+
+class KioskPolicyOut(BaseModel):
+    """What a kiosk needs of its agency's policy: prices to show residents
+    before they spend, and the rules it hands each tablet at a dock."""
+
+    agency_id: str
+    stamps_per_message: int
+    stamps_per_photo: int
+    stamps_per_videogram: int
+    stamps_per_attachment: int
+    max_message_chars: int
+    transfer_min_cents: int
+    transfer_max_cents: int
+    transfer_step_cents: int
+    refund_window_days: int
+    tablet_lock_days: int
 
 
 class StaffIn(Body):

@@ -15,6 +15,8 @@ import tablet.ui  # noqa: F401 - Kivy's environment, before Kivy is imported
 
 SIZE = (600, 1024)  # a 7-inch portrait screen, in pixels
 SCREENS = ("home", "conversation", "photo", "compose", "media", "player", "status")
+REDRAWN = ("home", "conversation", "media", "status")  # redrawn when a dock changed things
+LOOK_EVERY_S = 3.0
 HERE = Path(__file__).parent
 
 
@@ -63,8 +65,10 @@ class TabletApp(App):
     def __init__(self, context: TabletContext, **kw: object) -> None:
         super().__init__(**kw)
         self.context = context
+        self._seen: object = None
 
     def build(self) -> ScreenManager:
+        from kivy.clock import Clock
         from kivy.core.window import Window
 
         Window.size = SIZE  # also when something opened the window before the app
@@ -72,7 +76,22 @@ class TabletApp(App):
         manager = ScreenManager(transition=NoTransition())
         for name in SCREENS:
             manager.add_widget(_CLASSES[name](name=name))
+        if self.context.version is not None:
+            self._seen = self.context.version()
+            Clock.schedule_interval(lambda _: self.look(), LOOK_EVERY_S)
         return manager
+
+    def look(self) -> None:
+        """Redraw the screen shown if a dock changed what it shows (never the
+        compose screen: what the resident is typing stays as it is)."""
+        version = self.context.version
+        if version is None:
+            return
+        now = version()
+        if now != self._seen:
+            self._seen = now
+            if self.root.current in REDRAWN:
+                self.go(self.root.current)
 
     def go(self, screen: str) -> None:
         """Show a screen (it reads the context as it enters; shown again, it

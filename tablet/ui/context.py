@@ -14,7 +14,7 @@ from tablet.library import Library, Track
 @dataclass(frozen=True)
 class DeviceStatus:
     serial: str
-    battery_pct: int
+    battery_pct: int | None  # None: the battery cannot be read
     storage_used: int  # bytes of synced content
     storage_free: int
     last_sync_at: int | None  # seconds since the epoch; None: never docked
@@ -47,6 +47,9 @@ class TabletContext:
     status: Callable[[], DeviceStatus]
     lock: Callable[[], LockView]
     player: PlayerLike | None = None
+    # Something that changes when the content does (a dock elsewhere): the app
+    # looks every few seconds and redraws the screen shown. None: never changes.
+    version: Callable[[], object] | None = None
 
 
 def when(at: int | None) -> str:
@@ -54,6 +57,10 @@ def when(at: int | None) -> str:
     if not at:
         return "never"
     return datetime.datetime.fromtimestamp(at).strftime("%a %d %b, %H:%M")
+
+
+def battery_text(pct: int | None) -> str:
+    return "unknown" if pct is None else f"{pct}%"
 
 
 def size_text(n: int) -> str:

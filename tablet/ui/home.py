@@ -6,7 +6,7 @@ from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
-from tablet.ui.context import when
+from tablet.ui.context import battery_text, when
 from tablet.ui.widgets import make
 
 
@@ -21,7 +21,7 @@ class HomeScreen(Screen):
         context = App.get_running_app().context
         status = context.status()
         lock = context.lock()
-        self.status_line = (f"Battery {status.battery_pct}%   ·   "
+        self.status_line = (f"Battery {battery_text(status.battery_pct)}   ·   "
                             f"Last docked: {when(status.last_sync_at)}")
         self.lock_line = "" if lock.can_compose else lock.explanation
         box = self.ids.conversations

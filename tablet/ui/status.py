@@ -6,7 +6,7 @@ from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
-from tablet.ui.context import size_text, when
+from tablet.ui.context import battery_text, size_text, when
 
 
 class StatusScreen(Screen):
@@ -25,7 +25,7 @@ class StatusScreen(Screen):
         s = context.status()
         lock = context.lock()
         self.serial = f"Tablet {s.serial}"
-        self.battery = f"Battery: {s.battery_pct}%"
+        self.battery = f"Battery: {battery_text(s.battery_pct)}"
         self.storage = (f"Storage: {size_text(s.storage_used)} used, "
                         f"{size_text(s.storage_free)} free")
         self.last_sync = f"Last docked: {when(s.last_sync_at)}"

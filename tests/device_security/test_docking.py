@@ -9,7 +9,7 @@ import datetime
 import itertools
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from device_security import reasons
 from device_security.alerts import Alerter, AlertQueue, SmtpAlertMailer, SmtpSettings
 from device_security.ca_store import CertificateAuthority
 from device_security.channel import Credentials
-from device_security.pairing import DockedTablet, PairingGate, PairingResult
+from device_security.pairing import DockedTablet, PairingGate, PairingResult, TabletTerms
 from device_security.policy import KioskSession
 from device_security.registry import Registry
 from hw.errors import DeviceGone
@@ -45,6 +45,7 @@ class Dock:
     registry: Registry
     inbox: Inbox
     links: list[SerialLink]
+    terms: TabletTerms = field(default_factory=TabletTerms)  # what the gate tells tablets
 
     def provision(self, name: str, owner: str | None = None, owner_name: str = "",
                   **tablet: object) -> str:
@@ -102,7 +103,7 @@ def dock(world: World, tmp_path: Path) -> Iterator[Dock]:
             registry=registry,
             alerter=Alerter(AlertQueue(root / "alerts.db"), SmtpAlertMailer(SmtpSettings(
                 "127.0.0.1", port, "kiosk@cedar.test", "staff@cedar.test", timeout=5))),
-            kiosk_location="K-B2-01", handshake_timeout=5)
+            kiosk_location="K-B2-01", handshake_timeout=5, terms=lambda: d.terms)
         d = Dock(world, root, gate, registry, inbox, [])
         try:
             yield d

@@ -4,16 +4,27 @@ cable (tablet/peer.py runs the session after pairing)."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
 
 from device_security import reasons
+from device_security.pairing import TabletTerms
 from sync.dock import dock_and_sync
 from sync.kiosk_cache import KioskCache
 from tablet.device import TabletDirectory
-from tests.device_security.test_docking import ANA, BO, Dock, dock  # noqa: F401 - fixture
+from tablet.library import Library
+from tablet.lock import LockPolicy, load_state
+from tests.device_security.test_docking import (  # noqa: F401 - fixture
+    ANA,
+    BO,
+    Dock,
+    dock,
+    sallyport,
+)
 
 pytestmark = pytest.mark.udev
 
@@ -65,3 +76,68 @@ def test_a_tablet_the_cache_does_not_know_yet_is_told_why(dock: Dock,  # noqa: F
     outcome = dock_and_sync(dock.gate, *dock.plugged("T3"), BO, cache, kiosk="K-B2-01")
     assert outcome.pairing.decision.allowed and not outcome.synced
     assert outcome.problem is not None and serial in outcome.problem
+
+
+def test_the_tablet_keeps_its_owner_the_price_and_the_lock_policy(
+        dock: Dock, tmp_path: Path) -> None:  # noqa: F811
+    serial = dock.provision("T4", "A100", "Ana Reyes")
+    cache, _ = _cache(tmp_path / "kiosk", serial)
+    dock.terms = TabletTerms(lock_after_days=21, stamps_per_message=2)
+    outcome = dock_and_sync(dock.gate, *dock.plugged("T4"), ANA, cache, kiosk="K-B2-01")
+    assert outcome.synced, outcome.problem
+    dock.world.unplug("T4")
+    directory = TabletDirectory(dock.world.tablet("T4").directory)
+    content = directory.content(serial)
+    assert content.owner() == "A100" and content.recall("stamps_per_message") == 2
+    assert Library(content).draft_cost("hi") == 2 and Library(content).owner == "A100"
+    lock = directory.lock()
+    assert lock.policy() == LockPolicy(21)
+    decision = lock.check()
+    assert decision.can_compose and decision.days_left in (20, 21)  # docked just now
+
+
+def test_a_reassigned_tablet_is_wiped_before_the_new_owner_syncs(
+        dock: Dock, tmp_path: Path) -> None:  # noqa: F811
+    serial = dock.provision("T5", "A100", "Ana Reyes")
+    cache, photo = _cache(tmp_path / "kiosk", serial)
+    assert dock_and_sync(dock.gate, *dock.plugged("T5"), ANA, cache, kiosk="K-B2-01").synced
+    dock.world.unplug("T5")
+    content = TabletDirectory(dock.world.tablet("T5").directory).content(serial)
+    assert [m["body"]["body"] for m in content.items("message")] == ["hello Ana"]
+    content.close()
+
+    # Staff give the tablet to Bo; his kiosk cache holds his own feed only.
+    assert sallyport(["device", "assign", "--registry", str(dock.root / "registry.db"),
+                      "--serial", serial, "--owner", "B200", "--owner-name", "Bo Lind"]) == 0
+    theirs = KioskCache(tmp_path / "kiosk-bo")
+    theirs.set_tablets([{"serial": serial, "resident_id": 8, "resident_agency_id": "B200",
+                         "status": "active"}])
+    theirs.apply_feed(8, 1, [{"seq": 1, "kind": "message", "ref": "m-9", "body": {
+        "uid": "m-9", "body": "hello Bo", "contact_name": "Ola", "attachments": []}}])
+    outcome = dock_and_sync(dock.gate, *dock.plugged("T5"), BO, theirs, kiosk="K-B2-01")
+    assert outcome.synced, outcome.problem
+    dock.world.unplug("T5")
+    assert "the old content was wiped" in dock.world.sessions["T5"][-1]
+    content = TabletDirectory(dock.world.tablet("T5").directory).content(serial)
+    assert content.owner() == "B200"
+    assert [m["body"]["body"] for m in content.items("message")] == ["hello Bo"]
+    assert content.complete_blobs() == []  # Ana's photo went with her messages
+    assert photo not in b"".join(p.read_bytes() for p in (
+        dock.world.tablet("T5").directory / "content").rglob("*") if p.is_file())
+
+
+def test_a_refusal_still_tells_the_tablet_the_kiosk_is_out_of_service(
+        dock: Dock, tmp_path: Path) -> None:  # noqa: F811
+    serial = dock.provision("T6", "B200", "Bo Lind")
+    since = int(time.time()) - 3600
+    dock.terms = TabletTerms(out_of_service_since=since)
+    cache, _ = _cache(tmp_path / "kiosk", serial, owner="B200")
+    outcome = dock_and_sync(dock.gate, *dock.plugged("T6"), ANA, cache, kiosk="K-B2-01")
+    assert not outcome.synced
+    dock.world.unplug("T6")
+    state = load_state(TabletDirectory(dock.world.tablet("T6").directory).path / "lock.json",
+                       now=datetime.datetime.now(datetime.UTC))
+    # Out of service since before this tablet began counting: paused from then on,
+    # until a kiosk says it is back.
+    (pause,) = state.pauses
+    assert pause.start == state.counting_from and pause.end is None

@@ -12,10 +12,7 @@ import argparse
 import shutil
 import sys
 import tempfile
-import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from tablet.library import Library
 from tablet.player import Player
@@ -23,6 +20,7 @@ from tablet.ui.app import TabletApp  # before Kivy's window: it configures it
 from tablet.ui.context import DeviceStatus, LockView, TabletContext
 from tablet.ui.playback import Playback
 from tests.tablet.ui_sample import RESIDENT, SERIAL, filled_store
+from tests.touch import Driver, check
 
 QUIET = ("--aout=dummy", "--vout=dummy", "--quiet")  # real libvlc, no sound or window
 OPEN = LockView("open", True, "You can read, play and write. Dock within 11 days to keep "
@@ -45,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(out: Path, work: Path) -> int:
-    from kivy.clock import Clock
     from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
 
     store = filled_store(work / "content")
     library = Library(store, resident=RESIDENT)
@@ -59,40 +55,9 @@ def _run(out: Path, work: Path) -> int:
         status=lambda: DeviceStatus(SERIAL, 76, 4_300_000, 11_800_000_000, 1795400000),
         lock=lambda: lock["view"], player=playback)
     app = TabletApp(context)
-    failures: list[str] = []
-
-    def screen() -> Any:
-        return app.root.current_screen
-
-    def tap(widget: Any) -> None:
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
-
-    def find(root: Any, match: Callable[[Any], bool]) -> Any:
-        for w in root.walk():
-            if match(w):
-                return w
-        raise AssertionError(f"nothing on {screen().name} matches")
-
-    def button(text: str) -> Any:
-        return find(screen(), lambda w: getattr(w, "text", None) == text
-                    and hasattr(w, "trigger_action"))
-
-    def shot(name: str) -> None:
-        app.root.export_to_png(str(out / f"{name}.png"))
-
-    def check(condition: bool, what: str) -> None:
-        assert condition, what
-
-    steps: list[tuple[str, Callable[[], None]]] = []
-
-    def step(name: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
-        def add(fn: Callable[[], None]) -> Callable[[], None]:
-            steps.append((name, fn))
-            return fn
-        return add
+    driver = Driver(app, out)
+    screen, tap, button, shot, step = (driver.screen, driver.tap, driver.button, driver.shot,
+                                       driver.step)
 
     @step("home lists both conversations, newest first")
     def _() -> None:
@@ -126,8 +91,7 @@ def _run(out: Path, work: Path) -> int:
     @step("typing a reply")
     def _() -> None:
         check(screen().name == "compose", screen().name)
-        for key in ("Shift", "H", "i", "space", "m", "o", "m"):
-            tap(button(key))
+        driver.type_text(["Shift", "H", "i", "space", "m", "o", "m"])
 
     @step("the reply is saved for the next dock")
     def _() -> None:
@@ -203,32 +167,12 @@ def _run(out: Path, work: Path) -> int:
         check(button("Write a reply").disabled, "reply disabled")
         shot("conversation-locked")
 
-    def run_next(index: int) -> None:
-        if index >= len(steps):
-            app.stop()
-            return
-        name, fn = steps[index]
-        try:
-            fn()
-            print(f"ok    {name}", flush=True)
-        except Exception:  # noqa: BLE001 - reported, then the app stops
-            failures.append(name)
-            print(f"FAIL  {name}\n{traceback.format_exc()}", flush=True)
-            app.stop()
-            return
-        Clock.schedule_once(lambda _: run_next(index + 1), 0.3)
-
     Window.clearcolor = (1, 1, 1, 1)
-    Clock.schedule_once(lambda _: run_next(0), 1.5)
     try:
-        app.run()
-    except Exception:  # noqa: BLE001 - the app could not start: say why
-        print(f"FAIL  the app did not start\n{traceback.format_exc()}", flush=True)
-        return 1
+        return driver.run()
     finally:
         player.close()
         store.close()
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":

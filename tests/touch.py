@@ -1,0 +1,120 @@
+"""Driving a Kivy app with simulated touches, step by step, on Kivy's clock.
+
+A driver script makes a :class:`Driver` for its app, adds steps with
+:meth:`Driver.step`, and calls :meth:`Driver.run`, which starts the app, runs
+the steps in order (each after the screen has had time to draw), prints
+``ok`` or ``FAIL`` per step, and returns the exit status. A step that raises
+:class:`NotYet` is tried again a little later, until its timeout: that is how
+a step waits for something another thread does (a player starting, a dock).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Step = Callable[[], None]
+
+
+class NotYet(Exception):
+    """Raised by a step that should be tried again shortly."""
+
+
+def check(condition: bool, what: str) -> None:
+    assert condition, what
+
+
+def wait_for(condition: bool, what: str) -> None:
+    """In a step: try the step again later unless ``condition`` holds."""
+    if not condition:
+        raise NotYet(what)
+
+
+class Driver:
+    def __init__(self, app: Any, shots: Path | None = None, *, between_s: float = 0.3,
+                 first_s: float = 1.5) -> None:
+        self.app = app
+        self.shots = shots
+        self.between_s = between_s
+        self.first_s = first_s
+        self.steps: list[tuple[str, Step, float]] = []
+        self.failures: list[str] = []
+
+    # -- what a step uses -------------------------------------------------------------
+
+    def screen(self) -> Any:
+        return self.app.root.current_screen
+
+    def tap(self, widget: Any) -> None:
+        from kivy.tests.common import UnitTestTouch
+
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    def find(self, match: Callable[[Any], bool], root: Any = None) -> Any:
+        for w in (root or self.screen()).walk():
+            if match(w):
+                return w
+        raise AssertionError(f"nothing on {self.screen().name} matches")
+
+    def button(self, text: str) -> Any:
+        return self.find(lambda w: getattr(w, "text", None) == text
+                         and hasattr(w, "trigger_action"))
+
+    def type_text(self, keys: list[str]) -> None:
+        """Tap the on-screen keyboard's keys by their labels."""
+        for key in keys:
+            self.tap(self.button(key))
+
+    def shot(self, name: str) -> None:
+        if self.shots is not None:
+            self.app.root.export_to_png(str(self.shots / f"{name}.png"))
+
+    # -- steps ----------------------------------------------------------------------
+
+    def step(self, name: str, timeout_s: float = 20.0) -> Callable[[Step], Step]:
+        def add(fn: Step) -> Step:
+            self.steps.append((name, fn, timeout_s))
+            return fn
+        return add
+
+    def run(self) -> int:
+        """Start the app and run every step; 0 when all passed, else 1."""
+        from kivy.clock import Clock
+
+        def run_step(index: int, started: float) -> None:
+            if index >= len(self.steps):
+                self.app.stop()
+                return
+            name, fn, timeout = self.steps[index]
+            try:
+                fn()
+            except NotYet as e:
+                if time.monotonic() - started < timeout:
+                    Clock.schedule_once(lambda _: run_step(index, started), 0.2)
+                    return
+                self._fail(name, f"still waiting after {timeout:.0f} s: {e}")
+                return
+            except Exception:  # noqa: BLE001 - reported, then the app stops
+                self._fail(name, traceback.format_exc())
+                return
+            print(f"ok    {name}", flush=True)
+            Clock.schedule_once(lambda _: run_step(index + 1, time.monotonic()), self.between_s)
+
+        Clock.schedule_once(lambda _: run_step(0, time.monotonic()), self.first_s)
+        try:
+            self.app.run()
+        except Exception:  # noqa: BLE001 - the app could not start: say why
+            print(f"FAIL  the app did not start\n{traceback.format_exc()}", flush=True)
+            return 1
+        return 1 if self.failures else 0
+
+    def _fail(self, name: str, why: str) -> None:
+        self.failures.append(name)
+        print(f"FAIL  {name}\n{why}", flush=True)
+        self.app.stop()
