@@ -236,3 +236,16 @@ def test_a_handed_draft_shows_as_sent_until_it_comes_back_down(tmp_path: Path) -
     assert [(m.body, m.handed, m.waiting) for m in messages] == [
         ("How are you?", False, False), ("Doing fine, thank you", False, False)]
     store.close()
+
+
+def test_what_another_process_stores_is_seen_at_once(tmp_path: Path) -> None:
+    key = os.urandom(32)
+    screen, link = _store(tmp_path / "content", key), _store(tmp_path / "content", key)
+    assert screen.complete_blobs() == []  # read once, and kept
+    sha = _put(link, b"a photo that arrived at the dock")
+    assert screen.complete_blobs() == [bytes.fromhex(sha)]
+    link.set_owner(OWNER)
+    link.set_owner("990001")  # a wipe, by the other connection
+    assert screen.complete_blobs() == []
+    screen.close()
+    link.close()
