@@ -33,7 +33,9 @@ def register(commands: Any) -> None:
         "on stdout; commands are read as JSON lines on stdin: "
         '{"op": "login", "agency_id": "...", "pin": "..."}, '
         '{"op": "change_pin", "old_pin": "...", "new_pin": "..."}, {"op": "logout"}, '
-        '{"op": "home"}, {"op": "entitlements"}, {"op": "buy", "item_id": "...", "key": "..."}, '
+        '{"op": "home"}, {"op": "contacts"}, {"op": "entitlements"}, '
+        '{"op": "buy", "item_id": "...", "key": "..."}, '
+        '{"op": "write", "contact_id": N, "body": "...", "uid": "..."}, {"op": "inbox"}, '
         '{"op": "round"}, {"op": "status"}, '
         '{"op": "stop"}. Each command is answered by a line with "reply". SIGTERM or '
         "Ctrl-C stops it; the end of stdin does not.")
@@ -123,7 +125,7 @@ def run_command(service: Any, command: dict[str, Any], done: threading.Event) ->
         answer = service.change_pin(_text(command, "old_pin"), _text(command, "new_pin"))
     elif op == "logout":
         answer = service.logout()
-    elif op in ("home", "entitlements", "buy"):
+    elif op in ("home", "entitlements", "buy", "contacts"):
         resident = service.resident
         if resident is None or not resident.ready:
             answer = {"ok": False, "code": "not_logged_in", "message": "Log in first."}
@@ -133,16 +135,35 @@ def run_command(service: Any, command: dict[str, Any], done: threading.Event) ->
                     answer = {"ok": True, **service.desk.home(resident)}
                 elif op == "entitlements":
                     answer = {"ok": True, "entitlements": service.desk.entitlements(resident)}
+                elif op == "contacts":
+                    answer = {"ok": True, "contacts": service.desk.contacts(resident)}
                 else:
                     answer = {"ok": True, "entitlements": service.desk.buy(
                         resident, _text(command, "item_id"), _text(command, "key"))}
             except (LoginRefused, CentralClientError) as e:
                 answer = {"ok": False, "message": str(e)}
+    elif op == "write":
+        contact = command.get("contact_id")
+        body = command.get("body")
+        if type(contact) is not int or not isinstance(body, str) or len(body) > 4096:
+            raise ValueError("write needs contact_id (a number) and body (text)")
+        uid = command.get("uid")
+        answer = service.write_letter(contact, body, _text(command, "uid") if uid else None)
+    elif op == "inbox":
+        resident = service.resident
+        if resident is None or not resident.ready:
+            answer = {"ok": False, "code": "not_logged_in", "message": "Log in first."}
+        else:
+            answer = {"ok": True, "conversations": [
+                {"contact_id": c.contact_id, "contact_name": c.contact_name, "unread": c.unread,
+                 "messages": [{"uid": m.uid, "incoming": m.incoming, "body": m.body,
+                               "state": m.state} for m in c.messages]}
+                for c in service.inbox.conversations(resident.resident_id)]}
     elif op == "round":
         r = service.run_round()
         answer = {"ok": r.reached_central, "error": r.error, "records": r.records,
                   "blobs": r.blobs, "sent_drafts": r.sent_drafts,
-                  "sent_receipts": r.sent_receipts}
+                  "sent_letters": r.sent_letters, "sent_receipts": r.sent_receipts}
     elif op == "status":
         answer = {"ok": True, **service.status()}
     elif op == "stop":

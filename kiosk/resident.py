@@ -84,6 +84,64 @@ class ResidentDesk:
             json={"item_id": item_id, "idempotency_key": key})
         return answer
 
+    def catalog(self, resident: Resident, query: str = "", kind: str | None = None,
+                limit: int = 50) -> list[dict[str, Any]]:
+        """The media catalog, searched by title or artist."""
+        params: dict[str, Any] = {"q": query[:100], "limit": limit}
+        if kind:
+            params["kind"] = kind
+        answer: list[dict[str, Any]] = self.client.call(
+            "GET", "/v1/resident/catalog", token=resident.token, params=params)
+        return answer
+
+    def contacts(self, resident: Resident) -> list[dict[str, Any]]:
+        """The family members and friends approved to write with them."""
+        answer: list[dict[str, Any]] = self.client.call("GET", "/v1/resident/contacts",
+                                                        token=resident.token)
+        return answer
+
+    def send(self, resident: Resident, *, uid: str, contact_id: int, body: str
+             ) -> dict[str, Any]:
+        """Send a message; the same ``uid`` again never sends or charges twice."""
+        answer: dict[str, Any] = self.client.call(
+            "POST", "/v1/resident/messages", token=resident.token,
+            json={"uid": uid, "contact_id": contact_id, "body": body, "attachments": []})
+        return answer
+
+    def offers(self, resident: Resident) -> list[dict[str, Any]]:
+        """The stamp bundles their agency sells."""
+        answer: list[dict[str, Any]] = self.client.call("GET", "/v1/resident/offers",
+                                                        token=resident.token)
+        return answer
+
+    def buy_stamps(self, resident: Resident, offer_id: str, key: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.client.call(
+            "POST", "/v1/resident/stamps", token=resident.token,
+            json={"offer_id": offer_id, "idempotency_key": key})
+        return answer
+
+    def transfer(self, resident: Resident, amount_cents: int, key: str) -> dict[str, Any]:
+        """Move money from their trust account to prepaid, within the agency's limits."""
+        answer: dict[str, Any] = self.client.call(
+            "POST", "/v1/resident/transfers", token=resident.token,
+            json={"amount_cents": amount_cents, "idempotency_key": key})
+        return answer
+
+    def tickets(self, resident: Resident) -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = self.client.call("GET", "/v1/resident/tickets",
+                                                        token=resident.token)
+        return answer
+
+    def file_ticket(self, resident: Resident, *, uid: str, category: str, description: str,
+                    diagnostics: dict[str, Any]) -> dict[str, Any]:
+        """A trouble ticket, with the kiosk's diagnostics attached; ``uid`` makes a
+        retry harmless."""
+        answer: dict[str, Any] = self.client.call(
+            "POST", "/v1/resident/tickets", token=resident.token,
+            json={"uid": uid, "category": category, "description": description,
+                  "diagnostics": diagnostics})
+        return answer
+
     def _known(self, resident: Resident) -> Resident:
         home = self.home(resident)
         return Resident(resident.token, resident.expires_at, False,

@@ -22,9 +22,11 @@ queue), so docking goes on while the server is away.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -48,11 +50,12 @@ from hw.hotplug import UdevHotplug
 from hw.records import DockedDevice, HotplugEvent
 from hw.serial_link import SerialLink, open_link
 from kiosk.config import KioskConfig
+from kiosk.inbox import MAX_LETTER_CHARS, Inbox
 from kiosk.resident import LoginRefused, Resident, ResidentDesk
 from sync.central_client import CentralClient, CentralUnavailable
 from sync.config import SyncConfig
 from sync.dock import DockOutcome, dock_and_sync
-from sync.kiosk_cache import KioskCache
+from sync.kiosk_cache import REFUSED, KioskCache
 from sync.kiosk_sync import CentralSync, Round
 from sync.session import Progress
 
@@ -114,6 +117,9 @@ class KioskService:
                                                timeout=s.request_timeout_s, attempts=2))
         self.pump = CentralSync(self._rounds_client, self.cache, registry=self.registry,
                                 alerts=self.alerts)
+        # Letters go up at once, on the resident calls' connection (rounds retry them).
+        self._letters = CentralSync(self.desk.client, self.cache)
+        self.inbox = Inbox(self.cache)
         self._spawn("rounds", self._rounds)
         self._spawn("dock-watch", self._watch_dock)
         self.emit({"event": "started", "location": k.location_code, "unit": k.unit})
@@ -156,6 +162,7 @@ class KioskService:
             return refusal
         with self._lock:
             self._resident = resident
+        self._renew_letters(resident)
         log.info("resident %s logged in%s", resident.agency_id or agency_id,
                  " (must choose a new PIN)" if resident.must_change_pin else "")
         return {"ok": True, "must_change_pin": resident.must_change_pin,
@@ -170,7 +177,40 @@ class KioskService:
             return refusal
         with self._lock:
             self._resident = done
+        self._renew_letters(done)
         return {"ok": True, "name": done.name, "agency_id": done.agency_id}
+
+    def _renew_letters(self, resident: Resident) -> None:
+        if resident.ready and self.cache is not None:
+            renewed = self.cache.renew_letters(resident.resident_id, resident.token)
+            if renewed:
+                log.info("%d letters of %s go up with their new session", renewed,
+                         resident.agency_id)
+
+    def write_letter(self, contact_id: int, body: str, uid: str | None = None) -> Event:
+        """A message from the resident logged in: kept in the cache first, then
+        sent at once if the central server answers (else by a later round). The
+        same ``uid`` again sends nothing twice."""
+        resident = self.resident
+        if resident is None or not resident.ready:
+            return {"ok": False, "code": "not_logged_in", "message": "Log in first."}
+        text = body.strip()
+        if not text or len(text) > MAX_LETTER_CHARS:
+            return {"ok": False, "code": "bad_length",
+                    "message": f"A message is 1 to {MAX_LETTER_CHARS} characters."}
+        assert self.cache is not None
+        uid = uid or "k-" + secrets.token_urlsafe(18)
+        self.cache.queue_letter(uid, resident_id=resident.resident_id, contact_id=contact_id,
+                                body=text, token=resident.token)
+        for item in self.cache.pending_letters(uid=uid):
+            with contextlib.suppress(CentralUnavailable):  # it stays queued for the rounds
+                self._letters.send_letter(item)
+        letter = next((letter for letter in self.cache.letters(resident.resident_id)
+                       if letter["uid"] == uid), None)
+        if letter is None:  # the uid is another resident's letter's
+            return {"ok": False, "code": "uid_taken", "message": "Write it again."}
+        return {"ok": letter["state"] != REFUSED, "uid": uid, "state": letter["state"],
+                "message": letter["result"] if letter["state"] == REFUSED else ""}
 
     @staticmethod
     def _ask(call: Callable[[], Resident]) -> tuple[Resident | None, Event]:

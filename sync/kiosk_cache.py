@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS receipts (
     key TEXT PRIMARY KEY, kind TEXT NOT NULL, serial TEXT NOT NULL, payload TEXT NOT NULL,
     received_at INTEGER NOT NULL, state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS letters (
+    uid TEXT PRIMARY KEY, resident_id INTEGER NOT NULL, contact_id INTEGER NOT NULL,
+    body TEXT NOT NULL, token TEXT NOT NULL, written_at INTEGER NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS counters (
     uid TEXT PRIMARY KEY, serial TEXT NOT NULL, counter INTEGER NOT NULL,
     received_at INTEGER NOT NULL, state TEXT NOT NULL,
@@ -76,7 +80,8 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 
 QUEUED, SENT, REFUSED = "queued", "sent", "refused"
-_QUEUE_KEYS = {"outbox": "uid", "receipts": "key", "counters": "uid"}
+WAITING_LOGIN = "waiting_login"  # a letter whose writer's session ended before it went up
+_QUEUE_KEYS = {"outbox": "uid", "receipts": "key", "counters": "uid", "letters": "uid"}
 MAX_BLOB = wire.MAX_BLOB_SIZE
 _HEX = frozenset("0123456789abcdef")
 
@@ -292,12 +297,55 @@ class KioskCache:
                     "SELECT uid, serial, counter, attempts FROM counters WHERE state = ? "
                     "ORDER BY received_at, rowid LIMIT ?", [QUEUED, limit])]
 
+    # -- letters: messages residents write at this kiosk ----------------------------------
+
+    def queue_letter(self, uid: str, *, resident_id: int, contact_id: int, body: str,
+                     token: str) -> None:
+        """Keep a message written here until the central server has it (the same
+        uid again changes nothing). ``token`` is the writer's session, to send it with."""
+        with self._tx() as conn:
+            conn.execute("INSERT OR IGNORE INTO letters (uid, resident_id, contact_id, body, "
+                         "token, written_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [uid, resident_id, contact_id, body, token, int(time.time()), QUEUED])
+
+    def pending_letters(self, limit: int = 50, uid: str | None = None) -> list[Pending]:
+        """Letters to send (``uid``: that one only, if it is waiting)."""
+        rows = self._rows("SELECT uid, resident_id, contact_id, body, token, attempts "
+                          "FROM letters WHERE state = ? AND (? IS NULL OR uid = ?) "
+                          "ORDER BY written_at, uid LIMIT ?", [QUEUED, uid, uid, limit])
+        return [Pending(u, "letter", "", {"resident_id": r, "contact_id": c, "body": b,
+                                          "token": t}, int(n)) for u, r, c, b, t, n in rows]
+
+    def letters(self, resident_id: int) -> list[dict[str, Any]]:
+        """A resident's letters written here, oldest first, with their state."""
+        return [{"uid": u, "contact_id": c, "body": b, "written_at": w, "state": s,
+                 "result": res} for u, c, b, w, s, res in self._rows(
+            "SELECT uid, contact_id, body, written_at, state, result FROM letters "
+            "WHERE resident_id = ? ORDER BY written_at, uid", [resident_id])]
+
+    def letter_waits_for_login(self, uid: str) -> None:
+        """The writer's session ended before the letter went up: it waits for
+        their next login here."""
+        with self._tx() as conn:
+            conn.execute("UPDATE letters SET state = ?, token = '', attempts = attempts + 1 "
+                         "WHERE uid = ? AND state = ?", [WAITING_LOGIN, uid, QUEUED])
+
+    def renew_letters(self, resident_id: int, token: str) -> int:
+        """The resident logged in again: their waiting letters go with this session."""
+        with self._tx() as conn:
+            return int(conn.execute(
+                "UPDATE letters SET state = ?, token = ? WHERE resident_id = ? AND state = ?",
+                [QUEUED, token, resident_id, WAITING_LOGIN]).rowcount)
+
     def settle(self, table: str, key: str, state: str, result: str = "") -> None:
         """An item went up (``sent``), was refused for good (``refused``), or
         failed for now (``queued``, counted as an attempt)."""
         column = _QUEUE_KEYS.get(table)
         if column is None or state not in (QUEUED, SENT, REFUSED):
             raise ValueError(f"no queue {table} or state {state}")
+        if table == "letters" and state != QUEUED:
+            with self._tx() as conn:  # its session is no longer needed
+                conn.execute("UPDATE letters SET token = '' WHERE uid = ?", [key])
         with self._tx() as conn:
             conn.execute(f"UPDATE {table} SET state = ?, result = ?, "  # noqa: S608 - checked above
                          f"attempts = attempts + 1 WHERE {column} = ?", [state, result[:500], key])
@@ -330,8 +378,10 @@ class KioskCache:
 
         queues = {}
         for table in _QUEUE_KEYS:
+            states = (QUEUED, SENT, REFUSED, WAITING_LOGIN) if table == "letters" \
+                else (QUEUED, SENT, REFUSED)
             queues[table] = {state: count(f"SELECT count(*) FROM {table} WHERE state = ?",  # noqa: S608
-                                          state) for state in (QUEUED, SENT, REFUSED)}
+                                          state) for state in states}
         return {
             "residents": [{"resident_id": r, "cursor": c, "head": h, "behind": h - c}
                           for r, c, h in self._rows(

@@ -4,14 +4,17 @@ Each round, in this order:
 
 1. **Up**: first what staff act on, small and urgent: alerts of refused
    tablets, then the sync counter of each pairing this kiosk allowed (each
-   under a uid made here). Then the tablets' drafts and their delivery
-   receipts, each under an id made on the tablet. So a retry after a lost
-   answer changes nothing on the server. A refusal (4xx) is final and kept
+   under a uid made here). Then the tablets' drafts, the letters residents
+   wrote at this kiosk (each under a uid made here, sent with its writer's
+   session; one whose session has ended waits for their next login), and the
+   tablets' delivery receipts, each under an id made on the tablet. So a
+   retry after a lost answer changes nothing on the server. A refusal (4xx) is final and kept
    with its reason (for alerts and counters, except 401: the server does not
    know this kiosk, which is no fault of the item); anything else leaves the
    item queued for the next round.
-2. **Who is here**: this unit's tablets (whose each is, and their sync
-   counters), for pairing and for knowing which feed a docked tablet reads.
+2. **Who is here**: the agency's prices and tablet rules; this unit's
+   tablets (whose each is, and their sync counters), for pairing and for
+   knowing which feed a docked tablet reads.
    The kiosk's copy of the registry takes the server's counter where it is
    higher (a counter never goes down), so a copy of a tablet that docked
    elsewhere is refused here too.
@@ -45,7 +48,7 @@ from sync.central_client import (
     CentralRefused,
     CentralUnavailable,
 )
-from sync.kiosk_cache import REFUSED, SENT, CacheError, KioskCache
+from sync.kiosk_cache import REFUSED, SENT, WAITING_LOGIN, CacheError, KioskCache, Pending
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,7 @@ class Round:
     refused_counters: int = 0
     sent_drafts: int = 0
     refused_drafts: int = 0
+    sent_letters: int = 0
     sent_receipts: int = 0
     records: int = 0
     blobs: int = 0
@@ -94,7 +98,8 @@ class CentralSync:
         done = Round()
         steps: list[tuple[str, Callable[[Round], None]]] = [
             ("alerts", self._push_alerts), ("counters", self._push_counters),
-            ("outbox", self._push_outbox), ("receipts", self._push_receipts),
+            ("outbox", self._push_outbox), ("letters", self._push_letters),
+            ("receipts", self._push_receipts),
             ("policy", self._pull_policy), ("tablets", self._pull_tablets),
             ("feeds", self._pull_feeds),
             ("blobs", self._pull_blobs)]
@@ -183,6 +188,32 @@ class CentralSync:
             done.sent_drafts += 1
             log.info("draft %s of tablet %s sent (resident %s)", item.key, item.serial,
                      tablet and tablet.get("resident_agency_id"))
+
+    def _push_letters(self, done: Round) -> None:
+        for item in self.cache.pending_letters():
+            if self.send_letter(item) == SENT:
+                done.sent_letters += 1
+
+    def send_letter(self, item: Pending) -> str:
+        """Send one letter written at this kiosk with its writer's session: the
+        state it is left in (``sent``; ``refused`` for good, with the reason
+        kept for the resident; ``waiting_login`` when the session has ended).
+        Raises CentralUnavailable (it stays queued)."""
+        p = item.payload
+        try:
+            answer = self.client.call("POST", "/v1/resident/messages", token=p["token"], json={
+                "uid": item.key, "contact_id": p["contact_id"], "body": p["body"],
+                "attachments": []})
+        except CentralRefused as e:
+            if e.status == 401:
+                log.info("letter %s waits for its writer's next login", item.key)
+                self.cache.letter_waits_for_login(item.key)
+                return WAITING_LOGIN
+            log.warning("letter %s refused: %s", item.key, e)
+            self.cache.settle("letters", item.key, REFUSED, e.message)
+            return REFUSED
+        self.cache.settle("letters", item.key, SENT, json.dumps(answer)[:500])
+        return SENT
 
     def _push_receipts(self, done: Round) -> None:
         for item in self.cache.pending_receipts():
