@@ -1,0 +1,62 @@
+"""Letters written at the kiosk and the writer's session: one whose session
+ended before it went up waits for their next login, and then goes up once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from central.services import feeds
+from kiosk.resident import ResidentDesk
+from sync.central_client import CentralClient, KioskCredentials
+from sync.kiosk_cache import KioskCache
+from sync.kiosk_sync import CentralSync
+from tests.central.api_server import ApiServer
+from tests.central.facility import build
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[ApiServer]:
+    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
+    with ApiServer(facility, tmp_path / "api") as server:
+        yield server
+    facility.central.db.dispose()
+
+
+def test_a_letter_whose_session_ended_waits_for_the_next_login(
+        api: ApiServer, tmp_path: Path) -> None:
+    f = api.facility
+    rid = f.admit("100001", "Ann Example").id
+    cid = f.family("sis@example.org", "Sis", approved_for="100001")
+    f.central.trust.set_balance("100001", 10_000)  # type: ignore[attr-defined]
+    ident = api.kiosks["K-A2"]
+    with CentralClient(api.url, KioskCredentials(ident.certificate, ident.key, api.ca_file),
+                       attempts=2, backoff=0.01) as client:
+        desk = ResidentDesk(client)
+        first = desk.login("100001", "482916")
+        ann = desk.change_pin(first, "482916", "135790")
+        desk.transfer(ann, 1000, "letters-transfer-1")
+        desk.buy_stamps(ann, "bundle-20", "letters-stamps-1")
+        cache = KioskCache(tmp_path / "kiosk")
+        pump = CentralSync(client, cache)
+
+        cache.queue_letter("k-late-1", resident_id=rid, contact_id=cid, body="see you soon",
+                           token="a session that has ended")
+        assert pump.run_once().sent_letters == 0
+        (letter,) = cache.letters(rid)
+        assert letter["state"] == "waiting_login"
+        assert pump.run_once().sent_letters == 0  # it does not go with a dead session
+
+        again = desk.login("100001", "135790")
+        assert cache.renew_letters(rid, again.token) == 1
+        assert pump.run_once().sent_letters == 1
+        assert pump.run_once().sent_letters == 0
+        assert [letter["state"] for letter in cache.letters(rid)] == ["sent"]
+        assert cache.local.rows("SELECT token FROM letters") == [("",)]  # not kept once sent
+        with f.central.db.read() as conn:
+            sent = [r for r in feeds.since(conn, f"contact:{cid}", 0, 100)
+                    if r.kind == "message" and r.body["body"] == "see you soon"]
+        assert len(sent) == 1
+        cache.close()
