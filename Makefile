@@ -44,7 +44,7 @@ bench: venv
 	$(PY) bench/run.py
 
 screenshots: venv
-	$(PY) -m tests.xvfb $(PY) -m tests.tablet.ui_driver --out docs/screenshots/tablet
+	$(PY) -m simulators.display $(PY) -m tests.tablet.ui_driver --out docs/screenshots/tablet
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -153,6 +153,16 @@ class AlertQueue:
             result.append(QueuedAlert(ident, uid, Alert(**data)))
         return result
 
+    def recent(self, limit: int = 50) -> list[tuple[QueuedAlert, str]]:
+        """The newest alerts raised here, each with where it stands (``queued``,
+        ``delivered`` to the central server, or ``refused`` by it)."""
+        with self._db() as db:
+            rows = db.execute("SELECT id, delivered, refused FROM alerts ORDER BY id DESC "
+                              "LIMIT ?", (limit,)).fetchall()
+        states = {i: "refused" if r else ("delivered" if d else "queued") for i, d, r in rows}
+        alerts = self._rows(f"id >= {min(states) if states else 0}")
+        return [(a, states[a.ident]) for a in reversed(alerts) if a.ident in states]
+
     def for_central(self) -> list[QueuedAlert]:
         """Alerts the central server has neither taken nor refused yet."""
         return self._rows(_UNSENT)

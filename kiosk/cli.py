@@ -42,6 +42,26 @@ def register(commands: Any) -> None:
     p.add_argument("--config", type=Path, help="the kiosk's TOML file")
     p.set_defaults(func=cmd_headless)
 
+    p = sub.add_parser(
+        "run", help="run the kiosk with its touchscreen",
+        description="Run the kiosk: its touchscreen (1280x800, touch only) for residents "
+        "and technicians, with rounds with the central server and the dock behind it. The "
+        "log goes to the [kiosk] state directory's kiosk.log (the maintenance menu shows "
+        "it) and to stderr.")
+    p.add_argument("--config", type=Path, help="the kiosk's TOML file")
+    p.add_argument("--kiosk-mode", action="store_true",
+                   help="fullscreen and borderless; the window cannot be closed (for a "
+                   "kiosk on a wall; the systemd unit in deploy/ uses it)")
+    p.add_argument("--silent", action="store_true",
+                   help="play videograms without sound (libvlc's dummy audio output)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "pin-hash", help="hash a technician PIN for the kiosk's configuration",
+        description="Read a technician PIN (at least 6 digits) on stdin and print its "
+        "argon2id hash, for [kiosk] technician_pin_hash.")
+    p.set_defaults(func=cmd_pin_hash)
+
 
 def load(path: Path | None) -> tuple[Any, Any, Any]:
     from hw.config import HwConfig
@@ -172,3 +192,60 @@ def run_command(service: Any, command: dict[str, Any], done: threading.Event) ->
     else:
         raise ValueError(f"unknown op {op!r}")
     return {"reply": op, **answer}
+
+
+def make_app(config: Path | None, *, kiosk_mode: bool = False, silent: bool = False,
+             on_alive: Any = None) -> tuple[Any, Any]:
+    """The kiosk's service, started, and its app, not yet running (for ``kiosk
+    run`` and the demo's walkthrough). The log goes to the state directory's
+    kiosk.log too. Raises ValueError for settings that cannot work."""
+    import logging.handlers
+
+    from kiosk.service import KioskService
+
+    kiosk, sync, hw = load(config)
+    kiosk.state_path.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(kiosk.log_path, maxBytes=2_000_000,
+                                                   backupCount=3)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+
+    from kiosk.ui import app as ui  # Kivy, and the window's configuration
+
+    ui.configure_window(kiosk_mode=kiosk_mode)
+    relay = ui.EventRelay()
+    service = KioskService(kiosk, sync, hw, emit=relay)
+    service.start()
+    app = ui.KioskApp(service, relay, kiosk_mode=kiosk_mode, inactivity_s=kiosk.inactivity_s,
+                      video_options=("--aout=dummy",) if silent else (), on_alive=on_alive)
+    return service, app
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.watchdog import Watchdog
+
+    watchdog = Watchdog.from_environment()
+    try:
+        service, app = make_app(args.config, kiosk_mode=args.kiosk_mode, silent=args.silent,
+                                on_alive=watchdog.alive)
+    except ValueError as e:
+        print(f"sallyport kiosk: {e}", file=sys.stderr)
+        return 2
+    watchdog.ready()
+    try:
+        app.run()
+    finally:
+        service.stop()
+    return 0
+
+
+def cmd_pin_hash(args: argparse.Namespace) -> int:
+    from argon2 import PasswordHasher
+
+    pin = sys.stdin.readline().strip()
+    if not (pin.isdigit() and 6 <= len(pin) <= 12):
+        print("sallyport kiosk: a technician PIN is 6 to 12 digits", file=sys.stderr)
+        return 2
+    print(PasswordHasher().hash(pin))
+    return 0

@@ -23,6 +23,11 @@ class KioskConfig:
     smtp_port: int = 25
     alert_from: str = ""
     alert_to: str = ""  # the facility's staff address
+    technician_pin_hash: str = ""  # argon2id of the maintenance PIN (sallyport kiosk pin-hash)
+    technician_badges: tuple[str, ...] = ()  # badge ids that open the maintenance menu
+    badge_reader: str = ""  # its serial address, e.g. serial:///dev/ttyUSB1; empty: none
+    printer: str = ""  # the receipt printer's serial address; empty: none
+    inactivity_s: float = 120.0  # a resident is logged out after this long without a touch
 
     def __post_init__(self) -> None:
         if not self.location_code or not self.unit:
@@ -33,7 +38,16 @@ class KioskConfig:
             raise ValueError("with smtp_host, set alert_from and alert_to")
         if not 0 < self.smtp_port < 65536:
             raise ValueError(f"smtp_port must be 1-65535, got {self.smtp_port}")
+        if not 30 <= self.inactivity_s <= 3600:
+            raise ValueError("inactivity_s must be 30 to 3600 seconds")
+        if self.technician_pin_hash and not self.technician_pin_hash.startswith("$argon2"):
+            raise ValueError("technician_pin_hash is an argon2 hash (sallyport kiosk pin-hash)")
 
     @property
     def state_path(self) -> Path:
         return Path(self.state_dir)
+
+    @property
+    def log_path(self) -> Path:
+        """The kiosk's event log, for technicians."""
+        return self.state_path / "kiosk.log"

@@ -10,7 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.kiosk_cache import QUEUED, REFUSED, SENT, WAITING_LOGIN, KioskCache
+from kiosk.i18n import N_
+from sync.kiosk_cache import QUEUED, REFUSED, WAITING_LOGIN, KioskCache
 
 MAX_LETTER_CHARS = 4000
 PAGE = 5000  # records read from the cache at a time
@@ -91,8 +92,8 @@ class Inbox:
                 known.setdefault(message.contact_id, message.contact_name)
         in_feed = set(latest)
         for letter in self.cache.letters(resident_id):
-            if letter["uid"] in in_feed or letter["state"] == SENT:
-                continue  # shown from the feed (or on its way into it)
+            if letter["uid"] in in_feed:
+                continue  # shown from the feed
             contact = int(letter["contact_id"])
             by_contact[contact].append(Message(
                 letter["uid"], False, contact, known.get(contact, ""), letter["body"],
@@ -161,6 +162,6 @@ class Inbox:
 
 def letter_state_text(state: str) -> str:
     """A letter's state as the resident reads it (English; the screens translate)."""
-    return {QUEUED: "Waiting to send: the central server is not answering right now",
-            WAITING_LOGIN: "Waiting to send: log in again at this kiosk to send it",
-            REFUSED: "Not sent"}.get(state, "Sent")
+    return {QUEUED: N_("Waiting to send: the central server is not answering right now"),
+            WAITING_LOGIN: N_("Waiting to send: log in again at this kiosk to send it"),
+            REFUSED: N_("Not sent")}.get(state, N_("Sent"))

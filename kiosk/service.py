@@ -27,6 +27,7 @@ import itertools
 import json
 import logging
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography import x509
 
 from device_security.alerts import Alerter, AlertQueue, SmtpAlertMailer, SmtpSettings
@@ -47,12 +50,14 @@ from device_security.registry import Registry
 from hw.config import HwConfig
 from hw.errors import HwError
 from hw.hotplug import UdevHotplug
+from hw.peripherals import BadgeReader, print_text
 from hw.records import DockedDevice, HotplugEvent
 from hw.serial_link import SerialLink, open_link
 from kiosk.config import KioskConfig
 from kiosk.inbox import MAX_LETTER_CHARS, Inbox
 from kiosk.resident import LoginRefused, Resident, ResidentDesk
-from sync.central_client import CentralClient, CentralUnavailable
+from kiosk.terms import TermsLedger
+from sync.central_client import CentralClient, CentralRefused, CentralUnavailable
 from sync.config import SyncConfig
 from sync.dock import DockOutcome, dock_and_sync
 from sync.kiosk_cache import REFUSED, KioskCache
@@ -86,6 +91,8 @@ class KioskService:
         self._docks: dict[str, tuple[str, threading.Thread]] = {}  # sys_path -> plug id, thread
         self._threads: list[threading.Thread] = []
         self._hotplug: UdevHotplug | None = None
+        self._badges: BadgeReader | None = None
+        self._last_dock: dict[str, Any] | None = None  # for the link check in diagnostics
         self.cache: KioskCache | None = None
 
     # -- life ----------------------------------------------------------------------------
@@ -120,14 +127,21 @@ class KioskService:
         # Letters go up at once, on the resident calls' connection (rounds retry them).
         self._letters = CentralSync(self.desk.client, self.cache)
         self.inbox = Inbox(self.cache)
+        self.terms = TermsLedger(k.state_path / "terms.json")
         self._spawn("rounds", self._rounds)
         self._spawn("dock-watch", self._watch_dock)
+        if k.badge_reader:
+            self._badges = BadgeReader(k.badge_reader, lambda badge: self.emit(
+                {"event": "badge", "badge": badge}))
+            self._badges.start()
         self.emit({"event": "started", "location": k.location_code, "unit": k.unit})
 
     def stop(self) -> None:
         self._stop.set()
         if self._hotplug is not None:
             self._hotplug.stop()
+        if self._badges is not None:
+            self._badges.stop()
         with self._lock:
             docks = [thread for _, thread in self._docks.values()]
         for thread in [*self._threads, *docks]:
@@ -179,6 +193,49 @@ class KioskService:
             self._resident = done
         self._renew_letters(done)
         return {"ok": True, "name": done.name, "agency_id": done.agency_id}
+
+    def call(self, work: Callable[[Resident], Any]) -> Event:
+        """A resident call to the central server for the resident logged in:
+        ``{"ok": True, "value": ...}``, or why not (``not_logged_in``,
+        ``offline``, or the server's refusal with its message)."""
+        resident = self.resident
+        if resident is None or not resident.ready:
+            return {"ok": False, "code": "not_logged_in", "message": "Log in first."}
+        try:
+            return {"ok": True, "value": work(resident)}
+        except (LoginRefused, CentralRefused) as e:
+            return {"ok": False, "code": e.code, "message": e.message}
+        except CentralUnavailable:
+            return {"ok": False, "code": "offline", "message": "The central server cannot be "
+                    "reached right now; try again in a few minutes."}
+
+    def resident_home(self) -> Event:
+        """Balances and tablets from the server; while it is away, the last ones
+        read here (``as_of`` says when)."""
+        answer = self._kept("home", self.desk.home)
+        return {**answer, **answer.pop("value")} if answer["ok"] else answer
+
+    def contacts(self) -> Event:
+        """The resident's approved contacts (the last list read here while the
+        server is away): ``value`` is a list of {id, name, relationship}."""
+        return self._kept("contacts", self.desk.contacts)
+
+    def _kept(self, name: str, work: Callable[[Resident], Any]) -> Event:
+        """A resident call whose answer is kept in the cache and given, with
+        ``online`` False and ``as_of``, while the server cannot be reached."""
+        resident = self.resident
+        answer = self.call(work)
+        if resident is None or self.cache is None or not resident.ready:
+            return answer
+        key = f"{name}:{resident.resident_id}"
+        if answer["ok"]:
+            now = int(time.time())
+            self.cache.set_meta(key, json.dumps({"value": answer["value"], "as_of": now}))
+            return {"ok": True, "online": True, "as_of": now, "value": answer["value"]}
+        kept = self.cache.meta(key)
+        if answer["code"] == "offline" and kept:
+            return {"ok": True, "online": False, **json.loads(kept)}
+        return answer
 
     def _renew_letters(self, resident: Resident) -> None:
         if resident.ready and self.cache is not None:
@@ -379,6 +436,9 @@ class KioskService:
                    "allowed": d.allowed, "reason": d.reason, "detail": d.detail,
                    "alerted": outcome.pairing.alerted})
         summary = outcome.summary
+        if summary is not None:
+            self._last_dock = {"serial": summary.serial, "bytes": summary.blob_bytes,
+                               "seconds": summary.seconds, "at": int(time.time())}
         self.emit({"event": "docked", "usb_serial": device.serial, "paired": d.allowed,
                    "synced": outcome.synced, "safe_to_unplug": True,
                    "problem": outcome.problem,
@@ -386,7 +446,117 @@ class KioskService:
                    "files": summary.blobs if summary else 0,
                    "drafts_up": summary.outbox if summary else 0})
 
+    def diagnostics_for_ticket(self) -> Event:
+        """What a trouble ticket carries from this kiosk (no one else's data)."""
+        resident = self.resident
+        tablets = []
+        if resident is not None and self.cache is not None:
+            tablets = [{"serial": t["serial"], "status": t["status"],
+                        "last_sync_at": t["last_sync_at"]}
+                       for t in self.cache.status()["tablets"]
+                       if t["resident_id"] == resident.resident_id]
+        return {"kiosk": self.config.location_code, "unit": self.config.unit,
+                "central_online": self._online, "tablets": tablets,
+                "docked_now": len(self._docks), "at": int(time.time())}
+
     # -- for technicians -----------------------------------------------------------------
+
+    def technician_pin_ok(self, pin: str) -> bool:
+        """Whether ``pin`` opens the maintenance menu (argon2id, constant time)."""
+        stored = self.config.technician_pin_hash
+        if not stored or not pin:
+            return False
+        try:
+            return bool(PasswordHasher().verify(stored, pin))
+        except (VerifyMismatchError, InvalidHashError, VerificationError):
+            return False
+
+    def technician_badge_ok(self, badge: str) -> bool:
+        ok = badge in self.config.technician_badges
+        log.warning("maintenance menu %s for badge %s", "opened" if ok else "refused", badge)
+        return ok
+
+    def diagnostics(self) -> list[Event]:
+        """Each check a technician reads first: name, ok, and what was found."""
+        assert self.cache is not None
+        k = self.config
+        checks: list[Event] = []
+        started = time.monotonic()
+        try:
+            self.desk.client.call("GET", "/v1/kiosk/heads")
+            checks.append({"name": "central link", "ok": True, "detail": (
+                f"{self.sync_config.central_url} answered in "
+                f"{(time.monotonic() - started) * 1000:.0f} ms")})
+        except (CentralUnavailable, CentralRefused) as e:
+            checks.append({"name": "central link", "ok": False, "detail": (
+                f"{self.sync_config.central_url}: {e}; last good round "
+                f"{self.cache.meta('central_last_ok') or 'never'}")})
+        disk = shutil.disk_usage(self.cache.directory)
+        checks.append({"name": "disk", "ok": disk.free > 1 << 30,
+                       "detail": f"{disk.free / 1e9:.1f} GB free of {disk.total / 1e9:.1f} GB"})
+        ports = self._hotplug.scan() if self._hotplug is not None else []
+        checks.append({"name": "dock ports", "ok": self._hotplug is not None, "detail": (
+            f"watching; {len(ports)} tablet(s) plugged: "
+            + (", ".join(f"{d.serial} on {d.link_address}" for d in ports) or "none"))
+            if self._hotplug is not None else "not watching yet (waiting for the first round)"})
+        if self._badges is None:
+            checks.append({"name": "badge reader", "ok": True, "detail": "none configured"})
+        else:
+            checks.append({"name": "badge reader", "ok": self._badges.running, "detail": (
+                f"{k.badge_reader}: {self._badges.swipes} swipes read"
+                + (f"; {self._badges.last_error}" if self._badges.last_error else ""))})
+        checks.append({"name": "printer", "ok": True,
+                       "detail": k.printer or "none configured (use Test print to check one)"})
+        last = self._last_dock
+        checks.append({"name": "tablet link", "ok": True, "detail": (
+            f"last dock: {last['serial']} moved {last['bytes'] / 1e6:.1f} MB in "
+            f"{last['seconds']:.1f} s ({last['bytes'] / 1e6 / max(last['seconds'], 1e-3):.1f} "
+            f"MB/s)") if last else "no tablet synced since the kiosk started"})
+        alerts = self.alerts.counts()
+        checks.append({"name": "alert queue", "ok": True, "detail": json.dumps(alerts)})
+        out_since = self.out_of_service_since()
+        checks.append({"name": "service", "ok": out_since is None, "detail": (
+            "in service" if out_since is None else f"out of service since {out_since}")})
+        return checks
+
+    def event_log(self, lines: int = 80) -> str:
+        """The end of the kiosk's log, for technicians."""
+        try:
+            with self.config.log_path.open("rb") as f:
+                f.seek(max(0, f.seek(0, 2) - 64 * 1024))
+                tail = f.read().decode("utf-8", "replace").splitlines()[-lines:]
+        except OSError:
+            return ""
+        return "\n".join(tail)
+
+    def alerts_here(self) -> list[Event]:
+        return [{"raised_at": a.alert.raised_at.strftime("%Y-%m-%d %H:%M"),
+                 "reason": a.alert.reason, "tablet_serial": a.alert.tablet_serial,
+                 "resident_id": a.alert.resident_id, "state": state}
+                for a, state in self.alerts.recent(50)]
+
+    def configuration(self) -> dict[str, str]:
+        k, s = self.config, self.sync_config
+        return {"location code": k.location_code, "unit": k.unit,
+                "central server": s.central_url, "state": str(k.state_path),
+                "cache": str(s.cache_path), "badge reader": k.badge_reader or "none",
+                "printer": k.printer or "none", "alert mail": k.alert_to or "none",
+                "logout after": f"{k.inactivity_s:.0f} s without a touch"}
+
+    def tablets_here(self) -> list[Event]:
+        assert self.cache is not None
+        return [{**t, "resident_agency_id": (self.cache.tablet(t["serial"]) or {}).get(
+            "resident_agency_id")} for t in self.cache.status()["tablets"]]
+
+    def test_print(self) -> str:
+        if not self.config.printer:
+            return "No printer is configured ([kiosk] printer)."
+        try:
+            print_text(self.config.printer, f"Sallyport kiosk {self.config.location_code}\n"
+                       f"test print {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        except HwError as e:
+            return f"The printer did not take the test page: {e}"
+        return f"Test page sent to {self.config.printer}."
 
     def status(self) -> Event:
         assert self.cache is not None

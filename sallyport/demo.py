@@ -1,21 +1,41 @@
-"""``sallyport demo``: the system on simulated hardware, step by step.
+"""``sallyport demo``: the whole system on simulated hardware, on SQLite.
 
-Today it starts the simulator harness with two tablets, plugs one in, and
-shows the kiosk's hardware layer seeing it; it grows as the kiosk, the
-tablet and the central server arrive. Each step is printed; the exit status
-is 0 when every step passed, and otherwise names the step that failed.
+It starts a staff mailbox (SMTP on loopback), the simulator harness (two
+tablets, two dock ports, the badge reader and printer, a network switch in
+front of the central server), builds the facility (CA, identities,
+provisioned tablets, the demo data; sallyport/stage.py), starts the central
+server, and has a family member write with a photo and a videogram. Then:
+
+* with a display (and without ``--walkthrough``), the kiosk's touchscreen, a
+  harness panel to plug and unplug the tablets and to open their screens,
+  until the kiosk's window is closed;
+* without one (or with ``--walkthrough``), on a private Xvfb, the scripted
+  walkthrough (sallyport/walkthrough.py): log in, read, reply, buy, dock,
+  sync, a wrong tablet refused, and more, each step printed and its screen
+  saved under ``--out``.
+
+The exit status is 0 when every step passed; otherwise the failing step is
+named.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+TECHNICIAN_PIN = "246810"  # the demo kiosk's maintenance PIN (published, like the demo data)
+TECHNICIAN_BADGE = "B-TECH-01"
+ROSA = ("rosa.webb@example.org", "demo family password")
+MARCUS = "874512"
 
 
 class DemoStepFailed(Exception):
@@ -24,83 +44,235 @@ class DemoStepFailed(Exception):
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
-        "demo", help="run the system on simulated hardware",
-        description="Start simulated tablets, plug one in, and show the hardware layer "
-        "seeing it. Prints each step; exits non-zero naming the step that failed.")
-    parser.add_argument("--world", type=Path, default=None,
-                        help="the simulated world's directory (default: a new temporary one)")
+        "demo", help="run the whole system on simulated hardware",
+        description="Start the central server (SQLite, demo data), the simulated tablets "
+        "and kiosk hardware, and the kiosk. With a display: the kiosk's touchscreen and a "
+        "panel to plug tablets in, until you close the kiosk. Without one (or with "
+        "--walkthrough): a scripted walkthrough on a private Xvfb, each step printed and "
+        "its screen saved. Exits non-zero, naming the step, if one fails.")
+    parser.add_argument("--walkthrough", action="store_true",
+                        help="run the scripted walkthrough even with a display")
+    parser.add_argument("--out", type=Path, default=Path("demo-out"),
+                        help="where the walkthrough's screenshots go (default demo-out/)")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where the demo's facility and world live (default: a new "
+                        "temporary directory, removed at the end)")
     parser.add_argument("--keep", action="store_true",
-                        help="leave the harness running at the end (stop it with "
-                        "sallyport sim --world DIR down)")
+                        help="keep the demo's directory at the end")
     parser.set_defaults(func=cmd_demo)
 
 
-def _sallyport(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sallyport", *args], capture_output=True,
-                          text=True, timeout=60, check=False)
+def _sallyport(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sallyport", *args]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from simulators.control import ControlClient
-    from simulators.errors import SimError
-    from simulators.harness import spawn
+    root = args.dir or Path(tempfile.mkdtemp(prefix="sallyport-demo-"))
+    interactive = bool(os.environ.get("DISPLAY")) and not args.walkthrough
+    with contextlib.ExitStack() as stack:
+        run = Run(root, stack)
+        try:
+            run.step("start the staff mailbox (alerts are mailed to it)", run.mailbox)
+            run.step("start the simulator harness: 2 tablets, 2 dock ports, a badge reader, "
+                     "a printer, a network switch", run.harness)
+            run.step("build the facility: CA, identities, provisioned tablets, demo data",
+                     run.facility)
+            run.step("start the central server (HTTPS on loopback, SQLite)", run.central)
+            run.step("Rosa Webb writes to Marcus, with a photo and a videogram", run.family)
+            if interactive:
+                run.step("the kiosk and the harness panel (close the kiosk to end)",
+                         run.interactive)
+            else:
+                run.step(f"the walkthrough at the kiosk (screens saved in {args.out}/)",
+                         lambda: run.walkthrough(args.out))
+        except DemoStepFailed as e:
+            print(f"demo: {e}", file=sys.stderr)
+            return 1
+        finally:
+            stack.close()
+            if args.dir is None and not args.keep:
+                shutil.rmtree(root, ignore_errors=True)
+    print("demo: every step passed")
+    if args.keep or args.dir is not None:
+        print(f"demo: its facility and world are in {root}")
+    return 0
 
-    world = args.world or Path(tempfile.mkdtemp(prefix="sallyport-demo-"))
-    client: ControlClient | None = None
-    number = 0
 
-    def step(title: str, action: Callable[[], str]) -> None:
-        nonlocal number
-        number += 1
-        print(f"[{number}] {title} ...", flush=True)
+class Run:
+    """The demo's parts, started in order and stopped in reverse by ``stack``."""
+
+    def __init__(self, root: Path, stack: contextlib.ExitStack) -> None:
+        self.root = root
+        self.stack = stack
+        self.number = 0
+        self.world = root / "world"
+        self.mail_dir = root / "mail"
+        self.status: dict[str, Any] = {}
+        self.stage: Any = None
+
+    def step(self, title: str, action: Callable[[], str]) -> None:
+        self.number += 1
+        print(f"[{self.number}] {title} ...", flush=True)
         try:
             detail = action()
-        except (SimError, DemoStepFailed, subprocess.SubprocessError) as e:
-            raise DemoStepFailed(f"step {number} ({title}) failed: {e}") from e
+        except DemoStepFailed as e:
+            raise DemoStepFailed(f"step {self.number} ({title}) failed: {e}") from e
+        except Exception as e:
+            raise DemoStepFailed(f"step {self.number} ({title}) failed: "
+                                 f"{type(e).__name__}: {e}") from e
         for line in detail.rstrip().splitlines():
             print(f"    {line}")
-        print(f"[{number}] ok", flush=True)
+        print(f"[{self.number}] ok", flush=True)
 
-    def start() -> str:
-        nonlocal client
-        client = spawn(world, tablets=2, ports=2, central=None)
-        state = client.call("status")
-        return "\n".join(f"{n}: serial {t['serial']}, battery {t['battery_pct']}%"
-                         for n, t in sorted(state["tablets"].items()))
+    def mailbox(self) -> str:
+        from simulators.mailbox import StaffMailbox
 
-    def plug() -> str:
-        assert client is not None
-        t = client.call("plug", tablet="T1", port=1)
-        return f"T1 ({t['serial']}) in dock port 1; kiosk end {t['kiosk_tty']}"
+        self.box = self.stack.enter_context(StaffMailbox(self.mail_dir))
+        return f"SMTP on 127.0.0.1:{self.box.port}; messages land in {self.mail_dir}"
 
-    def hw_list() -> str:
-        assert client is not None
-        serial = client.call("status")["tablets"]["T1"]["serial"]
-        shown = _sallyport("sim", "--world", str(world), "exec", "--",
-                           sys.executable, "-m", "sallyport", "hw", "list")
-        as_json = _sallyport("sim", "--world", str(world), "exec", "--",
-                             sys.executable, "-m", "sallyport", "hw", "list", "--json")
-        if shown.returncode or as_json.returncode:
-            raise DemoStepFailed(shown.stderr.strip() or as_json.stderr.strip())
-        rows = [json.loads(line) for line in as_json.stdout.splitlines() if line.strip()]
-        if [r["serial"] for r in rows] != [serial]:
-            raise DemoStepFailed(f"expected exactly {serial} docked, hw list shows "
-                                 f"{[r['serial'] for r in rows]}")
-        if rows[0].get("descriptor_serial") != serial:
-            raise DemoStepFailed(f"USB descriptors say {rows[0].get('descriptor_serial')!r}")
-        return "$ sallyport hw list\n" + shown.stdout
+    def harness(self) -> str:
+        from sallyport.stage import free_port
+        from simulators.harness import spawn
 
-    try:
-        step("start the simulator harness with two tablets", start)
-        step("plug tablet T1 into dock port 1", plug)
-        step("see it through the kiosk's hardware layer (udev, pyusb, tty)", hw_list)
-    except DemoStepFailed as e:
-        print(f"demo: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if client is not None and not args.keep:
-            client.call("shutdown")
-    print("demo: every step passed")
-    if args.keep:
-        print(f"the harness is still running: sallyport sim --world {world} status")
-    return 0
+        self.central_port = free_port()
+        client = spawn(self.world, tablets=2, ports=2, central=f"127.0.0.1:{self.central_port}")
+        self.stack.callback(lambda: _quietly(lambda: client.call("shutdown")))
+        self.client = client
+        self.status = client.call("status")
+        return "\n".join(f"{name}: serial {t['serial']}" for name, t in
+                         sorted(self.status["tablets"].items()))
+
+    def facility(self) -> str:
+        from argon2 import PasswordHasher
+
+        from central.seed import RESIDENTS
+        from sallyport.stage import StageTablet, prepare
+        from simulators.trust_account import TrustAccountSimulator
+
+        trust = TrustAccountSimulator(self.root / "trust-accounts.db")
+        for agency_id, *_ in RESIDENTS:
+            trust.set_balance(agency_id, 5000)
+        trust.start()
+        self.stack.callback(trust.stop)
+
+        tablets = [StageTablet(self.world / "tablets" / name, t["serial"])
+                   for name, t in sorted(self.status["tablets"].items())]
+        network = self.status["network"]
+        self.stage = prepare(
+            self.root / "facility", tablets, central_port=self.central_port,
+            smtp=("127.0.0.1", self.box.port), round_interval_s=1.0,
+            password_cost="low",  # noqa: S106 - a hashing cost, for a quick demo
+            hw={"settle": 0.2, "poll_interval": 0.5},
+            kiosk={"technician_pin_hash": PasswordHasher().hash(TECHNICIAN_PIN),
+                   "technician_badges": [TECHNICIAN_BADGE],
+                   "badge_reader": f"serial://{self.status['badge_reader']}",
+                   "printer": f"serial://{self.status['printer']}"},
+            kiosk_central_url=f"https://127.0.0.1:{network['port']}",
+            trust_account_url=trust.url)
+        return (f"kiosk configuration {self.stage.kiosk_config}\n"
+                f"the agency's trust-account system (simulated) at {trust.url}\n"
+                f"the kiosk reaches the server through the switch on port {network['port']}\n"
+                f"technician PIN {TECHNICIAN_PIN}; resident 874512 (Marcus Webb), first PIN "
+                f"482916")
+
+    def central(self) -> str:
+        from sallyport.stage import CentralProcess
+
+        process = CentralProcess(self.stage)
+        process.start()
+        self.stack.callback(process.stop)
+        return f"{self.stage.central_url} (log {process.log_path})"
+
+    def family(self) -> str:
+        import requests
+
+        from simulators.media import mp4_videogram, png
+
+        videogram = mp4_videogram(self.root / "videogram.mp4", 3).read_bytes()
+        with requests.Session() as http:
+            http.trust_env = False
+            http.verify = str(self.stage.ca_certificate)
+            url = self.stage.central_url
+
+            def post(path: str, **kw: Any) -> Any:
+                answer = http.post(url + path, timeout=30, **kw)
+                if answer.status_code >= 300:
+                    raise DemoStepFailed(f"{path}: {answer.status_code} {answer.text[:200]}")
+                return answer.json()
+
+            token = post("/v1/family/sessions", json={"email": ROSA[0], "password": ROSA[1]})
+            http.headers["Authorization"] = f"Bearer {token['token']}"
+            photo = post("/v1/family/blobs", data=png(640, 480),
+                         headers={"Content-Type": "image/png"})["sha256"]
+            video = post("/v1/family/blobs", data=videogram,
+                         headers={"Content-Type": "video/mp4"})["sha256"]
+            post("/v1/family/messages", json={
+                "uid": uuid.uuid4().hex, "resident_agency_id": MARCUS,
+                "body": "Here is the garden this morning, and the kids singing for you.",
+                "attachments": [{"kind": "photo", "sha256": photo},
+                                {"kind": "videogram", "sha256": video}]})
+        return "a photo (640x480 PNG) and a 3 s videogram (H.264/AAC)"
+
+    def _in_world(self, *command: str) -> list[str]:
+        return _sallyport("sim", "--world", str(self.world), "exec", "--", *command)
+
+    def walkthrough(self, out: Path) -> str:
+        shutil.rmtree(out, ignore_errors=True)
+        command = self._in_world(sys.executable, "-m", "sallyport.walkthrough", "--config",
+                                 str(self.stage.kiosk_config), "--world", str(self.world),
+                                 "--out", str(out), "--mailbox", str(self.mail_dir))
+        with _screen() as name:
+            process = subprocess.Popen(command, env={**os.environ, "DISPLAY": name},
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       text=True)
+            assert process.stdout is not None
+            failed: list[str] = []
+            for line in process.stdout:
+                if line.startswith(("ok ", "FAIL")):
+                    print(f"    {line.rstrip()}", flush=True)
+                    if line.startswith("FAIL"):
+                        failed.append(line[4:].strip())
+                elif failed:
+                    print(f"      {line.rstrip()}", flush=True)  # why it failed
+            status = process.wait()
+        if status or failed:
+            raise DemoStepFailed(f"the walkthrough failed at: {failed[0] if failed else status}")
+        shots = sorted(p.name for p in out.glob("*.png"))
+        return f"{len(shots)} screens saved: {', '.join(shots)}"
+
+    def interactive(self) -> str:
+        kiosk = subprocess.Popen(self._in_world(*_sallyport("kiosk", "run", "--config",
+                                                            str(self.stage.kiosk_config))))
+        panel = subprocess.Popen(_sallyport("sim", "--world", str(self.world), "panel"))
+        self.stack.callback(lambda: _end(panel))
+        print("    the kiosk is up: log in as 874512 with PIN 482916; plug tablets in from "
+              "the panel", flush=True)
+        try:
+            status = kiosk.wait()
+        except KeyboardInterrupt:
+            _end(kiosk)
+            status = 0
+        return f"the kiosk ended ({status})"
+
+
+@contextlib.contextmanager
+def _screen() -> Iterator[str]:
+    """A private Xvfb display (the walkthrough never uses the person's screen)."""
+    from simulators.display import display
+
+    with display() as name:
+        yield name
+
+
+def _end(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _quietly(action: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):
+        action()

@@ -107,9 +107,14 @@ def _toml(tables: dict[str, dict[str, Any]]) -> str:
 def prepare(root: Path, tablets: Sequence[StageTablet], *, central_port: int | None = None,
             smtp: tuple[str, int] | None = None, round_interval_s: float = 5.0,
             password_cost: str = "standard",  # noqa: S107 - a hashing cost
-            hw: dict[str, Any] | None = None) -> Stage:
-    """Make the facility under ``root`` (see the module docstring). Raises
-    RuntimeError, with the seed's output, if seeding fails."""
+            hw: dict[str, Any] | None = None, kiosk: dict[str, Any] | None = None,
+            kiosk_central_url: str | None = None, trust_account_url: str = "") -> Stage:
+    """Make the facility under ``root`` (see the module docstring). ``kiosk``
+    adds to the kiosk's [kiosk] table; ``kiosk_central_url`` is where the
+    kiosk finds the server (by default, the server itself; the simulator's
+    network switch, say, to cut the kiosk off). Raises RuntimeError, with the
+    seed's output, if seeding fails. ``trust_account_url`` is the agency's
+    trust-account system (by default, one inside the server's process)."""
     root.mkdir(parents=True, exist_ok=True)
     stage = Stage(root, central_port or free_port(), list(tablets))
     # Valid from a minute ago: a fresh certificate must already be valid when checked.
@@ -126,15 +131,17 @@ def prepare(root: Path, tablets: Sequence[StageTablet], *, central_port: int | N
         "tls_certificate": str(root / "central-identity" / "identity" / "certificate.pem"),
         "tls_key": str(root / "central-identity" / "key.pem"),
         "ca_certificate": str(stage.ca_certificate), "crl": str(stage.ca_dir / "crl.pem"),
-        "card_processor": "sandbox", "password_cost": password_cost}}))
-    kiosk: dict[str, Any] = {"location_code": LOCATION, "unit": UNIT,
-                             "state_dir": str(root / "kiosk-state")}
+        "card_processor": "sandbox", "password_cost": password_cost,
+        "trust_account_url": trust_account_url}}))
+    kiosk = {"location_code": LOCATION, "unit": UNIT, "state_dir": str(root / "kiosk-state"),
+             **(kiosk or {})}
     if smtp is not None:
         kiosk.update(smtp_host=smtp[0], smtp_port=smtp[1], alert_from="kiosk@cedarcreek.test",
                      alert_to="staff@cedarcreek.test")
     stage.kiosk_config.write_text(_toml({
         "kiosk": kiosk,
-        "sync": {"cache_dir": str(root / "kiosk-cache"), "central_url": stage.central_url,
+        "sync": {"cache_dir": str(root / "kiosk-cache"),
+                 "central_url": kiosk_central_url or stage.central_url,
                  "certificate": str(root / "kiosk" / "identity" / "certificate.pem"),
                  "key": str(root / "kiosk" / "key.pem"),
                  "ca_certificate": str(stage.ca_certificate),

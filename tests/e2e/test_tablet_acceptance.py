@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from simulators.display import display
+from simulators.media import mp4_videogram, png
 from tests.e2e.facility import RESIDENT, Family, e2e_facility
-from tests.tablet.media import mp4_videogram
-from tests.tablet.ui_sample import png
-from tests.xvfb import display
 
 pytestmark = pytest.mark.udev
 

@@ -15,11 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from sallyport.touch import Driver, check, wait_for
 from tablet.device import TabletDirectory
 from tablet.player import TABLET_OPTIONS, PlayerState
 from tablet.ui.app import TabletApp  # before Kivy's window: it configures it
 from tablet.ui.device_context import DeviceContext, device_context
-from tests.touch import Driver, check, wait_for
 
 SILENT = (*TABLET_OPTIONS, "--aout=dummy", "--vout=dummy")
 
@@ -115,7 +115,7 @@ def _run(context: DeviceContext, args: argparse.Namespace) -> int:
     @step("type it on the on-screen keyboard")
     def _() -> None:
         check(screen().name == "compose", screen().name)
-        driver.type_text(["space" if c == " " else c for c in args.reply])
+        driver.type_text(args.reply)
         check(screen().ids.text.text == args.reply, repr(screen().ids.text.text))
         tap(button("Save for the next dock"))
 

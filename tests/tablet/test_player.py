@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_security.at_rest import Sealer
 from device_security.errors import IntegrityError
+from simulators.media import mp4_videogram, tone_wav, y4m_video
 from tablet.library import Library
 from tablet.player import (
     MediaSource,
@@ -35,7 +36,6 @@ from tablet.player import (
     track_from_record,
 )
 from tablet.store import TabletStore
-from tests.tablet.media import mp4_videogram, tone_wav, y4m_video
 
 OPTIONS = ("--aout=dummy", "--vout=dummy", "--no-video-title-show", "--quiet")
 WAIT = 20.0  # seconds to wait for a state; generous, never a measure of speed

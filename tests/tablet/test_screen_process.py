@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from simulators.display import display
 from simulators.errors import SimError
 from tests.device_security.test_docking import Dock, dock  # noqa: F401 - fixture
-from tests.xvfb import display
 
 pytestmark = pytest.mark.udev
 

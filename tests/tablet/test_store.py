@@ -18,11 +18,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_security.at_rest import Sealer
+from simulators.media import png
 from sync.wire import Record
 from tablet.library import Library
 from tablet.store import StoreError, TabletStore
 from tests.tablet import store_writer
-from tests.tablet.ui_sample import png
 
 ROOT = Path(__file__).resolve().parents[2]
 SERIAL = "JP5S-000901"

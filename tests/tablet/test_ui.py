@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.xvfb import display
+from simulators.display import display
 
 SCREENS = ("home", "conversation", "photo", "compose", "media", "player", "status",
            "status-locked", "home-locked", "conversation-locked")

@@ -14,13 +14,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sallyport.touch import Driver, check
 from tablet.library import Library
 from tablet.player import Player
 from tablet.ui.app import TabletApp  # before Kivy's window: it configures it
 from tablet.ui.context import DeviceStatus, LockView, TabletContext
 from tablet.ui.playback import Playback
 from tests.tablet.ui_sample import RESIDENT, SERIAL, filled_store
-from tests.touch import Driver, check
 
 QUIET = ("--aout=dummy", "--vout=dummy", "--quiet")  # real libvlc, no sound or window
 OPEN = LockView("open", True, "You can read, play and write. Dock within 11 days to keep "

@@ -6,35 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 import time
-import zlib
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.seed import tone_wav
 from device_security.at_rest import Sealer
+from simulators.media import png
 from sync.wire import Record
 from tablet.store import TabletStore
 
 SERIAL = "JP5S-000001"
 RESIDENT = "874512"
-
-
-def png(width: int, height: int) -> bytes:
-    """A small gradient picture as a real PNG file (no imaging library needed)."""
-    rows = b"".join(b"\x00" + bytes(
-        c for x in range(width) for c in ((x * 255) // width, (y * 255) // height, 150))
-        for y in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
-                                                                0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def _put(store: TabletStore, data: bytes) -> str:

@@ -1,6 +1,6 @@
-"""A private X display for the Kivy tests and screenshots: ``Xvfb`` on the
+"""A private X display for the demo, the Kivy tests and the screenshots: ``Xvfb`` on the
 first free display number, gone when done. As a command, runs another
-command on it: ``python -m tests.xvfb CMD ...``."""
+command on it: ``python -m simulators.display CMD ...``."""
 
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ def display(timeout: float = 10.0) -> Iterator[str]:
     if shutil.which("Xvfb") is None:
         raise RuntimeError("Xvfb is not installed (scripts/system-deps.sh installs it)")
     for number in range(90, 190):
-        if Path(f"/tmp/.X{number}-lock").exists():
+        if Path(f"/tmp/.X{number}-lock").exists():  # noqa: S108 - X's own fixed paths
             continue
         proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", SCREEN, "-nolisten",
                                  "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and proc.poll() is None:
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
+            if Path(f"/tmp/.X11-unix/X{number}").exists():  # noqa: S108
                 break
             time.sleep(0.05)
         if proc.poll() is not None:

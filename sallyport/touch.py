@@ -1,4 +1,5 @@
-"""Driving a Kivy app with simulated touches, step by step, on Kivy's clock.
+"""Driving a Kivy app with simulated touches, step by step, on Kivy's clock
+(the demo's walkthrough and the screen tests use it).
 
 A driver script makes a :class:`Driver` for its app, adds steps with
 :meth:`Driver.step`, and calls :meth:`Driver.run`, which starts the app, runs
@@ -66,10 +67,11 @@ class Driver:
         return self.find(lambda w: getattr(w, "text", None) == text
                          and hasattr(w, "trigger_action"))
 
-    def type_text(self, keys: list[str]) -> None:
-        """Tap the on-screen keyboard's keys by their labels."""
+    def type_text(self, keys: list[str] | str) -> None:
+        """Tap the on-screen keyboard's keys by their labels (a space is the
+        key "space", a new line "New line")."""
         for key in keys:
-            self.tap(self.button(key))
+            self.tap(self.button({" ": "space", "\n": "New line"}.get(key, key)))
 
     def shot(self, name: str) -> None:
         if self.shots is not None:

@@ -1,7 +1,8 @@
-"""Small media files for the player's tests, made on the spot: a WAV tone
-(stdlib ``wave``), a raw YUV4MPEG2 video (written by hand; libvlc's rawvid
-demuxer reads it), and an MP4 with H.264 video and AAC audio, the tablet's
-real videogram format, encoded from those two by libvlc itself."""
+"""Small media files made on the spot, for the demo's families and the
+players' tests: a PNG picture, a WAV tone (stdlib ``wave``), a raw YUV4MPEG2
+video (written by hand; libvlc's rawvid demuxer reads it), and an MP4 with
+H.264 video and AAC audio, the real videogram format, encoded from those two
+by libvlc itself."""
 
 from __future__ import annotations
 
@@ -9,9 +10,25 @@ import math
 import struct
 import time
 import wave
+import zlib
 from pathlib import Path
 
 import vlc  # type: ignore[import-untyped]
+
+
+def png(width: int, height: int) -> bytes:
+    """A gradient picture as a real PNG file (no imaging library needed)."""
+    rows = b"".join(b"\x00" + bytes(
+        c for x in range(width) for c in ((x * 255) // width, (y * 255) // height, 150))
+        for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
+                                                                0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def tone_wav(path: Path, seconds: float, frequency: float = 440.0, rate: int = 8000) -> Path:

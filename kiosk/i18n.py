@@ -1,0 +1,57 @@
+"""The kiosk's languages: English, and Spanish from ``locale/es.po`` (gettext).
+
+Catalogs are kept as .po files and compiled with Babel when the kiosk starts,
+so a translator edits one text file and nothing generated is committed. A
+string without a translation shows in English. ``{name}`` placeholders are
+filled after translation, so a translation can move them.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = {"en": "English", "es": "Español"}
+
+
+def load_catalog(language: str, directory: Path = LOCALE_DIR) -> gettext.NullTranslations:
+    """The compiled catalog of ``language`` (English: none needed). Raises
+    ValueError for a language the kiosk does not offer."""
+    if language not in LANGUAGES:
+        raise ValueError(f"the kiosk speaks {', '.join(LANGUAGES)}, not {language!r}")
+    if language == "en":
+        return gettext.NullTranslations()
+    with (directory / f"{language}.po").open("rb") as po:
+        catalog = read_po(po, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+def N_(text: str) -> str:
+    """Marks ``text`` for translation where it is defined; it is translated
+    where it is shown."""
+    return text
+
+
+class Translator:
+    """Translates into the language chosen now (English to begin with)."""
+
+    def __init__(self, directory: Path = LOCALE_DIR) -> None:
+        self._catalogs = {code: load_catalog(code, directory) for code in LANGUAGES}
+        self.language = "en"
+
+    def use(self, language: str) -> None:
+        if language not in self._catalogs:
+            raise ValueError(f"the kiosk speaks {', '.join(LANGUAGES)}, not {language!r}")
+        self.language = language
+
+    def __call__(self, text: str, /, **values: object) -> str:
+        translated = self._catalogs[self.language].gettext(text)
+        return translated.format(**values) if values else translated

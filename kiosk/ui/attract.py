@@ -1,0 +1,34 @@
+"""The attract screen: what a kiosk shows while nobody is logged in. A touch
+starts a login; a tablet docked now is told to wait for one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.ui.plain import refusal_text
+
+
+class AttractScreen(Screen):
+    notice = StringProperty("")
+
+    def on_kv_post(self, *_: object) -> None:
+        App.get_running_app().listeners.append(self._event)
+
+    def on_pre_enter(self, *_: object) -> None:
+        self.notice = ""
+
+    def _event(self, event: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        if app.logged_in or event.get("event") != "pairing" or event.get("allowed"):
+            return
+        self.notice = refusal_text(app.t, event.get("reason"))
+
+    def begin(self, language: str | None = None) -> None:
+        app = App.get_running_app()
+        if language is not None:
+            app.set_language(language)
+        app.go("login")

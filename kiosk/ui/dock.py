@@ -1,0 +1,96 @@
+"""Docking: the plug-in prompt, the pairing result in plain words (including
+why a tablet was refused), sync progress item by item with an overall bar,
+and "safe to unplug" at the end. The dock's events come from the kiosk's
+service; a tablet plugged in while someone is logged in brings this screen up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.i18n import N_
+from kiosk.ui.plain import refusal_text
+
+PHASES = {"outbox": N_("Sending what you wrote on your tablet"),
+          "messages": N_("Messages to your tablet"), "files": N_("Photos, videos and music"),
+          "done": N_("Done")}
+
+
+class DockScreen(Screen):
+    state = StringProperty("idle")  # idle, checking, refused, syncing, done, problem
+    headline = StringProperty("")
+    detail = StringProperty("")
+    item = StringProperty("")
+    overall = NumericProperty(0.0)  # 0..1
+    safe = BooleanProperty(True)  # safe to unplug now
+
+    def on_kv_post(self, *_: object) -> None:
+        App.get_running_app().listeners.append(self._event)
+
+    def on_pre_enter(self, *_: object) -> None:
+        if self.state in ("idle", "done", "refused", "problem") and not self.headline:
+            self._show("idle")
+        self._words()
+
+    def _show(self, state: str, **fields: Any) -> None:
+        self.state = state
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self._words()
+
+    def _words(self) -> None:
+        t = App.get_running_app().t
+        if self.state == "idle":
+            self.headline = t("Plug your tablet into a dock port")
+            self.detail = t("Use the cable on the kiosk. Your tablet syncs by itself: new "
+                            "messages, photos and music go to it, and what you wrote on it is "
+                            "sent.")
+            self.item, self.overall, self.safe = "", 0.0, True
+
+    def _event(self, event: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        t = app.t
+        kind = event.get("event")
+        if kind == "plugged":
+            self._show("checking", headline=t("Checking your tablet…"),
+                       detail=t("Keep it plugged in."), item="", overall=0.0, safe=False)
+            if app.logged_in and app.root.current != "dock":
+                app.go("dock")
+        elif kind == "pairing":
+            if event.get("allowed"):
+                self._show("syncing", headline=t("Syncing your tablet"),
+                           detail=t("Keep it plugged in until the kiosk says it is safe to "
+                                    "unplug."), safe=False)
+            else:
+                self._show("refused", headline=t("This tablet cannot sync"),
+                           detail=refusal_text(t, event.get("reason")) + " "
+                           + t("You can unplug it now."), item="", overall=0.0, safe=True)
+        elif kind == "progress":
+            phase = str(event.get("phase"))
+            done, total = int(event.get("items_done") or 0), int(event.get("items_total") or 0)
+            moved, size = int(event.get("bytes_done") or 0), int(event.get("bytes_total") or 0)
+            label = t(PHASES.get(phase, phase))
+            self.item = f"{label}: {event.get('item') or ''}".rstrip(": ") + (
+                f"  ({done} / {total})" if total else "")
+            self.overall = moved / size if size else (done / total if total else self.overall)
+        elif kind == "docked":
+            if event.get("synced"):
+                counts = t("{records} messages and records, {files} files to the tablet; "
+                           "{drafts} of your messages sent.", records=event.get("records", 0),
+                           files=event.get("files", 0), drafts=event.get("drafts_up", 0))
+                self._show("done", headline=t("All done: it is safe to unplug your tablet"),
+                           detail=counts, item="", overall=1.0, safe=True)
+            elif self.state != "refused":
+                problem = event.get("problem") or ""
+                self._show("problem", headline=t("The sync did not finish"),
+                           detail=t("Nothing is lost: plug the tablet in again to go on.")
+                           + (f" ({problem})" if problem else ""), safe=True)
+        elif kind == "unplugged" and self.state in ("done", "refused", "problem"):
+            self._show("idle")
+        elif kind == "unplugged" and self.state in ("checking", "syncing"):
+            self._show("problem", headline=t("The tablet was unplugged"),
+                       detail=t("Nothing is lost: plug it in again and the sync goes on where "
+                                "it stopped."), item="", safe=True)

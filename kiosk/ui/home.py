@@ -1,0 +1,66 @@
+"""Home: who is logged in, their stamps and balances, unread messages, their
+tablet, and the way to everything else."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.ui.plain import money
+
+
+def when(at: int | None) -> str:
+    if not at:
+        return "—"
+    return datetime.datetime.fromtimestamp(at).strftime("%d %b, %H:%M")
+
+
+class HomeScreen(Screen):
+    greeting = StringProperty("")
+    stamps = StringProperty("…")
+    trust = StringProperty("…")
+    prepaid = StringProperty("…")
+    tablet = StringProperty("")
+    note = StringProperty("")
+    unread = StringProperty("")
+
+    def on_pre_enter(self, *_: object) -> None:
+        app = App.get_running_app()
+        resident = app.resident
+        if resident is None:
+            return
+        self.greeting = app.t("Hello, {name}", name=resident.name)
+        count = app.service.inbox.unread(resident.resident_id)
+        self.unread = app.t("{n} unread", n=count) if count else ""
+        app.task(app.service.resident_home, self._home)
+
+    def _home(self, answer: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        if not answer.get("ok"):
+            self.note = str(answer.get("message") or "")
+            return
+        self.stamps = str(answer["stamps"])
+        app.screen_data.update(stamps=answer["stamps"], prepaid_cents=answer.get("prepaid_cents"),
+                               trust_cents=answer.get("trust_cents"))
+        self.prepaid = money(answer.get("prepaid_cents"))
+        self.trust = money(answer.get("trust_cents"))
+        notes = []
+        if not answer.get("online"):
+            notes.append(app.t("Balances as of {time}: the central server is not answering.",
+                               time=when(answer.get("as_of"))))
+        if answer.get("trust_note"):
+            notes.append(app.t("The trust balance is not available right now."))
+        self.note = " ".join(notes)
+        tablets = answer.get("tablets") or []
+        active = [t for t in tablets if t.get("status") == "active"]
+        if active:
+            last = active[0].get("last_dock_at")
+            self.tablet = app.t("Your tablet {serial}: last synced {time}",
+                                serial=active[0]["serial"], time=when(last)) if last else \
+                app.t("Your tablet {serial}: not synced yet", serial=active[0]["serial"])
+        else:
+            self.tablet = app.t("You have no tablet yet. Ask staff for one.")

@@ -1,0 +1,66 @@
+"""Messages: a conversation with each family member (from the kiosk's cache,
+so it shows while the server is away), the notices about held and rejected
+messages, refunds and tickets, and writing to someone new."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.app import App
+from kivy.uix.screenmanager import Screen
+
+from kiosk.i18n import N_
+from kiosk.ui.home import when
+from kiosk.ui.widgets import make
+
+NOTICE_TITLES = {"held": N_("Held for review"), "rejected": N_("Not delivered"),
+                 "purchase_refunded": N_("Refunded"), "ticket": N_("Your ticket"),
+                 "letter_refused": N_("Not sent")}
+
+
+class InboxScreen(Screen):
+    def on_pre_enter(self, *_: object) -> None:
+        app = App.get_running_app()
+        resident = app.resident
+        box = self.ids.entries
+        box.clear_widgets()
+        if resident is None:
+            return
+        names = {int(c["id"]): str(c["name"]) for c in app.screen_data.get("contacts", [])}
+        conversations = app.service.inbox.conversations(resident.resident_id, names)
+        if not conversations:
+            box.add_widget(make("Body", text=app.t("No messages yet. When your family writes, "
+                                                   "their messages show here.")))
+        for c in conversations:
+            last = c.messages[-1] if c.messages else None
+            row = make("ConversationRow", name=c.contact_name or app.t("A contact"),
+                       preview=(last.body.replace("\n", " ") if last else
+                                app.t("No messages yet")),
+                       detail=(app.t("{n} unread", n=c.unread) + " · " if c.unread else "")
+                       + (when(last.at) if last else ""),
+                       unread=c.unread > 0)
+            row.bind(on_release=lambda _, cid=c.contact_id, name=c.contact_name:
+                     self.open(cid, name))
+            box.add_widget(row)
+        notices = app.service.inbox.notices(resident.resident_id)
+        if notices:
+            box.add_widget(make("Title", text=app.t("Notices")))
+        for n in notices[:20]:
+            card = make("NoticeCard", title=app.t(NOTICE_TITLES.get(n.kind, N_("Notice"))),
+                        text=n.text)
+            box.add_widget(card)
+        app.task(app.service.contacts, self._contacts)
+
+    def _contacts(self, answer: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        if answer.get("ok"):
+            known = app.screen_data.get("contacts")
+            app.screen_data["contacts"] = answer["value"]
+            if known != answer["value"] and app.root.current == self.name:
+                self.on_pre_enter()  # someone approved who has not written yet
+
+    def open(self, contact_id: int, name: str) -> None:
+        app = App.get_running_app()
+        screen = app.root.get_screen("conversation")
+        screen.contact_id, screen.contact_name = contact_id, name
+        app.go("conversation")

@@ -1,0 +1,75 @@
+"""Logging in: the resident's agency ID, then their PIN, on a keypad. A
+wrong PIN, a lockout or an unreachable server is said in plain words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import StringProperty
+from kivy.uix.screenmanager import Screen
+
+MAX_ID = 16
+MAX_PIN = 12
+
+
+class LoginScreen(Screen):
+    agency_id = StringProperty("")
+    pin = StringProperty("")
+    field = StringProperty("id")  # which one the keypad types into
+    problem = StringProperty("")
+    busy = StringProperty("")
+
+    def on_pre_enter(self, *_: object) -> None:
+        self.agency_id = self.pin = self.problem = self.busy = ""
+        self.field = "id"
+
+    def key(self, key: str) -> None:
+        value = self.agency_id if self.field == "id" else self.pin
+        if key == "clear":
+            value = ""
+        elif key == "delete":
+            value = value[:-1]
+        elif len(value) < (MAX_ID if self.field == "id" else MAX_PIN):
+            value += key
+        if self.field == "id":
+            self.agency_id = value
+        else:
+            self.pin = value
+
+    def next_or_login(self) -> None:
+        app = App.get_running_app()
+        if self.field == "id":
+            if not self.agency_id:
+                self.problem = app.t("Type your ID number first.")
+                return
+            self.field = "pin"
+            self.problem = ""
+            return
+        if not self.pin:
+            self.problem = app.t("Type your PIN.")
+            return
+        self.busy = app.t("Checking…")
+        agency_id, pin = self.agency_id, self.pin
+        app.task(lambda: app.service.login(agency_id, pin), lambda answer: self._answered(
+            answer, pin))
+
+    def _answered(self, answer: dict[str, Any], pin: str) -> None:
+        app = App.get_running_app()
+        self.busy = ""
+        if not answer.get("ok"):
+            self.pin = ""
+            self.problem = {
+                "offline": app.t("The central server cannot be reached, so you cannot log in "
+                                 "right now. Try again in a few minutes."),
+                "locked_out": app.t("Too many wrong PINs: this ID is locked for a while. Ask "
+                                    "staff if you need help."),
+            }.get(str(answer.get("code")), app.t("That ID and PIN do not match. Try again."))
+            return
+        app.logged_in_as(app.resident)
+        if answer.get("must_change_pin"):
+            app.first_pin = pin
+            app.go("pin")
+        else:
+            app.root.get_screen("terms").then = "home"
+            app.go("terms" if not app.root.get_screen("terms").accepted() else "home")

@@ -1,0 +1,113 @@
+"""The technicians' maintenance menu (a technician's badge or PIN): the
+kiosk's diagnostics, its event log, tablets (assign, retire), the alerts
+raised here, its configuration, service state and a test print."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.ui.widgets import make
+
+
+class MaintenanceScreen(Screen):
+    unlocked = BooleanProperty(False)
+    pin = StringProperty("")
+    problem = StringProperty("")
+    section = StringProperty("Diagnostics")
+    output = StringProperty("")
+
+    def on_kv_post(self, *_: object) -> None:
+        App.get_running_app().listeners.append(self._event)
+
+    def on_pre_enter(self, *_: object) -> None:
+        self.pin = self.problem = ""
+        if self.unlocked:
+            self.show(self.section)
+
+    def on_leave(self, *_: object) -> None:
+        self.unlocked = False  # the menu locks as soon as it is left
+
+    def _event(self, event: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        if event.get("event") == "badge" and app.root.current == self.name and not self.unlocked:
+            self._unlock(app.service.technician_badge_ok(str(event.get("badge"))))
+
+    def key(self, key: str) -> None:
+        if key == "clear":
+            self.pin = ""
+        elif key == "delete":
+            self.pin = self.pin[:-1]
+        elif len(self.pin) < 12:
+            self.pin += key
+
+    def enter(self) -> None:
+        app = App.get_running_app()
+        pin = self.pin
+        self.pin = ""
+        app.task(lambda: app.service.technician_pin_ok(pin), self._unlock)
+
+    def _unlock(self, ok: bool) -> None:
+        app = App.get_running_app()
+        self.unlocked = ok
+        self.problem = "" if ok else app.t("That is not a technician's PIN or badge.")
+        if ok:
+            self.show("Diagnostics")
+
+    def show(self, section: str) -> None:
+        app = App.get_running_app()
+        self.section = section
+        self.output = app.t("Reading…")
+        box = self.ids.actions
+        box.clear_widgets()
+        if section == "Diagnostics":
+            app.task(app.service.diagnostics, self._diagnostics)
+            for label, action in ((app.t("Test print"), self._test_print),
+                                  (app.t("Take out of service"), lambda: self._service(False)),
+                                  (app.t("Put back in service"), lambda: self._service(True))):
+                button = make("QuietButton", text=label)
+                button.bind(on_release=lambda _, act=action: act())
+                box.add_widget(button)
+        elif section == "Event log":
+            app.task(lambda: app.service.event_log(80), lambda text: setattr(
+                self, "output", text or app.t("The log is empty.")))
+        elif section == "Alerts":
+            app.task(app.service.alerts_here, self._alerts)
+        elif section == "Configuration":
+            app.task(app.service.configuration, lambda rows: setattr(
+                self, "output", "\n".join(f"{k}: {v}" for k, v in rows.items())))
+        elif section == "Tablets":
+            app.task(app.service.tablets_here, self._tablets)
+
+    def _diagnostics(self, checks: list[dict[str, Any]]) -> None:
+        lines = []
+        for check in checks:
+            mark = "OK " if check["ok"] else "!! "
+            lines.append(f"{mark} {check['name']}: {check['detail']}")
+        self.output = "\n".join(lines)
+
+    def _alerts(self, alerts: list[dict[str, Any]]) -> None:
+        app = App.get_running_app()
+        if not alerts:
+            self.output = app.t("No alerts were raised at this kiosk.")
+            return
+        self.output = "\n".join(
+            f"{a['raised_at']}  {a['reason']}  tablet {a.get('tablet_serial') or '?'}  "
+            f"resident {a.get('resident_id') or '-'}  ({a['state']})" for a in alerts)
+
+    def _tablets(self, tablets: list[dict[str, Any]]) -> None:
+        self.output = "\n".join(
+            f"{t['serial']}  {t['status']}  owner {t.get('resident_agency_id') or '-'}  "
+            f"last sync {t.get('last_sync_at') or 'never'}" for t in tablets) or "-"
+
+    def _test_print(self) -> None:
+        app = App.get_running_app()
+        app.task(app.service.test_print, lambda answer: setattr(self, "output", answer))
+
+    def _service(self, in_service: bool) -> None:
+        app = App.get_running_app()
+        app.task(lambda: app.service.set_in_service(in_service), lambda _: self.show(
+            "Diagnostics"))

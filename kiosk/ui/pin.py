@@ -1,0 +1,68 @@
+"""Choosing a PIN at the first login (the one staff gave out is for once):
+the new PIN twice, on the keypad."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import StringProperty
+from kivy.uix.screenmanager import Screen
+
+MIN_PIN, MAX_PIN = 6, 12
+
+
+class PinScreen(Screen):
+    new = StringProperty("")
+    again = StringProperty("")
+    field = StringProperty("new")
+    problem = StringProperty("")
+    busy = StringProperty("")
+
+    def on_pre_enter(self, *_: object) -> None:
+        self.new = self.again = self.problem = self.busy = ""
+        self.field = "new"
+
+    def key(self, key: str) -> None:
+        value = self.new if self.field == "new" else self.again
+        if key == "clear":
+            value = ""
+        elif key == "delete":
+            value = value[:-1]
+        elif len(value) < MAX_PIN:
+            value += key
+        if self.field == "new":
+            self.new = value
+        else:
+            self.again = value
+
+    def next_or_save(self) -> None:
+        app = App.get_running_app()
+        if self.field == "new":
+            if len(self.new) < MIN_PIN:
+                self.problem = app.t("A PIN has at least {n} digits.", n=MIN_PIN)
+                return
+            self.field, self.problem = "again", ""
+            return
+        if self.again != self.new:
+            self.problem = app.t("The two PINs are not the same. Type the new PIN again.")
+            self.new = self.again = ""
+            self.field = "new"
+            return
+        self.busy = app.t("Saving…")
+        old, new = app.first_pin, self.new
+        app.task(lambda: app.service.change_pin(old, new), self._answered)
+
+    def _answered(self, answer: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        self.busy = ""
+        if not answer.get("ok"):
+            self.problem = str(answer.get("message") or app.t("The PIN was not changed."))
+            self.new = self.again = ""
+            self.field = "new"
+            return
+        app.first_pin = ""
+        app.logged_in_as(app.resident)
+        terms = app.root.get_screen("terms")
+        terms.then = "home"
+        app.go("home" if terms.accepted() else "terms")

@@ -1,0 +1,115 @@
+"""The music store: search the catalog, buy with prepaid funds (the price and
+the balance shown first), and follow each purchase until it is on the
+tablet (paid, at the kiosk, on the tablet), refunds included."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.ui.plain import DELIVERY, money
+from kiosk.ui.widgets import make
+
+
+class StoreScreen(Screen):
+    tab = StringProperty("browse")  # browse or mine
+    problem = StringProperty("")
+    typing = BooleanProperty(False)
+    confirm_text = StringProperty("")
+    _item: dict[str, Any] | None = None
+    _key = ""
+
+    def on_pre_enter(self, *_: object) -> None:
+        self.problem, self.confirm_text, self.typing = "", "", False
+        self.ids.keyboard.target = self.ids.query
+        self.ids.keyboard.multiline = False
+        self.show(self.tab)
+
+    def show(self, tab: str) -> None:
+        self.tab = tab
+        self.problem = ""
+        if tab == "browse":
+            self.search()
+        else:
+            self._mine()
+
+    def search(self) -> None:
+        app = App.get_running_app()
+        query = self.ids.query.text.strip()
+        self.typing = False
+        app.task(lambda: app.service.call(lambda r: app.service.desk.catalog(r, query)),
+                 self._found)
+
+    def _found(self, answer: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        box = self.ids.entries
+        box.clear_widgets()
+        if not answer.get("ok"):
+            self.problem = str(answer.get("message") or "")
+            return
+        items = answer["value"]
+        if not items:
+            box.add_widget(make("Body", text=app.t("Nothing found. Try another word.")))
+        for item in items:
+            minutes, seconds = divmod(int(item.get("duration_s") or 0), 60)
+            detail = f"{item.get('artist', '')} · {item.get('kind', '')}" + (
+                f" · {minutes}:{seconds:02d}" if item.get("duration_s") else "")
+            row = make("StoreRow", title=item["title"], detail=detail,
+                       price=money(item.get("price_cents")),
+                       action=app.t("Buy"))
+            row.ids.act.bind(on_release=lambda _, it=item: self.ask(it))
+            box.add_widget(row)
+
+    def ask(self, item: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        prepaid = app.screen_data.get("prepaid_cents")
+        self._item, self._key = item, "kiosk-buy-" + secrets.token_urlsafe(12)
+        self.confirm_text = app.t("Buy {title} for {price}?", title=item["title"],
+                                  price=money(item.get("price_cents"))) + (
+            "  " + app.t("You have {money} prepaid.", money=money(prepaid))
+            if prepaid is not None else "")
+
+    def cancel(self) -> None:
+        self.confirm_text, self._item = "", None
+
+    def buy(self) -> None:
+        app = App.get_running_app()
+        item, key = self._item, self._key  # the same key if Buy is touched twice
+        if item is None:
+            return
+        self.confirm_text = app.t("Buying…")
+        app.task(lambda: app.service.call(
+            lambda r: app.service.desk.buy(r, str(item["id"]), key)), self._bought)
+
+    def _bought(self, answer: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        self.confirm_text, self._item = "", None
+        if not answer.get("ok"):
+            self.problem = app.t("Not bought: {why}", why=answer.get("message") or "")
+            return
+        app.task(app.service.resident_home, lambda home: app.screen_data.update(
+            prepaid_cents=home.get("prepaid_cents")) if home.get("ok") else None)
+        self.show("mine")
+
+    def _mine(self) -> None:
+        app = App.get_running_app()
+        app.task(lambda: app.service.call(app.service.desk.entitlements), self._listed)
+
+    def _listed(self, answer: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        box = self.ids.entries
+        box.clear_widgets()
+        if not answer.get("ok"):
+            self.problem = str(answer.get("message") or "")
+            return
+        if not answer["value"]:
+            box.add_widget(make("Body", text=app.t("You have not bought anything yet.")))
+        for e in sorted(answer["value"], key=lambda e: -int(e.get("created_at") or 0)):
+            state = str(e.get("state"))
+            row = make("StoreRow", title=e["title"], detail=app.t(DELIVERY.get(state, state)),
+                       price=money(e.get("price_cents")), action="")
+            box.add_widget(row)

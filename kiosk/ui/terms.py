@@ -1,0 +1,35 @@
+"""The terms, read before the first use (and after they change). There is
+no time limit on this screen: the inactivity logout waits."""
+
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.properties import StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.terms import TEXT
+
+
+class TermsScreen(Screen):
+    text = StringProperty("")
+    then = StringProperty("home")
+
+    def on_pre_enter(self, *_: object) -> None:
+        app = App.get_running_app()
+        self.text = TEXT.get(app.lang, TEXT["en"])
+        self.ids.scroll.scroll_y = 1
+
+    def accepted(self) -> bool:
+        app = App.get_running_app()
+        resident = app.resident
+        return resident is not None and app.service.terms.accepted(resident.agency_id)
+
+    def accept(self) -> None:
+        app = App.get_running_app()
+        resident = app.resident
+        if resident is not None:
+            app.service.terms.accept(resident.agency_id)
+        app.go(self.then)
+
+    def decline(self) -> None:
+        App.get_running_app().logout()

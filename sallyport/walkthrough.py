@@ -1,0 +1,373 @@
+"""The demo's scripted walkthrough: the kiosk app, driven by simulated
+touches, through what a resident and a technician do, with the simulated
+tablets plugged and unplugged through the harness. Each step is printed and
+its screen saved; the exit status is 0 when every step passed.
+
+Run by ``sallyport demo`` inside the simulated world (``sallyport sim exec``),
+under a display::
+
+    python -m sallyport.walkthrough --config kiosk.toml --world DIR --out demo-out
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import sys
+from pathlib import Path
+from typing import Any
+
+from sallyport.touch import Driver, NotYet, check, wait_for
+
+RESIDENT, FIRST_PIN, PIN = "874512", "482916", "135790"  # Marcus Webb (central/seed.py)
+OWN_TABLET, WRONG_TABLET = "T1", "T2"  # JP5S-000001 is his; JP5S-000002 is Lucia's
+TECHNICIAN_PIN = "246810"
+REPLY = "thank you mom, see you sunday"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, required=True, help="the kiosk's TOML file")
+    parser.add_argument("--world", type=Path, required=True, help="the simulated world")
+    parser.add_argument("--out", type=Path, required=True, help="where screenshots go")
+    parser.add_argument("--mailbox", type=Path, required=True,
+                        help="the staff mailbox's directory (alert mail lands there)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from kiosk.cli import make_app
+    from simulators.control import ControlClient
+
+    service, app = make_app(args.config, silent=True)
+    harness = ControlClient.for_world(args.world)
+    try:
+        return Walkthrough(app, harness, args.out, args.mailbox).run()
+    finally:
+        service.stop()
+
+
+class Walkthrough:
+    def __init__(self, app: Any, harness: Any, out: Path, mailbox: Path) -> None:
+        self.app, self.harness, self.mailbox = app, harness, mailbox
+        self.driver = Driver(app, out, between_s=0.4, first_s=2.0)
+        self._steps()
+
+    def run(self) -> int:
+        return self.driver.run()
+
+    def _steps(self) -> None:
+        d, app = self.driver, self.app
+        screen, tap, button, shot, step = d.screen, d.tap, d.button, d.shot, d.step
+
+        def on(name: str) -> None:
+            wait_for(screen().name == name, f"on {screen().name}, waiting for {name}")
+
+        def keypad(digits: str) -> None:
+            for digit in digits:
+                tap(button(digit))
+
+        @step("the attract screen, waiting for a resident")
+        def _() -> None:
+            on("attract")
+            shot("attract")
+            tap(screen())
+
+        @step("log in with the resident ID and the PIN staff gave out")
+        def _() -> None:
+            on("login")
+            keypad(RESIDENT)
+            tap(button("Next"))
+            keypad(FIRST_PIN)
+
+        @step("the ID shows, the PIN does not")
+        def _() -> None:
+            shown = [getattr(w, "text", "") for w in screen().walk()]
+            check(RESIDENT in shown and "•" * len(FIRST_PIN) in shown
+                  and FIRST_PIN not in shown, f"{shown}")
+            shot("login")
+            tap(button("Log in"))
+
+        @step("the first login asks for a PIN of their own", timeout_s=30)
+        def _() -> None:
+            on("pin")
+            shot("pin")
+            keypad(PIN)
+            tap(button("Next"))
+            keypad(PIN)
+            tap(button("Save my PIN"))
+
+        @step("the terms, shown before anything else, with no time limit", timeout_s=30)
+        def _() -> None:
+            on("terms")
+            shot("terms")
+            tap(button("I have read this and accept"))
+
+        @step("home: stamps, balances, the tablet", timeout_s=30)
+        def _() -> None:
+            on("home")
+            wait_for(screen().stamps != "…", "balances loading")
+            check(screen().greeting == "Hello, Marcus Webb", screen().greeting)
+            shot("home")
+            tap(self._tile("Messages"))
+
+        @step("messages: Rosa's conversation, read from the kiosk's cache")
+        def _() -> None:
+            on("inbox")
+            rows = [w for w in screen().ids.entries.children if hasattr(w, "preview")]
+            wait_for(any(r.name == "Rosa Webb" for r in rows), "Rosa's conversation")
+            shot("inbox")
+            tap(next(r for r in rows if r.name == "Rosa Webb"))
+
+        @step("the photo and the videogram she sent have reached the kiosk", timeout_s=60)
+        def _() -> None:
+            on("conversation")
+            texts = [w.text for w in screen().walk() if getattr(w, "text", None)]
+            if "View photo" not in texts or "Play videogram" not in texts:
+                app.go("conversation")  # read the cache again: the files may just have come
+                raise NotYet("the photo and videogram are still on their way")
+            shot("conversation")
+            tap(button("View photo"))
+
+        @step("the photo")
+        def _() -> None:
+            on("viewer")
+            check(screen().texture is not None, screen().problem)
+            shot("photo")
+            tap(button("< Back"))
+
+        @step("the videogram plays (libvlc)")
+        def _() -> None:
+            on("conversation")
+            tap(button("Play videogram"))
+
+        @step("the videogram is playing", timeout_s=30)
+        def _() -> None:
+            on("viewer")
+            player = screen().player
+            wait_for(player is not None and player.frames > 3, "frames from libvlc")
+            shot("videogram")
+            tap(button("< Back"))
+
+        @step("reply on the on-screen keyboard, the stamp cost shown first")
+        def _() -> None:
+            on("conversation")
+            tap(button("Write a reply"))
+
+        @step("the reply is typed and sent")
+        def _() -> None:
+            on("compose")
+            d.type_text(REPLY)
+
+        @step("the cost shows before it is sent")
+        def _() -> None:
+            check(screen().ids.text.text == REPLY, screen().ids.text.text)
+            check("costs 1 stamp" in screen().cost_text, screen().cost_text)
+            shot("compose")
+            tap(button("Send"))
+
+        @step("the reply shows in the conversation, sent", timeout_s=30)
+        def _() -> None:
+            on("conversation")
+            bubbles = [b for b in screen().ids.messages.children if hasattr(b, "waiting")]
+            mine = [b for b in bubbles if b.text == REPLY]
+            check(len(mine) == 1 and not mine[0].waiting, str([b.detail for b in mine]))
+            app.go("store")
+
+        @step("the store: search the catalog")
+        def _() -> None:
+            on("store")
+            tap(screen().ids.query)
+
+        @step("type on the keyboard that comes up, and search")
+        def _() -> None:
+            d.type_text("river")
+            tap(button("Search"))
+
+        @step("buy a song, its price and the prepaid balance shown first", timeout_s=30)
+        def _() -> None:
+            rows = [w for w in screen().ids.entries.children if hasattr(w, "price")]
+            wait_for(any(r.title == "River Road" for r in rows), "search results")
+            shot("store")
+            tap(next(r for r in rows if r.title == "River Road").ids.act)
+
+        @step("the price is confirmed")
+        def _() -> None:
+            check("River Road" in screen().confirm_text, screen().confirm_text)
+            shot("store-confirm")
+            tap(button("Yes, buy it"))
+
+        @step("my purchases: paid, on its way to the tablet", timeout_s=30)
+        def _() -> None:
+            on("store")
+            rows = [w for w in screen().ids.entries.children if hasattr(w, "price")]
+            wait_for(screen().tab == "mine" and any(r.title == "River Road" for r in rows),
+                     "the purchase listed")
+            shot("store-purchases")
+            app.go("account")
+
+        @step("money and stamps: move $10 from trust to prepaid", timeout_s=30)
+        def _() -> None:
+            on("account")
+            wait_for(screen().trust != "…", "balances")
+            tap(button("+"))
+
+        @step("the amount, within the agency's limits")
+        def _() -> None:
+            check(screen().amount == 1000, str(screen().amount))
+            shot("account")
+            tap(button("Move this amount"))
+
+        @step("the transfer is confirmed first")
+        def _() -> None:
+            check("$10.00" in screen().confirm_text, screen().confirm_text)
+            tap(button("Yes"))
+
+        @step("the transfer is done", timeout_s=30)
+        def _() -> None:
+            wait_for(screen().message == "Done.", screen().message)
+            app.go("help")
+
+        @step("help: report a problem")
+        def _() -> None:
+            on("help")
+            tap(button("Report a problem"))
+
+        @step("say what it is about and what happened")
+        def _() -> None:
+            tap(button("My tablet will not sync"))
+            d.type_text("it stops halfway")
+
+        @step("and send it, with the kiosk's diagnostics attached")
+        def _() -> None:
+            shot("help-new")
+            tap(button("Send"))
+
+        @step("the ticket is filed and listed", timeout_s=30)
+        def _() -> None:
+            wait_for(screen().tab == "mine" and "filed" in screen().problem, screen().problem)
+            shot("help")
+            app.go("dock")
+
+        @step("dock: the plug-in prompt")
+        def _() -> None:
+            on("dock")
+            shot("dock")
+            self.harness.call("plug", tablet=OWN_TABLET, port=1)
+
+        @step("his tablet pairs and syncs, item by item, to 'safe to unplug'", timeout_s=120)
+        def _() -> None:
+            on("dock")
+            if screen().state == "syncing" and 0 < screen().overall < 1:
+                shot("dock-syncing")
+            wait_for(screen().state == "done", f"{screen().state}: {screen().item}")
+            shot("dock-done")
+            self.harness.call("unplug", tablet=OWN_TABLET)
+
+        @step("someone else's tablet is refused, and staff are mailed", timeout_s=60)
+        def _() -> None:
+            if screen().state != "checking" and not self._plugged(WRONG_TABLET):
+                self.harness.call("plug", tablet=WRONG_TABLET, port=2)
+            wait_for(screen().state == "refused", screen().state)
+            check("belongs to someone else" in screen().detail, screen().detail)
+            shot("dock-refused")
+            mails = self._alert_mails()
+            wait_for(any("JP5S-000002" in m and "assigned_to_someone_else" in m for m in mails),
+                     f"{len(mails)} alert mails")
+            self.harness.call("unplug", tablet=WRONG_TABLET)
+            app.go("home")
+
+        @step("larger text and high contrast")
+        def _() -> None:
+            on("home")
+            tap(button("Larger text"))
+            tap(button("High contrast"))
+
+        @step("every screen follows")
+        def _() -> None:
+            check(app.style.scale > 1 and app.contrast, "the look changed")
+            shot("home-large-contrast")
+            tap(button("Normal text"))
+            tap(button("Normal colours"))
+
+        @step("in Spanish")
+        def _() -> None:
+            tap(button("Español"))
+
+        @step("the screens speak Spanish")
+        def _() -> None:
+            self._tile("Mensajes")
+            shot("home-es")
+            tap(button("English"))
+
+        @step("the central server goes away: an offline banner, and reading goes on",
+              timeout_s=60)
+        def _() -> None:
+            self.harness.call("network", state="down")
+            wait_for(not app.online, "the next round to fail")
+            app.go("inbox")
+
+        @step("messages still read from the kiosk's cache, under the banner")
+        def _() -> None:
+            on("inbox")
+            check(any(getattr(w, "name", "") == "Rosa Webb" for w in screen().walk()),
+                  "Rosa's conversation")
+            shot("inbox-offline")
+            self.harness.call("network", state="up")
+
+        @step("the server is back", timeout_s=60)
+        def _() -> None:
+            wait_for(app.online, "the next round to succeed")
+            app.go("home")
+
+        @step("log out")
+        def _() -> None:
+            tap(button("Log out"))
+
+        @step("the maintenance menu asks for a technician's badge or PIN")
+        def _() -> None:
+            on("attract")
+            tap(button("Maintenance"))
+
+        @step("the technician's PIN opens it")
+        def _() -> None:
+            on("maintenance")
+            shot("maintenance-locked")
+            keypad(TECHNICIAN_PIN)
+            tap(button("Open the menu"))
+
+        @step("diagnostics: central link, disk, dock ports, badge reader, printer", timeout_s=30)
+        def _() -> None:
+            on("maintenance")
+            wait_for(screen().unlocked and "central link" in screen().output, screen().output)
+            shot("maintenance")
+            tap(button("Alerts"))
+
+        @step("the alerts raised at this kiosk", timeout_s=30)
+        def _() -> None:
+            wait_for("assigned_to_someone_else" in screen().output, screen().output)
+            shot("maintenance-alerts")
+            app.go("attract")
+
+    def _tile(self, label: str) -> Any:
+        """The home screen's tile whose text starts with ``label``."""
+        for widget in self.driver.screen().walk():
+            text = getattr(widget, "text", None)
+            if isinstance(text, str) and text.startswith(label) and hasattr(widget, "detail"):
+                return widget
+        raise AssertionError(f"no tile {label!r}")
+
+    def _plugged(self, tablet: str) -> bool:
+        return self.harness.call("status")["tablets"][tablet]["port"] is not None
+
+    def _alert_mails(self) -> list[str]:
+        texts = []
+        for path in sorted(self.mailbox.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            body = message.get_body(preferencelist=("plain",))
+            texts.append(f"{message['Subject']}\n{body.get_content() if body else ''}")
+        return texts
+
+
+if __name__ == "__main__":
+    sys.exit(main())
