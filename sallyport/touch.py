@@ -43,15 +43,41 @@ class Driver:
         self.first_s = first_s
         self.steps: list[tuple[str, Step, float]] = []
         self.failures: list[str] = []
+        self._tapped = False  # in the step running now
 
     # -- what a step uses -------------------------------------------------------------
 
     def screen(self) -> Any:
         return self.app.root.current_screen
 
+    def settle(self) -> None:
+        """Bring texts and layouts changed in this frame up to date, so that a
+        tap lands where the widget will be drawn and a screenshot shows it."""
+        from kivy.uix.label import Label
+        from kivy.uix.layout import Layout
+
+        for _ in range(3):
+            for widget in self.app.root.walk():
+                if isinstance(widget, Label):
+                    widget.texture_update()
+                elif isinstance(widget, Layout):
+                    widget.do_layout()
+
     def tap(self, widget: Any) -> None:
+        """Touch ``widget`` and lift. A screen manager takes no touch while it
+        is changing screens (until its next frame): a step's first tap waits
+        for that (the step is tried again); a later one would be lost, so it is
+        an error in the script (split the step)."""
         from kivy.tests.common import UnitTestTouch
 
+        transition = getattr(self.app.root, "transition", None)
+        if transition is not None and transition.is_active:
+            if not self._tapped:
+                raise NotYet("the screen is still changing")
+            raise AssertionError("a tap right after a screen change in the same step: "
+                                 "split the step")
+        self._tapped = True
+        self.settle()
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
@@ -74,8 +100,12 @@ class Driver:
             self.tap(self.button({" ": "space", "\n": "New line"}.get(key, key)))
 
     def shot(self, name: str) -> None:
-        if self.shots is not None:
-            self.app.root.export_to_png(str(self.shots / f"{name}.png"))
+        """Save the screen as it is now: texts and layouts changed in this
+        frame are brought up to date first."""
+        if self.shots is None:
+            return
+        self.settle()
+        self.app.root.export_to_png(str(self.shots / f"{name}.png"))
 
     # -- steps ----------------------------------------------------------------------
 
@@ -94,6 +124,7 @@ class Driver:
                 self.app.stop()
                 return
             name, fn, timeout = self.steps[index]
+            self._tapped = False
             try:
                 fn()
             except NotYet as e:

@@ -225,7 +225,7 @@ class Walkthrough:
 
         @step("the transfer is done", timeout_s=30)
         def _() -> None:
-            wait_for(screen().message == "Done.", screen().message)
+            wait_for(screen().note == "Done.", screen().message)
             app.go("help")
 
         @step("help: report a problem")
@@ -245,7 +245,7 @@ class Walkthrough:
 
         @step("the ticket is filed and listed", timeout_s=30)
         def _() -> None:
-            wait_for(screen().tab == "mine" and "filed" in screen().problem, screen().problem)
+            wait_for(screen().tab == "mine" and "filed" in screen().note, screen().problem)
             shot("help")
             app.go("dock")
 

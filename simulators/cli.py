@@ -71,6 +71,13 @@ def register(commands: Any) -> None:
     screen.add_argument("--close", action="store_true", help="close it instead")
     screen.set_defaults(func=cmd_screen)
 
+    panel = sub.add_parser(
+        "panel", help="a window to plug tablets in and out",
+        description="Open a small window on the running harness: plug and unplug each "
+        "tablet, open its touchscreen, cut and restore the kiosk's network, swipe the "
+        "technician badge.")
+    panel.set_defaults(func=cmd_panel)
+
     reset = sub.add_parser("reset", help="reset a tablet's USB port",
                            description="Reset T's USB port: its tty goes and comes back.")
     reset.add_argument("tablet", metavar="T", help="tablet name or serial")
@@ -194,6 +201,12 @@ def cmd_screen(args: argparse.Namespace) -> int:
     print(f"closed {args.tablet}'s screen" if args.close
           else f"opened {args.tablet}'s screen (pid {result['pid']})")
     return 0
+
+
+def cmd_panel(args: argparse.Namespace) -> int:
+    from simulators.panel import run
+
+    return run(args.world)
 
 
 def cmd_reset(args: argparse.Namespace) -> int:

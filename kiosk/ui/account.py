@@ -23,12 +23,13 @@ class AccountScreen(Screen):
     amount = NumericProperty(0)  # cents
     limits = StringProperty("")
     message = StringProperty("")
+    note = StringProperty("")
     confirm_text = StringProperty("")
     _pending: tuple[str, Any, str] | None = None  # what, argument, key
 
     def on_pre_enter(self, *_: object) -> None:
         app = App.get_running_app()
-        self.message = self.confirm_text = ""
+        self.message = self.note = self.confirm_text = ""
         self._pending = None
         policy = app.service.cache.agency_policy() or {}
         self.low = int(policy.get("transfer_min_cents", 500))
@@ -100,8 +101,10 @@ class AccountScreen(Screen):
     def _done(self, answer: dict[str, Any]) -> None:
         app = App.get_running_app()
         self.confirm_text, self._pending = "", None
+        self.note = ""
         if not answer.get("ok"):
             self.message = app.t("Nothing was moved: {why}", why=answer.get("message") or "")
             return
-        self.message = app.t("Done.")
+        self.message = ""
+        self.note = app.t("Done.")
         app.task(app.service.resident_home, self._balances)

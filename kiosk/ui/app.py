@@ -179,6 +179,7 @@ class KioskApp(App):
 
     def go(self, screen: str) -> None:
         """Show a screen; shown again, it reads what it shows again."""
+        log.debug("screen %s -> %s", self.root.current, screen)
         if self.root.current == screen:
             self.root.current_screen.dispatch("on_pre_enter")
         else:

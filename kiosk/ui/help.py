@@ -19,17 +19,18 @@ class HelpScreen(Screen):
     tab = StringProperty("mine")  # mine or new
     category = StringProperty("")
     problem = StringProperty("")
+    note = StringProperty("")
     writing = BooleanProperty(False)
     _uid = ""
 
     def on_pre_enter(self, *_: object) -> None:
-        self.problem = ""
+        self.problem = self.note = ""
         self.ids.keyboard.target = self.ids.description
         self.show(self.tab)
 
     def show(self, tab: str) -> None:
         app = App.get_running_app()
-        self.tab, self.problem = tab, ""
+        self.tab, self.problem, self.note = tab, "", ""
         if tab == "new":
             self.category, self._uid = "", "t-" + secrets.token_urlsafe(12)
             self.ids.description.text = ""
@@ -58,18 +59,19 @@ class HelpScreen(Screen):
             return
         uid, category = self._uid, self.category  # the same uid if Send is touched twice
         diagnostics = app.service.diagnostics_for_ticket()
-        self.problem = app.t("Sending…")
+        self.note = app.t("Sending…")
         app.task(lambda: app.service.call(lambda r: app.service.desk.file_ticket(
             r, uid=uid, category=category, description=text, diagnostics=diagnostics)),
             self._filed)
 
     def _filed(self, answer: dict[str, Any]) -> None:
         app = App.get_running_app()
+        self.note = ""
         if not answer.get("ok"):
             self.problem = app.t("Not sent: {why}", why=answer.get("message") or "")
             return
         self.show("mine")
-        self.problem = app.t("Your ticket was filed. Staff must answer within 14 days.")
+        self.note = app.t("Your ticket was filed. Staff must answer within 14 days.")
 
     def _listed(self, answer: dict[str, Any]) -> None:
         app = App.get_running_app()

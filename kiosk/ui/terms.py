@@ -3,11 +3,15 @@ no time limit on this screen: the inactivity logout waits."""
 
 from __future__ import annotations
 
+import logging
+
 from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.terms import TEXT
+from kiosk.terms import TEXT, VERSION
+
+log = logging.getLogger(__name__)
 
 
 class TermsScreen(Screen):
@@ -29,6 +33,7 @@ class TermsScreen(Screen):
         resident = app.resident
         if resident is not None:
             app.service.terms.accept(resident.agency_id)
+            log.info("%s accepted the terms (version %s)", resident.agency_id, VERSION)
         app.go(self.then)
 
     def decline(self) -> None:

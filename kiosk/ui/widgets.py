@@ -31,6 +31,7 @@ class Reveal(BoxLayout):
 
     def __init__(self, **kw: Any) -> None:
         self._stash: list[Any] = []
+        self._hint: float | None = None  # the height share it gives up while hidden
         super().__init__(**kw)
         self.bind(shown=self._update)
 
@@ -38,13 +39,20 @@ class Reveal(BoxLayout):
         self._update()
 
     def _update(self, *_: object) -> None:
-        if self.shown and self._stash:
+        if self.shown:
             for widget in self._stash:
                 self.add_widget(widget)
             self._stash = []
-        elif not self.shown and self.children:
-            self._stash = list(reversed(self.children))
-            self.clear_widgets()
+            if self._hint is not None:
+                self.size_hint_y, self._hint = self._hint, None
+        else:
+            if self.children:
+                self._stash = list(reversed(self.children))
+                self.clear_widgets()
+            if self.size_hint_y is not None:
+                self._hint = self.size_hint_y
+                self.size_hint_y = None  # type: ignore[assignment] - Kivy allows None
+            self.height = 0
 
 
 class Keypad(GridLayout):

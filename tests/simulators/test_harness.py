@@ -147,3 +147,20 @@ def test_plain_mistakes_have_plain_messages(harness: Path, tmp_path: Path) -> No
     assert "port must be 1-3" in sallyport(harness, "plug", "T1", "9", check=False).stderr
     nowhere = sallyport(tmp_path / "none", "status", check=False)
     assert nowhere.returncode == 2 and "sallyport sim up" in nowhere.stderr
+
+
+def test_the_panel_opens_on_the_running_harness(harness: Path) -> None:
+    from simulators.display import display
+
+    env = {k: v for k, v in os.environ.items() if k != "UMOCKDEV_DIR"}
+    with display() as name:
+        panel = subprocess.Popen([sys.executable, "-m", "sallyport", "sim", "--world",
+                                  str(harness), "panel"], env={**env, "DISPLAY": name},
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            time.sleep(4)  # its window is up and it has asked the harness for the tablets
+            assert panel.poll() is None, panel.communicate()[0]
+        finally:
+            panel.terminate()
+            output = panel.communicate(timeout=10)[0]
+    assert "panel.py" not in output, output  # no error of its own (Kivy logs some of its)
