@@ -51,7 +51,7 @@ class Reveal(BoxLayout):
                 self.clear_widgets()
             if self.size_hint_y is not None:
                 self._hint = self.size_hint_y
-                self.size_hint_y = None  # type: ignore[assignment] - Kivy allows None
+                self.size_hint_y = None  # type: ignore[assignment]  # Kivy allows None
             self.height = 0
 
 
