@@ -93,6 +93,7 @@ class KioskService:
         self._hotplug: UdevHotplug | None = None
         self._badges: BadgeReader | None = None
         self._last_dock: dict[str, Any] | None = None  # for the link check in diagnostics
+        self._staff_token: str | None = None  # a technician signed in at the maintenance menu
         self.cache: KioskCache | None = None
 
     # -- life ----------------------------------------------------------------------------
@@ -470,6 +471,54 @@ class KioskService:
             return bool(PasswordHasher().verify(stored, pin))
         except (VerifyMismatchError, InvalidHashError, VerificationError):
             return False
+
+    def staff_sign_in(self, username: str, password: str) -> Event:
+        """A technician signs in to the central server from the maintenance
+        menu (for tablet changes); the session lasts until :meth:`staff_sign_out`."""
+        try:
+            answer = self.desk.client.call("POST", "/v1/staff/sessions",
+                                           json={"username": username, "password": password})
+        except CentralRefused as e:
+            return {"ok": False, "code": e.code, "message": e.message}
+        except CentralUnavailable:
+            return {"ok": False, "code": "offline", "message": "the central server cannot "
+                    "be reached"}
+        with self._lock:
+            self._staff_token = str(answer["token"])
+        log.warning("staff %s signed in at the maintenance menu", username)
+        return {"ok": True}
+
+    def staff_sign_out(self) -> None:
+        with self._lock:
+            token, self._staff_token = self._staff_token, None
+        if token:
+            with contextlib.suppress(CentralUnavailable, CentralRefused):
+                self.desk.client.call("DELETE", "/v1/staff/sessions", token=token)
+
+    def staff_change_tablet(self, serial: str, *, assign_to: str | None = None,
+                            status: str | None = None) -> Event:
+        """Assign a registered tablet to a resident (by agency ID), or mark it
+        lost or retired, as the technician signed in; the kiosk's registry
+        copy follows at once (a round)."""
+        with self._lock:
+            token = self._staff_token
+        if not token:
+            return {"ok": False, "code": "not_signed_in",
+                    "message": "sign in as staff first"}
+        path, body = ((f"/v1/staff/tablets/{serial}/assignment",
+                       {"resident_agency_id": assign_to}) if assign_to is not None
+                      else (f"/v1/staff/tablets/{serial}/status", {"status": status}))
+        try:
+            self.desk.client.call("POST", path, token=token, json=body)
+        except CentralRefused as e:
+            return {"ok": False, "code": e.code, "message": e.message}
+        except CentralUnavailable:
+            return {"ok": False, "code": "offline", "message": "the central server cannot "
+                    "be reached"}
+        log.warning("tablet %s %s at the maintenance menu", serial,
+                    f"assigned to {assign_to}" if assign_to else f"marked {status}")
+        self.run_round()
+        return {"ok": True}
 
     def technician_badge_ok(self, badge: str) -> bool:
         ok = badge in self.config.technician_badges

@@ -347,6 +347,29 @@ class Walkthrough:
         def _() -> None:
             wait_for("assigned_to_someone_else" in screen().output, screen().output)
             shot("maintenance-alerts")
+            tap(button("Tablets"))
+
+        @step("tablets: a technician signs in as staff")
+        def _() -> None:
+            tap(screen().ids.username)
+            d.type_text("demo-technician")
+            tap(screen().ids.password)
+            d.type_text("demo staff password")
+            tap(button("Sign in as staff"))
+
+        @step("and assigns a tablet to its resident", timeout_s=30)
+        def _() -> None:
+            wait_for(screen().signed_in, screen().form_note)
+            tap(screen().ids.serial)
+            d.type_text("jp5s-000002")
+            tap(screen().ids.resident)
+            d.type_text("903377")
+            tap(button("Assign the tablet"))
+
+        @step("the change reached the central server", timeout_s=30)
+        def _() -> None:
+            wait_for(screen().form_note == "Done.", screen().form_note)
+            shot("maintenance-tablets")
             app.go("attract")
 
     def _tile(self, label: str) -> Any:

@@ -476,7 +476,17 @@ class RecordsReceiptIn(Body):
 
 
 class AssignIn(Body):
-    resident_id: Annotated[int, Field(ge=1, le=2**53)]
+    """Whom a tablet goes to: the resident's id, or their agency ID (what a
+    technician at a kiosk reads off the resident's card)."""
+
+    resident_id: Annotated[int, Field(ge=1, le=2**53)] | None = None
+    resident_agency_id: Code | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AssignIn:
+        if (self.resident_id is None) == (self.resident_agency_id is None):
+            raise ValueError("give resident_id or resident_agency_id, not both")
+        return self
 
 
 class TabletStatusIn(Body):

@@ -239,7 +239,11 @@ def register_tablet(body: TabletIn, me: Technician, c: CentralDep) -> Created:
 @router.post("/tablets/{serial}/assignment", status_code=204)
 def assign_tablet(serial: Annotated[str, Path(max_length=64)], body: AssignIn, me: Technician,
                   c: CentralDep) -> Response:
-    accounts.assign_tablet(c, serial, body.resident_id, staff_id=me.id)
+    resident_id = body.resident_id
+    if resident_id is None:
+        with c.db.read() as conn:
+            resident_id = int(accounts.resident(conn, agency_id=body.resident_agency_id).id)
+    accounts.assign_tablet(c, serial, resident_id, staff_id=me.id)
     return Response(status_code=204)
 
 

@@ -10,11 +10,14 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.ui.home import when
 from kiosk.ui.widgets import make
 
 
 class MaintenanceScreen(Screen):
     unlocked = BooleanProperty(False)
+    signed_in = BooleanProperty(False)
+    form_note = StringProperty("")
     pin = StringProperty("")
     problem = StringProperty("")
     section = StringProperty("Diagnostics")
@@ -22,6 +25,7 @@ class MaintenanceScreen(Screen):
 
     def on_kv_post(self, *_: object) -> None:
         App.get_running_app().listeners.append(self._event)
+        self.on_kv_post_form()
 
     def on_pre_enter(self, *_: object) -> None:
         self.pin = self.problem = ""
@@ -30,6 +34,46 @@ class MaintenanceScreen(Screen):
 
     def on_leave(self, *_: object) -> None:
         self.unlocked = False  # the menu locks as soon as it is left
+        app = App.get_running_app()
+        app.task(app.service.staff_sign_out, lambda _: None)
+        self.signed_in = False
+
+    def on_kv_post_form(self) -> None:
+        for name in ("username", "password", "serial", "resident"):
+            self.ids[name].bind(focus=self._focused)
+
+    def _focused(self, field: Any, focused: bool) -> None:
+        if focused:
+            self.ids.keyboard.target = field
+
+    def sign_in(self) -> None:
+        app = App.get_running_app()
+        username, password = self.ids.username.text.strip(), self.ids.password.text
+        self.ids.password.text = ""
+        app.task(lambda: app.service.staff_sign_in(username, password), self._signed_in)
+
+    def _signed_in(self, answer: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        self.signed_in = bool(answer.get("ok"))
+        self.form_note = app.t("Signed in: tablet changes go to the central server.") \
+            if self.signed_in else app.t("Not signed in: {why}", why=answer.get("message"))
+
+    def change(self, what: str) -> None:
+        app = App.get_running_app()
+        serial = self.ids.serial.text.strip().upper()
+        resident = self.ids.resident.text.strip()
+        if not serial or (what == "assign" and not resident):
+            self.form_note = app.t("Type the tablet's serial (and the resident's ID to "
+                                   "assign it).")
+            return
+        kwargs = {"assign_to": resident} if what == "assign" else {"status": what}
+        app.task(lambda: app.service.staff_change_tablet(serial, **kwargs), self._changed)
+
+    def _changed(self, answer: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        self.form_note = app.t("Done.") if answer.get("ok") else \
+            app.t("Not done: {why}", why=answer.get("message"))
+        self.show("Tablets")
 
     def _event(self, event: dict[str, Any]) -> None:
         app = App.get_running_app()
@@ -101,7 +145,8 @@ class MaintenanceScreen(Screen):
     def _tablets(self, tablets: list[dict[str, Any]]) -> None:
         self.output = "\n".join(
             f"{t['serial']}  {t['status']}  owner {t.get('resident_agency_id') or '-'}  "
-            f"last sync {t.get('last_sync_at') or 'never'}" for t in tablets) or "-"
+            f"last sync {when(t.get('last_sync_at')) if t.get('last_sync_at') else 'never'}"
+            for t in tablets) or "-"
 
     def _test_print(self) -> None:
         app = App.get_running_app()

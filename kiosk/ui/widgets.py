@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -33,9 +34,14 @@ class Reveal(BoxLayout):
         self._stash: list[Any] = []
         self._hint: float | None = None  # the height share it gives up while hidden
         super().__init__(**kw)
-        self.bind(shown=self._update)
 
     def on_kv_post(self, *_: object) -> None:
+        # The rule that made this box sets its size and ``shown`` after this
+        # point: follow ``shown`` once everything is applied.
+        Clock.schedule_once(lambda _: self._follow())
+
+    def _follow(self) -> None:
+        self.bind(shown=self._update)
         self._update()
 
     def _update(self, *_: object) -> None:
@@ -49,10 +55,10 @@ class Reveal(BoxLayout):
             if self.children:
                 self._stash = list(reversed(self.children))
                 self.clear_widgets()
-            if self.size_hint_y is not None:
+            if self.size_hint_y is not None:  # a share of the height: give it up
                 self._hint = self.size_hint_y
                 self.size_hint_y = None  # type: ignore[assignment]  # Kivy allows None
-            self.height = 0
+                self.height = 0
 
 
 class Keypad(GridLayout):
@@ -93,7 +99,8 @@ class Keyboard(BoxLayout):
             self.add_widget(line)
         last = BoxLayout(spacing="6dp")
         for label, width, action in (("Shift", 1.5, self.toggle_shift),
-                                     ("space", 5.0, lambda: self.type(" ")),
+                                     ("-", 1.0, lambda: self.type("-")),
+                                     ("space", 4.0, lambda: self.type(" ")),
                                      ("New line", 1.8, lambda: self.type("\n")),
                                      ("Delete", 1.5, self.backspace)):
             key = Factory.Key(text=label, size_hint_x=width)

@@ -260,6 +260,20 @@ def test_a_tablet_given_to_another_resident_starts_its_feed_again(api: ApiServer
     assert _dock(api, "JP5S-000001")[0] == 0
 
 
+def test_a_tablet_is_assigned_by_the_residents_agency_id(api: ApiServer) -> None:
+    _tablet(api, "JP5S-000001", _resident_with_feed(api))
+    other = int(str(_admit(api, "100002")["id"]))
+    tech = api.staff("technician")
+    assert tech.post("/v1/staff/tablets/JP5S-000001/assignment",
+                     json={"resident_agency_id": "100002"}).status_code == 204
+    assert _dock_owner(api) == other
+    for body in ({}, {"resident_id": other, "resident_agency_id": "100002"}):
+        assert tech.post("/v1/staff/tablets/JP5S-000001/assignment",
+                         json=body).status_code == 422, body
+    assert tech.post("/v1/staff/tablets/JP5S-000001/assignment",
+                     json={"resident_agency_id": "999999"}).status_code == 404
+
+
 def _dock_owner(api: ApiServer) -> int:
     with api.facility.central.db.read() as conn:
         return int(conn.execute(select(tablets.c.resident_id)
