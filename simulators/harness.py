@@ -58,6 +58,9 @@ def serve(directory: Path, *, tablets: int, ports: int, central: str | None) -> 
         log.info("harness down")
 
 
+_spawned: list[subprocess.Popen[bytes]] = []
+
+
 def spawn(directory: Path, *, tablets: int, ports: int, central: str | None,
           timeout: float = 20.0) -> ControlClient:
     """Start the harness in the background and wait until it answers.
@@ -82,6 +85,7 @@ def spawn(directory: Path, *, tablets: int, ports: int, central: str | None,
     logfile = (directory / LOG_NAME).open("ab")
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
                             env=env, start_new_session=True)
+    _spawned.append(proc)  # it outlives this call, by design; keep it from being collected
     logfile.close()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,0 +1,147 @@
+"""Kiosk screens by touch, for what the demo's walkthrough does not show:
+a wrong PIN, a lockout, the inactivity logout with its countdown (and none on
+the terms), and a login while the central server is away. Run inside the
+simulated world, under a display (tests/kiosk/test_ui_flows.py does both)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kiosk.cli import make_app
+from sallyport.touch import Driver, check, wait_for
+from simulators.control import ControlClient
+
+MARCUS, FIRST_PIN, PIN = "874512", "482916", "135790"
+LUCIA = "903377"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--world", type=Path, required=True)
+    args = parser.parse_args(argv)
+    service, app = make_app(args.config, silent=True)
+    app.inactivity_s, app.warning_s = 6.0, 4.0  # a short timer, as a test can wait for it
+    harness = ControlClient.for_world(args.world)
+    d = Driver(app, None, between_s=0.4, first_s=2.0)
+    screen, tap, button, step = d.screen, d.tap, d.button, d.step
+
+    def login(agency_id: str, pin: str) -> None:
+        for digit in agency_id:
+            tap(button(digit))
+        tap(button("Next"))
+        for digit in pin:
+            tap(button(digit))
+        tap(button("Log in"))
+
+    @step("to the login screen")
+    def _() -> None:
+        tap(screen())
+
+    @step("a wrong PIN")
+    def _() -> None:
+        login(LUCIA, "111111")
+
+    @step("is said plainly, and the PIN is cleared", timeout_s=20)
+    def _() -> None:
+        wait_for(bool(screen().problem), "the answer")
+        check("do not match" in screen().problem, screen().problem)
+        check(screen().pin == "", screen().pin)
+
+    for attempt in range(2, 6):
+        @step(f"wrong PIN {attempt}")
+        def _() -> None:
+            tap(button("< Back"))
+
+        @step(f"again, wrong PIN {attempt}")
+        def _() -> None:
+            tap(screen())
+
+        @step(f"type wrong PIN {attempt}")
+        def _() -> None:
+            login(LUCIA, "111111")
+
+        @step(f"answered {attempt}", timeout_s=20)
+        def _() -> None:
+            wait_for(bool(screen().problem), "the answer")
+
+    @step("after five, the ID is locked out for a while, and the kiosk says so", timeout_s=20)
+    def _() -> None:
+        tap(button("< Back"))
+
+    @step("one more try")
+    def _() -> None:
+        tap(screen())
+
+    @step("the right PIN now")
+    def _() -> None:
+        login(LUCIA, "517340")
+
+    @step("is refused too, with the reason", timeout_s=20)
+    def _() -> None:
+        wait_for(bool(screen().problem), "the answer")
+        check("locked" in screen().problem, screen().problem)
+        tap(button("< Back"))
+
+    @step("Marcus logs in")
+    def _() -> None:
+        tap(screen())
+
+    @step("with the PIN he was given")
+    def _() -> None:
+        login(MARCUS, FIRST_PIN)
+
+    @step("and chooses his own", timeout_s=20)
+    def _() -> None:
+        wait_for(screen().name == "pin", screen().name)
+        for pin in (PIN, PIN):
+            for digit in pin:
+                tap(button(digit))
+            tap(button("Next") if screen().field == "new" else button("Save my PIN"))
+
+    @step("the terms wait for him, however long he reads", timeout_s=20)
+    def _() -> None:
+        wait_for(screen().name == "terms", screen().name)
+
+    @step("still the terms after longer than the logout time", timeout_s=20)
+    def _() -> None:
+        wait_for(app.last_touch + 8 < __import__("time").monotonic(), "8 s without a touch")
+        check(screen().name == "terms" and app.logged_in, screen().name)
+        check(app.countdown_text == "", app.countdown_text)
+        tap(button("I have read this and accept"))
+
+    @step("home; then no touch: a countdown shows", timeout_s=20)
+    def _() -> None:
+        wait_for(screen().name == "home", screen().name)
+        wait_for(app.countdown_text.startswith("Logging out in"), app.countdown_text)
+
+    @step("and he is logged out", timeout_s=20)
+    def _() -> None:
+        wait_for(screen().name == "attract" and not app.logged_in, screen().name)
+        wait_for(app.resident is None, "the service forgot him")
+
+    @step("the central server goes away")
+    def _() -> None:
+        harness.call("network", state="down")
+        tap(screen())
+
+    @step("a login now")
+    def _() -> None:
+        login(MARCUS, PIN)
+
+    @step("is answered: the server cannot be reached", timeout_s=60)
+    def _() -> None:
+        wait_for(bool(screen().problem), "the answer")
+        check("cannot be reached" in screen().problem, screen().problem)
+        harness.call("network", state="up")
+
+    try:
+        return d.run()
+    finally:
+        service.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
