@@ -19,7 +19,10 @@ class AttractScreen(Screen):
         App.get_running_app().listeners.append(self._event)
 
     def on_pre_enter(self, *_: object) -> None:
-        self.notice = ""
+        app = App.get_running_app()
+        self.notice = app.t("This kiosk is out of service: a technician is on it. Your "
+                            "tablet keeps working meanwhile and does not lock.") \
+            if app.service.out_of_service_since() is not None else ""
 
     def _event(self, event: dict[str, Any]) -> None:
         app = App.get_running_app()
@@ -31,4 +34,7 @@ class AttractScreen(Screen):
         app = App.get_running_app()
         if language is not None:
             app.set_language(language)
+        if app.service.out_of_service_since() is not None:
+            self.on_pre_enter()  # say it again, in the language chosen
+            return
         app.go("login")
