@@ -68,6 +68,8 @@ log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 FIRST_ROUND_WAIT_S = 20.0  # the dock opens after the first round, or after this
+TECHNICIAN_TRIES = 5  # wrong maintenance PINs before the PIN is refused for a while
+TECHNICIAN_LOCKOUT_S = 15 * 60
 
 
 class KioskService:
@@ -94,6 +96,8 @@ class KioskService:
         self._badges: BadgeReader | None = None
         self._last_dock: dict[str, Any] | None = None  # for the link check in diagnostics
         self._staff_token: str | None = None  # a technician signed in at the maintenance menu
+        self._technician_failures = 0
+        self._technician_locked_until = 0.0
         self.cache: KioskCache | None = None
 
     # -- life ----------------------------------------------------------------------------
@@ -463,14 +467,31 @@ class KioskService:
     # -- for technicians -----------------------------------------------------------------
 
     def technician_pin_ok(self, pin: str) -> bool:
-        """Whether ``pin`` opens the maintenance menu (argon2id, constant time)."""
+        """Whether ``pin`` opens the maintenance menu (argon2id). After
+        TECHNICIAN_TRIES wrong PINs no PIN opens it for TECHNICIAN_LOCKOUT_S
+        (a badge still does), and each wrong PIN is logged."""
         stored = self.config.technician_pin_hash
+        now = time.monotonic()
+        with self._lock:
+            if now < self._technician_locked_until:
+                log.warning("maintenance PIN refused: locked after repeated wrong PINs")
+                return False
         if not stored or not pin:
             return False
         try:
-            return bool(PasswordHasher().verify(stored, pin))
+            ok = bool(PasswordHasher().verify(stored, pin))
         except (VerifyMismatchError, InvalidHashError, VerificationError):
-            return False
+            ok = False
+        with self._lock:
+            if ok:
+                self._technician_failures = 0
+            else:
+                self._technician_failures += 1
+                log.warning("a wrong maintenance PIN (%d in a row)", self._technician_failures)
+                if self._technician_failures >= TECHNICIAN_TRIES:
+                    self._technician_failures = 0
+                    self._technician_locked_until = now + TECHNICIAN_LOCKOUT_S
+        return ok
 
     def staff_sign_in(self, username: str, password: str) -> Event:
         """A technician signs in to the central server from the maintenance

@@ -1,0 +1,100 @@
+"""Parts of the kiosk that need no central server: the technician's PIN and
+badge, who accepted the terms, systemd's watchdog, and videograms played by
+real libvlc into memory."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from argon2 import PasswordHasher
+
+from hw.config import HwConfig
+from kiosk.config import KioskConfig
+from kiosk.service import TECHNICIAN_TRIES, KioskService
+from kiosk.terms import TEXT, VERSION, TermsLedger
+from kiosk.videogram import HEIGHT, OPTIONS, WIDTH, VideogramPlayer
+from kiosk.watchdog import Watchdog
+from simulators.media import mp4_videogram
+from sync.config import SyncConfig
+
+
+def _service(tmp_path: Path) -> KioskService:
+    kiosk = KioskConfig(location_code="CC-A-DAYROOM", unit="CC-A", state_dir=str(tmp_path),
+                        technician_pin_hash=PasswordHasher().hash("246810"),
+                        technician_badges=("B-TECH-01",))
+    return KioskService(kiosk, SyncConfig(), HwConfig(), emit=lambda event: None)
+
+
+def test_the_technician_pin_opens_the_menu_until_too_many_wrong_ones(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    assert service.technician_pin_ok("246810")
+    assert not service.technician_pin_ok("")
+    for _ in range(TECHNICIAN_TRIES):
+        assert not service.technician_pin_ok("000000")
+    assert not service.technician_pin_ok("246810")  # locked for a while now
+    assert service.technician_badge_ok("B-TECH-01")  # a badge still opens it
+    assert not service.technician_badge_ok("B-RESIDENT-7")
+
+
+def test_a_kiosk_without_a_technician_pin_opens_to_none(tmp_path: Path) -> None:
+    kiosk = KioskConfig(location_code="L", unit="U", state_dir=str(tmp_path))
+    service = KioskService(kiosk, SyncConfig(), HwConfig(), emit=lambda event: None)
+    assert not service.technician_pin_ok("246810")
+
+
+def test_terms_are_accepted_per_resident_and_version(tmp_path: Path) -> None:
+    ledger = TermsLedger(tmp_path / "terms.json")
+    assert not ledger.accepted("874512")
+    ledger.accept("874512")
+    assert ledger.accepted("874512") and not ledger.accepted("903377")
+    assert not TermsLedger(tmp_path / "terms.json").accepted("874512", version="2099-01")
+    (tmp_path / "terms.json").write_text("not json")
+    assert not ledger.accepted("874512")  # a damaged file asks again, never skips them
+    assert set(TEXT) == {"en", "es"} and all(len(t) > 500 for t in TEXT.values())
+    assert VERSION
+
+
+def test_the_watchdog_tells_systemd_ready_then_alive(tmp_path: Path) -> None:
+    path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(str(path))
+        systemd.settimeout(5)
+        dog = Watchdog(str(path), interval_s=0.0)
+        dog.ready()
+        assert systemd.recv(64) == b"READY=1"
+        dog.alive()
+        assert systemd.recv(64) == b"WATCHDOG=1"
+    Watchdog(None, 1.0).alive()  # without systemd, nothing happens and nothing fails
+    os.environ.pop("NOTIFY_SOCKET", None)
+    assert Watchdog.from_environment().address is None
+
+
+def test_a_videogram_plays_into_memory_to_its_end(tmp_path: Path) -> None:
+    path = mp4_videogram(tmp_path / "videogram.mp4", 2)
+    player = VideogramPlayer((*OPTIONS, "--aout=dummy"))
+    try:
+        player.play(path)
+        frames: list[bytes] = []
+        deadline = time.monotonic() + 20
+        while player.state() != "ended" and time.monotonic() < deadline:
+            frame = player.frame()
+            if frame is not None:
+                frames.append(frame)
+            time.sleep(0.03)
+        assert player.state() == "ended"
+        assert len(frames) >= 10 and all(len(f) == WIDTH * HEIGHT * 4 for f in frames)
+        assert len({f[:WIDTH * HEIGHT] for f in frames}) > 1  # the picture moves
+        player.frame()  # the last frame, if it came after the last look
+        assert player.frame() is None  # nothing newer than the last one asked for
+        bad = tmp_path / "broken.mp4"
+        bad.write_bytes(b"not a video" * 100)
+        player.play(bad)
+        deadline = time.monotonic() + 20
+        while player.state() == "playing" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert player.state() in ("error", "ended")  # a state, never a hang
+    finally:
+        player.close()
