@@ -98,11 +98,16 @@ class VideogramPlayer:
         return self._frames
 
     def state(self) -> str:
-        """playing, paused, ended, error, or idle."""
+        """playing, paused, ended, error, or idle. A file that stopped without
+        a single frame is an error (libvlc only says it stopped or ended)."""
         value = self._mp.get_state()
-        return {vlc.State.Playing: "playing", vlc.State.Opening: "playing",
-                vlc.State.Buffering: "playing", vlc.State.Paused: "paused",
-                vlc.State.Ended: "ended", vlc.State.Error: "error"}.get(value, "idle")
+        state = {vlc.State.Playing: "playing", vlc.State.Opening: "playing",
+                 vlc.State.Buffering: "playing", vlc.State.Paused: "paused",
+                 vlc.State.Ended: "ended", vlc.State.Error: "error"}.get(value, "idle")
+        if self._media is not None and self._frames == 0 and state in ("ended", "idle") \
+                and value != vlc.State.NothingSpecial:
+            return "error"
+        return state
 
     def position(self) -> float:
         """Seconds into the videogram."""

@@ -93,8 +93,8 @@ def test_a_videogram_plays_into_memory_to_its_end(tmp_path: Path) -> None:
         bad.write_bytes(b"not a video" * 100)
         player.play(bad)
         deadline = time.monotonic() + 20
-        while player.state() == "playing" and time.monotonic() < deadline:
+        while player.state() in ("playing", "idle") and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert player.state() in ("error", "ended")  # a state, never a hang
+        assert player.state() == "error"  # said so, never a hang
     finally:
         player.close()
