@@ -87,7 +87,8 @@ def parse_hello(message: Any) -> tuple[str, int]:
     """The tablet's first message: ``{"v": 1, "serial": str, "counter": int}``.
 
     Raises ChannelError when it is anything else."""
-    if not isinstance(message, dict) or message.get("v") != 1:
+    if not isinstance(message, dict) or type(message.get("v")) is not int \
+            or message["v"] != 1:
         raise ChannelError("the tablet's hello is not a version-1 map")
     serial, counter = message.get("serial"), message.get("counter")
     if not isinstance(serial, str) or not isinstance(counter, int) or isinstance(counter, bool) \

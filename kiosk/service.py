@@ -30,6 +30,7 @@ import secrets
 import shutil
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -202,17 +203,23 @@ class KioskService:
     def call(self, work: Callable[[Resident], Any]) -> Event:
         """A resident call to the central server for the resident logged in:
         ``{"ok": True, "value": ...}``, or why not (``not_logged_in``,
-        ``offline``, or the server's refusal with its message)."""
+        ``offline``, or the server's refusal with its message). ``unsure`` is
+        True when nobody knows whether the server did it (it was away, busy
+        with the same request, or failed itself): a retry must carry the same
+        idempotency key."""
         resident = self.resident
         if resident is None or not resident.ready:
             return {"ok": False, "code": "not_logged_in", "message": "Log in first."}
         try:
             return {"ok": True, "value": work(resident)}
-        except (LoginRefused, CentralRefused) as e:
+        except LoginRefused as e:
             return {"ok": False, "code": e.code, "message": e.message}
+        except CentralRefused as e:
+            return {"ok": False, "code": e.code, "message": e.message,
+                    "unsure": e.status == 409 or e.status >= 500}
         except CentralUnavailable:
-            return {"ok": False, "code": "offline", "message": "The central server cannot be "
-                    "reached right now; try again in a few minutes."}
+            return {"ok": False, "code": "offline", "unsure": True, "message": "The central "
+                    "server cannot be reached right now; try again in a few minutes."}
 
     def resident_home(self) -> Event:
         """Balances and tablets from the server; while it is away, the last ones
@@ -286,14 +293,23 @@ class KioskService:
                           "cannot be reached; try again shortly."}
 
     def logout(self) -> Event:
+        self.tell_server_logout(self.end_session())
+        return {"ok": True}
+
+    def end_session(self) -> Resident | None:
+        """Forget who is logged in, at once (docking and calls are no longer
+        theirs); returns them, for :meth:`tell_server_logout`."""
         with self._lock:
             resident, self._resident = self._resident, None
+        return resident
+
+    def tell_server_logout(self, resident: Resident | None) -> None:
+        """End a forgotten session on the server too (it may be slow or away)."""
         if resident is not None:
             try:
                 self.desk.logout(resident)
             except Exception as e:  # noqa: BLE001 - the kiosk forgets them either way
                 log.info("logout not confirmed by the server: %s", e)
-        return {"ok": True}
 
     def kiosk_session(self) -> KioskSession | None:
         """Who docking is for: a resident logged in for good, or nobody."""
@@ -339,7 +355,11 @@ class KioskService:
         interval = self.sync_config.round_interval_s
         wait = interval
         while not self._stop.is_set():
-            done = self.pump.run_once()
+            try:
+                done = self.pump.run_once()
+            except Exception:  # a bug or a broken cache: say so, keep the rounds alive
+                log.exception("a round with the central server failed")
+                done = Round(error="the round failed; see the log")
             self._first_round.set()
             self._round_done(done)
             wait = interval if done.reached_central else min(60.0, max(wait * 2, interval))
@@ -462,7 +482,8 @@ class KioskService:
                        if t["resident_id"] == resident.resident_id]
         return {"kiosk": self.config.location_code, "unit": self.config.unit,
                 "central_online": self._online, "tablets": tablets,
-                "docked_now": len(self._docks), "at": int(time.time())}
+                "docked_now": sum(1 for _, t in self._docks.values() if t.is_alive()),
+                "at": int(time.time())}
 
     # -- for technicians -----------------------------------------------------------------
 
@@ -526,9 +547,10 @@ class KioskService:
         if not token:
             return {"ok": False, "code": "not_signed_in",
                     "message": "sign in as staff first"}
-        path, body = ((f"/v1/staff/tablets/{serial}/assignment",
+        quoted = urllib.parse.quote(serial, safe="")
+        path, body = ((f"/v1/staff/tablets/{quoted}/assignment",
                        {"resident_agency_id": assign_to}) if assign_to is not None
-                      else (f"/v1/staff/tablets/{serial}/status", {"status": status}))
+                      else (f"/v1/staff/tablets/{quoted}/status", {"status": status}))
         try:
             self.desk.client.call("POST", path, token=token, json=body)
         except CentralRefused as e:
@@ -543,7 +565,10 @@ class KioskService:
 
     def technician_badge_ok(self, badge: str) -> bool:
         ok = badge in self.config.technician_badges
-        log.warning("maintenance menu %s for badge %s", "opened" if ok else "refused", badge)
+        if ok:  # a technician's badge number is not for the log; who it was, is
+            log.warning("maintenance menu opened by a technician badge ending %s", badge[-4:])
+        else:
+            log.warning("maintenance menu refused for badge %s", badge)
         return ok
 
     def diagnostics(self) -> list[Event]:

@@ -28,6 +28,7 @@ import json
 import logging
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,8 @@ class KioskCache:
         self.local = LocalDatabase(directory / "cache.db", _SCHEMA)
         self._tx = self.local.transaction
         self._rows = self.local.rows
+        # Held by whoever sends the queues up, so two senders never race one item.
+        self.sending = threading.RLock()
 
     def close(self) -> None:
         self.local.close()
@@ -334,21 +337,24 @@ class KioskCache:
         """The resident logged in again: their waiting letters go with this session."""
         with self._tx() as conn:
             return int(conn.execute(
-                "UPDATE letters SET state = ?, token = ? WHERE resident_id = ? AND state = ?",
-                [QUEUED, token, resident_id, WAITING_LOGIN]).rowcount)
+                "UPDATE letters SET state = ?, token = ? WHERE resident_id = ? "
+                "AND state IN (?, ?)", [QUEUED, token, resident_id, WAITING_LOGIN,
+                                        QUEUED]).rowcount)
 
     def settle(self, table: str, key: str, state: str, result: str = "") -> None:
         """An item went up (``sent``), was refused for good (``refused``), or
-        failed for now (``queued``, counted as an attempt)."""
+        failed for now (``queued``, counted as an attempt). Only an item still
+        queued changes: what went up stays up."""
         column = _QUEUE_KEYS.get(table)
         if column is None or state not in (QUEUED, SENT, REFUSED):
             raise ValueError(f"no queue {table} or state {state}")
-        if table == "letters" and state != QUEUED:
-            with self._tx() as conn:  # its session is no longer needed
-                conn.execute("UPDATE letters SET token = '' WHERE uid = ?", [key])
         with self._tx() as conn:
             conn.execute(f"UPDATE {table} SET state = ?, result = ?, "  # noqa: S608 - checked above
-                         f"attempts = attempts + 1 WHERE {column} = ?", [state, result[:500], key])
+                         f"attempts = attempts + 1 WHERE {column} = ? AND state = ?",
+                         [state, result[:500], key, QUEUED])
+            if table == "letters" and state != QUEUED:  # its session is no longer needed
+                conn.execute("UPDATE letters SET token = '' WHERE uid = ? AND state != ?",
+                             [key, QUEUED])
 
     # -- for technicians ----------------------------------------------------------------------
 

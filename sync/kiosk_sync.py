@@ -48,7 +48,15 @@ from sync.central_client import (
     CentralRefused,
     CentralUnavailable,
 )
-from sync.kiosk_cache import REFUSED, SENT, WAITING_LOGIN, CacheError, KioskCache, Pending
+from sync.kiosk_cache import (
+    QUEUED,
+    REFUSED,
+    SENT,
+    WAITING_LOGIN,
+    CacheError,
+    KioskCache,
+    Pending,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +65,14 @@ FEED_PAGE = 500
 # counter, which wait for the next round rather than being given up.
 UNAUTHENTICATED = 401
 
+
+UP = ("alerts", "counters", "outbox", "letters", "receipts")
+
+
+def final(e: CentralRefused) -> bool:
+    """Whether a refusal is the server's last word on an item: not a conflict
+    with a request still under way (409), nor the server's own failure (5xx)."""
+    return e.status != 409 and e.status < 500
 
 @dataclass
 class Round:
@@ -105,7 +121,11 @@ class CentralSync:
             ("blobs", self._pull_blobs)]
         for name, step in steps:
             try:
-                step(done)
+                if name in UP:  # one sender at a time for the queues (letters go at once too)
+                    with self.cache.sending:
+                        step(done)
+                else:
+                    step(done)
                 done.steps.append(name)
             except CentralUnavailable as e:
                 done.error = f"{name}: the central server is unreachable ({e})"
@@ -142,6 +162,8 @@ class CentralSync:
             try:
                 self.client.alert(alert_report(queued))
             except CentralRefused as e:
+                if not final(e):
+                    continue  # it stays for the next round
                 if e.status == UNAUTHENTICATED:
                     raise
                 log.error("alert %s (%s, tablet %s) refused by the central server: %s",
@@ -158,6 +180,9 @@ class CentralSync:
             try:
                 answer = self.client.tablet_counter(item.serial, counter, item.key)
             except CentralRefused as e:
+                if not final(e):
+                    self.cache.settle("counters", item.key, QUEUED, str(e))
+                    continue
                 if e.status == UNAUTHENTICATED:
                     raise
                 # counter_not_increasing: another kiosk reported this counter or a
@@ -180,6 +205,9 @@ class CentralSync:
                     "contact_id": body.get("contact"), "body": body.get("body"),
                     "signature": item.payload["signature"]})
             except CentralRefused as e:
+                if not final(e):
+                    self.cache.settle("outbox", item.key, QUEUED, str(e))
+                    continue
                 log.warning("draft %s from %s refused: %s", item.key, item.serial, e)
                 self.cache.settle("outbox", item.key, REFUSED, f"{e.code}: {e.message}")
                 done.refused_drafts += 1
@@ -200,11 +228,23 @@ class CentralSync:
         kept for the resident; ``waiting_login`` when the session has ended).
         Raises CentralUnavailable (it stays queued)."""
         p = item.payload
+        with self.cache.sending:  # a round may be sending it now: one at a time
+            fresh = self.cache.pending_letters(uid=item.key)  # its latest session, too
+            if not fresh:
+                return next((letter["state"] for letter in self.cache.letters(
+                    int(p["resident_id"])) if letter["uid"] == item.key), SENT)
+            return self._send_letter(fresh[0])
+
+    def _send_letter(self, item: Pending) -> str:
+        p = item.payload
         try:
             answer = self.client.call("POST", "/v1/resident/messages", token=p["token"], json={
                 "uid": item.key, "contact_id": p["contact_id"], "body": p["body"],
                 "attachments": []})
         except CentralRefused as e:
+            if not final(e):
+                self.cache.settle("letters", item.key, QUEUED, str(e))
+                return QUEUED
             if e.status == 401:
                 log.info("letter %s waits for its writer's next login", item.key)
                 self.cache.letter_waits_for_login(item.key)
@@ -226,6 +266,9 @@ class CentralSync:
                                                 p["through"], b64decode(p["batch_digest"]),
                                                 b64decode(p["signature"]))
             except CentralRefused as e:
+                if not final(e):
+                    self.cache.settle("receipts", item.key, QUEUED, str(e))
+                    continue
                 log.warning("receipt %s refused: %s", item.key, e)
                 self.cache.settle("receipts", item.key, REFUSED, f"{e.code}: {e.message}")
                 continue

@@ -108,7 +108,10 @@ class Library:
             by_contact[message.contact_id].append(message)
             names[message.contact_id] = message.contact_name
         sent = {m.uid for ms in by_contact.values() for m in ms}
+        owner = self.owner
         for draft in self.store.drafts():
+            if draft.resident != owner:
+                continue  # written by the tablet's previous owner: not this resident's
             if draft.uid in sent:
                 continue  # it went up and came back down: shown once, as sent
             by_contact[draft.contact].append(Message(

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 SESSION_TIMEOUT = 30.0
 MAX_ANSWER = 512
 MAX_OWNER = 32
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last time datetime can hold
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class KioskAnswer:
 
 def parse_kiosk_answer(message: Any) -> KioskAnswer:
     """Check the kiosk's answer field by field. Raises ValueError naming what is wrong."""
-    if not isinstance(message, dict) or message.get("v") != 1:
+    if not isinstance(message, dict) or type(message.get("v")) is not int \
+            or message["v"] != 1:
         raise ValueError("not a version-1 map")
     result = message.get("result")
     if result not in ("paired", "refused"):
@@ -96,7 +98,8 @@ def parse_kiosk_answer(message: Any) -> KioskAnswer:
     kiosk = {} if kiosk is None else kiosk
     if not isinstance(terms, dict) or not isinstance(kiosk, dict):
         raise ValueError("terms and kiosk are maps")
-    since = number(kiosk.get("out_of_service_since"), "out_of_service_since", 0, 2**40)
+    since = number(kiosk.get("out_of_service_since"), "out_of_service_since", 0,
+                   LAST_SECOND)
     return KioskAnswer(
         paired=result == "paired", reason=reason, owner=owner,
         lock_after_days=number(terms.get("lock_after_days"), "lock_after_days", 1, 365),

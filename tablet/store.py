@@ -26,7 +26,9 @@ nothing, so a message shows once however often it is sent.
 A draft handed to a kiosk stays here, marked handed, until its message comes
 back down in the feed, so the resident sees it as sent meanwhile. When the
 kiosk says the tablet now belongs to someone else, everything synced for the
-previous owner is wiped (:meth:`TabletStore.set_owner`).
+previous owner is wiped (:meth:`TabletStore.set_owner`): their records,
+blobs and handed drafts; drafts still waiting go up at the dock (for the
+server to judge) and are not shown to the new owner.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class Draft:
     body: str
     created_at: int
     handed_at: int | None
+    resident: str  # whom it was written for
 
 
 class TabletStore:
@@ -107,6 +110,8 @@ class TabletStore:
         self._value = self.local.value
         self._complete: tuple[int, list[bytes]] | None = None  # see complete_blobs
         self._check_format()
+        if self._value("SELECT value FROM meta WHERE key = 'wiping'"):
+            self._finish_wipe()  # a wipe for a new owner was cut short
 
     def _check_format(self) -> None:
         with self.local.transaction() as conn:
@@ -145,21 +150,29 @@ class TabletStore:
         whether anything was wiped."""
         if self.owner() == agency_id:
             return False
-        self._complete = None
         with self.local.transaction() as conn:
             had = conn.execute("SELECT (SELECT count(*) FROM items) + "
                                "(SELECT count(*) FROM blobs)").fetchone()[0]
             for table in ("records", "items", "blobs"):
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+            conn.execute("DELETE FROM outbox WHERE handed_at IS NOT NULL")
             conn.execute("DELETE FROM meta WHERE key = 'cursor'")
             conn.execute("INSERT INTO meta (key, value) VALUES ('owner', ?) ON CONFLICT (key) "
                          "DO UPDATE SET value = excluded.value",
                          [self._sealer.seal(agency_id.encode(), b"owner")])
+            # Until the files are gone too: a store opened after a kill finishes the wipe.
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('wiping', 1)")
+        self._complete = None
+        self._finish_wipe()
+        return bool(had)
+
+    def _finish_wipe(self) -> None:
         for directory in (self._blobs, self._partial):
             for path in directory.iterdir():
                 if path.is_file():
                     path.unlink()
-        return bool(had)
+        with self.local.transaction() as conn:
+            conn.execute("DELETE FROM meta WHERE key = 'wiping'")
 
     def remember(self, name: str, value: Any) -> None:
         """Keep a setting a kiosk handed over (say, the stamp price), sealed."""
@@ -295,13 +308,13 @@ class TabletStore:
         return BlobSink(self, sha, size, offset)
 
     def _stored(self, sha: bytes, size: int) -> None:
-        self._complete = None
         name = self._blob_name(sha)
         with self.local.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO blobs (name, sealed, size, stored_at) "
                          "VALUES (?, ?, ?, ?)",
                          [name, self._sealer.seal(sha, b"blob " + name.encode()), size,
                           int(time.time())])
+        self._complete = None  # after the commit: no reader can keep the list from before
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.directory).free
@@ -354,7 +367,7 @@ class TabletStore:
                 "SELECT uid, sealed, created_at, handed_at FROM outbox ORDER BY created_at, uid"):
             content = self._draft_content(uid, bytes(sealed))
             yield Draft(uid, int(content.get("contact", 0)), str(content.get("body", "")),
-                        int(created), handed)
+                        int(created), handed, str(content.get("resident", "")))
 
     # -- signing ---------------------------------------------------------------------
 
@@ -383,6 +396,8 @@ class BlobSink:
             except (FileNotFoundError, IntegrityError) as e:
                 if writer is not None:
                     writer.close()
+                # A damaged partial file is let go: the next dock starts it afresh.
+                self._path.unlink(missing_ok=True)
                 raise BlobMismatchError(f"asked to resume {sha.hex()[:12]} at {offset}, "
                                         f"but its partial file does not open ({e})") from e
             except BaseException:

@@ -27,10 +27,15 @@ class AccountScreen(Screen):
     confirm_text = StringProperty("")
     _pending: tuple[str, Any, str] | None = None  # what, argument, key
 
-    def on_pre_enter(self, *_: object) -> None:
-        app = App.get_running_app()
+    def reset(self) -> None:
+        self.trust = self.prepaid = self.stamps = "…"
         self.message = self.note = self.confirm_text = ""
         self._pending = None
+        self.ids.offers.clear_widgets()
+
+    def on_pre_enter(self, *_: object) -> None:
+        app = App.get_running_app()
+        self.reset()
         policy = app.service.cache.agency_policy() or {}
         self.low = int(policy.get("transfer_min_cents", 500))
         self.high = int(policy.get("transfer_max_cents", 20000))
@@ -74,23 +79,27 @@ class AccountScreen(Screen):
 
     def ask(self, what: str, argument: Any = None) -> None:
         app = App.get_running_app()
-        self._pending = (what, argument, "kiosk-" + secrets.token_urlsafe(12))
+        if what == "transfer":
+            argument = int(self.amount)
+        if self._pending is None or self._pending[:2] != (what, argument):
+            # A new question gets a new key; asked again (after no answer), the same one.
+            self._pending = (what, argument, "kiosk-" + secrets.token_urlsafe(12))
         if what == "transfer":
             self.confirm_text = app.t("Move {amount} from your trust account to prepaid?",
-                                      amount=money(int(self.amount)))
+                                      amount=money(argument))
         else:
             self.confirm_text = app.t("Buy {n} stamps for {price} from your prepaid money?",
                                       n=argument["stamps"], price=money(argument["price_cents"]))
 
     def cancel(self) -> None:
-        self.confirm_text, self._pending = "", None
+        self.confirm_text = ""  # the key stays: asked the same again, it is the same action
 
     def confirm(self) -> None:
         app = App.get_running_app()
         if self._pending is None:
             return
         what, argument, key = self._pending
-        amount = int(self.amount)
+        amount = int(argument) if what == "transfer" else 0  # the amount they confirmed
         self.confirm_text = app.t("Working…")
         if what == "transfer":
             work = lambda r: app.service.desk.transfer(r, amount, key)  # noqa: E731
@@ -100,8 +109,10 @@ class AccountScreen(Screen):
 
     def _done(self, answer: dict[str, Any]) -> None:
         app = App.get_running_app()
-        self.confirm_text, self._pending = "", None
+        self.confirm_text = ""
         self.note = ""
+        if not answer.get("unsure"):
+            self._pending = None  # a definite answer: the next action gets a key of its own
         if not answer.get("ok"):
             self.message = app.t("Nothing was moved: {why}", why=answer.get("message") or "")
             return

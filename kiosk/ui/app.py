@@ -29,6 +29,7 @@ SIZE = (1280, 800)
 HERE = Path(__file__).parent
 LOGGED_OUT_SCREENS = ("attract", "login", "maintenance")
 INACTIVITY_S = 120.0
+TERMS_LIMIT_S = 15 * 60
 WARNING_S = 30.0
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ class KioskApp(App):
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self.first_pin = ""  # the one-time PIN, until the resident has chosen their own
         self.screen_data: dict[str, Any] = {}  # what screens share for one resident
+        self.session = 0  # one more at each logout (see task)
 
     # -- life ----------------------------------------------------------------------
 
@@ -188,14 +190,23 @@ class KioskApp(App):
     def task(self, work: Callable[[], Any], done: Callable[[Any], None],
              failed: Callable[[BaseException], None] | None = None) -> None:
         """Run ``work`` on the worker thread; ``done`` (or ``failed``) runs on
-        Kivy's clock with what it returned (or raised)."""
+        Kivy's clock with what it returned (or raised), unless the resident who
+        asked has logged out since: one resident's answers never reach the
+        next resident's screens."""
+        session = self.session
+
+        def answered(callback: Callable[[], None]) -> None:
+            if self.session == session:
+                callback()
+
         def finished(future: Future[Any]) -> None:
             error = future.exception()
             if error is None:
-                Clock.schedule_once(lambda _: done(future.result()))
+                Clock.schedule_once(lambda _: answered(lambda: done(future.result())))
             else:
                 log.warning("a kiosk task failed: %r", error)
-                Clock.schedule_once(lambda _: (failed or self._failed)(error))
+                Clock.schedule_once(lambda _: answered(
+                    lambda: (failed or self._failed)(error)))
         self.worker.submit(work).add_done_callback(finished)
 
     def _failed(self, error: BaseException) -> None:
@@ -228,7 +239,13 @@ class KioskApp(App):
         self.countdown_text = ""
         self.first_pin = ""
         self.screen_data.clear()
-        self.task(self.service.logout, lambda _: None)
+        self.session += 1  # answers still on their way for them are dropped
+        gone = self.service.end_session()  # docking and calls are no longer theirs, now
+        self.task(lambda: self.service.tell_server_logout(gone), lambda _: None)
+        for screen in self.root.screens:
+            reset = getattr(screen, "reset", None)
+            if reset is not None:
+                reset()  # nothing of theirs stays on a screen
         if self.lang != "en":
             self.set_language("en")  # the next resident starts in English
         self.go("attract")
@@ -247,14 +264,26 @@ class KioskApp(App):
             self.countdown_text = ""
 
     def _tick(self) -> None:
-        """Log out a resident who walked away (after a visible countdown); the
-        terms are read without a timeout."""
+        """Log out a resident who walked away (after a visible countdown). The
+        terms are read without that timeout, but not forever: after
+        TERMS_LIMIT_S untouched the kiosk logs out there too, so the next
+        person cannot accept them in someone else's name. An open maintenance
+        menu locks after the same time as a resident's session."""
         if self.on_alive is not None:
             self.on_alive()
+        idle = time.monotonic() - self.last_touch
+        if self.root.current == "maintenance" and idle > self.inactivity_s:
+            maintenance = self.root.current_screen
+            if maintenance.unlocked:
+                log.info("the maintenance menu locked itself after %.0f s", idle)
+                self.go("attract")  # leaving it locks it and signs staff out
+            return
         if not self.logged_in or self.root.current == "terms":
             self.countdown_text = ""
+            if self.logged_in and idle > TERMS_LIMIT_S:
+                log.info("logged out on the terms screen after %.0f s without a touch", idle)
+                self.logout()
             return
-        idle = time.monotonic() - self.last_touch
         left = self.inactivity_s - idle
         if left <= 0:
             log.info("logged out after %.0f s without a touch", idle)

@@ -21,6 +21,11 @@ class ComposeScreen(Screen):
     problem = StringProperty("")
     busy = StringProperty("")
 
+    def reset(self) -> None:
+        self.ids.text.text = ""
+        self.contact_id, self.contact_name = 0, ""
+        self.problem = self.busy = ""
+
     def start(self, contact_id: int | None, name: str = "") -> None:
         self.contact_id, self.contact_name = contact_id or 0, name
 

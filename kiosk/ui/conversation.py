@@ -16,6 +16,10 @@ class ConversationScreen(Screen):
     contact_id = NumericProperty(0)
     contact_name = StringProperty("")
 
+    def reset(self) -> None:
+        self.ids.messages.clear_widgets()
+        self.contact_id, self.contact_name = 0, ""
+
     def on_pre_enter(self, *_: object) -> None:
         app = App.get_running_app()
         resident = app.resident

@@ -35,6 +35,11 @@ class DockScreen(Screen):
             self._show("idle")
         self._words()
 
+    def reset(self) -> None:
+        """Nothing of the last resident's dock stays on the screen."""
+        self.headline = ""
+        self._show("idle")
+
     def _show(self, state: str, **fields: Any) -> None:
         self.state = state
         for name, value in fields.items():

@@ -23,6 +23,12 @@ class HelpScreen(Screen):
     writing = BooleanProperty(False)
     _uid = ""
 
+    def reset(self) -> None:
+        self.ids.tickets.clear_widgets()
+        self.ids.description.text = ""
+        self.problem = self.note = self.category = ""
+        self.tab = "mine"
+
     def on_pre_enter(self, *_: object) -> None:
         self.problem = self.note = ""
         self.ids.keyboard.target = self.ids.description

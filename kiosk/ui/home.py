@@ -28,8 +28,13 @@ class HomeScreen(Screen):
     note = StringProperty("")
     unread = StringProperty("")
 
+    def reset(self) -> None:
+        self.greeting = self.tablet = self.note = self.unread = ""
+        self.stamps = self.trust = self.prepaid = "…"
+
     def on_pre_enter(self, *_: object) -> None:
         app = App.get_running_app()
+        self.reset()
         resident = app.resident
         if resident is None:
             return

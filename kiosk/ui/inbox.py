@@ -19,6 +19,9 @@ NOTICE_TITLES = {"held": N_("Held for review"), "rejected": N_("Not delivered"),
 
 
 class InboxScreen(Screen):
+    def reset(self) -> None:
+        self.ids.entries.clear_widgets()
+
     def on_pre_enter(self, *_: object) -> None:
         app = App.get_running_app()
         resident = app.resident

@@ -57,6 +57,11 @@ class LoginScreen(Screen):
     def _answered(self, answer: dict[str, Any], pin: str) -> None:
         app = App.get_running_app()
         self.busy = ""
+        if app.root.current != self.name:  # they went back (or away) while it was checked
+            if answer.get("ok"):
+                gone = app.service.end_session()
+                app.task(lambda: app.service.tell_server_logout(gone), lambda _: None)
+            return
         if not answer.get("ok"):
             self.pin = ""
             self.problem = {

@@ -96,6 +96,8 @@ class MaintenanceScreen(Screen):
 
     def _unlock(self, ok: bool) -> None:
         app = App.get_running_app()
+        if app.root.current != self.name:
+            return  # the check came back after the technician left: the menu stays shut
         self.unlocked = ok
         self.problem = "" if ok else app.t("That is not a technician's PIN or badge.")
         if ok:

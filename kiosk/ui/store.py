@@ -23,6 +23,12 @@ class StoreScreen(Screen):
     _item: dict[str, Any] | None = None
     _key = ""
 
+    def reset(self) -> None:
+        self.ids.query.text = ""
+        self.ids.entries.clear_widgets()
+        self.problem = self.confirm_text = ""
+        self.tab, self.typing, self._item = "browse", False, None
+
     def on_pre_enter(self, *_: object) -> None:
         self.problem, self.confirm_text, self.typing = "", "", False
         self.ids.keyboard.target = self.ids.query
@@ -67,14 +73,16 @@ class StoreScreen(Screen):
     def ask(self, item: dict[str, Any]) -> None:
         app = App.get_running_app()
         prepaid = app.screen_data.get("prepaid_cents")
-        self._item, self._key = item, "kiosk-buy-" + secrets.token_urlsafe(12)
+        if self._item is None or self._item.get("id") != item.get("id") or not self._key:
+            self._key = "kiosk-buy-" + secrets.token_urlsafe(12)  # asked again: the same key
+        self._item = item
         self.confirm_text = app.t("Buy {title} for {price}?", title=item["title"],
                                   price=money(item.get("price_cents"))) + (
             "  " + app.t("You have {money} prepaid.", money=money(prepaid))
             if prepaid is not None else "")
 
     def cancel(self) -> None:
-        self.confirm_text, self._item = "", None
+        self.confirm_text = ""  # the key stays: the same item asked again is the same buy
 
     def buy(self) -> None:
         app = App.get_running_app()
@@ -87,7 +95,9 @@ class StoreScreen(Screen):
 
     def _bought(self, answer: dict[str, Any]) -> None:
         app = App.get_running_app()
-        self.confirm_text, self._item = "", None
+        self.confirm_text = ""
+        if not answer.get("unsure"):
+            self._item, self._key = None, ""  # a definite answer: the next buy is a new one
         if not answer.get("ok"):
             self.problem = app.t("Not bought: {why}", why=answer.get("message") or "")
             return

@@ -87,6 +87,10 @@ class ViewerScreen(Screen):
         else:
             self.player.toggle_pause()
 
+    def reset(self) -> None:
+        self.on_leave()
+        self.texture, self.problem = None, ""
+
     def on_leave(self, *_: object) -> None:
         if self._event is not None:
             self._event.cancel()

@@ -120,7 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     @step("and he is logged out", timeout_s=20)
     def _() -> None:
         wait_for(screen().name == "attract" and not app.logged_in, screen().name)
-        wait_for(app.resident is None, "the service forgot him")
+        check(app.resident is None, "the service forgot him at once")
+        # Nothing of his stays for the next person: balances, greeting, what screens share.
+        home = app.root.get_screen("home")
+        check((home.greeting, home.stamps, home.tablet) == ("", "…", ""), home.greeting)
+        check(app.screen_data == {}, str(app.screen_data))
+        check(not app.root.get_screen("inbox").ids.entries.children, "his conversations")
 
     @step("the central server goes away")
     def _() -> None:

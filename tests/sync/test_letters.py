@@ -60,3 +60,25 @@ def test_a_letter_whose_session_ended_waits_for_the_next_login(
                     if r.kind == "message" and r.body["body"] == "see you soon"]
         assert len(sent) == 1
         cache.close()
+
+
+def test_what_went_up_stays_up_whatever_a_late_answer_says(tmp_path: Path) -> None:
+    cache = KioskCache(tmp_path / "kiosk")
+    cache.queue_letter("k-1", resident_id=1, contact_id=2, body="hi", token="t")
+    cache.settle("letters", "k-1", "sent", "{}")
+    cache.settle("letters", "k-1", "refused", "a late 409 from a retry")
+    cache.settle("letters", "k-1", "queued", "")
+    (letter,) = cache.letters(1)
+    assert letter["state"] == "sent"
+    assert cache.pending_letters() == []
+    cache.close()
+
+
+def test_a_conflict_or_a_server_failure_is_no_final_refusal() -> None:
+    from sync.central_client import CentralRefused
+    from sync.kiosk_sync import final
+
+    assert final(CentralRefused(402, "insufficient_funds", "no stamps"))
+    assert final(CentralRefused(404, "not_found", "no such contact"))
+    assert not final(CentralRefused(409, "in_progress", "being sent; retry"))
+    assert not final(CentralRefused(500, "internal_error", "oops"))

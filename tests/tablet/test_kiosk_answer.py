@@ -50,6 +50,7 @@ def test_an_answer_from_a_kiosk_that_knows_no_terms_yet() -> None:
     ({"terms": {"stamps_per_message": 101}}, "stamps_per_message"),
     ({"kiosk": {"out_of_service_since": -5}}, "out_of_service_since"),
     ({"kiosk": {"out_of_service_since": 2**41}}, "out_of_service_since"),
+    ({"v": True}, "version-1"),
     ({"kiosk": []}, "maps"),
     ({"reason": "x" * 65}, "reason"),
 ])

@@ -210,8 +210,48 @@ def test_a_new_owner_never_sees_the_old_owners_content(tmp_path: Path) -> None:
     assert store.complete_blobs() == [] and store.partials() == []
     assert not store.has_blob(bytes.fromhex(photo))
     assert [p for p in (tmp_path / "content" / "blobs").rglob("*") if p.is_file()] == []
-    # The first owner's draft still goes up at the dock, for the server to judge.
+    # The first owner's draft still goes up at the dock, for the server to judge,
+    # but the new owner never sees it.
     assert [i.uid for i in store.outbox_items(10)] == [draft]
+    assert Library(store).conversations() == []
+    store.close()
+
+
+def test_a_wipe_cut_short_by_a_kill_is_finished_when_the_store_opens(tmp_path: Path) -> None:
+    key = os.urandom(32)
+    store = _store(tmp_path / "content", key)
+    store.set_owner(OWNER)
+    _put(store, png(16, 16))
+    with store.local.transaction() as conn:  # as if killed between the wipe and the files
+        conn.execute("DELETE FROM blobs")
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('wiping', 1)")
+    store.close()
+    store = _store(tmp_path / "content", key)
+    assert [p for p in (tmp_path / "content" / "blobs").rglob("*") if p.is_file()] == []
+    store.close()
+
+
+def test_a_damaged_partial_blob_is_let_go_and_starts_afresh(tmp_path: Path) -> None:
+    from sync.session import BlobMismatchError
+
+    store = _store(tmp_path / "content", os.urandom(32))
+    data = os.urandom(300_000)
+    sha = hashlib.sha256(data).digest()
+    sink = store.begin_blob(sha, len(data), 0)
+    sink.write(0, data[:200_000])
+    sink.close()
+    (path,) = list((tmp_path / "content" / "blobs" / "partial").iterdir())
+    raw = bytearray(path.read_bytes())
+    raw[-500] ^= 0xFF  # bit rot in a durable segment
+    path.write_bytes(bytes(raw))
+    (listed,) = store.partials()
+    with pytest.raises(BlobMismatchError):
+        store.begin_blob(sha, len(data), listed[1])
+    assert store.partials() == []  # the next dock starts it again
+    sink = store.begin_blob(sha, len(data), 0)
+    sink.write(0, data)
+    sink.finish()
+    assert store.read_blob(sha) == data
     store.close()
 
 
