@@ -20,9 +20,9 @@ from sallyport.stage import free_port
 class StaffMailbox:
     """``with StaffMailbox(directory) as box:`` serves SMTP on ``box.port``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, port: int = 0) -> None:
         self.directory = directory
-        self.port = 0
+        self.port = port  # 0: a free one, chosen when it starts
         self._controller: Controller | None = None
         self._arrived = threading.Condition()
         self.messages: list[email.message.EmailMessage] = []
@@ -38,7 +38,7 @@ class StaffMailbox:
 
     def __enter__(self) -> StaffMailbox:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = self.port or free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self

@@ -1,54 +1,20 @@
-"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+"""A real SMTP server on loopback that keeps what it receives: the simulator's
+staff mailbox (aiosmtpd), in a directory of its own for the test."""
 
 from __future__ import annotations
 
-import email
-import email.message
-import email.policy
-import socket
-import threading
-import time
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
 
-from aiosmtpd.controller import Controller
+from sallyport.stage import free_port
+from simulators.mailbox import StaffMailbox as Inbox
 
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.arrived:
-            self.messages.append(message)
-            self.arrived.notify_all()
-        return "250 OK"
-
-    def wait(self, count: int, timeout: float = 10.0) -> list[email.message.EmailMessage]:
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while len(self.messages) < count and time.monotonic() < deadline:
-                self.arrived.wait(deadline - time.monotonic())
-        return list(self.messages)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+__all__ = ["Inbox", "free_port", "smtp_server"]
 
 
 @contextmanager
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with tempfile.TemporaryDirectory() as directory, Inbox(Path(directory)) as inbox:
+        yield inbox, inbox.port

@@ -52,18 +52,11 @@ def test_mail_server_down_loses_nothing(tmp_path: Path) -> None:
     assert alerter.raise_alert(ALERT, plug_id="p")
     assert len(queue.unmailed()) == 1
     assert len(queue.for_central()) == 1
-    from aiosmtpd.controller import Controller
-
     from tests.smtp_server import Inbox
 
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with Inbox(tmp_path / "mail", port=port) as inbox:
         assert alerter.retry_mail() == 1
         assert len(inbox.wait(1)) == 1
-    finally:
-        controller.stop()
     assert queue.unmailed() == []
 
 

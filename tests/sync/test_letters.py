@@ -3,10 +3,7 @@ ended before it went up waits for their next login, and then goes up once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from central.services import feeds
 from kiosk.resident import ResidentDesk
@@ -14,19 +11,11 @@ from sync.central_client import CentralClient, KioskCredentials
 from sync.kiosk_cache import KioskCache
 from sync.kiosk_sync import CentralSync
 from tests.central.api_server import ApiServer
-from tests.central.facility import build
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiServer]:
-    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
-    with ApiServer(facility, tmp_path / "api") as server:
-        yield server
-    facility.central.db.dispose()
+from tests.sync.test_store_and_forward import api  # noqa: F401 - the server fixture
 
 
 def test_a_letter_whose_session_ended_waits_for_the_next_login(
-        api: ApiServer, tmp_path: Path) -> None:
+        api: ApiServer, tmp_path: Path) -> None:  # noqa: F811
     f = api.facility
     rid = f.admit("100001", "Ann Example").id
     cid = f.family("sis@example.org", "Sis", approved_for="100001")
