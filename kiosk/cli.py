@@ -215,7 +215,7 @@ def make_app(config: Path | None, *, kiosk_mode: bool = False, silent: bool = Fa
 
     ui.configure_window(kiosk_mode=kiosk_mode)
     relay = ui.EventRelay()
-    service = KioskService(kiosk, sync, hw, emit=relay)
+    service = KioskService(kiosk, sync, hw, emit=relay, config_path=config)
     service.start()
     app = ui.KioskApp(service, relay, kiosk_mode=kiosk_mode, inactivity_s=kiosk.inactivity_s,
                       video_options=("--aout=dummy",) if silent else (), on_alive=on_alive)

@@ -23,6 +23,7 @@ queue), so docking goes on while the server is away.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import logging
@@ -58,6 +59,7 @@ from kiosk.config import KioskConfig
 from kiosk.inbox import MAX_LETTER_CHARS, Inbox
 from kiosk.resident import LoginRefused, Resident, ResidentDesk
 from kiosk.terms import TermsLedger
+from sallyport.config import ConfigError, update_config_file
 from sync.central_client import CentralClient, CentralRefused, CentralUnavailable
 from sync.config import SyncConfig
 from sync.dock import DockOutcome, dock_and_sync
@@ -79,8 +81,9 @@ class KioskService:
     them."""
 
     def __init__(self, kiosk: KioskConfig, sync: SyncConfig, hw: HwConfig, *,
-                 emit: Callable[[Event], None]) -> None:
+                 emit: Callable[[Event], None], config_path: Path | None = None) -> None:
         self.config = kiosk
+        self.config_path = config_path  # the TOML file it came from, for technicians' changes
         self.sync_config = sync
         self.hw_config = hw
         self._emit_to = emit
@@ -637,6 +640,30 @@ class KioskService:
                 "cache": str(s.cache_path), "badge reader": k.badge_reader or "none",
                 "printer": k.printer or "none", "alert mail": k.alert_to or "none",
                 "logout after": f"{k.inactivity_s:.0f} s without a touch"}
+
+    def save_configuration(self, *, location_code: str, unit: str,
+                           central_url: str) -> Event:
+        """A technician's change to where this kiosk stands and which server it
+        talks to, checked, then written to its TOML file; it applies when the
+        kiosk restarts."""
+        if self.config_path is None:
+            return {"ok": False, "message": "this kiosk was started without a file to change"}
+        try:
+            dataclasses.replace(self.config, location_code=location_code.strip(),
+                                unit=unit.strip())
+            dataclasses.replace(self.sync_config, central_url=central_url.strip())
+        except ValueError as e:
+            return {"ok": False, "message": str(e)}
+        try:
+            update_config_file(self.config_path, {
+                "kiosk": {"location_code": location_code.strip(), "unit": unit.strip()},
+                "sync": {"central_url": central_url.strip()}})
+        except (ConfigError, OSError) as e:
+            return {"ok": False, "message": str(e)}
+        log.warning("configuration changed at the maintenance menu: location %s, unit %s, "
+                    "central server %s (applies at the next start)", location_code, unit,
+                    central_url)
+        return {"ok": True}
 
     def tablets_here(self) -> list[Event]:
         assert self.cache is not None

@@ -10,6 +10,8 @@ the prefix, is an error: a typo must not silently fall back to a default.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import tomllib
 import types
 import typing
@@ -119,3 +121,28 @@ def load_config(
         return cls(**values)
     except ValueError as e:
         raise ConfigError(str(e), source=str(path) if path else "defaults") from e
+
+
+def dump_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
+    """Tables of plain values (text, numbers, booleans, lists of them) as TOML."""
+    lines = []
+    for name, values in tables.items():
+        lines.append(f"[{name}]")
+        lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def update_config_file(path: Path, changes: Mapping[str, Mapping[str, Any]]) -> None:
+    """Set keys in the tables of the TOML file at ``path`` (the rest kept),
+    written atomically. Raises ConfigError when the file cannot be read."""
+    try:
+        with path.open("rb") as f:
+            data: dict[str, Any] = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"cannot read: {e}", source=str(path)) from e
+    for table, values in changes.items():
+        data.setdefault(table, {}).update(values)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(dump_toml(data))
+    os.replace(tmp, path)

@@ -32,6 +32,7 @@ from typing import Any
 from device_security.ca_store import CertificateAuthority, IdentityFiles
 from device_security.pki import Role
 from device_security.secure_element import KeyFileSecureElement
+from sallyport.config import dump_toml
 
 KIOSK_ID = "K-CC-A1"  # the seeded kiosk of unit CC-A (central/seed.py)
 LOCATION = "CC-A-DAYROOM"
@@ -95,15 +96,6 @@ def _issue(ca: CertificateAuthority, directory: Path, role: Role, name: str,
     IdentityFiles(directory / "identity").install(cert, ca.certificate)
 
 
-def _toml(tables: dict[str, dict[str, Any]]) -> str:
-    lines = []
-    for name, values in tables.items():
-        lines.append(f"[{name}]")
-        lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
-        lines.append("")
-    return "\n".join(lines)
-
-
 def prepare(root: Path, tablets: Sequence[StageTablet], *, central_port: int | None = None,
             smtp: tuple[str, int] | None = None, round_interval_s: float = 5.0,
             password_cost: str = "standard",  # noqa: S107 - a hashing cost
@@ -126,7 +118,7 @@ def prepare(root: Path, tablets: Sequence[StageTablet], *, central_port: int | N
     for tablet in tablets:
         _issue(ca, tablet.directory, Role.TABLET, f"tablet {tablet.serial}", now,
                serial=tablet.serial)
-    stage.central_config.write_text(_toml({"central": {
+    stage.central_config.write_text(dump_toml({"central": {
         "state_dir": str(root / "central"), "host": "127.0.0.1", "port": stage.central_port,
         "tls_certificate": str(root / "central-identity" / "identity" / "certificate.pem"),
         "tls_key": str(root / "central-identity" / "key.pem"),
@@ -138,7 +130,7 @@ def prepare(root: Path, tablets: Sequence[StageTablet], *, central_port: int | N
     if smtp is not None:
         kiosk.update(smtp_host=smtp[0], smtp_port=smtp[1], alert_from="kiosk@cedarcreek.test",
                      alert_to="staff@cedarcreek.test")
-    stage.kiosk_config.write_text(_toml({
+    stage.kiosk_config.write_text(dump_toml({
         "kiosk": kiosk,
         "sync": {"cache_dir": str(root / "kiosk-cache"),
                  "central_url": kiosk_central_url or stage.central_url,

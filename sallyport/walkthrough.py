@@ -370,6 +370,18 @@ class Walkthrough:
         def _() -> None:
             wait_for(screen().form_note == "Done.", screen().form_note)
             shot("maintenance-tablets")
+            tap(button("Configuration"))
+
+        @step("the kiosk's configuration, checked and saved for the next start", timeout_s=30)
+        def _() -> None:
+            check(screen().ids.location.text == "CC-A-DAYROOM", screen().ids.location.text)
+            wait_for("location code" in screen().output, screen().output)
+            tap(button("Save"))
+
+        @step("saved", timeout_s=30)
+        def _() -> None:
+            wait_for(screen().form_note.startswith("Saved"), screen().form_note)
+            shot("maintenance-config")
             app.go("attract")
 
     def _tile(self, label: str) -> Any:

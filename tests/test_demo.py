@@ -16,7 +16,7 @@ SCREENS = ("attract", "login", "pin", "terms", "home", "inbox", "conversation", 
            "videogram", "compose", "store", "store-confirm", "store-purchases", "account",
            "help", "help-new", "dock", "dock-done", "dock-refused", "home-large-contrast",
            "home-es", "inbox-offline", "maintenance-locked", "maintenance",
-           "maintenance-alerts")
+           "maintenance-alerts", "maintenance-tablets", "maintenance-config")
 
 
 def test_the_demo_walkthrough_passes_every_step(tmp_path: Path) -> None:

@@ -39,12 +39,25 @@ class MaintenanceScreen(Screen):
         self.signed_in = False
 
     def on_kv_post_form(self) -> None:
-        for name in ("username", "password", "serial", "resident"):
+        for name in ("username", "password", "serial", "resident", "location", "unit",
+                     "central"):
             self.ids[name].bind(focus=self._focused)
 
     def _focused(self, field: Any, focused: bool) -> None:
         if focused:
             self.ids.keyboard.target = field
+            self.ids.config_keyboard.target = field
+
+    def save_configuration(self) -> None:
+        app = App.get_running_app()
+        location, unit, central = (self.ids[n].text for n in ("location", "unit", "central"))
+        app.task(lambda: app.service.save_configuration(
+            location_code=location, unit=unit, central_url=central), self._saved)
+
+    def _saved(self, answer: dict[str, Any]) -> None:
+        app = App.get_running_app()
+        self.form_note = app.t("Saved: it applies when the kiosk restarts.") \
+            if answer.get("ok") else app.t("Not saved: {why}", why=answer.get("message"))
 
     def sign_in(self) -> None:
         app = App.get_running_app()
@@ -123,6 +136,10 @@ class MaintenanceScreen(Screen):
         elif section == "Alerts":
             app.task(app.service.alerts_here, self._alerts)
         elif section == "Configuration":
+            self.form_note = ""
+            config, sync = app.service.config, app.service.sync_config
+            self.ids.location.text, self.ids.unit.text = config.location_code, config.unit
+            self.ids.central.text = sync.central_url
             app.task(app.service.configuration, lambda rows: setattr(
                 self, "output", "\n".join(f"{k}: {v}" for k, v in rows.items())))
         elif section == "Tablets":

@@ -99,8 +99,10 @@ class Keyboard(BoxLayout):
             self.add_widget(line)
         last = BoxLayout(spacing="6dp")
         for label, width, action in (("Shift", 1.5, self.toggle_shift),
-                                     ("-", 1.0, lambda: self.type("-")),
-                                     ("space", 4.0, lambda: self.type(" ")),
+                                     ("-", 0.8, lambda: self.type("-")),
+                                     ("/", 0.8, lambda: self.type("/")),
+                                     (":", 0.8, lambda: self.type(":")),
+                                     ("space", 3.2, lambda: self.type(" ")),
                                      ("New line", 1.8, lambda: self.type("\n")),
                                      ("Delete", 1.5, self.backspace)):
             key = Factory.Key(text=label, size_hint_x=width)
