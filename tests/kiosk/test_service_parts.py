@@ -98,3 +98,27 @@ def test_a_videogram_plays_into_memory_to_its_end(tmp_path: Path) -> None:
         assert player.state() == "error"  # said so, never a hang
     finally:
         player.close()
+
+
+def test_a_technicians_configuration_change_is_checked_then_kept(tmp_path: Path) -> None:
+    from kiosk.cli import load
+
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[kiosk]\nlocation_code = "CC-A-DAYROOM"\nunit = "CC-A"\n'
+                    f'state_dir = "{tmp_path}"\n\n[sync]\ncentral_url = "https://127.0.0.1:9"\n'
+                    '\n[hw]\n')
+    kiosk, sync, hw = load(path)
+    service = KioskService(kiosk, sync, hw, emit=lambda event: None, config_path=path)
+    before = path.read_text()
+    bad = service.save_configuration(location_code="CC-A-DAYROOM", unit="CC-A",
+                                     central_url="ftp://nowhere")
+    assert not bad["ok"] and "central_url" in bad["message"]
+    assert not service.save_configuration(location_code=" ", unit="CC-A",
+                                          central_url="https://central.example")["ok"]
+    assert path.read_text() == before  # nothing written for a change that cannot work
+    assert service.save_configuration(location_code="CC-B-DAYROOM", unit="CC-B",
+                                      central_url="https://central.example:8443")["ok"]
+    kiosk, sync, _ = load(path)
+    assert (kiosk.location_code, kiosk.unit, sync.central_url) == (
+        "CC-B-DAYROOM", "CC-B", "https://central.example:8443")
+    assert kiosk.state_dir == str(tmp_path)  # the rest of the file as it was
