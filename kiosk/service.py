@@ -64,7 +64,7 @@ from sync.central_client import CentralClient, CentralRefused, CentralUnavailabl
 from sync.config import SyncConfig
 from sync.dock import DockOutcome, dock_and_sync
 from sync.kiosk_cache import REFUSED, KioskCache
-from sync.kiosk_sync import CentralSync, Round
+from sync.kiosk_sync import CentralSync, Round, final
 from sync.session import Progress
 
 log = logging.getLogger(__name__)
@@ -218,8 +218,7 @@ class KioskService:
         except LoginRefused as e:
             return {"ok": False, "code": e.code, "message": e.message}
         except CentralRefused as e:
-            return {"ok": False, "code": e.code, "message": e.message,
-                    "unsure": e.status == 409 or e.status >= 500}
+            return {"ok": False, "code": e.code, "message": e.message, "unsure": not final(e)}
         except CentralUnavailable:
             return {"ok": False, "code": "offline", "unsure": True, "message": "The central "
                     "server cannot be reached right now; try again in a few minutes."}

@@ -69,10 +69,14 @@ UNAUTHENTICATED = 401
 UP = ("alerts", "counters", "outbox", "letters", "receipts")
 
 
+RETRY_CODES = ("retry", "conflict")  # 409s for a race with a request still under way
+
+
 def final(e: CentralRefused) -> bool:
-    """Whether a refusal is the server's last word on an item: not a conflict
-    with a request still under way (409), nor the server's own failure (5xx)."""
-    return e.status != 409 and e.status < 500
+    """Whether a refusal is the server's last word on an item: not a race with
+    a request still under way (409 ``retry``/``conflict``), nor the server's
+    own failure (5xx). Other 409s (a counter not increasing, say) are final."""
+    return not ((e.status == 409 and e.code in RETRY_CODES) or e.status >= 500)
 
 @dataclass
 class Round:

@@ -162,3 +162,12 @@ class SyncRig:
                 channel.close()
         except BaseException as e:  # noqa: BLE001 - as above
             result.kiosk = e
+
+
+def as_if_unanswered(cache: KioskCache, table: str, key: str) -> None:
+    """The server took the item but its answer was lost: the kiosk never
+    marked it sent, so it goes again."""
+    column = "key" if table == "receipts" else "uid"
+    with cache.local.transaction() as conn:
+        conn.execute(f"UPDATE {table} SET state = 'queued' WHERE {column} = ?",  # noqa: S608
+                     [key])

@@ -69,5 +69,7 @@ def test_a_conflict_or_a_server_failure_is_no_final_refusal() -> None:
 
     assert final(CentralRefused(402, "insufficient_funds", "no stamps"))
     assert final(CentralRefused(404, "not_found", "no such contact"))
-    assert not final(CentralRefused(409, "in_progress", "being sent; retry"))
+    assert not final(CentralRefused(409, "retry", "being sent by another request; retry"))
+    assert not final(CentralRefused(409, "conflict", "written at the same time; retry"))
+    assert final(CentralRefused(409, "counter_not_increasing", "a clone"))
     assert not final(CentralRefused(500, "internal_error", "oops"))
