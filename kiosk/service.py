@@ -273,11 +273,9 @@ class KioskService:
         uid = uid or "k-" + secrets.token_urlsafe(18)
         self.cache.queue_letter(uid, resident_id=resident.resident_id, contact_id=contact_id,
                                 body=text, token=resident.token)
-        for item in self.cache.pending_letters(uid=uid):
-            with contextlib.suppress(CentralUnavailable):  # it stays queued for the rounds
-                self._letters.send_letter(item)
-        letter = next((letter for letter in self.cache.letters(resident.resident_id)
-                       if letter["uid"] == uid), None)
+        with contextlib.suppress(CentralUnavailable):  # it stays queued for the rounds
+            self._letters.send_letter(uid)
+        letter = self.cache.letter(resident.resident_id, uid)
         if letter is None:  # the uid is another resident's letter's
             return {"ok": False, "code": "uid_taken", "message": "Write it again."}
         return {"ok": letter["state"] != REFUSED, "uid": uid, "state": letter["state"],

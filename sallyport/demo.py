@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -217,11 +217,13 @@ class Run:
         return _sallyport("sim", "--world", str(self.world), "exec", "--", *command)
 
     def walkthrough(self, out: Path) -> str:
+        from simulators.display import display
+
         shutil.rmtree(out, ignore_errors=True)
         command = self._in_world(sys.executable, "-m", "sallyport.walkthrough", "--config",
                                  str(self.stage.kiosk_config), "--world", str(self.world),
                                  "--out", str(out), "--mailbox", str(self.mail_dir))
-        with _screen() as name:
+        with display() as name:  # a private Xvfb: never the person's own screen
             process = subprocess.Popen(command, env={**os.environ, "DISPLAY": name},
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                        text=True)
@@ -253,15 +255,6 @@ class Run:
             _end(kiosk)
             status = 0
         return f"the kiosk ended ({status})"
-
-
-@contextlib.contextmanager
-def _screen() -> Iterator[str]:
-    """A private Xvfb display (the walkthrough never uses the person's screen)."""
-    from simulators.display import display
-
-    with display() as name:
-        yield name
 
 
 def _end(process: subprocess.Popen[Any]) -> None:

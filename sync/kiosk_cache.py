@@ -319,12 +319,19 @@ class KioskCache:
         return [Pending(u, "letter", "", {"resident_id": r, "contact_id": c, "body": b,
                                           "token": t}, int(n)) for u, r, c, b, t, n in rows]
 
-    def letters(self, resident_id: int) -> list[dict[str, Any]]:
-        """A resident's letters written here, oldest first, with their state."""
+    def letters(self, resident_id: int, uid: str | None = None) -> list[dict[str, Any]]:
+        """A resident's letters written here (``uid``: that one), oldest first,
+        with their state."""
         return [{"uid": u, "contact_id": c, "body": b, "written_at": w, "state": s,
                  "result": res} for u, c, b, w, s, res in self._rows(
             "SELECT uid, contact_id, body, written_at, state, result FROM letters "
-            "WHERE resident_id = ? ORDER BY written_at, uid", [resident_id])]
+            "WHERE resident_id = ? AND (? IS NULL OR uid = ?) ORDER BY written_at, uid",
+            [resident_id, uid, uid])]
+
+    def letter(self, resident_id: int, uid: str) -> dict[str, Any] | None:
+        """One of a resident's letters; None if it is not theirs (or not here)."""
+        found = self.letters(resident_id, uid)
+        return found[0] if found else None
 
     def letter_waits_for_login(self, uid: str) -> None:
         """The writer's session ended before the letter went up: it waits for

@@ -221,25 +221,24 @@ class CentralSync:
             log.info("draft %s of tablet %s sent (resident %s)", item.key, item.serial,
                      tablet and tablet.get("resident_agency_id"))
 
-    def _push_letters(self, done: Round) -> None:
+    def _push_letters(self, done: Round) -> None:  # a round's step: under cache.sending
         for item in self.cache.pending_letters():
-            if self.send_letter(item) == SENT:
+            if self._send_letter(item) == SENT:
                 done.sent_letters += 1
 
-    def send_letter(self, item: Pending) -> str:
-        """Send one letter written at this kiosk with its writer's session: the
-        state it is left in (``sent``; ``refused`` for good, with the reason
-        kept for the resident; ``waiting_login`` when the session has ended).
-        Raises CentralUnavailable (it stays queued)."""
-        p = item.payload
-        with self.cache.sending:  # a round may be sending it now: one at a time
-            fresh = self.cache.pending_letters(uid=item.key)  # its latest session, too
-            if not fresh:
-                return next((letter["state"] for letter in self.cache.letters(
-                    int(p["resident_id"])) if letter["uid"] == item.key), SENT)
-            return self._send_letter(fresh[0])
+    def send_letter(self, uid: str) -> None:
+        """Send letter ``uid`` now, if it is still waiting (a round may have
+        sent it meanwhile; one sender at a time), with its writer's latest
+        session. Raises CentralUnavailable (it stays queued)."""
+        with self.cache.sending:
+            for item in self.cache.pending_letters(uid=uid):
+                self._send_letter(item)
 
     def _send_letter(self, item: Pending) -> str:
+        """Send one letter written at this kiosk: the state it is left in
+        (``sent``; ``refused`` for good, with the reason kept for the
+        resident; ``waiting_login`` when the session has ended; ``queued``
+        when the server could not say)."""
         p = item.payload
         try:
             answer = self.client.call("POST", "/v1/resident/messages", token=p["token"], json={

@@ -8,7 +8,7 @@ from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.inbox import Attachment, Message, letter_state_text
-from kiosk.ui.home import when
+from kiosk.ui.plain import when
 from kiosk.ui.widgets import make
 
 

@@ -7,11 +7,10 @@ import secrets
 from typing import Any
 
 from kivy.app import App
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.ui.home import when
-from kiosk.ui.plain import TICKET_CATEGORIES, TICKET_STATUS
+from kiosk.ui.plain import TICKET_CATEGORIES, TICKET_STATUS, when
 from kiosk.ui.widgets import make
 
 
@@ -20,7 +19,6 @@ class HelpScreen(Screen):
     category = StringProperty("")
     problem = StringProperty("")
     note = StringProperty("")
-    writing = BooleanProperty(False)
     _uid = ""
 
     def reset(self) -> None:

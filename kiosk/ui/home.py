@@ -3,20 +3,13 @@ tablet, and the way to everything else."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.ui.plain import money
-
-
-def when(at: int | None) -> str:
-    if not at:
-        return "—"
-    return datetime.datetime.fromtimestamp(at).strftime("%d %b, %H:%M")
+from kiosk.ui.plain import money, when
 
 
 class HomeScreen(Screen):

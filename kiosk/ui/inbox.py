@@ -10,7 +10,7 @@ from kivy.app import App
 from kivy.uix.screenmanager import Screen
 
 from kiosk.i18n import N_
-from kiosk.ui.home import when
+from kiosk.ui.plain import when
 from kiosk.ui.widgets import make
 
 NOTICE_TITLES = {"held": N_("Held for review"), "rejected": N_("Not delivered"),

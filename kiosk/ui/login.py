@@ -9,6 +9,8 @@ from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.ui.widgets import keyed
+
 MAX_ID = 16
 MAX_PIN = 12
 
@@ -25,17 +27,10 @@ class LoginScreen(Screen):
         self.field = "id"
 
     def key(self, key: str) -> None:
-        value = self.agency_id if self.field == "id" else self.pin
-        if key == "clear":
-            value = ""
-        elif key == "delete":
-            value = value[:-1]
-        elif len(value) < (MAX_ID if self.field == "id" else MAX_PIN):
-            value += key
         if self.field == "id":
-            self.agency_id = value
+            self.agency_id = keyed(self.agency_id, key, MAX_ID)
         else:
-            self.pin = value
+            self.pin = keyed(self.pin, key, MAX_PIN)
 
     def next_or_login(self) -> None:
         app = App.get_running_app()

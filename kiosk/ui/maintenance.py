@@ -10,8 +10,9 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.ui.home import when
-from kiosk.ui.widgets import make
+from kiosk.ui.pin import MAX_PIN
+from kiosk.ui.plain import when
+from kiosk.ui.widgets import keyed, make
 
 
 class MaintenanceScreen(Screen):
@@ -25,7 +26,7 @@ class MaintenanceScreen(Screen):
 
     def on_kv_post(self, *_: object) -> None:
         App.get_running_app().listeners.append(self._event)
-        self.on_kv_post_form()
+        self._bind_fields()
 
     def on_pre_enter(self, *_: object) -> None:
         self.pin = self.problem = ""
@@ -38,7 +39,7 @@ class MaintenanceScreen(Screen):
         app.task(app.service.staff_sign_out, lambda _: None)
         self.signed_in = False
 
-    def on_kv_post_form(self) -> None:
+    def _bind_fields(self) -> None:
         for name in ("username", "password", "serial", "resident", "location", "unit",
                      "central"):
             self.ids[name].bind(focus=self._focused)
@@ -94,12 +95,7 @@ class MaintenanceScreen(Screen):
             self._unlock(app.service.technician_badge_ok(str(event.get("badge"))))
 
     def key(self, key: str) -> None:
-        if key == "clear":
-            self.pin = ""
-        elif key == "delete":
-            self.pin = self.pin[:-1]
-        elif len(self.pin) < 12:
-            self.pin += key
+        self.pin = keyed(self.pin, key, MAX_PIN)
 
     def enter(self) -> None:
         app = App.get_running_app()

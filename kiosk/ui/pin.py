@@ -9,6 +9,8 @@ from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.ui.widgets import keyed
+
 MIN_PIN, MAX_PIN = 6, 12
 
 
@@ -24,17 +26,10 @@ class PinScreen(Screen):
         self.field = "new"
 
     def key(self, key: str) -> None:
-        value = self.new if self.field == "new" else self.again
-        if key == "clear":
-            value = ""
-        elif key == "delete":
-            value = value[:-1]
-        elif len(value) < MAX_PIN:
-            value += key
         if self.field == "new":
-            self.new = value
+            self.new = keyed(self.new, key, MAX_PIN)
         else:
-            self.again = value
+            self.again = keyed(self.again, key, MAX_PIN)
 
     def next_or_save(self) -> None:
         app = App.get_running_app()

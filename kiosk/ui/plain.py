@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 
 from device_security import reasons
@@ -36,6 +37,12 @@ _DEVICE_PROBLEM = N_("This tablet could not prove who it is, so it cannot sync h
 def refusal_text(t: Translate, reason: object) -> str:
     """Why a docked tablet was refused, for the resident at the screen."""
     return t(_REFUSALS.get(str(reason), _DEVICE_PROBLEM))
+
+
+def when(at: int | None) -> str:
+    if not at:
+        return "—"
+    return datetime.datetime.fromtimestamp(at).strftime("%d %b, %H:%M")
 
 
 def money(cents: int | None) -> str:

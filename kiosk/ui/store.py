@@ -50,17 +50,22 @@ class StoreScreen(Screen):
         app.task(lambda: app.service.call(lambda r: app.service.desk.catalog(r, query)),
                  self._found)
 
+    def _listing(self, answer: dict[str, Any], empty: str) -> list[dict[str, Any]]:
+        """The rows an answer lists, the list emptied first; why there are none
+        (the problem, or ``empty``) shown instead."""
+        self.ids.entries.clear_widgets()
+        if not answer.get("ok"):
+            self.problem = str(answer.get("message") or "")
+            return []
+        if not answer["value"]:
+            self.ids.entries.add_widget(make("Body", text=empty))
+        rows: list[dict[str, Any]] = answer["value"]
+        return rows
+
     def _found(self, answer: dict[str, Any]) -> None:
         app = App.get_running_app()
         box = self.ids.entries
-        box.clear_widgets()
-        if not answer.get("ok"):
-            self.problem = str(answer.get("message") or "")
-            return
-        items = answer["value"]
-        if not items:
-            box.add_widget(make("Body", text=app.t("Nothing found. Try another word.")))
-        for item in items:
+        for item in self._listing(answer, app.t("Nothing found. Try another word.")):
             minutes, seconds = divmod(int(item.get("duration_s") or 0), 60)
             detail = f"{item.get('artist', '')} · {item.get('kind', '')}" + (
                 f" · {minutes}:{seconds:02d}" if item.get("duration_s") else "")
@@ -112,13 +117,8 @@ class StoreScreen(Screen):
     def _listed(self, answer: dict[str, Any]) -> None:
         app = App.get_running_app()
         box = self.ids.entries
-        box.clear_widgets()
-        if not answer.get("ok"):
-            self.problem = str(answer.get("message") or "")
-            return
-        if not answer["value"]:
-            box.add_widget(make("Body", text=app.t("You have not bought anything yet.")))
-        for e in sorted(answer["value"], key=lambda e: -int(e.get("created_at") or 0)):
+        bought = self._listing(answer, app.t("You have not bought anything yet."))
+        for e in sorted(bought, key=lambda e: -int(e.get("created_at") or 0)):
             state = str(e.get("state"))
             row = make("StoreRow", title=e["title"], detail=app.t(DELIVERY.get(state, state)),
                        price=money(e.get("price_cents")), action="")

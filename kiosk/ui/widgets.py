@@ -61,6 +61,16 @@ class Reveal(BoxLayout):
                 self.height = 0
 
 
+def keyed(value: str, key: str, limit: int) -> str:
+    """``value`` after a :class:`Keypad` key: a digit added (up to ``limit``),
+    the last one deleted, or all cleared."""
+    if key == "clear":
+        return ""
+    if key == "delete":
+        return value[:-1]
+    return value + key if len(value) < limit else value
+
+
 class Keypad(GridLayout):
     """Digits, Clear and Delete, for IDs and PINs. ``action`` gets a digit,
     ``"clear"`` or ``"delete"``."""

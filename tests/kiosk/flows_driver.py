@@ -112,6 +112,55 @@ def main(argv: list[str] | None = None) -> int:
         check(app.countdown_text == "", app.countdown_text)
         tap(button("I have read this and accept"))
 
+    bought: dict[str, object] = {}
+
+    @step("the store, while the central server is away", timeout_s=20)
+    def _() -> None:
+        wait_for(screen().name == "home" and screen().prepaid != "…", screen().prepaid)
+        bought["prepaid"] = app.screen_data["prepaid_cents"]
+        app.go("store")
+
+    @step("a song listed", timeout_s=20)
+    def _() -> None:
+        rows = [w for w in screen().ids.entries.children if hasattr(w, "price")]
+        wait_for(any(r.title == "River Road" for r in rows), "the catalog")
+        harness.call("network", state="down")
+        tap(next(r for r in rows if r.title == "River Road").ids.act)
+
+    @step("bought while nobody can say whether it went through")
+    def _() -> None:
+        bought["key"] = screen()._key
+        tap(button("Yes, buy it"))
+
+    @step("no answer: the same buy keeps its key", timeout_s=60)
+    def _() -> None:
+        wait_for(screen().problem.startswith("Not bought"), screen().problem)
+        check(screen()._key == bought["key"], "a new key after no answer")
+        harness.call("network", state="up")
+
+    @step("the server is back: asked again", timeout_s=60)
+    def _() -> None:
+        wait_for(app.online, "a round")
+        rows = [w for w in screen().ids.entries.children if hasattr(w, "price")]
+        tap(next(r for r in rows if r.title == "River Road").ids.act)
+
+    @step("the same key, and Yes touched twice")
+    def _() -> None:
+        check(screen()._key == bought["key"], "the key changed")
+        tap(button("Yes, buy it"))
+        tap(button("Yes, buy it"))
+
+    @step("bought and charged once", timeout_s=30)
+    def _() -> None:
+        wait_for(screen().tab == "mine", screen().problem)
+        answer = service.call(service.desk.entitlements)
+        songs = [e for e in answer["value"] if e["item_id"] == "song-river"]
+        check(len(songs) == 1, str(songs))
+        home = service.resident_home()
+        check(home["prepaid_cents"] == int(bought["prepaid"]) - 129,  # type: ignore[call-overload]
+              f"{bought['prepaid']} -> {home['prepaid_cents']}")
+        app.go("home")
+
     @step("home; then no touch: a countdown shows", timeout_s=20)
     def _() -> None:
         wait_for(screen().name == "home", screen().name)
