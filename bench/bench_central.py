@@ -43,6 +43,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, text
 
+from base.files import write_atomic
 from central import migrate
 from central.config import CentralConfig
 from central.schema import contacts, feeds, residents
@@ -50,8 +51,7 @@ from central.server import CentralServer, build_central, kiosk_trust
 from central.services import accounts
 from central.services.core import Central
 from device_security.ca_store import CertificateAuthority, IdentityFiles
-from device_security.files import private_key_pem, write_atomic
-from device_security.pki import Role, fingerprint
+from device_security.pki import Role, fingerprint, private_key_pem
 from tests.postgres_server import PostgresServer
 
 SEED = 20261124

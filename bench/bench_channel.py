@@ -20,8 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_security.channel import Credentials, SecureChannel, make_context
-from device_security.files import private_key_pem
-from device_security.pki import Role, issue, make_ca
+from device_security.pki import Role, issue, make_ca, private_key_pem
 from hw.serial_link import open_link
 from simulators.link import SimLink
 

@@ -30,7 +30,7 @@ WARMUP = 100
 
 
 def run() -> dict[str, tuple[float, str, str]]:
-    from sallyport.demo import Run
+    from devkit.demo import Run
     from simulators.display import display
 
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:

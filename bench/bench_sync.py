@@ -73,14 +73,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_security.at_rest import Sealer
 from device_security.channel import Credentials, SecureChannel, make_context
-from device_security.files import private_key_pem
-from device_security.pki import Role, issue, make_ca
+from device_security.pki import Role, issue, make_ca, private_key_pem
 from device_security.secure_element import derive_key
 from hw.serial_link import open_link
+from kiosk.cache import KioskCache
 from simulators.link import Fault, SimLink
-from sync.kiosk_cache import KioskCache
 from sync.session import CHUNK, DockedResident, SessionSummary, run_kiosk, serve_tablet
-from sync.wire import FrameStream
+from sync.stream import FrameStream
 from tablet.store import TabletStore
 
 SEED = 20261125

@@ -26,8 +26,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from base.files import write_atomic
 from device_security.errors import IntegrityError
-from device_security.files import write_atomic
 
 NONCE = 12
 VERSION = b"\x01"

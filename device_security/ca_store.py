@@ -27,9 +27,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from base.files import write_atomic
 from device_security.errors import SecurityError
-from device_security.files import private_key_pem, write_atomic
-from device_security.pki import Role, TrustAnchors, fingerprint, issue, make_ca, make_crl
+from device_security.pki import (
+    Role,
+    TrustAnchors,
+    fingerprint,
+    issue,
+    make_ca,
+    make_crl,
+    private_key_pem,
+)
 
 
 def pem(cert: x509.Certificate) -> bytes:

@@ -247,3 +247,9 @@ def check_certificate(cert: x509.Certificate, trust: TrustAnchors, *, now: datet
         fingerprint=fingerprint(cert),
         not_after=cert.not_valid_after_utc,
     )
+
+
+def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+    """The key as unencrypted PKCS#8 PEM (for files readable by their owner only)."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())

@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from base.files import write_atomic
 from device_security.errors import SecureElementError
-from device_security.files import private_key_pem, write_atomic
+from device_security.pki import private_key_pem
 
 
 class SecureElement(Protocol):

@@ -64,10 +64,9 @@ def register(commands: Any) -> None:
 
 
 def load(path: Path | None) -> tuple[Any, Any, Any]:
+    from base.config import load_config
     from hw.config import HwConfig
-    from kiosk.config import KioskConfig
-    from sallyport.config import load_config
-    from sync.config import SyncConfig
+    from kiosk.config import KioskConfig, SyncConfig
 
     return (load_config(KioskConfig, path=path, section="kiosk", env=os.environ,
                         prefix="SALLYPORT_KIOSK"),
@@ -135,8 +134,8 @@ def _text(command: dict[str, Any], name: str) -> str:
 
 
 def run_command(service: Any, command: dict[str, Any], done: threading.Event) -> dict[str, Any]:
+    from kiosk.central_client import CentralClientError
     from kiosk.resident import LoginRefused
-    from sync.central_client import CentralClientError
 
     op = command["op"]
     if op == "login":

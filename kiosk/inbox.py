@@ -10,8 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.cache import QUEUED, REFUSED, WAITING_LOGIN, KioskCache
 from kiosk.i18n import N_
-from sync.kiosk_cache import QUEUED, REFUSED, WAITING_LOGIN, KioskCache
 
 MAX_LETTER_CHARS = 4000
 PAGE = 5000  # records read from the cache at a time

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sync.central_client import CentralClient, CentralRefused
+from kiosk.central_client import CentralClient, CentralRefused
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ Three kinds of work run here, each on its own threads, and report through
 one ``emit`` callback as plain dicts (the screen turns them into what a
 resident sees; ``sallyport kiosk headless`` prints them as JSON lines):
 
-* **Rounds** with the central server (sync/kiosk_sync.py): drafts, receipts
+* **Rounds** with the central server (kiosk/rounds.py): drafts, receipts
   and alerts up; tablets, feeds and blobs down. Events ``round`` and
   ``central`` (when the server comes or goes).
 * **The dock**: udev reports a tablet arriving (hw/hotplug.py); the pairing
   gate decides (device_security), and an allowed tablet syncs from the cache
-  (sync/dock.py). Events ``plugged``, ``pairing``, ``progress``, ``docked``
+  (kiosk/dock.py). Events ``plugged``, ``pairing``, ``progress``, ``docked``
   (with ``safe_to_unplug``) and ``unplugged``.
 * **The resident**: log in with ID and PIN through the central server, change
   the first-login PIN, log out. Only a logged-in resident's own tablet may
@@ -41,10 +41,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography import x509
 
+from base.config import ConfigError, update_config_file
+from base.files import write_atomic
 from device_security.alerts import Alerter, AlertQueue, SmtpAlertMailer, SmtpSettings
 from device_security.channel import Credentials
 from device_security.errors import ChannelError
-from device_security.files import write_atomic
 from device_security.pairing import DockedTablet, PairingGate, TabletTerms
 from device_security.pki import TrustAnchors
 from device_security.policy import KioskSession
@@ -55,16 +56,14 @@ from hw.hotplug import UdevHotplug
 from hw.peripherals import BadgeReader, print_text
 from hw.records import DockedDevice, HotplugEvent
 from hw.serial_link import SerialLink, open_link
-from kiosk.config import KioskConfig
+from kiosk.cache import REFUSED, KioskCache
+from kiosk.central_client import CentralClient, CentralRefused, CentralUnavailable
+from kiosk.config import KioskConfig, SyncConfig
+from kiosk.dock import DockOutcome, dock_and_sync
 from kiosk.inbox import MAX_LETTER_CHARS, Inbox
 from kiosk.resident import LoginRefused, Resident, ResidentDesk
+from kiosk.rounds import CentralSync, Round, final
 from kiosk.terms import TermsLedger
-from sallyport.config import ConfigError, update_config_file
-from sync.central_client import CentralClient, CentralRefused, CentralUnavailable
-from sync.config import SyncConfig
-from sync.dock import DockOutcome, dock_and_sync
-from sync.kiosk_cache import REFUSED, KioskCache
-from sync.kiosk_sync import CentralSync, Round, final
 from sync.session import Progress
 
 log = logging.getLogger(__name__)

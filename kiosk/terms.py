@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from device_security.files import write_atomic
+from base.files import write_atomic
 
 VERSION = "2026-11"
 

@@ -8,20 +8,21 @@ import os
 import sys
 from collections.abc import Sequence
 
+from base.config import ConfigError, load_config
 from central.errors import CentralError
 from device_security.errors import SecurityError
 from hw.errors import HwError
-from sallyport.config import ConfigError, load_config
 from simulators.errors import SimError
 
 
 def build_parser() -> argparse.ArgumentParser:
     from central import cli as central_cli
+    from devkit import demo
     from hw import cli as hw_cli
     from kiosk import cli as kiosk_cli
-    from sallyport import demo, device_cli
+    from kiosk import sync_cli
+    from sallyport import device_cli
     from simulators import cli as sim_cli
-    from sync import cli as sync_cli
     from tablet import cli as tablet_cli
 
     parser = argparse.ArgumentParser(

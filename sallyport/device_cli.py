@@ -131,8 +131,8 @@ def cmd_ca_init(args: argparse.Namespace) -> int:
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
+    from base.files import write_atomic
     from device_security.ca_store import CertificateAuthority, IdentityFiles
-    from device_security.files import write_atomic
     from device_security.pki import Role, fingerprint
     from device_security.registry import Registry, RegistryEntry, TabletStatus
     from device_security.secure_element import KeyFileSecureElement
@@ -221,7 +221,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_agency_key(args: argparse.Namespace) -> int:
-    from device_security.files import private_key_pem, write_atomic
+    from base.files import write_atomic
+    from device_security.pki import private_key_pem
 
     args.out.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
@@ -259,10 +260,10 @@ def _connect(link_address: str, credentials: Any, ca: Any) -> tuple[Any, Any]:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from base.files import write_atomic
     from device_security.ca_store import IdentityFiles
     from device_security.channel import Credentials
     from device_security.errors import SecurityError
-    from device_security.files import write_atomic
     from device_security.pki import Role, TrustAnchors, check_certificate
 
     identity = IdentityFiles(args.credentials / "identity")

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from sallyport.stage import free_port
+from simulators.ports import free_port
 
 
 class StaffMailbox:

@@ -20,6 +20,8 @@ import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from sync.errors import StatementError
+
 DOMAIN = "sallyport-statement/1"
 # The fields each kind of statement carries, and their types.
 KINDS: dict[str, dict[str, type]] = {
@@ -42,16 +44,6 @@ def draft_fields(*, serial: str, uid: str, resident: Any, contact: Any, body: An
     return {"serial": serial, "uid": uid, "resident": resident, "contact": contact,
             "body": body, "attachments": list(attachments) if isinstance(
                 attachments, list | tuple) else attachments}
-
-
-class StatementError(ValueError):
-    """A statement that is malformed or whose signature does not verify.
-
-    ``reason`` is ``malformed`` or ``bad_signature``."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def statement_bytes(kind: str, fields: Mapping[str, Any]) -> bytes:

@@ -42,9 +42,10 @@ from typing import Any, BinaryIO, Protocol, TypeVar, cast
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from sync import wire
-from sync.receipts import StatementError, draft_fields, verify
-from sync.wire import (
+from base import codec
+from sync import frames
+from sync.errors import BlobMismatchError, SessionError, StatementError, WireError
+from sync.frames import (
     BlobDone,
     BlobStart,
     Bye,
@@ -52,7 +53,6 @@ from sync.wire import (
     ChunkAck,
     Done,
     Frame,
-    FrameStream,
     Hello,
     Inventory,
     InventoryRequest,
@@ -64,14 +64,15 @@ from sync.wire import (
     Records,
     RecordsAck,
     Welcome,
-    WireError,
 )
+from sync.receipts import draft_fields, verify
+from sync.stream import FrameStream
 
 log = logging.getLogger(__name__)
 
-VERSIONS = (wire.PROTOCOL_VERSION,)
+VERSIONS = (frames.PROTOCOL_VERSION,)
 CAPS = ("blobs", "outbox", "records")
-CHUNK = wire.MAX_CHUNK_DATA
+CHUNK = frames.MAX_CHUNK_DATA
 WINDOW = 4  # frames in flight before the sender waits for an acknowledgement
 FRAME_TIMEOUT = 30.0  # the longest wait for the peer's next frame
 WRITES_QUEUED = 4 * CHUNK  # bytes of blobs the tablet holds received, not yet being written
@@ -80,7 +81,7 @@ ACK_POLL = 0.002  # while chunks are being written, how often the tablet looks u
 RECORDS_PER_BATCH = 512
 BATCH_BYTES = 768 * 1024  # records' bodies per batch, well inside MAX_FRAME
 INVENTORY_PAGE = 16384
-FRAME_ITEMS = wire.MAX_FRAME_ITEMS - 64  # data items for the records or outbox items of a frame
+FRAME_ITEMS = frames.MAX_FRAME_ITEMS - 64  # data items for the records or outbox items of a frame
 ITEM_ITEMS = 8  # a record's (or outbox item's) own: its map, four keys, three fields
 OUTBOX_PAGE = 64
 
@@ -93,24 +94,6 @@ BAD_ACK = "bad_ack"
 INTERNAL_ERROR = "internal_error"
 
 F = TypeVar("F", bound=Frame)
-
-
-class SessionError(Exception):
-    """The session ended because a side broke the protocol. ``code`` is the
-    reason; ``by_peer`` says whether the peer sent it (an Error frame)."""
-
-    def __init__(self, code: str, message: str, *, by_peer: bool = False) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.by_peer = by_peer
-
-
-class BlobMismatchError(SessionError):
-    """Bytes that do not belong to the blob they claim (wrong offset, wrong hash)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(BLOB_MISMATCH, message)
 
 
 def blobs_digest(shas: Iterable[bytes]) -> bytes:
@@ -173,7 +156,7 @@ class _Side:
             frame = self.receive()
         except WireError as e:
             self.fail(e.code, str(e))
-        if isinstance(frame, wire.Error):
+        if isinstance(frame, frames.Error):
             raise SessionError(frame.code, frame.message, by_peer=True)
         if not isinstance(frame, kinds):
             self.fail(UNEXPECTED_FRAME, f"{type(frame).__name__} where "
@@ -187,7 +170,7 @@ class _Side:
 
     def tell(self, code: str, message: str) -> None:
         try:
-            self.stream.send(wire.Error(code, message[:500]), 2.0)
+            self.stream.send(frames.Error(code, message[:500]), 2.0)
         except Exception as e:  # noqa: BLE001 - a courtesy; the session ends either way
             log.debug("could not send the error frame: %s", e)
 
@@ -260,14 +243,14 @@ class _TabletSide(_Side):
     def run(self) -> SessionSummary:
         started = time.monotonic()
         hello = self.expect(Hello)
-        if wire.PROTOCOL_VERSION not in hello.versions:
-            self.fail(wire.UNSUPPORTED_VERSION, f"this tablet speaks version "
-                      f"{wire.PROTOCOL_VERSION}, not {list(hello.versions)}")
+        if frames.PROTOCOL_VERSION not in hello.versions:
+            self.fail(frames.UNSUPPORTED_VERSION, f"this tablet speaks version "
+                      f"{frames.PROTOCOL_VERSION}, not {list(hello.versions)}")
         self.session = hello.session
         c = self.content
         outbox = c.outbox_count()
         self.send(Welcome(
-            version=wire.PROTOCOL_VERSION, caps=CAPS, serial=c.serial, counter=self.counter,
+            version=frames.PROTOCOL_VERSION, caps=CAPS, serial=c.serial, counter=self.counter,
             firmware=c.firmware, free_bytes=c.free_bytes(), cursor=c.cursor(),
             blobs_digest=blobs_digest(c.complete_blobs()),
             partial=tuple(PartialBlob(s, n) for s, n in c.partials()), outbox=outbox))
@@ -503,10 +486,10 @@ def _cost(frame: BlobStart | Chunk) -> int:
 
 def _fit(items: list[OutboxItem]) -> list[OutboxItem]:
     """As many items as fit in one frame, in its bytes and in its data items."""
-    room, items_room, fitting = wire.MAX_FRAME - 1024, FRAME_ITEMS, list[OutboxItem]()
+    room, items_room, fitting = frames.MAX_FRAME - 1024, FRAME_ITEMS, list[OutboxItem]()
     for item in items:
         size = len(cbor2.dumps(dict(item.body), canonical=True)) + len(item.signature) + 160
-        count = wire.count_items(item.body) + ITEM_ITEMS
+        count = codec.count_items(item.body) + ITEM_ITEMS
         if size > room or count > items_room:
             break
         room -= size
@@ -526,7 +509,7 @@ class OfferedBlob:
 
 
 class KioskContent(Protocol):
-    """What the kiosk side of a session reads and writes (sync/kiosk_cache.py)."""
+    """What the kiosk side of a session reads and writes (kiosk/cache.py)."""
 
     def records_after(self, resident_id: int, after: int, limit: int) -> list[Record]: ...
 
@@ -586,7 +569,7 @@ class _KioskSide(_Side):
             self.fail(WRONG_TABLET, f"the tablet says it is {welcome.serial}, "
                       f"not {self.tablet.serial}")
         if welcome.version not in VERSIONS:
-            self.fail(wire.UNSUPPORTED_VERSION, f"version {welcome.version} was not offered")
+            self.fail(frames.UNSUPPORTED_VERSION, f"version {welcome.version} was not offered")
         if welcome.outbox:
             self._receive_outbox()
         held = self._tablet_blobs(welcome.blobs_digest)
@@ -784,7 +767,7 @@ def _records_batch(records: list[Record]) -> tuple[Record, ...]:
     room, items_room, batch = BATCH_BYTES, FRAME_ITEMS, list[Record]()
     for record in records:
         size = len(cbor2.dumps(dict(record.body), canonical=True)) + 128
-        count = wire.count_items(record.body) + ITEM_ITEMS
+        count = codec.count_items(record.body) + ITEM_ITEMS
         if batch and (size > room or count > items_room):
             break
         room -= size

@@ -68,7 +68,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from device_security.files import write_atomic
+from base.files import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -29,15 +29,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from base.files import write_atomic
 from device_security.at_rest import SealedFiles
 from device_security.channel import ByteStream, Credentials, SecureChannel, make_context
 from device_security.errors import CertificateError, ChannelError, SecurityError, TokenError
-from device_security.files import write_atomic
 from device_security.pki import Role, TrustAnchors, check_certificate
 from device_security.policy import decide_access
 from device_security.release import verify_release_token
 from sync.session import SessionError, serve_tablet
-from sync.wire import FrameStream
+from sync.stream import FrameStream
 from tablet.lock import IN_SERVICE, KioskStatus, LockPolicy, StatusRefused, TabletLock
 from tablet.store import TabletStore
 

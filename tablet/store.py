@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from base.local_db import LocalDatabase
 from device_security.at_rest import (
     SealedBlobReader,
     SealedBlobWriter,
@@ -51,10 +52,9 @@ from device_security.at_rest import (
     read_layout,
 )
 from device_security.errors import IntegrityError
-from sync.local_db import LocalDatabase
+from sync.frames import MAX_RECORD_BODY, OutboxItem, Record
 from sync.receipts import draft_fields, statement_bytes
 from sync.session import BlobMismatchError
-from sync.wire import MAX_RECORD_BODY, OutboxItem, Record
 
 FORMAT = 2
 MAX_PARTIALS = 64  # what a Welcome frame may list

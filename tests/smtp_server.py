@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sallyport.stage import free_port
 from simulators.mailbox import StaffMailbox as Inbox
+from simulators.ports import free_port
 
 __all__ = ["Inbox", "free_port", "smtp_server"]
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import requests
 
+from base.files import write_atomic
 from central.config import CentralConfig
 from central.server import CentralServer
 from central.services import accounts
 from device_security.ca_store import CertificateAuthority, IdentityFiles
-from device_security.files import private_key_pem, write_atomic
-from device_security.pki import Role, fingerprint
+from device_security.pki import Role, fingerprint, private_key_pem
 from tests.central.facility import STAFF_PASSWORD, Facility
 
 

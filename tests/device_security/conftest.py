@@ -16,8 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_security.channel import Credentials
-from device_security.files import private_key_pem
-from device_security.pki import Role, TrustAnchors, issue, make_ca, make_crl
+from device_security.pki import Role, TrustAnchors, issue, make_ca, make_crl, private_key_pem
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.UTC)
 

@@ -1,5 +1,5 @@
 """A whole facility for end-to-end tests: the central server and the kiosk as
-processes of their own (sallyport/stage.py), the kiosk seeing the simulated
+processes of their own (devkit/stage.py), the kiosk seeing the simulated
 dock through the test's udev testbed, and tablets whose software runs as
 processes too (``sallyport tablet link``), so that any of them can be killed.
 A family member talks to the server over HTTPS like a browser would."""
@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from sallyport.stage import CentralProcess, KioskProcess, Stage, StageTablet, prepare
+from devkit.stage import CentralProcess, KioskProcess, Stage, StageTablet, prepare
 from simulators.errors import NotPlugged
 from simulators.link import Fault
 from simulators.udev import UdevTestbed, mock_environment

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from base.config import ConfigError, load_config
 from hw.config import HwConfig
 from hw.records import UsbId
-from sallyport.config import ConfigError, load_config
 
 
 def test_usb_id_parses_hex_pairs() -> None:

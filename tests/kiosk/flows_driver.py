@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from devkit.touch import Driver, check, wait_for
 from kiosk.cli import make_app
-from sallyport.touch import Driver, check, wait_for
 from simulators.control import ControlClient
 
 MARCUS, FIRST_PIN, PIN = "874512", "482916", "135790"

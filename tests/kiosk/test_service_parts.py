@@ -12,13 +12,12 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from hw.config import HwConfig
-from kiosk.config import KioskConfig
+from kiosk.config import KioskConfig, SyncConfig
 from kiosk.service import TECHNICIAN_TRIES, KioskService
 from kiosk.terms import TEXT, VERSION, TermsLedger
 from kiosk.videogram import HEIGHT, OPTIONS, WIDTH, VideogramPlayer
 from kiosk.watchdog import Watchdog
 from simulators.media import mp4_videogram
-from sync.config import SyncConfig
 
 
 def _service(tmp_path: Path) -> KioskService:

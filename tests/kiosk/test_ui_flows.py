@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sallyport.demo import Run
+from devkit.demo import Run
 from simulators.display import display
 
 pytestmark = pytest.mark.udev

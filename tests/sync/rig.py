@@ -18,10 +18,10 @@ from device_security.channel import SecureChannel, make_context
 from device_security.pki import Role
 from device_security.secure_element import derive_key
 from hw.serial_link import open_link
+from kiosk.cache import KioskCache
 from simulators.link import Fault, SimLink
-from sync.kiosk_cache import KioskCache
 from sync.session import DockedResident, Progress, SessionSummary, run_kiosk, serve_tablet
-from sync.wire import FrameStream
+from sync.stream import FrameStream
 from tablet.store import TabletStore
 from tests.device_security.conftest import Facility, Issued
 

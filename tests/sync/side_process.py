@@ -15,9 +15,9 @@ from device_security.at_rest import Sealer
 from device_security.channel import Credentials, SecureChannel, make_context
 from device_security.secure_element import derive_key
 from hw.serial_link import open_link
-from sync.kiosk_cache import KioskCache
+from kiosk.cache import KioskCache
 from sync.session import DockedResident, run_kiosk, serve_tablet
-from sync.wire import FrameStream
+from sync.stream import FrameStream
 from tablet.store import TabletStore
 from tests.sync.rig import AGENCY_ID, RESIDENT
 

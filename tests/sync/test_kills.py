@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from sync.kiosk_cache import KioskCache
+from kiosk.cache import KioskCache
 from sync.session import CHUNK
 from tests.device_security.conftest import Facility
 from tests.sync.rig import AGENCY_ID, DockResult, SyncRig

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from device_security.pki import Role
+from kiosk.cache import KioskCache
 from simulators.link import Fault
 from sync import session as sync_session
-from sync.kiosk_cache import KioskCache
 from sync.session import CHUNK, SessionError, SessionSummary, blobs_digest
 from tests.device_security.conftest import Facility
 from tests.sync.rig import AGENCY_ID, SyncRig

@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from device_security.at_rest import Sealer
-from sync import wire
-from sync.kiosk_cache import KioskCache
+from kiosk.cache import KioskCache
+from sync import frames
 from sync.session import DockedResident, SessionError, SessionSummary, run_kiosk, serve_tablet
+from sync.stream import FrameStream
 from tablet.store import TabletStore
-from tests.sync.test_wire import vector
+from tests.sync.test_frames import vector
 
 SERIAL = "JP5S-000303"
 
@@ -48,10 +49,10 @@ class ScriptedPeer:
 
 
 def _frame_bytes() -> st.SearchStrategy[bytes]:
-    valid = [wire.encode(vector(kind)) for kind in wire.FRAME_TYPES]
-    tweaked = [wire.encode(dataclasses.replace(vector(wire.Hello), versions=(2, 3))),
-               wire.encode(dataclasses.replace(vector(wire.BlobStart), offset=0)),
-               wire.encode(wire.Records(0, ())), wire.encode(wire.Done(0, 0))]
+    valid = [frames.encode(vector(kind)) for kind in frames.FRAME_TYPES]
+    tweaked = [frames.encode(dataclasses.replace(vector(frames.Hello), versions=(2, 3))),
+               frames.encode(dataclasses.replace(vector(frames.BlobStart), offset=0)),
+               frames.encode(frames.Records(0, ())), frames.encode(frames.Done(0, 0))]
 
     def damaged(data: bytes, at: int, value: int) -> bytes:
         at %= len(data)
@@ -67,7 +68,7 @@ def _frame_bytes() -> st.SearchStrategy[bytes]:
 
 
 script = st.lists(_frame_bytes(), max_size=8).map(b"".join)
-HELLO = wire.encode(vector(wire.Hello))
+HELLO = frames.encode(vector(frames.Hello))
 
 
 @settings(max_examples=150, deadline=None,
@@ -82,7 +83,7 @@ def test_the_tablet_side_ends_cleanly_whatever_the_kiosk_sends(tmp_path: Path, d
     peer = ScriptedPeer((HELLO if with_hello else b"") + data)
     started = time.monotonic()
     with contextlib.suppress(SessionError, Silent):
-        serve_tablet(wire.FrameStream(peer), store, counter=1)
+        serve_tablet(FrameStream(peer), store, counter=1)
     assert time.monotonic() - started < 5
     for path in (store.directory / "blobs").iterdir():  # only blobs that match their hash
         assert path.is_dir() or path.name in {s.hex() for s in store.complete_blobs()}
@@ -97,12 +98,12 @@ def test_the_kiosk_side_ends_cleanly_whatever_the_tablet_sends(tmp_path: Path, d
     cache = KioskCache(tmp_path / f"k{time.monotonic_ns()}")
     cache.apply_feed(7, 1, [{"seq": 1, "kind": "message", "ref": "m-1", "body": {"body": "x"}}])
     key = Ed25519PrivateKey.generate()
-    first = wire.encode(dataclasses.replace(vector(wire.Welcome), serial=SERIAL)) \
+    first = frames.encode(dataclasses.replace(vector(frames.Welcome), serial=SERIAL)) \
         if welcome else b""
     peer = ScriptedPeer(first + data)
     started = time.monotonic()
     try:
-        result = run_kiosk(wire.FrameStream(peer), cache,
+        result = run_kiosk(FrameStream(peer), cache,
                            DockedResident(SERIAL, 7, "874512", key.public_key()), kiosk="K")
         assert isinstance(result, SessionSummary)
     except (SessionError, Silent):

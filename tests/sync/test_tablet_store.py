@@ -16,8 +16,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_security.at_rest import Sealer
-from sync import wire
+from sync import frames
 from sync.session import CHUNK, serve_tablet
+from sync.stream import FrameStream
 from tablet.store import BlobSink, TabletStore
 from tests.sync.test_session_fuzz import HELLO, ScriptedPeer, Silent
 
@@ -88,34 +89,34 @@ def test_a_chunk_is_acknowledged_only_after_its_write_returned(
     class Recording(ScriptedPeer):
         def send(self, data: bytes, timeout: float) -> None:
             super().send(data, timeout)
-            if len(data) > wire.PREFIX_SIZE:  # whole frames here: they are small
-                events.append(("sent", wire.decode(data)))
+            if len(data) > frames.PREFIX_SIZE:  # whole frames here: they are small
+                events.append(("sent", frames.decode(data)))
 
     blobs = [os.urandom(size) for size in (3 * CHUNK + 7, 5000, 2 * CHUNK)]
     script = HELLO
     for data in blobs:
         sha = hashlib.sha256(data).digest()
-        script += wire.encode(wire.BlobStart(sha, len(data), 0, CHUNK))
+        script += frames.encode(frames.BlobStart(sha, len(data), 0, CHUNK))
         for at in range(0, len(data), CHUNK):
-            script += wire.encode(wire.Chunk(sha, at, data[at:at + CHUNK]))
-    script += wire.encode(wire.Done(0, len(blobs)))
+            script += frames.encode(frames.Chunk(sha, at, data[at:at + CHUNK]))
+    script += frames.encode(frames.Done(0, len(blobs)))
     store = _store(tmp_path / "tablet")
     peer = Recording(script)
-    summary = serve_tablet(wire.FrameStream(peer), store, counter=1)
+    summary = serve_tablet(FrameStream(peer), store, counter=1)
     assert summary.blobs == len(blobs)
     sent = [(i, frame) for i, (kind, frame) in enumerate(events) if kind == "sent"]
-    acks = [(i, f) for i, f in sent if isinstance(f, wire.ChunkAck | wire.BlobDone)]
+    acks = [(i, f) for i, f in sent if isinstance(f, frames.ChunkAck | frames.BlobDone)]
     assert len(acks) == sum(-(-len(d) // CHUNK) + 1 for d in blobs)
     expected: list[tuple[type, bytes]] = []
     for data in blobs:
         sha = hashlib.sha256(data).digest()
-        expected += [(wire.ChunkAck, sha)] * -(-len(data) // CHUNK) + [(wire.BlobDone, sha)]
+        expected += [(frames.ChunkAck, sha)] * -(-len(data) // CHUNK) + [(frames.BlobDone, sha)]
     assert [(type(f), f.sha) for _, f in acks] == expected
     for at, frame in acks:
-        made_true = ("durable", frame.durable) if isinstance(frame, wire.ChunkAck) \
+        made_true = ("durable", frame.durable) if isinstance(frame, frames.ChunkAck) \
             else ("stored", frame.sha)
         assert made_true in events[:at], f"{frame} was sent before it was true"
-    assert isinstance(sent[-1][1], wire.Bye)
+    assert isinstance(sent[-1][1], frames.Bye)
     assert not any(t.name.startswith("blob-writes") for t in threading.enumerate())
     store.close()
 
@@ -124,12 +125,12 @@ def test_an_unplug_leaves_every_chunk_that_arrived_durable(tmp_path: Path) -> No
     """Chunks received but not yet written when the link fails are still written."""
     data = os.urandom(4 * CHUNK)
     sha = hashlib.sha256(data).digest()
-    script = HELLO + wire.encode(wire.BlobStart(sha, len(data), 0, CHUNK))
+    script = HELLO + frames.encode(frames.BlobStart(sha, len(data), 0, CHUNK))
     for at in range(0, 3 * CHUNK, CHUNK):
-        script += wire.encode(wire.Chunk(sha, at, data[at:at + CHUNK]))
+        script += frames.encode(frames.Chunk(sha, at, data[at:at + CHUNK]))
     store = _store(tmp_path / "tablet")
     with pytest.raises(Silent):
-        serve_tablet(wire.FrameStream(ScriptedPeer(script)), store, counter=1)
+        serve_tablet(FrameStream(ScriptedPeer(script)), store, counter=1)
     assert store.partials() == [(sha, 3 * CHUNK)]
     store.close()
 

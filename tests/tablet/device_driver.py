@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sallyport.touch import Driver, check, wait_for
+from devkit.touch import Driver, check, wait_for
 from tablet.device import TabletDirectory
 from tablet.player import TABLET_OPTIONS, PlayerState
 from tablet.ui.app import TabletApp  # before Kivy's window: it configures it

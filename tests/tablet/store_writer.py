@@ -23,7 +23,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_security.at_rest import Sealer
-from sync.wire import Record
+from sync.frames import Record
 from tablet.store import TabletStore
 
 BATCH = 40

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.wire import Record
+from sync.frames import Record
 from tablet.library import MAX_DRAFT_CHARS, Library
 from tests.tablet.ui_sample import RESIDENT, filled_store
 

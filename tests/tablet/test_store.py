@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_security.at_rest import Sealer
 from simulators.media import png
-from sync.wire import Record
+from sync.frames import Record
 from tablet.library import Library
 from tablet.store import StoreError, TabletStore
 from tests.tablet import store_writer

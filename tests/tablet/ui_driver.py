@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sallyport.touch import Driver, check
+from devkit.touch import Driver, check
 from tablet.library import Library
 from tablet.player import Player
 from tablet.ui.app import TabletApp  # before Kivy's window: it configures it

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from central.seed import tone_wav
 from device_security.at_rest import Sealer
 from simulators.media import png
-from sync.wire import Record
+from sync.frames import Record
 from tablet.store import TabletStore
 
 SERIAL = "JP5S-000001"

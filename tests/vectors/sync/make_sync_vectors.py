@@ -1,7 +1,7 @@
 """Make the committed sync frame vectors: one complete frame per frame type.
 
     python tests/vectors/sync/make_sync_vectors.py     # rewrite the files
-    (tests/sync/test_wire.py checks that this gives the same bytes)
+    (tests/sync/test_frames.py checks that this gives the same bytes)
 
 Every value is fixed here (no randomness, no clock), and the encoding is
 canonical CBOR, so the output never changes unless the wire format does.
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
-from sync import wire  # noqa: E402
+from sync import frames  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 NOW = 1767225600  # 2026-01-01T00:00:00Z
@@ -37,62 +37,62 @@ def stand_in(label: str, size: int = 64) -> bytes:
 DRAFT_UID = "d-JP5S000001-000017"
 
 
-def frames() -> dict[str, tuple[wire.Frame, str]]:
+def vector_frames() -> dict[str, tuple[frames.Frame, str]]:
     """Each vector's file name, its frame, and a line about what it holds."""
     return {
-        "01-hello.frame": (wire.Hello(
+        "01-hello.frame": (frames.Hello(
             versions=(1,), caps=("blobs", "firmware", "outbox"), kiosk="K-B2-01",
             session=bytes(range(16)), now=NOW),
             "the kiosk speaks version 1, with three capabilities"),
-        "02-welcome.frame": (wire.Welcome(
+        "02-welcome.frame": (frames.Welcome(
             version=1, caps=("blobs", "outbox"), serial="JP5S-000001", counter=42,
             firmware="1.4.2", free_bytes=12_884_901_888, cursor=1041,
             blobs_digest=sha("blob list of JP5S-000001"),
-            partial=(wire.PartialBlob(sha=sha("videogram 3"), verified=262_144),), outbox=2),
+            partial=(frames.PartialBlob(sha=sha("videogram 3"), verified=262_144),), outbox=2),
             "the tablet holds feed records through 1041 and part of one blob"),
-        "03-inventory-request.frame": (wire.InventoryRequest(page=0),
+        "03-inventory-request.frame": (frames.InventoryRequest(page=0),
                                        "the first page of the tablet's blob list, please"),
-        "04-inventory.frame": (wire.Inventory(
+        "04-inventory.frame": (frames.Inventory(
             page=0, blobs=(sha("photo 1"), sha("song 2")), more=False),
             "two blobs, and no more pages"),
-        "05-records.frame": (wire.Records(batch=7, records=(
-            wire.Record(seq=1042, kind="message", ref="msg-000913", body={
+        "05-records.frame": (frames.Records(batch=7, records=(
+            frames.Record(seq=1042, kind="message", ref="msg-000913", body={
                 "from": "Ana Ruiz", "text": "¡Nos vemos el domingo!", "sent": NOW - 600,
                 "photos": [sha("photo 1")], "stamps": 1}),
-            wire.Record(seq=1043, kind="receipt", ref="rcpt-000377", body={
+            frames.Record(seq=1043, kind="receipt", ref="rcpt-000377", body={
                 "message": "msg-000870", "read": True, "at": None}),
         )), "two feed records: a message with a photo and a read receipt"),
-        "06-records-ack.frame": (wire.RecordsAck(
+        "06-records-ack.frame": (frames.RecordsAck(
             batch=7, through=1043, receipt=stand_in("records receipt 7")),
             "batch 7 is durable through 1043"),
-        "07-blob-start.frame": (wire.BlobStart(
+        "07-blob-start.frame": (frames.BlobStart(
             sha=sha("videogram 3"), size=1_500_000, offset=262_144, chunk=262_144),
             "a blob resumes at 256 KiB, in 256 KiB chunks"),
-        "08-chunk.frame": (wire.Chunk(
+        "08-chunk.frame": (frames.Chunk(
             sha=sha("videogram 3"), offset=262_144, data=bytes(range(256)) * 4),
             "1 KiB of that blob"),
-        "09-chunk-ack.frame": (wire.ChunkAck(sha=sha("videogram 3"), durable=263_168),
+        "09-chunk-ack.frame": (frames.ChunkAck(sha=sha("videogram 3"), durable=263_168),
                                "the tablet holds the first 263168 bytes durably"),
-        "10-blob-done.frame": (wire.BlobDone(
+        "10-blob-done.frame": (frames.BlobDone(
             sha=sha("videogram 3"), receipt=stand_in("blob receipt videogram 3")),
             "the blob is complete and verified"),
-        "11-outbox-items.frame": (wire.OutboxItems(items=(
-            wire.OutboxItem(uid=DRAFT_UID, kind="draft", body={
+        "11-outbox-items.frame": (frames.OutboxItems(items=(
+            frames.OutboxItem(uid=DRAFT_UID, kind="draft", body={
                 "to": "contact-118", "text": "Happy birthday, Mamá!", "written": NOW - 86_400},
                 signature=stand_in("draft signature")),
         ), more=False), "one signed draft, and nothing more"),
-        "12-outbox-ack.frame": (wire.OutboxAck(uids=(DRAFT_UID,)),
+        "12-outbox-ack.frame": (frames.OutboxAck(uids=(DRAFT_UID,)),
                                 "the kiosk has stored the draft"),
-        "13-firmware-offer.frame": (wire.FirmwareOffer(
+        "13-firmware-offer.frame": (frames.FirmwareOffer(
             version="1.5.0", size=48_234_496, sha=sha("firmware 1.5.0"),
             metadata=stand_in("firmware 1.5.0 signed metadata", 96)),
             "a firmware image with its signed metadata"),
-        "14-firmware-answer.frame": (wire.FirmwareAnswer(accept=True, offset=0),
+        "14-firmware-answer.frame": (frames.FirmwareAnswer(accept=True, offset=0),
                                      "the tablet takes it, from the start"),
-        "15-done.frame": (wire.Done(through=1043, blobs=1),
+        "15-done.frame": (frames.Done(through=1043, blobs=1),
                           "the kiosk is done: records through 1043, one blob"),
-        "16-bye.frame": (wire.Bye(counter=42), "the tablet ends the session"),
-        "17-error.frame": (wire.Error(
+        "16-bye.frame": (frames.Bye(counter=42), "the tablet ends the session"),
+        "17-error.frame": (frames.Error(
             code="malformed_frame",
             message="Records.records[0].seq: expected an unsigned integer (got text 'x')"),
             "a refusal, with its reason"),
@@ -101,7 +101,7 @@ def frames() -> dict[str, tuple[wire.Frame, str]]:
 
 def vectors() -> dict[str, bytes]:
     """Each vector's file name and its bytes: the complete frame."""
-    return {name: wire.encode(frame) for name, (frame, _) in frames().items()}
+    return {name: frames.encode(frame) for name, (frame, _) in vector_frames().items()}
 
 
 def readme() -> str:
@@ -109,17 +109,17 @@ def readme() -> str:
         "# Sync frame vectors",
         "",
         "One complete frame of each type of the kiosk-tablet sync protocol (version "
-        f"{wire.PROTOCOL_VERSION}): the",
+        f"{frames.PROTOCOL_VERSION}): the",
         "4-byte length prefix, then canonical CBOR. docs/protocol.md describes the format.",
         "`make_sync_vectors.py` writes these files (and this one) from fixed values;",
-        "`tests/sync/test_wire.py` checks that it still gives the same bytes and that each",
+        "`tests/sync/test_frames.py` checks that it still gives the same bytes and that each",
         "file decodes to its frame. Receipts and signatures are fixed stand-in bytes.",
         "",
         "| file | type | bytes | holds |",
         "|---|---|---:|---|",
     ]
     data = vectors()
-    for name, (frame, about) in frames().items():
+    for name, (frame, about) in vector_frames().items():
         lines.append(f"| `{name}` | {frame.TYPE} {type(frame).__name__} | {len(data[name])} "
                      f"| {about} |")
     return "\n".join(lines) + "\n"

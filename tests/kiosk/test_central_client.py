@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.services import messaging, money
 from central.services.messaging import Attachment
-from sync.central_client import (
+from kiosk.central_client import (
     BlobMismatch,
     CentralClient,
     CentralRefused,

@@ -6,7 +6,7 @@ its screen saved; the exit status is 0 when every step passed.
 Run by ``sallyport demo`` inside the simulated world (``sallyport sim exec``),
 under a display::
 
-    python -m sallyport.walkthrough --config kiosk.toml --world DIR --out demo-out
+    python -m devkit.walkthrough --config kiosk.toml --world DIR --out demo-out
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sallyport.touch import Driver, NotYet, check, wait_for
+from devkit.touch import Driver, NotYet, check, wait_for
 
 RESIDENT, FIRST_PIN, PIN = "874512", "482916", "135790"  # Marcus Webb (central/seed.py)
 OWN_TABLET, WRONG_TABLET = "T1", "T2"  # JP5S-000001 is his; JP5S-000002 is Lucia's

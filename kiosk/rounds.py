@@ -41,14 +41,7 @@ from typing import Any
 from device_security.alerts import AlertQueue, QueuedAlert
 from device_security.errors import RegistryError
 from device_security.registry import Registry, RegistryEntry, TabletStatus
-from sync.central_client import (
-    BlobMismatch,
-    CentralClient,
-    CentralClientError,
-    CentralRefused,
-    CentralUnavailable,
-)
-from sync.kiosk_cache import (
+from kiosk.cache import (
     QUEUED,
     REFUSED,
     SENT,
@@ -56,6 +49,13 @@ from sync.kiosk_cache import (
     CacheError,
     KioskCache,
     Pending,
+)
+from kiosk.central_client import (
+    BlobMismatch,
+    CentralClient,
+    CentralClientError,
+    CentralRefused,
+    CentralUnavailable,
 )
 
 log = logging.getLogger(__name__)

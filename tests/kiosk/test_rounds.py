@@ -18,14 +18,14 @@ from central.services import media, messaging, money
 from device_security.ca_store import pem
 from device_security.pki import Role
 from device_security.registry import Registry, TabletStatus
-from sync.central_client import CentralClient, KioskCredentials
-from sync.kiosk_sync import CentralSync
+from kiosk.central_client import CentralClient, KioskCredentials
+from kiosk.rounds import CentralSync
 from tests.central.api_server import ApiServer
 from tests.central.facility import build
 from tests.central.test_deliveries import SONG
 from tests.device_security.conftest import Facility as DeviceFacility
+from tests.kiosk.test_central_client import _photo_message
 from tests.sync.rig import SyncRig, as_if_unanswered
-from tests.sync.test_central_client import _photo_message
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 2000
 SERIAL = "JP5S-000001"

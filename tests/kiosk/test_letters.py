@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from central.services import feeds
+from kiosk.cache import KioskCache
+from kiosk.central_client import CentralClient, KioskCredentials
 from kiosk.resident import ResidentDesk
-from sync.central_client import CentralClient, KioskCredentials
-from sync.kiosk_cache import KioskCache
-from sync.kiosk_sync import CentralSync
+from kiosk.rounds import CentralSync
 from tests.central.api_server import ApiServer
-from tests.sync.test_store_and_forward import api  # noqa: F401 - the server fixture
+from tests.kiosk.test_rounds import api  # noqa: F401 - the server fixture
 
 
 def test_a_letter_whose_session_ended_waits_for_the_next_login(
@@ -64,8 +64,8 @@ def test_what_went_up_stays_up_whatever_a_late_answer_says(tmp_path: Path) -> No
 
 
 def test_a_conflict_or_a_server_failure_is_no_final_refusal() -> None:
-    from sync.central_client import CentralRefused
-    from sync.kiosk_sync import final
+    from kiosk.central_client import CentralRefused
+    from kiosk.rounds import final
 
     assert final(CentralRefused(402, "insufficient_funds", "no stamps"))
     assert final(CentralRefused(404, "not_found", "no such contact"))

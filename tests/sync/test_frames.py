@@ -15,26 +15,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from base import codec
 from device_security.channel import SecureChannel, make_context
 from device_security.errors import ChannelClosed
 from device_security.pki import Role
-from sync import wire
-from sync.wire import (
-    MAX_CHUNK_DATA,
-    MAX_FRAME,
-    MAX_RECORD_BODY,
-    FrameStream,
-    FrameTooLarge,
-    FrameTransport,
-    MalformedFrame,
-    UnknownFrameType,
-    WireError,
-)
+from sync import frames
+from sync.errors import FrameTooLarge, MalformedFrame, UnknownFrameType, WireError
+from sync.frames import MAX_CHUNK_DATA, MAX_FRAME, MAX_RECORD_BODY
+from sync.stream import FrameStream, FrameTransport
 from tests.device_security.conftest import Facility, background, stream_pair
-from tests.vectors.sync.make_sync_vectors import frames, readme, vectors
+from tests.vectors.sync.make_sync_vectors import readme, vector_frames, vectors
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "sync"
-FRAMES = {name: frame for name, (frame, _) in frames().items()}
+FRAMES = {name: frame for name, (frame, _) in vector_frames().items()}
 SHA = bytes(range(32))
 
 
@@ -43,24 +36,24 @@ def vector(kind: type) -> Any:
     return next(frame for frame in FRAMES.values() if type(frame) is kind)
 
 
-def payload(frame: wire.Frame) -> bytes:
-    return wire.encode(frame)[wire.PREFIX_SIZE:]
+def payload(frame: frames.Frame) -> bytes:
+    return frames.encode(frame)[frames.PREFIX_SIZE:]
 
 
-def plain_body(frame: wire.Frame) -> dict[str, Any]:
+def plain_body(frame: frames.Frame) -> dict[str, Any]:
     """A frame's body as plain CBOR values, to alter before encoding by hand."""
     body: dict[str, Any] = cbor2.loads(payload(frame))[1]
     return body
 
 
 def raw(frame_type: int, body: object) -> bytes:
-    """A payload encoded directly, with none of wire.encode's checks."""
+    """A payload encoded directly, with none of frames.encode's checks."""
     return cbor2.dumps([frame_type, body], canonical=True)
 
 
 def refused(data: bytes, where: str, error: type[WireError] = MalformedFrame) -> WireError:
     with pytest.raises(error) as info:
-        wire.decode_body(data)
+        frames.decode_body(data)
     assert where in str(info.value)
     return info.value
 
@@ -79,14 +72,14 @@ def test_the_readme_lists_the_vectors() -> None:
 
 @pytest.mark.parametrize("name", sorted(vectors()))
 def test_each_vector_decodes_to_its_frame(name: str) -> None:
-    frame = wire.decode((VECTORS / name).read_bytes())
+    frame = frames.decode((VECTORS / name).read_bytes())
     assert frame == FRAMES[name]
     assert type(frame) is type(FRAMES[name])
 
 
 def test_there_is_a_vector_for_every_frame_type() -> None:
     assert sorted(type(frame).TYPE for frame in FRAMES.values()) == list(range(1, 18))
-    assert {type(frame) for frame in FRAMES.values()} == set(wire.FRAME_TYPES)
+    assert {type(frame) for frame in FRAMES.values()} == set(frames.FRAME_TYPES)
 
 
 # -- round trips ------------------------------------------------------------------------------
@@ -95,46 +88,46 @@ def test_there_is_a_vector_for_every_frame_type() -> None:
 @pytest.mark.parametrize("name", sorted(FRAMES))
 def test_every_frame_type_round_trips(name: str) -> None:
     frame = FRAMES[name]
-    data = wire.encode(frame)
+    data = frames.encode(frame)
     assert int.from_bytes(data[:4], "big") == len(data) - 4
-    assert wire.decode(data) == frame
-    assert wire.decode_body(data[4:]) == frame
-    assert wire.encode(wire.decode(data)) == data
+    assert frames.decode(data) == frame
+    assert frames.decode_body(data[4:]) == frame
+    assert frames.encode(frames.decode(data)) == data
     hash(frame)  # frames are immutable values
 
 
 def test_any_bytes_like_input_decodes() -> None:
-    data = wire.encode(vector(wire.Chunk))
-    assert wire.decode(bytearray(data)) == vector(wire.Chunk)
-    assert wire.decode_body(memoryview(data)[4:]) == vector(wire.Chunk)
+    data = frames.encode(vector(frames.Chunk))
+    assert frames.decode(bytearray(data)) == vector(frames.Chunk)
+    assert frames.decode_body(memoryview(data)[4:]) == vector(frames.Chunk)
 
 
 def test_decoded_bodies_are_fresh_copies() -> None:
-    data = wire.encode(vector(wire.Records))
-    first, second = wire.decode(data), wire.decode(data)
-    assert isinstance(first, wire.Records) and isinstance(second, wire.Records)
+    data = frames.encode(vector(frames.Records))
+    first, second = frames.decode(data), frames.decode(data)
+    assert isinstance(first, frames.Records) and isinstance(second, frames.Records)
     assert first.records[0].body == second.records[0].body
     assert first.records[0].body is not second.records[0].body
 
 
 def test_a_full_chunk_fits_in_a_frame() -> None:
-    frame = wire.Chunk(sha=SHA, offset=2**40, data=b"\xa5" * MAX_CHUNK_DATA)
-    data = wire.encode(frame)
+    frame = frames.Chunk(sha=SHA, offset=2**40, data=b"\xa5" * MAX_CHUNK_DATA)
+    data = frames.encode(frame)
     assert len(data) - 4 <= MAX_FRAME
-    decoded = wire.decode(data)
+    decoded = frames.decode(data)
     assert decoded == frame
-    assert isinstance(decoded, wire.Chunk) and type(decoded.data) is bytes
+    assert isinstance(decoded, frames.Chunk) and type(decoded.data) is bytes
 
 
 # -- bounds: each edge accepted, one past it refused with the field named ------------------------
 
 
-def record(**change: Any) -> wire.Record:
-    return dataclasses.replace(vector(wire.Records).records[0], **change)
+def record(**change: Any) -> frames.Record:
+    return dataclasses.replace(vector(frames.Records).records[0], **change)
 
 
-def outbox_item(**change: Any) -> wire.OutboxItem:
-    return dataclasses.replace(vector(wire.OutboxItems).items[0], **change)
+def outbox_item(**change: Any) -> frames.OutboxItem:
+    return dataclasses.replace(vector(frames.OutboxItems).items[0], **change)
 
 
 def nested(depth: int) -> dict[str, Any]:
@@ -154,80 +147,80 @@ UID = "d-0000001"
 
 # (frame type, field, value at the edge, value past it, where the refusal points)
 EDGES: list[tuple[type, str, Any, Any, str]] = [
-    (wire.Hello, "versions", (1,) * 8, (1,) * 9, "Hello.versions"),
-    (wire.Hello, "versions", (1,), (), "Hello.versions"),
-    (wire.Hello, "versions", (65535,), (65536,), "Hello.versions[0]"),
-    (wire.Hello, "versions", (1,), (0,), "Hello.versions[0]"),
-    (wire.Hello, "caps", ("c",) * 16, ("c",) * 17, "Hello.caps"),
-    (wire.Hello, "caps", ("c" * 32,), ("c" * 33,), "Hello.caps[0]"),
-    (wire.Hello, "caps", ("c",), ("",), "Hello.caps[0]"),
-    (wire.Hello, "caps", ("a_z0_9",), ("Blobs",), "Hello.caps[0]"),
-    (wire.Hello, "caps", ("blobs",), ("blöbs",), "Hello.caps[0]"),
-    (wire.Hello, "caps", ("blobs",), ("blobs\n",), "Hello.caps[0]"),
-    (wire.Hello, "kiosk", "k" * 64, "k" * 65, "Hello.kiosk"),
-    (wire.Hello, "kiosk", "k", "", "Hello.kiosk"),
-    (wire.Hello, "session", b"s" * 16, b"s" * 17, "Hello.session"),
-    (wire.Hello, "session", b"s" * 16, b"s" * 15, "Hello.session"),
-    (wire.Hello, "now", 2**63 - 1, 2**63, "Hello.now"),
-    (wire.Hello, "now", 0, -1, "Hello.now"),
-    (wire.Welcome, "version", 65535, 65536, "Welcome.version"),
-    (wire.Welcome, "version", 1, 0, "Welcome.version"),
-    (wire.Welcome, "serial", "s" * 64, "s" * 65, "Welcome.serial"),
-    (wire.Welcome, "firmware", "f" * 64, "", "Welcome.firmware"),
-    (wire.Welcome, "blobs_digest", SHA, SHA + b"!", "Welcome.blobs_digest"),
-    (wire.Welcome, "partial", (wire.PartialBlob(SHA, 0),) * 64,
-     (wire.PartialBlob(SHA, 0),) * 65, "Welcome.partial"),
-    (wire.Welcome, "partial", (wire.PartialBlob(SHA, 2**63 - 1),),
-     (wire.PartialBlob(SHA[:31], 0),), "Welcome.partial[0].sha"),
-    (wire.Inventory, "blobs", (SHA,) * 16384, (SHA,) * 16385, "Inventory.blobs"),
-    (wire.Inventory, "blobs", (SHA,), (SHA[:31],), "Inventory.blobs[0]"),
-    (wire.Records, "records", (record(),) * 512, (record(),) * 513, "Records.records"),
-    (wire.Records, "records", (record(kind="k" * 24),), (record(kind="k" * 25),),
+    (frames.Hello, "versions", (1,) * 8, (1,) * 9, "Hello.versions"),
+    (frames.Hello, "versions", (1,), (), "Hello.versions"),
+    (frames.Hello, "versions", (65535,), (65536,), "Hello.versions[0]"),
+    (frames.Hello, "versions", (1,), (0,), "Hello.versions[0]"),
+    (frames.Hello, "caps", ("c",) * 16, ("c",) * 17, "Hello.caps"),
+    (frames.Hello, "caps", ("c" * 32,), ("c" * 33,), "Hello.caps[0]"),
+    (frames.Hello, "caps", ("c",), ("",), "Hello.caps[0]"),
+    (frames.Hello, "caps", ("a_z0_9",), ("Blobs",), "Hello.caps[0]"),
+    (frames.Hello, "caps", ("blobs",), ("blöbs",), "Hello.caps[0]"),
+    (frames.Hello, "caps", ("blobs",), ("blobs\n",), "Hello.caps[0]"),
+    (frames.Hello, "kiosk", "k" * 64, "k" * 65, "Hello.kiosk"),
+    (frames.Hello, "kiosk", "k", "", "Hello.kiosk"),
+    (frames.Hello, "session", b"s" * 16, b"s" * 17, "Hello.session"),
+    (frames.Hello, "session", b"s" * 16, b"s" * 15, "Hello.session"),
+    (frames.Hello, "now", 2**63 - 1, 2**63, "Hello.now"),
+    (frames.Hello, "now", 0, -1, "Hello.now"),
+    (frames.Welcome, "version", 65535, 65536, "Welcome.version"),
+    (frames.Welcome, "version", 1, 0, "Welcome.version"),
+    (frames.Welcome, "serial", "s" * 64, "s" * 65, "Welcome.serial"),
+    (frames.Welcome, "firmware", "f" * 64, "", "Welcome.firmware"),
+    (frames.Welcome, "blobs_digest", SHA, SHA + b"!", "Welcome.blobs_digest"),
+    (frames.Welcome, "partial", (frames.PartialBlob(SHA, 0),) * 64,
+     (frames.PartialBlob(SHA, 0),) * 65, "Welcome.partial"),
+    (frames.Welcome, "partial", (frames.PartialBlob(SHA, 2**63 - 1),),
+     (frames.PartialBlob(SHA[:31], 0),), "Welcome.partial[0].sha"),
+    (frames.Inventory, "blobs", (SHA,) * 16384, (SHA,) * 16385, "Inventory.blobs"),
+    (frames.Inventory, "blobs", (SHA,), (SHA[:31],), "Inventory.blobs[0]"),
+    (frames.Records, "records", (record(),) * 512, (record(),) * 513, "Records.records"),
+    (frames.Records, "records", (record(kind="k" * 24),), (record(kind="k" * 25),),
      "Records.records[0].kind"),
-    (wire.Records, "records", (record(ref="r" * 64),), (record(ref="r" * 65),),
+    (frames.Records, "records", (record(ref="r" * 64),), (record(ref="r" * 65),),
      "Records.records[0].ref"),
-    (wire.Records, "records", (record(body=body_of_size(MAX_RECORD_BODY)),),
+    (frames.Records, "records", (record(body=body_of_size(MAX_RECORD_BODY)),),
      (record(body=body_of_size(MAX_RECORD_BODY + 1)),), "Records.records[0].body"),
-    (wire.Records, "records", (record(body=nested(8)),), (record(body=nested(9)),),
+    (frames.Records, "records", (record(body=nested(8)),), (record(body=nested(9)),),
      "Records.records[0].body['n']" + "[0]" * 7),
-    (wire.RecordsAck, "receipt", b"r", b"", "RecordsAck.receipt"),
-    (wire.RecordsAck, "receipt", b"r" * 256, b"r" * 257, "RecordsAck.receipt"),
-    (wire.BlobStart, "size", 2**40, 2**40 + 1, "BlobStart.size"),
-    (wire.BlobStart, "offset", 1_500_000, 1_500_001, "BlobStart.offset"),
-    (wire.BlobStart, "chunk", 4096, 4095, "BlobStart.chunk"),
-    (wire.BlobStart, "chunk", MAX_CHUNK_DATA, MAX_CHUNK_DATA + 1, "BlobStart.chunk"),
-    (wire.Chunk, "data", b"d", b"", "Chunk.data"),
-    (wire.Chunk, "data", b"d" * MAX_CHUNK_DATA, b"d" * (MAX_CHUNK_DATA + 1), "Chunk.data"),
-    (wire.BlobDone, "receipt", b"r" * 256, b"r" * 257, "BlobDone.receipt"),
-    (wire.OutboxItems, "items", (outbox_item(),) * 64, (outbox_item(),) * 65,
+    (frames.RecordsAck, "receipt", b"r", b"", "RecordsAck.receipt"),
+    (frames.RecordsAck, "receipt", b"r" * 256, b"r" * 257, "RecordsAck.receipt"),
+    (frames.BlobStart, "size", 2**40, 2**40 + 1, "BlobStart.size"),
+    (frames.BlobStart, "offset", 1_500_000, 1_500_001, "BlobStart.offset"),
+    (frames.BlobStart, "chunk", 4096, 4095, "BlobStart.chunk"),
+    (frames.BlobStart, "chunk", MAX_CHUNK_DATA, MAX_CHUNK_DATA + 1, "BlobStart.chunk"),
+    (frames.Chunk, "data", b"d", b"", "Chunk.data"),
+    (frames.Chunk, "data", b"d" * MAX_CHUNK_DATA, b"d" * (MAX_CHUNK_DATA + 1), "Chunk.data"),
+    (frames.BlobDone, "receipt", b"r" * 256, b"r" * 257, "BlobDone.receipt"),
+    (frames.OutboxItems, "items", (outbox_item(),) * 64, (outbox_item(),) * 65,
      "OutboxItems.items"),
-    (wire.OutboxItems, "items", (outbox_item(uid="u" * 8),), (outbox_item(uid="u" * 7),),
+    (frames.OutboxItems, "items", (outbox_item(uid="u" * 8),), (outbox_item(uid="u" * 7),),
      "OutboxItems.items[0].uid"),
-    (wire.OutboxItems, "items", (outbox_item(uid="u" * 64),), (outbox_item(uid="u" * 65),),
+    (frames.OutboxItems, "items", (outbox_item(uid="u" * 64),), (outbox_item(uid="u" * 65),),
      "OutboxItems.items[0].uid"),
-    (wire.OutboxItems, "items", (outbox_item(uid="Az09_-Az09",),),
+    (frames.OutboxItems, "items", (outbox_item(uid="Az09_-Az09",),),
      (outbox_item(uid="Az09 -Az09"),), "OutboxItems.items[0].uid"),
-    (wire.OutboxItems, "items", (outbox_item(signature=b"s" * 256),),
+    (frames.OutboxItems, "items", (outbox_item(signature=b"s" * 256),),
      (outbox_item(signature=b"s" * 257),), "OutboxItems.items[0].signature"),
-    (wire.OutboxItems, "items", (outbox_item(body=body_of_size(MAX_RECORD_BODY)),),
+    (frames.OutboxItems, "items", (outbox_item(body=body_of_size(MAX_RECORD_BODY)),),
      (outbox_item(body=body_of_size(MAX_RECORD_BODY + 1)),), "OutboxItems.items[0].body"),
-    (wire.OutboxAck, "uids", (UID,) * 64, (UID,) * 65, "OutboxAck.uids"),
-    (wire.OutboxAck, "uids", (UID,), ("d-00001",), "OutboxAck.uids[0]"),
-    (wire.FirmwareOffer, "version", "v" * 64, "v" * 65, "FirmwareOffer.version"),
-    (wire.FirmwareOffer, "metadata", b"m" * 65536, b"m" * 65537, "FirmwareOffer.metadata"),
-    (wire.FirmwareOffer, "metadata", b"", b"", "FirmwareOffer.metadata"),
-    (wire.Error, "code", "c" * 32, "c" * 33, "Error.code"),
-    (wire.Error, "code", "frame_too_large", "Frame_Too_Large", "Error.code"),
-    (wire.Error, "message", "m" * 500, "m" * 501, "Error.message"),
-    (wire.Error, "message", "", "", "Error.message"),
+    (frames.OutboxAck, "uids", (UID,) * 64, (UID,) * 65, "OutboxAck.uids"),
+    (frames.OutboxAck, "uids", (UID,), ("d-00001",), "OutboxAck.uids[0]"),
+    (frames.FirmwareOffer, "version", "v" * 64, "v" * 65, "FirmwareOffer.version"),
+    (frames.FirmwareOffer, "metadata", b"m" * 65536, b"m" * 65537, "FirmwareOffer.metadata"),
+    (frames.FirmwareOffer, "metadata", b"", b"", "FirmwareOffer.metadata"),
+    (frames.Error, "code", "c" * 32, "c" * 33, "Error.code"),
+    (frames.Error, "code", "frame_too_large", "Frame_Too_Large", "Error.code"),
+    (frames.Error, "message", "m" * 500, "m" * 501, "Error.message"),
+    (frames.Error, "message", "", "", "Error.message"),
 ]
 
 
 def wire_form(value: Any) -> Any:
-    """A field's value as plain CBOR values, encoded without wire.encode's checks."""
-    if isinstance(value, wire.PartialBlob):
+    """A field's value as plain CBOR values, encoded without frames.encode's checks."""
+    if isinstance(value, frames.PartialBlob):
         return [value.sha, value.verified]
-    if isinstance(value, wire.Record | wire.OutboxItem):
+    if isinstance(value, frames.Record | frames.OutboxItem):
         return {f.name: wire_form(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple):
         return [wire_form(item) for item in value]
@@ -238,12 +231,12 @@ def wire_form(value: Any) -> Any:
                          ids=[f"{case[4]}-{i}" for i, case in enumerate(EDGES)])
 def test_bounds(kind: type, name: str, edge: Any, past: Any, where: str) -> None:
     good = dataclasses.replace(vector(kind), **{name: edge})
-    assert wire.decode(wire.encode(good)) == good
+    assert frames.decode(frames.encode(good)) == good
     if past == edge:  # the edge is the limit itself (an empty value allowed)
         return
     bad = dataclasses.replace(vector(kind), **{name: past})
     with pytest.raises(MalformedFrame) as info:
-        wire.encode(bad)
+        frames.encode(bad)
     assert str(info.value).startswith(where + ":")
     body = plain_body(good)
     body[name] = wire_form(past)
@@ -252,14 +245,14 @@ def test_bounds(kind: type, name: str, edge: Any, past: Any, where: str) -> None
 
 
 def test_an_error_names_the_frame_and_field_and_shows_the_value() -> None:
-    hello = dataclasses.replace(vector(wire.Hello), caps=("blobs", "Outbox"))
+    hello = dataclasses.replace(vector(frames.Hello), caps=("blobs", "Outbox"))
     with pytest.raises(MalformedFrame) as info:
-        wire.encode(hello)
+        frames.encode(hello)
     error = info.value
     assert str(error) == "Hello.caps[1]: may hold only [a-z0-9_] (got 'Outbox')"
     assert (error.code, error.frame, error.field, error.value) == (
         "malformed_frame", "Hello", "caps[1]", "'Outbox'")
-    body = plain_body(vector(wire.Hello))
+    body = plain_body(vector(frames.Hello))
     body["caps"] = ["blobs", "Outbox"]
     assert str(refused(raw(1, body), "Hello.caps[1]")) == str(error)
 
@@ -267,7 +260,7 @@ def test_an_error_names_the_frame_and_field_and_shows_the_value() -> None:
 def test_long_bad_values_are_shown_shortened() -> None:
     error = refused(raw(17, {"code": "x" * 5000, "message": ""}), "Error.code")
     assert len(str(error)) < 200
-    body = plain_body(vector(wire.Hello))
+    body = plain_body(vector(frames.Hello))
     body["session"] = b"\x01" * 5000
     error = refused(raw(1, body), "Hello.session")
     assert "5000 bytes" in str(error) and len(str(error)) < 200
@@ -283,39 +276,39 @@ def with_field(kind: type, name: str, value: object) -> bytes:
 
 
 def with_record_body(value: object) -> bytes:
-    body = plain_body(vector(wire.Records))
+    body = plain_body(vector(frames.Records))
     body["records"][0]["body"] = value
-    return raw(wire.Records.TYPE, body)
+    return raw(frames.Records.TYPE, body)
 
 
 @pytest.mark.parametrize(("data", "where", "problem"), [
-    (with_field(wire.Hello, "now", cbor2.CBORTag(2, b"\x05")), "Hello.now", "tags"),
-    (with_field(wire.Hello, "now", 2**64), "Hello.now", "tags"),  # cbor2 writes a bignum
-    (with_field(wire.Hello, "now", cbor2.CBORTag(1, 1767225600)), "Hello.now", "tags"),
-    (with_field(wire.Hello, "kiosk", cbor2.CBORTag(40000, "K-1")), "Hello.kiosk", "tags"),
-    (with_field(wire.Hello, "versions", [cbor2.CBORTag(2, b"\x01")]), "Hello.versions[0]",
+    (with_field(frames.Hello, "now", cbor2.CBORTag(2, b"\x05")), "Hello.now", "tags"),
+    (with_field(frames.Hello, "now", 2**64), "Hello.now", "tags"),  # cbor2 writes a bignum
+    (with_field(frames.Hello, "now", cbor2.CBORTag(1, 1767225600)), "Hello.now", "tags"),
+    (with_field(frames.Hello, "kiosk", cbor2.CBORTag(40000, "K-1")), "Hello.kiosk", "tags"),
+    (with_field(frames.Hello, "versions", [cbor2.CBORTag(2, b"\x01")]), "Hello.versions[0]",
      "tags"),
     (cbor2.dumps(cbor2.CBORTag(55799, [16, {"counter": 1}])), "", "tags"),
     (with_record_body({"at": cbor2.CBORTag(1, 5)}), "Records.records[0].body['at']", "tags"),
     (with_record_body({"a": [cbor2.CBORTag(99, 1)]}), "Records.records[0].body['a'][0]",
      "tags"),
-    (with_field(wire.Hello, "now", 1.5), "Hello.now", "floats"),
-    (with_field(wire.Hello, "now", 1.0e300), "Hello.now", "floats"),
-    (with_field(wire.Inventory, "more", 0.0), "Inventory.more", "floats"),
+    (with_field(frames.Hello, "now", 1.5), "Hello.now", "floats"),
+    (with_field(frames.Hello, "now", 1.0e300), "Hello.now", "floats"),
+    (with_field(frames.Inventory, "more", 0.0), "Inventory.more", "floats"),
     (with_record_body({"x": 2.5}), "Records.records[0].body['x']", "floats"),
-    (with_field(wire.Hello, "now", cbor2.undefined), "Hello.now", "simple values"),
-    (with_field(wire.Hello, "now", cbor2.CBORSimpleValue(99)), "Hello.now", "simple values"),
+    (with_field(frames.Hello, "now", cbor2.undefined), "Hello.now", "simple values"),
+    (with_field(frames.Hello, "now", cbor2.CBORSimpleValue(99)), "Hello.now", "simple values"),
     (with_record_body({"x": cbor2.undefined}), "Records.records[0].body['x']", "simple"),
-    (with_field(wire.Hello, "now", -5), "Hello.now", "negative"),
+    (with_field(frames.Hello, "now", -5), "Hello.now", "negative"),
     (with_record_body({"x": -1}), "Records.records[0].body['x']", "negative"),
     (with_record_body({"x": 2**63}), "Records.records[0].body['x']", "2**63-1"),
     (with_record_body({1: "x"}), "Records.records[0].body", "keys must be text"),
     (with_record_body({b"k": "x"}), "Records.records[0].body", "keys must be text"),
     (with_record_body(["not", "a", "map"]), "Records.records[0].body", "expected a map"),
     (raw(3, {"page": 0, 1: 2}), "InventoryRequest", "keys must be text"),
-    (with_field(wire.Hello, "extra", 1), "Hello", "unknown key"),
-    (with_field(wire.Hello, "x" * 100, 1), "Hello", "unknown key"),
-    (raw(5, {**plain_body(vector(wire.Records)),
+    (with_field(frames.Hello, "extra", 1), "Hello", "unknown key"),
+    (with_field(frames.Hello, "x" * 100, 1), "Hello", "unknown key"),
+    (raw(5, {**plain_body(vector(frames.Records)),
              "records": [{**wire_form(record()), "extra": 1}]}), "Records.records[0]",
      "unknown key"),
     (raw(3, {}), "InventoryRequest", "missing page"),
@@ -327,18 +320,18 @@ def test_values_outside_the_rules_are_refused(data: bytes, where: str, problem: 
 
 
 @pytest.mark.parametrize(("kind", "name", "value", "expected"), [
-    (wire.Hello, "session", "s" * 16, "a byte string"),  # text for bytes
-    (wire.Hello, "kiosk", b"K-B2-01", "text"),  # bytes for text
-    (wire.Inventory, "more", 1, "true or false"),  # int for bool
-    (wire.Inventory, "more", None, "true or false"),
-    (wire.InventoryRequest, "page", True, "an unsigned integer"),  # bool for int
-    (wire.InventoryRequest, "page", None, "an unsigned integer"),
-    (wire.InventoryRequest, "page", "0", "an unsigned integer"),
-    (wire.Hello, "versions", 1, "an array"),
-    (wire.Records, "records", {}, "an array"),
-    (wire.Welcome, "partial", [[SHA]], "an array of 2 items"),
-    (wire.Records, "records", [[1, "k", "r", {}]], "a map"),
-    (wire.FirmwareAnswer, "offset", [1], "an unsigned integer"),
+    (frames.Hello, "session", "s" * 16, "a byte string"),  # text for bytes
+    (frames.Hello, "kiosk", b"K-B2-01", "text"),  # bytes for text
+    (frames.Inventory, "more", 1, "true or false"),  # int for bool
+    (frames.Inventory, "more", None, "true or false"),
+    (frames.InventoryRequest, "page", True, "an unsigned integer"),  # bool for int
+    (frames.InventoryRequest, "page", None, "an unsigned integer"),
+    (frames.InventoryRequest, "page", "0", "an unsigned integer"),
+    (frames.Hello, "versions", 1, "an array"),
+    (frames.Records, "records", {}, "an array"),
+    (frames.Welcome, "partial", [[SHA]], "an array of 2 items"),
+    (frames.Records, "records", [[1, "k", "r", {}]], "a map"),
+    (frames.FirmwareAnswer, "offset", [1], "an unsigned integer"),
 ])
 def test_wrong_types_are_refused_on_the_wire(kind: type, name: str, value: object,
                                              expected: str) -> None:
@@ -347,42 +340,42 @@ def test_wrong_types_are_refused_on_the_wire(kind: type, name: str, value: objec
 
 
 @pytest.mark.parametrize(("frame", "where", "problem"), [
-    (wire.InventoryRequest(page=True), "InventoryRequest.page", "must be an int"),
-    (wire.FirmwareAnswer(accept=1, offset=0),  # type: ignore[arg-type]
+    (frames.InventoryRequest(page=True), "InventoryRequest.page", "must be an int"),
+    (frames.FirmwareAnswer(accept=1, offset=0),  # type: ignore[arg-type]
      "FirmwareAnswer.accept", "must be a bool"),
-    (wire.Bye(counter="1"), "Bye.counter", "must be an int"),  # type: ignore[arg-type]
-    (dataclasses.replace(vector(wire.Hello), versions=[1]), "Hello.versions", "must be a tuple"),
-    (dataclasses.replace(vector(wire.Hello), session=bytearray(16)), "Hello.session",
+    (frames.Bye(counter="1"), "Bye.counter", "must be an int"),  # type: ignore[arg-type]
+    (dataclasses.replace(vector(frames.Hello), versions=[1]), "Hello.versions", "must be a tuple"),
+    (dataclasses.replace(vector(frames.Hello), session=bytearray(16)), "Hello.session",
      "must be bytes"),
-    (dataclasses.replace(vector(wire.Hello), kiosk=b"K-1"), "Hello.kiosk", "must be a str"),
-    (dataclasses.replace(vector(wire.Hello), kiosk="K-\udc80"), "Hello.kiosk", "UTF-8"),
-    (wire.Records(batch=1, records=(record(body={"x": 1.5}),)),
+    (dataclasses.replace(vector(frames.Hello), kiosk=b"K-1"), "Hello.kiosk", "must be a str"),
+    (dataclasses.replace(vector(frames.Hello), kiosk="K-\udc80"), "Hello.kiosk", "UTF-8"),
+    (frames.Records(batch=1, records=(record(body={"x": 1.5}),)),
      "Records.records[0].body['x']", "a float cannot be sent"),
-    (wire.Records(batch=1, records=(record(body={"x": [1, -1]}),)),
+    (frames.Records(batch=1, records=(record(body={"x": [1, -1]}),)),
      "Records.records[0].body['x'][1]", "integers must be"),
-    (wire.Records(batch=1, records=(record(body={1: "x"}),)), "Records.records[0].body",
+    (frames.Records(batch=1, records=(record(body={1: "x"}),)), "Records.records[0].body",
      "keys must be text"),
-    (wire.Records(batch=1, records=(record(body={"x": {1, 2}}),)),
+    (frames.Records(batch=1, records=(record(body={"x": {1, 2}}),)),
      "Records.records[0].body['x']", "a set cannot be sent"),
-    (wire.Records(batch=1, records=(record(body=["x"]),)), "Records.records[0].body",
+    (frames.Records(batch=1, records=(record(body=["x"]),)), "Records.records[0].body",
      "must be a mapping"),
-    (wire.Records(batch=1, records=({"seq": 1},)), "Records.records[0]",  # type: ignore[arg-type]
+    (frames.Records(batch=1, records=({"seq": 1},)), "Records.records[0]",  # type: ignore[arg-type]
      "must be a Record"),
-    (dataclasses.replace(vector(wire.Welcome), partial=((SHA, 1),)), "Welcome.partial[0]",
+    (dataclasses.replace(vector(frames.Welcome), partial=((SHA, 1),)), "Welcome.partial[0]",
      "must be a PartialBlob"),
 ])
-def test_wrong_values_are_never_sent(frame: wire.Frame, where: str, problem: str) -> None:
+def test_wrong_values_are_never_sent(frame: frames.Frame, where: str, problem: str) -> None:
     with pytest.raises(MalformedFrame) as info:
-        wire.encode(frame)
+        frames.encode(frame)
     assert str(info.value).startswith(where + ":")
     assert problem in str(info.value)
 
 
 def test_what_is_not_a_frame_is_not_encoded() -> None:
     with pytest.raises(UnknownFrameType):
-        wire.encode("hello")  # type: ignore[arg-type]
+        frames.encode("hello")  # type: ignore[arg-type]
     with pytest.raises(UnknownFrameType):
-        wire.encode(record())  # type: ignore[arg-type]
+        frames.encode(record())  # type: ignore[arg-type]
 
 
 PAGE_KEY = b"\x64page"
@@ -407,7 +400,7 @@ PAGE_KEY = b"\x64page"
 ])
 def test_malformed_cbor_is_refused(data: bytes, problem: str) -> None:
     with pytest.raises(MalformedFrame) as info:
-        wire.decode_body(data)
+        frames.decode_body(data)
     assert problem in str(info.value)
 
 
@@ -420,14 +413,14 @@ def test_duplicate_and_unordered_keys_are_refused() -> None:
     # The keys of a frame too: "durable" (7 bytes) may not come before "sha" (3).
     chunk_ack = b"\x82\x09\xa2\x67durable\x00\x63sha\x58\x20" + SHA
     assert "canonical order" in str(refused(chunk_ack, "ChunkAck"))
-    assert wire.decode_body(b"\x82\x09\xa2\x63sha\x58\x20" + SHA + b"\x67durable\x00") \
-        == wire.ChunkAck(sha=SHA, durable=0)
+    assert frames.decode_body(b"\x82\x09\xa2\x63sha\x58\x20" + SHA + b"\x67durable\x00") \
+        == frames.ChunkAck(sha=SHA, durable=0)
 
 
 @pytest.mark.parametrize("number", [0, 18, 255, 2**32, 2**63 - 1])
 def test_unknown_frame_types_are_refused(number: int) -> None:
     with pytest.raises(UnknownFrameType) as info:
-        wire.decode_body(raw(number, {}))
+        frames.decode_body(raw(number, {}))
     assert info.value.code == "unknown_frame_type"
     assert str(number) in str(info.value)
 
@@ -436,21 +429,21 @@ def test_unknown_frame_types_are_refused(number: int) -> None:
 
 
 def test_decode_wants_the_prefix_to_match() -> None:
-    data = wire.encode(vector(wire.Hello))
+    data = frames.encode(vector(frames.Hello))
     for bad in (data[:-1], data + b"\x00", data[:3], b"",
                 (len(data) - 3).to_bytes(4, "big") + data[4:]):
         with pytest.raises(MalformedFrame):
-            wire.decode(bad)
+            frames.decode(bad)
     with pytest.raises(FrameTooLarge):
-        wire.decode((MAX_FRAME + 1).to_bytes(4, "big"))
+        frames.decode((MAX_FRAME + 1).to_bytes(4, "big"))
     with pytest.raises(FrameTooLarge):
-        wire.decode_body(b"\x00" * (MAX_FRAME + 1))
+        frames.decode_body(b"\x00" * (MAX_FRAME + 1))
 
 
 def test_a_frame_over_the_limit_is_not_encoded() -> None:
     big = record(body=body_of_size(MAX_RECORD_BODY))
     with pytest.raises(FrameTooLarge) as info:
-        wire.encode(wire.Records(batch=1, records=(big,) * 17))
+        frames.encode(frames.Records(batch=1, records=(big,) * 17))
     assert info.value.code == "frame_too_large"
 
 
@@ -459,7 +452,7 @@ def test_every_truncation_of_a_frame_is_refused(name: str) -> None:
     data = payload(FRAMES[name])
     for size in range(len(data)):
         with pytest.raises(MalformedFrame):
-            wire.decode_body(data[:size])
+            frames.decode_body(data[:size])
 
 
 # -- random and mutated bytes -------------------------------------------------------------------
@@ -469,11 +462,11 @@ def decodes_cleanly(data: bytes, *, prefixed: bool = False) -> None:
     """``data`` is refused with a WireError (that no stray exception caused), or
     is a frame whose encoding is exactly ``data``: one encoding per frame."""
     try:
-        frame = wire.decode(data) if prefixed else wire.decode_body(data)
+        frame = frames.decode(data) if prefixed else frames.decode_body(data)
     except WireError as e:
         assert e.__cause__ is None, f"a stray {type(e.__cause__).__name__} behind {e}"
         return
-    encoded = wire.encode(frame)
+    encoded = frames.encode(frame)
     assert (encoded if prefixed else encoded[4:]) == data
 
 
@@ -508,53 +501,53 @@ SCALARS = (st.none() | st.booleans() | st.integers(0, 2**63 - 1) | st.text(max_s
 BODIES = st.dictionaries(st.text(max_size=8), st.recursive(
     SCALARS, lambda inner: st.lists(inner, max_size=3)
     | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8),
-    max_size=4).filter(lambda body: _depth(body) <= wire.MAX_BODY_DEPTH)
+    max_size=4).filter(lambda body: _depth(body) <= frames.MAX_BODY_DEPTH)
 
 
-def strategy(kind: wire.Kind) -> st.SearchStrategy[Any]:
-    if isinstance(kind, wire.UInt):
+def strategy(kind: codec.Kind) -> st.SearchStrategy[Any]:
+    if isinstance(kind, codec.UInt):
         return st.integers(kind.lo, kind.hi)
-    if isinstance(kind, wire.Bool):
+    if isinstance(kind, codec.Bool):
         return st.booleans()
-    if isinstance(kind, wire.Bytes):
+    if isinstance(kind, codec.Bytes):
         return st.binary(min_size=kind.lo, max_size=min(kind.hi, kind.lo + 40))
-    if isinstance(kind, wire.Text):
+    if isinstance(kind, codec.Text):
         if kind.charset:
             return st.from_regex(f"[{kind.charset}]{{{kind.lo},{kind.hi}}}", fullmatch=True)
         return st.text(min_size=kind.lo, max_size=kind.hi)
-    if isinstance(kind, wire.Array):
+    if isinstance(kind, codec.Array):
         return st.lists(strategy(kind.item), min_size=kind.lo,
                         max_size=max(kind.lo, min(kind.hi, 4))).map(tuple)
-    if isinstance(kind, wire.Struct | wire.Pair):
+    if isinstance(kind, codec.Struct | codec.Pair):
         return frame_strategy(kind.cls)
-    assert isinstance(kind, wire.Body)
+    assert isinstance(kind, codec.Body)
     return BODIES
 
 
 def frame_strategy(cls: type) -> st.SearchStrategy[Any]:
     built = st.builds(cls, **{name: strategy(kind)
-                              for name, kind in wire.field_kinds(cls).items()})
-    if cls is wire.BlobStart:
+                              for name, kind in codec.field_kinds(cls).items()})
+    if cls is frames.BlobStart:
         built = built.filter(lambda frame: frame.offset <= frame.size)
     return built
 
 
-ANY_FRAME = st.one_of([frame_strategy(cls) for cls in wire.FRAME_TYPES])
+ANY_FRAME = st.one_of([frame_strategy(cls) for cls in frames.FRAME_TYPES])
 
 
 @settings(max_examples=300, deadline=None)
 @given(ANY_FRAME)
-def test_generated_frames_round_trip(frame: wire.Frame) -> None:
-    data = wire.encode(frame)
-    assert wire.decode(data) == frame
-    assert wire.encode(wire.decode(data)) == data
+def test_generated_frames_round_trip(frame: frames.Frame) -> None:
+    data = frames.encode(frame)
+    assert frames.decode(data) == frame
+    assert frames.encode(frames.decode(data)) == data
     assert data == len(data[4:]).to_bytes(4, "big") + cbor2.dumps(
         cbor2.loads(data[4:]), canonical=True)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ANY_FRAME | st.sampled_from(list(FRAMES.values())), st.data())
-def test_mutated_frames_are_refused_or_still_valid(frame: wire.Frame,
+def test_mutated_frames_are_refused_or_still_valid(frame: frames.Frame,
                                                    data: st.DataObject) -> None:
     body = bytearray(payload(frame))
     for _ in range(data.draw(st.integers(1, 4))):
@@ -615,13 +608,13 @@ def test_a_length_over_the_limit_is_refused_before_the_body_is_read() -> None:
         FrameStream(pipe).recv(timeout=1)
     assert pipe.reads == [4]
     assert len(pipe.buffer) == 100
-    chunk = wire.encode(vector(wire.Chunk))
+    chunk = frames.encode(vector(frames.Chunk))
     pipe = BytePipe(chunk)
     with pytest.raises(FrameTooLarge):
         FrameStream(pipe, max_frame=len(chunk) - 5).recv(timeout=1)
     assert pipe.reads == [4]
     assert FrameStream(BytePipe(chunk), max_frame=len(chunk) - 4).recv(timeout=1) == \
-        vector(wire.Chunk)
+        vector(frames.Chunk)
 
 
 def test_a_stream_refuses_limits_it_cannot_keep() -> None:
@@ -636,7 +629,7 @@ def test_bad_frames_and_transport_errors_on_a_stream() -> None:
     bad = raw(3, {"page": -1})
     with pytest.raises(MalformedFrame, match=r"InventoryRequest\.page"):
         FrameStream(BytePipe(len(bad).to_bytes(4, "big") + bad)).recv(timeout=1)
-    truncated = wire.encode(vector(wire.Hello))[:-3]
+    truncated = frames.encode(vector(frames.Hello))[:-3]
     with pytest.raises(TimeoutError):  # the transport's own error, unchanged
         FrameStream(BytePipe(truncated)).recv(timeout=1)
     with pytest.raises(TimeoutError):
@@ -657,7 +650,7 @@ def test_bad_frames_and_transport_errors_on_a_stream() -> None:
         FrameStream(Empty()).recv(timeout=1)
     pipe = BytePipe()
     with pytest.raises(MalformedFrame):
-        FrameStream(pipe).send(wire.Bye(counter=-1), timeout=1)
+        FrameStream(pipe).send(frames.Bye(counter=-1), timeout=1)
     assert not pipe.buffer  # nothing is sent of a frame the peer must refuse
 
 
@@ -696,8 +689,8 @@ def pipes() -> Iterator[tuple[PipeEnd, PipeEnd]]:
 def test_frames_through_os_pipes_between_two_threads(pipes: tuple[PipeEnd, PipeEnd]) -> None:
     kiosk_end, tablet_end = pipes
     kiosk, tablet = FrameStream(kiosk_end), FrameStream(tablet_end)
-    sent = [*FRAMES.values(), wire.Chunk(sha=SHA, offset=0, data=os.urandom(MAX_CHUNK_DATA)),
-            wire.Done(through=1, blobs=1)]
+    sent = [*FRAMES.values(), frames.Chunk(sha=SHA, offset=0, data=os.urandom(MAX_CHUNK_DATA)),
+            frames.Done(through=1, blobs=1)]
 
     def tablet_side() -> int:
         count = 0
@@ -705,7 +698,7 @@ def test_frames_through_os_pipes_between_two_threads(pipes: tuple[PipeEnd, PipeE
             frame = tablet.recv(timeout=10)
             tablet.send(frame, timeout=10)  # each frame back, as its acknowledgement
             count += 1
-            if isinstance(frame, wire.Done) and frame.through == 1:
+            if isinstance(frame, frames.Done) and frame.through == 1:
                 return count
 
     answered = background(tablet_side)
@@ -727,16 +720,16 @@ def test_frames_through_the_secure_channel(tmp_path: Path) -> None:
     kiosk = FrameStream(SecureChannel.connect(
         kiosk_end, make_context("connect", kiosk_cert.credentials, facility.ca)))
     tablet = FrameStream(accepted.result(timeout=10))
-    chunk = wire.Chunk(sha=SHA, offset=0, data=os.urandom(MAX_CHUNK_DATA))
-    for frame in (vector(wire.Hello), chunk, vector(wire.Records)):
+    chunk = frames.Chunk(sha=SHA, offset=0, data=os.urandom(MAX_CHUNK_DATA))
+    for frame in (vector(frames.Hello), chunk, vector(frames.Records)):
         kiosk.send(frame, timeout=10)
         assert tablet.recv(timeout=10) == frame
-    tablet.send(vector(wire.Bye), timeout=10)
-    assert kiosk.recv(timeout=10) == vector(wire.Bye)
+    tablet.send(vector(frames.Bye), timeout=10)
+    assert kiosk.recv(timeout=10) == vector(frames.Bye)
 
 
 def test_a_frame_arriving_in_pieces_is_kept_across_polls() -> None:
-    data = wire.encode(vector(wire.Records)) + wire.encode(vector(wire.Bye))
+    data = frames.encode(vector(frames.Records)) + frames.encode(vector(frames.Bye))
     pieces: list[bytes | None] = [data[:3], None, data[3:40], None, None, data[40:]]
 
     class Dribble:
@@ -762,8 +755,8 @@ def test_a_frame_arriving_in_pieces_is_kept_across_polls() -> None:
     assert stream.poll(0.01) is None
     assert stream.poll(0.01) is None
     assert stream.poll(0.01) is None
-    assert stream.recv(timeout=1) == vector(wire.Records)
-    assert stream.poll(0.01) == vector(wire.Bye)
+    assert stream.recv(timeout=1) == vector(frames.Records)
+    assert stream.poll(0.01) == vector(frames.Bye)
     assert stream.bytes_received == len(data)
     assert stream.poll(0.01) is None
 
@@ -771,71 +764,71 @@ def test_a_frame_arriving_in_pieces_is_kept_across_polls() -> None:
 # -- sending a chunk without copying it -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [1, wire.SPLIT_BYTES - 1, wire.SPLIT_BYTES, 300_001,
+@pytest.mark.parametrize("size", [1, frames.SPLIT_BYTES - 1, frames.SPLIT_BYTES, 300_001,
                                   MAX_CHUNK_DATA])
 def test_the_parts_of_a_frame_are_its_encoding(size: int) -> None:
     data = os.urandom(size)
-    frame = wire.Chunk(sha=SHA, offset=2**33, data=data)
-    parts = wire.encode_parts(frame)
-    assert b"".join(parts) == wire.encode(frame)
-    assert any(part is data for part in parts) == (size >= wire.SPLIT_BYTES)
-    big = wire.FirmwareOffer("2.0", 10, SHA, b"m" * 65536)
-    assert b"".join(wire.encode_parts(big)) == wire.encode(big)
+    frame = frames.Chunk(sha=SHA, offset=2**33, data=data)
+    parts = frames.encode_parts(frame)
+    assert b"".join(parts) == frames.encode(frame)
+    assert any(part is data for part in parts) == (size >= frames.SPLIT_BYTES)
+    big = frames.FirmwareOffer("2.0", 10, SHA, b"m" * 65536)
+    assert b"".join(frames.encode_parts(big)) == frames.encode(big)
 
 
 @pytest.mark.parametrize("name", sorted(FRAMES))
 def test_every_vector_in_parts(name: str) -> None:
-    assert b"".join(wire.encode_parts(FRAMES[name])) == vectors()[name]
+    assert b"".join(frames.encode_parts(FRAMES[name])) == vectors()[name]
 
 
 @settings(max_examples=200, deadline=None)
 @given(ANY_FRAME)
-def test_generated_frames_in_parts(frame: wire.Frame) -> None:
-    assert b"".join(wire.encode_parts(frame)) == wire.encode(frame)
+def test_generated_frames_in_parts(frame: frames.Frame) -> None:
+    assert b"".join(frames.encode_parts(frame)) == frames.encode(frame)
 
 
 def test_parts_are_checked_as_encode_checks() -> None:
     with pytest.raises(MalformedFrame, match=r"Chunk\.data"):
-        wire.encode_parts(wire.Chunk(sha=SHA, offset=0, data=b"d" * (MAX_CHUNK_DATA + 1)))
+        frames.encode_parts(frames.Chunk(sha=SHA, offset=0, data=b"d" * (MAX_CHUNK_DATA + 1)))
     with pytest.raises(MalformedFrame, match=r"Chunk\.sha"):
-        wire.encode_parts(wire.Chunk(sha=SHA[:5], offset=0, data=b"d" * MAX_CHUNK_DATA))
+        frames.encode_parts(frames.Chunk(sha=SHA[:5], offset=0, data=b"d" * MAX_CHUNK_DATA))
 
 
 # -- the number of data items in a frame ----------------------------------------------------------
 
 
-def items_in(frame: wire.Frame) -> int:
-    return wire.count_items(cbor2.loads(payload(frame)))
+def items_in(frame: frames.Frame) -> int:
+    return codec.count_items(cbor2.loads(payload(frame)))
 
 
-def records_with_items(total: int) -> wire.Records:
+def records_with_items(total: int) -> frames.Records:
     """A Records frame of exactly ``total`` CBOR data items: four records whose
     bodies are arrays of small integers (one byte, one item each)."""
-    base = items_in(wire.Records(0, tuple(record(body={"a": []}) for _ in range(4))))
+    base = items_in(frames.Records(0, tuple(record(body={"a": []}) for _ in range(4))))
     extra = total - base
     sizes = [extra // 4 + (1 if i < extra % 4 else 0) for i in range(4)]
-    return wire.Records(0, tuple(record(body={"a": [0] * n}) for n in sizes))
+    return frames.Records(0, tuple(record(body={"a": [0] * n}) for n in sizes))
 
 
-def wire_form_frame(frame: wire.Frame) -> dict[str, Any]:
+def wire_form_frame(frame: frames.Frame) -> dict[str, Any]:
     return {f.name: wire_form(getattr(frame, f.name)) for f in dataclasses.fields(frame)}
 
 
 def test_a_frame_of_exactly_the_allowed_items_is_read() -> None:
-    frame = records_with_items(wire.MAX_FRAME_ITEMS)
-    assert items_in(frame) == wire.MAX_FRAME_ITEMS
-    assert wire.decode(wire.encode(frame)) == frame
+    frame = records_with_items(frames.MAX_FRAME_ITEMS)
+    assert items_in(frame) == frames.MAX_FRAME_ITEMS
+    assert frames.decode(frames.encode(frame)) == frame
 
 
 def test_one_item_more_is_refused_and_never_sent() -> None:
-    frame = records_with_items(wire.MAX_FRAME_ITEMS + 1)
+    frame = records_with_items(frames.MAX_FRAME_ITEMS + 1)
     error = refused(raw(5, wire_form_frame(frame)), "Records.records[3].body['a']")
-    assert f"more than {wire.MAX_FRAME_ITEMS} CBOR data items in one frame" in str(error)
+    assert f"more than {frames.MAX_FRAME_ITEMS} CBOR data items in one frame" in str(error)
     assert "an array of" in str(error)
     with pytest.raises(MalformedFrame, match="CBOR data items"):
-        wire.encode(frame)
+        frames.encode(frame)
     with pytest.raises(MalformedFrame, match="CBOR data items"):
-        wire.encode_parts(frame)
+        frames.encode_parts(frame)
 
 
 @pytest.mark.parametrize("filler", [0, [], {}, "x", b"x", [[[[[[0]]]]]]],
@@ -857,19 +850,19 @@ def test_a_megabyte_of_tiny_items_is_refused(filler: Any) -> None:
 
 
 def test_the_largest_honest_frames_are_read() -> None:
-    inventory = wire.Inventory(page=0, blobs=(SHA,) * 16384, more=True)
-    assert wire.decode(wire.encode(inventory)) == inventory
+    inventory = frames.Inventory(page=0, blobs=(SHA,) * 16384, more=True)
+    assert frames.decode(frames.encode(inventory)) == inventory
     # One record with as many items as MAX_RECORD_BODY bytes can hold travels alone.
     dense = record(body={"": [0] * (MAX_RECORD_BODY - 5)})
     assert len(cbor2.dumps(dict(dense.body), canonical=True)) == MAX_RECORD_BODY
-    assert wire.decode(wire.encode(wire.Records(0, (dense,)))) == wire.Records(0, (dense,))
+    assert frames.decode(frames.encode(frames.Records(0, (dense,)))) == frames.Records(0, (dense,))
     # A full batch of messages as the kiosk sends them.
     message = {"uid": "m-000001", "body": "x" * 400, "contact_name": "Rosa Diaz",
                "direction": "to_resident", "attachments": [
                    {"kind": "photo", "sha256": "ab" * 32, "size": 200_000,
                     "media_type": "image/jpeg"}] * 4}
-    batch = wire.Records(7, tuple(record(seq=i + 1, body=message) for i in range(512)))
-    assert wire.decode(wire.encode(batch)) == batch
+    batch = frames.Records(7, tuple(record(seq=i + 1, body=message) for i in range(512)))
+    assert frames.decode(frames.encode(batch)) == batch
 
 
 def test_the_kiosk_batches_records_within_the_item_allowance() -> None:
@@ -879,7 +872,7 @@ def test_the_kiosk_batches_records_within_the_item_allowance() -> None:
     while sent < len(dense):
         batch = _records_batch(dense[sent:])
         assert batch
-        assert items_in(wire.Records(0, batch)) <= wire.MAX_FRAME_ITEMS
-        wire.decode(wire.encode(wire.Records(0, batch)))
+        assert items_in(frames.Records(0, batch)) <= frames.MAX_FRAME_ITEMS
+        frames.decode(frames.encode(frames.Records(0, batch)))
         sent += len(batch)
     assert len(_records_batch(dense)) < 512

@@ -13,8 +13,8 @@ import pytest
 
 from device_security import reasons
 from device_security.pairing import TabletTerms
-from sync.dock import dock_and_sync
-from sync.kiosk_cache import KioskCache
+from kiosk.cache import KioskCache
+from kiosk.dock import dock_and_sync
 from tablet.device import TabletDirectory
 from tablet.library import Library
 from tablet.lock import LockPolicy, load_state

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from base.config import dump_toml
 from device_security.ca_store import CertificateAuthority, IdentityFiles
 from device_security.pki import Role
 from device_security.secure_element import KeyFileSecureElement
-from sallyport.config import dump_toml
+from simulators.ports import free_port
 
 KIOSK_ID = "K-CC-A1"  # the seeded kiosk of unit CC-A (central/seed.py)
 LOCATION = "CC-A-DAYROOM"
@@ -76,13 +77,6 @@ class Stage:
     def log(self, name: str) -> Path:
         (self.root / "logs").mkdir(parents=True, exist_ok=True)
         return self.root / "logs" / f"{name}.log"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _issue(ca: CertificateAuthority, directory: Path, role: Role, name: str,

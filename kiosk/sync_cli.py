@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sync.config import SyncConfig
+from kiosk.config import SyncConfig
 
 if TYPE_CHECKING:
     from device_security.alerts import AlertQueue
@@ -39,7 +39,7 @@ def register(commands: Any) -> None:
 
 
 def cmd_status(args: argparse.Namespace, config: SyncConfig) -> int:
-    from sync.kiosk_cache import KioskCache
+    from kiosk.cache import KioskCache
 
     if not (config.cache_path / "cache.db").exists():
         print(f"sallyport sync status: no cache at {config.cache_path} yet")
@@ -92,9 +92,9 @@ def format_status(status: dict[str, Any], where: Path) -> str:
 
 
 def cmd_round(args: argparse.Namespace, config: SyncConfig) -> int:
-    from sync.central_client import CentralClient
-    from sync.kiosk_cache import KioskCache
-    from sync.kiosk_sync import CentralSync
+    from kiosk.cache import KioskCache
+    from kiosk.central_client import CentralClient
+    from kiosk.rounds import CentralSync
 
     try:
         credentials = config.credentials()

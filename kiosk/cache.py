@@ -35,10 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sync import wire
-from sync.local_db import LocalDatabase
+from base.local_db import LocalDatabase
+from sync import frames
+from sync.errors import WireError
+from sync.frames import OutboxItem, Record
 from sync.session import OfferedBlob
-from sync.wire import OutboxItem, Record, WireError
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ CREATE TABLE IF NOT EXISTS counters (
 QUEUED, SENT, REFUSED = "queued", "sent", "refused"
 WAITING_LOGIN = "waiting_login"  # a letter whose writer's session ended before it went up
 _QUEUE_KEYS = {"outbox": "uid", "receipts": "key", "counters": "uid", "letters": "uid"}
-MAX_BLOB = wire.MAX_BLOB_SIZE
+MAX_BLOB = frames.MAX_BLOB_SIZE
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -432,7 +433,7 @@ def _record(raw: Any) -> Record:
     body = body if isinstance(body, Mapping) else {}
     record = Record(seq, kind, ref, body)
     try:
-        wire.encode(wire.Records(0, (record,)))
+        frames.encode(frames.Records(0, (record,)))
     except WireError as e:
         log.warning("feed record %d cannot travel as it is (%s); kept as text", seq, e)
         record = Record(seq, "unreadable", f"seq-{seq}",

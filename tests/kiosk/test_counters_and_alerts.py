@@ -25,10 +25,10 @@ from device_security.pairing import PairingGate
 from device_security.pki import PeerIdentity, Role
 from device_security.policy import KioskSession, PairingFacts, decide_pairing
 from device_security.registry import Registry
-from sync.central_client import CentralClient, KioskCredentials
-from sync.dock import dock_and_sync
-from sync.kiosk_cache import KioskCache
-from sync.kiosk_sync import CentralSync, alert_report
+from kiosk.cache import KioskCache
+from kiosk.central_client import CentralClient, KioskCredentials
+from kiosk.dock import dock_and_sync
+from kiosk.rounds import CentralSync, alert_report
 from tests.central.api_server import ApiServer, _identity
 from tests.central.facility import build
 from tests.device_security.test_docking import Dock, dock  # noqa: F401 - fixture

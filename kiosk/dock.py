@@ -21,9 +21,9 @@ from device_security.errors import ChannelError
 from device_security.pairing import DockedTablet, PairingGate, PairingResult
 from device_security.policy import KioskSession
 from hw.errors import HwError
-from sync.kiosk_cache import KioskCache
+from kiosk.cache import KioskCache
 from sync.session import DockedResident, Progress, SessionError, SessionSummary, run_kiosk
-from sync.wire import FrameStream
+from sync.stream import FrameStream
 
 log = logging.getLogger(__name__)
 

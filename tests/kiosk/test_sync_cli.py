@@ -12,8 +12,8 @@ from sallyport.cli import main as sallyport
 from tests.central.api_server import ApiServer
 from tests.central.facility import build
 from tests.device_security.conftest import Facility
+from tests.kiosk.test_rounds import _world
 from tests.sync.rig import AGENCY_ID, SyncRig
-from tests.sync.test_store_and_forward import _world
 
 
 def _config(path: Path, cache: Path, **more: str) -> Path:
@@ -44,7 +44,7 @@ def test_status_shows_queues_cursors_and_tablets(tmp_path: Path,
 def test_status_shows_the_alert_and_sync_counter_queues(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from device_security.alerts import AlertQueue
-    from sync.kiosk_cache import KioskCache
+    from kiosk.cache import KioskCache
     from tests.device_security.test_alerts import ALERT
 
     cache = KioskCache(tmp_path / "cache")

@@ -3,14 +3,14 @@
 It starts a staff mailbox (SMTP on loopback), the simulator harness (two
 tablets, two dock ports, the badge reader and printer, a network switch in
 front of the central server), builds the facility (CA, identities,
-provisioned tablets, the demo data; sallyport/stage.py), starts the central
+provisioned tablets, the demo data; devkit/stage.py), starts the central
 server, and has a family member write with a photo and a videogram. Then:
 
 * with a display (and without ``--walkthrough``), the kiosk's touchscreen, a
   harness panel to plug and unplug the tablets and to open their screens,
   until the kiosk's window is closed;
 * without one (or with ``--walkthrough``), on a private Xvfb, the scripted
-  walkthrough (sallyport/walkthrough.py): log in, read, reply, buy, dock,
+  walkthrough (devkit/walkthrough.py): log in, read, reply, buy, dock,
   sync, a wrong tablet refused, and more, each step printed and its screen
   saved under ``--out``.
 
@@ -131,8 +131,8 @@ class Run:
         return f"SMTP on 127.0.0.1:{self.box.port}; messages land in {self.mail_dir}"
 
     def harness(self) -> str:
-        from sallyport.stage import free_port
         from simulators.harness import spawn
+        from simulators.ports import free_port
 
         self.central_port = free_port()
         client = spawn(self.world, tablets=2, ports=2, central=f"127.0.0.1:{self.central_port}")
@@ -146,7 +146,7 @@ class Run:
         from argon2 import PasswordHasher
 
         from central.seed import RESIDENTS
-        from sallyport.stage import StageTablet, prepare
+        from devkit.stage import StageTablet, prepare
         from simulators.trust_account import TrustAccountSimulator
 
         trust = TrustAccountSimulator(self.root / "trust-accounts.db")
@@ -176,7 +176,7 @@ class Run:
                 f"482916")
 
     def central(self) -> str:
-        from sallyport.stage import CentralProcess
+        from devkit.stage import CentralProcess
 
         process = CentralProcess(self.stage)
         process.start()
@@ -220,7 +220,7 @@ class Run:
         from simulators.display import display
 
         shutil.rmtree(out, ignore_errors=True)
-        command = self._in_world(sys.executable, "-m", "sallyport.walkthrough", "--config",
+        command = self._in_world(sys.executable, "-m", "devkit.walkthrough", "--config",
                                  str(self.stage.kiosk_config), "--world", str(self.world),
                                  "--out", str(out), "--mailbox", str(self.mail_dir))
         with display() as name:  # a private Xvfb: never the person's own screen

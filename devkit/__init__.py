@@ -1,0 +1,1 @@
+"""Developer tools: the demo, its headless walkthrough, the touch driver, a staged facility."""
