@@ -561,7 +561,7 @@ class Struct(Kind):
         self.cls = cls
         self.kinds = field_kinds(cls)
         self.check = check
-        self._longest = max(len(name.encode()) for name in self.kinds)
+        self._longest = max((len(name.encode()) for name in self.kinds), default=0)
         keys = {name: cbor2.dumps(name) for name in self.kinds}
         # Canonical order: by encoded length, then bytewise.
         self.keys_in_order = sorted(keys.items(), key=lambda item: (len(item[1]), item[1]))

@@ -6,22 +6,19 @@ versions, and a session that negotiated anything else is closed at once.
 The handshake is bounded in time and in bytes, so garbage from a device
 ends in :class:`HandshakeFailed` or :class:`HandshakeTimeout`, never a hang.
 
-Inside the channel, :meth:`SecureChannel.send_message` and
-:meth:`SecureChannel.recv_message` move CBOR messages with a 4-byte length
-prefix and a size limit.
+Inside the channel go the messages of device_security/messages.py, then
+(once a kiosk has paired the tablet) the frames of the sync session.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
-import cbor2
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -34,7 +31,6 @@ CIPHER = "TLS_AES_256_GCM_SHA384"
 MAX_HANDSHAKE_BYTES = 64 * 1024
 READ_CHUNK = 64 * 1024
 SEND_PIECE = 64 * 1024  # plaintext encrypted and written at a time
-MAX_MESSAGE = 1 << 20
 
 Buffer: TypeAlias = bytes | bytearray | memoryview
 
@@ -321,26 +317,6 @@ class SecureChannel:
             got += self.recv_into(view[got:], left)
         view.release()
         return bytes(buffer)
-
-    def send_message(self, message: Any, timeout: float = 10.0) -> None:
-        """Send one CBOR message with its length."""
-        body = cbor2.dumps(message)
-        if len(body) > MAX_MESSAGE:
-            raise ValueError(f"message of {len(body)} bytes exceeds {MAX_MESSAGE}")
-        self.send(struct.pack(">I", len(body)) + body, timeout)
-
-    def recv_message(self, timeout: float, *, max_size: int = MAX_MESSAGE) -> Any:
-        """Receive one CBOR message. Raises ChannelError for a message over
-        ``max_size`` or one that is not valid CBOR, TimeoutError, ChannelClosed."""
-        deadline = time.monotonic() + timeout
-        (size,) = struct.unpack(">I", self.recv_exactly(4, timeout))
-        if size > max_size:
-            raise ChannelError(f"peer announced a {size}-byte message; the limit is {max_size}")
-        body = self.recv_exactly(size, max(0.001, deadline - time.monotonic()))
-        try:
-            return cbor2.loads(body)
-        except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError) as e:
-            raise ChannelError(f"a message that is not valid CBOR: {e}") from e
 
     def close(self, timeout: float = 1.0) -> None:
         """Close the TLS session cleanly: send close_notify and take the peer's, so

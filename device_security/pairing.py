@@ -18,12 +18,12 @@ import datetime
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from device_security import reasons
+from device_security import messages, reasons
 from device_security.alerts import Alert, Alerter
 from device_security.channel import ByteStream, Credentials, SecureChannel, make_context
 from device_security.errors import CertificateError, ChannelError, HandshakeFailed, HandshakeTimeout
+from device_security.messages import Paired, Refused, TabletHello
 from device_security.pki import PeerIdentity, Role, TrustAnchors, check_certificate
 from device_security.policy import (
     Decision,
@@ -65,12 +65,15 @@ class TabletTerms:
     stamps_per_message: int | None = None
     out_of_service_since: int | None = None  # seconds since the epoch; None: in service
 
-    def fields(self, *, paired: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {"kiosk": {"out_of_service_since": self.out_of_service_since}}
-        if paired:
-            out["terms"] = {"lock_after_days": self.lock_after_days,
-                            "stamps_per_message": self.stamps_per_message}
-        return out
+    def paired(self, owner: str) -> Paired:
+        """The kiosk's answer to a tablet that may sync now, for ``owner``."""
+        return Paired(owner=owner, lock_after_days=self.lock_after_days,
+                      stamps_per_message=self.stamps_per_message,
+                      out_of_service_since=self.out_of_service_since)
+
+    def refused(self, reason: str) -> Refused:
+        """The kiosk's answer to a genuine tablet it refuses."""
+        return Refused(reason=reason, out_of_service_since=self.out_of_service_since)
 
 
 @dataclass
@@ -81,20 +84,6 @@ class PairingResult:
     channel: SecureChannel | None = None  # open only when allowed
     stream: ByteStream | None = None  # the link under it, for the caller to close
     alerted: bool = False
-
-
-def parse_hello(message: Any) -> tuple[str, int]:
-    """The tablet's first message: ``{"v": 1, "serial": str, "counter": int}``.
-
-    Raises ChannelError when it is anything else."""
-    if not isinstance(message, dict) or type(message.get("v")) is not int \
-            or message["v"] != 1:
-        raise ChannelError("the tablet's hello is not a version-1 map")
-    serial, counter = message.get("serial"), message.get("counter")
-    if not isinstance(serial, str) or not isinstance(counter, int) or isinstance(counter, bool) \
-            or not 0 <= counter < 2**63:
-        raise ChannelError("the tablet's hello lacks a serial or a counter")
-    return serial, counter
 
 
 class PairingGate:
@@ -144,9 +133,9 @@ class PairingGate:
                 raise HandshakeFailed(reasons.HANDSHAKE_FAILED, "no tablet certificate")
             peer = check_certificate(certificate, self.trust, now=self._clock(),
                                      expected_roles=[Role.TABLET])
-            hello_serial, counter = parse_hello(
-                channel.recv_message(HELLO_TIMEOUT, max_size=MAX_HELLO))
-            if hello_serial != peer.serial:
+            hello = messages.receive(channel, HELLO_TIMEOUT, TabletHello, max_size=MAX_HELLO)
+            counter = hello.counter
+            if hello.serial != peer.serial:
                 raise ChannelError("the hello names another serial than the certificate")
         except (HandshakeFailed, CertificateError) as e:
             problem = e.reason
@@ -166,10 +155,8 @@ class PairingGate:
                                        "another dock took this counter first")
         result = PairingResult(decision, peer, counter)
         terms = self._terms()
-        if decision.allowed and channel is not None:
-            channel.send_message({"v": 1, "result": "paired",
-                                  "owner": session.resident_id if session else None,
-                                  **terms.fields(paired=True)})
+        if decision.allowed and channel is not None and session is not None:
+            messages.send(channel, terms.paired(session.resident_id))
             result.channel = channel
             result.stream = stream
             log.info("paired %s for %s at %s", serial, session and session.resident_id,
@@ -177,8 +164,8 @@ class PairingGate:
             return result
         if channel is not None:
             try:
-                channel.send_message({"v": 1, "result": "refused", "reason": decision.reason,
-                                      **terms.fields(paired=False)})
+                messages.send(channel, terms.refused(decision.reason or
+                                                     reasons.HANDSHAKE_FAILED))
             except Exception as e:  # noqa: BLE001 - a courtesy; the alert below must go out
                 log.debug("could not tell the tablet it was refused: %s", e)
             channel.close()

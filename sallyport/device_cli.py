@@ -261,9 +261,18 @@ def _connect(link_address: str, credentials: Any, ca: Any) -> tuple[Any, Any]:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from base.files import write_atomic
+    from device_security import messages
     from device_security.ca_store import IdentityFiles
     from device_security.channel import Credentials
     from device_security.errors import SecurityError
+    from device_security.messages import (
+        ExportAsk,
+        Exported,
+        InspectDone,
+        InspectHello,
+        InventoryAsk,
+        Items,
+    )
     from device_security.pki import Role, TrustAnchors, check_certificate
 
     identity = IdentityFiles(args.credentials / "identity")
@@ -275,10 +284,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             raise SecurityError("the tablet showed no certificate")
         peer = check_certificate(channel.peer_certificate, TrustAnchors(ca), now=now(),
                                  expected_roles=[Role.TABLET])
-        hello = channel.recv_message(10, max_size=512)
-        print(f"tablet {peer.serial} ({hello.get('mode', '?')} mode)")
-        channel.send_message({"op": "inventory"})
-        items = channel.recv_message(30).get("items", [])
+        messages.receive(channel, 10, InspectHello, max_size=512)
+        print(f"tablet {peer.serial} (inspect mode)")
+        messages.send(channel, InventoryAsk())
+        items = messages.receive(channel, 30, Items).labels
         print(f"{len(items)} items")
         manifest = []
         if args.export:
@@ -286,14 +295,16 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         for label in items:
             print(f"  {label}")
             if args.export:
-                channel.send_message({"op": "export", "label": label})
-                reply = channel.recv_message(60)
-                data = reply.get("data", b"")
+                messages.send(channel, ExportAsk(label))
+                data = messages.receive(channel, 60, Exported).data
+                if data is None:
+                    print("    (gone from the tablet since it was listed)")
+                    continue
                 name = hashlib.sha256(label.encode()).hexdigest()[:16]
                 write_atomic(args.export / name, data)
                 manifest.append({"label": label, "file": name, "bytes": len(data),
                                  "sha256": hashlib.sha256(data).hexdigest()})
-        channel.send_message({"op": "bye"})
+        messages.send(channel, InspectDone())
         if args.export:
             write_atomic(args.export / "manifest.json", json.dumps(
                 {"tablet": peer.serial, "exported_at": now().isoformat(),
@@ -310,21 +321,22 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     from cryptography import x509
 
+    from device_security import messages
+    from device_security.messages import Refused, ReleaseAsk, Released
     from device_security.release import token_from_text
 
     ca = x509.load_pem_x509_certificate(args.ca.read_bytes())
     link, channel = _connect(args.link, None, ca)
     try:
-        channel.send_message({"op": "release", "token": token_from_text(args.token)})
-        reply = channel.recv_message(10, max_size=512)
+        messages.send(channel, ReleaseAsk(token_from_text(args.token)))
+        reply = messages.receive(channel, 10, Released, Refused, max_size=512)
     finally:
         channel.close()
         link.close()
-    if reply.get("result") == "released":
-        print("the tablet is released")
+    if isinstance(reply, Released):
+        print(f"the tablet {reply.serial} is released")
         return 0
-    print(f"sallyport device: the tablet refused the token ({reply.get('reason')})",
-          file=sys.stderr)
+    print(f"sallyport device: the tablet refused the token ({reply.reason})", file=sys.stderr)
     return 1
 
 

@@ -23,16 +23,30 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from base.files import write_atomic
+from device_security import messages, reasons
 from device_security.at_rest import SealedFiles
 from device_security.channel import ByteStream, Credentials, SecureChannel, make_context
 from device_security.errors import CertificateError, ChannelError, SecurityError, TokenError
+from device_security.messages import (
+    ExportAsk,
+    Exported,
+    InspectDone,
+    InspectHello,
+    InventoryAsk,
+    Items,
+    MessageError,
+    Paired,
+    Refused,
+    ReleaseAsk,
+    Released,
+    TabletHello,
+)
 from device_security.pki import Role, TrustAnchors, check_certificate
 from device_security.policy import decide_access
 from device_security.release import verify_release_token
@@ -45,8 +59,6 @@ log = logging.getLogger(__name__)
 
 SESSION_TIMEOUT = 30.0
 MAX_ANSWER = 512
-MAX_OWNER = 32
-LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last time datetime can hold
 
 
 @dataclass(frozen=True)
@@ -64,48 +76,15 @@ class KioskAnswer:
     def kiosk_status(self) -> KioskStatus:
         return KioskStatus(self.out_of_service_since)
 
-
-def parse_kiosk_answer(message: Any) -> KioskAnswer:
-    """Check the kiosk's answer field by field. Raises ValueError naming what is wrong."""
-    if not isinstance(message, dict) or type(message.get("v")) is not int \
-            or message["v"] != 1:
-        raise ValueError("not a version-1 map")
-    result = message.get("result")
-    if result not in ("paired", "refused"):
-        raise ValueError(f"result {str(result)[:20]!r} is neither paired nor refused")
-
-    def number(value: Any, name: str, low: int, high: int) -> int | None:
-        if value is None:
-            return None
-        if type(value) is not int or not low <= value <= high:
-            raise ValueError(f"{name} {str(value)[:20]!r} is not a whole number "
-                             f"from {low} to {high}")
-        return value
-
-    reason = message.get("reason")
-    if reason is not None and not (isinstance(reason, str) and len(reason) <= 64):
-        raise ValueError("the reason is not a short text")
-    owner = message.get("owner")
-    if result == "paired":
-        if not (isinstance(owner, str) and 0 < len(owner) <= MAX_OWNER
-                and owner.isprintable() and owner.strip() == owner):
-            raise ValueError(f"owner {str(owner)[:40]!r} is not an agency ID")
-    elif owner is not None:
-        raise ValueError("a refusal names no owner")
-    terms = message.get("terms")
-    kiosk = message.get("kiosk")
-    terms = {} if terms is None else terms
-    kiosk = {} if kiosk is None else kiosk
-    if not isinstance(terms, dict) or not isinstance(kiosk, dict):
-        raise ValueError("terms and kiosk are maps")
-    since = number(kiosk.get("out_of_service_since"), "out_of_service_since", 0,
-                   LAST_SECOND)
-    return KioskAnswer(
-        paired=result == "paired", reason=reason, owner=owner,
-        lock_after_days=number(terms.get("lock_after_days"), "lock_after_days", 1, 365),
-        stamps_per_message=number(terms.get("stamps_per_message"), "stamps_per_message", 0, 100),
-        out_of_service_since=None if since is None
-        else datetime.datetime.fromtimestamp(since, datetime.UTC))
+    @classmethod
+    def of(cls, message: Paired | Refused) -> KioskAnswer:
+        """The answer a checked message gives (device_security.messages bounds every field)."""
+        since = None if message.out_of_service_since is None else \
+            datetime.datetime.fromtimestamp(message.out_of_service_since, datetime.UTC)
+        if isinstance(message, Refused):
+            return cls(False, reason=message.reason, out_of_service_since=since)
+        return cls(True, owner=message.owner, lock_after_days=message.lock_after_days,
+                   stamps_per_message=message.stamps_per_message, out_of_service_since=since)
 
 
 def utcnow() -> datetime.datetime:
@@ -176,7 +155,7 @@ class TabletPeer:
                 return self._inspect(channel)
             if access.kind == "release":
                 return self._release(channel, state)
-            channel.send_message({"result": "refused", "reason": access.reason})
+            messages.send(channel, Refused(access.reason or reasons.WRONG_ROLE, None))
             return f"refused a {peer.role if peer else 'peer'}: {access.reason}"
         except CertificateError as e:
             return f"refused a peer: {e}"
@@ -188,11 +167,11 @@ class TabletPeer:
     def _greet_kiosk(self, channel: SecureChannel, state: TabletState) -> str:
         state.counter += 1
         state.save(self._state_path)  # durable before the kiosk learns it
-        channel.send_message({"v": 1, "serial": self.serial, "counter": state.counter})
+        messages.send(channel, TabletHello(self.serial, state.counter))
         try:
-            answer = parse_kiosk_answer(channel.recv_message(SESSION_TIMEOUT,
-                                                             max_size=MAX_ANSWER))
-        except ValueError as e:
+            answer = KioskAnswer.of(messages.receive(channel, SESSION_TIMEOUT, Paired, Refused,
+                                                     max_size=MAX_ANSWER))
+        except MessageError as e:
             return f"the kiosk's answer was malformed ({e}); nothing recorded"
         if not answer.paired:
             self._kiosk_said(answer)
@@ -239,44 +218,44 @@ class TabletPeer:
                         self.serial, e)
 
     def _inspect(self, channel: SecureChannel) -> str:
-        channel.send_message({"v": 1, "serial": self.serial, "mode": "inspect"})
+        messages.send(channel, InspectHello(self.serial))
         exported = 0
         while True:
-            request = channel.recv_message(SESSION_TIMEOUT, max_size=4096)
-            op = request.get("op") if isinstance(request, dict) else None
-            if op == "inventory":
-                channel.send_message({"items": sorted(self._store.labels())})
-            elif op == "export" and isinstance(request.get("label"), str):
+            request = messages.receive(channel, SESSION_TIMEOUT, InventoryAsk, ExportAsk,
+                                       InspectDone, max_size=4096)
+            if isinstance(request, InventoryAsk):
+                messages.send(channel, Items(tuple(sorted(self._store.labels()))))
+            elif isinstance(request, ExportAsk):
                 try:
-                    data = self._store.read(request["label"])
+                    data: bytes | None = self._store.read(request.label)
                 except KeyError:
-                    channel.send_message({"error": "no such item"})
-                    continue
-                channel.send_message({"label": request["label"], "data": data})
-                exported += 1
-            elif op == "bye":
-                return f"inspected by a staff workstation ({exported} items exported)"
+                    data = None
+                messages.send(channel, Exported(request.label, data))
+                exported += data is not None
             else:
-                channel.send_message({"error": "unknown request"})
+                return f"inspected by a staff workstation ({exported} items exported)"
 
     def _release(self, channel: SecureChannel, state: TabletState) -> str:
-        request: Any = channel.recv_message(SESSION_TIMEOUT, max_size=2048)
-        token = request.get("token") if isinstance(request, dict) else None
-        if self._agency_key is None or not isinstance(token, bytes):
-            channel.send_message({"result": "refused", "reason": "token_malformed"})
-            return "refused a release request without a token"
         try:
-            parsed = verify_release_token(token, self._agency_key, serial=self.serial,
+            request = messages.receive(channel, SESSION_TIMEOUT, ReleaseAsk, max_size=2048)
+        except MessageError as e:
+            messages.send(channel, Refused(reasons.TOKEN_MALFORMED, None))
+            return f"refused a release request: {e}"
+        if self._agency_key is None:
+            messages.send(channel, Refused(reasons.TOKEN_MALFORMED, None))
+            return "refused a release request: this tablet holds no agency key"
+        try:
+            parsed = verify_release_token(request.token, self._agency_key, serial=self.serial,
                                           now=self._clock(), used=set(state.used_tokens))
         except TokenError as e:
-            channel.send_message({"result": "refused", "reason": e.reason})
+            messages.send(channel, Refused(e.reason, None))
             return f"refused a release token: {e}"
         state.used_tokens.append(parsed.token_id)
         state.released = True
         state.save(self._state_path)
         if self._lock is not None:
             self._lock.released()
-        channel.send_message({"result": "released"})
+        messages.send(channel, Released(self.serial))
         return f"released for good by token {parsed.token_id}"
 
 

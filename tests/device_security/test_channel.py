@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device_security import reasons
+from device_security import messages, reasons
 from device_security.channel import CIPHER, MAX_HANDSHAKE_BYTES, SecureChannel, make_context
 from device_security.errors import ChannelClosed, ChannelError, HandshakeFailed, HandshakeTimeout
+from device_security.messages import TabletHello
 from device_security.pki import Role
 from hw.serial_link import open_link
 from simulators.link import SimLink
@@ -45,8 +46,8 @@ def test_mutual_handshake_and_messages(facility: Facility, pair) -> None:
     assert client.cipher == server.cipher == CIPHER
     assert client.peer_certificate == tablet.certificate
     assert server.peer_certificate == kiosk.certificate
-    client.send_message({"hello": "tablet", "n": 1})
-    assert server.recv_message(5) == {"hello": "tablet", "n": 1}
+    messages.send(client, TabletHello("JP5S-000001", 1))
+    assert messages.receive(server, 5, TabletHello) == TabletHello("JP5S-000001", 1)
     server.send(b"x" * 100_000)
     assert client.recv_exactly(100_000, 5) == b"x" * 100_000
     server.close()
@@ -66,8 +67,8 @@ def test_handshake_over_the_simulated_usb_link(facility: Facility, pair) -> None
             client = SecureChannel.connect(k, make_context("connect", kiosk.credentials,
                                                            facility.ca))
             channel = server.result(10)
-            channel.send_message({"counter": 7})
-            assert client.recv_message(5) == {"counter": 7}
+            messages.send(channel, TabletHello("JP5S-000001", 7))
+            assert messages.receive(client, 5, TabletHello).counter == 7
     finally:
         cable.cut()
 
@@ -237,10 +238,10 @@ def test_messages_are_bounded_and_checked(facility: Facility, pair) -> None:
     client, server, _, _ = connect_pair(facility, *pair)
     client.send(b"\x7f\xff\xff\xff")
     with pytest.raises(ChannelError, match="limit"):
-        server.recv_message(2, max_size=1024)
+        messages.receive(server, 2, TabletHello, max_size=1024)
     client.send(b"\x00\x00\x00\x02\xff\xff")
-    with pytest.raises(ChannelError, match="CBOR"):
-        server.recv_message(2)
+    with pytest.raises(ChannelError, match="indefinite"):
+        messages.receive(server, 2, TabletHello)
 
 
 def test_channel_data_tampering_is_detected(facility: Facility, pair) -> None:
