@@ -61,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def first_login() -> None:
         answer = service.login(RESIDENT, FIRST_PIN)
-        if answer.get("must_change_pin"):
+        if answer.ok and answer.get().must_change_pin:
             service.change_pin(FIRST_PIN, PIN)
-        elif not answer.get("ok"):
+        elif not answer.ok:
             service.login(RESIDENT, PIN)
         app.logged_in_as(app.resident)
-        service.terms.accept(RESIDENT)
+        service.accept_terms()
         switches([s for _ in range(SWITCH_ROUNDS) for s in SCREENS])
 
     times: list[float] = []
@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             app.stop()
             return
         answer = service.login(RESIDENT, PIN)
-        if not answer.get("ok"):
-            figures["error"] = answer
+        if not answer.ok:
+            figures["error"] = f"{answer.code}: {answer.message}"
             app.stop()
             return
         app.logged_in_as(app.resident)

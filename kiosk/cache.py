@@ -24,6 +24,7 @@ kill -9 at any point leaves the cache as it was before or after it.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import secrets
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from base.local_db import LocalDatabase
+from kiosk.records import AgencyPolicy, BadAnswer, parse
 from sync import frames
 from sync.errors import WireError
 from sync.frames import OutboxItem, Record
@@ -375,15 +377,18 @@ class KioskCache:
         rows = self._rows("SELECT value FROM meta WHERE key = ?", [key])
         return str(rows[0][0]) if rows else None
 
-    def set_agency_policy(self, policy: Mapping[str, Any]) -> None:
+    def set_agency_policy(self, policy: AgencyPolicy) -> None:
         """The agency's prices and tablet rules, as the last round brought them."""
-        self.set_meta("agency_policy", json.dumps(dict(policy), sort_keys=True))
+        self.set_meta("agency_policy", json.dumps(dataclasses.asdict(policy), sort_keys=True))
 
-    def agency_policy(self) -> dict[str, Any] | None:
-        """What :meth:`set_agency_policy` kept; None before the first round."""
+    def agency_policy(self) -> AgencyPolicy:
+        """What :meth:`set_agency_policy` kept; the defaults before the first round."""
         text = self.meta("agency_policy")
-        policy: dict[str, Any] | None = json.loads(text) if text else None
-        return policy
+        try:
+            return parse(AgencyPolicy, json.loads(text)) if text else AgencyPolicy()
+        except (ValueError, BadAnswer):
+            log.warning("the kept agency policy is damaged; the defaults hold until a round")
+            return AgencyPolicy()
 
     def status(self) -> dict[str, Any]:
         """Queues and cursors, for ``sallyport sync status``."""

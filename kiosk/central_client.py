@@ -1,9 +1,8 @@
-"""The kiosk's client of the central server: HTTPS with the kiosk's certificate.
-
-It pulls feeds since a cursor, fetches blobs by hash (resuming with HTTP Range
-from what is already on disk, and keeping a file only if its bytes hash to
-its name), and pushes what tablets signed (drafts, blob and records receipts),
-the sync counters its pairings accepted, and alerts.
+"""The kiosk's client of the central server: HTTPS with the kiosk's
+certificate, one typed method per endpoint the kiosk uses (for the kiosk
+itself, for a resident logged in here with their session token, and for a
+technician signed in at the maintenance menu). Every answer is checked into a
+record (kiosk/records.py) before anything reads it.
 
 Retry policy: a request that fails because the server could not be reached,
 timed out, or answered 502/503/504 is retried up to ``attempts`` times, waiting
@@ -13,6 +12,13 @@ by an id made on the tablet or the kiosk. Any other answer is final: 4xx
 raises :class:`CentralRefused` with the server's code and message. When the
 retries run out, :class:`CentralUnavailable` says so, and the kiosk keeps its
 queues until the server returns.
+
+Errors::
+
+    CentralClientError
+    +-- CentralUnavailable   no answer after every retry
+    +-- CentralRefused       a refusal (4xx), or an answer not as promised (``bad_answer``)
+    +-- BlobMismatch         a blob's bytes do not hash to its name
 """
 
 from __future__ import annotations
@@ -27,12 +33,30 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
 
+from kiosk.records import (
+    AgencyPolicy,
+    BadAnswer,
+    CatalogItem,
+    Contact,
+    Entitlement,
+    Home,
+    Offer,
+    Sent,
+    SessionGrant,
+    StampPurchase,
+    Ticket,
+    Transfer,
+    parse,
+    parse_list,
+)
+
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 MAX_JSON = 8 << 20  # the largest JSON answer read (a 500-record feed page is far smaller)
 BLOCK = 256 * 1024
 MAX_COUNTER = 2**63 - 1  # a tablet's sync counter (its hello) is below 2**63
@@ -46,14 +70,26 @@ class CentralUnavailable(CentralClientError):
     """The server could not be reached (or kept failing) after every retry."""
 
 
+RETRY_CODES = ("retry", "conflict")  # 409s for a race with a request still under way
+
+
 class CentralRefused(CentralClientError):
-    """The server answered with a refusal (4xx): final, not retried."""
+    """The server answered with a refusal (4xx, or a 5xx after the retries):
+    not retried by the client itself."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+
+    @property
+    def final(self) -> bool:
+        """Whether this is the server's last word on the request: not a race
+        with a request still under way (409 ``retry``/``conflict``), nor the
+        server's own failure (5xx). Other 409s (a counter not increasing,
+        say) are final."""
+        return not ((self.status == 409 and self.code in RETRY_CODES) or self.status >= 500)
 
 
 class BlobMismatch(CentralClientError):
@@ -135,7 +171,7 @@ class CentralClient:
             out.append(t)
         return out
 
-    def policy(self) -> dict[str, Any]:
+    def policy(self) -> AgencyPolicy:
         """The agency's prices and tablet rules for this kiosk's unit: every
         field a non-negative integer below a million, but ``agency_id``."""
         answer = self._json("GET", "/v1/kiosk/policy")
@@ -146,7 +182,7 @@ class CentralClient:
                 raise CentralRefused(200, "bad_answer", f"policy: bad {name} {str(value)[:40]}")
         if not 1 <= answer.get("tablet_lock_days", 0) <= 365:
             raise CentralRefused(200, "bad_answer", "policy: no tablet_lock_days in 1..365")
-        return answer
+        return parse(AgencyPolicy, answer)
 
     def fetch_blob(self, sha256: str, size: int, dest: Path) -> Path:
         """Download a blob to ``dest`` (named by its hash), resuming from
@@ -247,17 +283,113 @@ class CentralClient:
         answer = self._json("POST", "/v1/kiosk/alerts", json=dict(report))
         return int(answer["id"]) if isinstance(answer, dict) and "id" in answer else 0
 
+    # -- a resident's calls, with their session token -------------------------------------
+
+    def resident_login(self, agency_id: str, pin: str) -> SessionGrant:
+        return self._record(SessionGrant, "POST", "/v1/resident/sessions",
+                            json={"agency_id": agency_id, "pin": pin})
+
+    def change_pin(self, token: str, old_pin: str, new_pin: str) -> None:
+        self._json("POST", "/v1/resident/pin", token=token,
+                   json={"old_pin": old_pin, "new_pin": new_pin})
+
+    def resident_logout(self, token: str) -> None:
+        self._json("DELETE", "/v1/resident/sessions", token=token)
+
+    def home(self, token: str) -> Home:
+        """Balances and tablets of the resident whose session it is."""
+        return self._record(Home, "GET", "/v1/resident/home", token=token)
+
+    def contacts(self, token: str) -> tuple[Contact, ...]:
+        """The family members and friends approved to write with them."""
+        return self._records(Contact, "GET", "/v1/resident/contacts", token=token)
+
+    def catalog(self, token: str, query: str = "", kind: str | None = None,
+                limit: int = 50) -> tuple[CatalogItem, ...]:
+        """The media catalog, searched by title or artist."""
+        params: dict[str, Any] = {"q": query[:100], "limit": limit}
+        if kind:
+            params["kind"] = kind
+        return self._records(CatalogItem, "GET", "/v1/resident/catalog", token=token,
+                             params=params)
+
+    def entitlements(self, token: str) -> tuple[Entitlement, ...]:
+        """What they bought, each with its delivery state."""
+        return self._records(Entitlement, "GET", "/v1/resident/entitlements", token=token)
+
+    def buy(self, token: str, item_id: str, key: str) -> tuple[Entitlement, ...]:
+        """Buy a catalog item with prepaid funds; ``key`` makes a retry harmless."""
+        return self._records(Entitlement, "POST", "/v1/resident/purchases", token=token,
+                             json={"item_id": item_id, "idempotency_key": key})
+
+    def offers(self, token: str) -> tuple[Offer, ...]:
+        """The stamp bundles their agency sells."""
+        return self._records(Offer, "GET", "/v1/resident/offers", token=token)
+
+    def buy_stamps(self, token: str, offer_id: str, key: str) -> StampPurchase:
+        return self._record(StampPurchase, "POST", "/v1/resident/stamps", token=token,
+                            json={"offer_id": offer_id, "idempotency_key": key})
+
+    def transfer(self, token: str, amount_cents: int, key: str) -> Transfer:
+        """Move money from their trust account to prepaid, within the agency's limits."""
+        return self._record(Transfer, "POST", "/v1/resident/transfers", token=token,
+                            json={"amount_cents": amount_cents, "idempotency_key": key})
+
+    def send_message(self, token: str, *, uid: str, contact_id: int, body: str) -> Sent:
+        """A message from the resident; the same ``uid`` again never sends or charges twice."""
+        return self._record(Sent, "POST", "/v1/resident/messages", token=token, json={
+            "uid": uid, "contact_id": contact_id, "body": body, "attachments": []})
+
+    def tickets(self, token: str) -> tuple[Ticket, ...]:
+        return self._records(Ticket, "GET", "/v1/resident/tickets", token=token)
+
+    def file_ticket(self, token: str, *, uid: str, category: str, description: str,
+                    diagnostics: Mapping[str, Any]) -> Ticket:
+        """A trouble ticket with the kiosk's diagnostics; ``uid`` makes a retry harmless."""
+        return self._record(Ticket, "POST", "/v1/resident/tickets", token=token, json={
+            "uid": uid, "category": category, "description": description,
+            "diagnostics": dict(diagnostics)})
+
+    # -- a technician's calls, signed in at the maintenance menu --------------------------
+
+    def staff_sign_in(self, username: str, password: str) -> SessionGrant:
+        return self._record(SessionGrant, "POST", "/v1/staff/sessions",
+                            json={"username": username, "password": password})
+
+    def staff_sign_out(self, token: str) -> None:
+        self._json("DELETE", "/v1/staff/sessions", token=token)
+
+    def assign_tablet(self, token: str, serial: str, resident_agency_id: str) -> None:
+        self._json("POST", f"/v1/staff/tablets/{quote(serial, safe='')}/assignment",
+                   token=token, json={"resident_agency_id": resident_agency_id})
+
+    def set_tablet_status(self, token: str, serial: str, status: str) -> None:
+        """Mark a tablet ``lost``, ``retired`` (or ``active`` again)."""
+        self._json("POST", f"/v1/staff/tablets/{quote(serial, safe='')}/status",
+                   token=token, json={"status": status})
+
     # -- plumbing --------------------------------------------------------------
 
-    def call(self, method: str, path: str, *, token: str | None = None, **kw: Any) -> Any:
-        """Any JSON endpoint, with this kiosk's certificate and, for a resident
-        logged in here, their session token. Raises CentralRefused (4xx) or
+    def _record(self, cls: type[R], method: str, path: str, **kw: Any) -> R:
+        answer = self._json(method, path, **kw)
+        try:
+            return parse(cls, answer)
+        except BadAnswer as e:
+            raise CentralRefused(200, "bad_answer", f"{method} {path}: {e}") from e
+
+    def _records(self, cls: type[R], method: str, path: str, **kw: Any) -> tuple[R, ...]:
+        answer = self._json(method, path, **kw)
+        try:
+            return parse_list(cls, answer)
+        except BadAnswer as e:
+            raise CentralRefused(200, "bad_answer", f"{method} {path}: {e}") from e
+
+    def _json(self, method: str, path: str, *, token: str | None = None, **kw: Any) -> Any:
+        """A JSON endpoint, with this kiosk's certificate and, for a resident or
+        a technician, their session token. Raises CentralRefused (4xx) or
         CentralUnavailable (after the retries)."""
         if token is not None:
             kw["headers"] = {**kw.get("headers", {}), "Authorization": f"Bearer {token}"}
-        return self._json(method, path, **kw)
-
-    def _json(self, method: str, path: str, **kw: Any) -> Any:
         for attempt in range(self.attempts):
             try:
                 response = self._session.request(method, self.base_url + path,

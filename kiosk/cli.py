@@ -98,8 +98,10 @@ def cmd_headless(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print(out: TextIO, event: dict[str, Any]) -> None:
-    out.write(json.dumps(event, default=str) + "\n")
+def _print(out: TextIO, event: Any) -> None:
+    """An event (or a command's reply) as one JSON line."""
+    line = event.as_json() if hasattr(event, "as_json") else event
+    out.write(json.dumps(line, default=str) + "\n")
     out.flush()
 
 
@@ -109,8 +111,8 @@ def _commands(service: Any, stdin: TextIO, out: TextIO, done: threading.Event) -
         if not line:
             return  # no more commands; the kiosk goes on
         if len(line) > MAX_COMMAND:
-            service.emit({"reply": None, "ok": False,
-                          "message": f"a command is at most {MAX_COMMAND} bytes"})
+            _say(service, out, {"reply": None, "ok": False,
+                                "message": f"a command is at most {MAX_COMMAND} bytes"})
             while line and not line.endswith("\n"):  # skip the rest of it
                 line = stdin.readline(MAX_COMMAND + 1)
             continue
@@ -123,7 +125,13 @@ def _commands(service: Any, stdin: TextIO, out: TextIO, done: threading.Event) -
             answer = run_command(service, command, done)
         except (ValueError, TypeError, KeyError) as e:
             answer = {"reply": None, "ok": False, "message": f"bad command: {e}"}
-        service.emit(answer)
+        _say(service, out, answer)
+
+
+def _say(service: Any, out: TextIO, reply: dict[str, Any]) -> None:
+    """A reply, never in the middle of an event's line."""
+    with service.emit_lock:
+        _print(out, reply)
 
 
 def _text(command: dict[str, Any], name: str) -> str:
@@ -133,41 +141,55 @@ def _text(command: dict[str, Any], name: str) -> str:
     return value
 
 
+def plain(answer: Any, name: str | None = None) -> dict[str, Any]:
+    """A typed answer as the JSON a headless client reads: ``ok`` and the
+    value's fields (a list under ``name``), or ``code`` and ``message``."""
+    import dataclasses
+
+    if not answer.ok:
+        return {"ok": False, "code": answer.code, "message": answer.message,
+                "unsure": answer.unsure}
+    value = answer.value
+    if isinstance(value, tuple):
+        return {"ok": True, name or "value": [dataclasses.asdict(v) for v in value]}
+    fields = dataclasses.asdict(value) if dataclasses.is_dataclass(value) and \
+        not isinstance(value, type) else {}
+    return {"ok": True, **fields, "online": answer.online}
+
+
 def run_command(service: Any, command: dict[str, Any], done: threading.Event) -> dict[str, Any]:
-    from kiosk.central_client import CentralClientError
-    from kiosk.resident import LoginRefused
+    from kiosk.answers import Attempt
 
     op = command["op"]
     if op == "login":
-        answer = service.login(_text(command, "agency_id"), _text(command, "pin"))
+        answer = plain(service.login(_text(command, "agency_id"), _text(command, "pin")))
     elif op == "change_pin":
-        answer = service.change_pin(_text(command, "old_pin"), _text(command, "new_pin"))
+        answer = plain(service.change_pin(_text(command, "old_pin"), _text(command, "new_pin")))
     elif op == "logout":
-        answer = service.logout()
-    elif op in ("home", "entitlements", "buy", "contacts"):
-        resident = service.resident
-        if resident is None or not resident.ready:
-            answer = {"ok": False, "code": "not_logged_in", "message": "Log in first."}
-        else:
-            try:
-                if op == "home":
-                    answer = {"ok": True, **service.desk.home(resident)}
-                elif op == "entitlements":
-                    answer = {"ok": True, "entitlements": service.desk.entitlements(resident)}
-                elif op == "contacts":
-                    answer = {"ok": True, "contacts": service.desk.contacts(resident)}
-                else:
-                    answer = {"ok": True, "entitlements": service.desk.buy(
-                        resident, _text(command, "item_id"), _text(command, "key"))}
-            except (LoginRefused, CentralClientError) as e:
-                answer = {"ok": False, "message": str(e)}
+        service.logout()
+        answer = {"ok": True}
+    elif op == "home":
+        answer = plain(service.home())
+    elif op == "entitlements":
+        answer = plain(service.entitlements(), "entitlements")
+    elif op == "contacts":
+        answer = plain(service.contacts(), "contacts")
+    elif op == "buy":
+        item = _text(command, "item_id")
+        # A client that retries across its own restarts names the key; else the kiosk makes it.
+        attempt = Attempt("buy", item, _text(command, "key")) if command.get("key") \
+            else service.attempt("buy", item)
+        answer = plain(service.buy(attempt), "entitlements")
     elif op == "write":
         contact = command.get("contact_id")
         body = command.get("body")
         if type(contact) is not int or not isinstance(body, str) or len(body) > 4096:
             raise ValueError("write needs contact_id (a number) and body (text)")
         uid = command.get("uid")
-        answer = service.write_letter(contact, body, _text(command, "uid") if uid else None)
+        letter = service.write_letter(contact, body, _text(command, "uid") if uid else None)
+        answer = {"ok": letter.ok, "code": letter.code, "message": letter.message,
+                  **({"uid": letter.value.uid, "state": letter.value.state}
+                     if letter.value is not None else {})}
     elif op == "inbox":
         resident = service.resident
         if resident is None or not resident.ready:

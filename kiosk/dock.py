@@ -1,27 +1,37 @@
-"""A tablet docked at the kiosk: pair it, then sync it from the kiosk's cache.
-
-Pairing (device_security.pairing) decides whether this tablet may sync here
-now and opens the mutual-TLS channel; the sync counter it accepted is queued
-for the central server, which passes it on to every kiosk's registry; the
-session (sync.session) then runs inside the channel. The tablet's signing key
-is the one its certificate names, so the receipts and drafts it signs are
-checked against the identity that just proved itself in the handshake.
+"""The kiosk's dock ports: udev reports a tablet arriving (hw/hotplug.py);
+pairing (device_security.pairing) decides whether it may sync here now and
+opens the mutual-TLS channel; the sync counter it accepted is queued for the
+central server, which passes it on to every kiosk's registry; the session
+(sync.session) then runs inside the channel, from the kiosk's cache. The
+tablet's signing key is the one its certificate names, so the receipts and
+drafts it signs are checked against the identity that just proved itself in
+the handshake. Each dock runs on a thread of its own; the screen hears of it
+through events.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from device_security.alerts import Alerter
 from device_security.channel import ByteStream
 from device_security.errors import ChannelError
 from device_security.pairing import DockedTablet, PairingGate, PairingResult
 from device_security.policy import KioskSession
+from hw.config import HwConfig
 from hw.errors import HwError
+from hw.hotplug import UdevHotplug
+from hw.records import DockedDevice, HotplugEvent
+from hw.serial_link import SerialLink, open_link
 from kiosk.cache import KioskCache
+from kiosk.events import Docked, DockReady, Emit, PairingDecided, Plugged, SyncProgress, Unplugged
 from sync.session import DockedResident, Progress, SessionError, SessionSummary, run_kiosk
 from sync.stream import FrameStream
 
@@ -85,3 +95,135 @@ def dock_and_sync(gate: PairingGate, tablet: DockedTablet, open_stream: Callable
         channel.close()
         stream.close()
     return outcome
+
+
+@dataclass(frozen=True)
+class LastDock:
+    """The last tablet synced here, for the technician's link check."""
+
+    serial: str
+    bytes: int
+    seconds: float
+    at: int
+
+
+class Dock:
+    """The dock ports of one kiosk. ``sessions()`` says who is logged in
+    (only their own tablet may sync); ``gate`` pairs; ``cache`` serves the
+    sync. The constructor does no I/O: :meth:`watch` starts the watching."""
+
+    def __init__(self, gate: PairingGate, cache: KioskCache, hw: HwConfig, *, location: str,
+                 sessions: Callable[[], KioskSession | None], alerter: Alerter,
+                 emit: Emit) -> None:
+        self.gate = gate
+        self.cache = cache
+        self.hw = hw
+        self.location = location
+        self._sessions = sessions
+        self._alerter = alerter
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._plugs = itertools.count(1)
+        self._docks: dict[str, tuple[str, threading.Thread]] = {}  # sys_path -> plug, thread
+        self._hotplug: UdevHotplug | None = None
+        self._last_dock: LastDock | None = None
+
+    def watch(self, ready: threading.Event, stop: threading.Event,
+              wait_s: float = 20.0) -> None:
+        """Watch the ports once ``ready`` is set (the first round brings the
+        registry copy; until then every tablet would look unknown), or after
+        ``wait_s`` seconds. The body of the dock-watch thread."""
+        ready.wait(wait_s)
+        if stop.is_set():
+            return
+        self._hotplug = UdevHotplug(self.hw.matches(), poll_interval=self.hw.poll_interval,
+                                    settle=self.hw.settle)
+        self._hotplug.start(self.on_hotplug)
+        self._emit(DockReady())
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._hotplug is not None:
+            self._hotplug.stop()
+        with self._lock:
+            docks = [thread for _, thread in self._docks.values()]
+        for thread in docks:
+            thread.join(timeout)
+
+    @property
+    def watching(self) -> bool:
+        return self._hotplug is not None
+
+    @property
+    def last_dock(self) -> LastDock | None:
+        """The last tablet synced here since the kiosk started."""
+        return self._last_dock
+
+    def ports(self) -> list[DockedDevice]:
+        """The tablets plugged in now, as udev sees them."""
+        return self._hotplug.scan() if self._hotplug is not None else []
+
+    def busy(self) -> list[str]:
+        """The ports with a dock under way."""
+        with self._lock:
+            return sorted(path for path, (_, t) in self._docks.items() if t.is_alive())
+
+    def on_hotplug(self, event: HotplugEvent) -> None:
+        device = event.device
+        if event.kind == "left":
+            with self._lock:
+                entry = self._docks.get(device.sys_path)
+            if entry is not None:
+                self._alerter.device_left(entry[0])  # its next arrival may alert again
+            self._emit(Unplugged(device.serial, device.sys_path))
+            return
+        plug_id = f"{device.sys_path}#{next(self._plugs)}"
+        self._emit(Plugged(device.serial, device.sys_path))
+        with self._lock:
+            before = self._docks.get(device.sys_path)
+            thread = threading.Thread(target=self._dock, args=(device, plug_id, before),
+                                      name=f"dock-{device.serial or '?'}", daemon=True)
+            self._docks[device.sys_path] = (plug_id, thread)
+        thread.start()
+
+    def _dock(self, device: DockedDevice, plug_id: str,
+              before: tuple[str, threading.Thread] | None) -> None:
+        if before is not None:
+            before[1].join(30)  # the same port's last dock ends first (its link is gone)
+        tablet = DockedTablet(device.serial, device.interface_classes, plug_id=plug_id)
+
+        def open_stream() -> SerialLink:
+            if device.link_address is None:
+                raise HwError(f"{device.sys_path} has no serial link")
+            return open_link(device.link_address)
+
+        try:
+            outcome = dock_and_sync(self.gate, tablet, open_stream, self._sessions(),
+                                    self.cache, kiosk=self.location,
+                                    on_progress=lambda p: self._emit(SyncProgress(**asdict(p))))
+        except (HwError, ChannelError, TimeoutError, OSError) as e:
+            log.info("tablet %s left during pairing: %s", device.serial, e)
+            self._emit(Docked(device.serial, paired=False, synced=False,
+                              problem="the tablet was unplugged before pairing finished"))
+            return
+        except Exception:
+            log.exception("docking %s failed", device.serial)
+            self._emit(Docked(device.serial, paired=False, synced=False,
+                              problem="the kiosk could not finish; a technician can read "
+                              "its log"))
+            return
+        self._report(device, outcome)
+
+    def _report(self, device: DockedDevice, outcome: DockOutcome) -> None:
+        d = outcome.pairing.decision
+        peer = outcome.pairing.peer
+        self._emit(PairingDecided(device.serial, peer.serial if peer is not None else None,
+                                  d.allowed, d.reason, d.detail, outcome.pairing.alerted))
+        summary = outcome.summary
+        if summary is not None:
+            self._last_dock = LastDock(summary.serial, summary.blob_bytes, summary.seconds,
+                                       int(time.time()))
+        self._emit(Docked(device.serial, paired=d.allowed, synced=outcome.synced,
+                          problem=outcome.problem,
+                          records=summary.records if summary else 0,
+                          files=summary.blobs if summary else 0,
+                          drafts_up=summary.outbox if summary else 0))

@@ -45,10 +45,8 @@ from kiosk.cache import (
     QUEUED,
     REFUSED,
     SENT,
-    WAITING_LOGIN,
     CacheError,
     KioskCache,
-    Pending,
 )
 from kiosk.central_client import (
     BlobMismatch,
@@ -57,6 +55,8 @@ from kiosk.central_client import (
     CentralRefused,
     CentralUnavailable,
 )
+from kiosk.events import CentralChanged, Emit, RoundDone
+from kiosk.letters import Letters
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +67,6 @@ UNAUTHENTICATED = 401
 
 
 UP = ("alerts", "counters", "outbox", "letters", "receipts")
-
-
-RETRY_CODES = ("retry", "conflict")  # 409s for a race with a request still under way
-
-
-def final(e: CentralRefused) -> bool:
-    """Whether a refusal is the server's last word on an item: not a race with
-    a request still under way (409 ``retry``/``conflict``), nor the server's
-    own failure (5xx). Other 409s (a counter not increasing, say) are final."""
-    return not ((e.status == 409 and e.code in RETRY_CODES) or e.status >= 500)
 
 @dataclass
 class Round:
@@ -106,9 +96,10 @@ class CentralSync:
 
     def __init__(self, client: CentralClient, cache: KioskCache, *,
                  registry: Registry | None = None, alerts: AlertQueue | None = None,
-                 max_blobs_per_round: int = 50) -> None:
+                 letters: Letters | None = None, max_blobs_per_round: int = 50) -> None:
         self.client = client
         self.cache = cache
+        self.letters = letters
         self.registry = registry
         self.alerts = alerts
         self.max_blobs = max_blobs_per_round
@@ -145,18 +136,6 @@ class CentralSync:
             self.cache.set_meta("central_last_ok", now)
         return done
 
-    def run(self, stop: threading.Event, interval: float = 5.0,
-            on_round: Callable[[Round], None] | None = None) -> None:
-        """Rounds until ``stop`` is set; a round that could not reach the server
-        waits longer before the next (up to a minute)."""
-        wait = interval
-        while not stop.is_set():
-            done = self.run_once()
-            if on_round is not None:
-                on_round(done)
-            wait = interval if done.reached_central else min(60.0, wait * 2)
-            stop.wait(wait)
-
     # -- up ------------------------------------------------------------------------------
 
     def _push_alerts(self, done: Round) -> None:
@@ -166,7 +145,7 @@ class CentralSync:
             try:
                 self.client.alert(alert_report(queued))
             except CentralRefused as e:
-                if not final(e):
+                if not e.final:
                     continue  # it stays for the next round
                 if e.status == UNAUTHENTICATED:
                     raise
@@ -184,7 +163,7 @@ class CentralSync:
             try:
                 answer = self.client.tablet_counter(item.serial, counter, item.key)
             except CentralRefused as e:
-                if not final(e):
+                if not e.final:
                     self.cache.settle("counters", item.key, QUEUED, str(e))
                     continue
                 if e.status == UNAUTHENTICATED:
@@ -209,7 +188,7 @@ class CentralSync:
                     "contact_id": body.get("contact"), "body": body.get("body"),
                     "signature": item.payload["signature"]})
             except CentralRefused as e:
-                if not final(e):
+                if not e.final:
                     self.cache.settle("outbox", item.key, QUEUED, str(e))
                     continue
                 log.warning("draft %s from %s refused: %s", item.key, item.serial, e)
@@ -222,41 +201,8 @@ class CentralSync:
                      tablet and tablet.get("resident_agency_id"))
 
     def _push_letters(self, done: Round) -> None:  # a round's step: under cache.sending
-        for item in self.cache.pending_letters():
-            if self._send_letter(item) == SENT:
-                done.sent_letters += 1
-
-    def send_letter(self, uid: str) -> None:
-        """Send letter ``uid`` now, if it is still waiting (a round may have
-        sent it meanwhile; one sender at a time), with its writer's latest
-        session. Raises CentralUnavailable (it stays queued)."""
-        with self.cache.sending:
-            for item in self.cache.pending_letters(uid=uid):
-                self._send_letter(item)
-
-    def _send_letter(self, item: Pending) -> str:
-        """Send one letter written at this kiosk: the state it is left in
-        (``sent``; ``refused`` for good, with the reason kept for the
-        resident; ``waiting_login`` when the session has ended; ``queued``
-        when the server could not say)."""
-        p = item.payload
-        try:
-            answer = self.client.call("POST", "/v1/resident/messages", token=p["token"], json={
-                "uid": item.key, "contact_id": p["contact_id"], "body": p["body"],
-                "attachments": []})
-        except CentralRefused as e:
-            if not final(e):
-                self.cache.settle("letters", item.key, QUEUED, str(e))
-                return QUEUED
-            if e.status == 401:
-                log.info("letter %s waits for its writer's next login", item.key)
-                self.cache.letter_waits_for_login(item.key)
-                return WAITING_LOGIN
-            log.warning("letter %s refused: %s", item.key, e)
-            self.cache.settle("letters", item.key, REFUSED, e.message)
-            return REFUSED
-        self.cache.settle("letters", item.key, SENT, json.dumps(answer)[:500])
-        return SENT
+        if self.letters is not None:
+            done.sent_letters += self.letters.send_pending()
 
     def _push_receipts(self, done: Round) -> None:
         for item in self.cache.pending_receipts():
@@ -269,7 +215,7 @@ class CentralSync:
                                                 p["through"], b64decode(p["batch_digest"]),
                                                 b64decode(p["signature"]))
             except CentralRefused as e:
-                if not final(e):
+                if not e.final:
                     self.cache.settle("receipts", item.key, QUEUED, str(e))
                     continue
                 log.warning("receipt %s refused: %s", item.key, e)
@@ -331,6 +277,60 @@ class CentralSync:
             self.cache.blob_fetched(sha, size)
             done.blobs += 1
             done.blob_bytes += size
+
+
+class Rounds:
+    """Rounds on a thread of their own: every ``interval`` seconds, longer (up
+    to a minute) while the server is away. The screen hears when the server
+    comes or goes (CentralChanged) and what a round moved (RoundDone)."""
+
+    def __init__(self, sync: CentralSync, emit: Emit, *, interval: float = 5.0) -> None:
+        self.sync = sync
+        self._emit = emit
+        self.interval = interval
+        self.first_done = threading.Event()  # set after the first round, reached or not
+        self._lock = threading.Lock()
+        self._online: bool | None = None
+
+    @property
+    def online(self) -> bool | None:
+        """Whether the last round reached the server; None before the first."""
+        with self._lock:
+            return self._online
+
+    def run(self, stop: threading.Event) -> None:
+        """Rounds until ``stop`` is set (the body of the rounds thread)."""
+        wait = self.interval
+        while not stop.is_set():
+            try:
+                done = self.sync.run_once()
+            except Exception:  # a bug or a broken cache: say so, keep the rounds alive
+                log.exception("a round with the central server failed")
+                done = Round(error="the round failed; see the log")
+            self.first_done.set()
+            self._reported(done)
+            wait = self.interval if done.reached_central else min(60.0, max(wait * 2,
+                                                                             self.interval))
+            stop.wait(wait)
+
+    def run_now(self) -> Round:
+        """A round now, on the caller's thread (the rounds thread goes on)."""
+        done = self.sync.run_once()
+        self._reported(done)
+        return done
+
+    def _reported(self, done: Round) -> None:
+        online = done.reached_central
+        with self._lock:
+            changed, self._online = self._online != online, online
+        if changed:
+            self._emit(CentralChanged(online, done.error))
+        moved = (done.sent_alerts, done.sent_drafts, done.refused_drafts, done.sent_receipts,
+                 done.records, done.blobs)
+        if any(moved) or (changed and not online):
+            self._emit(RoundDone(online, done.sent_alerts, done.sent_drafts,
+                                 done.refused_drafts, done.sent_receipts, done.records,
+                                 done.blobs, done.blob_bytes, done.error))
 
 
 def alert_report(queued: QueuedAlert) -> dict[str, Any]:

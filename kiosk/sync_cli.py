@@ -94,6 +94,7 @@ def format_status(status: dict[str, Any], where: Path) -> str:
 def cmd_round(args: argparse.Namespace, config: SyncConfig) -> int:
     from kiosk.cache import KioskCache
     from kiosk.central_client import CentralClient
+    from kiosk.letters import Letters
     from kiosk.rounds import CentralSync
 
     try:
@@ -106,7 +107,8 @@ def cmd_round(args: argparse.Namespace, config: SyncConfig) -> int:
     try:
         with CentralClient(config.central_url, credentials,
                            timeout=config.request_timeout_s) as client:
-            done = CentralSync(client, cache, alerts=_alert_queue(config)).run_once()
+            done = CentralSync(client, cache, alerts=_alert_queue(config),
+                               letters=Letters(client, cache)).run_once()
     finally:
         cache.close()
     print(f"alerts sent {done.sent_alerts}, refused {done.refused_alerts}; sync counters sent "

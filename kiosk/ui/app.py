@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,11 @@ from typing import Any
 from kivy.config import Config
 
 import kiosk.ui  # noqa: F401 - Kivy's environment, before Kivy is imported
+from kiosk.events import CentralChanged, Event
 from kiosk.i18n import Translator
+from kiosk.records import Contact, Home
+from kiosk.residents import Resident
+from kiosk.service import KioskService
 
 SIZE = (1280, 800)
 HERE = Path(__file__).parent
@@ -68,10 +73,10 @@ class EventRelay:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._target: Callable[[dict[str, Any]], None] | None = None
-        self._early: list[dict[str, Any]] = []
+        self._target: Callable[[Event], None] | None = None
+        self._early: list[Event] = []
 
-    def __call__(self, event: dict[str, Any]) -> None:
+    def __call__(self, event: Event) -> None:
         with self._lock:
             target = self._target
             if target is None:
@@ -79,11 +84,25 @@ class EventRelay:
                 return
         target(event)
 
-    def attach(self, target: Callable[[dict[str, Any]], None]) -> None:
+    def attach(self, target: Callable[[Event], None]) -> None:
         with self._lock:
             self._target, early, self._early = target, self._early, []
         for event in early:
             target(event)
+
+
+@dataclass
+class Shared:
+    """What the screens share for the resident logged in (forgotten at logout)."""
+
+    stamps: int | None = None
+    prepaid_cents: int | None = None
+    trust_cents: int | None = None
+    contacts: tuple[Contact, ...] | None = None  # None: not read yet
+
+    def balances(self, home: Home) -> None:
+        self.stamps, self.prepaid_cents, self.trust_cents = (home.stamps, home.prepaid_cents,
+                                                             home.trust_cents)
 
 
 def screen_classes() -> dict[str, Any]:
@@ -119,8 +138,8 @@ def load_kv() -> None:
 
 
 class KioskApp(App):
-    """``service`` is a started :class:`kiosk.service.KioskService` (or anything
-    with its methods); ``relay`` the :class:`EventRelay` it emits into."""
+    """``service`` is a started :class:`kiosk.service.KioskService`, the one
+    facade every screen calls; ``relay`` the :class:`EventRelay` it emits into."""
 
     title = "Sallyport kiosk"
     lang = StringProperty("en")
@@ -131,7 +150,7 @@ class KioskApp(App):
     contrast = BooleanProperty(False)
     large_text = BooleanProperty(False)
 
-    def __init__(self, service: Any, relay: EventRelay, *, kiosk_mode: bool = False,
+    def __init__(self, service: KioskService, relay: EventRelay, *, kiosk_mode: bool = False,
                  inactivity_s: float = INACTIVITY_S, warning_s: float = WARNING_S,
                  video_options: tuple[str, ...] = (),
                  on_alive: Callable[[], None] | None = None, **kw: Any) -> None:
@@ -147,9 +166,9 @@ class KioskApp(App):
         self.translator = Translator()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-task")
         self.last_touch = time.monotonic()
-        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.listeners: list[Callable[[Event], None]] = []
         self.first_pin = ""  # the one-time PIN, until the resident has chosen their own
-        self.screen_data: dict[str, Any] = {}  # what screens share for one resident
+        self.screen_data = Shared()  # what screens share for one resident
         self.session = 0  # one more at each logout (see task)
 
     # -- life ----------------------------------------------------------------------
@@ -226,10 +245,10 @@ class KioskApp(App):
         self.go(self.root.current)
 
     @property
-    def resident(self) -> Any:
+    def resident(self) -> Resident | None:
         return self.service.resident
 
-    def logged_in_as(self, resident: Any) -> None:
+    def logged_in_as(self, resident: Resident | None) -> None:
         self.logged_in = resident is not None
         self.last_touch = time.monotonic()
 
@@ -238,7 +257,7 @@ class KioskApp(App):
         self.logged_in = False
         self.countdown_text = ""
         self.first_pin = ""
-        self.screen_data.clear()
+        self.screen_data = Shared()
         self.session += 1  # answers still on their way for them are dropped
         gone = self.service.end_session()  # docking and calls are no longer theirs, now
         self.task(lambda: self.service.tell_server_logout(gone), lambda _: None)
@@ -252,9 +271,9 @@ class KioskApp(App):
 
     # -- events and time -----------------------------------------------------------
 
-    def _event(self, event: dict[str, Any], *_: object) -> None:
-        if event.get("event") == "central":
-            self.online = bool(event.get("online"))
+    def _event(self, event: Event, *_: object) -> None:
+        if isinstance(event, CentralChanged):
+            self.online = event.online
         for listener in list(self.listeners):
             listener(event)
 

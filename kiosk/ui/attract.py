@@ -3,12 +3,11 @@ starts a login; a tablet docked now is told to wait for one."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.events import Event, PairingDecided
 from kiosk.ui.plain import refusal_text
 
 
@@ -24,11 +23,11 @@ class AttractScreen(Screen):
                             "tablet keeps working meanwhile and does not lock.") \
             if app.service.out_of_service_since() is not None else ""
 
-    def _event(self, event: dict[str, Any]) -> None:
+    def _event(self, event: Event) -> None:
         app = App.get_running_app()
-        if app.logged_in or event.get("event") != "pairing" or event.get("allowed"):
+        if app.logged_in or not isinstance(event, PairingDecided) or event.allowed:
             return
-        self.notice = refusal_text(app.t, event.get("reason"))
+        self.notice = refusal_text(app.t, event.reason)
 
     def begin(self, language: str | None = None) -> None:
         app = App.get_running_app()

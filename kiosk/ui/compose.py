@@ -4,12 +4,11 @@ kiosk first, so it goes out even if the central server is away now."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kivy.app import App
 from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.answers import Answer, LetterState
 from kiosk.inbox import MAX_LETTER_CHARS
 from kiosk.ui.widgets import make
 
@@ -43,13 +42,13 @@ class ComposeScreen(Screen):
         box.clear_widgets()
         if self.contact_id:
             return
-        people = app.screen_data.get("contacts") or []
+        people = app.screen_data.contacts or ()
         if not people:
             box.add_widget(make("Body", text=app.t("Nobody is approved to write with you yet. "
                                                    "Family and friends register online.")))
         for person in people:
-            button = make("QuietButton", text=f"{person['name']} ({person['relationship']})")
-            button.bind(on_release=lambda _, p=person: self.choose(int(p["id"]), str(p["name"])))
+            button = make("QuietButton", text=f"{person.name} ({person.relationship})")
+            button.bind(on_release=lambda _, p=person: self.choose(p.id, p.name))
             box.add_widget(button)
 
     def choose(self, contact_id: int, name: str) -> None:
@@ -59,10 +58,9 @@ class ComposeScreen(Screen):
 
     def update_cost(self) -> None:
         app = App.get_running_app()
-        policy = app.service.cache.agency_policy() or {}
-        cost = int(policy.get("stamps_per_message", 1))
+        cost = app.service.agency_policy().stamps_per_message
         left = MAX_LETTER_CHARS - len(self.ids.text.text)
-        stamps = app.screen_data.get("stamps")
+        stamps = app.screen_data.stamps
         have = "" if stamps is None else " " + app.t("You have {n}.", n=stamps)
         self.cost_text = app.t("This message costs {n} stamp(s).", n=cost) + have + "  " + \
             app.t("{n} characters left.", n=left)
@@ -83,11 +81,11 @@ class ComposeScreen(Screen):
         contact = int(self.contact_id)
         app.task(lambda: app.service.write_letter(contact, text), self._sent)
 
-    def _sent(self, answer: dict[str, Any]) -> None:
+    def _sent(self, answer: Answer[LetterState]) -> None:
         app = App.get_running_app()
         self.busy = ""
-        if not answer.get("ok"):
-            self.problem = app.t("Not sent: {why}", why=answer.get("message") or "")
+        if not answer.ok:
+            self.problem = app.t("Not sent: {why}", why=answer.message)
             return
         conversation = app.root.get_screen("conversation")
         conversation.contact_id, conversation.contact_name = self.contact_id, self.contact_name

@@ -11,6 +11,7 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.events import Docked, Event, PairingDecided, Plugged, SyncProgress, Unplugged
 from kiosk.i18n import N_
 from kiosk.ui.plain import refusal_text
 
@@ -55,47 +56,45 @@ class DockScreen(Screen):
                             "sent.")
             self.item, self.overall, self.safe = "", 0.0, True
 
-    def _event(self, event: dict[str, Any]) -> None:
+    def _event(self, event: Event) -> None:
         app = App.get_running_app()
         t = app.t
-        kind = event.get("event")
-        if kind == "plugged":
+        if isinstance(event, Plugged):
             self._show("checking", headline=t("Checking your tablet…"),
                        detail=t("Keep it plugged in."), item="", overall=0.0, safe=False)
             if app.logged_in and app.root.current != "dock":
                 app.go("dock")
-        elif kind == "pairing":
-            if event.get("allowed"):
+        elif isinstance(event, PairingDecided):
+            if event.allowed:
                 self._show("syncing", headline=t("Syncing your tablet"),
                            detail=t("Keep it plugged in until the kiosk says it is safe to "
                                     "unplug."), safe=False)
             else:
                 self._show("refused", headline=t("This tablet cannot sync"),
-                           detail=refusal_text(t, event.get("reason")) + " "
+                           detail=refusal_text(t, event.reason) + " "
                            + t("You can unplug it now."), item="", overall=0.0, safe=True)
-        elif kind == "progress":
-            phase = str(event.get("phase"))
-            done, total = int(event.get("items_done") or 0), int(event.get("items_total") or 0)
-            moved, size = int(event.get("bytes_done") or 0), int(event.get("bytes_total") or 0)
-            label = t(PHASES.get(phase, phase))
-            self.item = f"{label}: {event.get('item') or ''}".rstrip(": ") + (
+        elif isinstance(event, SyncProgress):
+            done, total = event.items_done, event.items_total
+            moved, size = event.bytes_done, event.bytes_total
+            label = t(PHASES.get(event.phase, event.phase))
+            self.item = f"{label}: {event.item}".rstrip(": ") + (
                 f"  ({done} / {total})" if total else "")
             self.overall = moved / size if size else (done / total if total else self.overall)
-        elif kind == "docked":
-            if event.get("synced"):
+        elif isinstance(event, Docked):
+            if event.synced:
                 counts = t("{records} messages and records, {files} files to the tablet; "
-                           "{drafts} of your messages sent.", records=event.get("records", 0),
-                           files=event.get("files", 0), drafts=event.get("drafts_up", 0))
+                           "{drafts} of your messages sent.", records=event.records,
+                           files=event.files, drafts=event.drafts_up)
                 self._show("done", headline=t("All done: it is safe to unplug your tablet"),
                            detail=counts, item="", overall=1.0, safe=True)
             elif self.state != "refused":
-                problem = event.get("problem") or ""
+                problem = event.problem or ""
                 self._show("problem", headline=t("The sync did not finish"),
                            detail=t("Nothing is lost: plug the tablet in again to go on.")
                            + (f" ({problem})" if problem else ""), safe=True)
-        elif kind == "unplugged" and self.state in ("done", "refused", "problem"):
+        elif isinstance(event, Unplugged) and self.state in ("done", "refused", "problem"):
             self._show("idle")
-        elif kind == "unplugged" and self.state in ("checking", "syncing"):
+        elif isinstance(event, Unplugged) and self.state in ("checking", "syncing"):
             self._show("problem", headline=t("The tablet was unplugged"),
                        detail=t("Nothing is lost: plug it in again and the sync goes on where "
                                 "it stopped."), item="", safe=True)

@@ -3,13 +3,14 @@ its diagnostics) and follow each ticket's status and answers."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.answers import Answer
+from kiosk.records import Ticket
 from kiosk.ui.plain import TICKET_CATEGORIES, TICKET_STATUS, when
 from kiosk.ui.widgets import make
 
@@ -19,7 +20,6 @@ class HelpScreen(Screen):
     category = StringProperty("")
     problem = StringProperty("")
     note = StringProperty("")
-    _uid = ""
 
     def reset(self) -> None:
         self.ids.tickets.clear_widgets()
@@ -36,7 +36,7 @@ class HelpScreen(Screen):
         app = App.get_running_app()
         self.tab, self.problem, self.note = tab, "", ""
         if tab == "new":
-            self.category, self._uid = "", "t-" + secrets.token_urlsafe(12)
+            self.category = ""
             self.ids.description.text = ""
             box = self.ids.categories
             box.clear_widgets()
@@ -45,7 +45,7 @@ class HelpScreen(Screen):
                 button.bind(on_release=lambda b, c=code: self._chosen(c, b))
                 box.add_widget(button)
         else:
-            app.task(lambda: app.service.call(app.service.desk.tickets), self._listed)
+            app.task(app.service.tickets, self._listed)
 
     def _chosen(self, code: str, button: Any) -> None:
         self.category = code
@@ -61,39 +61,38 @@ class HelpScreen(Screen):
         if not text:
             self.problem = app.t("Say what happened, in a few words.")
             return
-        uid, category = self._uid, self.category  # the same uid if Send is touched twice
-        diagnostics = app.service.diagnostics_for_ticket()
+        category = self.category
+        # The same ticket sent again (a second touch, a retry) is the same attempt.
+        attempt = app.service.ticket_attempt(category, text)
         self.note = app.t("Sending…")
-        app.task(lambda: app.service.call(lambda r: app.service.desk.file_ticket(
-            r, uid=uid, category=category, description=text, diagnostics=diagnostics)),
-            self._filed)
+        app.task(lambda: app.service.file_ticket(attempt, category=category, description=text),
+                 self._filed)
 
-    def _filed(self, answer: dict[str, Any]) -> None:
+    def _filed(self, answer: Answer[Ticket]) -> None:
         app = App.get_running_app()
         self.note = ""
-        if not answer.get("ok"):
-            self.problem = app.t("Not sent: {why}", why=answer.get("message") or "")
+        if not answer.ok:
+            self.problem = app.t("Not sent: {why}", why=answer.message)
             return
         self.show("mine")
         self.note = app.t("Your ticket was filed. Staff must answer within 14 days.")
 
-    def _listed(self, answer: dict[str, Any]) -> None:
+    def _listed(self, answer: Answer[tuple[Ticket, ...]]) -> None:
         app = App.get_running_app()
         box = self.ids.tickets
         box.clear_widgets()
-        if not answer.get("ok"):
-            self.problem = str(answer.get("message") or "")
+        if not answer.ok or answer.value is None:
+            self.problem = answer.message
             return
-        if not answer["value"]:
+        if not answer.value:
             box.add_widget(make("Body", text=app.t("You have no tickets.")))
-        for ticket in answer["value"]:
-            history = [h for h in ticket.get("history") or [] if h.get("text")]
-            last = history[-1]["text"] if history else ""
+        for ticket in answer.value:
+            last = ticket.last_answer
             card = make("NoticeCard", title=app.t(TICKET_CATEGORIES.get(
-                ticket["category"], ticket["category"])) + " · " + app.t(TICKET_STATUS.get(
-                    ticket["status"], ticket["status"])),
-                text=ticket["description"] + (f"\n\n{last}" if last and last !=
-                                              ticket["description"] else "")
+                ticket.category, ticket.category)) + " · " + app.t(TICKET_STATUS.get(
+                    ticket.status, ticket.status)),
+                text=ticket.description + (f"\n\n{last}" if last and last !=
+                                           ticket.description else "")
                 + "\n" + app.t("Filed {time}; answer due by {due}.", time=when(
-                    ticket.get("created_at")), due=when(ticket.get("due_at"))))
+                    ticket.created_at), due=when(ticket.due_at)))
             box.add_widget(card)

@@ -3,12 +3,12 @@ tablet, and the way to everything else."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.answers import Answer
+from kiosk.records import Home
 from kiosk.ui.plain import money, when
 
 
@@ -34,31 +34,30 @@ class HomeScreen(Screen):
         self.greeting = app.t("Hello, {name}", name=resident.name)
         count = app.service.inbox.unread(resident.resident_id)
         self.unread = app.t("{n} unread", n=count) if count else ""
-        app.task(app.service.resident_home, self._home)
+        app.task(app.service.home, self._home)
 
-    def _home(self, answer: dict[str, Any]) -> None:
+    def _home(self, answer: Answer[Home]) -> None:
         app = App.get_running_app()
-        if not answer.get("ok"):
-            self.note = str(answer.get("message") or "")
+        if not answer.ok or answer.value is None:
+            self.note = answer.message
             return
-        self.stamps = str(answer["stamps"])
-        app.screen_data.update(stamps=answer["stamps"], prepaid_cents=answer.get("prepaid_cents"),
-                               trust_cents=answer.get("trust_cents"))
-        self.prepaid = money(answer.get("prepaid_cents"))
-        self.trust = money(answer.get("trust_cents"))
+        home = answer.value
+        self.stamps = str(home.stamps)
+        app.screen_data.balances(home)
+        self.prepaid = money(home.prepaid_cents)
+        self.trust = money(home.trust_cents)
         notes = []
-        if not answer.get("online"):
+        if not answer.online:
             notes.append(app.t("Balances as of {time}: the central server is not answering.",
-                               time=when(answer.get("as_of"))))
-        if answer.get("trust_note"):
+                               time=when(answer.as_of)))
+        if home.trust_note:
             notes.append(app.t("The trust balance is not available right now."))
         self.note = " ".join(notes)
-        tablets = answer.get("tablets") or []
-        active = [t for t in tablets if t.get("status") == "active"]
+        active = [t for t in home.tablets if t.status == "active"]
         if active:
-            last = active[0].get("last_dock_at")
+            last = active[0].last_dock_at
             self.tablet = app.t("Your tablet {serial}: last synced {time}",
-                                serial=active[0]["serial"], time=when(last)) if last else \
-                app.t("Your tablet {serial}: not synced yet", serial=active[0]["serial"])
+                                serial=active[0].serial, time=when(last)) if last else \
+                app.t("Your tablet {serial}: not synced yet", serial=active[0].serial)
         else:
             self.tablet = app.t("You have no tablet yet. Ask staff for one.")

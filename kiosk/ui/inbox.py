@@ -4,12 +4,12 @@ messages, refunds and tickets, and writing to someone new."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kivy.app import App
 from kivy.uix.screenmanager import Screen
 
+from kiosk.answers import Answer
 from kiosk.i18n import N_
+from kiosk.records import Contact
 from kiosk.ui.plain import when
 from kiosk.ui.widgets import make
 
@@ -29,7 +29,7 @@ class InboxScreen(Screen):
         box.clear_widgets()
         if resident is None:
             return
-        names = {int(c["id"]): str(c["name"]) for c in app.screen_data.get("contacts", [])}
+        names = {c.id: c.name for c in app.screen_data.contacts or ()}
         conversations = app.service.inbox.conversations(resident.resident_id, names)
         if not conversations:
             box.add_widget(make("Body", text=app.t("No messages yet. When your family writes, "
@@ -54,12 +54,12 @@ class InboxScreen(Screen):
             box.add_widget(card)
         app.task(app.service.contacts, self._contacts)
 
-    def _contacts(self, answer: dict[str, Any]) -> None:
+    def _contacts(self, answer: Answer[tuple[Contact, ...]]) -> None:
         app = App.get_running_app()
-        if answer.get("ok"):
-            known = app.screen_data.get("contacts")
-            app.screen_data["contacts"] = answer["value"]
-            if known != answer["value"] and app.root.current == self.name:
+        if answer.ok:
+            known = app.screen_data.contacts
+            app.screen_data.contacts = answer.value
+            if known != answer.value and app.root.current == self.name:
                 self.on_pre_enter()  # someone approved who has not written yet
 
     def open(self, contact_id: int, name: str) -> None:

@@ -3,12 +3,11 @@ wrong PIN, a lockout or an unreachable server is said in plain words."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.answers import Answer, LoggedIn
 from kiosk.ui.widgets import keyed
 
 MAX_ID = 16
@@ -49,25 +48,25 @@ class LoginScreen(Screen):
         app.task(lambda: app.service.login(agency_id, pin), lambda answer: self._answered(
             answer, pin))
 
-    def _answered(self, answer: dict[str, Any], pin: str) -> None:
+    def _answered(self, answer: Answer[LoggedIn], pin: str) -> None:
         app = App.get_running_app()
         self.busy = ""
         if app.root.current != self.name:  # they went back (or away) while it was checked
-            if answer.get("ok"):
+            if answer.ok:
                 gone = app.service.end_session()
                 app.task(lambda: app.service.tell_server_logout(gone), lambda _: None)
             return
-        if not answer.get("ok"):
+        if not answer.ok or answer.value is None:
             self.pin = ""
             self.problem = {
                 "offline": app.t("The central server cannot be reached, so you cannot log in "
                                  "right now. Try again in a few minutes."),
                 "locked_out": app.t("Too many wrong PINs: this ID is locked for a while. Ask "
                                     "staff if you need help."),
-            }.get(str(answer.get("code")), app.t("That ID and PIN do not match. Try again."))
+            }.get(answer.code, app.t("That ID and PIN do not match. Try again."))
             return
         app.logged_in_as(app.resident)
-        if answer.get("must_change_pin"):
+        if answer.value.must_change_pin:
             app.first_pin = pin
             app.go("pin")
         else:

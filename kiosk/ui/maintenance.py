@@ -10,6 +10,8 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.answers import AlertHere, Answer, Check, TabletHere
+from kiosk.events import BadgeSwiped, Event
 from kiosk.ui.pin import MAX_PIN
 from kiosk.ui.plain import when
 from kiosk.ui.widgets import keyed, make
@@ -55,10 +57,10 @@ class MaintenanceScreen(Screen):
         app.task(lambda: app.service.save_configuration(
             location_code=location, unit=unit, central_url=central), self._saved)
 
-    def _saved(self, answer: dict[str, Any]) -> None:
+    def _saved(self, answer: Answer[None]) -> None:
         app = App.get_running_app()
         self.form_note = app.t("Saved: it applies when the kiosk restarts.") \
-            if answer.get("ok") else app.t("Not saved: {why}", why=answer.get("message"))
+            if answer.ok else app.t("Not saved: {why}", why=answer.message)
 
     def sign_in(self) -> None:
         app = App.get_running_app()
@@ -66,11 +68,11 @@ class MaintenanceScreen(Screen):
         self.ids.password.text = ""
         app.task(lambda: app.service.staff_sign_in(username, password), self._signed_in)
 
-    def _signed_in(self, answer: dict[str, Any]) -> None:
+    def _signed_in(self, answer: Answer[None]) -> None:
         app = App.get_running_app()
-        self.signed_in = bool(answer.get("ok"))
+        self.signed_in = answer.ok
         self.form_note = app.t("Signed in: tablet changes go to the central server.") \
-            if self.signed_in else app.t("Not signed in: {why}", why=answer.get("message"))
+            if self.signed_in else app.t("Not signed in: {why}", why=answer.message)
 
     def change(self, what: str) -> None:
         app = App.get_running_app()
@@ -80,19 +82,23 @@ class MaintenanceScreen(Screen):
             self.form_note = app.t("Type the tablet's serial (and the resident's ID to "
                                    "assign it).")
             return
-        kwargs = {"assign_to": resident} if what == "assign" else {"status": what}
-        app.task(lambda: app.service.staff_change_tablet(serial, **kwargs), self._changed)
+        if what == "assign":
+            app.task(lambda: app.service.change_tablet(serial, assign_to=resident),
+                     self._changed)
+        else:
+            app.task(lambda: app.service.change_tablet(serial, status=what), self._changed)
 
-    def _changed(self, answer: dict[str, Any]) -> None:
+    def _changed(self, answer: Answer[None]) -> None:
         app = App.get_running_app()
-        self.form_note = app.t("Done.") if answer.get("ok") else \
-            app.t("Not done: {why}", why=answer.get("message"))
+        self.form_note = app.t("Done.") if answer.ok else \
+            app.t("Not done: {why}", why=answer.message)
         self.show("Tablets")
 
-    def _event(self, event: dict[str, Any]) -> None:
+    def _event(self, event: Event) -> None:
         app = App.get_running_app()
-        if event.get("event") == "badge" and app.root.current == self.name and not self.unlocked:
-            self._unlock(app.service.technician_badge_ok(str(event.get("badge"))))
+        if isinstance(event, BadgeSwiped) and app.root.current == self.name \
+                and not self.unlocked:
+            self._unlock(app.service.technician_badge_ok(event.badge))
 
     def key(self, key: str) -> None:
         self.pin = keyed(self.pin, key, MAX_PIN)
@@ -141,26 +147,23 @@ class MaintenanceScreen(Screen):
         elif section == "Tablets":
             app.task(app.service.tablets_here, self._tablets)
 
-    def _diagnostics(self, checks: list[dict[str, Any]]) -> None:
-        lines = []
-        for check in checks:
-            mark = "OK " if check["ok"] else "!! "
-            lines.append(f"{mark} {check['name']}: {check['detail']}")
-        self.output = "\n".join(lines)
+    def _diagnostics(self, checks: list[Check]) -> None:
+        self.output = "\n".join(f"{'OK ' if c.ok else '!! '} {c.name}: {c.detail}"
+                                for c in checks)
 
-    def _alerts(self, alerts: list[dict[str, Any]]) -> None:
+    def _alerts(self, alerts: list[AlertHere]) -> None:
         app = App.get_running_app()
         if not alerts:
             self.output = app.t("No alerts were raised at this kiosk.")
             return
         self.output = "\n".join(
-            f"{a['raised_at']}  {a['reason']}  tablet {a.get('tablet_serial') or '?'}  "
-            f"resident {a.get('resident_id') or '-'}  ({a['state']})" for a in alerts)
+            f"{a.raised_at}  {a.reason}  tablet {a.tablet_serial or '?'}  "
+            f"resident {a.resident_id or '-'}  ({a.state})" for a in alerts)
 
-    def _tablets(self, tablets: list[dict[str, Any]]) -> None:
+    def _tablets(self, tablets: list[TabletHere]) -> None:
         self.output = "\n".join(
-            f"{t['serial']}  {t['status']}  owner {t.get('resident_agency_id') or '-'}  "
-            f"last sync {when(t.get('last_sync_at')) if t.get('last_sync_at') else 'never'}"
+            f"{t.serial}  {t.status}  owner {t.resident_agency_id or '-'}  "
+            f"last sync {when(t.last_sync_at) if t.last_sync_at else 'never'}"
             for t in tablets) or "-"
 
     def _test_print(self) -> None:

@@ -3,12 +3,11 @@ the new PIN twice, on the keypad."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.answers import Answer, LoggedIn
 from kiosk.ui.widgets import keyed
 
 MIN_PIN, MAX_PIN = 6, 12
@@ -48,11 +47,11 @@ class PinScreen(Screen):
         old, new = app.first_pin, self.new
         app.task(lambda: app.service.change_pin(old, new), self._answered)
 
-    def _answered(self, answer: dict[str, Any]) -> None:
+    def _answered(self, answer: Answer[LoggedIn]) -> None:
         app = App.get_running_app()
         self.busy = ""
-        if not answer.get("ok"):
-            self.problem = str(answer.get("message") or app.t("The PIN was not changed."))
+        if not answer.ok:
+            self.problem = answer.message or app.t("The PIN was not changed.")
             self.new = self.again = ""
             self.field = "new"
             return

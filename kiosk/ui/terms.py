@@ -24,15 +24,13 @@ class TermsScreen(Screen):
         self.ids.scroll.scroll_y = 1
 
     def accepted(self) -> bool:
-        app = App.get_running_app()
-        resident = app.resident
-        return resident is not None and app.service.terms.accepted(resident.agency_id)
+        return bool(App.get_running_app().service.terms_accepted())
 
     def accept(self) -> None:
         app = App.get_running_app()
         resident = app.resident
         if resident is not None:
-            app.service.terms.accept(resident.agency_id)
+            app.service.accept_terms()
             log.info("%s accepted the terms (version %s)", resident.agency_id, VERSION)
         app.go(self.then)
 

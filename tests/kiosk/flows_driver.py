@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     @step("the store, while the central server is away", timeout_s=20)
     def _() -> None:
         wait_for(screen().name == "home" and screen().prepaid != "…", screen().prepaid)
-        bought["prepaid"] = app.screen_data["prepaid_cents"]
+        bought["prepaid"] = app.screen_data.prepaid_cents
         app.go("store")
 
     @step("a song listed", timeout_s=20)
@@ -129,13 +129,13 @@ def main(argv: list[str] | None = None) -> int:
 
     @step("bought while nobody can say whether it went through")
     def _() -> None:
-        bought["key"] = screen()._key
+        bought["key"] = screen()._attempt.key
         tap(button("Yes, buy it"))
 
     @step("no answer: the same buy keeps its key", timeout_s=60)
     def _() -> None:
         wait_for(screen().problem.startswith("Not bought"), screen().problem)
-        check(screen()._key == bought["key"], "a new key after no answer")
+        check(screen()._attempt.key == bought["key"], "a new key after no answer")
         harness.call("network", state="up")
 
     @step("the server is back: asked again", timeout_s=60)
@@ -146,19 +146,18 @@ def main(argv: list[str] | None = None) -> int:
 
     @step("the same key, and Yes touched twice")
     def _() -> None:
-        check(screen()._key == bought["key"], "the key changed")
+        check(screen()._attempt.key == bought["key"], "the key changed")
         tap(button("Yes, buy it"))
         tap(button("Yes, buy it"))
 
     @step("bought and charged once", timeout_s=30)
     def _() -> None:
         wait_for(screen().tab == "mine", screen().problem)
-        answer = service.call(service.desk.entitlements)
-        songs = [e for e in answer["value"] if e["item_id"] == "song-river"]
+        songs = [e for e in service.entitlements().get() if e.item_id == "song-river"]
         check(len(songs) == 1, str(songs))
-        home = service.resident_home()
-        check(home["prepaid_cents"] == int(bought["prepaid"]) - 129,  # type: ignore[call-overload]
-              f"{bought['prepaid']} -> {home['prepaid_cents']}")
+        home = service.home().get()
+        check(home.prepaid_cents == int(bought["prepaid"]) - 129,  # type: ignore[call-overload]
+              f"{bought['prepaid']} -> {home.prepaid_cents}")
         app.go("home")
 
     @step("home; then no touch: a countdown shows", timeout_s=20)
@@ -173,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         # Nothing of his stays for the next person: balances, greeting, what screens share.
         home = app.root.get_screen("home")
         check((home.greeting, home.stamps, home.tablet) == ("", "…", ""), home.greeting)
-        check(app.screen_data == {}, str(app.screen_data))
+        from kiosk.ui.app import Shared
+
+        check(app.screen_data == Shared(), str(app.screen_data))
         check(not app.root.get_screen("inbox").ids.entries.children, "his conversations")
 
     @step("the central server goes away")

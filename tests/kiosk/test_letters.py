@@ -8,7 +8,7 @@ from pathlib import Path
 from central.services import feeds
 from kiosk.cache import KioskCache
 from kiosk.central_client import CentralClient, KioskCredentials
-from kiosk.resident import ResidentDesk
+from kiosk.letters import Letters
 from kiosk.rounds import CentralSync
 from tests.central.api_server import ApiServer
 from tests.kiosk.test_rounds import api  # noqa: F401 - the server fixture
@@ -23,13 +23,12 @@ def test_a_letter_whose_session_ended_waits_for_the_next_login(
     ident = api.kiosks["K-A2"]
     with CentralClient(api.url, KioskCredentials(ident.certificate, ident.key, api.ca_file),
                        attempts=2, backoff=0.01) as client:
-        desk = ResidentDesk(client)
-        first = desk.login("100001", "482916")
-        ann = desk.change_pin(first, "482916", "135790")
-        desk.transfer(ann, 1000, "letters-transfer-1")
-        desk.buy_stamps(ann, "bundle-20", "letters-stamps-1")
+        token = client.resident_login("100001", "482916").token
+        client.change_pin(token, "482916", "135790")
+        client.transfer(token, 1000, "letters-transfer-1")
+        client.buy_stamps(token, "bundle-20", "letters-stamps-1")
         cache = KioskCache(tmp_path / "kiosk")
-        pump = CentralSync(client, cache)
+        pump = CentralSync(client, cache, letters=Letters(client, cache))
 
         cache.queue_letter("k-late-1", resident_id=rid, contact_id=cid, body="see you soon",
                            token="a session that has ended")
@@ -38,7 +37,7 @@ def test_a_letter_whose_session_ended_waits_for_the_next_login(
         assert letter["state"] == "waiting_login"
         assert pump.run_once().sent_letters == 0  # it does not go with a dead session
 
-        again = desk.login("100001", "135790")
+        again = client.resident_login("100001", "135790")
         assert cache.renew_letters(rid, again.token) == 1
         assert pump.run_once().sent_letters == 1
         assert pump.run_once().sent_letters == 0
@@ -65,11 +64,10 @@ def test_what_went_up_stays_up_whatever_a_late_answer_says(tmp_path: Path) -> No
 
 def test_a_conflict_or_a_server_failure_is_no_final_refusal() -> None:
     from kiosk.central_client import CentralRefused
-    from kiosk.rounds import final
 
-    assert final(CentralRefused(402, "insufficient_funds", "no stamps"))
-    assert final(CentralRefused(404, "not_found", "no such contact"))
-    assert not final(CentralRefused(409, "retry", "being sent by another request; retry"))
-    assert not final(CentralRefused(409, "conflict", "written at the same time; retry"))
-    assert final(CentralRefused(409, "counter_not_increasing", "a clone"))
-    assert not final(CentralRefused(500, "internal_error", "oops"))
+    assert CentralRefused(402, "insufficient_funds", "no stamps").final
+    assert CentralRefused(404, "not_found", "no such contact").final
+    assert not CentralRefused(409, "retry", "being sent by another request; retry").final
+    assert not CentralRefused(409, "conflict", "written at the same time; retry").final
+    assert CentralRefused(409, "counter_not_increasing", "a clone").final
+    assert not CentralRefused(500, "internal_error", "oops").final

@@ -1,6 +1,6 @@
 """Parts of the kiosk that need no central server: the technician's PIN and
-badge, who accepted the terms, systemd's watchdog, and videograms played by
-real libvlc into memory."""
+badge (the maintenance part, built alone), who accepted the terms, systemd's
+watchdog, and videograms played by real libvlc into memory."""
 
 from __future__ import annotations
 
@@ -11,37 +11,79 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
-from hw.config import HwConfig
+from device_security.alerts import AlertQueue
+from hw.records import DockedDevice
+from kiosk.cache import KioskCache
+from kiosk.central_client import CentralClient, KioskCredentials
 from kiosk.config import KioskConfig, SyncConfig
-from kiosk.service import TECHNICIAN_TRIES, KioskService
+from kiosk.events import Event
+from kiosk.lockout import TRIES, LockoutFile
+from kiosk.maintenance import Maintenance
+from kiosk.service_state import ServiceState
 from kiosk.terms import TEXT, VERSION, TermsLedger
 from kiosk.videogram import HEIGHT, OPTIONS, WIDTH, VideogramPlayer
 from kiosk.watchdog import Watchdog
 from simulators.media import mp4_videogram
 
 
-def _service(tmp_path: Path) -> KioskService:
-    kiosk = KioskConfig(location_code="CC-A-DAYROOM", unit="CC-A", state_dir=str(tmp_path),
-                        technician_pin_hash=PasswordHasher().hash("246810"),
-                        technician_badges=("B-TECH-01",))
-    return KioskService(kiosk, SyncConfig(), HwConfig(), emit=lambda event: None)
+def maintenance_part(tmp_path: Path, kiosk: KioskConfig | None = None,
+                     config_path: Path | None = None, sync: SyncConfig | None = None,
+                     events: list[Event] | None = None) -> Maintenance:
+    """The maintenance part alone: a cache, an alert queue and a dock that
+    watches nothing, a client of a server that is not there."""
+    kiosk = kiosk or KioskConfig(location_code="CC-A-DAYROOM", unit="CC-A",
+                                 state_dir=str(tmp_path),
+                                 technician_pin_hash=PasswordHasher().hash("246810"),
+                                 technician_badges=("B-TECH-01",))
+    sync = sync or SyncConfig(cache_dir=str(tmp_path / "cache"))
+    cache = KioskCache(tmp_path / "cache")
+    alerts = AlertQueue(tmp_path / "alerts.db")
+    client = CentralClient("https://127.0.0.1:9", KioskCredentials_for(tmp_path), attempts=1)
+    return Maintenance(kiosk, sync, client=client, cache=cache, dock=IdleDock(), alerts=alerts,
+                       service=ServiceState(tmp_path / "service.json"),
+                       lockout=LockoutFile(tmp_path / "lockout.json"),
+                       emit=(events.append if events is not None else lambda e: None),
+                       round_now=lambda: None, config_path=config_path)
+
+
+def KioskCredentials_for(tmp_path: Path) -> KioskCredentials:
+    return KioskCredentials(tmp_path / "none.pem", tmp_path / "none.key", tmp_path / "ca.pem")
+
+
+class IdleDock:
+    """The dock of a kiosk before its first round: watching nothing yet."""
+
+    watching = False
+    last_dock = None
+
+    def ports(self) -> list[DockedDevice]:
+        return []
 
 
 def test_the_technician_pin_opens_the_menu_until_too_many_wrong_ones(tmp_path: Path) -> None:
-    service = _service(tmp_path)
-    assert service.technician_pin_ok("246810")
-    assert not service.technician_pin_ok("")
-    for _ in range(TECHNICIAN_TRIES):
-        assert not service.technician_pin_ok("000000")
-    assert not service.technician_pin_ok("246810")  # locked for a while now
-    assert service.technician_badge_ok("B-TECH-01")  # a badge still opens it
-    assert not service.technician_badge_ok("B-RESIDENT-7")
+    menu = maintenance_part(tmp_path)
+    assert menu.technician_pin_ok("246810")
+    assert not menu.technician_pin_ok("")
+    for _ in range(TRIES):
+        assert not menu.technician_pin_ok("000000")
+    assert not menu.technician_pin_ok("246810")  # locked for a while now
+    assert menu.technician_badge_ok("B-TECH-01")  # a badge still opens it
+    assert not menu.technician_badge_ok("B-RESIDENT-7")
+
+
+def test_the_pin_lockout_outlives_a_restart(tmp_path: Path) -> None:
+    menu = maintenance_part(tmp_path)
+    for _ in range(TRIES):
+        assert not menu.technician_pin_ok("000000")
+    restarted = maintenance_part(tmp_path)  # a new process reads the same state directory
+    assert not restarted.technician_pin_ok("246810")
+    (tmp_path / "lockout.json").write_text("damaged")
+    assert not maintenance_part(tmp_path).technician_pin_ok("246810")  # damage stays locked
 
 
 def test_a_kiosk_without_a_technician_pin_opens_to_none(tmp_path: Path) -> None:
     kiosk = KioskConfig(location_code="L", unit="U", state_dir=str(tmp_path))
-    service = KioskService(kiosk, SyncConfig(), HwConfig(), emit=lambda event: None)
-    assert not service.technician_pin_ok("246810")
+    assert not maintenance_part(tmp_path, kiosk).technician_pin_ok("246810")
 
 
 def test_terms_are_accepted_per_resident_and_version(tmp_path: Path) -> None:
@@ -106,17 +148,17 @@ def test_a_technicians_configuration_change_is_checked_then_kept(tmp_path: Path)
     path.write_text('[kiosk]\nlocation_code = "CC-A-DAYROOM"\nunit = "CC-A"\n'
                     f'state_dir = "{tmp_path}"\n\n[sync]\ncentral_url = "https://127.0.0.1:9"\n'
                     '\n[hw]\n')
-    kiosk, sync, hw = load(path)
-    service = KioskService(kiosk, sync, hw, emit=lambda event: None, config_path=path)
+    kiosk, sync, _ = load(path)
+    menu = maintenance_part(tmp_path, kiosk, config_path=path, sync=sync)
     before = path.read_text()
-    bad = service.save_configuration(location_code="CC-A-DAYROOM", unit="CC-A",
-                                     central_url="ftp://nowhere")
-    assert not bad["ok"] and "central_url" in bad["message"]
-    assert not service.save_configuration(location_code=" ", unit="CC-A",
-                                          central_url="https://central.example")["ok"]
+    bad = menu.save_configuration(location_code="CC-A-DAYROOM", unit="CC-A",
+                                  central_url="ftp://nowhere")
+    assert not bad.ok and "central_url" in bad.message
+    assert not menu.save_configuration(location_code=" ", unit="CC-A",
+                                       central_url="https://central.example").ok
     assert path.read_text() == before  # nothing written for a change that cannot work
-    assert service.save_configuration(location_code="CC-B-DAYROOM", unit="CC-B",
-                                      central_url="https://central.example:8443")["ok"]
+    assert menu.save_configuration(location_code="CC-B-DAYROOM", unit="CC-B",
+                                   central_url="https://central.example:8443").ok
     kiosk, sync, _ = load(path)
     assert (kiosk.location_code, kiosk.unit, sync.central_url) == (
         "CC-B-DAYROOM", "CC-B", "https://central.example:8443")
