@@ -32,7 +32,7 @@ class DeviceIO:
     """The device's I/O, for jobs running on its worker thread only."""
 
     def __init__(
-        self, device: DockedDevice, link_opener: LinkOpener, reader: DescriptorReader
+        self, device: DockedDevice, link_opener: LinkOpener, reader: DescriptorReader | None
     ) -> None:
         self.device = device
         self._link_opener = link_opener
@@ -58,11 +58,16 @@ class DeviceIO:
     def descriptors(self) -> UsbDescriptors:
         """Read the device's USB descriptors (see DescriptorReader.read)."""
         device = self.device
+        if self._reader is None:
+            raise HwError("this worker was given no descriptor reader", device=device.identity)
         return self._reader.read(device.bus, device.address, identity=device.identity)
 
     def reset_port(self) -> None:
         """Reset the device's USB port; the open link is closed first."""
         self.close_link()
+        if self._reader is None:
+            raise HwError("this worker was given no descriptor reader",
+                          device=self.device.identity)
         self._reader.reset_port(self.device.bus, self.device.address, identity=self.device.identity)
 
     def close_link(self) -> None:
@@ -91,7 +96,7 @@ class DeviceWorker:
         self,
         device: DockedDevice,
         *,
-        reader: DescriptorReader,
+        reader: DescriptorReader | None = None,
         link_opener: LinkOpener = open_link,
     ) -> None:
         self.device = device
@@ -99,6 +104,8 @@ class DeviceWorker:
         self._jobs: queue.SimpleQueue[_Job[object] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._pending = 0
+        self._pending_lock = threading.Lock()
         self.name = f"dev-{device.serial or device.sys_path.rsplit('/', 1)[-1]}"
 
     def start(self) -> None:
@@ -106,6 +113,12 @@ class DeviceWorker:
             raise RuntimeError(f"{self.name} already started")
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job is running or waiting (a dock under way, say)."""
+        with self._pending_lock:
+            return self._pending > 0
 
     def submit(self, fn: Callable[[DeviceIO], T]) -> Future[T]:
         """Queue ``fn`` to run on the device's thread; its Future holds the result.
@@ -118,8 +131,15 @@ class DeviceWorker:
                 DeviceGone("the device's worker is not running", device=self.device.identity)
             )
         else:
+            with self._pending_lock:
+                self._pending += 1
+            job.future.add_done_callback(self._done)
             self._jobs.put(job)  # type: ignore[arg-type]
         return job.future
+
+    def _done(self, _: Future[T]) -> None:
+        with self._pending_lock:
+            self._pending -= 1
 
     def stop(self, timeout: float = 5.0) -> None:
         """Abort the running job, fail queued ones, close the link, end the thread."""

@@ -29,7 +29,7 @@ from hw.config import HwConfig
 from hw.errors import HwError
 from hw.hotplug import UdevHotplug
 from hw.records import DockedDevice, HotplugEvent
-from hw.serial_link import SerialLink, open_link
+from hw.worker import DeviceIO, DeviceWorker
 from kiosk.cache import KioskCache
 from kiosk.events import Docked, DockReady, Emit, PairingDecided, Plugged, SyncProgress, Unplugged
 from sync.session import DockedResident, Progress, SessionError, SessionSummary, run_kiosk
@@ -124,7 +124,7 @@ class Dock:
         self._emit = emit
         self._lock = threading.Lock()
         self._plugs = itertools.count(1)
-        self._docks: dict[str, tuple[str, threading.Thread]] = {}  # sys_path -> plug, thread
+        self._docks: dict[str, tuple[str, DeviceWorker]] = {}  # sys_path -> plug, worker
         self._hotplug: UdevHotplug | None = None
         self._last_dock: LastDock | None = None
 
@@ -145,9 +145,9 @@ class Dock:
         if self._hotplug is not None:
             self._hotplug.stop()
         with self._lock:
-            docks = [thread for _, thread in self._docks.values()]
-        for thread in docks:
-            thread.join(timeout)
+            workers = [worker for _, worker in self._docks.values()]
+        for worker in workers:
+            worker.stop(timeout)
 
     @property
     def watching(self) -> bool:
@@ -165,39 +165,39 @@ class Dock:
     def busy(self) -> list[str]:
         """The ports with a dock under way."""
         with self._lock:
-            return sorted(path for path, (_, t) in self._docks.items() if t.is_alive())
+            return sorted(path for path, (_, worker) in self._docks.items() if worker.busy)
 
     def on_hotplug(self, event: HotplugEvent) -> None:
+        """A tablet arrived (its dock runs on a worker thread of its own) or left
+        (the worker is stopped: whatever its dock was waiting for ends at once)."""
         device = event.device
         if event.kind == "left":
             with self._lock:
                 entry = self._docks.get(device.sys_path)
             if entry is not None:
                 self._alerter.device_left(entry[0])  # its next arrival may alert again
+                entry[1].stop(timeout=0)  # aborts a blocked read or write; no wait here
             self._emit(Unplugged(device.serial, device.sys_path))
             return
         plug_id = f"{device.sys_path}#{next(self._plugs)}"
         self._emit(Plugged(device.serial, device.sys_path))
+        worker = DeviceWorker(device)
         with self._lock:
             before = self._docks.get(device.sys_path)
-            thread = threading.Thread(target=self._dock, args=(device, plug_id, before),
-                                      name=f"dock-{device.serial or '?'}", daemon=True)
-            self._docks[device.sys_path] = (plug_id, thread)
-        thread.start()
+            self._docks[device.sys_path] = (plug_id, worker)
+        worker.start()
+        worker.submit(lambda io: self._dock(io, plug_id, before))
 
-    def _dock(self, device: DockedDevice, plug_id: str,
-              before: tuple[str, threading.Thread] | None) -> None:
+    def _dock(self, io: DeviceIO, plug_id: str,
+              before: tuple[str, DeviceWorker] | None) -> None:
+        """One dock, on the device's worker thread."""
+        device = io.device
         if before is not None:
-            before[1].join(30)  # the same port's last dock ends first (its link is gone)
+            before[1].stop(30)  # the same port's last dock ends first (its link is gone)
         tablet = DockedTablet(device.serial, device.interface_classes, plug_id=plug_id)
 
-        def open_stream() -> SerialLink:
-            if device.link_address is None:
-                raise HwError(f"{device.sys_path} has no serial link")
-            return open_link(device.link_address)
-
         try:
-            outcome = dock_and_sync(self.gate, tablet, open_stream, self._sessions(),
+            outcome = dock_and_sync(self.gate, tablet, io.link, self._sessions(),
                                     self.cache, kiosk=self.location,
                                     on_progress=lambda p: self._emit(SyncProgress(**asdict(p))))
         except (HwError, ChannelError, TimeoutError, OSError) as e:

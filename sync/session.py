@@ -71,7 +71,8 @@ from sync.stream import FrameStream
 log = logging.getLogger(__name__)
 
 VERSIONS = (frames.PROTOCOL_VERSION,)
-CAPS = ("blobs", "outbox", "records")
+CAPS = ("blobs", "outbox", "records")  # the steps this side speaks (Hello.caps, Welcome.caps)
+REQUIRED_CAPS = frozenset({"blobs", "records"})  # a session without these is no sync
 CHUNK = frames.MAX_CHUNK_DATA
 WINDOW = 4  # frames in flight before the sender waits for an acknowledgement
 FRAME_TIMEOUT = 30.0  # the longest wait for the peer's next frame
@@ -86,6 +87,7 @@ ITEM_ITEMS = 8  # a record's (or outbox item's) own: its map, four keys, three f
 OUTBOX_PAGE = 64
 
 # Error codes a session adds to the wire format's own.
+MISSING_CAPABILITY = "missing_capability"
 UNEXPECTED_FRAME = "unexpected_frame"
 WRONG_TABLET = "wrong_tablet"
 BAD_RECEIPT = "bad_receipt"
@@ -246,11 +248,15 @@ class _TabletSide(_Side):
         if frames.PROTOCOL_VERSION not in hello.versions:
             self.fail(frames.UNSUPPORTED_VERSION, f"this tablet speaks version "
                       f"{frames.PROTOCOL_VERSION}, not {list(hello.versions)}")
+        missing = REQUIRED_CAPS - set(hello.caps)
+        if missing:
+            self.fail(MISSING_CAPABILITY, f"the kiosk does not offer {sorted(missing)}")
         self.session = hello.session
+        caps = tuple(cap for cap in CAPS if cap in hello.caps)  # what both ends speak
         c = self.content
-        outbox = c.outbox_count()
+        outbox = c.outbox_count() if "outbox" in caps else 0
         self.send(Welcome(
-            version=frames.PROTOCOL_VERSION, caps=CAPS, serial=c.serial, counter=self.counter,
+            version=frames.PROTOCOL_VERSION, caps=caps, serial=c.serial, counter=self.counter,
             firmware=c.firmware, free_bytes=c.free_bytes(), cursor=c.cursor(),
             blobs_digest=blobs_digest(c.complete_blobs()),
             partial=tuple(PartialBlob(s, n) for s, n in c.partials()), outbox=outbox))
@@ -570,7 +576,11 @@ class _KioskSide(_Side):
                       f"not {self.tablet.serial}")
         if welcome.version not in VERSIONS:
             self.fail(frames.UNSUPPORTED_VERSION, f"version {welcome.version} was not offered")
-        if welcome.outbox:
+        caps = set(welcome.caps)
+        if not caps <= set(CAPS) or REQUIRED_CAPS - caps:
+            self.fail(MISSING_CAPABILITY, f"the tablet takes up {sorted(caps)}; this kiosk "
+                      f"offers {list(CAPS)} and needs {sorted(REQUIRED_CAPS)}")
+        if welcome.outbox and "outbox" in caps:
             self._receive_outbox()
         held = self._tablet_blobs(welcome.blobs_digest)
         through = self._send_records(welcome.cursor)

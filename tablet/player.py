@@ -33,7 +33,7 @@ import os
 import queue
 import stat
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol, runtime_checkable
@@ -53,13 +53,6 @@ TABLET_OPTIONS: tuple[str, ...] = (
 
 Kind = Literal["song", "video"]
 KINDS: tuple[Kind, ...] = ("song", "video")
-# What the store calls the things it sells, as the player plays them.
-_RECORD_KINDS: dict[str, Kind] = {
-    "song": "song",
-    "video": "video",
-    "music_video": "video",
-    "videogram": "video",
-}
 
 MIN_VOLUME = 0
 MAX_VOLUME = 100
@@ -154,47 +147,6 @@ class PlayerStatus:
     index: int | None = None
     track: Track | None = None
     error: str | None = None
-
-
-# -- playlists from the store's records --------------------------------------------
-
-
-def track_from_record(record: Mapping[str, Any]) -> Track:
-    """A Track from one of the store's media records: ``item_id``, ``title``,
-    ``artist``, ``album``, ``track_number``, ``path`` (the blob's file), and
-    optionally ``kind`` (song, video, music_video, videogram) and
-    ``duration_s``. Raises ValueError for a record without a file or with an
-    unknown kind or a malformed number."""
-    path = record.get("path")
-    if not path:
-        raise ValueError(f"media record {record.get('item_id')!r} has no file yet")
-    kind = _RECORD_KINDS.get(str(record.get("kind") or "song"))
-    if kind is None:
-        raise ValueError(f"media record {record.get('item_id')!r} has unknown kind "
-                         f"{record.get('kind')!r}")
-    try:
-        number = None if record.get("track_number") is None else int(record["track_number"])
-        duration = None if not record.get("duration_s") else float(record["duration_s"])
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"media record {record.get('item_id')!r}: {e}") from e
-    item_id = record.get("item_id")
-    return Track(path=Path(path), title=str(record.get("title") or ""),
-                 artist=str(record.get("artist") or ""),
-                 album=None if record.get("album") is None else str(record["album"]),
-                 kind=kind, duration=duration,
-                 item_id=None if item_id is None else str(item_id), number=number)
-
-
-def album_playlist(records: Iterable[Mapping[str, Any]], *, title: str | None = None) -> Playlist:
-    """An album's tracks in track-number order (tracks without a number go
-    last, in the order given). Records whose file has not arrived yet (no
-    ``path``) are left out. The title is ``title``, else the album's name.
-    Raises ValueError as :func:`track_from_record` does."""
-    tracks = [track_from_record(r) for r in records if r.get("path")]
-    tracks.sort(key=lambda t: (t.number is None, t.number or 0))
-    if title is None:
-        title = next((t.album for t in tracks if t.album), "")
-    return Playlist(tuple(tracks), title)
 
 
 # -- the player ----------------------------------------------------------------------

@@ -141,3 +141,52 @@ def test_a_refusal_still_tells_the_tablet_the_kiosk_is_out_of_service(
     # until a kiosk says it is back.
     (pause,) = state.pauses
     assert pause.start == state.counting_from and pause.end is None
+
+
+def test_an_unplug_ends_a_stalled_dock_at_once(dock: Dock, tmp_path: Path) -> None:  # noqa: F811
+    """The dock's worker is stopped when udev says the tablet left: the read
+    it was blocked on ends at once (DeviceGone), not when a timeout runs out."""
+    import threading
+
+    from device_security.alerts import Alerter, AlertQueue
+    from hw.config import HwConfig
+    from hw.hotplug import UdevHotplug
+    from hw.records import HotplugEvent
+    from kiosk.dock import Dock as KioskDock
+    from kiosk.events import Docked, Event, Plugged
+    from simulators.link import Fault
+    from tests.device_security.test_docking import TABLET_ID
+
+    serial = dock.provision("T4", "A100", "Ana Reyes")
+    cache, _ = _cache(tmp_path / "kiosk", serial)
+    events: list[Event] = []
+    seen = threading.Condition()
+
+    def emit(event: Event) -> None:
+        with seen:
+            events.append(event)
+            seen.notify_all()
+
+    dock.gate.handshake_timeout = 120.0  # only the unplug can end this dock soon
+    kiosk_dock = KioskDock(dock.gate, cache, HwConfig(), location="K-B2-01",
+                           sessions=lambda: ANA, alerter=Alerter(AlertQueue(
+                               tmp_path / "alerts.db"), None), emit=emit)
+    dock.world.plug("T4", fault=Fault(stall=True))  # nothing the tablet says gets through
+    sys_path = dock.world.status()["tablets"]["T4"]["sys_path"]
+    (device,) = [d for d in UdevHotplug([TABLET_ID]).scan() if d.sys_path == sys_path]
+    kiosk_dock.on_hotplug(HotplugEvent("arrived", device))
+    with seen:
+        assert seen.wait_for(lambda: any(isinstance(e, Plugged) for e in events), 10)
+    time.sleep(1.0)  # the handshake is under way, waiting for the tablet
+    assert kiosk_dock.busy() == [sys_path]
+    started = time.monotonic()
+    kiosk_dock.on_hotplug(HotplugEvent("left", device))
+    with seen:
+        assert seen.wait_for(lambda: any(isinstance(e, Docked) for e in events), 60)
+    ended = time.monotonic() - started
+    (docked,) = [e for e in events if isinstance(e, Docked)]
+    assert not docked.synced and docked.problem is not None
+    assert "unplugged before pairing finished" in docked.problem, docked
+    assert ended < 30, f"the dock ended {ended:.1f} s after the unplug"
+    assert kiosk_dock.busy() == []
+    kiosk_dock.stop()

@@ -9,6 +9,7 @@ import dataclasses
 import time
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -111,4 +112,35 @@ def test_the_kiosk_side_ends_cleanly_whatever_the_tablet_sends(tmp_path: Path, d
     assert time.monotonic() - started < 5
     # Nothing the tablet did not sign is believed.
     assert cache.pending_receipts() == [] and cache.pending_outbox() == []
+    cache.close()
+
+
+def test_capabilities_are_compared_at_both_ends(tmp_path: Path) -> None:
+    """A kiosk that does not offer records and blobs gets no session; a tablet
+    that takes up what the kiosk did not offer, or leaves out records, neither."""
+    store = TabletStore(tmp_path / "t", serial=SERIAL, sign=Ed25519PrivateKey.generate().sign,
+                        sealer=Sealer(bytes(32)))
+    store.write_draft(resident="874512", contact=1, body="mine")
+    hello = frames.encode(dataclasses.replace(vector(frames.Hello), caps=("blobs", "outbox")))
+    with pytest.raises(SessionError) as refused:
+        serve_tablet(FrameStream(ScriptedPeer(hello)), store, counter=1)
+    assert refused.value.code == "missing_capability"
+    # Offered no outbox, the tablet takes none up and keeps its draft for another kiosk.
+    hello = frames.encode(dataclasses.replace(vector(frames.Hello), caps=("blobs", "records")))
+    peer = ScriptedPeer(hello + frames.encode(frames.Done(0, 0)))
+    serve_tablet(FrameStream(peer), store, counter=1)
+    welcome = frames.decode(peer.sent[0])
+    assert isinstance(welcome, frames.Welcome)
+    assert welcome.caps == ("blobs", "records") and welcome.outbox == 0
+    assert store.outbox_count() == 1
+    store.close()
+    cache = KioskCache(tmp_path / "k")
+    key = Ed25519PrivateKey.generate()
+    for caps in (("blobs", "outbox", "records", "telepathy"), ("blobs", "outbox")):
+        welcome_bytes = frames.encode(dataclasses.replace(vector(frames.Welcome), serial=SERIAL,
+                                                          caps=caps))
+        with pytest.raises(SessionError) as stopped:
+            run_kiosk(FrameStream(ScriptedPeer(welcome_bytes)), cache,
+                      DockedResident(SERIAL, 7, "874512", key.public_key()), kiosk="K")
+        assert stopped.value.code == "missing_capability"
     cache.close()

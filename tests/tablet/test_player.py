@@ -32,8 +32,6 @@ from tablet.player import (
     PlayerStatus,
     Playlist,
     Track,
-    album_playlist,
-    track_from_record,
 )
 from tablet.store import TabletStore
 
@@ -408,40 +406,7 @@ def test_libvlc_options_it_refuses_are_a_player_error() -> None:
         Player(("--no-such-option",))
 
 
-# -- albums from the store's records -------------------------------------------------
-
-
-def test_an_album_plays_in_track_number_order(tmp_path: Path) -> None:
-    def record(item_id: str, number: int | None, path: Path | None) -> dict[str, object]:
-        return {"item_id": item_id, "title": f"Song {item_id}", "artist": "The Yard",
-                "album": "Count Time", "track_number": number, "path": path,
-                "duration_s": 180}
-
-    records = [record("c", 3, tmp_path / "c.m4a"), record("x", None, tmp_path / "x.m4a"),
-               record("a", 1, tmp_path / "a.m4a"), record("b", 2, None),
-               record("d", 10, tmp_path / "d.m4a")]
-    playlist = album_playlist(records)
-    assert playlist.title == "Count Time"
-    assert [t.item_id for t in playlist.tracks] == ["a", "c", "d", "x"]
-    assert [t.number for t in playlist.tracks] == [1, 3, 10, None]
-    first = playlist.tracks[0]
-    assert first == Track(tmp_path / "a.m4a", "Song a", "The Yard", "Count Time", "song",
-                          180.0, "a", 1)
-    assert album_playlist(records, title="Mine").title == "Mine"
-    assert album_playlist([]) == Playlist((), "")
-
-
-def test_media_records_that_make_no_track(tmp_path: Path) -> None:
-    base = {"item_id": "v1", "title": "Hello", "path": str(tmp_path / "v1.mp4")}
-    assert track_from_record({**base, "kind": "videogram"}).kind == "video"
-    assert track_from_record({**base, "kind": "music_video"}).kind == "video"
-    assert track_from_record(base).kind == "song"
-    with pytest.raises(ValueError, match="no file yet"):
-        track_from_record({**base, "path": None})
-    with pytest.raises(ValueError, match="unknown kind 'photo'"):
-        track_from_record({**base, "kind": "photo"})
-    with pytest.raises(ValueError, match="v1"):
-        track_from_record({**base, "track_number": "two"})
+def test_a_track_of_an_unknown_kind_or_length_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="kind"):
         Track(tmp_path / "x", "x", kind="photo")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="duration"):

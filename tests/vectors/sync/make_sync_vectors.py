@@ -41,11 +41,11 @@ def vector_frames() -> dict[str, tuple[frames.Frame, str]]:
     """Each vector's file name, its frame, and a line about what it holds."""
     return {
         "01-hello.frame": (frames.Hello(
-            versions=(1,), caps=("blobs", "firmware", "outbox"), kiosk="K-B2-01",
+            versions=(1,), caps=("blobs", "firmware", "outbox", "records"), kiosk="K-B2-01",
             session=bytes(range(16)), now=NOW),
-            "the kiosk speaks version 1, with three capabilities"),
+            "the kiosk speaks version 1, with four capabilities"),
         "02-welcome.frame": (frames.Welcome(
-            version=1, caps=("blobs", "outbox"), serial="JP5S-000001", counter=42,
+            version=1, caps=("blobs", "outbox", "records"), serial="JP5S-000001", counter=42,
             firmware="1.4.2", free_bytes=12_884_901_888, cursor=1041,
             blobs_digest=sha("blob list of JP5S-000001"),
             partial=(frames.PartialBlob(sha=sha("videogram 3"), verified=262_144),), outbox=2),
