@@ -1,31 +1,8 @@
-"""The kiosk's half of store-and-forward: between its cache and the central server.
-
-Each round, in this order:
-
-1. **Up**: first what staff act on, small and urgent: alerts of refused
-   tablets, then the sync counter of each pairing this kiosk allowed (each
-   under a uid made here). Then the tablets' drafts, the letters residents
-   wrote at this kiosk (each under a uid made here, sent with its writer's
-   session; one whose session has ended waits for their next login), and the
-   tablets' delivery receipts, each under an id made on the tablet. So a
-   retry after a lost answer changes nothing on the server. A refusal (4xx) is final and kept
-   with its reason (for alerts and counters, except 401: the server does not
-   know this kiosk, which is no fault of the item); anything else leaves the
-   item queued for the next round.
-2. **Who is here**: the agency's prices and tablet rules; this unit's
-   tablets (whose each is, and their sync counters), for pairing and for
-   knowing which feed a docked tablet reads.
-   The kiosk's copy of the registry takes the server's counter where it is
-   higher (a counter never goes down), so a copy of a tablet that docked
-   elsewhere is refused here too.
-3. **Down**: every resident's feed head in one call; for each resident whose
-   head moved, the new records, page by page (each page one transaction).
-4. **Blobs** the records refer to, resumed with HTTP Range where a download
-   stopped, and kept only if their bytes hash to their name.
-
-When the server cannot be reached the round stops where it is; the cache
-keeps serving docks, the queues grow, and the next round drains them.
-"""
+"""The kiosk's half of store and forward: rounds between its cache and the
+central server (up: alerts, counters, drafts, letters, receipts; then the
+agency's policy, the unit's tablets, the feeds and their blobs), each item
+under an id made where it was written so a retry changes nothing. The steps
+and what a refusal means are in docs/kiosk.md ("Rounds")."""
 
 from __future__ import annotations
 

@@ -1,31 +1,10 @@
-"""The kiosk-tablet sync session: both sides, as state machines over frames.
-
-The kiosk drives; the tablet answers. In order (docs/protocol.md, "The session"):
-
-1. ``Hello`` → ``Welcome``: versions and capabilities, the tablet's cursor,
-   the digest of its complete blobs, the blobs it holds in part, its outbox.
-2. Up first: the tablet's outbox (``OutboxItems`` → ``OutboxAck``), so a
-   resident's drafts leave even if the dock is short. The kiosk stores them
-   durably before it acknowledges; the tablet drops them only then.
-3. ``InventoryRequest`` → ``Inventory`` pages, only when the digest differs
-   from what the kiosk last knew of this tablet.
-4. ``Records`` → ``RecordsAck``: batches of the resident's feed after the
-   tablet's cursor. The tablet commits each batch, then signs a receipt.
-5. ``BlobStart``, ``Chunk``… → ``ChunkAck``…, ``BlobDone``: each blob the
-   tablet lacks, from where it stopped (``Welcome.partial``). Each chunk is
-   durable before its acknowledgement; the blob is kept only if its bytes
-   hash to its name, and ``BlobDone`` carries a signed receipt. A few chunks
-   are in flight at once, so acknowledgements never stall the link, and the
-   tablet writes, syncs and hashes them on a thread of its own
-   (:class:`_BlobWrites`) while its session reads the next frame.
-6. ``Done`` → ``Bye``.
-
-An unplug (a transport error) ends a session anywhere; the next dock starts
-again from what the tablet has made durable, so at most the chunks in flight
-are sent twice. A frame that breaks the wire format, or comes out of order,
-ends the session with an ``Error`` frame: the other side is never trusted to
-be in step after that.
-"""
+"""The kiosk-tablet sync session, both sides, as state machines over frames:
+:func:`run_kiosk` drives, :func:`serve_tablet` answers. docs/protocol.md
+("The session") gives the steps and their frames. An unplug ends a session
+anywhere and the next dock resumes from what the tablet made durable; a frame
+that breaks the format or comes out of order ends it with an ``Error`` frame.
+The tablet writes, syncs and hashes chunks on a thread of its own
+(:class:`_BlobWrites`) while it reads the next frame."""
 
 from __future__ import annotations
 

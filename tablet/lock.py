@@ -1,60 +1,12 @@
 """The tablet's lock policy: when the resident may write, and what to tell them.
 
-A tablet that has not been docked for the agency's number of days locks for
-writing. Locked means read-only: the resident can still read and play
-everything on the tablet, but cannot compose. A dock unlocks it. While the
-kiosk of the resident's unit reports itself out of service, the lock timer
-pauses, so a broken kiosk never locks anyone out. A tablet released by the
-agency (a valid release token, checked by :mod:`tablet.peer`) is in released
-mode for good: the lock no longer applies and the tablet no longer syncs.
-
-Everything here is pure (values in, a value out) except :func:`load_state`,
-:func:`save_state` and the thin :class:`TabletLock` around them, which keeps
-``lock.json`` in the tablet's device directory.
-
-The rules, where the issue leaves a choice:
-
-- **The timer.** Time counts from the last dock, or, on a tablet never docked,
-  from its first start. The tablet is open while the time counted is below
-  ``lock_after_days`` and locked from the moment it reaches it (exactly
-  ``lock_after_days`` after the last dock, with no pause, it is locked).
-  ``days_left`` is rounded down, so "dock within 2 days" is never too late.
-- **Pauses.** A kiosk tells the tablet, over the authenticated kiosk channel,
-  whether the unit's kiosk is in service or out of service since a time T
-  (:class:`KioskStatus`); at a dock (:func:`docked`) or at any other contact
-  (:func:`kiosk_reported`, say a kiosk that refuses to sync because it is out
-  of service). Out of service opens a pause from T; in service, or any
-  completed dock, ends an open pause then. Time inside a pause does not count.
-  An open pause lasts until a kiosk says otherwise. A pause that began after
-  the tablet had already locked does not unlock it (the resident could have
-  docked before the kiosk broke); one that began earlier does.
-- **Bounds on what a kiosk says.** A start more than :data:`MAX_CLOCK_SKEW`
-  after the tablet's clock is refused (:class:`StatusRefused`); a start a
-  little in the future counts from now; a start before counting began (the
-  last dock) counts from then. Overlapping pauses merge; beyond
-  :data:`MAX_PAUSES` the two oldest merge into one, gap included, so bounding
-  the list can only delay the lock, never hasten it.
-- **The clock.** The tablet's clock may be reset or jump. Time counted never
-  goes down between docks: when the clock is seen to go back, the time
-  counted so far is kept and counting starts again from the new reading (an
-  open pause stays open). So setting the clock back neither unlocks the
-  tablet nor stops the timer. A jump forward counts in full and may lock the
-  tablet early; the next dock unlocks it, whatever the clock says afterwards.
-  The caller should record what the clock says often (:func:`observe`, which
-  :class:`TabletLock` does on every check), because time between a jump back
-  and the next recorded reading is not counted.
-- **A fresh tablet** (no ``lock.json``) is open for ``lock_after_days`` of
-  :data:`DEFAULT_POLICY` from its first start; the first dock brings the
-  agency's policy.
-- **A damaged** ``lock.json`` (truncated, not JSON, fields out of range) never
-  unlocks the tablet: it loads as locked until the next dock, and says so.
-- **Released** overrides everything. A released tablet cannot compose either:
-  drafts are sent at a dock, and a released tablet never docks again.
-
-Times are timezone-aware datetimes; a naive one raises ValueError. The
-sentences shown to the resident are in :data:`MESSAGES`, keyed by
-:attr:`LockDecision.message`, for translation.
-"""
+A tablet not docked for the agency's number of days is read-only (reading
+and playing go on, composing stops); a dock opens it; the timer pauses while
+the unit's kiosk is out of service; a released tablet is released for good.
+The rules, with their edge cases (clock jumps, pauses, damage), are in
+docs/tablet.md ("The lock"). Everything here is pure but
+:func:`load_state`, :func:`save_state` and the thin :class:`TabletLock`,
+which keeps ``lock.json`` in the tablet's device directory."""
 
 from __future__ import annotations
 

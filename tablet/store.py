@@ -1,35 +1,7 @@
-"""The tablet's store of what it synced: records, blobs, drafts waiting to go up,
-all sealed at rest under a key from the tablet's secure element.
-
-::
-
-    store.db        SQLite (WAL, synchronous=FULL): meta, records, items, blobs, outbox
-    blobs/<name>    complete blobs, sealed in segments (device_security.at_rest)
-    blobs/partial/  blobs received in part; what they hold whole is what is durable
-
-Nothing here is readable without the key: message texts, names, the owner's
-ID, drafts and every blob's bytes are sealed (AES-256-GCM, each value bound to
-its row so that it cannot be moved to another), and what would identify a
-record or a blob (its kind and reference, a blob's hash) is stored as a keyed
-hash. A copy of the directory shows sizes and counts, nothing else.
-
-Every change the kiosk is told about is durable first: a batch of records is
-one transaction, committed (and synced) before the tablet acknowledges it; a
-chunk of a blob is sealed, written and synced before its acknowledgement; a
-blob is moved into place only when its bytes hash to its name. A kill at any
-point leaves either the old state or the new one.
-
-The feed is applied idempotently: ``items`` keeps the latest record for each
-(kind, ref), and a record at or below the sequence already held changes
-nothing, so a message shows once however often it is sent.
-
-A draft handed to a kiosk stays here, marked handed, until its message comes
-back down in the feed, so the resident sees it as sent meanwhile. When the
-kiosk says the tablet now belongs to someone else, everything synced for the
-previous owner is wiped (:meth:`TabletStore.set_owner`): their records,
-blobs and handed drafts; drafts still waiting go up at the dock (for the
-server to judge) and are not shown to the new owner.
-"""
+"""The tablet's store of what it synced: records, blobs and drafts waiting to
+go up, sealed at rest under a key from the tablet's secure element, durable
+before the kiosk hears of it, and applied idempotently. docs/tablet.md ("The
+store") says what is sealed, what a copy shows, and what a new owner finds."""
 
 from __future__ import annotations
 
