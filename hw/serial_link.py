@@ -91,9 +91,9 @@ class SerialLink:
     Not thread-safe: one device's I/O belongs to one worker thread
     (see :class:`hw.worker.DeviceWorker`); only :meth:`abort` may be called
     from another thread. pyserial opens and configures the port; on a port
-    with a file descriptor, reads and writes wait on it directly (one poll
-    and one read or write per piece; a tty hands over a few KB at a time, so
-    this path is kept short).
+    with a file descriptor, reads and writes go to it directly, and wait in a
+    poll only when it has nothing to give or no room (a tty hands over at most
+    4 KB at a time, so this path is kept short).
     """
 
     def __init__(self, port: Any, identity: DeviceIdentity) -> None:
@@ -164,16 +164,7 @@ class SerialLink:
         try:
             if self._readable is not None:
                 assert self._fd is not None
-                ready = self._readable.poll(timeout * 1000.0)
-                if self._aborted:
-                    raise DeviceGone("read ended: the device left", device=self.identity)
-                if not ready:
-                    return b""
-                data = os.read(self._fd, max_bytes)
-                if not data:
-                    raise DeviceGone("device went away during read: end of file",
-                                     device=self.identity)
-                return data
+                return self._read_fd(max_bytes, time.monotonic() + timeout)
             self._set_timeout(timeout)
             first: bytes = self._port.read(1)
             self._check_aborted("read")
@@ -183,6 +174,30 @@ class SerialLink:
             return first + (self._port.read(waiting) if waiting > 0 else b"")
         except (serial.SerialException, OSError) as e:
             raise self._fail("read", e) from e
+
+    def _read_fd(self, max_bytes: int, deadline: float) -> bytes:
+        """Read the descriptor: at once when bytes are waiting, as they mostly
+        are in a transfer; else after a poll. b"" at the deadline. (The port
+        reads without blocking: nothing waiting reads as b"" or EAGAIN; after a
+        poll has said it is readable, b"" is the end of the device.)"""
+        assert self._fd is not None and self._readable is not None
+        fd = self._fd
+        try:
+            data = os.read(fd, max_bytes)
+        except BlockingIOError:
+            data = b""
+        if data:
+            return data
+        left = deadline - time.monotonic()
+        ready = self._readable.poll(max(0.0, left) * 1000.0)
+        if self._aborted:
+            raise DeviceGone("read ended: the device left", device=self.identity)
+        if not ready:
+            return b""
+        data = os.read(fd, max_bytes)
+        if not data:
+            raise DeviceGone("device went away during read: end of file", device=self.identity)
+        return data
 
     def read(self, max_bytes: int, timeout: float) -> bytes:
         """Return between 1 and ``max_bytes`` bytes, as soon as any arrive.
@@ -262,16 +277,16 @@ class SerialLink:
         fd, writable = self._fd, self._writable
         view = memoryview(data)
         while view:
+            try:  # at once while the device takes bytes; a poll only when it is full
+                view = view[os.write(fd, view):]
+                continue
+            except BlockingIOError:
+                pass
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            ready = writable.poll(left * 1000.0)
+            writable.poll(left * 1000.0)
             self._check_aborted("write")
-            if ready:
-                try:
-                    view = view[os.write(fd, view):]
-                except BlockingIOError:
-                    continue
         return True
 
     def close(self) -> None:
