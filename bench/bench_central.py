@@ -50,6 +50,7 @@ from central.schema import contacts, feeds, residents
 from central.server import CentralServer, build_central, kiosk_trust
 from central.services import accounts
 from central.services.core import Central
+from central.services.scope import Scope
 from device_security.ca_store import CertificateAuthority, IdentityFiles
 from device_security.pki import Role, fingerprint, private_key_pem
 from tests.postgres_server import PostgresServer
@@ -199,7 +200,8 @@ def populate(central: Central, pki: Pki, plan: list[Feed], started: float) -> No
     accounts.create_facility(central, FACILITY, AGENCY, "Bench Facility", "staff@bench.example")
     for k in pki.kiosks:
         accounts.create_unit(central, k.unit_id, FACILITY, f"Unit {k.unit_id}")
-        accounts.register_kiosk(central, k.kiosk_id, k.location_code, k.unit_id, k.fingerprint)
+        accounts.register_kiosk(central, k.kiosk_id, k.location_code, k.unit_id, k.fingerprint,
+                                scope=Scope.system())
     pin_hash = central.passwords.hash(PIN)  # one hash for all: hashing is not what is measured
     at = central.clock()
     with central.db.write() as conn:

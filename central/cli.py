@@ -101,6 +101,7 @@ def cmd_seed(args: argparse.Namespace, config: CentralConfig) -> int:
         return 0
     print("seeded the demo facility (DEMO credentials, for the simulator only):")
     print(f"  staff: demo-reviewer, demo-administrator, demo-technician, demo-investigator "
+          f"(Cedar Creek), demo-agency (the agency's administrator) "
           f"/ {seed.DEMO_STAFF_PASSWORD!r}")
     for agency_id, name, unit, _language, pin in seed.RESIDENTS:
         print(f"  resident {agency_id} {name} ({unit}) PIN {pin} (change at first login)")

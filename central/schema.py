@@ -117,7 +117,10 @@ staff = Table(
     Column("username", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("role", String(16), nullable=False),  # reviewer, administrator, technician, investigator
+    Column("agency_id", ForeignKey("agencies.id"), nullable=False),
+    # None: the whole agency (an agency administrator); otherwise the one facility they see
     Column("facility_id", ForeignKey("facilities.id"), nullable=True),
+    Column("status", String(16), nullable=False, server_default="active"),  # active, disabled
     Column("password_hash", String(200), nullable=False),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", BigInteger, nullable=False, default=0),
@@ -150,6 +153,7 @@ tablets = Table(
     Column("certificate_fingerprint", String(64), nullable=True),
     Column("certificate", Text, nullable=True),  # PEM: its key signs receipts and drafts
     Column("resident_id", ForeignKey("residents.id"), nullable=True),
+    Column("facility_id", ForeignKey("facilities.id"), nullable=True),  # whose stock it is
     Column("status", String(16), nullable=False),  # active, lost, released, retired
     Column("last_dock_at", BigInteger, nullable=True),
     Column("last_dock_kiosk", String(32), nullable=True),
@@ -419,5 +423,8 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("target", String(96), nullable=False),
     Column("detail", Text, nullable=False),  # JSON
+    # where it happened, for who may read it: a facility's, or (no facility) an agency's
+    Column("facility_id", String(32), nullable=True),
+    Column("agency_id", String(32), nullable=True),
     Index(None, "at"),
 )

@@ -22,6 +22,7 @@ from central.pricing import PricingPolicy, StampOffer
 from central.schema import agencies
 from central.services import accounts, media, messaging, money, screening_lists
 from central.services.core import Central
+from central.services.scope import Scope, scope_of
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ TRACKS = (  # id, title, artist, seconds, price, album
     ("track-north-1", "First Snow", "Harbor Street", 4, 129, "album-north"),
     ("track-north-2", "Paper Boats", "Harbor Street", 4, 129, "album-north"),
 )
+
+SYSTEM = Scope.system()  # seeding is the system's work, not a staff member's
 
 
 @dataclass
@@ -96,16 +99,23 @@ def seed_demo(c: Central, *, kiosk_fingerprints: dict[str, str] | None = None,
     accounts.create_unit(c, "CC-B", "CC", "B unit")
     for role in accounts.STAFF_ROLES:
         seeded.staff[role] = accounts.create_staff(c, f"demo-{role}", f"Demo {role.title()}",
-                                                   role, DEMO_STAFF_PASSWORD, facility_id="CC")
+                                                   role, DEMO_STAFF_PASSWORD, facility_id="CC",
+                                                   scope=SYSTEM)
+    # The agency's own administrator: its prices, its keyword lists, every facility.
+    seeded.staff["agency-administrator"] = accounts.create_staff(
+        c, "demo-agency", "Demo Agency Administrator", "administrator", DEMO_STAFF_PASSWORD,
+        agency_id="WA", scope=SYSTEM)
+    with c.db.read() as conn:
+        agency_admin = scope_of(conn, seeded.staff["agency-administrator"])
     admin = seeded.staff["administrator"]
     accounts.register_kiosk(c, "K-CC-A1", "CC-A-DAYROOM", "CC-A", prints.get("K-CC-A1"),
-                            staff_id=admin)
+                            scope=SYSTEM)
     accounts.register_kiosk(c, "K-CC-B1", "CC-B-DAYROOM", "CC-B", prints.get("K-CC-B1"),
-                            staff_id=admin)
+                            scope=SYSTEM)
     for agency_id, name, unit, language, pin in RESIDENTS:
         new = accounts.create_resident(c, agency_id=agency_id, agency="WA", name=name,
                                        facility_id="CC", unit_id=unit, language=language,
-                                       staff_id=admin, pin=pin)
+                                       scope=SYSTEM, pin=pin)
         seeded.residents[agency_id] = new.id
         _open_trust_account(c, agency_id, 5000)
         money.transfer_to_prepaid(c, new.id, amount_cents=2000, key=f"demo-transfer-{agency_id}")
@@ -113,22 +123,22 @@ def seed_demo(c: Central, *, kiosk_fingerprints: dict[str, str] | None = None,
                                       key=f"demo-stamps-{agency_id}")
     for serial, agency_id in TABLETS:
         accounts.register_tablet(c, serial, (tablet_certificates or {}).get(serial),
-                                 staff_id=admin)
-        accounts.assign_tablet(c, serial, seeded.residents[agency_id], staff_id=admin)
+                                 scope=SYSTEM)
+        accounts.assign_tablet(c, serial, seeded.residents[agency_id], scope=SYSTEM)
     for email, name, agency_id, relationship in FAMILIES:
         cid = accounts.register_contact(c, email, name, DEMO_FAMILY_PASSWORD)
         seeded.contacts[email] = cid
         approval = accounts.request_approval(c, cid, agency_id, relationship)
-        accounts.decide_approval(c, approval, approve=True, staff_id=seeded.staff["reviewer"])
+        accounts.decide_approval(c, approval, approve=True, scope=SYSTEM)
         money.buy_stamps_for_contact(c, cid, resident_agency_id=agency_id, offer_id="bundle-35",
                                      card_token="tok_sandbox_demo",  # noqa: S106 - sandbox
                                      key=f"demo-{email}")
     screening_lists.save_list(c, scope="agency", scope_id="WA", language="en",
                               terms=["drop spot", "burner phone", "meet at the fence"],
-                              staff_id=seeded.staff["reviewer"])
+                              reach=agency_admin)
     screening_lists.save_list(c, scope="agency", scope_id="WA", language="es",
                               terms=["punto de entrega", "teléfono desechable"],
-                              staff_id=seeded.staff["reviewer"])
+                              reach=agency_admin)
     _catalog(c, admin)
     rosa = seeded.contacts["rosa.webb@example.org"]
     ana = seeded.contacts["ana.ramos@example.org"]
@@ -167,4 +177,4 @@ def _catalog(c: Central, admin: int) -> None:
             sha = stored.sha256
         kind = "album" if not seconds else "song"
         media.add_item(c, media.Item(item_id, kind, title, artist, album, "Demo Records",
-                                     price, sha, seconds, False), staff_id=admin)
+                                     price, sha, seconds, False), scope=SYSTEM)

@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from central.errors import Forbidden, Unauthenticated
 from central.services import accounts
 from central.services.core import Central
+from central.services.scope import Scope
 from device_security.errors import CertificateError
 from device_security.pki import Role, TrustAnchors, check_certificate
 
@@ -50,18 +51,22 @@ class KioskVerifier:
 
     def __init__(self, trust: TrustAnchors | None) -> None:
         self.trust = trust
-        self._cache: dict[str, tuple[float, KioskIdentity]] = {}
+        self._cache: dict[str, tuple[float, int, KioskIdentity]] = {}
         self._lock = threading.Lock()
 
-    def cached(self, pem: str) -> KioskIdentity | None:
-        """The identity verified for this certificate in the last few seconds."""
+    def cached(self, pem: str, generation: int) -> KioskIdentity | None:
+        """The identity verified for this certificate in the last few seconds,
+        unless a kiosk was retired since (``generation``: Central.kiosks_changed)."""
         with self._lock:
             hit = self._cache.get(pem)
-        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+        if hit is None or hit[0] <= time.monotonic() or hit[1] != generation:
+            return None
+        return hit[2]
 
     def verify(self, central: Central, pem: str) -> KioskIdentity:
         now = time.monotonic()
-        hit = self.cached(pem)
+        generation = central.kiosks_changed
+        hit = self.cached(pem, generation)
         if hit is not None:
             return hit
         if self.trust is None:
@@ -77,7 +82,7 @@ class KioskVerifier:
         with self._lock:
             if len(self._cache) > 1024:
                 self._cache.clear()
-            self._cache[pem] = (now + KIOSK_CACHE_SECONDS, identity)
+            self._cache[pem] = (now + KIOSK_CACHE_SECONDS, generation, identity)
         return identity
 
 
@@ -96,7 +101,7 @@ async def kiosk(request: Request, central: CentralDep) -> KioskIdentity:
     if pem is None:
         raise Unauthenticated("kiosk endpoints need the kiosk's TLS client certificate")
     verifier: KioskVerifier = request.app.state.kiosks
-    known = verifier.cached(pem)  # the common case, answered on the event loop
+    known = verifier.cached(pem, central.kiosks_changed)  # the common case, on the event loop
     if known is not None:
         return known
     return await run_in_threadpool(verifier.verify, central, pem)
@@ -158,6 +163,7 @@ ResidentDep = Annotated[int, Depends(resident)]
 class StaffMember:
     id: int
     role: str
+    scope: Scope  # their facility, or (an agency administrator) their agency
 
 
 def staff(*roles: str) -> Callable[[accounts.Session], StaffMember]:
@@ -165,9 +171,9 @@ def staff(*roles: str) -> Callable[[accounts.Session], StaffMember]:
     allowed = {*roles, "administrator"}
 
     def check(s: SessionDep) -> StaffMember:
-        if s.subject != "staff" or s.role is None:
+        if s.subject != "staff" or s.role is None or s.scope is None:
             raise Forbidden("this is for facility staff")
         if s.role not in allowed:
             raise Forbidden(f"a {s.role} may not do this; it needs: {', '.join(sorted(allowed))}")
-        return StaffMember(s.subject_id, s.role)
+        return StaffMember(s.subject_id, s.role, s.scope)
     return check

@@ -450,6 +450,7 @@ class PinResetOut(BaseModel):
 class TabletIn(Body):
     serial: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
     certificate: Annotated[str, Field(min_length=1, max_length=8192)] | None = None  # PEM
+    facility_id: Code | None = None  # an agency administrator says which facility's
 
 
 class BlobReceiptIn(Body):
@@ -498,6 +499,10 @@ class KioskIn(Body):
     location_code: Annotated[str, Field(min_length=1, max_length=64)]
     unit_id: Code
     certificate_fingerprint: Sha256 | None = None
+
+
+class KioskStatusIn(Body):
+    status: Literal["in_service", "out_of_service", "retired"]
 
 
 class CatalogItemIn(Body):
@@ -562,7 +567,12 @@ class StaffIn(Body):
     name: Text200
     role: Literal["reviewer", "administrator", "technician", "investigator"]
     password: Password
-    facility_id: Code | None = None
+    facility_id: Code | None = None  # None: an agency administrator
+    agency_id: Code | None = None
+
+
+class StaffStatusIn(Body):
+    status: Literal["active", "disabled"]
 
 
 class AuditOut(BaseModel):

@@ -28,6 +28,7 @@ from central.api.models import (
     KeywordListIn,
     KeywordListOut,
     KioskIn,
+    KioskStatusIn,
     NewResidentOut,
     NoteIn,
     PinResetOut,
@@ -38,13 +39,14 @@ from central.api.models import (
     StaffApprovalOut,
     StaffIn,
     StaffLogin,
+    StaffStatusIn,
     TabletIn,
     TabletStatusIn,
     TicketOut,
 )
 from central.errors import InvalidInput
 from central.pricing import PricingPolicy, StampOffer
-from central.schema import approvals, audit_log, contacts
+from central.schema import approvals, audit_log, contacts, residents
 from central.services import (
     accounts,
     alerts,
@@ -54,6 +56,7 @@ from central.services import (
     screening_lists,
     tickets,
 )
+from central.services.core import audit_visible
 
 router = APIRouter(prefix="/v1/staff", tags=["staff"])
 Id = Annotated[int, Path(ge=1, le=2**53)]
@@ -84,20 +87,20 @@ def logout(me: Annotated[StaffMember, Depends(staff(*accounts.STAFF_ROLES))], to
 @router.get("/holds", response_model=list[HoldOut])
 def holds(me: Reviewer, c: CentralDep, status: StatusQuery = "open") -> list[HoldOut]:
     """Held messages, oldest first."""
-    return [HoldOut(**h.__dict__) for h in review.list_holds(c, status)]
+    return [HoldOut(**h.__dict__) for h in review.list_holds(c, status, scope=me.scope)]
 
 
 @router.get("/holds/{hold_id}", response_model=HoldOut)
 def hold(hold_id: Id, me: Reviewer, c: CentralDep) -> HoldOut:
     """One held message, with a translation into the working language when one
     is available (or a plain note saying why not)."""
-    return HoldOut(**review.get_hold(c, hold_id).__dict__)
+    return HoldOut(**review.get_hold(c, hold_id, scope=me.scope).__dict__)
 
 
 @router.post("/holds/{hold_id}/decision", status_code=204)
 def decide(hold_id: Id, body: Decision, me: Reviewer, c: CentralDep) -> Response:
     """Approve, or reject with a reason code; both sides get a notice."""
-    review.decide(c, hold_id, staff_id=me.id, approve=body.approve,
+    review.decide(c, hold_id, scope=me.scope, approve=body.approve,
                   reason_code=body.reason_code, note=body.note)
     return Response(status_code=204)
 
@@ -110,14 +113,14 @@ def rejection_reasons(me: Reviewer) -> dict[str, str]:
 @router.get("/keyword-lists", response_model=list[KeywordListOut])
 def keyword_lists(me: Reviewer, c: CentralDep) -> list[KeywordListOut]:
     return [KeywordListOut(**{**k.__dict__, "terms": list(k.terms)})
-            for k in screening_lists.all_lists(c)]
+            for k in screening_lists.all_lists(c, reach=me.scope)]
 
 
 @router.get("/keyword-lists/{list_id}", response_model=KeywordListOut)
 def keyword_list(list_id: Id, me: Reviewer, c: CentralDep,
                  version: Annotated[int | None, Query(ge=1, le=2**31)] = None
                  ) -> KeywordListOut:
-    k = screening_lists.get_list(c, list_id, version)
+    k = screening_lists.get_list(c, list_id, version, reach=me.scope)
     return KeywordListOut(**{**k.__dict__, "terms": list(k.terms)})
 
 
@@ -126,7 +129,7 @@ def save_keyword_list(body: KeywordListIn, me: Reviewer, c: CentralDep) -> Keywo
     """Replace a list's terms; each save is a new version (send expected_version
     to refuse overwriting someone else's edit)."""
     k = screening_lists.save_list(c, scope=body.scope, scope_id=body.scope_id,
-                                  language=body.language, terms=body.terms, staff_id=me.id,
+                                  language=body.language, terms=body.terms, reach=me.scope,
                                   expected_version=body.expected_version)
     return KeywordListOut(**{**k.__dict__, "terms": list(k.terms)})
 
@@ -140,7 +143,9 @@ def approval_requests(me: Reviewer, c: CentralDep,
     with c.db.read() as conn:
         rows = conn.execute(select(approvals, contacts.c.name, contacts.c.email)
                             .join(contacts, contacts.c.id == approvals.c.contact_id)
-                            .where(approvals.c.status == status)
+                            .join(residents, residents.c.id == approvals.c.resident_id)
+                            .where(approvals.c.status == status,
+                                   me.scope.facilities_clause(residents.c.facility_id))
                             .order_by(approvals.c.requested_at, approvals.c.id).limit(200)).all()
     return [StaffApprovalOut(id=r.id, resident_id=r.resident_id, contact_id=r.contact_id,
                              contact_name=r.name, contact_email=r.email,
@@ -151,7 +156,7 @@ def approval_requests(me: Reviewer, c: CentralDep,
 @router.post("/approvals/{approval_id}/decision", status_code=204)
 def decide_approval(approval_id: Id, body: ApprovalDecision, me: Reviewer,
                     c: CentralDep) -> Response:
-    accounts.decide_approval(c, approval_id, approve=body.approve, staff_id=me.id,
+    accounts.decide_approval(c, approval_id, approve=body.approve, scope=me.scope,
                              note=body.note)
     return Response(status_code=204)
 
@@ -164,18 +169,18 @@ def alert_inbox(me: Watcher, c: CentralDep,
                 status: Annotated[str | None, Query(max_length=16)] = "open"
                 ) -> list[AlertOut]:
     """Pairing refusals reported by kiosks, newest first."""
-    return [AlertOut(**a) for a in alerts.inbox(c, status)]
+    return [AlertOut(**a) for a in alerts.inbox(c, status, scope=me.scope)]
 
 
 @router.post("/alerts/{alert_id}/acknowledge", status_code=204)
 def acknowledge(alert_id: Id, body: AckIn, me: Watcher, c: CentralDep) -> Response:
-    alerts.acknowledge(c, alert_id, staff_id=me.id, note=body.note)
+    alerts.acknowledge(c, alert_id, scope=me.scope, note=body.note)
     return Response(status_code=204)
 
 
 @router.post("/alerts/{alert_id}/notes", status_code=204)
 def alert_note(alert_id: Id, body: NoteIn, me: Watcher, c: CentralDep) -> Response:
-    alerts.add_note(c, alert_id, staff_id=me.id, text=body.text)
+    alerts.add_note(c, alert_id, scope=me.scope, text=body.text)
     return Response(status_code=204)
 
 
@@ -187,18 +192,19 @@ def ticket_list(me: Technician, c: CentralDep,
                 status: Annotated[str | None, Query(max_length=16)] = None) -> list[TicketOut]:
     """Trouble tickets, the ones due soonest first."""
     tickets.escalate_due(c)
-    return [TicketOut(**t.__dict__) for t in tickets.list_tickets(c, status=status)]
+    return [TicketOut(**t.__dict__) for t in tickets.list_tickets(c, status=status,
+                                                                  scope=me.scope)]
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
 def ticket(ticket_id: Id, me: Technician, c: CentralDep) -> TicketOut:
-    return TicketOut(**tickets.view(c, ticket_id).__dict__)
+    return TicketOut(**tickets.view(c, ticket_id, scope=me.scope).__dict__)
 
 
 @router.post("/tickets/{ticket_id}/replies", status_code=204)
 def reply(ticket_id: Id, body: ReplyIn, me: Technician, c: CentralDep) -> Response:
     """Answer a ticket; resolving it needs your own words, not only a canned reply."""
-    tickets.reply(c, ticket_id, staff_id=me.id, text=body.text, canned=body.canned,
+    tickets.reply(c, ticket_id, scope=me.scope, text=body.text, canned=body.canned,
                   resolve=body.resolve)
     return Response(status_code=204)
 
@@ -212,27 +218,32 @@ def admit(body: ResidentIn, me: Admin, c: CentralDep) -> NewResidentOut:
     new = accounts.create_resident(c, agency_id=body.agency_id, agency=body.agency,
                                    name=body.name, facility_id=body.facility_id,
                                    unit_id=body.unit_id, language=body.language,
-                                   staff_id=me.id)
+                                   scope=me.scope)
     return NewResidentOut(id=new.id, agency_id=new.agency_id, first_pin=new.first_pin)
 
 
 @router.post("/residents/{resident_id}/pin-reset", response_model=PinResetOut)
 def pin_reset(resident_id: Id, me: Admin, c: CentralDep) -> PinResetOut:
-    return PinResetOut(pin=accounts.reset_pin(c, resident_id, staff_id=me.id))
+    return PinResetOut(pin=accounts.reset_pin(c, resident_id, scope=me.scope))
 
 
 @router.get("/residents/{resident_id}/archive",
             responses={200: {"content": {"application/zip": {}}}})
 def export_archive(resident_id: Id, me: Investigator, c: CentralDep) -> Response:
     """The resident's whole archive as one zip file."""
-    data = archive.export(c, resident_id, staff_id=me.id)
+    data = archive.export(c, resident_id, scope=me.scope)
     return Response(data, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="resident-{resident_id}-archive.zip"'})
 
 
 @router.post("/tablets", status_code=201, response_model=Created)
-def register_tablet(body: TabletIn, me: Technician, c: CentralDep) -> Created:
-    accounts.register_tablet(c, body.serial, body.certificate, staff_id=me.id)
+def register_tablet(body: TabletIn, me: Technician, c: CentralDep,
+                    request: Request) -> Created:
+    """Register a tablet of a facility in your reach, with the certificate the
+    facility CA issued it."""
+    accounts.register_tablet(c, body.serial, body.certificate, scope=me.scope,
+                             facility_id=body.facility_id,
+                             trust=request.app.state.kiosks.trust)
     return Created(id=0)
 
 
@@ -242,23 +253,34 @@ def assign_tablet(serial: Annotated[str, Path(max_length=64)], body: AssignIn, m
     resident_id = body.resident_id
     if resident_id is None:
         with c.db.read() as conn:
-            resident_id = int(accounts.resident(conn, agency_id=body.resident_agency_id).id)
-    accounts.assign_tablet(c, serial, resident_id, staff_id=me.id)
+            res = accounts.resident(conn, agency_id=body.resident_agency_id)
+            me.scope.facility(res.facility_id, f"resident {body.resident_agency_id}")
+            resident_id = int(res.id)
+    accounts.assign_tablet(c, serial, resident_id, scope=me.scope)
     return Response(status_code=204)
 
 
 @router.post("/tablets/{serial}/status", status_code=204)
 def tablet_status(serial: Annotated[str, Path(max_length=64)], body: TabletStatusIn,
                   me: Technician, c: CentralDep) -> Response:
-    accounts.set_tablet_status(c, serial, body.status, staff_id=me.id)
+    accounts.set_tablet_status(c, serial, body.status, scope=me.scope)
     return Response(status_code=204)
 
 
 @router.post("/kiosks", status_code=201, response_model=Created)
 def register_kiosk(body: KioskIn, me: Technician, c: CentralDep) -> Created:
     accounts.register_kiosk(c, body.id, body.location_code, body.unit_id,
-                            body.certificate_fingerprint, staff_id=me.id)
+                            body.certificate_fingerprint, scope=me.scope)
     return Created(id=0)
+
+
+@router.post("/kiosks/{kiosk_id}/status", status_code=204)
+def kiosk_status(kiosk_id: Annotated[str, Path(max_length=32)], body: KioskStatusIn,
+                 me: Technician, c: CentralDep) -> Response:
+    """Retire a kiosk (its certificate is refused from its next request on), or
+    mark it in or out of service."""
+    accounts.set_kiosk_status(c, kiosk_id, body.status, scope=me.scope)
+    return Response(status_code=204)
 
 
 MEDIA_TYPES = ("audio/mpeg", "audio/wav", "audio/ogg", "video/mp4", "image/jpeg", "image/png")
@@ -275,13 +297,14 @@ async def upload(request: Request, me: Admin, c: CentralDep) -> BlobOut:
 
 @router.post("/catalog", status_code=201, response_model=Created)
 def add_catalog_item(body: CatalogItemIn, me: Admin, c: CentralDep) -> Created:
-    media.add_item(c, media.Item(**body.model_dump()), staff_id=me.id)
+    media.add_item(c, media.Item(**body.model_dump()), scope=me.scope)
     return Created(id=0)
 
 
 @router.get("/agencies/{agency_id}/policy", response_model=PolicyBody)
 def get_policy(agency_id: Annotated[str, Path(max_length=32)], me: Admin,
                c: CentralDep) -> PolicyBody:
+    me.scope.agency(agency_id, f"agency {agency_id}")
     with c.db.read() as conn:
         policy = accounts.policy_of(conn, agency_id)
     return PolicyBody(**{**dataclasses.asdict(policy),
@@ -298,7 +321,7 @@ def set_policy(agency_id: Annotated[str, Path(max_length=32)], body: PolicyBody,
                                                           for o in data["offers"])})
     except ValueError as e:
         raise InvalidInput(str(e)) from e
-    accounts.set_policy(c, agency_id, policy, staff_id=me.id)
+    accounts.set_policy(c, agency_id, policy, scope=me.scope)
     return Response(status_code=204)
 
 
@@ -306,7 +329,15 @@ def set_policy(agency_id: Annotated[str, Path(max_length=32)], body: PolicyBody,
 def add_staff(body: StaffIn, me: Admin, c: CentralDep) -> Created:
     return Created(id=accounts.create_staff(c, body.username, body.name, body.role,
                                             body.password, facility_id=body.facility_id,
-                                            by=me.id))
+                                            agency_id=body.agency_id, scope=me.scope))
+
+
+@router.post("/staff/{staff_id}/status", status_code=204)
+def staff_status(staff_id: Id, body: StaffStatusIn, me: Admin, c: CentralDep) -> Response:
+    """Disable a staff account (its sessions end, its next call is refused) or
+    enable it again."""
+    accounts.set_staff_status(c, staff_id, body.status, scope=me.scope)
+    return Response(status_code=204)
 
 
 @router.get("/audit", response_model=list[AuditOut])
@@ -315,6 +346,7 @@ def audit(me: Investigator, c: CentralDep,
           limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditOut]:
     """Staff actions, newest first; page with ``before`` (an entry's id)."""
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    query = query.where(audit_visible(me.scope))
     if before is not None:
         query = query.where(audit_log.c.id < before)
     with c.db.read() as conn:

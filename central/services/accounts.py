@@ -3,6 +3,7 @@ family contacts and their approvals, staff, and the sessions they log in to."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import re
@@ -43,7 +44,9 @@ from central.schema import (
 )
 from central.services.core import Central, audit
 from central.services.ledger_store import ensure_accounts
-from device_security.pki import Role
+from central.services.scope import Scope, scope_of
+from device_security.errors import CertificateError
+from device_security.pki import Role, TrustAnchors, check_certificate
 from device_security.pki import fingerprint as pki_fingerprint
 
 log = logging.getLogger(__name__)
@@ -84,13 +87,17 @@ def policy_of(conn: Connection, agency_id: str) -> PricingPolicy:
     return PricingPolicy.from_json(text)
 
 
-def set_policy(c: Central, agency_id: str, policy: PricingPolicy, *, staff_id: int) -> None:
-    """Replace an agency's prices and limits (audited with the old and new policy)."""
+def set_policy(c: Central, agency_id: str, policy: PricingPolicy, *, scope: Scope) -> None:
+    """Replace an agency's prices and limits (audited with the old and new
+    policy): an agency administrator's, of their own agency."""
+    scope.agency(agency_id, f"agency {agency_id}")
+    scope.agency_level("change the agency's prices and limits")
+    staff_id = scope.staff_id
     with c.db.write() as conn:
         old = policy_of(conn, agency_id)
         conn.execute(update(agencies).where(agencies.c.id == agency_id)
                      .values(policy=policy.to_json()))
-        audit(conn, c, staff_id, "agency.policy", f"agency:{agency_id}",
+        audit(conn, c, staff_id, "agency.policy", f"agency:{agency_id}", agency=agency_id,
               old=old.to_json(), new=policy.to_json())
 
 
@@ -109,10 +116,12 @@ def create_unit(c: Central, unit_id: str, facility_id: str, name: str) -> None:
 
 
 def register_kiosk(c: Central, kiosk_id: str, location_code: str, unit_id: str,
-                   certificate_fingerprint: str | None, *, staff_id: int | None = None) -> None:
+                   certificate_fingerprint: str | None, *, scope: Scope) -> None:
     check_code(kiosk_id, "kiosk id")
+    staff_id = scope.staff_id
     with c.db.write() as conn:
-        if conn.execute(select(units.c.id).where(units.c.id == unit_id)).first() is None:
+        if conn.execute(select(units.c.id).where(units.c.id == unit_id)).first() is None \
+                or not scope.covers_unit(unit_id):
             raise NotFound(f"no unit {unit_id}")
         try:
             conn.execute(kiosks.insert().values(
@@ -120,8 +129,28 @@ def register_kiosk(c: Central, kiosk_id: str, location_code: str, unit_id: str,
                 certificate_fingerprint=certificate_fingerprint, status="in_service"))
         except IntegrityError as e:
             raise Conflict(f"kiosk {kiosk_id} or location {location_code} exists") from e
-        audit(conn, c, staff_id, "kiosk.register", f"kiosk:{kiosk_id}",
-              location_code=location_code, unit=unit_id)
+        audit(conn, c, staff_id, "kiosk.register", f"kiosk:{kiosk_id}", unit=unit_id,
+              location_code=location_code)
+
+
+KIOSK_STATUSES = ("in_service", "out_of_service", "retired")
+
+
+def set_kiosk_status(c: Central, kiosk_id: str, status: str, *, scope: Scope) -> None:
+    """Retire a kiosk, or mark it in or out of service. A retired kiosk's
+    certificate is refused from its very next request (the server forgets the
+    kiosks it had verified)."""
+    if status not in KIOSK_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(KIOSK_STATUSES)}")
+    with c.db.write() as conn:
+        row = conn.execute(for_update(select(kiosks).where(kiosks.c.id == kiosk_id))).first()
+        if row is None or not scope.covers_unit(row.unit_id):
+            raise NotFound(f"no kiosk {kiosk_id}")
+        conn.execute(update(kiosks).where(kiosks.c.id == kiosk_id).values(status=status))
+        if status == "retired":
+            conn.execute(sessions.delete().where(sessions.c.kiosk_id == kiosk_id))
+        audit(conn, c, scope.staff_id, f"kiosk.{status}", f"kiosk:{kiosk_id}", unit=row.unit_id)
+    c.kiosks_changed += 1  # the verifier checks every kiosk afresh
 
 
 def kiosk_by_fingerprint(c: Central, fingerprint: str) -> Row[tuple[object, ...]]:
@@ -145,12 +174,22 @@ class NewResident:
 
 
 def create_resident(c: Central, *, agency_id: str, agency: str, name: str, facility_id: str,
-                    unit_id: str, language: str = "en", staff_id: int | None = None,
+                    unit_id: str, language: str = "en", scope: Scope,
                     pin: str | None = None) -> NewResident:
-    """Admit a resident with a random first PIN (``pin`` only for demo seeds)."""
+    """Admit a resident with a random first PIN (``pin`` only for demo seeds),
+    at a facility in ``scope``, on one of its units."""
     check_code(agency_id, "agency ID")
     first_pin = pin or random_pin()
+    staff_id = scope.staff_id
     with c.db.write() as conn:
+        place = conn.execute(select(units.c.facility_id, facilities.c.agency_id)
+                             .join(facilities, facilities.c.id == units.c.facility_id)
+                             .where(units.c.id == unit_id)).first()
+        if place is None or place.facility_id != facility_id \
+                or not scope.covers_facility(facility_id):
+            raise NotFound(f"no unit {unit_id} at facility {facility_id}")
+        if place.agency_id != agency:
+            raise InvalidInput(f"facility {facility_id} is not of agency {agency}")
         try:
             rid = conn.execute(residents.insert().values(
                 agency_id=agency_id, agency=agency, name=name, facility_id=facility_id,
@@ -162,7 +201,8 @@ def create_resident(c: Central, *, agency_id: str, agency: str, name: str, facil
         conn.execute(feeds.insert().values(feed=f"resident:{rid}", head=0))
         ensure_accounts(conn, [ledger.prepaid_account(rid),
                                ledger.stamp_account(f"resident:{rid}")])
-        audit(conn, c, staff_id, "resident.create", f"resident:{rid}", agency_id=agency_id,
+        audit(conn, c, staff_id, "resident.create", f"resident:{rid}", facility=facility_id,
+              agency_id=agency_id,
               unit=unit_id)
     return NewResident(rid, agency_id, first_pin)
 
@@ -280,17 +320,19 @@ def change_pin(c: Central, resident_id: int, old_pin: str, new_pin: str) -> None
             pin_hash=c.passwords.hash(new_pin), pin_must_change=False, failed_logins=0))
 
 
-def reset_pin(c: Central, resident_id: int, *, staff_id: int) -> str:
+def reset_pin(c: Central, resident_id: int, *, scope: Scope) -> str:
     """Staff give a resident a new random PIN, to be changed at next login."""
     pin = random_pin()
+    staff_id = scope.staff_id
     with c.db.write() as conn:
-        resident(conn, id=resident_id)
+        scope.facility(resident(conn, id=resident_id).facility_id, f"resident {resident_id}")
         conn.execute(update(residents).where(residents.c.id == resident_id).values(
             pin_hash=c.passwords.hash(pin), pin_must_change=True, failed_logins=0,
             locked_until=0))
         conn.execute(sessions.delete().where(sessions.c.subject == "resident",
                                              sessions.c.subject_id == resident_id))
-        audit(conn, c, staff_id, "resident.reset_pin", f"resident:{resident_id}")
+        audit(conn, c, staff_id, "resident.reset_pin", f"resident:{resident_id}",
+              resident=resident_id)
     return pin
 
 
@@ -348,21 +390,64 @@ def _login_password(c: Central, table: Table, subject: str, column: Column[str],
 
 
 def create_staff(c: Central, username: str, name: str, role: str, password: str, *,
-                 facility_id: str | None = None, by: int | None = None) -> int:
+                 facility_id: str | None = None, agency_id: str | None = None,
+                 scope: Scope) -> int:
+    """A staff account at ``facility_id``, or (an administrator with no
+    facility) an agency administrator of ``agency_id``. Within ``scope``: a
+    facility's administrator adds staff to their own facility only."""
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}", code="bad_role")
     check_code(username, "username")
     check_new_password(password)
     with c.db.write() as conn:
+        if facility_id is not None:
+            agency_of = conn.execute(select(facilities.c.agency_id).where(
+                facilities.c.id == facility_id)).scalar()
+            if agency_of is None or not scope.covers_facility(facility_id):
+                raise NotFound(f"no facility {facility_id}")
+            if agency_id is not None and agency_id != agency_of:
+                raise InvalidInput(f"facility {facility_id} is not of agency {agency_id}")
+            agency_id = str(agency_of)
+        else:
+            if role != "administrator":
+                raise InvalidInput("staff other than agency administrators work at a facility: "
+                                   "give facility_id", code="facility_needed")
+            scope.agency_level("add an agency administrator")
+            agency_id = agency_id or scope.agency_id
+            if agency_id is None or conn.execute(select(agencies.c.id).where(
+                    agencies.c.id == agency_id)).first() is None:
+                raise NotFound(f"no agency {agency_id}")
+            scope.agency(agency_id, f"agency {agency_id}")
         try:
             sid = conn.execute(staff.insert().values(
-                username=username, name=name, role=role, facility_id=facility_id,
+                username=username, name=name, role=role, agency_id=agency_id,
+                facility_id=facility_id, status="active",
                 password_hash=c.passwords.hash(password), failed_logins=0, locked_until=0,
                 created_at=c.clock()).returning(staff.c.id)).scalar_one()
         except IntegrityError as e:
             raise Conflict(f"staff user {username} exists") from e
-        audit(conn, c, by, "staff.create", f"staff:{sid}", username=username, role=role)
+        audit(conn, c, scope.staff_id, "staff.create", f"staff:{sid}", facility=facility_id,
+              agency=agency_id, username=username, role=role)
     return sid
+
+
+def set_staff_status(c: Central, staff_id: int, status: str, *, scope: Scope) -> None:
+    """Disable a staff account (its sessions end at once) or enable it again."""
+    if status not in ("active", "disabled"):
+        raise InvalidInput("status is active or disabled")
+    with c.db.write() as conn:
+        row = conn.execute(for_update(select(staff).where(staff.c.id == staff_id))).first()
+        if row is None or not (scope.covers_facility(row.facility_id) if row.facility_id
+                               else scope.agency_wide and scope.covers_agency(row.agency_id)):
+            raise NotFound(f"no staff member {staff_id}")
+        if row.id == scope.staff_id and status == "disabled":
+            raise InvalidInput("you cannot disable your own account")
+        conn.execute(update(staff).where(staff.c.id == staff_id).values(status=status))
+        if status == "disabled":
+            conn.execute(sessions.delete().where(sessions.c.subject == "staff",
+                                                 sessions.c.subject_id == staff_id))
+        audit(conn, c, scope.staff_id, f"staff.{status}", f"staff:{staff_id}",
+              facility=row.facility_id, agency=row.agency_id)
 
 
 @dataclass(frozen=True)
@@ -372,6 +457,7 @@ class Session:
     kiosk_id: str | None
     role: str | None = None  # a staff member's role
     must_change_pin: bool = False  # a resident still on the first PIN
+    scope: Scope | None = None  # a staff member's reach
 
 
 def authenticate(c: Central, token: str) -> Session:
@@ -385,12 +471,14 @@ def authenticate(c: Central, token: str) -> Session:
             raise Unauthenticated("the session has ended; log in again")
         role = None
         must_change = False
+        scope = None
         if row.subject == "staff":
-            role = conn.execute(select(staff.c.role).where(staff.c.id == row.subject_id)).scalar()
+            scope = scope_of(conn, row.subject_id)  # a disabled account's session ends here
+            role = scope.role
         elif row.subject == "resident":
             must_change = bool(conn.execute(select(residents.c.pin_must_change).where(
                 residents.c.id == row.subject_id)).scalar())
-    return Session(row.subject, row.subject_id, row.kiosk_id, role, must_change)
+    return Session(row.subject, row.subject_id, row.kiosk_id, role, must_change, scope)
 
 
 def logout(c: Central, token: str) -> None:
@@ -419,12 +507,14 @@ def request_approval(c: Central, contact_id: int, resident_agency_id: str,
             .returning(approvals.c.id)).scalar_one())
 
 
-def decide_approval(c: Central, approval_id: int, *, approve: bool, staff_id: int,
+def decide_approval(c: Central, approval_id: int, *, approve: bool, scope: Scope,
                     note: str = "") -> None:
+    staff_id = scope.staff_id
     with c.db.write() as conn:
         row = conn.execute(for_update(select(approvals).where(approvals.c.id == approval_id))
                            ).first()
-        if row is None:
+        if row is None or not scope.covers_facility(resident(conn, id=row.resident_id)
+                                                    .facility_id):
             raise NotFound(f"no approval request {approval_id}")
         status = "approved" if approve else "denied"
         conn.execute(update(approvals).where(approvals.c.id == approval_id).values(
@@ -445,23 +535,36 @@ def require_approved(conn: Connection, resident_id: int, contact_id: int) -> Non
 
 
 def register_tablet(c: Central, serial: str, certificate_pem: str | None, *,
-                    staff_id: int | None) -> None:
-    """Register a tablet, with the certificate its provisioning issued (whose key
-    signs its receipts and drafts). Raises InvalidInput for a certificate that
-    is not a tablet's or names another serial, Conflict if it is registered."""
+                    scope: Scope, facility_id: str | None = None,
+                    trust: TrustAnchors | None = None) -> None:
+    """Register a tablet of a facility in ``scope`` (``facility_id``, or the
+    staff member's own), with the certificate its provisioning issued (whose
+    key signs its receipts and drafts), which the facility CA (``trust``) must
+    have signed. Raises InvalidInput for a certificate that is not a tablet's,
+    names another serial or is not the CA's, Conflict if it is registered."""
     if not (0 < len(serial) <= 64 and serial.isprintable()):
         raise InvalidInput("a tablet serial is 1-64 printable characters")
+    facility_id = facility_id or scope.facility_id
+    if facility_id is None and len(scope.facility_ids) == 1:
+        (facility_id,) = scope.facility_ids
+    if facility_id is not None:
+        scope.facility(facility_id, f"facility {facility_id}")
+    elif not scope.is_system:
+        raise InvalidInput("say which facility the tablet is for (facility_id)")
     fingerprint = None
     if certificate_pem is not None:
-        fingerprint = tablet_certificate(certificate_pem, serial)[1]
+        cert, fingerprint = tablet_certificate(certificate_pem, serial)
+        if not scope.is_system or trust is not None:
+            issued_by_facility_ca(cert, trust, now=c.clock())
+    staff_id = scope.staff_id
     with c.db.write() as conn:
         try:
             conn.execute(tablets.insert().values(
-                serial=serial, certificate_fingerprint=fingerprint,
+                serial=serial, certificate_fingerprint=fingerprint, facility_id=facility_id,
                 certificate=certificate_pem, status="active", sync_counter=0))
         except IntegrityError as e:
             raise Conflict(f"tablet {serial} is registered") from e
-        audit(conn, c, staff_id, "tablet.register", f"tablet:{serial}")
+        audit(conn, c, staff_id, "tablet.register", f"tablet:{serial}", facility=facility_id)
 
 
 def tablet_certificate(pem: str, serial: str) -> tuple[x509.Certificate, str]:
@@ -481,15 +584,20 @@ def tablet_certificate(pem: str, serial: str) -> tuple[x509.Certificate, str]:
     return cert, pki_fingerprint(cert)
 
 
-def assign_tablet(c: Central, serial: str, resident_id: int, *, staff_id: int | None) -> None:
-    """Give a tablet to a resident; any other active tablet of theirs is retired."""
+def assign_tablet(c: Central, serial: str, resident_id: int, *, scope: Scope) -> None:
+    """Give a tablet to a resident of the same facility; any other active
+    tablet of theirs is retired."""
+    staff_id = scope.staff_id
     with c.db.write() as conn:
         row = conn.execute(for_update(select(tablets).where(tablets.c.serial == serial))).first()
-        if row is None:
+        if row is None or not _tablet_in_scope(conn, row, scope):
             raise NotFound(f"no tablet {serial}")
         if row.status != "active":
             raise PolicyRefused(f"tablet {serial} is {row.status}")
-        resident(conn, id=resident_id)
+        res = resident(conn, id=resident_id)
+        scope.facility(res.facility_id, f"resident {resident_id}")
+        if row.facility_id is not None and row.facility_id != res.facility_id:
+            raise PolicyRefused(f"tablet {serial} belongs to facility {row.facility_id}")
         conn.execute(update(tablets).where(tablets.c.resident_id == resident_id,
                                            tablets.c.serial != serial,
                                            tablets.c.status == "active")
@@ -497,15 +605,44 @@ def assign_tablet(c: Central, serial: str, resident_id: int, *, staff_id: int | 
         if row.resident_id != resident_id:  # its committed feed was someone else's
             conn.execute(update(tablets).where(tablets.c.serial == serial)
                          .values(resident_id=resident_id, feed_through=0))
-        audit(conn, c, staff_id, "tablet.assign", f"tablet:{serial}", resident=resident_id)
+        if row.facility_id is None:
+            conn.execute(update(tablets).where(tablets.c.serial == serial)
+                         .values(facility_id=res.facility_id))
+        audit(conn, c, staff_id, "tablet.assign", f"tablet:{serial}", resident=resident_id,
+              to_resident=resident_id)
 
 
-def set_tablet_status(c: Central, serial: str, status: str, *, staff_id: int | None) -> None:
+def set_tablet_status(c: Central, serial: str, status: str, *, scope: Scope) -> None:
     if status not in TABLET_STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(TABLET_STATUSES)}")
     with c.db.write() as conn:
-        done = conn.execute(update(tablets).where(tablets.c.serial == serial)
-                            .values(status=status)).rowcount
-        if not done:
+        row = conn.execute(for_update(select(tablets).where(tablets.c.serial == serial))).first()
+        if row is None or not _tablet_in_scope(conn, row, scope):
             raise NotFound(f"no tablet {serial}")
-        audit(conn, c, staff_id, f"tablet.{status}", f"tablet:{serial}")
+        conn.execute(update(tablets).where(tablets.c.serial == serial).values(status=status))
+        audit(conn, c, scope.staff_id, f"tablet.{status}", f"tablet:{serial}",
+              facility=row.facility_id, resident=row.resident_id)
+
+
+def _tablet_in_scope(conn: Connection, row: Row[tuple[object, ...]], scope: Scope) -> bool:
+    """A tablet is its facility's; one registered before tablets had a facility,
+    its resident's."""
+    facility = row.facility_id
+    if facility is None and row.resident_id is not None:
+        facility = resident(conn, id=int(str(row.resident_id))).facility_id
+    return scope.is_system or (facility is not None and scope.covers_facility(facility))
+
+
+def issued_by_facility_ca(cert: x509.Certificate, trust: TrustAnchors | None, *,
+                          now: int) -> None:
+    """Raises InvalidInput unless the facility CA issued ``cert`` (a tablet's,
+    in its validity, not revoked)."""
+    if trust is None:
+        raise InvalidInput("this server has no facility CA to check tablet certificates "
+                           "against ([central] ca_certificate)", code="no_ca")
+    try:
+        check_certificate(cert, trust, now=datetime.datetime.fromtimestamp(now, datetime.UTC),
+                          expected_roles=[Role.TABLET])
+    except CertificateError as e:
+        raise InvalidInput(f"the tablet certificate is not one the facility CA issued: {e}",
+                           code="wrong_certificate") from e

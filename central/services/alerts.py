@@ -14,6 +14,7 @@ from central.database import for_update
 from central.errors import InvalidInput, NotFound
 from central.schema import alert_notes, alerts, kiosks
 from central.services.core import Central, audit
+from central.services.scope import Scope
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,12 @@ def record(c: Central, kiosk_id: str, report: AlertReport) -> int:
     return alert_id
 
 
-def inbox(c: Central, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
-    query = select(alerts).order_by(alerts.c.raised_at.desc(), alerts.c.id.desc()).limit(limit)
+def inbox(c: Central, status: str | None = "open", limit: int = 100, *,
+          scope: Scope) -> list[dict[str, Any]]:
+    """Alerts raised at kiosks of the staff member's facilities, newest first."""
+    query = select(alerts).join(kiosks, kiosks.c.id == alerts.c.kiosk_id).where(
+        scope.units_clause(kiosks.c.unit_id)).order_by(
+        alerts.c.raised_at.desc(), alerts.c.id.desc()).limit(limit)
     if status is not None:
         if status not in ("open", "acknowledged"):
             raise InvalidInput("status is open or acknowledged")
@@ -78,28 +83,42 @@ def inbox(c: Central, status: str | None = "open", limit: int = 100) -> list[dic
     return out
 
 
-def acknowledge(c: Central, alert_id: int, *, staff_id: int, note: str = "") -> None:
+def _unit_of(conn: Any, kiosk_id: object) -> str | None:
+    unit: str | None = conn.execute(select(kiosks.c.unit_id).where(
+        kiosks.c.id == kiosk_id)).scalar()
+    return unit
+
+
+def _in_scope(conn: Any, alert_kiosk: object, scope: Scope) -> bool:
+    return scope.covers_unit(_unit_of(conn, alert_kiosk))
+
+
+def acknowledge(c: Central, alert_id: int, *, scope: Scope, note: str = "") -> None:
+    staff_id = scope.staff_id
     with c.db.write() as conn:
         row = conn.execute(for_update(select(alerts).where(alerts.c.id == alert_id))).first()
-        if row is None:
+        if row is None or not _in_scope(conn, row.kiosk_id, scope):
             raise NotFound(f"no alert {alert_id}")
         if row.status == "open":
             conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
                 status="acknowledged", acknowledged_by=staff_id, acknowledged_at=c.clock()))
         if note:
             _note(conn, c, alert_id, staff_id, note)
-        audit(conn, c, staff_id, "alert.acknowledge", f"alert:{alert_id}", note=note)
+        audit(conn, c, staff_id, "alert.acknowledge", f"alert:{alert_id}",
+              unit=_unit_of(conn, row.kiosk_id), note=note)
 
 
-def add_note(c: Central, alert_id: int, *, staff_id: int, text: str) -> None:
+def add_note(c: Central, alert_id: int, *, scope: Scope, text: str) -> None:
     with c.db.write() as conn:
-        if conn.execute(select(alerts.c.id).where(alerts.c.id == alert_id)).first() is None:
+        kiosk = conn.execute(select(alerts.c.kiosk_id).where(alerts.c.id == alert_id)).scalar()
+        if kiosk is None or not _in_scope(conn, kiosk, scope):
             raise NotFound(f"no alert {alert_id}")
-        _note(conn, c, alert_id, staff_id, text)
-        audit(conn, c, staff_id, "alert.note", f"alert:{alert_id}")
+        _note(conn, c, alert_id, scope.staff_id, text)
+        audit(conn, c, scope.staff_id, "alert.note", f"alert:{alert_id}",
+              unit=_unit_of(conn, kiosk))
 
 
-def _note(conn: Any, c: Central, alert_id: int, staff_id: int, text: str) -> None:
+def _note(conn: Any, c: Central, alert_id: int, staff_id: int | None, text: str) -> None:
     if not (0 < len(text.strip()) <= 2000):
         raise InvalidInput("a note is 1-2000 characters")
     conn.execute(alert_notes.insert().values(alert_id=alert_id, staff_id=staff_id,

@@ -21,15 +21,19 @@ from central.services import media, tickets
 from central.services.accounts import resident
 from central.services.core import Central, audit
 from central.services.messaging import message_record
+from central.services.scope import Scope
 
 log = logging.getLogger(__name__)
 PURGE_BATCH = 500
 
 
-def export(c: Central, resident_id: int, *, staff_id: int) -> bytes:
-    """Everything kept for a resident, as zip bytes. Raises NotFound."""
+def export(c: Central, resident_id: int, *, scope: Scope) -> bytes:
+    """Everything kept for a resident of a facility in ``scope``, as zip bytes.
+    Raises NotFound."""
+    staff_id = scope.staff_id
     with c.db.read() as conn:
         res = resident(conn, id=resident_id)
+        scope.facility(res.facility_id, f"resident {resident_id}")
         ids = conn.execute(select(messages.c.id).where(messages.c.resident_id == resident_id)
                            .order_by(messages.c.id)).scalars().all()
         records = [message_record(conn, i) | {"status": s} for i, s in conn.execute(
@@ -58,6 +62,7 @@ def export(c: Central, resident_id: int, *, staff_id: int) -> bytes:
                 log.error("archive of resident %s: blob %s is missing", resident_id, sha)
     with c.db.write() as conn:
         audit(conn, c, staff_id, "resident.export", f"resident:{resident_id}",
+              resident=resident_id,
               messages=len(records), blobs=len(hashes))
     return out.getvalue()
 

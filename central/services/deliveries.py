@@ -78,8 +78,8 @@ def blob_receipt(c: Central, *, unit_id: str, serial: str, sha256: str,
         if ids:
             conn.execute(update(entitlements).where(entitlements.c.id.in_(ids)).values(
                 state="verified", updated_at=at, receipt=signature))
-            audit(conn, c, None, "delivery.verified", f"tablet:{serial}", blob=sha256,
-                  entitlements=list(ids))
+            audit(conn, c, None, "delivery.verified", f"tablet:{serial}",
+                  resident=tablet.resident_id, blob=sha256, entitlements=list(ids))
     return [int(i) for i in ids]
 
 

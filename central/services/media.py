@@ -19,6 +19,7 @@ from central.services.accounts import check_code, policy_of, resident
 from central.services.core import Central, audit
 from central.services.ledger_store import find, load_accounts, post
 from central.services.money import internal_key
+from central.services.scope import Scope
 
 log = logging.getLogger(__name__)
 KINDS = ("song", "album", "music_video")
@@ -47,7 +48,11 @@ def _item(row: Row[tuple[object, ...]]) -> Item:
                 row.blob_sha256, int(row.duration_s), bool(row.explicit))
 
 
-def add_item(c: Central, item: Item, *, staff_id: int | None) -> None:
+def add_item(c: Central, item: Item, *, scope: Scope) -> None:
+    """Add to the catalog (which every agency's residents shop from): an agency
+    administrator's work."""
+    scope.agency_level("change the catalog")
+    staff_id = scope.staff_id
     check_code(item.id, "catalog id")
     if item.kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
@@ -287,5 +292,5 @@ def _refund(conn: Connection, c: Central, purchase_key: str, resident_id: int,
     feeds.append(conn, f"resident:{resident_id}", "notice", purchase_key,
                  {"notice": "purchase_refunded", "text": f"A purchase was refunded: {why}. "
                   "You can buy it again.", "entitlements": [e.id for e in ents]}, at)
-    audit(conn, c, None, "media.refund", purchase_key, why=why)
+    audit(conn, c, None, "media.refund", purchase_key, resident=resident_id, why=why)
     return [int(e.id) for e in ents]

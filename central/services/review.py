@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Select, select, update
 
 from central import ledger
 from central.database import for_update
@@ -19,6 +19,7 @@ from central.services.accounts import policy_of
 from central.services.core import Central, audit
 from central.services.ledger_store import ensure_accounts, find, load_accounts, post
 from central.services.messaging import deliver, message_record, notify_recipient, notify_sender
+from central.services.scope import Scope
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +47,28 @@ class HoldView:
     translation: dict[str, Any] | None
 
 
-def list_holds(c: Central, status: str = "open", limit: int = 100) -> list[HoldView]:
+def _held(scope: Scope) -> Select[Any]:
+    """Holds of messages to or from residents of the staff member's facilities."""
+    return select(holds).join(messages, messages.c.id == holds.c.message_id).join(
+        residents, residents.c.id == messages.c.resident_id).where(
+        scope.facilities_clause(residents.c.facility_id))
+
+
+def list_holds(c: Central, status: str = "open", limit: int = 100, *,
+               scope: Scope) -> list[HoldView]:
     if status not in ("open", "approved", "rejected"):
         raise InvalidInput("status is open, approved or rejected")
     with c.db.read() as conn:
-        rows = conn.execute(select(holds).where(holds.c.status == status)
+        rows = conn.execute(_held(scope).where(holds.c.status == status)
                             .order_by(holds.c.held_at, holds.c.id).limit(limit)).all()
         return [HoldView(r.id, r.status, message_record(conn, r.message_id), json.loads(r.hits),
                          r.held_at, r.reason_code, None) for r in rows]
 
 
-def get_hold(c: Central, hold_id: int, *, translate: bool = True) -> HoldView:
+def get_hold(c: Central, hold_id: int, *, scope: Scope, translate: bool = True) -> HoldView:
     """A hold with the message, the hits, and (for reviewers) a translation."""
     with c.db.read() as conn:
-        row = conn.execute(select(holds).where(holds.c.id == hold_id)).first()
+        row = conn.execute(_held(scope).where(holds.c.id == hold_id)).first()
         if row is None:
             raise NotFound(f"no hold {hold_id}")
         record = message_record(conn, row.message_id)
@@ -93,7 +102,7 @@ def _refund_to_live_lots(conn: Connection, charge: ledger.Posting, at: int, *,
                           tuple(ledger.Entry(a, n) for a, n in amounts.items() if n))
 
 
-def decide(c: Central, hold_id: int, *, staff_id: int, approve: bool,
+def decide(c: Central, hold_id: int, *, scope: Scope, approve: bool,
            reason_code: str | None = None, note: str = "") -> None:
     """Approve (deliver) or reject (with a reason code) a held message.
 
@@ -105,10 +114,11 @@ def decide(c: Central, hold_id: int, *, staff_id: int, approve: bool,
                            code="bad_reason")
     if len(note) > 1000:
         raise InvalidInput("a note is at most 1000 characters")
+    staff_id = scope.staff_id
     with c.db.write() as conn:
-        row = conn.execute(for_update(select(holds).where(holds.c.id == hold_id))).first()
-        if row is None:
+        if conn.execute(_held(scope).where(holds.c.id == hold_id)).first() is None:
             raise NotFound(f"no hold {hold_id}")
+        row = conn.execute(for_update(select(holds).where(holds.c.id == hold_id))).one()
         if row.status != "open":
             raise Conflict(f"hold {hold_id} was already {row.status}", code="already_decided")
         at = c.clock()
@@ -144,5 +154,6 @@ def decide(c: Central, hold_id: int, *, staff_id: int, approve: bool,
             notify_recipient(conn, c, msg.id, "message_rejected",
                              f"A message to you was not delivered. {reason}",
                              reason_code=reason_code)
-        audit(conn, c, staff_id, f"hold.{status}", f"message:{msg.uid}", hold=hold_id,
+        audit(conn, c, staff_id, f"hold.{status}", f"message:{msg.uid}",
+              resident=msg.resident_id, hold=hold_id,
               reason_code=reason_code, note=note)

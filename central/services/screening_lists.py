@@ -8,14 +8,16 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Row, and_, or_, select, update
 
 from central.database import for_update
 from central.errors import Conflict, InvalidInput, NotFound
-from central.schema import keyword_list_versions, keyword_lists
+from central.schema import keyword_list_versions, keyword_lists, residents
 from central.screening import SCOPES, KeywordTerm, Screen
 from central.services.core import Central, audit
+from central.services.scope import Scope
 
 log = logging.getLogger(__name__)
 MAX_TERMS = 20_000
@@ -33,13 +35,36 @@ class KeywordList:
     terms: tuple[str, ...]
 
 
+def _covers(conn: Connection, reach: Scope, scope: str, scope_id: str) -> bool:
+    """Whether a staff member may see the list at ``scope``/``scope_id``: their
+    agency's, their facilities', their units', their residents'."""
+    if reach.is_system:
+        return True
+    if scope == "agency":
+        return reach.covers_agency(scope_id)
+    if scope == "facility":
+        return reach.covers_facility(scope_id)
+    if scope == "unit":
+        return reach.covers_unit(scope_id)
+    if not scope_id.isdigit():
+        return False
+    facility = conn.execute(select(residents.c.facility_id).where(
+        residents.c.id == int(scope_id))).scalar()
+    return reach.covers_facility(facility)
+
+
 def save_list(c: Central, *, scope: str, scope_id: str, language: str,
-              terms: Sequence[str], staff_id: int,
+              terms: Sequence[str], reach: Scope,
               expected_version: int | None = None) -> KeywordList:
     """Replace a list's terms with a new version. ``expected_version`` guards
-    against two reviewers overwriting each other (Conflict)."""
+    against two reviewers overwriting each other (Conflict). An agency's own
+    list is an agency administrator's to change; the others, any reviewer's
+    whose reach covers them."""
     if scope not in SCOPES:
         raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}")
+    if scope == "agency":
+        reach.agency_level("change the agency's keyword lists")
+    staff_id = reach.staff_id
     if not (0 < len(language) <= 8 and language.isalpha()):
         raise InvalidInput("language must be a language code such as 'en'")
     cleaned = sorted({t.strip() for t in terms if t.strip()})
@@ -48,6 +73,8 @@ def save_list(c: Central, *, scope: str, scope_id: str, language: str,
     # Compile once now: a term that cannot be matched is refused before it is saved.
     Screen.build(KeywordTerm(t, scope, scope_id, language, 0) for t in cleaned)
     with c.db.write() as conn:
+        if not _covers(conn, reach, scope, scope_id):
+            raise NotFound(f"no {scope} {scope_id}")
         row = conn.execute(for_update(select(keyword_lists).where(
             keyword_lists.c.scope == scope, keyword_lists.c.scope_id == scope_id,
             keyword_lists.c.language == language))).first()
@@ -66,16 +93,20 @@ def save_list(c: Central, *, scope: str, scope_id: str, language: str,
         conn.execute(keyword_list_versions.insert().values(
             list_id=list_id, version=current + 1, terms=json.dumps(cleaned),
             edited_by=staff_id, edited_at=c.clock()))
-        audit(conn, c, staff_id, "keywords.save", f"keyword_list:{list_id}",
+        place: dict[str, Any] = {"agency": scope_id} if scope == "agency" else \
+            {"facility": scope_id} if scope == "facility" else {"unit": scope_id} \
+            if scope == "unit" else {"resident": int(scope_id)} if scope_id.isdigit() else {}
+        audit(conn, c, staff_id, "keywords.save", f"keyword_list:{list_id}", **place,
               version=current + 1, scope=scope, scope_id=scope_id, language=language,
               terms=len(cleaned))
     return KeywordList(list_id, scope, scope_id, language, current + 1, tuple(cleaned))
 
 
-def get_list(c: Central, list_id: int, version: int | None = None) -> KeywordList:
+def get_list(c: Central, list_id: int, version: int | None = None, *,
+             reach: Scope) -> KeywordList:
     with c.db.read() as conn:
         row = conn.execute(select(keyword_lists).where(keyword_lists.c.id == list_id)).first()
-        if row is None:
+        if row is None or not _covers(conn, reach, row.scope, row.scope_id):
             raise NotFound(f"no keyword list {list_id}")
         want = row.version if version is None else version
         terms = conn.execute(select(keyword_list_versions.c.terms).where(
@@ -87,9 +118,11 @@ def get_list(c: Central, list_id: int, version: int | None = None) -> KeywordLis
                        tuple(json.loads(terms)))
 
 
-def all_lists(c: Central) -> list[KeywordList]:
+def all_lists(c: Central, *, reach: Scope) -> list[KeywordList]:
+    """The lists a staff member may see (their terms left out)."""
     with c.db.read() as conn:
         rows = conn.execute(select(keyword_lists).order_by(keyword_lists.c.id)).all()
+        rows = [r for r in rows if _covers(conn, reach, r.scope, r.scope_id)]
     return [KeywordList(r.id, r.scope, r.scope_id, r.language, r.version, ()) for r in rows]
 
 

@@ -89,7 +89,7 @@ def _record(c: Central, unit_id: str, kiosk_id: str, serial: str, counter: int,
             uid=uid, kiosk_id=kiosk_id, serial=serial, counter=counter, accepted=accepted,
             reported_at=c.clock()))
         audit(conn, c, None, "tablet.counter" if accepted else "tablet.counter_refused",
-              f"tablet:{serial}", counter=counter, kiosk=kiosk_id, uid=uid)
+              f"tablet:{serial}", unit=unit_id, counter=counter, kiosk=kiosk_id, uid=uid)
         state = _state(conn, serial)
     if not accepted:
         log.warning("kiosk %s reported tablet %s at sync counter %d, not above %d (from %s)",

@@ -13,9 +13,10 @@ from sqlalchemy import Connection, select, update
 
 from central.database import for_update
 from central.errors import Conflict, InvalidInput, NotFound, PolicyRefused
-from central.schema import ticket_events, tickets
+from central.schema import residents, ticket_events, tickets
 from central.services import feeds
 from central.services.core import Central, audit
+from central.services.scope import Scope
 
 log = logging.getLogger(__name__)
 CATEGORIES = ("tablet_broken", "tablet_sync", "purchase_missing", "refund", "message_missing",
@@ -86,11 +87,16 @@ def _tell(conn: Connection, resident_id: int, ticket_id: int, at: int, text: str
                  {"notice": "ticket", "ticket_id": ticket_id, "text": text}, at)
 
 
-def view(c: Central, ticket_id: int, *, resident_id: int | None = None) -> TicketView:
-    """One ticket with its history; ``resident_id`` limits it to its owner."""
+def view(c: Central, ticket_id: int, *, resident_id: int | None = None,
+         scope: Scope | None = None) -> TicketView:
+    """One ticket with its history; ``resident_id`` limits it to its owner,
+    ``scope`` to a staff member's facilities."""
     with c.db.read() as conn:
         row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
-        if row is None or (resident_id is not None and row.resident_id != resident_id):
+        if row is None or (resident_id is not None and row.resident_id != resident_id) \
+                or (scope is not None and not scope.covers_facility(conn.execute(
+                    select(residents.c.facility_id).where(residents.c.id == row.resident_id)
+                ).scalar())):
             raise NotFound(f"no ticket {ticket_id}")
         events = conn.execute(select(ticket_events).where(ticket_events.c.ticket_id == ticket_id)
                               .order_by(ticket_events.c.id)).all()
@@ -102,8 +108,15 @@ def view(c: Central, ticket_id: int, *, resident_id: int | None = None) -> Ticke
 
 
 def list_tickets(c: Central, *, resident_id: int | None = None,
-                 status: str | None = None) -> list[TicketView]:
+                 status: str | None = None, scope: Scope | None = None) -> list[TicketView]:
+    """A resident's tickets (``resident_id``), or those of the residents in a
+    staff member's ``scope``; the ones due soonest first."""
     query = select(tickets.c.id).order_by(tickets.c.due_at, tickets.c.id)
+    if scope is not None:
+        query = query.join(residents, residents.c.id == tickets.c.resident_id).where(
+            scope.facilities_clause(residents.c.facility_id))
+    elif resident_id is None:
+        raise ValueError("list_tickets needs a resident or a scope")
     if resident_id is not None:
         query = query.where(tickets.c.resident_id == resident_id)
     if status is not None:
@@ -113,7 +126,7 @@ def list_tickets(c: Central, *, resident_id: int | None = None,
     return [view(c, i) for i in ids]
 
 
-def reply(c: Central, ticket_id: int, *, staff_id: int, text: str = "",
+def reply(c: Central, ticket_id: int, *, scope: Scope, text: str = "",
           canned: str | None = None, resolve: bool = False) -> None:
     """Answer a ticket. Resolving needs the staff member's own words: a canned
     reply alone cannot close a ticket (PolicyRefused)."""
@@ -127,9 +140,11 @@ def reply(c: Central, ticket_id: int, *, staff_id: int, text: str = "",
         raise PolicyRefused("a ticket is resolved with your own explanation of what was done; "
                             "a canned reply alone cannot close it", code="canned_cannot_close")
     at = c.clock()
+    staff_id = scope.staff_id
     with c.db.write() as conn:
         row = conn.execute(for_update(select(tickets).where(tickets.c.id == ticket_id))).first()
-        if row is None:
+        if row is None or not scope.covers_facility(conn.execute(select(
+                residents.c.facility_id).where(residents.c.id == row.resident_id)).scalar()):
             raise NotFound(f"no ticket {ticket_id}")
         if row.status == "resolved":
             raise Conflict(f"ticket {ticket_id} is resolved", code="resolved")
@@ -144,7 +159,7 @@ def reply(c: Central, ticket_id: int, *, staff_id: int, text: str = "",
         _tell(conn, row.resident_id, ticket_id, at,
               f"Ticket {ticket_id}: {'resolved' if resolve else 'staff replied'}.")
         audit(conn, c, staff_id, "ticket.resolve" if resolve else "ticket.reply",
-              f"ticket:{ticket_id}", canned=canned)
+              f"ticket:{ticket_id}", resident=row.resident_id, canned=canned)
 
 
 def escalate_due(c: Central) -> list[int]:

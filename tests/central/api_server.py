@@ -17,7 +17,7 @@ from central.server import CentralServer
 from central.services import accounts
 from device_security.ca_store import CertificateAuthority, IdentityFiles
 from device_security.pki import Role, fingerprint, private_key_pem
-from tests.central.facility import STAFF_PASSWORD, Facility
+from tests.central.facility import STAFF_PASSWORD, SYSTEM, Facility
 
 
 @dataclass
@@ -53,7 +53,8 @@ class ApiServer:
         for kiosk_id, location, unit in (("K-A2", "CC-A-HALL", "U-A"),
                                          ("K-B2", "CC-B-HALL", "U-B")):
             ident, print_ = _identity(self.ca, state / kiosk_id, Role.KIOSK, location)
-            accounts.register_kiosk(facility.central, kiosk_id, location, unit, print_)
+            accounts.register_kiosk(facility.central, kiosk_id, location, unit, print_,
+                                    scope=SYSTEM)
             self.kiosks[kiosk_id] = ident
         # A certificate from the facility CA for a kiosk nobody registered.
         self.stray, _ = _identity(self.ca, state / "stray", Role.KIOSK, "CC-STRAY")

@@ -17,9 +17,11 @@ from central.payments import SandboxCardPayments
 from central.pricing import PricingPolicy, StampOffer
 from central.services import accounts
 from central.services.core import Central, Settings
+from central.services.scope import Scope, scope_of
 from central.trust_account import InMemoryTrustAccounts, TrustAccounts
 
 STAFF_PASSWORD = "correct horse battery"
+SYSTEM = Scope.system()
 WASHINGTON = PricingPolicy(
     stamps_per_message=1, stamps_per_photo=1, stamps_per_videogram=4,
     offers=(StampOffer("bundle-20", 20, 500), StampOffer("bundle-35", 35, 750),
@@ -65,7 +67,8 @@ class Facility:
     def admit(self, agency_id: str, name: str, unit: str = "U-A", pin: str = "482916"
               ) -> accounts.NewResident:
         new = accounts.create_resident(self.central, agency_id=agency_id, agency="WA",
-                                       name=name, facility_id="F1", unit_id=unit, pin=pin)
+                                       name=name, facility_id="F1", unit_id=unit, pin=pin,
+                                       scope=SYSTEM)
         self.residents[agency_id] = new
         return new
 
@@ -74,8 +77,14 @@ class Facility:
         if approved_for is not None:
             approval = accounts.request_approval(self.central, cid, approved_for, "sister")
             accounts.decide_approval(self.central, approval, approve=True,
-                                     staff_id=self.staff["reviewer"])
+                                     scope=self.scope("reviewer"))
         return cid
+
+    def scope(self, role: str) -> Scope:
+        """The reach of the staff member of ``role``: the administrator is the
+        agency's (WA), the others work at facility F1."""
+        with self.central.db.read() as conn:
+            return scope_of(conn, self.staff[role])
 
 
 def build(database_url: str, state: Path, *, trust: TrustAccounts | None = None,
@@ -94,10 +103,11 @@ def build(database_url: str, state: Path, *, trust: TrustAccounts | None = None,
     accounts.create_facility(central, "F1", "WA", "Cedar Creek", "staff@cedar.example")
     accounts.create_unit(central, "U-A", "F1", "A unit")
     accounts.create_unit(central, "U-B", "F1", "B unit")
-    accounts.register_kiosk(central, "K-A1", "CC-A-DAYROOM", "U-A", None)
-    accounts.register_kiosk(central, "K-B1", "CC-B-DAYROOM", "U-B", None)
+    accounts.register_kiosk(central, "K-A1", "CC-A-DAYROOM", "U-A", None, scope=SYSTEM)
+    accounts.register_kiosk(central, "K-B1", "CC-B-DAYROOM", "U-B", None, scope=SYSTEM)
     facility = Facility(central, clock)
     for role in accounts.STAFF_ROLES:
-        facility.staff[role] = accounts.create_staff(central, role, role.title(), role,
-                                                     STAFF_PASSWORD)
+        facility.staff[role] = accounts.create_staff(
+            central, role, role.title(), role, STAFF_PASSWORD, scope=SYSTEM,
+            facility_id=None if role == "administrator" else "F1", agency_id="WA")
     return facility

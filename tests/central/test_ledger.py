@@ -19,7 +19,7 @@ from central.errors import CentralError, InsufficientFunds
 from central.schema import ledger_accounts, ledger_entries
 from central.services import media, messaging, money
 from central.services.media import Item
-from tests.central.facility import Facility
+from tests.central.facility import SYSTEM, Facility
 
 # -- the pure rules --------------------------------------------------------------
 
@@ -142,13 +142,13 @@ def test_random_operations_keep_the_ledger_whole(facility: Facility,
                                 purpose="media")
     song = f"s{run}"
     media.add_item(f.central, Item(song, "song", "A Song", "An Artist", None, "Label", 129,
-                                   "a" * 64, 200, False), staff_id=None)
+                                   "a" * 64, 200, False), scope=SYSTEM)
     album = f"a{run}"
     media.add_item(f.central, Item(album, "album", "An Album", "An Artist", None, "Label", 999,
-                                   None, 0, False), staff_id=None)
+                                   None, 0, False), scope=SYSTEM)
     for t in range(3):
         media.add_item(f.central, Item(f"{album}t{t}", "song", f"Track {t}", "An Artist", album,
-                                       "Label", 129, f"{t:x}" * 64, 200, False), staff_id=None)
+                                       "Label", 129, f"{t:x}" * 64, 200, False), scope=SYSTEM)
     done: list[Callable[[], object]] = []
     keys = itertools.count()
     for name, who, amount in ops:

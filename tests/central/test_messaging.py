@@ -49,7 +49,7 @@ def test_family_registers_buys_and_sends_a_photo(facility: Facility) -> None:
     with pytest.raises(Forbidden):
         messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
                                     body="hi")
-    accounts.decide_approval(f.central, approval, approve=True, staff_id=f.staff["reviewer"])
+    accounts.decide_approval(f.central, approval, approve=True, scope=f.scope("reviewer"))
     bought = money.buy_stamps_for_contact(f.central, cid, resident_agency_id="100001",
                                           offer_id="bundle-35", card_token="tok_sandbox_visa",
                                           key="purchase-0001")
@@ -90,18 +90,18 @@ def test_a_held_message_is_reviewed_with_notices_to_both_sides(facility: Facilit
                                  offer_id="bundle-20", card_token="tok_sandbox_visa",
                                  key="purchase-0001")
     screening_lists.save_list(f.central, scope="facility", scope_id="F1", language="en",
-                              terms=["meet at the fence"], staff_id=f.staff["reviewer"])
+                              terms=["meet at the fence"], reach=f.scope("reviewer"))
     sent = messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
                                        body="ok so MEET.AT the f-e-n-c-e at 9")
     assert sent.status == "held"
     assert _feed(f, f"resident:{ann.id}") == []  # nothing reaches the resident yet
     assert _feed(f, f"contact:{cid}")[0][1]["notice"] == "message_held"
-    [hold] = review.list_holds(f.central)
+    [hold] = review.list_holds(f.central, scope=f.scope("reviewer"))
     assert hold.hits[0]["term"] == "meet at the fence"
     assert hold.hits[0]["excerpt"] == "MEET.AT the f-e-n-c-e"
     with pytest.raises(InvalidInput):  # a rejection needs a reason code
-        review.decide(f.central, hold.hold_id, staff_id=f.staff["reviewer"], approve=False)
-    review.decide(f.central, hold.hold_id, staff_id=f.staff["reviewer"], approve=approve,
+        review.decide(f.central, hold.hold_id, scope=f.scope("reviewer"), approve=False)
+    review.decide(f.central, hold.hold_id, scope=f.scope("reviewer"), approve=approve,
                   reason_code=None if approve else "escape", note="checked")
     resident_side = _feed(f, f"resident:{ann.id}")
     family_side = _feed(f, f"contact:{cid}")
@@ -117,7 +117,7 @@ def test_a_held_message_is_reviewed_with_notices_to_both_sides(facility: Facilit
         assert family_side[-1][1]["reason_code"] == "escape"
         assert _stamps(f, cid) == 20  # the agency refunds rejected messages' stamps
     with pytest.raises(Conflict):
-        review.decide(f.central, hold.hold_id, staff_id=f.staff["reviewer"], approve=True)
+        review.decide(f.central, hold.hold_id, scope=f.scope("reviewer"), approve=True)
     with f.central.db.read() as conn:
         actions = [r.action for r in conn.execute(audit_log.select())]
         assert f"hold.{'approved' if approve else 'rejected'}" in actions

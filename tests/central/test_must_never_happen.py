@@ -21,7 +21,7 @@ from central.services.archive import purge_expired
 from central.services.media import Item
 from central.services.messaging import Attachment, contact_owner
 from tests.central.api_server import ApiServer
-from tests.central.facility import WASHINGTON, Facility
+from tests.central.facility import SYSTEM, WASHINGTON, Facility
 from tests.central.test_api import PHOTO, _admit, _approved_family
 
 SONG = b"ID3 a song that costs money " * 200
@@ -41,7 +41,7 @@ def _blob(f: Facility, data: bytes, media_type: str, *, uploader: str = "staff:1
 def _song(f: Facility, item_id: str = "song-1", price: int = 129) -> str:
     sha = _blob(f, item_id.encode() + SONG, "audio/mpeg")
     media.add_item(f.central, Item(item_id, "song", f"Title {item_id}", "The Lanterns", None,
-                                   "Demo", price, sha, 200, False), staff_id=None)
+                                   "Demo", price, sha, 200, False), scope=SYSTEM)
     return sha
 
 
@@ -68,13 +68,15 @@ def _second_agency(f: Facility, agency: str, resident_agency_id: str) -> int:
     accounts.create_unit(c, f"U-{agency}"[:32], f"F-{agency}"[:32], "Second unit")
     new = accounts.create_resident(c, agency_id=resident_agency_id, agency=agency,
                                    name="Other Agency Resident",
-                                   facility_id=f"F-{agency}"[:32], unit_id=f"U-{agency}"[:32])
+                                   facility_id=f"F-{agency}"[:32], unit_id=f"U-{agency}"[:32],
+                                   scope=SYSTEM)
     return new.id
 
 
 def _approve(f: Facility, cid: int, resident_agency_id: str) -> None:
+    """Approved by the other agency's own staff (here, the system stands in for them)."""
     approval = accounts.request_approval(f.central, cid, resident_agency_id, "brother")
-    accounts.decide_approval(f.central, approval, approve=True, staff_id=f.staff["reviewer"])
+    accounts.decide_approval(f.central, approval, approve=True, scope=SYSTEM)
 
 
 def _card_charges(f: Facility) -> int:
@@ -236,7 +238,7 @@ def test_refund_into_an_expired_plan_lot_does_not_break_the_expiry_sweep(
     f = facility
     f.admit("100001", "Ann Example")
     screening_lists.save_list(f.central, scope="unit", scope_id="U-A", language="en",
-                              terms=["burner phone"], staff_id=f.staff["reviewer"])
+                              terms=["burner phone"], reach=f.scope("reviewer"))
     cid = f.family("sis@example.org", "Sis", approved_for="100001")
     money.buy_stamps_for_contact(f.central, cid, resident_agency_id="100001",
                                  offer_id="plan-30", card_token="tok_sandbox_visa",
@@ -246,8 +248,8 @@ def test_refund_into_an_expired_plan_lot_does_not_break_the_expiry_sweep(
     assert sent.status == "held"
     f.clock.advance(31 * 86400)
     assert money.expire_stamps(f.central) == 1  # the plan's 29 left expire
-    [hold] = review.list_holds(f.central)
-    review.decide(f.central, hold.hold_id, staff_id=f.staff["reviewer"], approve=False,
+    [hold] = review.list_holds(f.central, scope=f.scope("reviewer"))
+    review.decide(f.central, hold.hold_id, scope=f.scope("reviewer"), approve=False,
                   reason_code="contraband")
     # Another family's plan, bought now, runs out 30 days later.
     other = f.family("bro@example.org", "Bro", approved_for="100001")
@@ -403,7 +405,7 @@ def test_family_display_name_is_screened(facility: Facility) -> None:
     f = facility
     rid = f.admit("100001", "Ann Example").id
     screening_lists.save_list(f.central, scope="unit", scope_id="U-A", language="en",
-                              terms=["burner phone"], staff_id=f.staff["reviewer"])
+                              terms=["burner phone"], reach=f.scope("reviewer"))
     cid = f.family("deals@example.org", "Burner Phone Drop Gate 3", approved_for="100001")
     money.buy_stamps_for_contact(f.central, cid, resident_agency_id="100001",
                                  offer_id="bundle-20", card_token="tok_sandbox_visa",

@@ -10,7 +10,7 @@ from central.services import media, messaging, money, review, screening_lists, t
 from central.services.archive import purge_expired
 from central.services.media import Item
 from central.translation import ReviewTranslator
-from tests.central.facility import Facility
+from tests.central.facility import SYSTEM, Facility
 
 
 def _song(f: Facility, item_id: str = "song-1", price: int = 129) -> str:
@@ -18,7 +18,7 @@ def _song(f: Facility, item_id: str = "song-1", price: int = 129) -> str:
     messaging.record_upload(f.central, stored.sha256, stored.size, "audio/mpeg",
                             uploader="staff:1", purpose="media")
     media.add_item(f.central, Item(item_id, "song", "River Road", "The Lanterns", None, "Demo",
-                                   price, stored.sha256, 200, False), staff_id=None)
+                                   price, stored.sha256, 200, False), scope=SYSTEM)
     return stored.sha256
 
 
@@ -51,13 +51,13 @@ def test_a_ticket_escalates_before_its_clock_runs_out(facility: Facility) -> Non
     notices = [r.body["text"] for r in messaging.feed_page(f.central, f"resident:{rid}", 0)[1]]
     assert any("escalated" in n for n in notices)
     with pytest.raises(PolicyRefused):  # a canned reply alone does not close it
-        tickets.reply(f.central, ticket_id, staff_id=f.staff["technician"], canned="resync",
+        tickets.reply(f.central, ticket_id, scope=f.scope("technician"), canned="resync",
                       resolve=True)
-    tickets.reply(f.central, ticket_id, staff_id=f.staff["technician"], canned="need_tablet")
-    tickets.reply(f.central, ticket_id, staff_id=f.staff["technician"],
+    tickets.reply(f.central, ticket_id, scope=f.scope("technician"), canned="need_tablet")
+    tickets.reply(f.central, ticket_id, scope=f.scope("technician"),
                   text="Battery replaced; returned to the resident.", resolve=True)
     with pytest.raises(Conflict):
-        tickets.reply(f.central, ticket_id, staff_id=f.staff["technician"], text="again")
+        tickets.reply(f.central, ticket_id, scope=f.scope("technician"), text="again")
     with pytest.raises(InvalidInput):
         tickets.file(f.central, rid, uid="ticket-0002", category="other", description="x",
                      diagnostics={"log": "x" * 20_000}, kiosk_id=None)
@@ -104,14 +104,14 @@ def test_an_album_buys_every_track_for_its_price(facility: Facility) -> None:
     f = facility
     rid = _funded(f)
     media.add_item(f.central, Item("album-1", "album", "North Windows", "Harbor Street", None,
-                                   "Demo", 500, None, 0, False), staff_id=None)
+                                   "Demo", 500, None, 0, False), scope=SYSTEM)
     for n in range(3):
         stored = f.central.blobs.put([f"track {n}".encode()], max_size=100)
         messaging.record_upload(f.central, stored.sha256, stored.size, "audio/mpeg",
                                 uploader="staff:1", purpose="media")
         media.add_item(f.central, Item(f"track-{n}", "song", f"Track {n}", "Harbor Street",
                                        "album-1", "Demo", 129, stored.sha256, 100, False),
-                       staff_id=None)
+                       scope=SYSTEM)
     ents = media.purchase(f.central, rid, "album-1", key="buy-album-1")
     assert sorted(e.item_id for e in ents) == ["track-0", "track-1", "track-2"]
     assert sum(e.price_cents for e in ents) == 500 and _prepaid(f, rid) == 500
@@ -119,21 +119,24 @@ def test_an_album_buys_every_track_for_its_price(facility: Facility) -> None:
 
 def test_keyword_lists_are_versioned(facility: Facility) -> None:
     f = facility
-    reviewer = f.staff["reviewer"]
+    admin = f.scope("administrator")  # an agency's own list is its administrators' to change
     first = screening_lists.save_list(f.central, scope="agency", scope_id="WA", language="en",
-                                      terms=["drop spot"], staff_id=reviewer)
+                                      terms=["drop spot"], reach=admin)
     second = screening_lists.save_list(f.central, scope="agency", scope_id="WA", language="en",
-                                       terms=["drop spot", "burner phone"], staff_id=reviewer,
+                                       terms=["drop spot", "burner phone"], reach=admin,
                                        expected_version=1)
     assert (first.version, second.version) == (1, 2)
     with pytest.raises(Conflict):  # someone else saved version 2 meanwhile
         screening_lists.save_list(f.central, scope="agency", scope_id="WA", language="en",
-                                  terms=["x"], staff_id=reviewer, expected_version=1)
-    assert screening_lists.get_list(f.central, first.id, 1).terms == ("drop spot",)
-    assert screening_lists.get_list(f.central, first.id).terms == ("burner phone", "drop spot")
+                                  terms=["x"], reach=admin, expected_version=1)
+    reviewer = f.scope("reviewer")  # who reads every list of the agency
+    assert screening_lists.get_list(f.central, first.id, 1, reach=reviewer).terms == (
+        "drop spot",)
+    assert screening_lists.get_list(f.central, first.id, reach=reviewer).terms == (
+        "burner phone", "drop spot")
     with pytest.raises(InvalidInput):
         screening_lists.save_list(f.central, scope="galaxy", scope_id="x", language="en",
-                                  terms=[], staff_id=reviewer)
+                                  terms=[], reach=admin)
     # The new version applies to the next message at once.
     f.admit("100001", "Ann Example")
     cid = f.family("sis@example.org", "Sis", approved_for="100001")
@@ -143,7 +146,7 @@ def test_keyword_lists_are_versioned(facility: Facility) -> None:
     held = messaging.send_from_contact(f.central, cid, uid=f.uid(),
                                        resident_agency_id="100001", body="a burner phone")
     assert held.status == "held"
-    [hold] = review.list_holds(f.central)
+    [hold] = review.list_holds(f.central, scope=f.scope("reviewer"))
     assert hold.hits[0]["list_version"] == 2
 
 
@@ -156,12 +159,12 @@ def test_a_reviewer_sees_spanish_beside_its_english_translation(facility: Facili
                                  offer_id="bundle-20", card_token="tok_sandbox_visa",
                                  key="purchase-0001")
     screening_lists.save_list(f.central, scope="agency", scope_id="WA", language="es",
-                              terms=["punto de entrega"], staff_id=f.staff["reviewer"])
+                              terms=["punto de entrega"], reach=f.scope("administrator"))
     messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
                                 body="Hola hermana, el punto de entrega es el mismo de "
                                 "siempre. Te quiero mucho.")
-    [hold] = review.list_holds(f.central)
-    seen = review.get_hold(f.central, hold.hold_id)
+    [hold] = review.list_holds(f.central, scope=f.scope("reviewer"))
+    seen = review.get_hold(f.central, hold.hold_id, scope=f.scope("reviewer"))
     assert seen.translation is not None
     assert seen.translation["source_language"] == "es"
     assert seen.translation["status"] == "translated"

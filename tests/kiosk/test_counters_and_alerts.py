@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from central.services import accounts
+from central.services.scope import Scope
 from device_security import reasons
 from device_security.alerts import Alert, Alerter, AlertQueue, QueuedAlert
 from device_security.channel import Credentials
@@ -51,7 +52,8 @@ def add_kiosk(api: ApiServer, directory: Path, kiosk_id: str, location: str,
               unit: str) -> None:
     """Another kiosk on a unit, with its certificate (ApiServer has one per unit)."""
     ident, fingerprint = _identity(api.ca, directory, Role.KIOSK, location)
-    accounts.register_kiosk(api.facility.central, kiosk_id, location, unit, fingerprint)
+    accounts.register_kiosk(api.facility.central, kiosk_id, location, unit, fingerprint,
+                            scope=Scope.system())
     api.kiosks[kiosk_id] = ident
 
 
