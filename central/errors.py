@@ -76,6 +76,26 @@ class PolicyRefused(CentralError):
     code = "policy_refused"
 
 
+class TooManyAttempts(CentralError):
+    """Too many logins from this kiosk, address or account in a short while:
+    try again after ``retry_after`` seconds."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Busy(CentralError):
+    """The server is checking as many passwords as it will at once: try again shortly."""
+
+    status = 503
+    code = "busy"
+    retry_after = 2
+
+
 # -- another system's fault -----------------------------------------------------
 
 

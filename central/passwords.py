@@ -3,35 +3,61 @@
 from __future__ import annotations
 
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from central.errors import InvalidInput
+from central.errors import Busy, InvalidInput
 
 PIN_LENGTH = 6
 
 
-class Passwords:
-    """Hashes secrets with argon2id. ``cost`` "low" is for tests and demos only."""
+MAX_AT_ONCE = 4  # argon2 computations at once (each takes tens of ms and 64 MiB)
+WAIT_S = 2.0  # how long a login waits for its turn before the server says it is busy
 
-    def __init__(self, cost: str = "standard") -> None:
+
+class Passwords:
+    """Hashes secrets with argon2id. ``cost`` "low" is for tests and demos only.
+
+    At most ``max_at_once`` hashes run at once: a flood of logins waits its
+    turn (``wait_s`` at most, then Busy) instead of taking every worker
+    thread and starving the kiosks' syncs."""
+
+    def __init__(self, cost: str = "standard", *, max_at_once: int = MAX_AT_ONCE,
+                 wait_s: float = WAIT_S) -> None:
         if cost == "standard":
             self._hasher = PasswordHasher()
         elif cost == "low":
             self._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         else:
             raise ValueError(f"password cost must be 'standard' or 'low', not {cost!r}")
+        self._turns = threading.BoundedSemaphore(max_at_once)
+        self._wait_s = wait_s
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        if not self._turns.acquire(timeout=self._wait_s):
+            raise Busy("the server is busy checking logins; try again in a moment")
+        try:
+            yield
+        finally:
+            self._turns.release()
 
     def hash(self, secret: str) -> str:
-        return self._hasher.hash(secret)
+        with self._turn():
+            return self._hasher.hash(secret)
 
     def verify(self, hashed: str, secret: str) -> bool:
-        """True when ``secret`` matches; a damaged hash never matches."""
-        try:
-            return self._hasher.verify(hashed, secret)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
+        """True when ``secret`` matches; a damaged hash never matches. Raises
+        Busy when too many hashes are running for too long."""
+        with self._turn():
+            try:
+                return self._hasher.verify(hashed, secret)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return False
 
 
 def random_pin() -> str:

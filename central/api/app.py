@@ -104,8 +104,12 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI
     async def central_error(_: Request, e: CentralError) -> JSONResponse:
         if e.status >= 500:
             log.error("%s: %s", type(e).__name__, e.message)
+        headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else {}
+        retry_after = getattr(e, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
         return JSONResponse({"error": e.code, "message": e.message}, status_code=e.status,
-                            headers={"WWW-Authenticate": "Bearer"} if e.status == 401 else None)
+                            headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:

@@ -90,6 +90,11 @@ def central_now(central: Central) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(central.clock(), tz=datetime.UTC)
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's network address, for per-address login limits."""
+    return request.client.host if request.client is not None else None
+
+
 def _client_pem(request: Request) -> str | None:
     tls = request.scope.get("extensions", {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from central.api.auth import CentralDep, ContactDep, TokenDep
+from central.api.auth import CentralDep, ContactDep, TokenDep, client_address
 from central.api.blob_io import read_upload, serve_blob
 from central.api.models import (
     ApprovalOut,
@@ -48,8 +48,8 @@ def register(body: ContactRegistration, c: CentralDep) -> Created:
 
 
 @router.post("/sessions", response_model=SessionOut)
-def login(body: ContactLogin, c: CentralDep) -> SessionOut:
-    done = accounts.login_contact(c, body.email, body.password)
+def login(body: ContactLogin, c: CentralDep, request: Request) -> SessionOut:
+    done = accounts.login_contact(c, body.email, body.password, address=client_address(request))
     return SessionOut(token=done.token, expires_at=done.expires_at)
 
 
@@ -73,7 +73,9 @@ def my_approvals(me: ContactDep, c: CentralDep) -> list[ApprovalOut]:
                             .join(residents, residents.c.id == approvals.c.resident_id)
                             .where(approvals.c.contact_id == me)
                             .order_by(approvals.c.id)).all()
-    return [ApprovalOut(id=r.id, resident_agency_id=r.agency_id, resident_name=r.name,
+    # No name before staff approve: an ID number someone typed tells them nobody's name.
+    return [ApprovalOut(id=r.id, resident_agency_id=r.agency_id,
+                        resident_name=r.name if r.status == "approved" else None,
                         relationship=r.relationship, status=r.status) for r in rows]
 
 

@@ -101,7 +101,7 @@ class ApprovalRequest(Body):
 class ApprovalOut(BaseModel):
     id: int
     resident_agency_id: str
-    resident_name: str
+    resident_name: str | None  # only once staff have approved the contact
     relationship: str
     status: str
 

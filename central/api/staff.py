@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from central.api.auth import CentralDep, StaffMember, TokenDep, staff
+from central.api.auth import CentralDep, StaffMember, TokenDep, client_address, staff
 from central.api.blob_io import read_upload
 from central.api.models import (
     AckIn,
@@ -69,8 +69,9 @@ StatusQuery = Annotated[str, Query(max_length=16)]
 
 
 @router.post("/sessions", response_model=SessionOut)
-def login(body: StaffLogin, c: CentralDep) -> SessionOut:
-    done = accounts.login_staff(c, body.username, body.password)
+def login(body: StaffLogin, c: CentralDep, request: Request) -> SessionOut:
+    done = accounts.login_staff(c, body.username, body.password,
+                                address=client_address(request))
     return SessionOut(token=done.token, expires_at=done.expires_at)
 
 

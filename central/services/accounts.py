@@ -234,14 +234,15 @@ def _check_lock(c: Central, row: Row[tuple[object, ...]]) -> None:
                         f"{(locked_until - c.clock() + 59) // 60} minutes")
 
 
-def _failed(conn: Connection, c: Central, table: Table, row: Row[tuple[object, ...]]) -> None:
-    failures = int(row.failed_logins) + 1
-    locked_until = 0
-    if failures >= c.settings.max_failed_logins:
-        locked_until = c.clock() + c.settings.lockout_minutes * 60
-        failures = 0
-    conn.execute(update(table).where(table.c.id == row.id)
-                 .values(failed_logins=failures, locked_until=locked_until))
+def _failed(conn: Connection, c: Central, table: Table, row_id: object) -> None:
+    """Count a wrong answer (atomically: two at once count twice); at
+    ``max_failed_logins`` in a row, lock the account for ``lockout_minutes``."""
+    conn.execute(update(table).where(table.c.id == row_id)
+                 .values(failed_logins=table.c.failed_logins + 1))
+    failures = conn.execute(select(table.c.failed_logins).where(table.c.id == row_id)).scalar()
+    if failures is not None and failures >= c.settings.max_failed_logins:
+        conn.execute(update(table).where(table.c.id == row_id).values(
+            failed_logins=0, locked_until=c.clock() + c.settings.lockout_minutes * 60))
 
 
 def _open_session(conn: Connection, c: Central, subject: str, subject_id: int, minutes: int,
@@ -255,31 +256,31 @@ def _open_session(conn: Connection, c: Central, subject: str, subject_id: int, m
 
 
 def login_resident(c: Central, agency_id: str, pin: str, *, kiosk_id: str) -> Login:
-    """A resident logs in at a kiosk. Raises Unauthenticated, LockedOut or PolicyRefused.
-
-    The kiosk must be on the resident's unit. After ``max_failed_logins``
-    wrong PINs the account locks for ``lockout_minutes``.
-    """
-    with c.db.write() as conn:
-        row = conn.execute(for_update(select(residents).where(
-            residents.c.agency_id == agency_id))).first()
-        if row is None:
-            c.passwords.verify(_DUMMY_HASH.get(c), pin)  # same time whether the ID exists
-            raise Unauthenticated("the ID or PIN is wrong")
-        _check_lock(c, row)
-        wrong = not c.passwords.verify(row.pin_hash, pin)
-        if wrong:
-            _failed(conn, c, residents, row)  # committed: the count survives the refusal
-    if wrong:
+    """A resident logs in at a kiosk of their own unit. Raises Unauthenticated
+    (a wrong ID or PIN, or the right PIN at another unit's kiosk: the same
+    answer, counted the same way, so a PIN cannot be tried from elsewhere),
+    LockedOut, PolicyRefused (an account that is not active), TooManyAttempts
+    or Busy. After ``max_failed_logins`` wrong answers in a row the account
+    locks for ``lockout_minutes``."""
+    c.logins.admit((f"kiosk:{kiosk_id}", c.logins.per_kiosk),
+                   (f"account:resident:{agency_id[:32]}", c.logins.per_account))
+    with c.db.read() as conn:
+        row = conn.execute(select(residents).where(residents.c.agency_id == agency_id)).first()
+        unit = conn.execute(select(kiosks.c.unit_id).where(kiosks.c.id == kiosk_id)).scalar()
+    if row is None:
+        c.passwords.verify(_DUMMY_HASH.get(c), pin)  # same time whether the ID exists
+        raise Unauthenticated("the ID or PIN is wrong")
+    _check_lock(c, row)
+    right = c.passwords.verify(str(row.pin_hash), pin) and unit == row.unit_id
+    if not right:
+        with c.db.write() as conn:
+            _failed(conn, c, residents, row.id)
         raise Unauthenticated("the ID or PIN is wrong")
     with c.db.write() as conn:
         conn.execute(update(residents).where(residents.c.id == row.id)
                      .values(failed_logins=0, locked_until=0))
         if row.status != "active":
             raise PolicyRefused(f"this account is {row.status}")
-        kiosk = conn.execute(select(kiosks).where(kiosks.c.id == kiosk_id)).first()
-        if kiosk is None or kiosk.unit_id != row.unit_id:
-            raise PolicyRefused("this kiosk is not on your unit", code="wrong_unit")
         token, expires = _open_session(conn, c, "resident", row.id,
                                        c.settings.resident_session_minutes, kiosk_id)
     return Login(token, "resident", row.id, expires, must_change_pin=row.pin_must_change)
@@ -303,16 +304,14 @@ _DUMMY_HASH = _DummyHash()
 
 def change_pin(c: Central, resident_id: int, old_pin: str, new_pin: str) -> None:
     """Raises Unauthenticated for a wrong old PIN, InvalidInput for a weak new one."""
-    with c.db.write() as conn:
-        row = conn.execute(for_update(select(residents).where(residents.c.id == resident_id))
-                           ).first()
-        if row is None:
-            raise NotFound(f"no resident {resident_id}")
-        _check_lock(c, row)
-        wrong = not c.passwords.verify(str(row.pin_hash), old_pin)
-        if wrong:
-            _failed(conn, c, residents, row)
-    if wrong:
+    with c.db.read() as conn:
+        row = conn.execute(select(residents).where(residents.c.id == resident_id)).first()
+    if row is None:
+        raise NotFound(f"no resident {resident_id}")
+    _check_lock(c, row)
+    if not c.passwords.verify(str(row.pin_hash), old_pin):
+        with c.db.write() as conn:
+            _failed(conn, c, residents, row.id)
         raise Unauthenticated("the current PIN is wrong")
     with c.db.write() as conn:
         check_new_pin(new_pin, agency_id=str(row.agency_id), old_pin=old_pin)
@@ -358,27 +357,32 @@ def register_contact(c: Central, email: str, name: str, password: str) -> int:
     return cid
 
 
-def login_contact(c: Central, email: str, password: str) -> Login:
+def login_contact(c: Central, email: str, password: str, *,
+                  address: str | None = None) -> Login:
     return _login_password(c, contacts, "contact", contacts.c.email, email.strip().lower(),
-                           password)
+                           password, address)
 
 
-def login_staff(c: Central, username: str, password: str) -> Login:
-    return _login_password(c, staff, "staff", staff.c.username, username, password)
+def login_staff(c: Central, username: str, password: str, *,
+                address: str | None = None) -> Login:
+    return _login_password(c, staff, "staff", staff.c.username, username, password, address)
 
 
 def _login_password(c: Central, table: Table, subject: str, column: Column[str], name: str,
-                    password: str) -> Login:
-    with c.db.write() as conn:
-        row = conn.execute(for_update(select(table).where(column == name))).first()
-        if row is None:
-            c.passwords.verify(_DUMMY_HASH.get(c), password)
-            raise Unauthenticated("the email/username or password is wrong")
-        _check_lock(c, row)
-        wrong = not c.passwords.verify(row.password_hash, password)
-        if wrong:
-            _failed(conn, c, table, row)
-    if wrong:
+                    password: str, address: str | None) -> Login:
+    limits = [(f"account:{subject}:{name[:254]}", c.logins.per_account)]
+    if address:
+        limits.append((f"address:{address[:64]}", c.logins.per_address))
+    c.logins.admit(*limits)
+    with c.db.read() as conn:
+        row = conn.execute(select(table).where(column == name)).first()
+    if row is None:
+        c.passwords.verify(_DUMMY_HASH.get(c), password)
+        raise Unauthenticated("the email/username or password is wrong")
+    _check_lock(c, row)
+    if not c.passwords.verify(str(row.password_hash), password):
+        with c.db.write() as conn:
+            _failed(conn, c, table, row.id)
         raise Unauthenticated("the email/username or password is wrong")
     with c.db.write() as conn:
         if getattr(row, "status", "active") != "active":

@@ -15,6 +15,7 @@ from central.database import Database, now
 from central.passwords import Passwords
 from central.payments import CardPayments
 from central.schema import audit_log, facilities, residents, units
+from central.throttle import LoginThrottle
 from central.trust_account import TrustAccounts
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class Central:
     screens: dict[tuple[tuple[int, int], ...], Any] = field(default_factory=dict)
     # raised when a kiosk is retired: kiosk identities verified before then are checked again
     kiosks_changed: int = 0
+    logins: LoginThrottle = field(default_factory=LoginThrottle)  # per kiosk, address, account
 
 
 def audit_visible(scope: Scope) -> ColumnElement[bool]:

@@ -18,10 +18,17 @@ from central.pricing import PricingPolicy, StampOffer
 from central.services import accounts
 from central.services.core import Central, Settings
 from central.services.scope import Scope, scope_of
+from central.throttle import LoginThrottle, Rate
 from central.trust_account import InMemoryTrustAccounts, TrustAccounts
 
 STAFF_PASSWORD = "correct horse battery"
 SYSTEM = Scope.system()
+
+
+def unthrottled() -> LoginThrottle:
+    """Tests log in far more often than people do; the limits have tests of their own."""
+    plenty = Rate(100_000, 1.0)
+    return LoginThrottle(per_kiosk=plenty, per_account=plenty, per_address=plenty)
 WASHINGTON = PricingPolicy(
     stamps_per_message=1, stamps_per_photo=1, stamps_per_videogram=4,
     offers=(StampOffer("bundle-20", 20, 500), StampOffer("bundle-35", 35, 750),
@@ -97,7 +104,7 @@ def build(database_url: str, state: Path, *, trust: TrustAccounts | None = None,
         trust=trust if trust is not None else InMemoryTrustAccounts(),
         payments=SandboxCardPayments(), passwords=Passwords("low"),
         translator=translator if translator is not None else WordTranslator(),
-        settings=Settings(), clock=clock)
+        settings=Settings(), clock=clock, logins=unthrottled())
     accounts.create_agency(central, "WA", "Washington Department of Corrections",
                            policy=WASHINGTON)
     accounts.create_facility(central, "F1", "WA", "Cedar Creek", "staff@cedar.example")

@@ -327,3 +327,62 @@ def test_a_scope_is_pure_and_says_no_outside() -> None:
     assert s.covers_unit("U-A") and not s.covers_unit("U-C")
     assert not s.covers_facility(None) and not s.agency_wide
     assert Scope.system().covers_facility("anything")
+
+
+def test_logins_are_limited_per_account_kiosk_and_address(tmp_path: Path) -> None:
+    """A flood of wrong passwords at one account, or of logins from one kiosk,
+    is refused early (429 with Retry-After) while everyone else logs in."""
+    from central.throttle import LoginThrottle
+
+    f = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
+    f.central.logins = LoginThrottle()  # the server's own limits
+    f.admit("100001", "Ann Example")
+    with ApiServer(f, tmp_path / "api") as api:
+        codes = [api.session().post("/v1/staff/sessions", json={
+            "username": "reviewer", "password": "wrong password 1"}).status_code
+            for _ in range(12)]
+        # Five wrong answers lock the account (423); the throttle refuses the rest
+        # before any password is checked.
+        assert codes == [401] * 5 + [423] * 5 + [429, 429]
+        flooded = api.session().post("/v1/staff/sessions", json={
+            "username": "reviewer", "password": STAFF_PASSWORD})
+        assert flooded.status_code == 429 and int(flooded.headers["Retry-After"]) >= 1
+        assert api.session().post("/v1/staff/sessions", json={
+            "username": "technician", "password": STAFF_PASSWORD}).status_code == 200
+        kiosk = api.session("K-A2")
+        answers = [kiosk.post("/v1/resident/sessions", json={
+            "agency_id": f"9{n:05d}", "pin": "000000"}).status_code for n in range(21)]
+        assert answers[:20] == [401] * 20 and answers[20] == 429
+        # The other kiosk goes on: the limit is this kiosk's.
+        assert api.session("K-B2").post("/v1/resident/sessions", json={
+            "agency_id": "100001", "pin": "000000"}).status_code == 401
+    f.central.db.dispose()
+
+
+def test_password_hashing_is_capped_so_a_flood_cannot_starve_the_server() -> None:
+    import threading
+    import time
+
+    from central.errors import Busy
+    from central.passwords import Passwords
+
+    passwords = Passwords("low", max_at_once=1, wait_s=0.2)
+    hashed = passwords.hash("a long password 1")
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hog() -> None:
+        with passwords._turn():  # one verification under way, for a while
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hog)
+    thread.start()
+    holding.wait(5)
+    started = time.monotonic()
+    with pytest.raises(Busy):
+        passwords.verify(hashed, "a long password 1")
+    assert time.monotonic() - started < 5  # a bounded wait, then a clear answer
+    release.set()
+    thread.join(5)
+    assert passwords.verify(hashed, "a long password 1")
