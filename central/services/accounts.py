@@ -496,7 +496,8 @@ def assign_tablet(c: Central, serial: str, resident_id: int, *, staff_id: int | 
                      .values(status="retired"))
         if row.resident_id != resident_id:  # its committed feed was someone else's
             conn.execute(update(tablets).where(tablets.c.serial == serial)
-                         .values(resident_id=resident_id, feed_through=0))
+                         .values(resident_id=resident_id, feed_through=0,
+                                 owners=tablets.c.owners + 1))
         audit(conn, c, staff_id, "tablet.assign", f"tablet:{serial}", resident=resident_id)
 
 
