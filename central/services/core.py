@@ -16,6 +16,7 @@ from central.passwords import Passwords
 from central.payments import CardPayments
 from central.schema import audit_log
 from central.trust_account import TrustAccounts
+from device_security.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -59,4 +60,5 @@ def audit(conn: Connection, central: Central, staff_id: int | None, action: str,
                                            target=target,
                                            detail=json.dumps(detail, sort_keys=True,
                                                              default=str)))
-    log.info("audit: staff %s %s %s %s", staff_id, action, target, detail)
+    log.info("audit: staff %s %s %s %s", staff_id, action, printable(target, 200),
+             printable(detail, 1000))
