@@ -186,10 +186,10 @@ def quotes(c: Central, resident_id: int, items: list[Item]) -> dict[str, MediaQu
     albums = [i.id for i in items if i.kind == "album"]
     with c.db.read() as conn:
         tracks: dict[str, list[str]] = {a: [] for a in albums}
-        for track_id, album_id in conn.execute(
-                select(catalog.c.id, catalog.c.album_id).where(
-                    catalog.c.album_id.in_(albums), catalog.c.active.is_(True))
-                .order_by(catalog.c.id)) if albums else ():
+        rows = conn.execute(select(catalog.c.id, catalog.c.album_id).where(
+            catalog.c.album_id.in_(albums), catalog.c.active.is_(True))
+            .order_by(catalog.c.id)).all() if albums else []
+        for track_id, album_id in rows:
             tracks[album_id].append(track_id)
         wanted = {t for ts in tracks.values() for t in ts} | {i.id for i in items}
         owned = set(conn.execute(select(entitlements.c.item_id).where(

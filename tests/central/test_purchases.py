@@ -195,6 +195,9 @@ def test_the_catalog_and_the_quote_show_the_residents_price(api: ApiServer) -> N
     [album] = me.get("/v1/resident/catalog", params={"kind": "album"}).json()
     assert (album["price_cents"], album["list_price_cents"], album["tracks"],
             album["owned_tracks"]) == (667, 1000, 3, 1)
+    songs = {i["id"]: (i["price_cents"], i["owned_tracks"])
+             for i in me.get("/v1/resident/catalog", params={"kind": "song"}).json()}
+    assert songs == {"album-1-t0": (129, 0), "album-1-t1": (129, 0), "album-1-t2": (0, 1)}
     quote = me.get("/v1/resident/catalog/album-1/quote").json()
     assert quote["price_cents"] == 667
     assert [(t["item_id"], t["owned"]) for t in quote["tracks"]] == [
