@@ -96,10 +96,11 @@ def _sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def for_update(query: Select[Any]) -> Select[Any]:
-    """Lock the selected rows until the transaction ends (a no-op on SQLite,
-    where a write transaction already holds the database)."""
-    return query.with_for_update()
+def for_update(query: Select[Any], *, of: Table | None = None) -> Select[Any]:
+    """Lock the selected rows (of the table ``of`` only, in a join) until the
+    transaction ends (a no-op on SQLite, where a write transaction already
+    holds the database)."""
+    return query.with_for_update(of=of) if of is not None else query.with_for_update()
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]],

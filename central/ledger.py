@@ -228,6 +228,15 @@ def media_sale(*, key: str, agency: str, resident_id: int, price_cents: int,
     ))
 
 
+def media_refund(*, key: str, agency: str, resident_id: int, cents: int, memo: str) -> Posting:
+    """Money back for the files of a purchase that were never delivered: the
+    caller passes what those files cost, never what was delivered."""
+    return Posting(key, "media_refund", memo[:200], (
+        Entry(agency_account(agency, "media-sales").id, -cents),
+        Entry(prepaid_account(resident_id).id, cents),
+    ))
+
+
 def reversal(original: Posting, *, key: str, kind: str, memo: str) -> Posting:
     """The exact opposite of ``original``: a refund never gives back more than was paid."""
     return Posting(key, kind, memo[:200],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,3 +116,54 @@ def check_transfer(policy: PricingPolicy, amount_cents: int) -> None:
         raise PolicyRefused(
             f"a transfer must be ${lo / 100:.2f} to ${hi / 100:.2f} in ${step / 100:.2f} steps; "
             f"${amount_cents / 100:.2f} is not", code="transfer_out_of_limits")
+
+
+@dataclass(frozen=True)
+class TrackPrice:
+    """One file of a media purchase: its share of the price, and whether the
+    resident owns it already (then it is neither charged nor delivered again)."""
+
+    item_id: str
+    share_cents: int
+    owned: bool
+
+
+@dataclass(frozen=True)
+class MediaQuote:
+    """What buying a catalog item costs one resident now."""
+
+    item_id: str
+    list_price_cents: int
+    tracks: tuple[TrackPrice, ...]
+
+    @property
+    def price_cents(self) -> int:
+        """The shares of the files not owned yet: what the purchase charges."""
+        return sum(t.share_cents for t in self.tracks if not t.owned)
+
+    @property
+    def to_buy(self) -> tuple[TrackPrice, ...]:
+        return tuple(t for t in self.tracks if not t.owned)
+
+
+def shares(total_cents: int, parts: int) -> list[int]:
+    """An album's price split over its tracks, adding up to the price exactly
+    (the first tracks carry the odd cents)."""
+    if parts <= 0 or total_cents < 0:
+        raise InvalidInput("a price is split over one part or more, and is not negative")
+    base, extra = divmod(total_cents, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def media_quote(item_id: str, list_price_cents: int, track_ids: Sequence[str],
+                owned: Collection[str]) -> MediaQuote:
+    """The price of ``item_id`` (a song, video, or an album of ``track_ids``
+    in catalog order) for someone who owns ``owned``: each file carries its
+    share of the list price, and a file owned already is not charged again.
+    (An album with no tracks has no files to sell, and an empty quote.)"""
+    if not track_ids:
+        return MediaQuote(item_id, list_price_cents, ())
+    return MediaQuote(item_id, list_price_cents, tuple(
+        TrackPrice(track, share, track in owned)
+        for track, share in zip(track_ids, shares(list_price_cents, len(track_ids)),
+                                strict=True)))

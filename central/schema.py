@@ -160,6 +160,9 @@ tablets = Table(
     Column("sync_counter", BigInteger, nullable=False, default=0),
     # the highest feed sequence a receipt signed by this tablet says it committed
     Column("feed_through", BigInteger, nullable=False, default=0, server_default="0"),
+    # how many times it was given to a resident who did not hold it just before:
+    # a receipt that names no owner is taken only from a tablet given once
+    Column("owners", Integer, nullable=False, default=0, server_default="0"),
     Index(None, "resident_id"),
 )
 

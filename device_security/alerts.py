@@ -19,13 +19,15 @@ import secrets
 import smtplib
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
 from device_security.errors import AlertDeliveryError
+from device_security.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +64,19 @@ class Alert:
 
 
 def alert_email(alert: Alert, *, sender: str, recipient: str) -> EmailMessage:
-    """The email staff receive for an alert (a pure function)."""
+    """The email staff receive for an alert (a pure function). Every value in
+    it is passed through :func:`printable`: a serial or a name with a line
+    break in it can neither add a header nor a line of the body, nor stop the
+    email from being built."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = (f"Sallyport alert: tablet {alert.tablet_serial or UNKNOWN} refused at "
-                          f"{alert.kiosk_location} ({alert.reason})")
+    message["Subject"] = (f"Sallyport alert: tablet {printable(alert.tablet_serial or UNKNOWN, 80)}"
+                          f" refused at {printable(alert.kiosk_location, 80)} "
+                          f"({printable(alert.reason, 64)})")
     width = max(len(k) for k, _ in alert.lines())
     message.set_content("A device was refused at a kiosk.\n\n" + "\n".join(
-        f"{key.ljust(width)}  {value}" for key, value in alert.lines()) + "\n")
+        f"{key.ljust(width)}  {printable(value, 1000)}" for key, value in alert.lines()) + "\n")
     return message
 
 
@@ -95,8 +101,10 @@ class SmtpAlertMailer:
         try:
             with smtplib.SMTP(s.host, s.port, timeout=s.timeout) as smtp:
                 smtp.send_message(alert_email(alert, sender=s.sender, recipient=s.recipient))
-        except (OSError, smtplib.SMTPException) as e:
-            raise AlertDeliveryError(f"mail to {s.recipient} via {s.host}:{s.port}: {e}") from e
+        # ValueError: an address the email package will not put in a header.
+        except (OSError, smtplib.SMTPException, ValueError) as e:
+            raise AlertDeliveryError(f"mail to {s.recipient} via {s.host}:{s.port}: "
+                                     f"{printable(e, 300)}") from e
 
 
 @dataclass(frozen=True)
@@ -106,12 +114,37 @@ class QueuedAlert:
     alert: Alert
 
 
-_QUEUE_VERSION = 1
+_QUEUE_VERSION = 2
 _QUEUE = ("CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY, body TEXT NOT NULL, "
           "emailed INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0)")
 # Added in version 1: the uid, and why the central server refused an alert (if it did).
-_ADDED = {"uid": "TEXT", "refused": "TEXT"}
+# Added in version 2: the mail's failed attempts, when it may be tried again, and why
+# the last attempt failed.
+_ADDED = {"uid": "TEXT", "refused": "TEXT", "mail_attempts": "INTEGER NOT NULL DEFAULT 0",
+          "mail_next_at": "REAL NOT NULL DEFAULT 0", "mail_error": "TEXT"}
 _UNSENT = "delivered = 0 AND refused IS NULL"
+MAIL_BATCH = 20  # mails one retry sends at most
+MAIL_BACKOFF_S = 30.0  # the wait after the second failed attempt; it doubles after each
+MAIL_BACKOFF_MAX_S = 3600.0
+
+
+def mail_backoff(attempts: int) -> float:
+    """Seconds to wait before trying a mail again after ``attempts`` failures:
+    the next round after the first, then 30 s, doubling, at most an hour. It
+    never gives up: an alert mail is never dropped."""
+    if attempts <= 1:
+        return 0.0
+    return min(MAIL_BACKOFF_MAX_S, MAIL_BACKOFF_S * 2.0 ** min(attempts - 2, 32))
+
+
+@dataclass(frozen=True)
+class MailState:
+    """Where an unsent alert mail stands."""
+
+    ident: int
+    attempts: int
+    next_at: float  # seconds since the epoch
+    error: str | None
 
 
 def new_uid() -> str:
@@ -170,6 +203,36 @@ class AlertQueue:
     def unmailed(self) -> list[QueuedAlert]:
         return self._rows("emailed = 0")
 
+    def mail_due(self, now: float, limit: int = MAIL_BATCH) -> list[QueuedAlert]:
+        """Unsent mails whose wait is over, those waiting longest first."""
+        with self._db() as db:
+            ids = [i for (i,) in db.execute(
+                "SELECT id FROM alerts WHERE emailed = 0 AND mail_next_at <= ? "
+                "ORDER BY mail_next_at, id LIMIT ?", (now, limit))]
+        return self._rows(f"id IN ({', '.join(str(int(i)) for i in ids)})") if ids else []
+
+    def mail_state(self, ident: int) -> MailState:
+        """Raises KeyError for an alert that is not in the queue."""
+        with self._db() as db:
+            row = db.execute("SELECT mail_attempts, mail_next_at, mail_error FROM alerts "
+                             "WHERE id = ?", (ident,)).fetchone()
+        if row is None:
+            raise KeyError(ident)
+        return MailState(ident, int(row[0]), float(row[1]), row[2])
+
+    def mail_failed(self, ident: int, error: str, now: float) -> MailState:
+        """Count a failed attempt to mail this alert; it stays unsent, and waits
+        :func:`mail_backoff` before the next."""
+        with self._db() as db:
+            db.create_function("mail_backoff", 1, mail_backoff, deterministic=True)
+            row = db.execute("UPDATE alerts SET mail_attempts = mail_attempts + 1, "
+                             "mail_next_at = ? + mail_backoff(mail_attempts + 1), "
+                             "mail_error = ? WHERE id = ? RETURNING mail_attempts, mail_next_at",
+                             (now, error[:500], ident)).fetchone()
+        if row is None:
+            raise KeyError(ident)
+        return MailState(ident, int(row[0]), float(row[1]), error[:500])
+
     def mark_delivered(self, ids: list[int]) -> None:
         with self._db() as db:
             db.executemany("UPDATE alerts SET delivered = 1 WHERE id = ?", [(i,) for i in ids])
@@ -217,9 +280,11 @@ def _upgrade(db: sqlite3.Connection) -> None:
 class Alerter:
     """Raises alerts: queued for the central server, emailed to staff, once per plug."""
 
-    def __init__(self, queue: AlertQueue, mailer: SmtpAlertMailer | None) -> None:
+    def __init__(self, queue: AlertQueue, mailer: SmtpAlertMailer | None, *,
+                 clock: Callable[[], float] = time.time) -> None:
         self.queue = queue
         self.mailer = mailer
+        self.clock = clock
         self._raised: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
@@ -233,8 +298,9 @@ class Alerter:
                 return False
             self._raised.add(key)
         ident = self.queue.put(alert)
-        log.warning("ALERT %s: tablet %s at %s: %s", alert.reason, alert.tablet_serial,
-                    alert.kiosk_location, alert.detail)
+        log.warning("ALERT %s: tablet %s at %s: %s", printable(alert.reason, 64),
+                    printable(alert.tablet_serial, 80), printable(alert.kiosk_location, 80),
+                    printable(alert.detail, 500))
         self._mail(ident, alert)
         return True
 
@@ -243,11 +309,18 @@ class Alerter:
         with self._lock:
             self._raised = {k for k in self._raised if k[0] != plug_id}
 
-    def retry_mail(self) -> int:
-        """Mail the alerts whose mail failed; returns how many went out."""
+    def retry_mail(self, limit: int = MAIL_BATCH) -> int:
+        """Mail the alerts whose mail failed and whose wait (:func:`mail_backoff`,
+        kept in the queue on disk) is over, at most ``limit`` of them; the
+        kiosk's rounds call this every round. The first failure ends the try
+        (the mail server is most likely down for the rest too): that mail
+        waits longer, and the others go at the next call. Returns how many
+        went out; never raises for a mail that failed."""
         sent = 0
-        for queued in self.queue.unmailed():
-            sent += self._mail(queued.ident, queued.alert)
+        for queued in self.queue.mail_due(self.clock(), limit):
+            if not self._mail(queued.ident, queued.alert):
+                break
+            sent += 1
         return sent
 
     def _mail(self, ident: int, alert: Alert) -> int:
@@ -256,7 +329,10 @@ class Alerter:
         try:
             self.mailer.send(alert)
         except AlertDeliveryError as e:
-            log.error("alert %d stays queued: %s", ident, e)
+            state = self.queue.mail_failed(ident, str(e), self.clock())
+            log.error("alert %d stays queued for mail (attempt %d; next in %.0f s): %s",
+                      ident, state.attempts, max(0.0, state.next_at - self.clock()),
+                      printable(e, 500))
             return 0
         self.queue.mark_emailed(ident)
         return 1

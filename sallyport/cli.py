@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from base.config import ConfigError, load_config
 from central.errors import CentralError
 from device_security.errors import SecurityError
+from device_security.text import OneLineFormatter
 from hw.errors import HwError
 from simulators.errors import SimError
 
@@ -48,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()  # one record a line, whatever text it carries
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     try:
         if getattr(args, "config_class", None) is not None:
             config = load_config(args.config_class, path=args.config,

@@ -2,9 +2,11 @@
 wrote. Pure functions over values; no I/O.
 
 A delivery counts only when the tablet has committed it and signed a receipt
-saying so; a resident's draft counts only when the tablet that wrote it signed
-it. The kiosk forwards both to the central server, which checks them against
-the tablet's certificate, so a kiosk can neither claim a delivery nor invent a
+saying so, naming the owner and the entitlements it delivers (a receipt signed
+for one owner never verifies a purchase of the tablet's next owner); a
+resident's draft counts only when the tablet that wrote it signed it. The
+kiosk forwards both to the central server, which checks them against the
+tablet's certificate, so a kiosk can neither claim a delivery nor invent a
 message.
 
 What is signed is canonical CBOR of ``["sallyport-statement/1", kind, fields]``
@@ -13,7 +15,7 @@ What is signed is canonical CBOR of ``["sallyport-statement/1", kind, fields]``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import cbor2
@@ -29,11 +31,15 @@ KINDS: dict[str, dict[str, type]] = {
     "records": {"serial": str, "session": bytes, "through": int, "batch_digest": bytes},
     # the tablet holds the whole blob ``sha`` (its bytes hash to it)
     "blob": {"serial": str, "sha": bytes},
+    # the tablet holds the whole blob ``sha`` for ``owner`` (an agency ID), as the
+    # file of these entitlements of theirs: what a purchase is verified by
+    "delivery": {"serial": str, "owner": str, "sha": bytes, "entitlements": list},
     # the resident wrote this draft on this tablet
     "draft": {"serial": str, "uid": str, "resident": str, "contact": int, "body": str,
               "attachments": list},
 }
 SIGNATURE_SIZE = 64
+MAX_ENTITLEMENTS = 64  # files of one owner a delivery receipt may name
 
 
 def draft_fields(*, serial: str, uid: str, resident: Any, contact: Any, body: Any,
@@ -44,6 +50,15 @@ def draft_fields(*, serial: str, uid: str, resident: Any, contact: Any, body: An
     return {"serial": serial, "uid": uid, "resident": resident, "contact": contact,
             "body": body, "attachments": list(attachments) if isinstance(
                 attachments, list | tuple) else attachments}
+
+
+def delivery_fields(*, serial: str, owner: str, sha: bytes,
+                    entitlements: Iterable[int]) -> dict[str, Any]:
+    """What a tablet signs for a file it holds as the file of its owner's
+    entitlements: the one place the tablet, the kiosk and the central server
+    agree on it (the entitlements in ascending order, each once)."""
+    return {"serial": serial, "owner": owner, "sha": sha,
+            "entitlements": sorted(set(entitlements))}
 
 
 def statement_bytes(kind: str, fields: Mapping[str, Any]) -> bytes:
@@ -60,6 +75,13 @@ def statement_bytes(kind: str, fields: Mapping[str, Any]) -> bytes:
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
             raise StatementError("malformed", f"{kind}.{name} must be {want.__name__}, "
                                  f"not {type(value).__name__}")
+    if kind == "delivery":
+        ids = fields["entitlements"]
+        if not (0 < len(ids) <= MAX_ENTITLEMENTS) or any(
+                type(i) is not int or i <= 0 for i in ids) or ids != sorted(set(ids)):
+            raise StatementError("malformed", f"delivery.entitlements must be 1-"
+                                 f"{MAX_ENTITLEMENTS} positive integers in ascending order, "
+                                 f"each once, not {str(ids)[:80]}")
     return cbor2.dumps([DOMAIN, kind, dict(fields)], canonical=True)
 
 

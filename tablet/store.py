@@ -25,7 +25,7 @@ from device_security.at_rest import (
 )
 from device_security.errors import IntegrityError
 from sync.frames import MAX_RECORD_BODY, OutboxItem, Record
-from sync.receipts import draft_fields, statement_bytes
+from sync.receipts import delivery_fields, draft_fields, statement_bytes
 from sync.session import BlobMismatchError
 
 FORMAT = 2
@@ -345,6 +345,25 @@ class TabletStore:
 
     def sign(self, kind: str, fields: Mapping[str, Any]) -> bytes:
         return self._sign(statement_bytes(kind, fields))
+
+    def delivery_receipt(self, sha: bytes) -> tuple[dict[str, Any], bytes] | None:
+        """The signed statement that this tablet holds the whole file ``sha`` for
+        its owner, naming the owner and their entitlements to that file (the
+        receipt a purchase is verified by): its fields and signature. None
+        when there is nothing to sign for: no owner yet, the file not whole
+        here, or no live entitlement of the owner's for it (a message's photo,
+        say)."""
+        owner = self.owner()
+        if owner is None or not self.has_blob(sha):
+            return None
+        ids = [int(e["body"]["entitlement_id"]) for e in self.items("entitlement")
+               if e["body"].get("sha256") == sha.hex()
+               and e["body"].get("state") != "refunded"
+               and isinstance(e["body"].get("entitlement_id"), int)]
+        if not ids:
+            return None
+        fields = delivery_fields(serial=self.serial, owner=owner, sha=sha, entitlements=ids)
+        return fields, self.sign("delivery", fields)
 
 
 class BlobSink:

@@ -18,6 +18,7 @@ from central.api.auth import KioskVerifier
 from central.errors import CentralError
 from central.services.core import Central
 from device_security.pki import TrustAnchors
+from device_security.text import printable
 
 log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
@@ -103,7 +104,7 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI
     @app.exception_handler(CentralError)
     async def central_error(_: Request, e: CentralError) -> JSONResponse:
         if e.status >= 500:
-            log.error("%s: %s", type(e).__name__, e.message)
+            log.error("%s: %s", type(e).__name__, printable(e.message, 1000))
         headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else {}
         retry_after = getattr(e, "retry_after", None)
         if retry_after is not None:
@@ -123,14 +124,14 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI
     @app.exception_handler(IntegrityError)
     async def integrity(_: Request, e: IntegrityError) -> JSONResponse:
         # A uniqueness race the services did not foresee: the caller may retry.
-        log.warning("integrity error answered with 409: %s", e.orig)
+        log.warning("integrity error answered with 409: %s", printable(e.orig, 1000))
         return JSONResponse({"error": "conflict", "message": "this conflicts with a record "
                              "written at the same time; retry"}, status_code=409)
 
     @app.exception_handler(DataError)
     async def unstorable(_: Request, e: DataError) -> JSONResponse:
         # A value the database refuses (a NUL character, a number out of range).
-        log.warning("data error answered with 422: %s", e.orig)
+        log.warning("data error answered with 422: %s", printable(e.orig, 1000))
         return JSONResponse({"error": "invalid_input", "message": "a value in the request "
                              "cannot be stored (a NUL character or a number out of range)"},
                             status_code=422)

@@ -23,6 +23,7 @@ from central.api.models import (
     CounterOut,
     Created,
     DeliveryIn,
+    DeliveryReceiptIn,
     DraftIn,
     EntitlementOut,
     FeedOut,
@@ -174,10 +175,24 @@ def tablet_counter(serial: Annotated[str, Path(min_length=1, max_length=64)], bo
 @router.post("/receipts/blob", response_model=VerifiedOut)
 def blob_receipt(body: BlobReceiptIn, k: KioskDep, c: CentralDep) -> VerifiedOut:
     """Forward a tablet's signed receipt for a whole blob: its owner's purchases
-    of that file are verified (a receipt the tablet did not sign is refused)."""
+    of that file are verified (a receipt the tablet did not sign is refused).
+    Such a receipt names no owner, so it is taken only from a tablet that has
+    had one owner (403 ``receipt_names_no_owner`` otherwise); see
+    ``/receipts/delivery``."""
     return VerifiedOut(entitlements=deliveries.blob_receipt(
         c, unit_id=k.unit_id, serial=body.serial, sha256=body.sha256,
         signature=_base64(body.signature)))
+
+
+@router.post("/receipts/delivery", response_model=VerifiedOut)
+def delivery_receipt(body: DeliveryReceiptIn, k: KioskDep, c: CentralDep) -> VerifiedOut:
+    """Forward a tablet's signed receipt for a whole blob it holds for its owner,
+    naming their entitlements to it: those still undelivered are verified. A
+    receipt signed for another owner (from before the tablet was reassigned)
+    or naming entitlements that are not that owner's to that file is refused."""
+    return VerifiedOut(entitlements=deliveries.delivery_receipt(
+        c, unit_id=k.unit_id, serial=body.serial, owner=body.owner, sha256=body.sha256,
+        entitlement_ids=body.entitlements, signature=_base64(body.signature)))
 
 
 @router.post("/receipts/records", response_model=RecordsReceiptOut)

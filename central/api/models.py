@@ -231,15 +231,33 @@ class ItemOut(BaseModel):
     artist: str
     album_id: str | None
     label: str
-    price_cents: int
+    price_cents: int  # what this resident pays now: tracks they own are not charged again
+    list_price_cents: int  # the catalog's price
+    tracks: int  # files a purchase delivers (an album's tracks; 1 otherwise)
+    owned_tracks: int  # of those, the ones this resident owns already
     sha256: str | None
     duration_s: int
     explicit: bool
 
 
+class TrackPriceOut(BaseModel):
+    item_id: str
+    share_cents: int  # its share of the list price
+    owned: bool  # owned already: neither charged nor bought again
+
+
+class QuoteOut(BaseModel):
+    item_id: str
+    list_price_cents: int
+    price_cents: int  # what a purchase now charges
+    tracks: list[TrackPriceOut]
+
+
 class PurchaseIn(Body):
     item_id: Code
     idempotency_key: Key
+    # the price the resident was shown: a purchase that would cost anything else is refused
+    expected_price_cents: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
 
 
 class EntitlementOut(BaseModel):
@@ -458,6 +476,18 @@ class BlobReceiptIn(Body):
 
     serial: Annotated[str, Field(min_length=1, max_length=64)]
     sha256: Sha256
+    signature: Annotated[str, Field(min_length=1, max_length=200)]  # base64
+
+
+class DeliveryReceiptIn(Body):
+    """A tablet's signed statement that it holds a whole blob for its owner, as
+    the file of these entitlements of theirs."""
+
+    serial: Annotated[str, Field(min_length=1, max_length=64)]
+    owner: Annotated[str, Field(min_length=1, max_length=32)]  # the owner's agency ID
+    sha256: Sha256
+    entitlements: Annotated[list[Annotated[int, Field(ge=1, le=2**62)]],
+                            Field(min_length=1, max_length=64)]
     signature: Annotated[str, Field(min_length=1, max_length=200)]  # base64
 
 

@@ -20,6 +20,7 @@ from central.api.models import (
     OfferOut,
     PinChange,
     PurchaseIn,
+    QuoteOut,
     ResidentLogin,
     ResidentMessage,
     ResidentStampPurchase,
@@ -29,6 +30,7 @@ from central.api.models import (
     TabletOut,
     TicketIn,
     TicketOut,
+    TrackPriceOut,
     TransferIn,
     TransferOut,
 )
@@ -146,13 +148,37 @@ def catalog(me: ResidentDep, c: CentralDep,
             kind: Annotated[str | None, Query(pattern=r"^(song|album|music_video)$")] = None,
             limit: Annotated[int, Query(ge=1, le=200)] = 50,
             offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[ItemOut]:
-    return [ItemOut(**i.__dict__) for i in media.search(c, q, kind, limit, offset)]
+    """The catalog, each item at what this resident would pay for it now."""
+    items = media.search(c, q, kind, limit, offset)
+    quotes = media.quotes(c, me, items)
+    out = []
+    for i in items:
+        quote = quotes[i.id]
+        price = quote.price_cents if quote.tracks else i.price_cents  # an empty album
+        out.append(ItemOut(**{**i.__dict__, "price_cents": price,
+                              "list_price_cents": i.price_cents, "tracks": len(quote.tracks),
+                              "owned_tracks": len(quote.tracks) - len(quote.to_buy)}))
+    return out
+
+
+@router.get("/catalog/{item_id}/quote", response_model=QuoteOut)
+def quote(item_id: Annotated[str, Path(min_length=1, max_length=32)], me: ResidentDep,
+          c: CentralDep) -> QuoteOut:
+    """What buying an item costs this resident now, file by file: an album's
+    tracks they own already are not charged again."""
+    done = media.quote(c, me, item_id)
+    return QuoteOut(item_id=done.item_id, list_price_cents=done.list_price_cents,
+                    price_cents=done.price_cents,
+                    tracks=[TrackPriceOut(**t.__dict__) for t in done.tracks])
 
 
 @router.post("/purchases", status_code=201, response_model=list[EntitlementOut])
 def purchase(body: PurchaseIn, me: ResidentDep, c: CentralDep) -> list[EntitlementOut]:
-    """Buy media with prepaid money: one entitlement per file, with its delivery state."""
-    return [_ent(e) for e in media.purchase(c, me, body.item_id, key=body.idempotency_key)]
+    """Buy media with prepaid money: one entitlement per file not owned already,
+    with its delivery state. With ``expected_price_cents``, a purchase that
+    would now cost anything else is refused (409 ``price_changed``)."""
+    return [_ent(e) for e in media.purchase(c, me, body.item_id, key=body.idempotency_key,
+                                            expected_price_cents=body.expected_price_cents)]
 
 
 @router.get("/entitlements", response_model=list[EntitlementOut])

@@ -608,7 +608,8 @@ def assign_tablet(c: Central, serial: str, resident_id: int, *, scope: Scope) ->
                      .values(status="retired"))
         if row.resident_id != resident_id:  # its committed feed was someone else's
             conn.execute(update(tablets).where(tablets.c.serial == serial)
-                         .values(resident_id=resident_id, feed_through=0))
+                         .values(resident_id=resident_id, feed_through=0,
+                                 owners=tablets.c.owners + 1))
         if row.facility_id is None:
             conn.execute(update(tablets).where(tablets.c.serial == serial)
                          .values(facility_id=res.facility_id))

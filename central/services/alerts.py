@@ -15,6 +15,7 @@ from central.errors import InvalidInput, NotFound
 from central.schema import alert_notes, alerts, kiosks
 from central.services.core import Central, audit
 from central.services.scope import Scope
+from device_security.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,9 @@ def record(c: Central, kiosk_id: str, report: AlertReport) -> int:
         except IntegrityError:
             return int(conn.execute(select(alerts.c.id).where(
                 alerts.c.kiosk_id == kiosk_id, alerts.c.uid == report.uid)).scalar_one())
-    log.warning("alert from kiosk %s at %s: %s (tablet %s)", kiosk_id, location, report.reason,
-                report.tablet_serial)
+    log.warning("alert from kiosk %s at %s: %s (tablet %s)", printable(kiosk_id, 32),
+                printable(location, 64), printable(report.reason, 64),
+                printable(report.tablet_serial, 80))
     return alert_id
 
 

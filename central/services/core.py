@@ -17,6 +17,7 @@ from central.payments import CardPayments
 from central.schema import audit_log, facilities, residents, units
 from central.throttle import LoginThrottle
 from central.trust_account import TrustAccounts
+from device_security.text import printable
 
 if TYPE_CHECKING:
     from central.services.scope import Scope
@@ -93,5 +94,5 @@ def audit(conn: Connection, central: Central, staff_id: int | None, action: str,
                                            target=target, facility_id=facility, agency_id=agency,
                                            detail=json.dumps(detail, sort_keys=True,
                                                              default=str)))
-    log.info("audit: staff %s %s %s at %s %s", staff_id, action, target,
-             facility or agency or "-", detail)
+    log.info("audit: staff %s %s %s at %s %s", staff_id, action, printable(target, 200),
+             facility or agency or "-", printable(detail, 1000))

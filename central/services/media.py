@@ -3,6 +3,7 @@ delivery state, and refunds of purchases that were never delivered."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from central import ledger
 from central.blobs import check_sha256
 from central.database import for_update
 from central.errors import CentralError, Conflict, InvalidInput, NotFound, PolicyRefused
+from central.pricing import MediaQuote, media_quote
 from central.schema import blob_uploads, blobs, catalog, entitlements
 from central.services import feeds
 from central.services.accounts import check_code, policy_of, resident
@@ -158,11 +160,61 @@ def _feed_body(conn: Connection, e: Entitlement) -> dict[str, Any]:
             "duration_s": item.duration_s if item else 0}
 
 
-def purchase(c: Central, resident_id: int, item_id: str, *, key: str) -> list[Entitlement]:
+def _tracks(conn: Connection, item: Item) -> list[Item]:
+    """The files a purchase of ``item`` delivers: itself, or an album's active tracks."""
+    if item.kind != "album":
+        return [item]
+    return [_item(r) for r in conn.execute(select(catalog).where(
+        catalog.c.album_id == item.id, catalog.c.active.is_(True)).order_by(catalog.c.id))]
+
+
+def _quote(conn: Connection, resident_id: int, item: Item,
+           tracks: list[Item]) -> MediaQuote:
+    owned = conn.execute(select(entitlements.c.item_id).where(
+        entitlements.c.resident_id == resident_id,
+        entitlements.c.item_id.in_([t.id for t in tracks]),
+        entitlements.c.state != "refunded")).scalars().all()
+    return media_quote(item.id, item.price_cents, [t.id for t in tracks], set(owned))
+
+
+def quote(c: Central, resident_id: int, item_id: str) -> MediaQuote:
+    """What ``item_id`` costs this resident now: an album's tracks they own
+    already are not charged again. Raises NotFound."""
+    with c.db.read() as conn:
+        resident(conn, id=resident_id)
+        item = get_item(conn, item_id)
+        return _quote(conn, resident_id, item, _tracks(conn, item))
+
+
+def quotes(c: Central, resident_id: int, items: list[Item]) -> dict[str, MediaQuote]:
+    """The quotes of a page of the catalog, by item id (two reads for the page)."""
+    albums = [i.id for i in items if i.kind == "album"]
+    with c.db.read() as conn:
+        tracks: dict[str, list[str]] = {a: [] for a in albums}
+        rows = conn.execute(select(catalog.c.id, catalog.c.album_id).where(
+            catalog.c.album_id.in_(albums), catalog.c.active.is_(True))
+            .order_by(catalog.c.id)).all() if albums else []
+        for track_id, album_id in rows:
+            tracks[album_id].append(track_id)
+        wanted = {t for ts in tracks.values() for t in ts} | {i.id for i in items}
+        owned = set(conn.execute(select(entitlements.c.item_id).where(
+            entitlements.c.resident_id == resident_id, entitlements.c.item_id.in_(wanted),
+            entitlements.c.state != "refunded")).scalars())
+    return {i.id: media_quote(i.id, i.price_cents, tracks[i.id] if i.kind == "album"
+                              else [i.id], owned) for i in items}
+
+
+def purchase(c: Central, resident_id: int, item_id: str, *, key: str,
+             expected_price_cents: int | None = None) -> list[Entitlement]:
     """Buy a song, video or album with prepaid money; one entitlement per file.
 
-    The same key again returns the same entitlements and charges nothing.
-    Raises InsufficientFunds, PolicyRefused (already owned, not for sale).
+    An album's tracks the resident owns already are neither charged nor
+    bought again: the charge is the shares of the others (see :func:`quote`).
+    With ``expected_price_cents`` (the price the resident was shown), a
+    purchase that would now cost anything else is refused. The same key again
+    returns the same entitlements and charges nothing. Raises
+    InsufficientFunds, PolicyRefused (already owned, not for sale), Conflict
+    (``price_changed``, ``idempotency_key_reused``).
     """
     purchase_key = internal_key("media", str(resident_id), key)
     with c.db.write() as conn:
@@ -170,14 +222,13 @@ def purchase(c: Central, resident_id: int, item_id: str, *, key: str) -> list[En
         # tap) queue here, and the second then sees what the first bought.
         load_accounts(conn, [ledger.prepaid_account(resident_id).id], lock=True)
         item = get_item(conn, item_id)
-        tracks = [item] if item.kind != "album" else [
-            _item(r) for r in conn.execute(select(catalog).where(
-                catalog.c.album_id == item.id, catalog.c.active.is_(True))
-                .order_by(catalog.c.id))]
+        tracks = _tracks(conn, item)
         existing = conn.execute(select(entitlements.c.id, entitlements.c.item_id).where(
             entitlements.c.purchase_key == purchase_key)).all()
         if existing:
-            if {e.item_id for e in existing} != {t.id for t in tracks}:
+            bought = {e.item_id for e in existing}
+            if not bought <= {t.id for t in tracks} or (item.kind != "album"
+                                                        and bought != {item.id}):
                 raise Conflict("this purchase key was used to buy something else",
                                code="idempotency_key_reused")
             return [_entitlement_record(conn, e.id) for e in existing]
@@ -185,23 +236,26 @@ def purchase(c: Central, resident_id: int, item_id: str, *, key: str) -> list[En
         agency = str(res.agency)
         if not tracks:
             raise PolicyRefused(f"{item.title} has no tracks for sale")
-        owned = conn.execute(select(entitlements.c.item_id).where(
-            entitlements.c.resident_id == resident_id,
-            entitlements.c.item_id.in_([t.id for t in tracks]),
-            entitlements.c.state != "refunded")).scalars().all()
-        if owned and len(owned) == len(tracks):
+        offer = _quote(conn, resident_id, item, tracks)
+        if not offer.to_buy:
             raise PolicyRefused(f"you already own {item.title}", code="already_owned")
-        if item.price_cents:
+        if expected_price_cents is not None and expected_price_cents != offer.price_cents:
+            raise Conflict(f"{item.title} now costs ${offer.price_cents / 100:.2f}, not "
+                           f"${expected_price_cents / 100:.2f}; nothing was charged",
+                           code="price_changed")
+        if offer.price_cents:
+            owned = len(offer.tracks) - len(offer.to_buy)
+            memo = item.title + (f" ({owned} of {len(offer.tracks)} tracks owned already)"
+                                 if owned else "")
             post(conn, ledger.media_sale(key=purchase_key, agency=agency,
                                          resident_id=resident_id,
-                                         price_cents=item.price_cents, title=item.title))
+                                         price_cents=offer.price_cents, title=memo))
         at = c.clock()
-        share = _split(item.price_cents, len(tracks))
         made = []
-        for track, price in zip(tracks, share, strict=True):
+        for track in offer.to_buy:
             ent_id = int(conn.execute(entitlements.insert().values(
-                resident_id=resident_id, item_id=track.id, purchase_key=purchase_key,
-                price_cents=price, state="paid", created_at=at, updated_at=at)
+                resident_id=resident_id, item_id=track.item_id, purchase_key=purchase_key,
+                price_cents=track.share_cents, state="paid", created_at=at, updated_at=at)
                 .returning(entitlements.c.id)).scalar_one())
             record = _entitlement_record(conn, ent_id)
             feeds.append(conn, f"resident:{resident_id}", "entitlement", str(ent_id),
@@ -209,12 +263,6 @@ def purchase(c: Central, resident_id: int, item_id: str, *, key: str) -> list[En
             made.append(record)
     log.info("resident %s bought %s (%d files)", resident_id, item_id, len(made))
     return made
-
-
-def _split(total: int, parts: int) -> list[int]:
-    """Shares of an album's price per track that add up to the price exactly."""
-    base, extra = divmod(total, parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
 def entitlements_of(c: Central, resident_id: int) -> list[Entitlement]:
@@ -240,15 +288,17 @@ def advance(c: Central, entitlement_id: int, state: str, *,
         if row.state == "refunded":
             raise Conflict("this purchase was refunded", code="refunded")
         if STATES.index(state) > STATES.index(row.state):
-            conn.execute(update(entitlements).where(entitlements.c.id == entitlement_id)
+            conn.execute(update(entitlements).where(entitlements.c.id == entitlement_id,
+                                                    entitlements.c.state == row.state)
                          .values(state=state, updated_at=c.clock(),
                                  receipt=receipt if state == "verified" else row.receipt))
         return _entitlement_record(conn, entitlement_id)
 
 
 def refund_undelivered(c: Central) -> list[int]:
-    """Refund every purchase with a file not verified on a tablet within the
-    agency's window; the resident is told, and may buy the item again."""
+    """Refund the files of every purchase not verified on a tablet within the
+    agency's window (files delivered stay bought); the resident is told, and
+    may buy them again."""
     at = c.clock()
     refunded: list[int] = []
     with c.db.read() as conn:
@@ -273,24 +323,51 @@ def refund_undelivered(c: Central) -> list[int]:
 
 def _refund(conn: Connection, c: Central, purchase_key: str, resident_id: int,
             why: str) -> list[int]:
+    """Refund the files of a purchase that are not delivered yet, and only those:
+    what a tablet signed for stays bought. Each file's state moves to
+    ``refunded`` by a compare-and-set (``UPDATE ... WHERE state IN (undelivered)``),
+    so a receipt that lands meanwhile wins or loses whole: a file is never both
+    delivered and refunded, and never refunded twice."""
     at = c.clock()
-    ents = conn.execute(for_update(select(entitlements).where(
-        entitlements.c.purchase_key == purchase_key))).all()
-    if not any(e.state in UNDELIVERED for e in ents):
+    done = conn.execute(update(entitlements).where(
+        entitlements.c.purchase_key == purchase_key,
+        entitlements.c.resident_id == resident_id,
+        entitlements.c.state.in_(UNDELIVERED))
+        .values(state="refunded", updated_at=at)
+        .returning(entitlements.c.id, entitlements.c.price_cents)).all()
+    if not done:
         return []  # delivered or refunded meanwhile
-    # A purchase is refunded whole: verified files of an album are refunded with it.
-    charge = find(conn, purchase_key)
-    if charge is not None:
-        post(conn, ledger.reversal(charge, key=f"refund:{purchase_key}", kind="media_refund",
-                                   memo=why))
-    conn.execute(update(entitlements).where(entitlements.c.purchase_key == purchase_key)
-                 .values(state="refunded", updated_at=at))
-    for e in ents:
-        record = _entitlement_record(conn, e.id)
-        feeds.append(conn, f"resident:{resident_id}", "entitlement", str(e.id),
+    ids = sorted(int(r.id) for r in done)
+    cents = sum(int(r.price_cents) for r in done)
+    if cents:
+        charge = find(conn, purchase_key)
+        paid = sum(e.amount for e in charge.entries if e.amount > 0) if charge else 0
+        if cents > paid:  # the shares of a purchase add up to its charge: a bug, never input
+            raise ledger.LedgerError(f"refunding {cents} cents of purchase {purchase_key}, "
+                                     f"which charged {paid}")
+        agency = str(resident(conn, id=resident_id).agency)
+        post(conn, ledger.media_refund(
+            key=f"refund:{_digest([purchase_key, *map(str, ids)])}", agency=agency,
+            resident_id=resident_id, cents=cents, memo=why))
+    kept = conn.execute(select(func.count()).where(
+        entitlements.c.purchase_key == purchase_key,
+        entitlements.c.state == "verified")).scalar_one()
+    for ent_id in ids:
+        record = _entitlement_record(conn, ent_id)
+        feeds.append(conn, f"resident:{resident_id}", "entitlement", str(ent_id),
                      {**_feed_body(conn, record), "refund_reason": why}, at)
-    feeds.append(conn, f"resident:{resident_id}", "notice", purchase_key,
-                 {"notice": "purchase_refunded", "text": f"A purchase was refunded: {why}. "
-                  "You can buy it again.", "entitlements": [e.id for e in ents]}, at)
-    audit(conn, c, None, "media.refund", purchase_key, resident=resident_id, why=why)
-    return [int(e.id) for e in ents]
+    text = (f"A purchase was refunded: {why}. You can buy it again." if not kept else
+            f"Part of a purchase was refunded (${cents / 100:.2f} for {len(ids)} files): "
+            f"{why}. The {kept} files on your tablet stay yours.")
+    feeds.append(conn, f"resident:{resident_id}", "notice",
+                 "refund-" + _digest([purchase_key, *map(str, ids)]),
+                 {"notice": "purchase_refunded", "text": text, "entitlements": ids,
+                  "refunded_cents": cents}, at)
+    audit(conn, c, None, "media.refund", purchase_key, resident=resident_id, why=why,
+          entitlements=ids, cents=cents)
+    return ids
+
+
+def _digest(parts: list[str]) -> str:
+    """A short name for one refund of one purchase: the purchase and its files."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]

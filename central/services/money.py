@@ -8,7 +8,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from central import ledger
 from central.errors import (
@@ -20,7 +20,7 @@ from central.errors import (
     PolicyRefused,
 )
 from central.pricing import check_transfer
-from central.schema import ledger_accounts, residents, transfers
+from central.schema import ledger_accounts, ledger_entries, residents, transfers
 from central.services.accounts import policy_of, require_approved, resident
 from central.services.core import Central
 from central.services.ledger_store import ensure_accounts, load_accounts, owner_accounts, post
@@ -202,7 +202,12 @@ def expire_stamps(c: Central) -> int:
                 if lot.balance <= 0:
                     continue
                 agency = _agency_of_owner(conn, str(lot.owner), lot.id)
-                post(conn, ledger.expiry(key=f"expire:{lot.id}:{at}", agency=agency, lot=lot))
+                # Named by the lot's last posting: stamps that came back to a lot that
+                # ran out (a refund) expire under a key of their own, even within a second.
+                last = conn.execute(select(func.max(ledger_entries.c.transaction_id)).where(
+                    ledger_entries.c.account_id == lot.id)).scalar_one()
+                post(conn, ledger.expiry(key=f"expire:{lot.id}:{last}", agency=agency,
+                                         lot=lot))
                 count += 1
         except CentralError:
             log.exception("could not expire stamp lot %s", account_id)

@@ -12,6 +12,7 @@ from central.errors import InvalidInput, NotFound, PolicyRefused
 from central.services import messaging
 from central.services.core import Central
 from central.services.deliveries import signing_tablet
+from device_security.text import printable
 from sync.receipts import StatementError, draft_fields, verify
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def send_draft(c: Central, *, unit_id: str, draft: Draft) -> messaging.Sent:
             serial=draft.serial, uid=draft.uid, resident=draft.resident_agency_id,
             contact=draft.contact_id, body=draft.body), draft.signature)
     except StatementError as e:
-        log.warning("a draft %s from tablet %s was refused: %s", draft.uid, draft.serial, e)
+        log.warning("a draft %s from tablet %s was refused: %s", printable(draft.uid, 80),
+                    printable(draft.serial, 80), e)
         raise PolicyRefused(f"the draft is not signed by tablet {draft.serial}",
                             code="bad_signature") from e
     if not draft.body.strip():

@@ -4,6 +4,7 @@ every decision audited. Reviewers see the original beside a translation."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from central.errors import Conflict, InvalidInput, NotFound
 from central.schema import holds, messages, residents
 from central.services.accounts import policy_of
 from central.services.core import Central, audit
-from central.services.ledger_store import ensure_accounts, find, load_accounts, post
+from central.services.ledger_store import find, load_accounts, post
 from central.services.messaging import deliver, message_record, notify_recipient, notify_sender
 from central.services.scope import Scope
 
@@ -82,24 +83,24 @@ def get_hold(c: Central, hold_id: int, *, scope: Scope, translate: bool = True) 
                     row.reason_code, translation)
 
 
-def _refund_to_live_lots(conn: Connection, charge: ledger.Posting, at: int, *,
-                         key: str) -> ledger.Posting:
-    """The reversal of a message's charge, with stamps that came from a plan
-    lot that has since run out returned to the owner's bundle stamps instead:
-    a refund is never lost to an expiry that already happened."""
+def _stamps_back(conn: Connection, charge: ledger.Posting, at: int, *,
+                 key: str) -> tuple[ledger.Posting, int, int | None]:
+    """The exact reversal of a message's charge: every stamp goes back to the
+    lot it came from, as it was. A plan's stamps keep the plan's expiry, so
+    stamps from a plan that has run out meanwhile come back expired (the next
+    expiry sweep moves them out) and never become stamps that last for ever.
+    Returns the posting, how many of its stamps came back expired, and when
+    the latest of their plans ran out."""
     reversal = ledger.reversal(charge, key=key, kind="message_refund",
                                memo="stamps back for a rejected message")
-    accounts = load_accounts(conn, [e.account for e in reversal.entries])
-    amounts: dict[str, int] = {}
+    lots = load_accounts(conn, [e.account for e in reversal.entries])
+    expired, ran_out = 0, None
     for entry in reversal.entries:
-        account = accounts[entry.account]
-        target = account
-        if account.expires_at is not None and account.expires_at <= at and account.owner:
-            target = ledger.stamp_account(account.owner)
-            ensure_accounts(conn, [target])
-        amounts[target.id] = amounts.get(target.id, 0) + entry.amount
-    return ledger.Posting(reversal.key, reversal.kind, reversal.memo,
-                          tuple(ledger.Entry(a, n) for a, n in amounts.items() if n))
+        expires_at = lots[entry.account].expires_at
+        if entry.amount > 0 and expires_at is not None and expires_at <= at:
+            expired += entry.amount
+            ran_out = max(ran_out or 0, expires_at)
+    return reversal, expired, ran_out
 
 
 def decide(c: Central, hold_id: int, *, scope: Scope, approve: bool,
@@ -139,18 +140,24 @@ def decide(c: Central, hold_id: int, *, scope: Scope, approve: bool,
                          .values(status="rejected", decided_at=at, reason_code=reason_code))
             agency = conn.execute(select(residents.c.agency)
                                   .where(residents.c.id == msg.resident_id)).scalar_one()
-            refunded = 0
+            refunded, expired, ran_out = 0, 0, None
             if policy_of(conn, agency).refund_rejected_stamps and msg.stamps:
                 charge = find(conn, f"message:{msg.uid}")
                 if charge is not None:
-                    post(conn, _refund_to_live_lots(conn, charge, at, key=f"refund:message:"
-                                                    f"{msg.uid}"))
+                    back, expired, ran_out = _stamps_back(conn, charge, at,
+                                                          key=f"refund:message:{msg.uid}")
+                    post(conn, back)
                     refunded = msg.stamps
             reason = REJECTION_REASONS[reason_code]
+            said = f" {refunded} stamps were returned." if refunded else ""
+            if expired:
+                day = datetime.datetime.fromtimestamp(ran_out or at, datetime.UTC).date()
+                said += (f" {expired} of them came from a plan that ran out on "
+                         f"{day.isoformat()}, and have expired with it.")
             notify_sender(conn, c, msg.id, "message_rejected",
-                          f"Your message was not delivered. {reason}"
-                          + (f" {refunded} stamps were returned." if refunded else ""),
-                          reason_code=reason_code, stamps_refunded=refunded)
+                          f"Your message was not delivered. {reason}{said}",
+                          reason_code=reason_code, stamps_refunded=refunded,
+                          stamps_expired=expired)
             notify_recipient(conn, c, msg.id, "message_rejected",
                              f"A message to you was not delivered. {reason}",
                              reason_code=reason_code)

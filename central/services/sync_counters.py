@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from central.errors import Conflict, InvalidInput, NotFound
 from central.schema import residents, tablet_counters, tablets
 from central.services.core import Central, audit
+from device_security.text import printable
 
 log = logging.getLogger(__name__)
 MAX_COUNTER = 2**63 - 1  # a tablet's hello carries at most this (device_security.pairing)
@@ -93,7 +94,8 @@ def _record(c: Central, unit_id: str, kiosk_id: str, serial: str, counter: int,
         state = _state(conn, serial)
     if not accepted:
         log.warning("kiosk %s reported tablet %s at sync counter %d, not above %d (from %s)",
-                    kiosk_id, serial, counter, state.counter, state.reported_by)
+                    kiosk_id, printable(serial, 80), counter, state.counter,
+                    state.reported_by)
     return accepted, state
 
 

@@ -13,7 +13,7 @@ from central.schema import tablets
 from central.services import feeds, media, money
 from device_security.ca_store import pem
 from device_security.pki import Role
-from sync.receipts import statement_bytes
+from sync.receipts import delivery_fields, statement_bytes
 from tests.central.api_server import ApiServer
 from tests.central.test_api import _admit, _approved_family
 
@@ -278,3 +278,99 @@ def _dock_owner(api: ApiServer) -> int:
     with api.facility.central.db.read() as conn:
         return int(conn.execute(select(tablets.c.resident_id)
                                 .where(tablets.c.serial == "JP5S-000001")).scalar_one())
+
+
+# -- a receipt names the owner and the purchase it verifies ------------------------------------
+
+
+def _delivery(key: Ed25519PrivateKey, serial: str, owner: str, sha: str,
+              ids: list[int]) -> dict[str, object]:
+    fields = delivery_fields(serial=serial, owner=owner, sha=bytes.fromhex(sha),
+                             entitlements=ids)
+    signature = key.sign(statement_bytes("delivery", fields))
+    return {"serial": serial, "owner": owner, "sha256": sha, "entitlements": ids,
+            "signature": base64.b64encode(signature).decode()}
+
+
+def _buy(api: ApiServer, rid: int, agency_id: str, key: str) -> int:
+    central = api.facility.central
+    central.trust.set_balance(agency_id, 10_000)  # type: ignore[attr-defined]
+    money.transfer_to_prepaid(central, rid, amount_cents=500, key=f"fund-{agency_id}-{key}")
+    [ent] = media.purchase(central, rid, "song-1", key=key)
+    return ent.id
+
+
+def _state(api: ApiServer, rid: int, ent_id: int) -> str:
+    return {e.id: e.state for e in media.entitlements_of(api.facility.central, rid)}[ent_id]
+
+
+def test_a_receipt_from_before_a_reassignment_verifies_nothing_of_the_new_owner(
+        api: ApiServer) -> None:
+    """The tablet was Ann's, and signed for her song. Given to Bo, who buys the
+    same song, the receipts it signed for Ann (either kind: kept at a kiosk,
+    or replayed by one) must not mark Bo's purchase delivered: he would never
+    get the song, nor his money back."""
+    ann, sha, ann_ent = _bought_song(api)
+    ann_id = int(str(ann["id"]))
+    key = _tablet(api, "JP5S-000001", ann_id)
+    kiosk = api.session("K-A2")
+    old_blob = _receipt(key, "JP5S-000001", sha)
+    old_delivery = _delivery(key, "JP5S-000001", "100001", sha, [ann_ent])
+    answer = kiosk.post("/v1/kiosk/receipts/delivery", json=old_delivery)
+    assert answer.status_code == 200 and answer.json() == {"entitlements": [ann_ent]}
+    # The tablet goes to Bo, on the same unit; he buys the same song.
+    bo_id = int(str(_admit(api, "100002")["id"]))
+    assert api.staff("technician").post("/v1/staff/tablets/JP5S-000001/assignment",
+                                        json={"resident_id": bo_id}).status_code == 204
+    bo_ent = _buy(api, bo_id, "100002", "buy-bo-00001")
+    replayed = kiosk.post("/v1/kiosk/receipts/blob", json=old_blob)
+    assert replayed.status_code == 403
+    assert replayed.json()["error"] == "receipt_names_no_owner"
+    replayed = kiosk.post("/v1/kiosk/receipts/delivery", json=old_delivery)
+    assert replayed.status_code == 403
+    assert replayed.json()["error"] == "receipt_for_another_owner"
+    # Ann's receipt with Bo's purchase written in: the tablet did not sign that.
+    edited = {**old_delivery, "entitlements": [bo_ent]}
+    assert kiosk.post("/v1/kiosk/receipts/delivery", json=edited).json()["error"] == (
+        "bad_receipt")
+    assert _state(api, bo_id, bo_ent) == "paid"
+    # Not delivered, so refunded in time.
+    api.facility.clock.advance(15 * 86400)
+    assert media.refund_undelivered(api.facility.central) == [bo_ent]
+    assert _state(api, ann_id, ann_ent) == "verified"
+
+
+def test_a_delivery_receipt_verifies_the_owners_named_purchase_only(api: ApiServer) -> None:
+    ann, sha, ann_ent = _bought_song(api)
+    ann_id = int(str(ann["id"]))
+    bo_id = int(str(_admit(api, "100002")["id"]))
+    bo_ent = _buy(api, bo_id, "100002", "buy-bo-00001")
+    key = _tablet(api, "JP5S-000001", bo_id)
+    kiosk = api.session("K-A2")
+    # Bo's tablet, signing (honestly or not) for Ann's purchase of the same song.
+    for owner, ids in (("100002", [ann_ent]), ("100002", [ann_ent, bo_ent])):
+        refused = kiosk.post("/v1/kiosk/receipts/delivery",
+                             json=_delivery(key, "JP5S-000001", owner, sha, ids))
+        assert refused.status_code == 403 and refused.json()["error"] == "receipt_mismatch"
+    refused = kiosk.post("/v1/kiosk/receipts/delivery",
+                         json=_delivery(key, "JP5S-000001", "100001", sha, [ann_ent]))
+    assert refused.json()["error"] == "receipt_for_another_owner"
+    # Another file's hash for his own purchase: a mismatch too.
+    other = "ab" * 32
+    refused = kiosk.post("/v1/kiosk/receipts/delivery",
+                         json=_delivery(key, "JP5S-000001", "100002", other, [bo_ent]))
+    assert refused.json()["error"] == "receipt_mismatch"
+    assert _state(api, ann_id, ann_ent) == _state(api, bo_id, bo_ent) == "paid"
+    # A list out of order or repeated is malformed, not a different receipt.
+    unsorted = _delivery(key, "JP5S-000001", "100002", sha, [bo_ent])
+    unsorted["entitlements"] = [bo_ent, bo_ent]
+    assert kiosk.post("/v1/kiosk/receipts/delivery", json=unsorted).status_code == 422
+    # His own receipt for his own purchase: verified, once however often it comes.
+    mine = _delivery(key, "JP5S-000001", "100002", sha, [bo_ent])
+    assert kiosk.post("/v1/kiosk/receipts/delivery", json=mine).json() == {
+        "entitlements": [bo_ent]}
+    assert kiosk.post("/v1/kiosk/receipts/delivery", json=mine).json() == {"entitlements": []}
+    assert api.session("K-B2").post("/v1/kiosk/receipts/delivery",
+                                    json=mine).status_code == 404
+    assert _state(api, bo_id, bo_ent) == "verified"
+    assert _state(api, ann_id, ann_ent) == "paid"

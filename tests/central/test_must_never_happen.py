@@ -261,6 +261,71 @@ def test_refund_into_an_expired_plan_lot_does_not_break_the_expiry_sweep(
     assert _stamps(f, contact_owner(other, "WA")) == 0
 
 
+def _held_from_plan(f: Facility) -> int:
+    """A family member with a 30-day plan of 30 stamps and a bundle of 20, one
+    of the plan's stamps spent on a message held for review."""
+    f.admit("100001", "Ann Example")
+    screening_lists.save_list(f.central, scope="unit", scope_id="U-A", language="en",
+                              terms=["burner phone"], reach=f.scope("reviewer"))
+    cid = f.family("sis@example.org", "Sis", approved_for="100001")
+    for offer, key in (("plan-30", "plan-key-0001"), ("bundle-20", "bundle-key-001")):
+        money.buy_stamps_for_contact(f.central, cid, resident_agency_id="100001",
+                                     offer_id=offer, card_token="tok_sandbox_visa", key=key)
+    sent = messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
+                                       body="bring a burner phone")
+    assert sent.status == "held" and _stamps(f, contact_owner(cid, "WA")) == 49
+    return cid
+
+
+def _lots(f: Facility, cid: int) -> dict[int | None, int]:
+    """The family member's stamp balances by expiry (None: bundle stamps)."""
+    with f.central.db.read() as conn:
+        rows = conn.execute(select(ledger_accounts.c.expires_at, ledger_accounts.c.balance)
+                            .where(ledger_accounts.c.owner == contact_owner(cid, "WA"))).all()
+    return {r.expires_at: r.balance for r in rows}
+
+
+def test_refunded_stamps_of_an_expired_plan_come_back_expired(facility: Facility) -> None:
+    """A message paid with a plan's stamp is rejected after the plan ran out.
+    The stamp comes back to the plan, with the plan's expiry, and expires
+    with it: a refund never turns a plan's stamp into one that never expires."""
+    f = facility
+    cid = _held_from_plan(f)
+    expiry = next(e for e in _lots(f, cid) if e is not None)
+    f.clock.advance(31 * 86400)
+    assert money.expire_stamps(f.central) == 1  # the plan's 29 left expire
+    [hold] = review.list_holds(f.central, scope=f.scope("reviewer"))
+    review.decide(f.central, hold.hold_id, scope=f.scope("reviewer"), approve=False,
+                  reason_code="contraband")
+    assert _stamps(f, contact_owner(cid, "WA")) == 20  # the bundle alone: nothing new to spend
+    assert _lots(f, cid) == {None: 20, expiry: 1}  # back in the plan, as it was
+    _, records = messaging.feed_page(f.central, f"contact:{cid}", 0)
+    [notice] = [r.body for r in records if r.body.get("notice") == "message_rejected"]
+    assert (notice["stamps_refunded"], notice["stamps_expired"]) == (1, 1)
+    assert "ran out" in notice["text"]
+    assert money.expire_stamps(f.central) == 1  # the sweep takes it, as it took the rest
+    assert _lots(f, cid) == {None: 20, expiry: 0}
+    # Spending now draws on the bundle only.
+    messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="100001",
+                                body="hello")
+    assert _lots(f, cid) == {None: 19, expiry: 0}
+
+
+def test_refunded_stamps_of_a_live_plan_keep_its_expiry(facility: Facility) -> None:
+    f = facility
+    cid = _held_from_plan(f)
+    expiry = next(e for e in _lots(f, cid) if e is not None)
+    f.clock.advance(10 * 86400)
+    [hold] = review.list_holds(f.central, scope=f.scope("reviewer"))
+    review.decide(f.central, hold.hold_id, scope=f.scope("reviewer"), approve=False,
+                  reason_code="contraband")
+    assert _lots(f, cid) == {None: 20, expiry: 30}
+    assert money.balances(f.central, contact_owner(cid, "WA")).next_expiry == expiry
+    f.clock.advance(21 * 86400)
+    money.expire_stamps(f.central)
+    assert _lots(f, cid) == {None: 20, expiry: 0}
+
+
 def test_refund_sweep_survives_a_long_purchase_key(facility: Facility) -> None:
     """Purchase keys may be up to 100 characters. The refund of an undelivered
     purchase made with such a key must go through, and must not stop the

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.receipts import StatementError, statement_bytes, verify
+from sync.receipts import StatementError, delivery_fields, statement_bytes, verify
 
 RECORDS = {"serial": "JP5S-000001", "session": b"\x01" * 16, "through": 42,
            "batch_digest": b"\x02" * 32}
@@ -69,3 +69,31 @@ def test_garbage_signatures_never_verify(signature: bytes) -> None:
     tablet = Ed25519PrivateKey.generate()
     with pytest.raises(StatementError):
         verify(tablet.public_key(), "draft", DRAFT, signature)
+
+
+DELIVERY = {"serial": "JP5S-000001", "owner": "874512", "sha": b"\x03" * 32,
+            "entitlements": [7, 41]}
+
+
+def test_a_delivery_receipt_binds_the_owner_and_the_entitlements() -> None:
+    tablet = Ed25519PrivateKey.generate()
+    signature = _signed(tablet, "delivery", DELIVERY)
+    verify(tablet.public_key(), "delivery", DELIVERY, signature)
+    assert delivery_fields(serial="JP5S-000001", owner="874512", sha=b"\x03" * 32,
+                           entitlements=(41, 7, 41)) == DELIVERY
+    for field, value in (("owner", "903377"), ("entitlements", [7]),
+                         ("entitlements", [7, 41, 42]), ("sha", b"\x04" * 32)):
+        with pytest.raises(StatementError, match="not signed"):
+            verify(tablet.public_key(), "delivery", {**DELIVERY, field: value}, signature)
+    # A receipt that names no owner is another statement, not this one.
+    with pytest.raises(StatementError):
+        verify(tablet.public_key(), "blob", {"serial": "JP5S-000001", "sha": b"\x03" * 32},
+               signature)
+
+
+@pytest.mark.parametrize("ids", [[], [41, 7], [7, 7], [0], [-3], [True], ["7"], [7.0],
+                                 list(range(1, 66))])
+def test_a_delivery_names_its_entitlements_once_each_in_order(ids: list[object]) -> None:
+    with pytest.raises(StatementError) as refused:
+        statement_bytes("delivery", {**DELIVERY, "entitlements": ids})
+    assert refused.value.reason == "malformed"
