@@ -33,6 +33,7 @@ from device_security.policy import (
     decide_pairing,
 )
 from device_security.registry import Registry, RegistryEntry
+from device_security.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class PairingGate:
         except (HandshakeFailed, CertificateError) as e:
             problem = e.reason
         except (HandshakeTimeout, ChannelError, TimeoutError) as e:
-            log.info("handshake with %s failed: %s", tablet.usb_serial, e)
+            log.info("handshake with %s failed: %s", printable(tablet.usb_serial), e)
             problem = reasons.HANDSHAKE_FAILED
         serial = peer.serial if peer is not None and peer.serial else tablet.usb_serial
         entry = self._registry.get(serial) if serial else None
@@ -159,8 +160,8 @@ class PairingGate:
             messages.send(channel, terms.paired(session.resident_id))
             result.channel = channel
             result.stream = stream
-            log.info("paired %s for %s at %s", serial, session and session.resident_id,
-                     self._location)
+            log.info("paired %s for %s at %s", printable(serial),
+                     session and session.resident_id, self._location)
             return result
         if channel is not None:
             try:

@@ -41,7 +41,7 @@ from kiosk.records import AgencyPolicy, BadAnswer, parse
 from sync import frames
 from sync.errors import WireError
 from sync.frames import OutboxItem, Record
-from sync.session import OfferedBlob
+from sync.session import Delivery, OfferedBlob
 
 log = logging.getLogger(__name__)
 
@@ -260,12 +260,22 @@ class KioskCache:
                          "WHERE serial = ?", [through, int(time.time()), serial])
             self._queue_receipt(conn, f"records:{serial}", "records", serial, payload)
 
-    def blob_delivered(self, serial: str, sha: bytes, receipt: bytes) -> None:
-        payload = {"serial": serial, "sha256": sha.hex(), "signature": _b64(receipt)}
+    def blob_delivered(self, serial: str, sha: bytes, receipt: bytes,
+                       delivery: Delivery | None = None) -> None:
+        """The tablet holds ``sha`` whole: queue its receipt for the central
+        server, the delivery receipt naming the owner's entitlements when the
+        file is a purchase's (it verifies them), the plain one otherwise."""
         with self._tx() as conn:
             conn.execute("INSERT OR IGNORE INTO delivered (serial, sha256) VALUES (?, ?)",
                          [serial, sha.hex()])
-            self._queue_receipt(conn, f"blob:{serial}:{sha.hex()}", "blob", serial, payload)
+            if delivery is not None:
+                self._queue_receipt(conn, f"delivery:{serial}:{sha.hex()}", "delivery", serial, {
+                    "serial": serial, "owner": delivery.owner, "sha256": sha.hex(),
+                    "entitlements": list(delivery.entitlements),
+                    "signature": _b64(delivery.signature)})
+            else:
+                self._queue_receipt(conn, f"blob:{serial}:{sha.hex()}", "blob", serial, {
+                    "serial": serial, "sha256": sha.hex(), "signature": _b64(receipt)})
 
     @staticmethod
     def _queue_receipt(conn: sqlite3.Connection, key: str, kind: str, serial: str,

@@ -256,6 +256,16 @@ class CentralClient:
         ids = answer.get("entitlements") if isinstance(answer, dict) else None
         return [int(i) for i in ids] if isinstance(ids, list) else []
 
+    def delivery_receipt(self, serial: str, owner: str, sha256: str, entitlements: list[int],
+                         signature_b64: str) -> list[int]:
+        """Forward a tablet's signed statement that it holds ``sha256`` as the
+        file of ``owner``'s ``entitlements``; the answer names those verified now."""
+        answer = self._json("POST", "/v1/kiosk/receipts/delivery", json={
+            "serial": serial, "owner": owner, "sha256": sha256, "entitlements": entitlements,
+            "signature": signature_b64})
+        ids = answer.get("entitlements") if isinstance(answer, dict) else None
+        return [int(i) for i in ids] if isinstance(ids, list) else []
+
     def records_receipt(self, serial: str, session: bytes, through: int, batch_digest: bytes,
                         signature: bytes) -> dict[str, Any]:
         """Forward a tablet's signed statement that it committed its resident's
@@ -317,10 +327,15 @@ class CentralClient:
         """What they bought, each with its delivery state."""
         return self._records(Entitlement, "GET", "/v1/resident/entitlements", token=token)
 
-    def buy(self, token: str, item_id: str, key: str) -> tuple[Entitlement, ...]:
-        """Buy a catalog item with prepaid funds; ``key`` makes a retry harmless."""
+    def buy(self, token: str, item_id: str, key: str,
+            expected_price_cents: int | None = None) -> tuple[Entitlement, ...]:
+        """Buy a catalog item with prepaid funds; ``key`` makes a retry harmless,
+        ``expected_price_cents`` (the price shown) refuses a price changed since."""
+        body: dict[str, Any] = {"item_id": item_id, "idempotency_key": key}
+        if expected_price_cents is not None:
+            body["expected_price_cents"] = expected_price_cents
         return self._records(Entitlement, "POST", "/v1/resident/purchases", token=token,
-                             json={"item_id": item_id, "idempotency_key": key})
+                             json=body)
 
     def offers(self, token: str) -> tuple[Offer, ...]:
         """The stamp bundles their agency sells."""

@@ -222,13 +222,14 @@ def make_app(config: Path | None, *, kiosk_mode: bool = False, silent: bool = Fa
     kiosk.log too. Raises ValueError for settings that cannot work."""
     import logging.handlers
 
+    from device_security.text import OneLineFormatter
     from kiosk.service import KioskService
 
     kiosk, sync, hw = load(config)
     kiosk.state_path.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(kiosk.log_path, maxBytes=2_000_000,
                                                    backupCount=3)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
     logging.getLogger().setLevel(logging.INFO)
 

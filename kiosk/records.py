@@ -138,10 +138,18 @@ class CatalogItem:
     kind: str
     title: str
     artist: str
-    price_cents: int
+    price_cents: int  # what this resident pays: tracks they own are not charged again
     label: str = ""
     album_id: str | None = None
     duration_s: int = 0
+    list_price_cents: int | None = None
+    tracks: int = 1
+    owned_tracks: int = 0
+
+    @property
+    def owned(self) -> bool:
+        """Every file of it is the resident's already."""
+        return self.tracks > 0 and self.owned_tracks >= self.tracks
 
 
 @dataclass(frozen=True)

@@ -216,10 +216,12 @@ class ResidentSessions:
                                             f"kiosk-{action}-" + secrets.token_urlsafe(12))
         return Attempt(action, subject, key)
 
-    def buy(self, attempt: Attempt) -> Answer[tuple[Entitlement, ...]]:
-        """Buy catalog item ``attempt.subject`` with prepaid funds."""
-        return self._settled(attempt, lambda r: self.client.buy(r.token, attempt.subject,
-                                                                attempt.key))
+    def buy(self, attempt: Attempt,
+            expected_price_cents: int | None = None) -> Answer[tuple[Entitlement, ...]]:
+        """Buy catalog item ``attempt.subject`` with prepaid funds, at the price
+        shown (``expected_price_cents``: a price changed since is refused)."""
+        return self._settled(attempt, lambda r: self.client.buy(
+            r.token, attempt.subject, attempt.key, expected_price_cents))
 
     def buy_stamps(self, attempt: Attempt) -> Answer[StampPurchase]:
         """Buy stamp bundle ``attempt.subject`` with prepaid funds."""

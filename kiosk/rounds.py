@@ -187,6 +187,9 @@ class CentralSync:
             try:
                 if item.kind == "blob":
                     self.client.blob_receipt(p["serial"], p["sha256"], p["signature"])
+                elif item.kind == "delivery":
+                    self.client.delivery_receipt(p["serial"], p["owner"], p["sha256"],
+                                                 p["entitlements"], p["signature"])
                 else:
                     self.client.records_receipt(p["serial"], b64decode(p["session"]),
                                                 p["through"], b64decode(p["batch_digest"]),
@@ -261,9 +264,11 @@ class Rounds:
     to a minute) while the server is away. The screen hears when the server
     comes or goes (CentralChanged) and what a round moved (RoundDone)."""
 
-    def __init__(self, sync: CentralSync, emit: Emit, *, interval: float = 5.0) -> None:
+    def __init__(self, sync: CentralSync, emit: Emit, *, interval: float = 5.0,
+                 retry_mail: Callable[[], int] | None = None) -> None:
         self.sync = sync
         self._emit = emit
+        self._retry_mail = retry_mail  # alert mails that failed, tried again each round
         self.interval = interval
         self.first_done = threading.Event()  # set after the first round, reached or not
         self._lock = threading.Lock()
@@ -284,6 +289,7 @@ class Rounds:
             except Exception:  # a bug or a broken cache: say so, keep the rounds alive
                 log.exception("a round with the central server failed")
                 done = Round(error="the round failed; see the log")
+            self.mail()
             self.first_done.set()
             self._reported(done)
             wait = self.interval if done.reached_central else min(60.0, max(wait * 2,
@@ -293,8 +299,19 @@ class Rounds:
     def run_now(self) -> Round:
         """A round now, on the caller's thread (the rounds thread goes on)."""
         done = self.sync.run_once()
+        self.mail()
         self._reported(done)
         return done
+
+    def mail(self) -> int:
+        """Alert mails that could not go out, tried again (with their backoff)."""
+        if self._retry_mail is None:
+            return 0
+        try:
+            return self._retry_mail()
+        except Exception:  # the queue on disk failed: say so, the rounds go on
+            log.exception("retrying alert mail failed")
+            return 0
 
     def _reported(self, done: Round) -> None:
         online = done.reached_central

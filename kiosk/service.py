@@ -104,7 +104,8 @@ class KioskService:
         letters = Letters(self._desk_client, cache)  # sent at once; the rounds retry them
         self.rounds = Rounds(CentralSync(self._rounds_client, cache, registry=registry,
                                          alerts=self.alerts, letters=letters),
-                             self.emit, interval=s.round_interval_s)
+                             self.emit, interval=s.round_interval_s,
+                             retry_mail=alerter.retry_mail)
         self.residents = ResidentSessions(self._desk_client, cache, letters, unit=k.unit)
         gate = PairingGate(credentials=Credentials(credentials.certificate, credentials.key),
                            trust=TrustAnchors(ca, crl), registry=registry, alerter=alerter,
@@ -199,8 +200,9 @@ class KioskService:
         return self.residents.attempt("ticket", ResidentSessions.ticket_subject(category,
                                                                                 description))
 
-    def buy(self, attempt: Attempt) -> Answer[tuple[Entitlement, ...]]:
-        return self.residents.buy(attempt)
+    def buy(self, attempt: Attempt,
+            expected_price_cents: int | None = None) -> Answer[tuple[Entitlement, ...]]:
+        return self.residents.buy(attempt, expected_price_cents)
 
     def buy_stamps(self, attempt: Attempt) -> Answer[StampPurchase]:
         return self.residents.buy_stamps(attempt)

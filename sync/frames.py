@@ -189,11 +189,14 @@ class ChunkAck:
 
 @dataclass(frozen=True, slots=True)
 class BlobDone:
-    """10, tablet → kiosk: the blob is complete, verified and durable."""
+    """10, tablet → kiosk: the blob is complete, verified and durable; when it
+    is the file of the owner's purchases, the delivery receipt naming them."""
 
     TYPE: ClassVar[int] = 10
     sha: bytes = field(metadata=wire(_SHA256))
     receipt: bytes = field(metadata=wire(_RECEIPT))
+    entitlements: tuple[int, ...] = field(metadata=wire(Array(UInt(), 0, 64)))
+    delivery: bytes = field(metadata=wire(Bytes(0, 256)))  # empty without entitlements
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ from sync.frames import (
     RecordsAck,
     Welcome,
 )
-from sync.receipts import draft_fields, verify
+from sync.receipts import delivery_fields, draft_fields, verify
 from sync.stream import FrameStream
 
 log = logging.getLogger(__name__)
@@ -184,6 +184,8 @@ class TabletContent(Protocol):
     def outbox_handed(self, uids: Iterable[str]) -> None: ...
 
     def sign(self, kind: str, fields: Mapping[str, Any]) -> bytes: ...
+
+    def delivery_receipt(self, sha: bytes) -> tuple[dict[str, Any], bytes] | None: ...
 
 
 class BlobWriter(Protocol):
@@ -341,7 +343,9 @@ class _TabletSide(_Side):
                 self.send(ChunkAck(sha, durable))
             else:
                 receipt = self.content.sign("blob", {"serial": self.content.serial, "sha": sha})
-                self.send(BlobDone(sha, receipt))
+                delivery = self.content.delivery_receipt(sha)
+                self.send(BlobDone(sha, receipt, tuple(delivery[0]["entitlements"])
+                                   if delivery else (), delivery[1] if delivery else b""))
                 self.summary.blobs += 1
         if isinstance(failure, BlobMismatchError):
             self.fail(failure.code, failure.message)
@@ -511,7 +515,18 @@ class KioskContent(Protocol):
     def records_delivered(self, serial: str, *, session: bytes, through: int,
                           batch_digest: bytes, receipt: bytes) -> None: ...
 
-    def blob_delivered(self, serial: str, sha: bytes, receipt: bytes) -> None: ...
+    def blob_delivered(self, serial: str, sha: bytes, receipt: bytes,
+                       delivery: Delivery | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A tablet's signed statement that it holds a file as the file of its
+    owner's entitlements (sync/receipts.py, ``delivery``)."""
+
+    owner: str  # the owner's agency ID, as the tablet signed it
+    entitlements: tuple[int, ...]
+    signature: bytes
 
 
 @dataclass(frozen=True)
@@ -727,12 +742,19 @@ class _KioskSide(_Side):
         done = self.expect(BlobDone)
         if done.sha != blob.sha:
             self.fail(BAD_ACK, f"BlobDone for {done.sha.hex()}, not {blob.sha.hex()}")
+        delivery = None
         try:
             verify(self.tablet.key, "blob", {"serial": self.tablet.serial, "sha": blob.sha},
                    done.receipt)
+            if done.entitlements:
+                delivery = Delivery(self.tablet.resident_agency_id, done.entitlements,
+                                    done.delivery)
+                verify(self.tablet.key, "delivery", delivery_fields(
+                    serial=self.tablet.serial, owner=delivery.owner, sha=blob.sha,
+                    entitlements=delivery.entitlements), delivery.signature)
         except StatementError as e:
             self.fail(BAD_RECEIPT, f"blob receipt: {e}")
-        self.content.blob_delivered(self.tablet.serial, blob.sha, done.receipt)
+        self.content.blob_delivered(self.tablet.serial, blob.sha, done.receipt, delivery)
         self.summary.blobs += 1
         self.progress(Progress("files", blob.label, awaited.number, count, awaited.moved,
                                total))

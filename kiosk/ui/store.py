@@ -70,9 +70,16 @@ class StoreScreen(Screen):
             minutes, seconds = divmod(item.duration_s, 60)
             detail = f"{item.artist} · {item.kind}" + (
                 f" · {minutes}:{seconds:02d}" if item.duration_s else "")
-            row = make("StoreRow", title=item.title, detail=detail,
-                       price=money(item.price_cents), action=app.t("Buy"))
-            row.ids.act.bind(on_release=lambda _, it=item: self.ask(it))
+            if item.owned:
+                row = make("StoreRow", title=item.title, detail=detail,
+                           price=app.t("Yours"), action="")
+            else:
+                if item.owned_tracks:
+                    detail += " · " + app.t("{n} of its {total} tracks are yours already",
+                                            n=item.owned_tracks, total=item.tracks)
+                row = make("StoreRow", title=item.title, detail=detail,
+                           price=money(item.price_cents), action=app.t("Buy"))
+                row.ids.act.bind(on_release=lambda _, it=item: self.ask(it))
             box.add_widget(row)
 
     def ask(self, item: CatalogItem) -> None:
@@ -91,11 +98,12 @@ class StoreScreen(Screen):
 
     def buy(self) -> None:
         app = App.get_running_app()
-        attempt = self._attempt  # the same attempt if Buy is touched twice
-        if attempt is None:
+        attempt, item = self._attempt, self._item  # the same attempt if Buy is touched twice
+        if attempt is None or item is None:
             return
         self.confirm_text = app.t("Buying…")
-        app.task(lambda: app.service.buy(attempt), self._bought)
+        price = item.price_cents  # the price the resident was shown, and no other
+        app.task(lambda: app.service.buy(attempt, price), self._bought)
 
     def _bought(self, answer: Answer[tuple[Entitlement, ...]]) -> None:
         app = App.get_running_app()

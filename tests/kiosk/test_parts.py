@@ -187,3 +187,44 @@ def test_a_record_from_the_server_is_checked_field_by_field() -> None:
             parse(Home, {**home, **change})
     with pytest.raises(BadAnswer, match="missing"):
         parse(Home, {k: v for k, v in home.items() if k != "stamps"})
+
+
+def test_the_rounds_send_alert_mail_that_failed_once_the_server_is_back(
+        tmp_path: Path) -> None:
+    """An alert whose mail could not go out (the mail server was down) goes
+    out at a round after it is back, once; the round itself needs no central
+    server for that."""
+    import datetime
+
+    from device_security.alerts import Alert, Alerter, AlertQueue, SmtpAlertMailer, SmtpSettings
+    from tests.smtp_server import Inbox
+
+    port = free_port()
+    alerter = Alerter(AlertQueue(tmp_path / "alerts.db"),
+                      SmtpAlertMailer(SmtpSettings("127.0.0.1", port, "kiosk@cc.example",
+                                                   "staff@cc.example")))
+    assert alerter.raise_alert(Alert(
+        reason="assigned_to_someone_else", detail="", resident_id="874512",
+        resident_name="Marcus Webb", kiosk_location="CC-A-DAYROOM", tablet_serial="JP5S-9",
+        owner_id="903377", owner_name="Lucia", raised_at=datetime.datetime.now(datetime.UTC)),
+        plug_id="p1")
+    assert alerter.queue.counts()["unmailed"] == 1
+    from device_security.ca_store import pem
+    from device_security.pki import Role
+    from tests.device_security.conftest import Facility
+
+    facility = Facility(tmp_path / "ca")
+    kiosk = facility.issue(Role.KIOSK, "K-A1")
+    (tmp_path / "ca.pem").write_bytes(pem(facility.ca))
+    cache = KioskCache(tmp_path / "cache")
+    credentials = KioskCredentials(kiosk.credentials.certificate, kiosk.credentials.key,
+                                   tmp_path / "ca.pem")
+    with CentralClient(f"https://127.0.0.1:{free_port()}", credentials, attempts=1) as away:
+        rounds = Rounds(CentralSync(away, cache), lambda e: None, retry_mail=alerter.retry_mail)
+        with Inbox(tmp_path / "mail", port=port) as inbox:
+            rounds.run_now()  # the central server is away; the mail goes anyway
+            assert len(inbox.wait(1)) == 1
+            rounds.run_now()
+            assert len(inbox.messages) == 1  # once
+    assert alerter.queue.counts()["unmailed"] == 0
+    cache.close()

@@ -74,8 +74,9 @@ def vector_frames() -> dict[str, tuple[frames.Frame, str]]:
         "09-chunk-ack.frame": (frames.ChunkAck(sha=sha("videogram 3"), durable=263_168),
                                "the tablet holds the first 263168 bytes durably"),
         "10-blob-done.frame": (frames.BlobDone(
-            sha=sha("videogram 3"), receipt=stand_in("blob receipt videogram 3")),
-            "the blob is complete and verified"),
+            sha=sha("videogram 3"), receipt=stand_in("blob receipt videogram 3"),
+            entitlements=(1007, 1008), delivery=stand_in("delivery receipt videogram 3")),
+            "the blob is complete and verified, the file of two of the owner's purchases"),
         "11-outbox-items.frame": (frames.OutboxItems(items=(
             frames.OutboxItem(uid=DRAFT_UID, kind="draft", body={
                 "to": "contact-118", "text": "Happy birthday, Mamá!", "written": NOW - 86_400},
