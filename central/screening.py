@@ -52,9 +52,10 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_right
+from functools import lru_cache
+from itertools import accumulate, chain
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 import ahocorasick
@@ -217,6 +218,7 @@ def normalize(text: str) -> str:
 # -- runs of one character ----------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def _lanes(count: int, width: int) -> tuple[int, int]:
     """Masks of ``count`` lanes of ``width`` bits: all bits but the top one, and the top one."""
     top = 1 << (width - 1)
@@ -233,19 +235,31 @@ class _Squeezed:
     repeats: int  # the top bit of each lane (of ``width`` bits) set where a repeat was cut
     width: int
 
-    def gaps(self) -> list[int]:
-        """For each cut character, in order, how many characters were kept before it:
-        ``k + bisect_right(gaps, k)`` is where the k-th kept character stood."""
+    def marks(self, count: int) -> bytes:
+        """One byte per character of the (unsqueezed) form: 1 where a repeat was cut."""
         if not self.repeats:
-            return []
-        step = self.width // 8
-        marks = (self.repeats >> (self.width - 1)).to_bytes(
-            (self.repeats.bit_length() + self.width - 1) // self.width * step, "little")
-        cut, at = [], marks.find(1)
-        while at >= 0:
-            cut.append(at // step)
-            at = marks.find(1, at + 1)
-        return [position - n for n, position in enumerate(cut)]
+            return b""
+        if self.width == 8:
+            return (self.repeats >> 7).to_bytes(count, "little")
+        return (self.repeats >> 31).to_bytes(4 * count, "little")[::4]
+
+    def run_flags(self, flags: bytes) -> bytes:
+        """``flags`` (one byte per character of the form) carried over to the squeezed
+        form: each kept character has the flags of its whole run OR-ed together
+        (of its first 16 characters, for a longer run)."""
+        if not self.repeats:
+            return flags
+        count = len(flags)
+        if self.width == 8:
+            cut = (self.repeats >> 7) * 0xFF
+        else:
+            cut = int.from_bytes(self.marks(count), "little") * 0xFF
+        value = int.from_bytes(flags, "little")
+        step = cut >> 8  # 0xFF on each lane whose next lane was cut
+        for shift in (8, 16, 32, 64):
+            value |= (value >> shift) & step
+            step &= step >> shift
+        return (value | cut).to_bytes(count, "little").replace(b"\xff", b"")
 
 
 def _squeeze(form: str) -> _Squeezed:
@@ -423,18 +437,25 @@ class _Reader:
     """One message's matching form, its squeezed form and its flags, with the
     checks that turn a match of the automaton into a hit."""
 
-    def __init__(self, text: str, latin1: bytes | None, form: str,
-                 squeezed: _Squeezed) -> None:
+    def __init__(self, form: str, flags: bytes, squeezed: _Squeezed) -> None:
         self.form = form
-        self.flags = _edge_flags(text, latin1)
-        self.gaps = squeezed.gaps()
+        self.flags = flags
+        self.marks = squeezed.marks(len(form))
         self.count = len(squeezed.text)
 
     def at(self, k: int) -> int:
-        """Where the k-th character of the squeezed form starts in the matching form."""
+        """Where the k-th character of the squeezed form starts in the matching form:
+        the p with p - (repeats cut up to p) == k, found by a few counts at C speed."""
         if k >= self.count:
             return len(self.form)
-        return k + bisect_right(self.gaps, k) if self.gaps else k
+        if not self.marks:
+            return k
+        p = k
+        while True:
+            q = k + self.marks.count(1, 0, p + 1)
+            if q == p:
+                return p
+            p = q
 
     def _start(self, s: int, pattern: _Pattern) -> int | None:
         """Where a hit starting at ``s`` begins (before a number glued on), or None."""
@@ -629,15 +650,24 @@ class Screen:
     def _hits(self, text: str, latin1: bytes | None) -> list[Hit]:
         form = _fold(text, latin1)
         squeezed = _squeeze(form)
-        matches = list(self._automaton.iter(squeezed.text))
-        if not matches:
+        matches = self._automaton.iter(squeezed.text)
+        first_match = next(matches, None)
+        if first_match is None:
             return []
-        reader = _Reader(text, latin1, form, squeezed)
+        flags = _edge_flags(text, latin1)
+        # Most matches lie inside a word; one look at the squeezed flags sets them aside.
+        starts = squeezed.run_flags(flags)
+        reader: _Reader | None = None
         found: dict[tuple[int, int, tuple[KeywordTerm, ...]], None] = {}
-        for last, (length, entries) in matches:
+        for last, (length, entries) in chain((first_match,), matches):
+            first = last - length + 1
+            if not (starts[first] & _MAY_START or first and starts[first - 1] & _NUMBER):
+                continue
+            if reader is None:
+                reader = _Reader(form, flags, squeezed)
             for pattern in entries:
-                for first, end in reader.hits(last, length, pattern):
-                    found[(first, end, pattern.members)] = None
+                for begin, end in reader.hits(last, length, pattern):
+                    found[(begin, end, pattern.members)] = None
         return _hits(text, list(found)) if found else []
 
 
