@@ -52,10 +52,10 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_right
-from functools import lru_cache
-from itertools import accumulate, chain
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate, chain
 from typing import Any
 
 import ahocorasick
@@ -661,7 +661,7 @@ class Screen:
         found: dict[tuple[int, int, tuple[KeywordTerm, ...]], None] = {}
         for last, (length, entries) in chain((first_match,), matches):
             first = last - length + 1
-            if not (starts[first] & _MAY_START or first and starts[first - 1] & _NUMBER):
+            if not (starts[first] & _MAY_START or (first and starts[first - 1] & _NUMBER)):
                 continue
             if reader is None:
                 reader = _Reader(form, flags, squeezed)
