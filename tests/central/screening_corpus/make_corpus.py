@@ -26,7 +26,8 @@ EN_DRUGS = (
     "suboxone strips", "subutex", "buprenorphine", "methadone", "tramadol", "codeine",
     "promethazine", "dilaudid", "morphine", "ketamine", "pcp", "angel dust", "wet sticks",
     "blunt", "joint", "bong", "crackhead", "tweaker", "eight ball", "yayo", "yeyo", "coke",
-    "snow white", "china white", "white girl", "boy and girl", "blue pills", "m30s", "pressed pills",
+    "snow white", "china white", "white girl", "boy and girl", "blue pills", "m30s",
+    "pressed pills",
     "dab pen", "thc cart", "wax pen", "edibles", "hooch", "pruno", "jailhouse wine",
 )
 EN_WEAPONS = (
