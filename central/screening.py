@@ -5,21 +5,47 @@ Staff keep keyword lists at agency, facility, unit and resident scope. A
 returns a ``Verdict`` for one message. Nothing here does I/O.
 
 Both the terms and the messages are reduced to one *matching form*
-(``normalize``): case folded, accents dropped, look-alike digits, symbols and
-Cyrillic or Greek letters replaced by the Latin letter they imitate, and
-everything that is not a letter or digit removed, so that "D.R.U.G.S",
-"d r u g s", "drúgs" and "drug$" all read "drugs". The form is defined one
-character at a time, which lets a ``str.translate`` table (filled in lazily
-from ``str.casefold`` and ``unicodedata.normalize``) compute it at C speed; text
-that fits in Latin-1, most messages, goes through a 256-byte table instead.
+(``normalize``), one character at a time:
+
+- characters that render as nothing (Unicode's Default_Ignorable_Code_Point:
+  zero-width characters, joiners, soft hyphens, variation selectors, tag
+  characters, Hangul fillers ...) are dropped, and for word boundaries they are
+  not there at all;
+- case is folded, compatibility forms decomposed (NFKD: fullwidth, mathematical,
+  circled, parenthesized and superscript letters, ligatures) and combining
+  marks dropped;
+- characters that pass for ASCII letters or digits are read as them: the
+  confusables of UTS #39 and the Latin small capitals (a table generated from
+  Unicode's data, ``central/screening_tables.py``), and the digits and symbols
+  written for letters ("0" -> "o", "1", "l", "!" and "|" -> "i", "$" -> "s" ...);
+- everything that is not then a letter or digit is removed,
+
+so that "D.R.U.G.S", "d r u g s", "drúgs", "ᴅʀᴜɢs", "drug$" and "dr\u3164ugs"
+all read "drugs". The form is defined one character at a time, which lets a
+``str.translate`` table (filled in lazily) compute it at C speed; text that fits
+in Latin-1, most messages, goes through a 256-byte table instead.
+
+The automaton runs over the matching form with every run of one character
+squeezed to one (``"druuugs"`` and ``"drugs"`` both read ``"drugs"``), computed
+with a few big-integer operations rather than a loop. Each pattern knows how
+long each of its runs is, and a match is checked against the text's runs: a
+word of four letters or more may repeat its letters, a shorter one must be
+spelt as it is. ``central/screening_variants.py`` says which other spellings a
+term stands for (swapped letters, endings, digits) and why.
 
 Because spacing is removed, a match may begin or end inside an innocent word
 ("class" holds "ass"), or join the end of one word to the start of the next. A
 match is therefore a hit only if, in the original text, the character before it
-is not a letter or digit and neither is the character after it (a combining
-mark counts as part of the letter it follows). Those checks, and the offsets
-back into the original text, are worked out only for the messages in which the
-automaton found something, and even then without a Python loop per character.
+is not a letter or digit (or is a number glued on) and neither is the
+character after it (or the word goes on with one of the term's endings, or a
+number). A combining mark counts as part of the letter it follows. Those
+checks, and the offsets back into the original text, are worked out only for
+the messages in which the automaton found something, and even then without a
+Python loop per character.
+
+A message with right-to-left overrides, embeddings or isolates is screened
+twice: as stored, and in the order it is displayed
+(``central/screening_bidi.py``), since "\u202esgurd" shows as "drugs".
 """
 
 from __future__ import annotations
@@ -28,12 +54,16 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import accumulate
+from functools import lru_cache
+from itertools import accumulate, chain
 from typing import Any
 
 import ahocorasick
 
 from central.errors import InvalidInput
+from central.screening_bidi import displayed_order, has_explicit_controls
+from central.screening_tables import IGNORABLE, LOOKALIKES
+from central.screening_variants import Variant, squeeze, variants
 
 SCOPES = ("agency", "facility", "unit", "resident")
 MAX_TERM_CHARS = 200
@@ -41,67 +71,66 @@ MAX_MESSAGE_CHARS = 100_000
 
 _SCOPE_RANK = {scope: rank for rank, scope in enumerate(SCOPES)}
 
-# Characters written in place of a Latin letter. Applied to the original
-# character (so that a capital Greek eta reads "h" while a small one reads "n")
-# and again to every character that case folding and decomposition produce.
-# The letter "l", the digit "1" and the symbols "!" and "|" all read "i".
-_LOOKALIKES = {
-    # digits and symbols
+# Digits and symbols written in place of a Latin letter. Applied to the original
+# character and again to every character that case folding and decomposition
+# produce. The letter "l", the digit "1" and the symbols "!" and "|" all read "i".
+_WRITTEN_FOR = {
     "0": "o", "1": "i", "l": "i", "!": "i", "|": "i", "3": "e", "4": "a", "@": "a",
     "5": "s", "$": "s", "7": "t", "8": "b", "9": "g", "€": "e",
-    # Latin letters that pass for others
-    "ı": "i", "ɡ": "g",
-    # Cyrillic, capital then small
-    "А": "a", "В": "b", "Е": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p",
-    "С": "c", "Т": "t", "У": "y", "Х": "x", "І": "i", "Ј": "j", "Ѕ": "s", "Ӏ": "i",
-    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
-    "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ӏ": "i",
-    "ԁ": "d", "һ": "h", "ԛ": "q", "ԝ": "w", "ѵ": "v",
-    # Greek, capital then small
-    "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m",
-    "Ν": "n", "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x",
-    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "μ": "u",
-    "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c",
 }
+# Characters beyond ASCII that pass for ASCII letters (Unicode's confusables and
+# small capitals): "Η" (Greek capital eta) reads "H", "η" reads "n", "ᴅ" reads "d".
+_PASSES_FOR = {chr(code): form for code, form in LOOKALIKES.items()}
+_IGNORABLE = frozenset(chr(code) for first, last in IGNORABLE for code in range(first, last + 1))
 
 # The matching form of one character is cut to this length (no character comes
 # near it: the longest decomposition, U+FDFA, has 18), so that a length fits in
-# the six bits the boundary bookkeeping below gives it.
-_MAX_EXPANSION = 63
+# the five bits the boundary bookkeeping below gives it.
+_MAX_EXPANSION = 31
 # How many characters the lazy tables remember; rarer ones are worked out again.
 _TABLE_LIMIT = 1 << 16
+# How far past a match the screen looks for an ending and a number glued on.
+_MAX_TAIL = 16
 
 
 # -- the matching form of one character ------------------------------------------
 
 
+def _is_mark(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("M")
+
+
 def _fold_char(ch: str) -> str:
     """The matching form of one character (possibly empty)."""
-    folded = _LOOKALIKES.get(ch, ch)
-    for _ in range(4):  # case folding and decomposition can each expose work for the other
+    if ch in _IGNORABLE:
+        return ""
+    folded = _WRITTEN_FOR.get(ch) or _PASSES_FOR.get(ch, ch)
+    for _ in range(6):  # case folding, decomposition and the tables can each expose work
         # Marks go before case folding, which would turn a Greek iota subscript into
         # a letter iota.
         decomposed = unicodedata.normalize("NFKD", folded)
-        again = "".join(part for part in decomposed
-                        if not unicodedata.category(part).startswith("M")).casefold()
+        again = "".join(_PASSES_FOR.get(part, part) for part in decomposed
+                        if not _is_mark(part)).casefold()
         if again == folded:
             break
         folded = again
-    kept = (_LOOKALIKES.get(part, part) for part in folded)
-    return "".join(part for part in kept if part.isalnum()
-                   and not unicodedata.category(part).startswith("M"))[:_MAX_EXPANSION]
+    kept = (_WRITTEN_FOR.get(part, part) for part in folded)
+    return "".join(part for part in kept
+                   if part.isalnum() and not _is_mark(part))[:_MAX_EXPANSION]
 
 
-def _is_mark(ch: str) -> bool:
-    """A combining mark: it belongs to the letter before it, for word boundaries too."""
-    return unicodedata.category(ch).startswith("M") and not _fold_char(ch)
+def _is_transparent(ch: str) -> bool:
+    """A character that is no character for word boundaries: one that renders as
+    nothing, or a combining mark (it belongs to the letter before it)."""
+    return ch in _IGNORABLE or (_is_mark(ch) and not _fold_char(ch))
 
 
 def _class_of(ch: str) -> int:
-    """What the boundary check needs of a character that is not a mark:
-    ``length << 2 | alnum``, the length of its form and whether it is a letter
-    or digit (bit 1 is left free for the check's own use)."""
-    return len(_fold_char(ch)) << 2 | ch.isalnum()
+    """What the boundary check needs of a character that is not transparent:
+    ``length << 3 | numeric << 2 | alnum``, the length of its form, whether it is
+    a number and whether it is a letter or digit (bit 1 is left free for the
+    check's own use)."""
+    return len(_fold_char(ch)) << 3 | ch.isnumeric() << 2 | ch.isalnum()
 
 
 class _CharTable(dict[int, Any]):
@@ -122,33 +151,36 @@ class _CharTable(dict[int, Any]):
 
 # None deletes a character; it also keeps str.translate on its fast path for ASCII.
 _FOLD = _CharTable(lambda ch: _fold_char(ch) or None)
-_CLASS = _CharTable(lambda ch: None if _is_mark(ch) else chr(_class_of(ch)))
+_CLASS = _CharTable(lambda ch: None if _is_transparent(ch) else chr(_class_of(ch)))
 _LENGTH = _CharTable(lambda ch: chr(len(_fold_char(ch))))
 
 
-def _latin1_tables() -> tuple[bytes, bytes, tuple[tuple[bytes, bytes], ...], bytes]:
+def _latin1_tables() -> tuple[bytes, bytes, tuple[tuple[bytes, str], ...], bytes, bytes]:
     """The same tables for text whose characters all lie below U+0100.
 
     Returns the folding table, the bytes it deletes, (placeholder, form) pairs
-    for the few characters whose form is longer than one ("ß", "½"), and the
-    class table (no character below U+0100 is a mark).
+    for the few characters whose form is not one Latin-1 character ("ß", "½",
+    "æ", "µ"), the
+    class table and the transparent bytes (the soft hyphen) it deletes.
     """
     forms = [_fold_char(chr(code)) for code in range(256)]
     drop = bytes(code for code in range(256) if not forms[code])
     fold = bytearray(range(256))
-    long: list[tuple[bytes, bytes]] = []
+    long: list[tuple[bytes, str]] = []
     for code, form in enumerate(forms):
-        if len(form) == 1:
+        if len(form) == 1 and ord(form) < 256:
             fold[code] = ord(form)
-        elif len(form) > 1:
+        elif form:
             placeholder = drop[len(long):len(long) + 1]  # a byte that is deleted, so new
             fold[code] = placeholder[0]
-            long.append((placeholder, form.encode("latin-1")))
-    classes = bytes(_class_of(chr(code)) for code in range(256))
-    return bytes(fold), drop, tuple(long), classes
+            long.append((placeholder, form))
+    classes = bytes(0 if _is_transparent(chr(code)) else _class_of(chr(code))
+                    for code in range(256))
+    transparent = bytes(code for code in range(256) if _is_transparent(chr(code)))
+    return bytes(fold), drop, tuple(long), classes, transparent
 
 
-_LATIN1_FOLD, _LATIN1_DROP, _LATIN1_LONG, _LATIN1_CLASS = _latin1_tables()
+_LATIN1_FOLD, _LATIN1_DROP, _LATIN1_LONG, _LATIN1_CLASS, _LATIN1_TRANSPARENT = _latin1_tables()
 
 
 def _fold(text: str, latin1: bytes | None) -> str:
@@ -156,11 +188,13 @@ def _fold(text: str, latin1: bytes | None) -> str:
     if latin1 is None:
         return text.translate(_FOLD)
     folded = latin1.translate(_LATIN1_FOLD, _LATIN1_DROP)
-    if not text.isascii():
-        for placeholder, form in _LATIN1_LONG:
-            if placeholder in folded:
-                folded = folded.replace(placeholder, form)
-    return folded.decode("latin-1")
+    if text.isascii():
+        return folded.decode("ascii")
+    form = folded.decode("latin-1")
+    for placeholder, long in _LATIN1_LONG:
+        if placeholder in folded:
+            form = form.replace(placeholder.decode("latin-1"), long)
+    return form
 
 
 def _as_latin1(text: str) -> bytes | None:
@@ -173,43 +207,125 @@ def _as_latin1(text: str) -> bytes | None:
 def normalize(text: str) -> str:
     """The matching form of text: what both terms and messages are reduced to.
 
-    Case folded, decomposed (NFKD) with combining marks dropped, look-alike
-    characters replaced by the Latin letter they imitate, and every character
-    that is not then a letter or digit removed. Raises nothing.
+    Characters that render as nothing dropped, case folded, decomposed (NFKD)
+    with combining marks dropped, look-alike characters replaced by the Latin
+    letter they imitate, and every character that is not then a letter or
+    digit removed. Raises nothing.
     """
     return _fold(text, _as_latin1(text))
 
 
+# -- runs of one character ----------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _lanes(count: int, width: int) -> tuple[int, int]:
+    """Masks of ``count`` lanes of ``width`` bits: all bits but the top one, and the top one."""
+    top = 1 << (width - 1)
+    step = width // 8
+    return (int.from_bytes((top - 1).to_bytes(step, "little") * count, "little"),
+            int.from_bytes(top.to_bytes(step, "little") * count, "little"))
+
+
+@dataclass(frozen=True)
+class _Squeezed:
+    """A matching form with each run of one character cut to one character."""
+
+    text: str
+    repeats: int  # the top bit of each lane (of ``width`` bits) set where a repeat was cut
+    width: int
+
+    def marks(self, count: int) -> bytes:
+        """One byte per character of the (unsqueezed) form: 1 where a repeat was cut."""
+        if not self.repeats:
+            return b""
+        if self.width == 8:
+            return (self.repeats >> 7).to_bytes(count, "little")
+        return (self.repeats >> 31).to_bytes(4 * count, "little")[::4]
+
+    def run_flags(self, flags: bytes) -> bytes:
+        """``flags`` (one byte per character of the form) carried over to the squeezed
+        form: each kept character has the flags of its whole run OR-ed together
+        (of its first 16 characters, for a longer run)."""
+        if not self.repeats:
+            return flags
+        count = len(flags)
+        if self.width == 8:
+            cut = (self.repeats >> 7) * 0xFF
+        else:
+            cut = int.from_bytes(self.marks(count), "little") * 0xFF
+        value = int.from_bytes(flags, "little")
+        step = cut >> 8  # 0xFF on each lane whose next lane was cut
+        for shift in (8, 16, 32, 64):
+            value |= (value >> shift) & step
+            step &= step >> shift
+        return (value | cut).to_bytes(count, "little").replace(b"\xff", b"")
+
+
+def _squeeze(form: str) -> _Squeezed:
+    """Each run of one character in ``form`` cut to one, without a Python loop per
+    character: the form is read as one integer of 8-bit lanes (ASCII) or 32-bit
+    lanes, compared with itself shifted by one lane, and the lanes equal to
+    their neighbour are zeroed and then deleted (no character of a matching
+    form is NUL)."""
+    count = len(form)
+    if count < 2:
+        return _Squeezed(form, 0, 8)
+    ascii_form = form.isascii()
+    width = 8 if ascii_form else 32
+    raw = form.encode("ascii") if ascii_form else form.encode("utf-32-le")
+    value = int.from_bytes(raw, "little")
+    low, top = _lanes(count, width)
+    differs = value ^ (value << width)
+    repeats = top ^ ((((differs & low) + low) | differs) & top)
+    if not repeats:
+        return _Squeezed(form, 0, width)
+    whole = (repeats >> (width - 1)) * ((1 << width) - 1)
+    kept = (value ^ (value & whole)).to_bytes(len(raw), "little")
+    text = (kept.replace(b"\x00", b"").decode("ascii") if ascii_form
+            else kept.decode("utf-32-le").replace("\x00", ""))
+    return _Squeezed(text, repeats, width)
+
+
 # -- word boundaries, for the messages where the automaton found something -------
+
+# One byte per character of the matching form.
+_MAY_END = 1  # the original character after it is no letter or digit
+_MAY_START = 2  # the original character before it is no letter or digit
+_NUMBER = 4  # it comes from a number ("4", "½")
+_FIRST = 8  # it is the first character of its original character's form
+_LAST = 16  # ... and the last
 
 
 def _expansion(code: int) -> str | None:
-    # code = length << 2 | may_start << 1 | may_end, for one original character.
-    # The first character of its form carries may_start, the last may_end.
-    length, may_start, may_end = code >> 2, code & 2, code & 1
+    # code = length << 3 | numeric << 2 | may_start << 1 | may_end, for one original
+    # character: the first character of its form carries may_start, the last may_end.
+    length, number = code >> 3, code & _NUMBER
+    may_start, may_end = code & _MAY_START, code & _MAY_END
     if length == 0:
         return None
     if length == 1:
-        return chr(may_start | may_end)
-    return chr(may_start) + "\x00" * (length - 2) + chr(may_end)
+        return chr(may_start | may_end | number | _FIRST | _LAST)
+    return (chr(may_start | number | _FIRST) + chr(number) * (length - 2)
+            + chr(may_end | number | _LAST))
 
 
 _EXPAND = {code: _expansion(code) for code in range(256)}
-_SHORT_CLASSES = bytes((0, 1, 4, 5))  # characters whose form is at most one long
-_EXPAND_SHORT = bytes(code & 3 for code in range(256))
-_EMPTY_FORM = bytes((0, 1, 2, 3))
+_SHORT_CLASSES = bytes(range(16))  # characters whose form is at most one long
+_EXPAND_SHORT = bytes(ord(_EXPAND[code] or "\x00") if code >> 3 == 1 else 0
+                      for code in range(256))
+_EMPTY_FORM = bytes(range(8))
 
 
 def _edge_flags(text: str, latin1: bytes | None) -> bytes:
-    """One byte per character of ``normalize(text)``: bit 2 set if a match may
-    start there, bit 1 set if a match may end there.
+    """One byte of flags (``_MAY_END`` ...) per character of ``normalize(text)``.
 
-    Each original character (marks left out) becomes one class byte; the bytes
-    are read as one little-endian integer, so that shifting it by eight bits
-    sets every character beside its neighbour at C speed.
+    Each original character (transparent ones left out) becomes one class byte;
+    the bytes are read as one little-endian integer, so that shifting it by eight
+    bits sets every character beside its neighbour at C speed.
     """
     classes = text.translate(_CLASS).encode("latin-1") if latin1 is None \
-        else latin1.translate(_LATIN1_CLASS)
+        else latin1.translate(_LATIN1_CLASS, _LATIN1_TRANSPARENT)
     count = len(classes)
     if count == 0:
         return b""
@@ -276,27 +392,187 @@ def _hit_order(hit: Hit) -> tuple[int, tuple[int, str, str, str, int], int]:
 # -- the screen ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """One variant of some terms, as the automaton reports it: the lengths of its
+    runs of one character, and whether the text may stretch each run."""
+
+    runs: tuple[int, ...]
+    stretch: tuple[bool, ...]
+    endings: frozenset[str]  # squeezed matching forms of the letters that may follow
+    digits: bool
+    whole: bool  # False for a stem, which must be followed by one of its endings
+    members: tuple[KeywordTerm, ...]
+
+
+def _runs(variant: Variant) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    runs: list[int] = []
+    stretch: list[bool] = []
+    for i, ch in enumerate(variant.form):
+        if i and variant.form[i - 1] == ch:
+            runs[-1] += 1
+            stretch[-1] = stretch[-1] and variant.stretch[i]
+        else:
+            runs.append(1)
+            stretch.append(variant.stretch[i])
+    return tuple(runs), tuple(stretch)
+
+
+def _words(text: str) -> list[str]:
+    """The matching forms of a term's words (split where a character has no form)."""
+    words, current = [], ""
+    for ch in text:
+        form = _fold_char(ch)
+        if form:
+            current += form
+        elif not _is_transparent(ch) and current:
+            words.append(current)
+            current = ""
+    if current:
+        words.append(current)
+    return words
+
+
+class _Reader:
+    """One message's matching form, its squeezed form and its flags, with the
+    checks that turn a match of the automaton into a hit."""
+
+    def __init__(self, form: str, flags: bytes, squeezed: _Squeezed) -> None:
+        self.form = form
+        self.flags = flags
+        self.marks = squeezed.marks(len(form))
+        self.count = len(squeezed.text)
+
+    def at(self, k: int) -> int:
+        """Where the k-th character of the squeezed form starts in the matching form:
+        the p with p - (repeats cut up to p) == k, found by a few counts at C speed."""
+        if k >= self.count:
+            return len(self.form)
+        if not self.marks:
+            return k
+        p = k
+        while True:
+            q = k + self.marks.count(1, 0, p + 1)
+            if q == p:
+                return p
+            p = q
+
+    def _start(self, s: int, pattern: _Pattern) -> int | None:
+        """Where a hit starting at ``s`` begins (before a number glued on), or None."""
+        flags = self.flags
+        if not flags[s] & _FIRST:
+            return None
+        if flags[s] & _MAY_START:
+            return s
+        if (not pattern.digits or s == 0 or not flags[s - 1] & _NUMBER
+                or self.form[s - 1] == self.form[s]):  # a "1" before "ice" is part of it
+            return None
+        r = s - 1
+        while r >= 0 and flags[r] & _NUMBER:
+            if flags[r] & _MAY_START:
+                return r
+            r -= 1
+        return None
+
+    def _end(self, e: int, pattern: _Pattern) -> int | None:
+        """Where a hit ending at ``e`` ends (after an ending and a number), or None."""
+        flags = self.flags
+        if not flags[e] & _LAST:
+            return None
+        if flags[e] & _MAY_END:
+            return e if pattern.whole else None
+        if not pattern.endings and not pattern.digits:
+            return None
+        w = e + 1
+        limit = min(len(flags), e + 1 + _MAX_TAIL)
+        while w < limit and not flags[w] & _MAY_END:
+            w += 1
+        if w >= limit:
+            return None
+        d = w
+        while d > e and flags[d] & _NUMBER:
+            d -= 1
+        if d < w and not pattern.digits:
+            return None
+        if d > e:  # an ending, which may begin with the letter the term ends in
+            if squeeze(self.form[e + 1:d + 1]) not in pattern.endings:
+                return None
+        elif not pattern.whole or self.form[e + 1] == self.form[e]:
+            return None  # a stem needs its ending; a "1" after "lil" is part of it
+        return w
+
+    def hits(self, last: int, length: int, pattern: _Pattern) -> list[tuple[int, int]]:
+        """(first, last) positions in the matching form of each hit of ``pattern``
+        where the automaton matched the squeezed characters ``last - length + 1``
+        to ``last``."""
+        first = last - length + 1
+        runs, stretch = pattern.runs, pattern.stretch
+        head, after_head = self.at(first), self.at(first + 1)
+        if length == 1:
+            return self._single_run(head, after_head - 1, runs[0], stretch[0], pattern)
+        # The first run: the hit takes its last runs[0] characters or, stretched, more.
+        span = after_head - head
+        if span < runs[0]:
+            return []
+        starts = range(after_head - runs[0], head - 1, -1) if stretch[0] \
+            else (after_head - runs[0],)
+        begin = next((b for s in starts if (b := self._start(s, pattern)) is not None), None)
+        if begin is None:
+            return []
+        tail, after_tail = self.at(last), self.at(last + 1)
+        if after_tail - tail < runs[-1]:
+            return []
+        ends = range(after_tail - 1, tail + runs[-1] - 2, -1) if stretch[-1] \
+            else (tail + runs[-1] - 1,)
+        finish = next((f for e in ends if (f := self._end(e, pattern)) is not None), None)
+        if finish is None:
+            return []
+        for k in range(1, length - 1):
+            span = self.at(first + k + 1) - self.at(first + k)
+            if span < runs[k] or (span != runs[k] and not stretch[k]):
+                return []
+        return [(begin, finish)]
+
+    def _single_run(self, head: int, tail: int, need: int, stretch: bool,
+                    pattern: _Pattern) -> list[tuple[int, int]]:
+        """Hits of a pattern of one repeated character within one run of the text."""
+        found = []
+        for s in range(head, tail - need + 2):
+            begin = self._start(s, pattern)
+            if begin is None:
+                continue
+            ends = range(tail, s + need - 2, -1) if stretch else (s + need - 1,)
+            finish = next((f for e in ends if (f := self._end(e, pattern)) is not None), None)
+            if finish is not None:
+                found.append((begin, finish))
+                if stretch:
+                    break
+        return found
+
+
 class Screen:
     """A compiled matcher for one set of terms (build once per list version,
     reuse for many messages). Immutable once built, so it may be shared."""
 
-    __slots__ = ("_automaton", "_size")
+    __slots__ = ("_automaton", "_patterns", "_size")
 
-    def __init__(self, automaton: Any, size: int) -> None:
+    def __init__(self, automaton: Any, size: int, patterns: int) -> None:
         """Use ``Screen.build``."""
         self._automaton = automaton
         self._size = size
+        self._patterns = patterns
 
     @classmethod
     def build(cls, terms: Iterable[KeywordTerm]) -> Screen:
         """Compile terms into a screen.
 
-        Terms with the same matching form share one pattern, and a hit on it
-        reports each of them. Raises InvalidInput for a term whose scope is not
-        one of SCOPES, whose text is longer than MAX_TERM_CHARS characters, or
-        whose text has no letters or digits (it would normalize to nothing).
+        Terms with the same matching form share their patterns, and a hit on
+        one reports each of them. Raises InvalidInput for a term whose scope is
+        not one of SCOPES, whose text is longer than MAX_TERM_CHARS characters,
+        or whose text has no letters or digits (it would normalize to nothing).
         """
         groups: dict[str, set[KeywordTerm]] = {}
+        words: dict[str, list[str]] = {}
         for term in terms:
             if term.scope not in _SCOPE_RANK:
                 raise InvalidInput(f"keyword term {term.text[:40]!r} has scope {term.scope!r}; "
@@ -306,26 +582,45 @@ class Screen:
                 raise InvalidInput(f"keyword term {term.text[:40]!r}... is {len(term.text)} "
                                    f"characters long; at most {MAX_TERM_CHARS} are allowed",
                                    code="invalid_keyword_term")
-            pattern = normalize(term.text)
-            if not pattern:
+            form = normalize(term.text)
+            if not form:
                 raise InvalidInput(f"keyword term {term.text!r} has no letters or digits to "
                                    "match", code="invalid_keyword_term")
-            groups.setdefault(pattern, set()).add(term)
+            groups.setdefault(form, set()).add(term)
+            # Of the terms that read the same, the one of fewest words decides
+            # which letters are fuzzy ("meth" rather than "m e t h").
+            split = _words(term.text)
+            if form not in words or len(split) < len(words[form]):
+                words[form] = split
         if not groups:
-            return cls(None, 0)
+            return cls(None, 0, 0)
         automaton = ahocorasick.Automaton()
-        for pattern, members in groups.items():
-            automaton.add_word(pattern, (len(pattern), tuple(sorted(members, key=_term_order))))
+        patterns: dict[str, list[_Pattern]] = {}
+        for form, members in groups.items():
+            ordered = tuple(sorted(members, key=_term_order))
+            languages = {term.language for term in members}
+            for variant in variants(words[form], languages, normalize):
+                runs, stretch = _runs(variant)
+                patterns.setdefault(squeeze(variant.form), []).append(_Pattern(
+                    runs, stretch, variant.endings, variant.digits, variant.whole, ordered))
+        for key, entries in patterns.items():
+            automaton.add_word(key, (len(key), tuple(entries)))
         automaton.make_automaton()
-        return cls(automaton, len(groups))
+        return cls(automaton, len(groups), sum(len(e) for e in patterns.values()))
 
     @property
     def size(self) -> int:
-        """The number of distinct patterns (matching forms) in the screen."""
+        """The number of distinct terms (matching forms) in the screen."""
         return self._size
 
+    @property
+    def patterns(self) -> int:
+        """The number of patterns the terms compiled to (their variants)."""
+        return self._patterns
+
     def check(self, text: str) -> Verdict:
-        """Screen one message.
+        """Screen one message, as stored and, if bidirectional controls make them
+        differ, as displayed.
 
         Raises InvalidInput if text is not a string or is longer than
         MAX_MESSAGE_CHARS characters; every other string gets a verdict.
@@ -339,22 +634,41 @@ class Screen:
                                code="message_too_long")
         if self._automaton is None:
             return _CLEAN
-        try:
-            latin1: bytes | None = text.encode("latin-1")
-        except UnicodeEncodeError:
-            latin1 = None
-        matches = list(self._automaton.iter(_fold(text, latin1)))
-        if not matches:
+        latin1 = _as_latin1(text)
+        hits = self._hits(text, latin1)
+        if latin1 is None and has_explicit_controls(text):
+            order = displayed_order(text)
+            shown = "".join(text[i] for i in order)
+            for hit in self._hits(shown, _as_latin1(shown)):
+                spots = order[hit.start:hit.end]
+                start, end = min(spots), max(spots) + 1
+                hits.append(Hit(hit.term, start, end, text[start:end]))
+        if not hits:
             return _CLEAN
+        return Verdict(tuple(sorted(set(hits), key=_hit_order)))
+
+    def _hits(self, text: str, latin1: bytes | None) -> list[Hit]:
+        form = _fold(text, latin1)
+        squeezed = _squeeze(form)
+        matches = self._automaton.iter(squeezed.text)
+        first_match = next(matches, None)
+        if first_match is None:
+            return []
         flags = _edge_flags(text, latin1)
-        found = []
-        for last, (length, members) in matches:
+        # Most matches lie inside a word; one look at the squeezed flags sets them aside.
+        starts = squeezed.run_flags(flags)
+        reader: _Reader | None = None
+        found: dict[tuple[int, int, tuple[KeywordTerm, ...]], None] = {}
+        for last, (length, entries) in chain((first_match,), matches):
             first = last - length + 1
-            if flags[first] & 2 and flags[last] & 1:
-                found.append((first, last, members))
-        if not found:
-            return _CLEAN
-        return Verdict(tuple(sorted(_hits(text, found), key=_hit_order)))
+            if not (starts[first] & _MAY_START or (first and starts[first - 1] & _NUMBER)):
+                continue
+            if reader is None:
+                reader = _Reader(form, flags, squeezed)
+            for pattern in entries:
+                for begin, end in reader.hits(last, length, pattern):
+                    found[(begin, end, pattern.members)] = None
+        return _hits(text, list(found)) if found else []
 
 
 def _hits(text: str, found: list[tuple[int, int, tuple[KeywordTerm, ...]]]) -> list[Hit]:
@@ -365,7 +679,7 @@ def _hits(text: str, found: list[tuple[int, int, tuple[KeywordTerm, ...]]]) -> l
     for first, last, members in found:
         start = bisect_right(ends, first)
         end = bisect_right(ends, last) + 1
-        while end < len(text) and _CLASS[ord(text[end])] is None:
+        while end < len(text) and _is_mark(text[end]):
             end += 1  # the last letter keeps its combining marks
         excerpt = text[start:end]
         hits.extend(Hit(term, start, end, excerpt) for term in members)
