@@ -55,10 +55,11 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, chain
+from itertools import accumulate, compress
+from operator import and_, itemgetter, or_
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 
 from central.errors import InvalidInput
 from central.screening_bidi import displayed_order, has_explicit_controls
@@ -433,6 +434,9 @@ def _words(text: str) -> list[str]:
     return words
 
 
+_BLOCK = 64  # characters of the form per entry of a _Reader's index
+
+
 class _Reader:
     """One message's matching form, its squeezed form and its flags, with the
     checks that turn a match of the automaton into a hit."""
@@ -442,17 +446,28 @@ class _Reader:
         self.flags = flags
         self.marks = squeezed.marks(len(form))
         self.count = len(squeezed.text)
+        # kept[j]: how many characters of the form before j * _BLOCK the squeeze kept.
+        self._kept: list[int] | None = None
 
     def at(self, k: int) -> int:
         """Where the k-th character of the squeezed form starts in the matching form:
-        the p with p - (repeats cut up to p) == k, found by a few counts at C speed."""
+        the p with p - (repeats cut up to p) == k, found from the block it lies in
+        by a few counts at C speed."""
         if k >= self.count:
             return len(self.form)
-        if not self.marks:
+        marks = self.marks
+        if not marks:
             return k
-        p = k
+        if self._kept is None:
+            self._kept = list(accumulate(
+                (_BLOCK - marks.count(1, i, i + _BLOCK) for i in range(0, len(marks), _BLOCK)),
+                initial=0))
+        block = bisect_right(self._kept, k) - 1
+        base = block * _BLOCK
+        ahead = k - self._kept[block]  # kept characters between base and p
+        p = base + ahead
         while True:
-            q = k + self.marks.count(1, 0, p + 1)
+            q = base + ahead + marks.count(1, base, p + 1)
             if q == p:
                 return p
             p = q
@@ -554,13 +569,16 @@ class Screen:
     """A compiled matcher for one set of terms (build once per list version,
     reuse for many messages). Immutable once built, so it may be shared."""
 
-    __slots__ = ("_automaton", "_patterns", "_size")
+    __slots__ = ("_automaton", "_entries", "_patterns", "_size", "_tails")
 
-    def __init__(self, automaton: Any, size: int, patterns: int) -> None:
+    def __init__(self, automaton: Any, entries: tuple[tuple[_Pattern, ...], ...],
+                 tails: tuple[int, ...], size: int) -> None:
         """Use ``Screen.build``."""
         self._automaton = automaton
+        self._entries = entries  # by the automaton's pattern index
+        self._tails = tails  # by the automaton's pattern index: _tail of its entries
         self._size = size
-        self._patterns = patterns
+        self._patterns = sum(len(e) for e in entries)
 
     @classmethod
     def build(cls, terms: Iterable[KeywordTerm]) -> Screen:
@@ -593,8 +611,7 @@ class Screen:
             if form not in words or len(split) < len(words[form]):
                 words[form] = split
         if not groups:
-            return cls(None, 0, 0)
-        automaton = ahocorasick.Automaton()
+            return cls(None, (), (), 0)
         patterns: dict[str, list[_Pattern]] = {}
         for form, members in groups.items():
             ordered = tuple(sorted(members, key=_term_order))
@@ -603,10 +620,12 @@ class Screen:
                 runs, stretch = _runs(variant)
                 patterns.setdefault(squeeze(variant.form), []).append(_Pattern(
                     runs, stretch, variant.endings, variant.digits, variant.whole, ordered))
-        for key, entries in patterns.items():
-            automaton.add_word(key, (len(key), tuple(entries)))
-        automaton.make_automaton()
-        return cls(automaton, len(groups), sum(len(e) for e in patterns.values()))
+        # Every match is wanted, overlapping ones too; a DFA walks the text fastest.
+        automaton = ahocorasick_rs.AhoCorasick(
+            list(patterns), matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+            implementation=ahocorasick_rs.Implementation.DFA)
+        tails = tuple(_tail(entries, form) for form, entries in patterns.items())
+        return cls(automaton, tuple(map(tuple, patterns.values())), tails, len(groups))
 
     @property
     def size(self) -> int:
@@ -650,25 +669,89 @@ class Screen:
     def _hits(self, text: str, latin1: bytes | None) -> list[Hit]:
         form = _fold(text, latin1)
         squeezed = _squeeze(form)
-        matches = self._automaton.iter(squeezed.text)
-        first_match = next(matches, None)
-        if first_match is None:
+        # (pattern, first, end) for each match in the squeezed form, as one list.
+        matches = self._automaton.find_matches_as_indexes(squeezed.text, overlapping=True)
+        if not matches:
             return []
         flags = _edge_flags(text, latin1)
-        # Most matches lie inside a word; one look at the squeezed flags sets them aside.
-        starts = squeezed.run_flags(flags)
-        reader: _Reader | None = None
+        # Most matches lie inside a word or end inside one: those that cannot start a
+        # hit where they start, or cannot end one where they end, are set aside a few
+        # table look-ups per match, with no Python step per match.
+        runs = squeezed.run_flags(flags) + b"\x00"  # one byte per squeezed character
+        before = b"\x00" + runs  # before[i]: the byte of the character before i
+        firsts = list(map(_FIRST_OF, matches))
+        matches = list(compress(matches, map(
+            or_, map(_STARTS.__getitem__, map(runs.__getitem__, firsts)),
+            map(_FOLLOWS_NUMBER.__getitem__, map(before.__getitem__, firsts)))))
+        if not matches:
+            return []
+        ends = list(map(_END_OF, matches))
+        letters = _letter_codes(squeezed.text)
+        candidates = list(compress(matches, map(
+            and_, map(self._tails.__getitem__, map(_INDEX_OF, matches)), map(
+                or_, map(_ENDS.__getitem__, map(before.__getitem__, ends)), map(
+                    or_, map(_NUMBER_NEXT.__getitem__, map(runs.__getitem__, ends)),
+                    map(_LETTER_NEXT.__getitem__, map(letters.__getitem__, ends)))))))
+        if not candidates:
+            return []
+        reader = _Reader(form, flags, squeezed)
         found: dict[tuple[int, int, tuple[KeywordTerm, ...]], None] = {}
-        for last, (length, entries) in chain((first_match,), matches):
-            first = last - length + 1
-            if not (starts[first] & _MAY_START or (first and starts[first - 1] & _NUMBER)):
-                continue
-            if reader is None:
-                reader = _Reader(form, flags, squeezed)
-            for pattern in entries:
-                for begin, end in reader.hits(last, length, pattern):
-                    found[(begin, end, pattern.members)] = None
+        for index, first, end in candidates:
+            for pattern in self._entries[index]:
+                for begin, finish in reader.hits(end - 1, end - first, pattern):
+                    found[(begin, finish, pattern.members)] = None
         return _hits(text, list(found)) if found else []
+
+
+# The parts of a match (pattern, first, end).
+_INDEX_OF, _FIRST_OF, _END_OF = itemgetter(0), itemgetter(1), itemgetter(2)
+
+# What a pattern needs after its last character to end a hit: the next character's
+# letter (bits 0 to 25 for "a" to "z", _OTHER for any other character), a number
+# glued on (_NUMBER_ENDS_HIT) or the end of the word (_ENDS_HIT). A pattern's _tail
+# holds the bits it accepts; each place in a squeezed form, the bits found there.
+_OTHER = 26
+_ENDS_HIT, _NUMBER_ENDS_HIT = 1 << 28, 1 << 27
+# By the byte of flags of a squeezed character: whether a hit may start at it ...
+_STARTS = tuple(1 if code & _MAY_START else 0 for code in range(256))
+# ... or, by those of the character before it, because a number is glued before it;
+_FOLLOWS_NUMBER = tuple(1 if code & _NUMBER else 0 for code in range(256))
+# whether a match that ends with it ends a word, and whether the next is a number.
+_ENDS = tuple(_ENDS_HIT if code & _MAY_END else 0 for code in range(256))
+_NUMBER_NEXT = tuple(_NUMBER_ENDS_HIT if code & _NUMBER else 0 for code in range(256))
+# By a letter code: its bit; the code past the last character has none.
+_NO_LETTER = 255
+_LETTER_NEXT = tuple(1 << code if code <= _OTHER else 0 for code in range(256))
+_LETTER_CODE = bytes(code - 97 if 97 <= code <= 122 else _OTHER for code in range(256))
+_LETTER_CODES = _CharTable(lambda ch: chr(ord(ch) - 97 if "a" <= ch <= "z" else _OTHER))
+
+
+def _letter_codes(squeezed: str) -> bytes:
+    """One letter code per character of a squeezed form, and _NO_LETTER after them."""
+    if squeezed.isascii():
+        return squeezed.encode("ascii").translate(_LETTER_CODE) + bytes((_NO_LETTER,))
+    return squeezed.translate(_LETTER_CODES).encode("latin-1") + bytes((_NO_LETTER,))
+
+
+def _letter_bit(letter: str) -> int:
+    return 1 << (ord(letter) - 97) if "a" <= letter <= "z" else 1 << _OTHER
+
+
+def _tail(entries: Iterable[_Pattern], form: str) -> int:
+    """The bits (``_ENDS_HIT`` ...) with which some pattern of ``entries`` (the patterns
+    whose squeezed matching form is ``form``) may end a hit."""
+    need = 0
+    for pattern in entries:
+        if pattern.whole:
+            need |= _ENDS_HIT
+        if pattern.digits:
+            need |= _NUMBER_ENDS_HIT
+        for ending in pattern.endings:
+            need |= _letter_bit(ending[0])
+            if ending[0] == form[-1]:  # its first letter joins the term's last run
+                need |= _ENDS_HIT | _NUMBER_ENDS_HIT
+                need |= _letter_bit(ending[1]) if len(ending) > 1 else 0
+    return need
 
 
 def _hits(text: str, found: list[tuple[int, int, tuple[KeywordTerm, ...]]]) -> list[Hit]:

@@ -68,7 +68,12 @@ def _swaps(form: str, fuzzy: Sequence[bool], starts: set[int], ends: set[int]) -
         j = i + 1
         if (fuzzy[i] and fuzzy[j] and i not in starts and j not in ends
                 and form[i] != form[j]):
-            swapped.append(form[:i] + form[j] + form[i] + form[j + 1:])
+            spelling = form[:i] + form[j] + form[i] + form[j + 1:]
+            # A swap that leaves fewer than FUZZ_MIN_LETTERS letters once repeats are
+            # squeezed ("pepe" -> "ppee", read "pe") would be found inside every
+            # other word; the term itself still is, repeated or not.
+            if len(squeeze(spelling)) >= FUZZ_MIN_LETTERS:
+                swapped.append(spelling)
     return swapped
 
 
