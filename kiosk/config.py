@@ -68,8 +68,10 @@ class SyncConfig:
     request_timeout_s: float = 15.0
 
     def __post_init__(self) -> None:
+        # https only: the kiosk sends residents' PINs, session tokens and letters,
+        # and authenticates the server by the facility CA (docs/security.md).
         url = urlparse(self.central_url)
-        if url.scheme not in ("https", "http") or not url.hostname:
+        if url.scheme != "https" or not url.hostname:
             raise ValueError(f"central_url must be an https:// URL, got {self.central_url!r}")
         if self.round_interval_s <= 0 or self.request_timeout_s <= 0:
             raise ValueError("round_interval_s and request_timeout_s must be positive")

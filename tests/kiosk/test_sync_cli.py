@@ -75,6 +75,16 @@ def test_a_bad_setting_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "central_url" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8443", "HTTP://central.example",
+                                 "https://", "//central.example"])
+def test_the_central_server_is_reached_over_https_only(tmp_path: Path, url: str,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    config = _config(tmp_path / "kiosk.toml", tmp_path, central_url=url)
+    assert sallyport(["sync", "--config", str(config), "round"]) == 2
+    assert "central_url must be an https:// URL" in capsys.readouterr().err
+
+
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[ApiServer]:
     facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
