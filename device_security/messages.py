@@ -29,6 +29,7 @@ from base.codec import (
 )
 from device_security.errors import ChannelError
 from device_security.release import MAX_TOKEN_BYTES
+from device_security.revocation import MAX_CRL_BYTES
 
 LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last time datetime can hold
 MAX_EXPORT = 1 << 20  # bytes of one exported item
@@ -156,11 +157,22 @@ class Released:
     serial: str = field(metadata=wire(_SERIAL))
 
 
+@dataclass(frozen=True, slots=True)
+class RevocationList:
+    """12, kiosk → tablet, after the hello and before the kiosk's answer: the
+    newest revocation list the kiosk holds (DER, signed by the facility CA),
+    for the tablet to check and keep if it is newer than its own."""
+
+    TYPE: ClassVar[int] = 12
+    crl: bytes = field(metadata=wire(Bytes(1, MAX_CRL_BYTES)))
+
+
 Message: TypeAlias = (TabletHello | Paired | Refused | InspectHello | InventoryAsk | Items
-                      | ExportAsk | Exported | InspectDone | ReleaseAsk | Released)
+                      | ExportAsk | Exported | InspectDone | ReleaseAsk | Released
+                      | RevocationList)
 MESSAGE_TYPES: tuple[type[Message], ...] = (
     TabletHello, Paired, Refused, InspectHello, InventoryAsk, Items, ExportAsk, Exported,
-    InspectDone, ReleaseAsk, Released)
+    InspectDone, ReleaseAsk, Released, RevocationList)
 
 
 def _owner_is_an_id(message: Paired) -> None:

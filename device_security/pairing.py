@@ -19,11 +19,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import serialization
+
 from device_security import messages, reasons
 from device_security.alerts import Alert, Alerter
 from device_security.channel import ByteStream, Credentials, SecureChannel, make_context
 from device_security.errors import CertificateError, ChannelError, HandshakeFailed, HandshakeTimeout
-from device_security.messages import Paired, Refused, TabletHello
+from device_security.messages import Paired, Refused, RevocationList, TabletHello
 from device_security.pki import PeerIdentity, Role, TrustAnchors, check_certificate
 from device_security.policy import (
     Decision,
@@ -33,6 +35,7 @@ from device_security.policy import (
     decide_pairing,
 )
 from device_security.registry import Registry, RegistryEntry
+from device_security.revocation import KeptRevocationList, is_stale, staleness
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +90,24 @@ class PairingResult:
 
 
 class PairingGate:
-    """Decides, for each docked tablet, whether it may sync here now."""
+    """Decides, for each docked tablet, whether it may sync here now.
+
+    ``trust`` is the facility CA and a revocation list; with ``revocations``
+    (the list the kiosk's rounds keep fresh) each pairing uses the newest list
+    held there instead. Either way a kiosk whose list is missing or past its
+    next-update time refuses every tablet (``revocation_list_stale``), and a
+    genuine tablet is handed the list before the kiosk's answer."""
 
     def __init__(self, *, credentials: Credentials, trust: TrustAnchors, registry: Registry,
                  alerter: Alerter, kiosk_location: str,
                  clock: Callable[[], datetime.datetime] = utcnow,
                  handshake_timeout: float = 5.0,
-                 terms: Callable[[], TabletTerms] = TabletTerms) -> None:
+                 terms: Callable[[], TabletTerms] = TabletTerms,
+                 revocations: KeptRevocationList | None = None) -> None:
         self._credentials = credentials
         self._terms = terms
         self.trust = trust
+        self.revocations = revocations
         self._registry = registry
         self._alerter = alerter
         self._location = kiosk_location
@@ -114,14 +125,17 @@ class PairingGate:
             return self._refused(tablet, result, session, None)
         stream = open_stream()
         try:
-            return self._pair_over(tablet, stream, session)
+            trust = self.revocations.trust() if self.revocations is not None else self.trust
+            return self._pair_over(tablet, stream, session, trust)
         except BaseException:
             stream.close()  # the link failed (an unplug): nothing is left open
             raise
 
     def _pair_over(self, tablet: DockedTablet, stream: ByteStream,
-                   session: KioskSession | None) -> PairingResult:
-        context = make_context("connect", self._credentials, self.trust.ca)
+                   session: KioskSession | None, trust: TrustAnchors) -> PairingResult:
+        now = self._clock()
+        stale = staleness(trust.crl) if is_stale(trust.crl, now) else None
+        context = make_context("connect", self._credentials, trust.ca)
         problem: str | None = None
         channel: SecureChannel | None = None
         peer: PeerIdentity | None = None
@@ -131,7 +145,7 @@ class PairingGate:
             certificate = channel.peer_certificate
             if certificate is None:
                 raise HandshakeFailed(reasons.HANDSHAKE_FAILED, "no tablet certificate")
-            peer = check_certificate(certificate, self.trust, now=self._clock(),
+            peer = check_certificate(certificate, trust, now=now,
                                      expected_roles=[Role.TABLET])
             hello = messages.receive(channel, HELLO_TIMEOUT, TabletHello, max_size=MAX_HELLO)
             counter = hello.counter
@@ -147,7 +161,7 @@ class PairingGate:
         decision = decide_pairing(PairingFacts(
             usb_serial=tablet.usb_serial, interface_classes=tablet.interface_classes,
             peer=None if problem else peer, channel_problem=problem, entry=entry,
-            session=session, counter=counter))
+            session=session, counter=counter, revocation_list_stale=stale))
         if decision.allowed and peer is not None and peer.serial is not None \
                 and counter is not None \
                 and not self._registry.advance_counter(peer.serial, counter):
@@ -155,7 +169,11 @@ class PairingGate:
                                        "another dock took this counter first")
         result = PairingResult(decision, peer, counter)
         terms = self._terms()
+        crl = RevocationList(trust.crl.public_bytes(serialization.Encoding.DER)) \
+            if trust.crl is not None else None
         if decision.allowed and channel is not None and session is not None:
+            if crl is not None:
+                messages.send(channel, crl)
             messages.send(channel, terms.paired(session.resident_id))
             result.channel = channel
             result.stream = stream
@@ -164,6 +182,8 @@ class PairingGate:
             return result
         if channel is not None:
             try:
+                if crl is not None:
+                    messages.send(channel, crl)
                 messages.send(channel, terms.refused(decision.reason or
                                                      reasons.HANDSHAKE_FAILED))
             except Exception as e:  # noqa: BLE001 - a courtesy; the alert below must go out

@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 import requests
 
+from device_security.revocation import MAX_CRL_BYTES
 from kiosk.records import (
     AgencyPolicy,
     BadAnswer,
@@ -183,6 +184,12 @@ class CentralClient:
         if not 1 <= answer.get("tablet_lock_days", 0) <= 365:
             raise CentralRefused(200, "bad_answer", "policy: no tablet_lock_days in 1..365")
         return parse(AgencyPolicy, answer)
+
+    def revocation_list(self) -> bytes:
+        """The facility CA's newest revocation list as the server publishes it
+        (DER), at most MAX_CRL_BYTES; the caller checks it against the CA."""
+        _, body = self._body("GET", "/v1/kiosk/crl", limit=MAX_CRL_BYTES)
+        return body
 
     def fetch_blob(self, sha256: str, size: int, dest: Path) -> Path:
         """Download a blob to ``dest`` (named by its hash), resuming from
@@ -388,6 +395,16 @@ class CentralClient:
         """A JSON endpoint, with this kiosk's certificate and, for a resident or
         a technician, their session token. Raises CentralRefused (4xx) or
         CentralUnavailable (after the retries)."""
+        status, body = self._body(method, path, token=token, **kw)
+        try:
+            return json.loads(body) if body else None
+        except ValueError as e:
+            raise CentralRefused(status, "bad_answer", f"{method} {path}: not JSON") from e
+
+    def _body(self, method: str, path: str, *, token: str | None = None,
+              limit: int = MAX_JSON, **kw: Any) -> tuple[int, bytes]:
+        """An answer's status and body (at most ``limit`` bytes), retried as
+        the module says. Raises CentralRefused or CentralUnavailable."""
         if token is not None:
             kw["headers"] = {**kw.get("headers", {}), "Authorization": f"Bearer {token}"}
         for attempt in range(self.attempts):
@@ -406,16 +423,13 @@ class CentralClient:
                 if status >= 400:
                     refusal = _refusal(response)
                 else:
-                    body = _read(response, MAX_JSON)
+                    body = _read(response, limit)
             # The error raised must not hold the answer (and with it the
             # connection) alive in its traceback.
             del response
             if refusal is not None:
                 raise refusal
-            try:
-                return json.loads(body) if body else None
-            except ValueError as e:
-                raise CentralRefused(status, "bad_answer", f"{method} {path}: not JSON") from e
+            return status, body
         raise CentralUnavailable(f"{method} {path}: no answer after {self.attempts} attempts")
 
     def _wait(self, attempt: int, why: str) -> None:

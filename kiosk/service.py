@@ -17,6 +17,7 @@ while the server is away.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -27,10 +28,11 @@ from cryptography import x509
 
 from device_security.alerts import Alerter, AlertQueue, SmtpAlertMailer, SmtpSettings
 from device_security.channel import Credentials
+from device_security.errors import CertificateError
 from device_security.pairing import PairingGate, TabletTerms
-from device_security.pki import TrustAnchors
 from device_security.policy import KioskSession
 from device_security.registry import Registry
+from device_security.revocation import KeptRevocationList
 from hw.config import HwConfig
 from hw.peripherals import BadgeReader
 from kiosk.answers import AlertHere, Answer, Attempt, Check, LetterState, LoggedIn, TabletHere
@@ -58,6 +60,8 @@ from kiosk.residents import Resident, ResidentSessions
 from kiosk.rounds import CentralSync, Round, Rounds
 from kiosk.service_state import ServiceState
 from kiosk.terms import TermsLedger
+
+log = logging.getLogger(__name__)
 
 
 class KioskService:
@@ -95,7 +99,13 @@ class KioskService:
                                               k.alert_to)) if k.smtp_host else None
         alerter = Alerter(self.alerts, mailer)
         ca = x509.load_pem_x509_certificate(credentials.ca.read_bytes())
-        crl = x509.load_pem_x509_crl(Path(k.crl).read_bytes()) if k.crl else None
+        # The newest revocation list: the one configured, then each round's.
+        self.revocations = revocations = KeptRevocationList(k.state_path / "crl.der", ca)
+        if k.crl:
+            try:
+                revocations.offer(Path(k.crl).read_bytes())
+            except (OSError, CertificateError) as e:
+                log.error("the configured revocation list %s is not used: %s", k.crl, e)
         # Two connections: rounds run on their own thread, resident calls on the caller's.
         self._rounds_client = CentralClient(s.central_url, credentials,
                                             timeout=s.request_timeout_s, attempts=2)
@@ -103,13 +113,15 @@ class KioskService:
                                           timeout=s.request_timeout_s, attempts=2)
         letters = Letters(self._desk_client, cache)  # sent at once; the rounds retry them
         self.rounds = Rounds(CentralSync(self._rounds_client, cache, registry=registry,
-                                         alerts=self.alerts, letters=letters),
+                                         alerts=self.alerts, letters=letters,
+                                         revocations=revocations),
                              self.emit, interval=s.round_interval_s)
         self.residents = ResidentSessions(self._desk_client, cache, letters, unit=k.unit)
         gate = PairingGate(credentials=Credentials(credentials.certificate, credentials.key),
-                           trust=TrustAnchors(ca, crl), registry=registry, alerter=alerter,
+                           trust=revocations.trust(), registry=registry, alerter=alerter,
                            kiosk_location=k.location_code,
-                           handshake_timeout=k.handshake_timeout_s, terms=self.tablet_terms)
+                           handshake_timeout=k.handshake_timeout_s, terms=self.tablet_terms,
+                           revocations=revocations)
         self.dock = Dock(gate, cache, self.hw_config, location=k.location_code,
                          sessions=self.residents.kiosk_session, alerter=alerter, emit=self.emit)
         self._badges = BadgeReader(k.badge_reader, lambda badge: self.emit(

@@ -45,11 +45,13 @@ from device_security.messages import (
     Refused,
     ReleaseAsk,
     Released,
+    RevocationList,
     TabletHello,
 )
 from device_security.pki import Role, TrustAnchors, check_certificate
 from device_security.policy import decide_access
 from device_security.release import verify_release_token
+from device_security.revocation import MAX_CRL_BYTES, KeptRevocationList
 from sync.session import SessionError, serve_tablet
 from sync.stream import FrameStream
 from tablet.lock import IN_SERVICE, KioskStatus, LockPolicy, StatusRefused, TabletLock
@@ -118,10 +120,12 @@ class TabletPeer:
                  agency_key: Ed25519PublicKey | None = None,
                  content: TabletStore | None = None,
                  lock: TabletLock | None = None,
+                 revocations: KeptRevocationList | None = None,
                  clock: Callable[[], datetime.datetime] = utcnow) -> None:
         self.serial = serial
         self._credentials = credentials
         self._trust = TrustAnchors(ca)
+        self._revocations = revocations
         self._state_path = state_path
         self._store = store
         self._agency_key = agency_key
@@ -145,8 +149,8 @@ class TabletPeer:
         try:
             certificate = channel.peer_certificate
             peer = None
-            if certificate is not None:
-                peer = check_certificate(certificate, self._trust, now=self._clock(),
+            if certificate is not None:  # checked against the newest revocation list held
+                peer = check_certificate(certificate, self._trusted(), now=self._clock(),
                                          expected_roles=[Role.KIOSK, Role.STAFF_WORKSTATION])
             access = decide_access(peer, released=state.released)
             if access.kind == "sync":
@@ -169,8 +173,15 @@ class TabletPeer:
         state.save(self._state_path)  # durable before the kiosk learns it
         messages.send(channel, TabletHello(self.serial, state.counter))
         try:
-            answer = KioskAnswer.of(messages.receive(channel, SESSION_TIMEOUT, Paired, Refused,
-                                                     max_size=MAX_ANSWER))
+            first = messages.receive(channel, SESSION_TIMEOUT, RevocationList, Paired, Refused,
+                                     max_size=MAX_CRL_BYTES + 64)
+            if isinstance(first, RevocationList):
+                revoked = self._kiosk_list(first, channel)
+                if revoked is not None:
+                    return revoked
+                first = messages.receive(channel, SESSION_TIMEOUT, Paired, Refused,
+                                         max_size=MAX_ANSWER)
+            answer = KioskAnswer.of(first)
         except MessageError as e:
             return f"the kiosk's answer was malformed ({e}); nothing recorded"
         if not answer.paired:
@@ -193,6 +204,32 @@ class TabletPeer:
         return (f"paired with a kiosk{'; a new owner: the old content was wiped' if wiped else ''}"
                 f"; synced {got.records} records, {got.blobs} files ({got.blob_bytes} bytes), "
                 f"{got.outbox} drafts up")
+
+    def _trusted(self) -> TrustAnchors:
+        """The facility CA and the newest revocation list this tablet has seen."""
+        return self._revocations.trust() if self._revocations is not None else self._trust
+
+    def _kiosk_list(self, message: RevocationList, channel: SecureChannel) -> str | None:
+        """Keep the kiosk's revocation list if it is newer than this tablet's,
+        then check the kiosk against the newest: returns why this connection
+        ends (a kiosk the list revokes), or None to go on. A list that is not
+        the CA's, or older than the one held, is logged and changes nothing."""
+        if self._revocations is None:
+            return None
+        try:
+            if self._revocations.offer(message.crl):
+                log.info("tablet %s: a newer revocation list from the kiosk (%s)", self.serial,
+                         self._revocations.number())
+        except CertificateError as e:
+            log.warning("tablet %s: the kiosk's revocation list is not kept: %s", self.serial, e)
+        certificate = channel.peer_certificate
+        assert certificate is not None  # a kiosk proved its certificate to get here
+        try:
+            check_certificate(certificate, self._trusted(), now=self._clock(),
+                              expected_roles=[Role.KIOSK])
+        except CertificateError as e:
+            return f"refused a kiosk: {e}"
+        return None
 
     def _docked(self, answer: KioskAnswer) -> None:
         """A completed sync: the lock counts from now, under the agency's policy."""
