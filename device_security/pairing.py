@@ -8,8 +8,10 @@ A refusal closes the channel and raises an alert (once per plug).
 
 The kiosk's answer to a genuine tablet (``paired`` or ``refused``) also
 carries :class:`TabletTerms`: for a paired tablet, its owner's agency ID and
-the agency's lock policy and stamp price; for any, whether this kiosk is in
-service (docs/security.md, "The kiosk's answer").
+unit and the agency's lock policy and stamp price; for any, this kiosk's unit
+and whether it is in service, in a statement the kiosk signs with its device
+key for this tablet at this dock (docs/security.md, "The kiosk's answer" and
+"Out of service").
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from device_security.policy import (
 )
 from device_security.registry import Registry, RegistryEntry
 from device_security.revocation import KeptRevocationList, is_stale, staleness
+from device_security.service_statement import ServiceStatement, sign_statement
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +62,33 @@ class DockedTablet:
 @dataclass(frozen=True)
 class TabletTerms:
     """What a kiosk tells every genuine tablet besides its verdict: the
-    agency's rules for the tablet (delivered when it pairs) and whether this
-    kiosk is in service (always, so that a tablet's lock timer pauses while
-    the kiosk of its unit is out of service). None where the kiosk does not
-    know yet."""
+    agency's rules for the tablet (delivered when it pairs), and this kiosk's
+    unit and whether it is in service (always, so that a tablet's lock timer
+    pauses while the kiosk of its unit is out of service). None where the
+    kiosk does not know yet."""
 
+    unit: str | None = None  # the unit this kiosk serves (its residents' unit)
     lock_after_days: int | None = None
     stamps_per_message: int | None = None
     out_of_service_since: int | None = None  # seconds since the epoch; None: in service
 
-    def paired(self, owner: str) -> Paired:
-        """The kiosk's answer to a tablet that may sync now, for ``owner``."""
-        return Paired(owner=owner, lock_after_days=self.lock_after_days,
-                      stamps_per_message=self.stamps_per_message,
-                      out_of_service_since=self.out_of_service_since)
+    def statement(self, serial: str, counter: int) -> ServiceStatement | None:
+        """What the kiosk signs for tablet ``serial`` at the dock of its hello's
+        ``counter`` (None without a unit to speak for)."""
+        if self.unit is None:
+            return None
+        return ServiceStatement(self.unit, serial, counter, self.out_of_service_since)
 
-    def refused(self, reason: str) -> Refused:
+    def paired(self, owner: str, signature: bytes | None = None) -> Paired:
+        """The kiosk's answer to a tablet that may sync now, for ``owner``."""
+        return Paired(owner=owner, unit=self.unit, lock_after_days=self.lock_after_days,
+                      stamps_per_message=self.stamps_per_message,
+                      out_of_service_since=self.out_of_service_since, signature=signature)
+
+    def refused(self, reason: str, signature: bytes | None = None) -> Refused:
         """The kiosk's answer to a genuine tablet it refuses."""
-        return Refused(reason=reason, out_of_service_since=self.out_of_service_since)
+        return Refused(reason=reason, unit=self.unit,
+                       out_of_service_since=self.out_of_service_since, signature=signature)
 
 
 @dataclass
@@ -103,9 +115,11 @@ class PairingGate:
                  clock: Callable[[], datetime.datetime] = utcnow,
                  handshake_timeout: float = 5.0,
                  terms: Callable[[], TabletTerms] = TabletTerms,
-                 revocations: KeptRevocationList | None = None) -> None:
+                 revocations: KeptRevocationList | None = None,
+                 sign: Callable[[bytes], bytes] | None = None) -> None:
         self._credentials = credentials
         self._terms = terms
+        self._sign = sign  # the kiosk's device key, for its service statements
         self.trust = trust
         self.revocations = revocations
         self._registry = registry
@@ -169,12 +183,16 @@ class PairingGate:
                                        "another dock took this counter first")
         result = PairingResult(decision, peer, counter)
         terms = self._terms()
+        statement = terms.statement(peer.serial, counter) if peer is not None \
+            and peer.serial and counter is not None else None
+        signature = sign_statement(statement, self._sign) \
+            if statement is not None and self._sign is not None else None
         crl = RevocationList(trust.crl.public_bytes(serialization.Encoding.DER)) \
             if trust.crl is not None else None
         if decision.allowed and channel is not None and session is not None:
             if crl is not None:
                 messages.send(channel, crl)
-            messages.send(channel, terms.paired(session.resident_id))
+            messages.send(channel, terms.paired(session.resident_id, signature))
             result.channel = channel
             result.stream = stream
             log.info("paired %s for %s at %s", serial, session and session.resident_id,
@@ -185,7 +203,7 @@ class PairingGate:
                 if crl is not None:
                     messages.send(channel, crl)
                 messages.send(channel, terms.refused(decision.reason or
-                                                     reasons.HANDSHAKE_FAILED))
+                                                     reasons.HANDSHAKE_FAILED, signature))
             except Exception as e:  # noqa: BLE001 - a courtesy; the alert below must go out
                 log.debug("could not tell the tablet it was refused: %s", e)
             channel.close()

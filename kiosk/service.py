@@ -33,6 +33,7 @@ from device_security.pairing import PairingGate, TabletTerms
 from device_security.policy import KioskSession
 from device_security.registry import Registry
 from device_security.revocation import KeptRevocationList
+from device_security.secure_element import KeyFileSecureElement
 from hw.config import HwConfig
 from hw.peripherals import BadgeReader
 from kiosk.answers import AlertHere, Answer, Attempt, Check, LetterState, LoggedIn, TabletHere
@@ -121,7 +122,8 @@ class KioskService:
                            trust=revocations.trust(), registry=registry, alerter=alerter,
                            kiosk_location=k.location_code,
                            handshake_timeout=k.handshake_timeout_s, terms=self.tablet_terms,
-                           revocations=revocations)
+                           revocations=revocations,
+                           sign=KeyFileSecureElement(credentials.key).sign)
         self.dock = Dock(gate, cache, self.hw_config, location=k.location_code,
                          sessions=self.residents.kiosk_session, alerter=alerter, emit=self.emit)
         self._badges = BadgeReader(k.badge_reader, lambda badge: self.emit(
@@ -264,7 +266,7 @@ class KioskService:
     def tablet_terms(self) -> TabletTerms:
         """What every genuine tablet is told at its dock (device_security.pairing)."""
         policy = self.cache.agency_policy()
-        return TabletTerms(lock_after_days=policy.tablet_lock_days,
+        return TabletTerms(unit=self.config.unit, lock_after_days=policy.tablet_lock_days,
                            stamps_per_message=policy.stamps_per_message,
                            out_of_service_since=self.service_state.out_of_service_since())
 

@@ -82,7 +82,7 @@ def test_the_tablet_keeps_its_owner_the_price_and_the_lock_policy(
         dock: Dock, tmp_path: Path) -> None:  # noqa: F811
     serial = dock.provision("T4", "A100", "Ana Reyes")
     cache, _ = _cache(tmp_path / "kiosk", serial)
-    dock.terms = TabletTerms(lock_after_days=21, stamps_per_message=2)
+    dock.terms = TabletTerms(unit="B-2", lock_after_days=21, stamps_per_message=2)
     outcome = dock_and_sync(dock.gate, *dock.plugged("T4"), ANA, cache, kiosk="K-B2-01")
     assert outcome.synced, outcome.problem
     dock.world.unplug("T4")
@@ -129,16 +129,19 @@ def test_a_reassigned_tablet_is_wiped_before_the_new_owner_syncs(
 def test_a_refusal_still_tells_the_tablet_the_kiosk_is_out_of_service(
         dock: Dock, tmp_path: Path) -> None:  # noqa: F811
     serial = dock.provision("T6", "B200", "Bo Lind")
-    since = int(time.time()) - 3600
-    dock.terms = TabletTerms(out_of_service_since=since)
     cache, _ = _cache(tmp_path / "kiosk", serial, owner="B200")
+    assert dock_and_sync(dock.gate, *dock.plugged("T6"), BO, cache, kiosk="K-B2-01").synced
+    dock.done()
+    dock.world.unplug("T6")  # Bo's tablet knows its unit's kiosk now
+    since = int(time.time()) - 3600
+    dock.terms = TabletTerms(unit="B-2", out_of_service_since=since)
     outcome = dock_and_sync(dock.gate, *dock.plugged("T6"), ANA, cache, kiosk="K-B2-01")
     assert not outcome.synced
     dock.world.unplug("T6")
     state = load_state(TabletDirectory(dock.world.tablet("T6").directory).path / "lock.json",
                        now=datetime.datetime.now(datetime.UTC))
-    # Out of service since before this tablet began counting: paused from then on,
-    # until a kiosk says it is back.
+    # Out of service since before this tablet began counting (its dock just now):
+    # paused from then on, until a kiosk says it is back.
     (pause,) = state.pauses
     assert pause.start == state.counting_from and pause.end is None
 
