@@ -268,13 +268,16 @@ class CentralSync:
 
     def _pull_blobs(self, done: Round) -> None:
         for sha, size in self.cache.missing_blobs(self.max_blobs):
+            download = self.cache.blob_download(sha, size)
             try:
-                self.client.fetch_blob(sha, size, self.cache.blob_path(sha))
+                self.client.fetch_blob(sha, size, download)
             except (CentralRefused, BlobMismatch) as e:
                 # Not (or not yet) this unit's to fetch, or damaged on the way:
                 # left missing, tried again next round.
                 log.warning("blob %s not fetched: %s", sha[:12], e)
                 continue
+            finally:
+                download.close()
             self.cache.blob_fetched(sha, size)
             done.blobs += 1
             done.blob_bytes += size

@@ -37,7 +37,7 @@ from device_security.secure_element import KeyFileSecureElement
 from hw.config import HwConfig
 from hw.peripherals import BadgeReader
 from kiosk.answers import AlertHere, Answer, Attempt, Check, LetterState, LoggedIn, TabletHere
-from kiosk.cache import KioskCache
+from kiosk.cache import CacheError, KioskCache, cache_sealer
 from kiosk.central_client import CentralClient
 from kiosk.config import KioskConfig, SyncConfig
 from kiosk.dock import Dock
@@ -93,7 +93,8 @@ class KioskService:
         credentials = s.credentials()
         k.state_path.mkdir(parents=True, exist_ok=True)
         s.cache_path.mkdir(parents=True, exist_ok=True)
-        self.cache = cache = KioskCache(s.cache_path)
+        element = KeyFileSecureElement(credentials.key)  # the kiosk's device key
+        self.cache = cache = KioskCache(s.cache_path, cache_sealer(element))
         registry = Registry(k.state_path / "registry.db")
         self.alerts = AlertQueue(s.alert_queue_path or k.state_path / "alerts.db")
         mailer = SmtpAlertMailer(SmtpSettings(k.smtp_host, k.smtp_port, k.alert_from,
@@ -123,7 +124,7 @@ class KioskService:
                            kiosk_location=k.location_code,
                            handshake_timeout=k.handshake_timeout_s, terms=self.tablet_terms,
                            revocations=revocations,
-                           sign=KeyFileSecureElement(credentials.key).sign)
+                           sign=element.sign)
         self.dock = Dock(gate, cache, self.hw_config, location=k.location_code,
                          sessions=self.residents.kiosk_session, alerter=alerter, emit=self.emit)
         self._badges = BadgeReader(k.badge_reader, lambda badge: self.emit(
@@ -235,9 +236,14 @@ class KioskService:
         """The agency's prices and limits as the last round brought them."""
         return self.cache.agency_policy()
 
-    def blob_path(self, sha256: str) -> Path:
-        """Where a photo or videogram of the resident's messages is in the cache."""
-        return self.cache.blob_path(sha256)
+    def blob_bytes(self, sha256: str) -> bytes | None:
+        """A photo or videogram of the resident's messages, opened in memory
+        (the cache holds it sealed); None when it is not here or does not open."""
+        try:
+            return self.cache.blob_bytes(sha256)
+        except CacheError as e:
+            log.warning("a file cannot be shown: %s", e)
+            return None
 
     def terms_accepted(self) -> bool:
         resident = self.resident

@@ -16,12 +16,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol, TypeVar, cast
+from typing import Any, BinaryIO, NoReturn, Protocol, TypeVar, cast
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from base import codec
+from device_security.errors import IntegrityError
 from sync import frames
 from sync.errors import BlobMismatchError, SessionError, StatementError, WireError
 from sync.frames import (
@@ -164,7 +165,7 @@ class _Side:
                       f"{' or '.join(k.__name__ for k in kinds)} belongs")
         return cast(F, frame)
 
-    def fail(self, code: str, message: str) -> Any:
+    def fail(self, code: str, message: str) -> NoReturn:
         """Tell the peer why the session ends (if the link still works), and end it."""
         self.tell(code, message)
         raise SessionError(code, message)
@@ -520,7 +521,14 @@ class KioskContent(Protocol):
 
     def blobs_for(self, resident_id: int, serial: str) -> list[OfferedBlob]: ...
 
-    def open_blob(self, sha: bytes) -> BinaryIO: ...
+    def open_blob(self, sha: bytes) -> BinaryIO:
+        """A complete blob to read and seek; raises IntegrityError or OSError
+        (opening or reading) for a copy that is damaged or gone."""
+        ...
+
+    def blob_damaged(self, sha: bytes) -> None:
+        """The kiosk's copy of a blob did not read back: forget it (to fetch again)."""
+        ...
 
     def delivered(self, serial: str) -> set[bytes]: ...
 
@@ -739,10 +747,17 @@ class _KioskSide(_Side):
             if offset:
                 self.summary.resumed_at[blob.sha.hex()] = offset
             sent = offset
-            with self.content.open_blob(blob.sha) as source:
+            try:
+                source = self.content.open_blob(blob.sha)
+            except (IntegrityError, OSError) as e:
+                self._damaged(blob, e)
+            with source:
                 source.seek(offset)
                 while sent < blob.size:
-                    data = source.read(min(CHUNK, blob.size - sent))
+                    try:
+                        data = source.read(min(CHUNK, blob.size - sent))
+                    except (IntegrityError, OSError) as e:
+                        self._damaged(blob, e)
                     if not data:
                         raise SessionError(BLOB_MISMATCH, f"the kiosk's copy of "
                                            f"{blob.sha.hex()} is shorter than its size")
@@ -758,6 +773,16 @@ class _KioskSide(_Side):
                 self._settle(waiting.popleft(), len(todo), total)
         while waiting:
             self._settle(waiting.popleft(), len(todo), total)
+
+    def _damaged(self, blob: OfferedBlob, error: Exception) -> NoReturn:
+        """The kiosk's copy of ``blob`` does not read back (altered on disk, or
+        gone): the cache forgets it, to fetch it again, and the session ends
+        (the tablet keeps what it made durable; the next dock goes on)."""
+        log.error("the kiosk's copy of %s (%s) is damaged: %s", blob.sha.hex()[:12],
+                  blob.label, error)
+        self.content.blob_damaged(blob.sha)
+        self.fail(BLOB_MISMATCH, f"the kiosk's copy of {blob.sha.hex()} is damaged; it will "
+                  "be fetched again")
 
     def _settle(self, awaited: _Awaited, count: int, total: int) -> None:
         """Read the acknowledgement that comes next, which must be ``awaited``."""

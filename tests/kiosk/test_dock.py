@@ -25,16 +25,16 @@ from tests.device_security.test_docking import (  # noqa: F401 - fixture
     dock,
     sallyport,
 )
+from tests.sync.rig import open_cache
 
 pytestmark = pytest.mark.udev
 
 
 def _cache(directory: Path, serial: str, owner: str = "A100") -> tuple[KioskCache, bytes]:
-    cache = KioskCache(directory)
+    cache = open_cache(directory)
     photo = bytes(range(256)) * 300
     sha = hashlib.sha256(photo).hexdigest()
-    cache.blob_path(sha).write_bytes(photo)
-    cache.blob_fetched(sha, len(photo))
+    cache.put_blob(sha, photo)
     cache.set_tablets([{"serial": serial, "resident_id": 7, "resident_agency_id": owner,
                         "status": "active"}])
     cache.apply_feed(7, 1, [{"seq": 1, "kind": "message", "ref": "m-1", "body": {
@@ -72,7 +72,7 @@ def test_a_refused_tablet_gets_no_sync(dock: Dock, tmp_path: Path) -> None:  # n
 def test_a_tablet_the_cache_does_not_know_yet_is_told_why(dock: Dock,  # noqa: F811
                                                           tmp_path: Path) -> None:
     serial = dock.provision("T3", "B200", "Bo Lind")
-    cache = KioskCache(tmp_path / "kiosk")  # the kiosk has not heard from the server yet
+    cache = open_cache(tmp_path / "kiosk")  # the kiosk has not heard from the server yet
     outcome = dock_and_sync(dock.gate, *dock.plugged("T3"), BO, cache, kiosk="K-B2-01")
     assert outcome.pairing.decision.allowed and not outcome.synced
     assert outcome.problem is not None and serial in outcome.problem
@@ -109,7 +109,7 @@ def test_a_reassigned_tablet_is_wiped_before_the_new_owner_syncs(
     # Staff give the tablet to Bo; his kiosk cache holds his own feed only.
     assert sallyport(["device", "assign", "--registry", str(dock.root / "registry.db"),
                       "--serial", serial, "--owner", "B200", "--owner-name", "Bo Lind"]) == 0
-    theirs = KioskCache(tmp_path / "kiosk-bo")
+    theirs = open_cache(tmp_path / "kiosk-bo")
     theirs.set_tablets([{"serial": serial, "resident_id": 8, "resident_agency_id": "B200",
                          "status": "active"}])
     theirs.apply_feed(8, 1, [{"seq": 1, "kind": "message", "ref": "m-9", "body": {
