@@ -35,6 +35,9 @@ class KioskConfig:
     def __post_init__(self) -> None:
         if not self.location_code or not self.unit:
             raise ValueError("set location_code and unit: alerts and pairing name them")
+        if len(self.unit) > 64 or not self.unit.isprintable() or self.unit.strip() != self.unit:
+            raise ValueError(f"unit must be 1 to 64 printable characters (tablets are told "
+                             f"it), got {self.unit!r}")
         if self.handshake_timeout_s <= 0:
             raise ValueError("handshake_timeout_s must be positive")
         if self.smtp_host and not (self.alert_from and self.alert_to):

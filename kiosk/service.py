@@ -26,6 +26,7 @@ from typing import Any
 
 from cryptography import x509
 
+from device_security import reasons
 from device_security.alerts import Alerter, AlertQueue, SmtpAlertMailer, SmtpSettings
 from device_security.channel import Credentials
 from device_security.errors import CertificateError
@@ -106,8 +107,12 @@ class KioskService:
         if k.crl:
             try:
                 revocations.offer(Path(k.crl).read_bytes())
-            except (OSError, CertificateError) as e:
-                log.error("the configured revocation list %s is not used: %s", k.crl, e)
+            except CertificateError as e:
+                if e.reason != reasons.REVOCATION_LIST_STALE:
+                    log.error("the configured revocation list %s is not used: %s", k.crl, e)
+                # else: a round has brought a newer one than the configured file
+            except OSError as e:
+                log.error("the configured revocation list %s cannot be read: %s", k.crl, e)
         # Two connections: rounds run on their own thread, resident calls on the caller's.
         self._rounds_client = CentralClient(s.central_url, credentials,
                                             timeout=s.request_timeout_s, attempts=2)

@@ -158,6 +158,8 @@ def test_a_technicians_configuration_change_is_checked_then_kept(tmp_path: Path)
     plain = menu.save_configuration(location_code="CC-A-DAYROOM", unit="CC-A",
                                     central_url="http://central.example:8443")
     assert not plain.ok and "https" in plain.message  # no plain HTTP, even to change it
+    assert not menu.save_configuration(location_code="CC-A-DAYROOM", unit="U" * 65,
+                                       central_url="https://central.example").ok
     assert not menu.save_configuration(location_code=" ", unit="CC-A",
                                        central_url="https://central.example").ok
     assert path.read_text() == before  # nothing written for a change that cannot work
