@@ -216,7 +216,7 @@ def test_the_rounds_send_alert_mail_that_failed_once_the_server_is_back(
     facility = Facility(tmp_path / "ca")
     kiosk = facility.issue(Role.KIOSK, "K-A1")
     (tmp_path / "ca.pem").write_bytes(pem(facility.ca))
-    cache = KioskCache(tmp_path / "cache")
+    cache = open_cache(tmp_path / "cache")
     credentials = KioskCredentials(kiosk.credentials.certificate, kiosk.credentials.key,
                                    tmp_path / "ca.pem")
     with CentralClient(f"https://127.0.0.1:{free_port()}", credentials, attempts=1) as away:
