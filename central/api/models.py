@@ -355,6 +355,12 @@ class CounterIn(Body):
     counter: Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
+class CounterResetIn(Body):
+    """The counter staff set for a tablet they have confirmed is genuine."""
+
+    counter: Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
 class CounterOut(BaseModel):
     serial: str
     counter: int  # the tablet's sync counter as the server now holds it

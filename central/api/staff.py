@@ -22,6 +22,8 @@ from central.api.models import (
     AuditOut,
     BlobOut,
     CatalogItemIn,
+    CounterOut,
+    CounterResetIn,
     Created,
     Decision,
     HoldOut,
@@ -57,6 +59,7 @@ from central.services import (
     reports,
     review,
     screening_lists,
+    sync_counters,
     tickets,
 )
 from central.services.core import audit_visible
@@ -262,6 +265,18 @@ def assign_tablet(serial: Annotated[str, Path(max_length=64)], body: AssignIn, m
             resident_id = int(res.id)
     accounts.assign_tablet(c, serial, resident_id, scope=me.scope)
     return Response(status_code=204)
+
+
+@router.post("/tablets/{serial}/counter", response_model=CounterOut)
+def reset_counter(serial: Annotated[str, Path(min_length=1, max_length=64)],
+                  body: CounterResetIn, me: Technician, c: CentralDep) -> CounterOut:
+    """Set the sync counter of a tablet you have confirmed is genuine, after it
+    was refused for a counter jump (``counter_jump``): give the counter it
+    presented. A counter is only ever raised, so every kiosk takes it; the
+    change is audited."""
+    done = sync_counters.reset(c, serial, body.counter, scope=me.scope)
+    return CounterOut(serial=done.serial, counter=done.counter, reported_by=done.reported_by,
+                      reported_at=done.reported_at)
 
 
 @router.post("/tablets/{serial}/status", status_code=204)

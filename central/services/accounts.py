@@ -595,7 +595,7 @@ def assign_tablet(c: Central, serial: str, resident_id: int, *, scope: Scope) ->
     staff_id = scope.staff_id
     with c.db.write() as conn:
         row = conn.execute(for_update(select(tablets).where(tablets.c.serial == serial))).first()
-        if row is None or not _tablet_in_scope(conn, row, scope):
+        if row is None or not tablet_in_scope(conn, row, scope):
             raise NotFound(f"no tablet {serial}")
         if row.status != "active":
             raise PolicyRefused(f"tablet {serial} is {row.status}")
@@ -640,14 +640,14 @@ def set_tablet_status(c: Central, serial: str, status: str, *, scope: Scope) -> 
         raise InvalidInput(f"status must be one of {', '.join(TABLET_STATUSES)}")
     with c.db.write() as conn:
         row = conn.execute(for_update(select(tablets).where(tablets.c.serial == serial))).first()
-        if row is None or not _tablet_in_scope(conn, row, scope):
+        if row is None or not tablet_in_scope(conn, row, scope):
             raise NotFound(f"no tablet {serial}")
         conn.execute(update(tablets).where(tablets.c.serial == serial).values(status=status))
         audit(conn, c, scope.staff_id, f"tablet.{status}", f"tablet:{serial}",
               facility=row.facility_id, resident=row.resident_id)
 
 
-def _tablet_in_scope(conn: Connection, row: Row[tuple[object, ...]], scope: Scope) -> bool:
+def tablet_in_scope(conn: Connection, row: Row[tuple[object, ...]], scope: Scope) -> bool:
     """A tablet is its facility's; one registered before tablets had a facility,
     its resident's."""
     facility = row.facility_id

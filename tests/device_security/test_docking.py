@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -173,6 +174,26 @@ def test_a_clone_replaying_the_counter_is_refused(dock: Dock) -> None:
     shutil.rmtree(directory)
     shutil.copytree(image, directory)  # the clone: same key, serial and (old) counter
     refused(dock.dock("T1", ANA), reasons.COUNTER_NOT_INCREASING)
+
+
+def test_a_counter_jump_is_refused_and_alerted_until_staff_vouch_for_the_tablet(
+        dock: Dock) -> None:
+    """A tablet whose state says it has docked thousands of times more than the
+    registry has seen (a forged or transplanted state) is refused with its own
+    reason and staff are mailed; once staff have vouched for it (the central
+    server raises its counter, and the kiosk's registry follows), it docks."""
+    serial = dock.provision("T1", "A100", "Ana Reyes")
+    state = dock.world.tablet("T1").directory / "state.json"
+    state.write_text(json.dumps({"counter": 5000, "released": False, "used_tokens": []}))
+    refused(dock.dock("T1", ANA), reasons.COUNTER_JUMP)
+    mail = dock.inbox.wait(1)[0].get_content()
+    assert reasons.COUNTER_JUMP in mail and serial in mail
+    entry = dock.registry.get(serial)
+    assert entry is not None and entry.last_counter == 0  # the jump was not taken
+    dock.done()
+    dock.world.unplug("T1")
+    assert dock.registry.advance_counter(serial, 5001)  # as a round brings the vouched counter
+    assert dock.dock("T1", ANA).decision.allowed
 
 
 def test_a_composite_device_with_a_keyboard_is_refused_before_any_data(dock: Dock) -> None:
