@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
+from central.database import for_update
 from central.errors import Conflict, InvalidInput, NotFound
 from central.schema import residents, tablet_counters, tablets
-from central.database import for_update
 from central.services.accounts import tablet_in_scope
 from central.services.alerts import AlertReport, record_in
 from central.services.core import Central, audit
