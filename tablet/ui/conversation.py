@@ -10,7 +10,7 @@ from kivy.uix.screenmanager import Screen
 
 from device_security.errors import IntegrityError
 from tablet.library import Attachment, Track
-from tablet.ui.widgets import lock_text, make
+from tablet.ui.widgets import clear, lock_text, make
 
 
 class ConversationScreen(Screen):
@@ -30,7 +30,7 @@ class ConversationScreen(Screen):
         self.lock_text = "" if lock.can_compose else lock_text(lock, t)
         conversation = context.library.conversation(int(self.contact_id))
         box = self.ids.messages
-        box.clear_widgets()
+        clear(box)
         if conversation is None:
             self.title = t("Messages")
             return

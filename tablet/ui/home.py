@@ -6,7 +6,7 @@ from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
-from tablet.ui.widgets import lock_text, make
+from tablet.ui.widgets import clear, lock_text, make
 
 
 class HomeScreen(Screen):
@@ -26,7 +26,7 @@ class HomeScreen(Screen):
                              when=app.when(status.last_sync_at))
         self.lock_line = "" if lock.can_compose else lock_text(lock, t)
         box = self.ids.conversations
-        box.clear_widgets()
+        clear(box)
         conversations = context.library.conversations()
         if not conversations:
             box.add_widget(make("Body", text=t("No messages yet. Messages arrive when you "

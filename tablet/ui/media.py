@@ -6,7 +6,7 @@ from kivy.app import App
 from kivy.uix.screenmanager import Screen
 
 from tablet.library import Track
-from tablet.ui.widgets import make
+from tablet.ui.widgets import clear, make
 
 
 class MediaScreen(Screen):
@@ -17,7 +17,7 @@ class MediaScreen(Screen):
         app = App.get_running_app()
         t, library = app.t, app.context.library
         box = self.ids.entries
-        box.clear_widgets()
+        clear(box)
         tracks = library.tracks()
         if not tracks:
             box.add_widget(make("Body", text=t("Nothing here yet. Songs and videos you buy "

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kivy.factory import Factory
+from kivy.lang import Builder
 
 from tablet.ui.context import LockView
 
@@ -16,6 +17,16 @@ def make(kind: str, /, **properties: Any) -> Any:
     for key, value in properties.items():
         setattr(widget, key, value)
     return widget
+
+
+def clear(box: Any) -> None:
+    """Take the widgets out of ``box`` and their .kv bindings with them: a
+    widget made from a rule stays bound to ``app.style`` and ``app.lang``
+    until then, and a later change of look would reach it after it is gone."""
+    for child in list(box.children):
+        for widget in child.walk(restrict=True):
+            Builder.unbind_widget(widget.uid)
+    box.clear_widgets()
 
 
 def lock_text(lock: LockView, t: Callable[..., str]) -> str:
