@@ -233,14 +233,18 @@ def background(widget: Any) -> Colour | None:
     None when what is behind is an image (it cannot be told from here)."""
     from kivy.core.window import Window
     from kivy.uix.button import Button
+    from kivy.uix.textinput import TextInput
 
-    cx, cy = widget.to_window(*widget.center)
+    x, y = widget.to_window(*widget.pos)
+    # the middle of the part in the window (a long text in a list may run off it)
+    cx = (max(x, 0) + min(x + widget.width, Window.width)) / 2
+    cy = (max(y, 0) + min(y + widget.height, Window.height)) / 2
     layers: list[Colour] = []
     node = widget
     while node is not None and node is not Window:
-        if isinstance(node, Button):
+        if isinstance(node, (Button, TextInput)):
             if node.background_normal != "":
-                return None
+                return None  # an image: what is behind the text cannot be told here
             layers.append(tuple(node.background_color))
         else:
             found = _rectangle_colour(node, cx, cy)
