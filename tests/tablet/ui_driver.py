@@ -22,6 +22,7 @@ from device_security.at_rest import Sealer
 from devkit.accessibility import TABLET, Audit
 from devkit.touch import Driver, check, wait_for
 from tablet.library import Library
+from tablet.lock import MESSAGES
 from tablet.player import Player
 from tablet.settings import Settings, SettingsFile
 from tablet.speech import Speaker
@@ -31,11 +32,8 @@ from tablet.ui.playback import Playback
 from tests.tablet.ui_sample import RESIDENT, SERIAL, filled_store
 
 QUIET = ("--aout=dummy", "--vout=dummy", "--quiet")  # real libvlc, no sound or window
-OPEN = LockView("open", True, "You can read, play and write. Dock within 11 days to keep "
-                "writing.")
-LOCKED = LockView("locked", False, "Locked for writing: this tablet has not been docked for "
-                  "15 days. You can still read and play everything on it. Dock it at your "
-                  "unit's kiosk to unlock.")
+OPEN = LockView("open", True, MESSAGES["open"].format(days=11), MESSAGES["open"], 11)
+LOCKED = LockView("locked", False, MESSAGES["locked"].format(days=15), MESSAGES["locked"], 15)
 
 
 def main(argv: list[str] | None = None) -> int:
