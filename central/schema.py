@@ -229,6 +229,7 @@ attachments = Table(
     Column("position", Integer, primary_key=True),
     Column("kind", String(16), nullable=False),  # photo, videogram
     Column("blob_sha256", ForeignKey("blobs.sha256"), nullable=False),
+    Column("captions", Text, nullable=True),  # a videogram's WebVTT track, from its sender
 )
 
 feeds = Table(

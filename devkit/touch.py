@@ -36,9 +36,10 @@ def wait_for(condition: bool, what: str) -> None:
 
 class Driver:
     def __init__(self, app: Any, shots: Path | None = None, *, between_s: float = 0.3,
-                 first_s: float = 1.5) -> None:
+                 first_s: float = 1.5, audit: Any = None) -> None:
         self.app = app
         self.shots = shots
+        self.audit = audit  # a devkit.accessibility.Audit: every screen saved is measured
         self.between_s = between_s
         self.first_s = first_s
         self.steps: list[tuple[str, Step, float]] = []
@@ -53,9 +54,11 @@ class Driver:
     def settle(self) -> None:
         """Bring texts and layouts changed in this frame up to date, so that a
         tap lands where the widget will be drawn and a screenshot shows it."""
+        from kivy.lang import Builder
         from kivy.uix.label import Label
         from kivy.uix.layout import Layout
 
+        Builder.sync()  # canvas instructions bound in .kv files follow at once
         for _ in range(3):
             for widget in self.app.root.walk():
                 if isinstance(widget, Label):
@@ -101,11 +104,13 @@ class Driver:
 
     def shot(self, name: str) -> None:
         """Save the screen as it is now: texts and layouts changed in this
-        frame are brought up to date first."""
-        if self.shots is None:
-            return
-        self.settle()
-        self.app.root.export_to_png(str(self.shots / f"{name}.png"))
+        frame are brought up to date first. With an audit, the screen's
+        contrast and touch targets are measured too."""
+        if self.shots is not None:
+            self.settle()
+            self.app.root.export_to_png(str(self.shots / f"{name}.png"))
+        if self.audit is not None:
+            self.audit.measure(name, self.settle)
 
     # -- steps ----------------------------------------------------------------------
 

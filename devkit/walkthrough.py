@@ -48,13 +48,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class Walkthrough:
+    """Every screen saved is also measured for contrast and touch-target size
+    in the normal and the high-contrast theme (devkit/accessibility.py); the
+    measures are written to ``accessibility.json`` beside the screenshots."""
+
     def __init__(self, app: Any, harness: Any, out: Path, mailbox: Path) -> None:
-        self.app, self.harness, self.mailbox = app, harness, mailbox
-        self.driver = Driver(app, out, between_s=0.4, first_s=2.0)
+        from devkit.accessibility import KIOSK, Audit
+
+        self.app, self.harness, self.mailbox, self.out = app, harness, mailbox, out
+        self.audit = Audit.of(KIOSK, app)
+        self.driver = Driver(app, out, between_s=0.4, first_s=2.0, audit=self.audit)
         self._steps()
 
     def run(self) -> int:
-        return self.driver.run()
+        try:
+            return self.driver.run()
+        finally:
+            self.audit.write(self.out / "accessibility.json")
 
     def _steps(self) -> None:
         d, app = self.driver, self.app

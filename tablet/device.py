@@ -10,6 +10,7 @@
     state.json           the sync counter and release state
     crl.der              the newest revocation list a kiosk handed over
     lock.json            the lock timer (tablet/lock.py)
+    settings.json        language, larger text, high contrast (tablet/settings.py)
     power_supply/        the battery, as sysfs shows it (capacity: percent)
 """
 
@@ -27,6 +28,7 @@ from device_security.revocation import KeptRevocationList
 from device_security.secure_element import KeyFileSecureElement
 from tablet.lock import TabletLock
 from tablet.peer import TabletPeer, load_agency_key
+from tablet.settings import SettingsFile
 from tablet.store import TabletStore
 
 
@@ -70,6 +72,12 @@ class TabletDirectory:
         except (OSError, ValueError):
             return None
         return value if 0 <= value <= 100 else None
+
+    def settings(self) -> SettingsFile:
+        """The resident's reading settings, their sensitive part sealed under
+        a key the secure element derives."""
+        return SettingsFile(self.path / "settings.json",
+                            Sealer(self.secure_element.derive_key(b"settings")))
 
     def lock(self) -> TabletLock:
         return TabletLock(self.path / "lock.json")

@@ -6,11 +6,15 @@ ask this module and draw what it answers.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from sync.captions import Captions, CaptionsError, parse
 from tablet.store import TabletStore
+
+log = logging.getLogger(__name__)
 
 MAX_DRAFT_CHARS = 4000  # what the tablet lets a resident type in one message
 
@@ -20,6 +24,7 @@ class Attachment:
     kind: str  # photo, videogram
     sha256: str
     here: bool  # False until the file has arrived
+    captions: Captions | None = None  # a videogram's, when its sender supplied them
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Track:
     duration_s: int
     sha256: str
     here: bool  # False until the file has arrived
+    captions: Captions | None = None
 
     @property
     def playable(self) -> bool:
@@ -148,7 +154,8 @@ class Library:
     def _message(self, body: dict[str, Any]) -> Message | None:
         try:
             attachments = tuple(Attachment(str(a["kind"]), str(a["sha256"]),
-                                           self._here(str(a["sha256"])))
+                                           self._here(str(a["sha256"])),
+                                           _captions(a, str(body.get("uid"))))
                                 for a in body.get("attachments") or ())
             return Message(str(body["uid"]), body.get("direction") == "to_resident",
                            int(body["contact_id"]), str(body.get("contact_name") or ""),
@@ -212,6 +219,19 @@ class SealedMedia:
     def open(self) -> BinaryIO:
         reader: Any = self.store.open_blob(self.sha)
         return reader  # an io.RawIOBase: read, readinto, seek, close
+
+
+def _captions(attachment: dict[str, Any], uid: str) -> Captions | None:
+    """A videogram's captions, when it carries them; a track that cannot be
+    read is left out (and logged): the videogram plays without it."""
+    text = attachment.get("captions")
+    if text is None or attachment.get("kind") != "videogram":
+        return None
+    try:
+        return parse(text)
+    except CaptionsError as e:
+        log.warning("message %s: a videogram's captions are ignored: %s", uid[:64], e.reason)
+        return None
 
 
 def _sha(text: str) -> bytes:

@@ -3,6 +3,7 @@ hardware (central server, kiosk app under Xvfb, simulated tablets, staff
 mailbox), and the scripted walkthrough passes every step, saving a screen
 for each."""
 
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +31,13 @@ def test_the_demo_walkthrough_passes_every_step(tmp_path: Path) -> None:
     assert "FAIL" not in result.stdout
     for name in SCREENS:
         assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
+    # Every screen saved was measured in both themes (devkit/accessibility.py): each
+    # text's contrast (WCAG 2.1 AA) and each touch target (9 mm on the 98 dpi panel).
+    report = json.loads((out / "accessibility.json").read_text())
+    assert round(report["dpi"], 1) == 98.0
+    assert [f["text"] for f in report["failures"]] == []
+    measured = {(m["screen"], m["theme"]) for m in report["measured"]}
+    assert measured >= {(s, theme) for s in SCREENS for theme in ("normal", "high contrast")}
 
 
 def test_a_failing_step_is_named_and_fails_the_demo(tmp_path: Path) -> None:

@@ -127,7 +127,7 @@ def send(body: FamilyMessage, me: ContactDep, c: CentralDep) -> SentOut:
     """Send a message; resending the same uid never sends or charges twice."""
     done = messaging.send_from_contact(
         c, me, uid=body.uid, resident_agency_id=body.resident_agency_id, body=body.body,
-        attached=[Attachment(a.kind, a.sha256) for a in body.attachments])
+        attached=[Attachment(a.kind, a.sha256, a.captions) for a in body.attachments])
     return SentOut(**done.__dict__)
 
 

@@ -136,6 +136,8 @@ class BalancesOut(BaseModel):
 class AttachmentIn(Body):
     kind: Literal["photo", "videogram"]
     sha256: Sha256
+    # A videogram's captions: WebVTT text (sync/captions.py's bounds), or none.
+    captions: Annotated[str | None, Field(max_length=16 * 1024)] = None
 
 
 class FamilyMessage(Body):

@@ -115,7 +115,7 @@ def send(body: ResidentMessage, me: ResidentDep, c: CentralDep) -> SentOut:
     """Send a message; the same uid again never sends or charges twice."""
     done = messaging.send_from_resident(
         c, me, uid=body.uid, contact_id=body.contact_id, body=body.body,
-        attached=[Attachment(a.kind, a.sha256) for a in body.attachments])
+        attached=[Attachment(a.kind, a.sha256, a.captions) for a in body.attachments])
     return SentOut(**done.__dict__)
 
 

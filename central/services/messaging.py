@@ -32,6 +32,8 @@ from central.services.accounts import policy_of, require_approved, resident
 from central.services.core import Central
 from central.services.ledger_store import owner_accounts, post
 from central.services.screening_lists import screen_for
+from sync.captions import CaptionsError
+from sync.captions import parse as parse_captions
 
 log = logging.getLogger(__name__)
 _UID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -45,6 +47,7 @@ ATTACHMENT_KINDS = tuple(ATTACHMENT_TYPES)
 class Attachment:
     kind: str
     sha256: str
+    captions: str | None = None  # a videogram's WebVTT track, when its sender supplied one
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,12 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
         if a.kind not in ATTACHMENT_KINDS:
             raise InvalidInput(f"an attachment is a photo or a videogram, not {a.kind!r}")
         check_sha256(a.sha256)
+        check_captions(a)
     digest = hashlib.sha256(json.dumps(
-        [direction, res.id, contact_id, body, [(a.kind, a.sha256) for a in attached]]
+        [direction, res.id, contact_id, body,
+         [(a.kind, a.sha256) if a.captions is None else
+          (a.kind, a.sha256, hashlib.sha256(a.captions.encode()).hexdigest())
+          for a in attached]]
     ).encode()).hexdigest()
     # Lock the payer's stamps first: concurrent retries of one message queue
     # here, and the later ones then find the first one's message below.
@@ -153,7 +160,8 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
                        code="retry") from e
     if attached:
         conn.execute(attachments.insert(), [
-            {"message_id": message_id, "position": i, "kind": a.kind, "blob_sha256": a.sha256}
+            {"message_id": message_id, "position": i, "kind": a.kind, "blob_sha256": a.sha256,
+             "captions": a.captions}
             for i, a in enumerate(attached)])
     if held:
         hits = [{"term": h.term.text, "scope": h.term.scope, "scope_id": h.term.scope_id,
@@ -178,6 +186,21 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
     return Sent(message_id, uid, status, stamps, replayed=False)
 
 
+def check_captions(a: Attachment) -> None:
+    """A videogram's captions must be a WebVTT track within sync/captions.py's
+    bounds; raises InvalidInput (nothing is saved) otherwise."""
+    if a.captions is None:
+        return
+    if a.kind != "videogram":
+        raise InvalidInput(f"only a videogram carries captions, not a {a.kind}",
+                           code="captions_not_videogram")
+    try:
+        parse_captions(a.captions)
+    except CaptionsError as e:
+        raise InvalidInput(f"the videogram's captions cannot be shown: {e.reason}",
+                           code="bad_captions") from e
+
+
 def message_record(conn: Connection, message_id: int) -> dict[str, Any]:
     """What a feed carries for a message (its text, who, attachments by hash)."""
     row = conn.execute(select(messages, contacts.c.name.label("contact_name"))
@@ -186,7 +209,7 @@ def message_record(conn: Connection, message_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no message {message_id}")
     parts = conn.execute(select(attachments.c.kind, attachments.c.blob_sha256, blobs.c.size,
-                                blobs.c.media_type)
+                                blobs.c.media_type, attachments.c.captions)
                          .join(blobs, blobs.c.sha256 == attachments.c.blob_sha256)
                          .where(attachments.c.message_id == message_id)
                          .order_by(attachments.c.position)).all()
@@ -194,8 +217,9 @@ def message_record(conn: Connection, message_id: int) -> dict[str, Any]:
             "resident_id": row.resident_id, "contact_id": row.contact_id,
             "contact_name": row.contact_name, "body": row.body, "stamps": row.stamps,
             "sent_at": row.created_at,
-            "attachments": [{"kind": k, "sha256": s, "size": n, "media_type": t}
-                            for k, s, n, t in parts]}
+            "attachments": [{"kind": k, "sha256": s, "size": n, "media_type": t,
+                             **({"captions": v} if v is not None else {})}
+                            for k, s, n, t, v in parts]}
 
 
 def deliver(conn: Connection, c: Central, message_id: int) -> None:

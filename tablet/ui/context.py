@@ -3,12 +3,12 @@ so the app runs on a simulated tablet, a real one, or a test's fixtures."""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tablet.library import Library, Track
+from tablet.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,25 @@ class LockView:
 
     mode: str  # open, locked, released
     can_compose: bool
-    explanation: str
+    explanation: str  # in English
+    template: str | None = None  # the explanation to translate, with {days}
+    days: int | None = None
+
+
+class SpeakerLike(Protocol):
+    """What the screens need to read aloud (tablet.speech.Speaker)."""
+
+    @property
+    def speaking(self) -> bool: ...
+    def say(self, text: str, language: str) -> None: ...
+    def stop(self) -> None: ...
+
+
+class SettingsLike(Protocol):
+    """Where the resident's reading settings are kept (tablet.settings.SettingsFile)."""
+
+    def load(self, owner: str | None = None) -> Settings: ...
+    def save(self, settings: Settings) -> None: ...
 
 
 class PlayerLike(Protocol):
@@ -50,17 +68,8 @@ class TabletContext:
     # Something that changes when the content does (a dock elsewhere): the app
     # looks every few seconds and redraws the screen shown. None: never changes.
     version: Callable[[], object] | None = None
-
-
-def when(at: int | None) -> str:
-    """A time as a resident reads it: 'never', or like 'Mon 23 Nov, 14:05'."""
-    if not at:
-        return "never"
-    return datetime.datetime.fromtimestamp(at).strftime("%a %d %b, %H:%M")
-
-
-def battery_text(pct: int | None) -> str:
-    return "unknown" if pct is None else f"{pct}%"
+    speaker: SpeakerLike | None = None  # None: reading aloud is not offered
+    settings: SettingsLike | None = None  # None: settings last until the app closes
 
 
 def size_text(n: int) -> str:

@@ -1,5 +1,6 @@
 """One conversation: the messages with one family member, their photos and
-videograms, and the way to reply (unless the tablet is locked for writing)."""
+videograms, and the way to reply (unless the tablet is locked for writing).
+Each message can be read aloud."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from kivy.uix.screenmanager import Screen
 
 from device_security.errors import IntegrityError
 from tablet.library import Attachment, Track
-from tablet.ui.context import when
-from tablet.ui.widgets import make
+from tablet.ui.widgets import clear, lock_text, make
 
 
 class ConversationScreen(Screen):
@@ -23,37 +23,59 @@ class ConversationScreen(Screen):
         self.refresh()
 
     def refresh(self) -> None:
-        context = App.get_running_app().context
+        app = App.get_running_app()
+        t, context = app.t, app.context
         lock = context.lock()
         self.can_reply = lock.can_compose
-        self.lock_text = "" if lock.can_compose else lock.explanation
+        self.lock_text = "" if lock.can_compose else lock_text(lock, t)
         conversation = context.library.conversation(int(self.contact_id))
         box = self.ids.messages
-        box.clear_widgets()
+        clear(box)
         if conversation is None:
-            self.title = "Messages"
+            self.title = t("Messages")
             return
-        self.title = conversation.contact_name or f"Contact {conversation.contact_id}"
+        self.title = conversation.contact_name or t("Contact {n}", n=conversation.contact_id)
         for m in conversation.messages:
             if m.waiting:
                 cost = context.library.draft_cost(m.body)
-                detail = (f"Waiting for the next dock · {cost} stamp"
-                          f"{'' if cost == 1 else 's'}")
+                detail = t("Waiting for the next dock · {n} stamp", n=cost) if cost == 1 else \
+                    t("Waiting for the next dock · {n} stamps", n=cost)
+                who = t("You")
             elif m.handed_at is not None:
-                detail = f"You · handed to the kiosk {when(m.handed_at)}, on its way"
+                detail = t("You · handed to the kiosk {when}, on its way",
+                           when=app.when(m.handed_at))
+                who = t("You")
             else:
-                detail = ("From " + self.title if m.incoming else "You") + " · " + when(m.sent_at)
-            bubble = make("MessageBubble", text=m.body, detail=detail, incoming=m.incoming)
+                who = t("From {name}", name=self.title) if m.incoming else t("You")
+                detail = f"{who} · {app.when(m.sent_at)}"
+            parts = [t("A photo") if a.kind == "photo" else t("A videogram")
+                     for a in m.attachments]
+            bubble = make("MessageBubble", message_uid=m.uid, text=m.body, detail=detail,
+                          incoming=m.incoming,
+                          spoken="\n".join(p for p in (detail, m.body, *parts) if p))
             for a in m.attachments:
                 bubble.ids.parts.add_widget(self._attachment(a))
             box.add_widget(bubble)
         self.ids.scroll.scroll_y = 0  # the newest at the bottom, in view
 
+    def spoken(self) -> str:
+        """The screen read aloud: who the conversation is with, each message,
+        and the reply button (or why it is off)."""
+        t = App.get_running_app().t
+        bubbles = [w.spoken for w in self.ids.messages.children[::-1] if hasattr(w, "spoken")]
+        reply = t("Button: {name}", name=t("Write a reply")) if self.can_reply \
+            else self.lock_text
+        return "\n".join(line for line in (self.title, *bubbles, reply) if line)
+
     def _attachment(self, a: Attachment) -> object:
-        label = {"photo": "View photo", "videogram": "Play videogram"}.get(a.kind, "Open")
-        button = make("BigButton", text=label if a.here else
-                                   f"{a.kind.capitalize()} arrives at the next dock",
-                                   disabled=not a.here)
+        t = App.get_running_app().t
+        if a.here:
+            text = {"photo": t("View photo"), "videogram": t("Play videogram")}.get(
+                a.kind, t("Open"))
+        else:
+            text = t("A photo arrives at the next dock") if a.kind == "photo" else \
+                t("A videogram arrives at the next dock")
+        button = make("BigButton", text=text, disabled=not a.here)
         button.bind(on_release=lambda *_: self.open(a))
         return button
 
@@ -68,8 +90,8 @@ class ConversationScreen(Screen):
                 photo.show(b"")  # it says the photo cannot be shown
             app.go("photo")
         elif app.context.player is not None and a.here:
-            track = Track(a.sha256, f"Videogram from {self.title}", self.title, "videogram",
-                          None, None, 30, a.sha256, True)
+            track = Track(a.sha256, app.t("Videogram from {name}", name=self.title), self.title,
+                          "videogram", None, None, 30, a.sha256, True, a.captions)
             app.context.player.play([track])
             app.go("player")
 

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 from tablet.device import TabletDirectory
 from tablet.library import Library
-from tablet.lock import TabletLock
+from tablet.lock import MESSAGES, TabletLock
 from tablet.player import TABLET_OPTIONS, Player
+from tablet.speech import Speaker
 from tablet.store import TabletStore
 from tablet.ui.context import DeviceStatus, LockView, TabletContext
 from tablet.ui.playback import Playback
@@ -24,7 +25,8 @@ class DeviceContext(TabletContext):
         library = Library(store)
         super().__init__(library=library, status=self._status, lock=self._lock_view,
                          player=Playback(player, library) if player is not None else None,
-                         version=self._version)
+                         version=self._version, speaker=Speaker(),
+                         settings=directory.settings())
         self.directory = directory
         self.store = store
         self.tablet_lock = lock
@@ -38,7 +40,9 @@ class DeviceContext(TabletContext):
 
     def _lock_view(self) -> LockView:
         decision = self.tablet_lock.check()
-        return LockView(decision.mode, decision.can_compose, decision.explanation)
+        days = decision.days_left if decision.mode == "open" else decision.days_counted
+        return LockView(decision.mode, decision.can_compose, decision.explanation,
+                        MESSAGES.get(decision.message), days)
 
     def _version(self) -> object:
         return (self.store.cursor(), self.store.record_count(), len(self.store.complete_blobs()),
@@ -46,6 +50,8 @@ class DeviceContext(TabletContext):
                 self.tablet_lock.state().last_dock, self.store.owner())
 
     def close(self) -> None:
+        if self.speaker is not None:
+            self.speaker.stop()
         if self.media_player is not None:
             self.media_player.close()
         self.store.close()

@@ -1,6 +1,7 @@
 """Now playing: the track, where it is, and play/pause, previous, next, seek
 and volume. The player reports from its own thread; this screen looks twice
-a second (on Kivy's clock) and draws what it finds."""
+a second (on Kivy's clock) and draws what it finds, with a videogram's
+captions, when its sender supplied them, timed under the video."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ def clock_text(seconds: float) -> str:
 
 
 class PlayerScreen(Screen):
-    track_title = StringProperty("Nothing playing")
-    track_detail = StringProperty("Choose a song, an album or a videogram.")
+    track_title = StringProperty("")
+    track_detail = StringProperty("")
+    caption = StringProperty("")  # the captions' text at the position played
+    has_captions = BooleanProperty(False)
     position = NumericProperty(0)
     length = NumericProperty(1)
     times = StringProperty("")
@@ -40,14 +43,16 @@ class PlayerScreen(Screen):
         return App.get_running_app().context.player
 
     def look(self) -> None:
+        t = App.get_running_app().t
         player = self.player()
-        if player is None:
-            return
-        s = player.snapshot()
+        s = player.snapshot() if player is not None else {}
         track = s.get("track")
         self.playing = s.get("state") == "playing"
         self.problem = s.get("error") or ""
         if track is None:
+            self.track_title = t("Nothing playing")
+            self.track_detail = t("Choose a song, an album or a videogram.")
+            self.caption, self.has_captions = "", False
             return
         self.track_title = track.title
         self.track_detail = " · ".join(p for p in (track.artist, track.album or "") if p)
@@ -56,6 +61,17 @@ class PlayerScreen(Screen):
             self.position = min(self.length, float(s.get("position") or 0))
         self.times = f"{clock_text(self.position)} / {clock_text(self.length)}"
         self.volume = int(s.get("volume", self.volume))
+        captions = getattr(track, "captions", None)
+        self.has_captions = captions is not None
+        self.caption = captions.at(float(s.get("position") or 0)) if captions else ""
+
+    def spoken(self) -> str:
+        """The screen read aloud: what plays, where, and the buttons."""
+        t = App.get_running_app().t
+        buttons = (t("Previous"), t("Pause") if self.playing else t("Play"), t("Next"))
+        return "\n".join(line for line in (
+            t("Now playing"), self.track_title, self.track_detail, self.caption, self.times,
+            self.problem, t("Buttons: {names}", names=", ".join(buttons))) if line)
 
     def toggle(self) -> None:
         if self.player() is not None:

@@ -58,7 +58,11 @@ def _run(context: DeviceContext, args: argparse.Namespace) -> int:
         names = [w.name for w in rows]
         check(args.contact in names, f"conversations {names}")
         driver.shot("home")
-        tap(rows[names.index(args.contact)])
+
+    @step("open the conversation (its rows laid out on the frame before)")
+    def _() -> None:
+        rows = list(screen().ids.conversations.children[::-1])
+        tap(next(w for w in rows if w.name == args.contact))
 
     @step("the message is there to read")
     def _() -> None:

@@ -22,10 +22,10 @@ def test_a_reply_waits_then_shows_once_as_sent(tmp_path: Path) -> None:
     assert (rosa.last.uid, rosa.last.body, rosa.last.waiting) == (uid, "See you Sunday", True)
     assert library.draft_cost(rosa.last.body) == 2
     # It went up at a dock and came back down in the feed, before the outbox let go of it.
-    store.apply_records([Record(9, "message", uid, {
+    store.apply_records([Record(10, "message", uid, {
         "uid": uid, "direction": "from_resident", "contact_id": 11,
         "contact_name": "Rosa Webb", "body": "See you Sunday", "sent_at": 1_800_000_000,
-        "attachments": []})], through=9)
+        "attachments": []})], through=10)
     rosa = library.conversation(11)
     assert rosa is not None and [m.body for m in rosa.messages].count("See you Sunday") == 1
     assert rosa.waiting == 0 and rosa.last.sent_at == 1_800_000_000
@@ -57,3 +57,27 @@ def test_an_empty_or_overlong_reply_is_refused(tmp_path: Path, text: str) -> Non
     with pytest.raises(ValueError):
         Library(store, resident=RESIDENT).write(11, text)
     assert store.outbox_count() == 0
+
+
+def test_a_videograms_captions_reach_the_library_and_a_bad_track_is_ignored(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = filled_store(tmp_path)
+    library = Library(store, resident=RESIDENT)
+    rosa = library.conversation(11)
+    assert rosa is not None
+    (videogram,) = [a for m in rosa.messages for a in m.attachments if a.kind == "videogram"]
+    assert videogram.captions is not None
+    assert videogram.captions.at(1.0) == "Hi Marcus! This is the garden in June."
+    assert videogram.captions.at(5.0) == "We planted the tomatoes you like."  # tags removed
+    assert videogram.captions.at(9.0) == ""
+    (sent,) = [i for i in store.items("message") if i["ref"] == "m-rosa-3"]
+    for bad in ("not a caption file", "WEBVTT\n\n00:05.000 --> 00:01.000\nbackwards\n",
+                "WEBVTT\n\n" + "00:00.000 --> 00:01.000\nx\n\n" * 300, 12345, None):
+        body = {**sent["body"], "uid": "m-rosa-4", "attachments": [
+            {**sent["body"]["attachments"][0], "captions": bad}]}
+        store.apply_records([Record(40, "message", "m-rosa-4", body)], through=40)
+        rosa = library.conversation(11)
+        assert rosa is not None
+        (shown,) = [m for m in rosa.messages if m.uid == "m-rosa-4"]
+        assert shown.attachments[0].captions is None  # the videogram plays without them
+    assert "captions are ignored" in caplog.text

@@ -1,5 +1,8 @@
 """Drive the tablet's app with simulated touches, screen by screen, checking
-what each flow does and saving a screenshot of every screen.
+what each flow does and saving a screenshot of every screen; every screen
+saved is measured for contrast and touch-target size in the normal and the
+high-contrast theme (devkit/accessibility.py), and the measures are written
+to ``accessibility.json`` beside the screenshots.
 
 Run under a display (the tests start Xvfb): ``python -m tests.tablet.ui_driver
 --out DIR``. Exits 0 when every step passed; otherwise prints the failing step
@@ -9,25 +12,28 @@ and exits 1.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from devkit.touch import Driver, check
+from device_security.at_rest import Sealer
+from devkit.accessibility import TABLET, Audit
+from devkit.touch import Driver, check, wait_for
 from tablet.library import Library
+from tablet.lock import MESSAGES
 from tablet.player import Player
+from tablet.settings import Settings, SettingsFile
+from tablet.speech import Speaker
 from tablet.ui.app import TabletApp  # before Kivy's window: it configures it
 from tablet.ui.context import DeviceStatus, LockView, TabletContext
 from tablet.ui.playback import Playback
 from tests.tablet.ui_sample import RESIDENT, SERIAL, filled_store
 
 QUIET = ("--aout=dummy", "--vout=dummy", "--quiet")  # real libvlc, no sound or window
-OPEN = LockView("open", True, "You can read, play and write. Dock within 11 days to keep "
-                "writing.")
-LOCKED = LockView("locked", False, "Locked for writing: this tablet has not been docked for "
-                  "15 days. You can still read and play everything on it. Dock it at your "
-                  "unit's kiosk to unlock.")
+OPEN = LockView("open", True, MESSAGES["open"].format(days=11), MESSAGES["open"], 11)
+LOCKED = LockView("locked", False, MESSAGES["locked"].format(days=15), MESSAGES["locked"], 15)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,14 +56,38 @@ def _run(out: Path, work: Path) -> int:
     lock = {"view": OPEN}
     player = Player(QUIET)
     playback = Playback(player, library)
+    # Speech goes into a pipe this script reads only after it has stopped it:
+    # espeak-ng fills the pipe and waits, as it would for a sound card, so it
+    # is still speaking when Stop is touched.
+    heard, speech_out = os.pipe()
+    os.set_blocking(heard, False)
+    speaker = Speaker(stream=speech_out)
+    settings = SettingsFile(work / "settings.json", Sealer(os.urandom(32)))
     context = TabletContext(
         library=library,
         status=lambda: DeviceStatus(SERIAL, 76, 4_300_000, 11_800_000_000, 1795400000),
-        lock=lambda: lock["view"], player=playback)
+        lock=lambda: lock["view"], player=playback, speaker=speaker, settings=settings)
     app = TabletApp(context)
-    driver = Driver(app, out)
+    audit = Audit.of(TABLET, app)
+    driver = Driver(app, out, audit=audit)
     screen, tap, button, shot, step = (driver.screen, driver.tap, driver.button, driver.shot,
                                        driver.step)
+
+    def spoken_by(pid: int | None) -> list[str]:
+        """The command line of the speaking process, read from the kernel."""
+        check(pid is not None, "something is being read aloud")
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+
+    def drained() -> bytes:
+        data = b""
+        while True:
+            try:
+                chunk = os.read(heard, 65536)
+            except BlockingIOError:
+                return data
+            if not chunk:
+                return data
+            data += chunk
 
     @step("home lists both conversations, newest first")
     def _() -> None:
@@ -69,10 +99,10 @@ def _run(out: Path, work: Path) -> int:
     def _() -> None:
         tap(screen().ids.conversations.children[-1])
 
-    @step("the conversation shows three messages")
+    @step("the conversation shows four messages")
     def _() -> None:
         check(screen().name == "conversation", screen().name)
-        check(len(screen().ids.messages.children) == 3, "three messages")
+        check(len(screen().ids.messages.children) == 4, "four messages")
         shot("conversation")
         tap(button("View photo"))
 
@@ -166,11 +196,189 @@ def _run(out: Path, work: Path) -> int:
     def _() -> None:
         check(button("Write a reply").disabled, "reply disabled")
         shot("conversation-locked")
+        lock["view"] = OPEN
+        app.go("conversation")
+
+    @step("a videogram its sender captioned plays with its captions under it")
+    def _() -> None:
+        tap(button("Play videogram"))
+
+    @step("the first caption shows while the videogram starts", timeout_s=30)
+    def _() -> None:
+        check(screen().name == "player", screen().name)
+        check(screen().has_captions, "the captions' place is shown")
+        wait_for(player.position() > 0.3, "the videogram playing")
+        screen().look()
+        check(screen().caption == "Hi Marcus! This is the garden in June.",
+              repr(screen().caption))
+        player.pause()
+        shot("player-captions")
+        player.seek(4.0)
+
+    @step("the next caption follows the time played", timeout_s=30)
+    def _() -> None:
+        screen().look()
+        wait_for(screen().caption == "We planted the tomatoes you like.",
+                 repr(screen().caption))
+        app.go("home")
+
+    @step("read aloud: the screen's button starts espeak-ng")
+    def _() -> None:
+        tap(button("Read aloud"))
+
+    @step("it reads the menu in English, in a process of its own, and the button says Stop")
+    def _() -> None:
+        check(app.speaking == "screen", repr(app.speaking))
+        command = spoken_by(speaker.pid)
+        check(Path(command[0]).name == "espeak-ng" and "en-us" in command, str(command))
+        check(button("Stop") is not None, "Stop")
+        tap(button("Stop"))
+
+    @step("Stop ends the speaking process; it had made sound")
+    def _() -> None:
+        check(not speaker.speaking and speaker.pid is None, "still speaking")
+        check(app.speaking == "", repr(app.speaking))
+        check(button("Read aloud") is not None, "the button reads Read aloud again")
+        check(drained().startswith(b"RIFF"), "espeak-ng's WAV")
+        app.go("status")
+
+    @step("the tablet in Spanish, chosen on This tablet")
+    def _() -> None:
+        tap(button("Español"))
+
+    @step("every screen speaks Spanish, and the choice is remembered on the device")
+    def _() -> None:
+        check(screen().ids is not None and app.lang == "es", app.lang)
+        check(screen().lock_title == "Escritura: activada", screen().lock_title)
+        check(settings.load(RESIDENT).language == "es", str(settings.load(RESIDENT)))
+        shot("status-es")
+        app.go("home")
+
+    @step("home in Spanish")
+    def _() -> None:
+        check("Batería 76%" in screen().status_line, screen().status_line)
+        shot("home-es")
+        tap(screen().ids.conversations.children[-1])
+
+    @step("a message read aloud in Spanish's voice")
+    def _() -> None:
+        shot("conversation-es")
+        bubble = screen().ids.messages.children[-1]
+        tap(driver.find(lambda w: getattr(w, "text", "") == "Escuchar", bubble))
+
+    @step("its button says Parar, and espeak-ng speaks with the Spanish voice")
+    def _() -> None:
+        command = spoken_by(speaker.pid)
+        check("es-419" in command, str(command))
+        check(app.speaking == "m-rosa-1", repr(app.speaking))
+        tap(button("Parar"))
+
+    @step("stopped")
+    def _() -> None:
+        check(not speaker.speaking, "still speaking")
+        drained()
+        app.set_language("en")
+        app.go("status")
+
+    @step("larger text, chosen on This tablet")
+    def _() -> None:
+        tap(button("Larger text: off"))
+
+    @step("larger text on every screen")
+    def _() -> None:
+        check(app.large_text and app.style.scale > 1, str(app.style.scale))
+        shot("status-large-text")
+        app.go("home")
+
+    @step("home in larger text")
+    def _() -> None:
+        shot("home-large-text")
+        tap(screen().ids.conversations.children[-1])
+
+    @step("a conversation in larger text")
+    def _() -> None:
+        shot("conversation-large-text")
+        app.go("status")
+
+    @step("high contrast, chosen on This tablet")
+    def _() -> None:
+        tap(button("High contrast: off"))
+
+    @step("high contrast on every screen, remembered with larger text, sealed")
+    def _() -> None:
+        check(app.contrast, "contrast")
+        check(settings.load(RESIDENT) == Settings("en", True, True, RESIDENT),
+              str(settings.load(RESIDENT)))
+        shot("status-high-contrast")
+        app.go("home")
+
+    @step("home in high contrast")
+    def _() -> None:
+        shot("home-high-contrast")
+        tap(screen().ids.conversations.children[-1])
+
+    @step("a conversation in high contrast")
+    def _() -> None:
+        shot("conversation-high-contrast")
+        tap(button("Write a reply"))
+
+    @step("writing in high contrast")
+    def _() -> None:
+        shot("compose-high-contrast")
+        app.go("media")
+
+    @step("music in high contrast")
+    def _() -> None:
+        shot("media-high-contrast")
+        app.go("player")
+
+    @step("the player in high contrast")
+    def _() -> None:
+        shot("player-high-contrast")
+        app.set_look(contrast=False, large_text=False)
+        context.speaker = Speaker("/nonexistent/espeak-ng")
+        app.go("home")
+
+    @step("without espeak-ng, Read aloud says so and the tablet goes on")
+    def _() -> None:
+        tap(button("Read aloud"))
+
+    @step("the missing voice program is said on the screen")
+    def _() -> None:
+        check("not available" in app.speech_problem, app.speech_problem)
+        check(app.speaking == "", repr(app.speaking))
+        check(screen().name == "home", screen().name)
+
+    @step("the measure finds a text too faint and a button too small when there is one")
+    def _() -> None:
+        from tablet.ui.widgets import make
+
+        probe = Audit.of(TABLET, app)
+        faint = make("Body", text="faint words")
+        small = make("BigButton", text="tiny", size_hint=(None, None))
+        faint.color = (0.75, 0.75, 0.75, 1)  # after the style's rule has set its own
+        small.size = (40, 40)
+        box = screen().children[0]  # the screen's column: above its buttons
+        box.add_widget(faint, index=1)
+        box.add_widget(small, index=1)
+        try:
+            probe.measure("probe", driver.settle)
+        finally:
+            box.remove_widget(faint)
+            box.remove_widget(small)
+        found = {(f.check, f.widget.split(" ")[0], f.theme) for f in probe.findings}
+        check(("contrast", "Body", "normal") in found, str(probe.findings))
+        check(("target", "BigButton", "normal") in found, str(probe.findings))
+        check(("target", "BigButton", "high contrast") in found, str(probe.findings))
 
     Window.clearcolor = (1, 1, 1, 1)
     try:
         return driver.run()
     finally:
+        audit.write(out / "accessibility.json")
+        speaker.stop()
+        os.close(heard)
+        os.close(speech_out)
         player.close()
         store.close()
 

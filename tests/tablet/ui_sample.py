@@ -1,6 +1,7 @@
 """A tablet's store filled as a dock would fill it, for the UI's tests and
-screenshots: two family members' messages (one with a photo), a song, an
-album of two tracks and one more song still on its way."""
+screenshots: two family members' messages (one with a photo, one with a
+captioned videogram), a song, an album of two tracks and one more song still
+on its way."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from tablet.store import TabletStore
 
 SERIAL = "JP5S-000001"
 RESIDENT = "874512"
+CAPTIONS = ("WEBVTT\n\n00:00.000 --> 00:03.000\nHi Marcus! This is the garden in June.\n\n"
+            "00:03.000 --> 00:08.000\nWe planted the <i>tomatoes</i> you like.\n")
 
 
 def _put(store: TabletStore, data: bytes) -> str:
@@ -35,6 +38,7 @@ def filled_store(directory: Path) -> TabletStore:
     store = TabletStore(directory, serial=SERIAL, sign=key.sign, sealer=Sealer(os.urandom(32)))
     now = int(time.time())
     photo = _put(store, png(480, 360))
+    videogram = _put(store, tone_wav(8, 330.0))  # a videogram's sound is enough to time it
     songs = {i: _put(store, tone_wav(3, f)) for i, f in (("song-river", 440.0),
                                                           ("track-north-1", 523.0),
                                                           ("track-north-2", 587.0))}
@@ -64,6 +68,9 @@ def filled_store(directory: Path) -> TabletStore:
                                    "media_type": "image/png"}]),
         message(3, "m-me-1", 11, "Rosa Webb", "It looks beautiful. Thank you, Mom.", False,
                 now - 86400),
+        message(9, "m-rosa-3", 11, "Rosa Webb", "A little video from the garden.", True,
+                now - 3600, [{"kind": "videogram", "sha256": videogram, "size": 1000,
+                              "media_type": "video/mp4", "captions": CAPTIONS}]),
         message(4, "m-jim-1", 12, "Jim Porter", "Game on Saturday, we will listen on the "
                 "radio and think of you.", True, now - 5 * 86400),
         bought(5, "song-river", "River Road", "The Lanterns", songs["song-river"]),
@@ -73,5 +80,6 @@ def filled_store(directory: Path) -> TabletStore:
                ("album-north", "North Windows")),
         bought(8, "song-sunday", "Sunday Light", "Maya Quill", None),
     ]
+    records.sort(key=lambda r: r.seq)
     store.apply_records(records, through=len(records))
     return store
