@@ -147,7 +147,8 @@ async def download(sha256: str, request: Request, me: ContactDep, c: CentralDep)
                                 .join(messages, messages.c.id == attachments.c.message_id)
                                 .where(attachments.c.blob_sha256 == sha256,
                                        messages.c.contact_id == me,
-                                       messages.c.status == "delivered").limit(1)
+                                       messages.c.status == "delivered",
+                                       attachments.c.state == "delivered").limit(1)
                                 ).first() is not None
     from central.blobs import check_sha256
     check_sha256(sha256)

@@ -18,14 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central import ledger
 from central.blobs import check_sha256
 from central.database import insert_ignore
 from central.errors import Conflict, InvalidInput, NotFound
-from central.pricing import message_cost
+from central.pricing import attachment_cost, message_cost
+from central.rejections import REASONS
 from central.schema import attachments, blob_uploads, blobs, contacts, holds, messages
 from central.services import feeds
 from central.services.accounts import policy_of, require_approved, resident
@@ -72,9 +73,10 @@ def send_from_contact(c: Central, contact_id: int, *, uid: str, resident_agency_
     """A family member writes to a resident, paying with the family's stamps."""
     with c.db.write() as conn:
         res = resident(conn, agency_id=resident_agency_id)
-        return _send(conn, c, res, contact_id, "to_resident",
+        sent = _send(conn, c, res, contact_id, "to_resident",
                      contact_owner(contact_id, str(res.agency)), uid, body, attached,
                      uploader=f"contact:{contact_id}")
+    return _translated(c, sent)
 
 
 def send_from_resident(c: Central, resident_id: int, *, uid: str, contact_id: int, body: str,
@@ -82,8 +84,41 @@ def send_from_resident(c: Central, resident_id: int, *, uid: str, contact_id: in
     """A resident writes to an approved contact, paying with the resident's stamps."""
     with c.db.write() as conn:
         res = resident(conn, id=resident_id)
-        return _send(conn, c, res, contact_id, "from_resident", f"resident:{resident_id}", uid,
+        sent = _send(conn, c, res, contact_id, "from_resident", f"resident:{resident_id}", uid,
                      body, attached, uploader=f"resident:{resident_id}")
+    return _translated(c, sent)
+
+
+def _translated(c: Central, sent: Sent) -> Sent:
+    """A newly held message is translated for its reviewers once, after it is
+    committed (the translation is slow and never blocks the send)."""
+    if sent.status == "held" and not sent.replayed:
+        translate_hold(c, sent.message_id)
+    return sent
+
+
+def translation_of(c: Central, text: str) -> dict[str, Any] | None:
+    """The reviewer's view of ``text`` in the working language, as stored with a hold."""
+    if c.translator is None:
+        return None
+    t = c.translator.for_reviewer(text)
+    return {"source_language": t.source_language, "target_language": t.target_language,
+            "text": t.text, "engine": t.engine, "status": t.status, "note": t.note}
+
+
+def translate_hold(c: Central, message_id: int) -> dict[str, Any] | None:
+    """Translate a held message for its reviewers and keep the translation with
+    the hold, so the review queue reads it instead of translating again. (A
+    translation that was unavailable is not kept: the next look tries again.)"""
+    with c.db.read() as conn:
+        body = conn.execute(select(messages.c.body).where(messages.c.id == message_id)
+                            ).scalar_one()
+    translation = translation_of(c, str(body))
+    if translation is not None and translation["status"] != "unavailable":
+        with c.db.write() as conn:
+            conn.execute(update(holds).where(holds.c.message_id == message_id)
+                         .values(translation=json.dumps(translation, sort_keys=True)))
+    return translation
 
 
 def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id: int,
@@ -153,7 +188,8 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
                        code="retry") from e
     if attached:
         conn.execute(attachments.insert(), [
-            {"message_id": message_id, "position": i, "kind": a.kind, "blob_sha256": a.sha256}
+            {"message_id": message_id, "position": i, "kind": a.kind, "blob_sha256": a.sha256,
+             "stamps": attachment_cost(policy, a.kind), "state": status}
             for i, a in enumerate(attached)])
     if held:
         hits = [{"term": h.term.text, "scope": h.term.scope, "scope_id": h.term.scope_id,
@@ -167,8 +203,11 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
         if by_policy:
             hits.append({"policy": "review_attachments",
                          "text": "the agency reviews every photo and videogram"})
+        # A message of attachments alone has no text to decide.
+        text_status = "open" if body.strip() else "approved"
         conn.execute(holds.insert().values(
-            message_id=message_id, status="open", held_at=at, note="", hits=json.dumps(hits)))
+            message_id=message_id, status="open", held_at=at, note="", hits=json.dumps(hits),
+            text_status=text_status, text_decided_at=None if body.strip() else at))
         notify_sender(conn, c, message_id, "message_held",
                       "Your message is being reviewed by staff before delivery.")
         log.info("message %s held: %d hits%s", uid, len(verdict.hits),
@@ -178,24 +217,56 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
     return Sent(message_id, uid, status, stamps, replayed=False)
 
 
-def message_record(conn: Connection, message_id: int) -> dict[str, Any]:
-    """What a feed carries for a message (its text, who, attachments by hash)."""
-    row = conn.execute(select(messages, contacts.c.name.label("contact_name"))
+def message_record(conn: Connection, message_id: int, *,
+                   withheld_too: bool = False) -> dict[str, Any]:
+    """What a feed carries for a message: its text, who, the attachments
+    delivered (by hash), and what staff withheld of it and why
+    (``withheld``: the part, and the reason code with its wording in English
+    and Spanish; never a withheld file's hash, nor withheld text).
+
+    ``withheld_too`` is staff's view (review, an investigator's archive): the
+    text as written and every attachment, each with its position and state."""
+    row = conn.execute(select(messages, contacts.c.name.label("contact_name"),
+                              holds.c.text_status, holds.c.text_reason_code)
                        .join(contacts, contacts.c.id == messages.c.contact_id)
+                       .outerjoin(holds, holds.c.message_id == messages.c.id)
                        .where(messages.c.id == message_id)).first()
     if row is None:
         raise NotFound(f"no message {message_id}")
-    parts = conn.execute(select(attachments.c.kind, attachments.c.blob_sha256, blobs.c.size,
-                                blobs.c.media_type)
+    parts = conn.execute(select(attachments.c.position, attachments.c.kind,
+                                attachments.c.blob_sha256, attachments.c.state,
+                                attachments.c.reason_code, blobs.c.size, blobs.c.media_type)
                          .join(blobs, blobs.c.sha256 == attachments.c.blob_sha256)
                          .where(attachments.c.message_id == message_id)
                          .order_by(attachments.c.position)).all()
-    return {"uid": row.uid, "message_id": row.id, "direction": row.direction,
-            "resident_id": row.resident_id, "contact_id": row.contact_id,
-            "contact_name": row.contact_name, "body": row.body, "stamps": row.stamps,
-            "sent_at": row.created_at,
-            "attachments": [{"kind": k, "sha256": s, "size": n, "media_type": t}
-                            for k, s, n, t in parts]}
+    withheld: list[dict[str, Any]] = []
+    body = row.body
+    if row.text_status == "rejected":
+        body = row.body if withheld_too else ""
+        withheld.append(_withheld("text", None, row.text_reason_code))
+    for p in parts:
+        if p.state == "rejected":
+            withheld.append(_withheld(p.kind, p.position, p.reason_code))
+    if withheld_too:
+        shown = [{"position": p.position, "kind": p.kind, "sha256": p.blob_sha256,
+                  "size": p.size, "media_type": p.media_type, "state": p.state}
+                 for p in parts]
+    else:
+        shown = [{"kind": p.kind, "sha256": p.blob_sha256, "size": p.size,
+                  "media_type": p.media_type} for p in parts if p.state != "rejected"]
+    record = {"uid": row.uid, "message_id": row.id, "direction": row.direction,
+              "resident_id": row.resident_id, "contact_id": row.contact_id,
+              "contact_name": row.contact_name, "body": body, "stamps": row.stamps,
+              "sent_at": row.created_at, "attachments": shown}
+    if withheld:
+        record["withheld"] = withheld
+    return record
+
+
+def _withheld(part: str, position: int | None, reason_code: str | None) -> dict[str, Any]:
+    reason = REASONS.get(reason_code or "")
+    return {"part": part, "position": position, "reason_code": reason_code,
+            "reason": reason.both() if reason is not None else None}
 
 
 def deliver(conn: Connection, c: Central, message_id: int) -> None:
