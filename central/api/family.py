@@ -28,10 +28,11 @@ from central.api.models import (
     SentOut,
     SessionOut,
     StampPurchaseOut,
+    StorageOut,
 )
 from central.errors import Forbidden
 from central.schema import approvals, attachments, messages, residents
-from central.services import accounts, messaging, money
+from central.services import accounts, messaging, money, uploads
 from central.services.messaging import Attachment, contact_owner
 
 router = APIRouter(prefix="/v1/family", tags=["family"])
@@ -112,14 +113,20 @@ def stamp_balance(resident_agency_id: AgencyQuery, me: ContactDep,
                  "image/png": {"schema": {"type": "string", "format": "binary"}},
                  "video/mp4": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload(request: Request, me: ContactDep, c: CentralDep) -> BlobOut:
-    """Upload a photo (JPEG, PNG) or a videogram (MP4) before attaching it."""
-    with c.db.read() as conn:
-        approved = conn.execute(select(approvals.c.id).where(
-            approvals.c.contact_id == me, approvals.c.status == "approved").limit(1)).first()
-    if approved is None:
-        raise Forbidden("uploads are for approved contacts", code="not_approved")
+    """Upload a photo (JPEG, PNG) or a videogram (MP4) before attaching it (an
+    approved contact's; streamed to disk, bounded by its type's size and the
+    family's storage quota: 413 ``too_large`` or ``over_quota``)."""
     return await read_upload(request, c, allowed=("image/jpeg", "image/png", "video/mp4"),
                              uploader=f"contact:{me}", purpose="message")
+
+
+@router.get("/storage", response_model=StorageOut)
+def storage(me: ContactDep, c: CentralDep) -> StorageOut:
+    """How much of your storage quota uploads not yet delivered hold."""
+    quota = uploads.storage(c, f"contact:{me}")
+    assert quota is not None
+    return StorageOut(limit=quota.limit, used=quota.used, left=quota.left,
+                      unsent_days=quota.unsent_days)
 
 
 @router.post("/messages", status_code=201, response_model=SentOut)

@@ -179,6 +179,16 @@ class BlobOut(BaseModel):
     created: bool
 
 
+class StorageOut(BaseModel):
+    """A family account's storage quota: bytes held by uploads not yet
+    delivered, and how long an unsent upload is kept."""
+
+    limit: int
+    used: int
+    left: int
+    unsent_days: int
+
+
 # -- residents at kiosks ---------------------------------------------------------
 
 

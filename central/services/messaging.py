@@ -23,12 +23,11 @@ from sqlalchemy.exc import IntegrityError
 
 from central import ledger
 from central.blobs import check_sha256
-from central.database import insert_ignore
 from central.errors import Conflict, InvalidInput, NotFound
 from central.pricing import attachment_cost, message_cost
 from central.rejections import REASONS
 from central.schema import attachments, blob_uploads, blobs, contacts, holds, messages
-from central.services import feeds
+from central.services import feeds, uploads
 from central.services.accounts import policy_of, require_approved, resident
 from central.services.core import Central
 from central.services.ledger_store import owner_accounts, post
@@ -36,7 +35,7 @@ from central.services.screening_lists import screen_for
 
 log = logging.getLogger(__name__)
 _UID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-UPLOAD_PURPOSES = ("message", "media")
+UPLOAD_PURPOSES = uploads.UPLOAD_PURPOSES
 # What each kind of attachment may be; the kind sets the price.
 ATTACHMENT_TYPES = {"photo": ("image/jpeg", "image/png"), "videogram": ("video/mp4",)}
 ATTACHMENT_KINDS = tuple(ATTACHMENT_TYPES)
@@ -152,12 +151,18 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
     for a in attached:
         # Only the sender's own uploads for messages, of the type the kind promises
         # (the kind sets the price): never a catalog file or someone else's photo.
-        media_type = conn.execute(select(blob_uploads.c.media_type).where(
+        upload = conn.execute(select(blob_uploads.c.media_type, blob_uploads.c.at).where(
             blob_uploads.c.sha256 == a.sha256, blob_uploads.c.uploader == uploader,
-            blob_uploads.c.purpose == "message")).scalar()
-        if media_type is None:
+            blob_uploads.c.purpose == "message")).first()
+        if upload is None:
             raise InvalidInput(f"attachment {a.sha256} is not one of your uploads",
                                code="unknown_blob")
+        media_type = upload.media_type
+        if uploads.contact_of(uploader) is not None and \
+                upload.at < c.clock() - policy.unsent_upload_days * 86400:
+            raise InvalidInput(f"attachment {a.sha256} was uploaded more than "
+                               f"{policy.unsent_upload_days} days ago and has expired; "
+                               "upload it again", code="upload_expired")
         if media_type not in ATTACHMENT_TYPES[a.kind]:
             raise InvalidInput(f"a {a.kind} must be {' or '.join(ATTACHMENT_TYPES[a.kind])}, "
                                f"not {media_type}", code="wrong_attachment_type")
@@ -311,13 +316,6 @@ def record_upload(c: Central, sha256: str, size: int, media_type: str, *, upload
 
     ``uploader`` is ``contact:<id>``, ``resident:<id>`` or ``staff:<id>``;
     ``purpose`` is ``message`` (an attachment of the uploader's own messages)
-    or ``media`` (a catalog file)."""
-    if purpose not in UPLOAD_PURPOSES:
-        raise InvalidInput(f"purpose is one of {', '.join(UPLOAD_PURPOSES)}")
-    with c.db.write() as conn:
-        insert_ignore(conn, blobs, [{"sha256": sha256, "size": size, "media_type": media_type,
-                                     "created_at": c.clock()}], ["sha256"])
-        insert_ignore(conn, blob_uploads, [{"sha256": sha256, "uploader": uploader,
-                                            "purpose": purpose, "media_type": media_type,
-                                            "at": c.clock()}],
-                      ["sha256", "uploader", "purpose"])
+    or ``media`` (a catalog file). Uploads over HTTP go through
+    :func:`central.services.uploads.keep`, which checks a family's quota."""
+    uploads.record(c, sha256, size, media_type, uploader=uploader, purpose=purpose)
