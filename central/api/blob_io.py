@@ -69,7 +69,9 @@ async def store_stream(c: Central, chunks: AsyncIterator[bytes], *, media_type: 
     limit = upload_limit(c, media_type)
     if expected_sha256 is not None:
         check_sha256(expected_sha256)
-    quota = await run_in_threadpool(uploads.storage, c, uploader)
+    # A file said to be one uploaded before (X-Content-SHA256) is not counted twice.
+    quota = await run_in_threadpool(functools.partial(uploads.storage, c, uploader,
+                                                      except_sha256=expected_sha256))
     room = limit if quota is None else min(limit, quota.left)
 
     def refuse(size: int) -> None:

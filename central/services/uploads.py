@@ -119,13 +119,14 @@ def quota_of(conn: Connection, c: Central, uploader: str, *,
                  best.unsent_upload_days)
 
 
-def storage(c: Central, uploader: str) -> Quota | None:
+def storage(c: Central, uploader: str, *, except_sha256: str | None = None) -> Quota | None:
     """What a family's storage quota allows now (for the family's page); None
-    for an uploader bounded by size alone."""
+    for an uploader bounded by size alone. ``except_sha256``: a file about to
+    be uploaded again, which takes no more room than it does already."""
     if contact_of(uploader) is None:
         return None
     with c.db.read() as conn:
-        return quota_of(conn, c, uploader)
+        return quota_of(conn, c, uploader, except_sha256=except_sha256)
 
 
 def _record(conn: Connection, c: Central, sha256: str, size: int, media_type: str, *,

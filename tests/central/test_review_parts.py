@@ -19,7 +19,8 @@ from central.schema import attachments, audit_log, ledger_accounts, ledger_entri
 from central.services import accounts, messaging, money, review
 from central.services.messaging import Attachment, contact_owner
 from central.services.review import Verdict
-from tests.central.facility import SYSTEM, WASHINGTON, Facility
+from tests.central.api_server import ApiServer
+from tests.central.facility import STAFF_PASSWORD, SYSTEM, WASHINGTON, Facility
 
 NO = Verdict(False, "sexual")
 YES = Verdict(True)
@@ -360,3 +361,81 @@ def test_the_refund_rules() -> None:
     with pytest.raises(InvalidInput):
         rejection_refund(policy, message_stamps=6, delivered=True,
                          rejected_attachment_stamps=[-1])
+
+
+# -- over HTTP -------------------------------------------------------------------------
+
+
+def test_over_http_the_kiosk_gets_the_message_without_the_withheld_photo(
+        api: ApiServer) -> None:
+    f = api.facility
+    _policy(f)
+    ann = f.admit("100001", "Ann Example")
+    f.family("sis@example.org", "Sis", approved_for="100001")
+    fam = api.family("sis@example.org")
+    assert fam.post("/v1/family/stamps", json={
+        "resident_agency_id": "100001", "offer_id": "bundle-20",
+        "card_token": "tok_sandbox_visa", "idempotency_key": "buy-0000001"}).status_code == 200
+    shas = []
+    for tag in (b"one", b"two"):
+        up = fam.post("/v1/family/blobs", data=b"\xff\xd8\xff\xe0 photo " + tag * 100,
+                      headers={"Content-Type": "image/jpeg"})
+        assert up.status_code == 201, up.text
+        shas.append(up.json()["sha256"])
+    sent = fam.post("/v1/family/messages", json={
+        "uid": "fam-msg-00001", "resident_agency_id": "100001", "body": "Two of us",
+        "attachments": [{"kind": "photo", "sha256": s} for s in shas]})
+    assert sent.json()["status"] == "held"
+
+    reviewer = api.staff("reviewer")
+    queue = reviewer.get("/v1/staff/review-queue", params={"per_page": 10}).json()
+    assert queue["total"] == 1
+    [item] = queue["items"]
+    assert [(a["kind"], a["state"]) for a in item["attachments"]] == [("photo", "open")] * 2
+    hold_id = item["hold_id"]
+    seen = reviewer.get(f"/v1/staff/holds/{hold_id}/attachments/1")
+    assert seen.status_code == 200 and seen.content.endswith(b"two" * 100)
+    spanish = reviewer.get("/v1/staff/rejection-reasons", params={"language": "es"}).json()
+    assert spanish["sexual"] == "Tiene contenido sexual."
+
+    # Another facility's reviewer can neither see nor decide it.
+    accounts.create_facility(f.central, "F2", "WA", "Pine Ridge", "staff@pine.example")
+    accounts.create_staff(f.central, "reviewer2", "Other", "reviewer", STAFF_PASSWORD,
+                          facility_id="F2", agency_id="WA", scope=SYSTEM)
+    token = api.session().post("/v1/staff/sessions", json={
+        "username": "reviewer2", "password": STAFF_PASSWORD}).json()["token"]
+    other = api.session(token=token)
+    assert other.get("/v1/staff/review-queue").json()["items"] == []
+    assert other.get(f"/v1/staff/holds/{hold_id}/attachments/1").status_code == 404
+    assert other.post(f"/v1/staff/holds/{hold_id}/parts", json={
+        "attachments": [{"position": 1, "approve": True}]}).status_code == 404
+
+    bad = reviewer.post(f"/v1/staff/holds/{hold_id}/parts", json={
+        "attachments": [{"position": 1, "approve": False}]})
+    assert bad.status_code == 422 and bad.json()["error"] == "bad_reason"
+    twice = reviewer.post(f"/v1/staff/holds/{hold_id}/parts", json={
+        "attachments": [{"position": 1, "approve": True}, {"position": 1, "approve": True}]})
+    assert twice.status_code == 422
+    done = reviewer.post(f"/v1/staff/holds/{hold_id}/parts", json={
+        "text": {"approve": True},
+        "attachments": [{"position": 0, "approve": True},
+                        {"position": 1, "approve": False, "reason_code": "sexual"}]})
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["stamps_refunded"]) == ("partial", 1)
+
+    kiosk = api.session("K-A2")
+    page = kiosk.get(f"/v1/kiosk/feeds/{ann.id}", params={"since": 0}).json()
+    [message] = [r["body"] for r in page["records"] if r["kind"] == "message"]
+    assert [a["sha256"] for a in message["attachments"]] == [shas[0]]
+    assert message["withheld"][0]["reason_code"] == "sexual"
+    [notice] = [r["body"] for r in page["records"] if r["kind"] == "notice"]
+    assert "photo 2" in notice["text"] and "sexual" in notice["text"]
+    assert kiosk.get(f"/v1/kiosk/blobs/{shas[0]}").status_code == 200
+    assert kiosk.get(f"/v1/kiosk/blobs/{shas[1]}").status_code == 404  # never the withheld one
+    assert fam.get(f"/v1/family/blobs/{shas[0]}").status_code == 200
+    assert fam.get(f"/v1/family/blobs/{shas[1]}").status_code == 403
+    family_notices = [r["body"] for r in fam.get("/v1/family/feed").json()["records"]
+                      if r["kind"] == "notice"]
+    assert family_notices[-1]["withheld"][0]["reason"]["es"] == "Tiene contenido sexual."
+    assert fam.get("/v1/family/stamps", params={"resident_agency_id": "100001"}
+                   ).json()["stamps"] == 18
