@@ -3,6 +3,7 @@ messages with photos and videograms, and read their feed."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -21,6 +22,7 @@ from central.api.models import (
     ContactRegistration,
     Created,
     FamilyMessage,
+    FamilyMessageOut,
     FamilyStampPurchase,
     FeedOut,
     FeedRecordOut,
@@ -136,6 +138,18 @@ def send(body: FamilyMessage, me: ContactDep, c: CentralDep) -> SentOut:
         c, me, uid=body.uid, resident_agency_id=body.resident_agency_id, body=body.body,
         attached=[Attachment(a.kind, a.sha256) for a in body.attachments])
     return SentOut(**done.__dict__)
+
+
+@router.get("/messages", response_model=list[FamilyMessageOut])
+def my_messages(me: ContactDep, c: CentralDep,
+                page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+                per_page: Annotated[int, Query(ge=1, le=200)] = 50
+                ) -> list[FamilyMessageOut]:
+    """Your messages, newest first: what you wrote, each part held, delivered or
+    withheld by staff with the reason (in English and Spanish), and what
+    residents wrote you."""
+    return [FamilyMessageOut.model_validate(dataclasses.asdict(m))
+            for m in messaging.contact_messages(c, me, page=page, per_page=per_page)]
 
 
 @router.get("/feed", response_model=FeedOut)

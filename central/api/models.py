@@ -179,6 +179,27 @@ class BlobOut(BaseModel):
     created: bool
 
 
+class PartViewOut(BaseModel):
+    part: Literal["text", "attachment"]
+    position: int | None
+    kind: str
+    sha256: str | None
+    state: Literal["held", "delivered", "rejected"]
+    reason_code: str | None
+    reason: dict[str, str] | None
+
+
+class FamilyMessageOut(BaseModel):
+    uid: str
+    direction: Literal["to_resident", "from_resident"]
+    resident_agency_id: str
+    status: Literal["held", "delivered", "rejected"]
+    body: str
+    sent_at: int
+    stamps: int
+    parts: list[PartViewOut]
+
+
 class StorageOut(BaseModel):
     """A family account's storage quota: bytes held by uploads not yet
     delivered, and how long an unsent upload is kept."""

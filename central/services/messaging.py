@@ -10,6 +10,7 @@ content is a Conflict.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central import ledger
@@ -26,7 +27,15 @@ from central.blobs import check_sha256
 from central.errors import Conflict, InvalidInput, NotFound
 from central.pricing import attachment_cost, message_cost
 from central.rejections import REASONS
-from central.schema import attachments, blob_uploads, blobs, contacts, holds, messages
+from central.schema import (
+    attachments,
+    blob_uploads,
+    blobs,
+    contacts,
+    holds,
+    messages,
+    residents,
+)
 from central.services import feeds, uploads
 from central.services.accounts import policy_of, require_approved, resident
 from central.services.core import Central
@@ -319,3 +328,84 @@ def record_upload(c: Central, sha256: str, size: int, media_type: str, *, upload
     or ``media`` (a catalog file). Uploads over HTTP go through
     :func:`central.services.uploads.keep`, which checks a family's quota."""
     uploads.record(c, sha256, size, media_type, uploader=uploader, purpose=purpose)
+
+
+@dataclass(frozen=True)
+class PartView:
+    """A part of a message as its family sees it: ``state`` is held,
+    delivered or rejected, with the reason's code and words when rejected."""
+
+    part: str  # text, attachment
+    position: int | None
+    kind: str  # text, photo, videogram
+    sha256: str | None
+    state: str
+    reason_code: str | None
+    reason: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class FamilyMessage:
+    uid: str
+    direction: str  # to_resident (the family wrote it), from_resident
+    resident_agency_id: str
+    status: str  # held, delivered, rejected
+    body: str
+    sent_at: int
+    stamps: int
+    parts: tuple[PartView, ...]
+
+
+def _part_state(state: str) -> str:
+    return {"approved": "held", "open": "held"}.get(state, state)
+
+
+def contact_messages(c: Central, contact_id: int, *, page: int = 1,
+                     per_page: int = 50) -> tuple[FamilyMessage, ...]:
+    """A family member's messages, newest first, for their message list: what
+    they wrote, in every state, each part with its own state and, when staff
+    withheld it, the reason; and what residents wrote them that was
+    delivered. Two queries a page. Raises InvalidInput for a bad page."""
+    if not (1 <= page <= 1_000_000 and 1 <= per_page <= 200):
+        raise InvalidInput("page is 1 or more and per_page 1..200")
+    with c.db.read() as conn:
+        rows = conn.execute(
+            select(messages, residents.c.agency_id.label("resident_agency_id"),
+                   holds.c.text_status, holds.c.text_reason_code)
+            .join(residents, residents.c.id == messages.c.resident_id)
+            .outerjoin(holds, holds.c.message_id == messages.c.id)
+            .where(messages.c.contact_id == contact_id,
+                   or_(messages.c.direction == "to_resident",
+                       messages.c.status == "delivered"))
+            .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+            .limit(per_page).offset((page - 1) * per_page)).all()
+        parts = conn.execute(select(attachments).where(
+            attachments.c.message_id.in_([r.id for r in rows]))
+            .order_by(attachments.c.message_id, attachments.c.position)).all() if rows else []
+    by_message: dict[int, list[PartView]] = {}
+    for a in parts:
+        withheld = REASONS.get(a.reason_code or "") if a.state == "rejected" else None
+        by_message.setdefault(a.message_id, []).append(PartView(
+            "attachment", a.position, a.kind, a.blob_sha256, _part_state(a.state),
+            a.reason_code if withheld else None, withheld.both() if withheld else None))
+    out = []
+    for r in rows:
+        text_state = {"open": "held", "approved": "held" if r.status == "held" else "delivered",
+                      "rejected": "rejected"}.get(r.text_status or "", r.status)
+        why = REASONS.get(r.text_reason_code or "") if text_state == "rejected" else None
+        if r.status == "rejected" and why is None:
+            why = REASONS.get(r.reason_code or "")
+            text_state = "rejected"
+        text = PartView("text", None, "text", None, text_state,
+                        why.code if why else None, why.both() if why else None)
+        mine = r.direction == "to_resident"
+        shown = by_message.get(r.id, [])
+        if r.status == "held":  # decided parts are told when the whole message is
+            shown = [dataclasses.replace(p, state="held", reason_code=None, reason=None)
+                     for p in shown]
+        out.append(FamilyMessage(
+            r.uid, r.direction, r.resident_agency_id, r.status,
+            r.body if mine or text_state != "rejected" else "", int(r.created_at),
+            int(r.stamps) if mine else 0,
+            (text, *(p for p in shown if mine or p.state == "delivered"))))
+    return tuple(out)

@@ -93,8 +93,17 @@ def test_one_photo_rejected_the_text_and_the_other_delivered(facility: Facility)
     assert first.status == "open" and first.stamps_refunded == 0
     assert [p.state for p in first.parts] == ["approved", "approved", "open"]
     assert _feed(f, f"resident:{rid}") == []
+    [listed] = messaging.contact_messages(f.central, cid)  # the family's message list
+    assert [p.state for p in listed.parts] == ["held"] * 3
     done = review.decide_parts(f.central, hold_id, scope=reviewer, attachments={1: NO},
                                note="second photo not allowed")
+    [listed] = messaging.contact_messages(f.central, cid)
+    assert listed.status == "delivered"
+    assert [(p.kind, p.state, p.reason_code) for p in listed.parts] == [
+        ("text", "delivered", None), ("photo", "delivered", None),
+        ("photo", "rejected", "sexual")]
+    assert listed.parts[2].reason == {"en": "It has sexual content.",
+                                      "es": "Tiene contenido sexual."}
     assert (done.status, done.stamps_refunded) == ("partial", 1)
     assert [(p.state, p.reason_code) for p in done.parts] == [
         ("approved", None), ("approved", None), ("rejected", "sexual")]
@@ -179,6 +188,10 @@ def test_every_part_rejected_is_a_rejected_message_with_all_its_stamps_back(
     assert resident_side[0][1]["reason_code"] == "threat"
     assert "garden" not in json.dumps(resident_side)
     assert _feed(f, f"contact:{cid}")[-1][1]["notice"] == "message_rejected"
+    [listed] = messaging.contact_messages(f.central, cid)
+    assert listed.status == "rejected" and listed.body == "Look: the garden and us"
+    assert [(p.state, p.reason_code) for p in listed.parts] == [
+        ("rejected", "threat"), ("rejected", "sexual"), ("rejected", "sexual")]
     _balanced(f)
 
 
@@ -439,3 +452,30 @@ def test_over_http_the_kiosk_gets_the_message_without_the_withheld_photo(
     assert family_notices[-1]["withheld"][0]["reason"]["es"] == "Tiene contenido sexual."
     assert fam.get("/v1/family/stamps", params={"resident_agency_id": "100001"}
                    ).json()["stamps"] == 18
+    [mine] = fam.get("/v1/family/messages").json()
+    assert [(p["state"], p["reason_code"]) for p in mine["parts"]] == [
+        ("delivered", None), ("delivered", None), ("rejected", "sexual")]
+
+
+def test_a_family_never_lists_a_residents_withheld_words(facility: Facility) -> None:
+    f = facility
+    ann = f.admit("100001", "Ann Example")
+    cid = f.family("sis@example.org", "Sis", approved_for="100001")
+    from central.services import screening_lists
+    screening_lists.save_list(f.central, scope="facility", scope_id="F1", language="en",
+                              terms=["burner phone"], reach=f.scope("reviewer"))
+    f.central.trust.set_balance("100001", 1000)  # type: ignore[attr-defined]
+    money.transfer_to_prepaid(f.central, ann.id, amount_cents=1000, key="fund-0000001")
+    money.buy_stamps_for_resident(f.central, ann.id, offer_id="bundle-20", key="stamps-0001")
+    for words in ("send the burner phone", "bring a burner phone"):
+        sent = messaging.send_from_resident(f.central, ann.id, uid=f.uid(), contact_id=cid,
+                                            body=words)
+        assert sent.status == "held"
+    first, second = review.list_holds(f.central, scope=f.scope("reviewer"))
+    review.decide(f.central, first.hold_id, scope=f.scope("reviewer"), approve=False,
+                  reason_code="contraband")
+    assert messaging.contact_messages(f.central, cid) == ()
+    review.decide(f.central, second.hold_id, scope=f.scope("reviewer"), approve=True)
+    [listed] = messaging.contact_messages(f.central, cid)
+    assert (listed.direction, listed.body, listed.stamps) == (
+        "from_resident", "bring a burner phone", 0)
