@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,13 +15,31 @@ from sqlalchemy import event, func, select
 
 from central import ledger
 from central.errors import Conflict, InvalidInput, NotFound
+from central.passwords import Passwords
+from central.payments import SandboxCardPayments
 from central.pricing import PricingPolicy, rejection_refund
-from central.schema import attachments, audit_log, ledger_accounts, ledger_entries, staff
+from central.schema import (
+    attachments,
+    audit_log,
+    blobs,
+    ledger_accounts,
+    ledger_entries,
+    staff,
+)
 from central.services import accounts, messaging, money, review
+from central.services.core import Central
 from central.services.messaging import Attachment, contact_owner
 from central.services.review import Verdict
+from central.services.scope import scope_of
+from central.trust_account import InMemoryTrustAccounts
 from tests.central.api_server import ApiServer
-from tests.central.facility import STAFF_PASSWORD, SYSTEM, WASHINGTON, Facility
+from tests.central.facility import (
+    STAFF_PASSWORD,
+    SYSTEM,
+    WASHINGTON,
+    Facility,
+    unthrottled,
+)
 
 NO = Verdict(False, "sexual")
 YES = Verdict(True)
@@ -258,7 +277,6 @@ def test_a_reviewer_of_another_facility_cannot_see_or_decide(facility: Facility)
                                      "correct horse battery", facility_id="F2",
                                      agency_id="WA", scope=SYSTEM)
     with f.central.db.read() as conn:
-        from central.services.scope import scope_of
         other = scope_of(conn, other_id)
         assert review.review_queue(conn, other, page=1, per_page=10).items == ()
     with pytest.raises(NotFound):
@@ -479,3 +497,77 @@ def test_a_family_never_lists_a_residents_withheld_words(facility: Facility) -> 
     [listed] = messaging.contact_messages(f.central, cid)
     assert (listed.direction, listed.body, listed.stamps) == (
         "from_resident", "bring a burner phone", 0)
+
+
+def test_holds_from_before_part_by_part_review_are_migrated_and_decided(
+        database_url: str, tmp_path: Path) -> None:
+    """A database at 0007 with a held two-photo message and a rejected one: the
+    migration gives each attachment its message's state, each hold its text's;
+    the held one is then decided part by part, refunding the current price of
+    a photo sent before prices were recorded per attachment."""
+    from central import migrate
+    from central.blobs import BlobStore
+    from central.database import Database
+    from central.schema import holds, messages
+    from tests.central.facility import Clock, WordTranslator
+    db = Database(database_url)
+    migrate.upgrade(db, "0007")
+    central = Central(db=db, blobs=BlobStore(tmp_path / "blobs"),
+                      trust=InMemoryTrustAccounts(), payments=SandboxCardPayments(),
+                      passwords=Passwords("low"), translator=WordTranslator(),
+                      clock=Clock(), logins=unthrottled())
+    try:
+        accounts.create_agency(central, "WA", "Washington", policy=WASHINGTON)
+        accounts.create_facility(central, "F1", "WA", "Cedar Creek", "staff@cedar.example")
+        accounts.create_unit(central, "U-A", "F1", "A unit")
+        rid = accounts.create_resident(central, agency_id="100001", agency="WA", name="Ann",
+                                       facility_id="F1", unit_id="U-A", scope=SYSTEM).id
+        reviewer_id = accounts.create_staff(central, "reviewer", "R", "reviewer",
+                                            STAFF_PASSWORD, facility_id="F1", scope=SYSTEM)
+        cid = accounts.register_contact(central, "sis@example.org", "Sis", "family password 1")
+        approval = accounts.request_approval(central, cid, "100001", "sister")
+        accounts.decide_approval(central, approval, approve=True, scope=SYSTEM)
+        money.buy_stamps_for_contact(central, cid, resident_agency_id="100001",
+                                     offer_id="bundle-20", card_token="tok_sandbox_visa",
+                                     key="purchase-0001")
+        owner = contact_owner(cid, "WA")
+        with db.write() as conn:
+            from central.services.ledger_store import owner_accounts, post
+            lots = owner_accounts(conn, owner, ledger.STAMPS, lock=True)
+            post(conn, ledger.message_charge(key="message:old-held-01", agency="WA",
+                                             draws=ledger.draw_stamps(lots, 3, 1)))
+            conn.execute(blobs.insert(), [
+                {"sha256": c * 64, "size": 10, "media_type": "image/jpeg", "created_at": 1}
+                for c in "ab"])
+            for n, (uid, status) in enumerate((("old-held-01", "held"),
+                                               ("old-rejected-01", "rejected")), 1):
+                conn.execute(messages.insert().values(
+                    id=n, uid=uid, resident_id=rid, contact_id=cid, direction="to_resident",
+                    body="old words", status=status, stamps=3 if n == 1 else 0,
+                    request_digest="0" * 64, created_at=1,
+                    reason_code=None if n == 1 else "gang"))
+                conn.execute(attachments.insert(), [
+                    {"message_id": n, "position": i, "kind": "photo", "blob_sha256": c * 64}
+                    for i, c in enumerate("ab")])
+                conn.execute(holds.insert().values(
+                    id=n, message_id=n, hits="[]", status="open" if n == 1 else "rejected",
+                    held_at=1, note="", reason_code=None if n == 1 else "gang",
+                    reviewer_id=None if n == 1 else reviewer_id))
+        migrate.upgrade(db)
+        with db.read() as conn:
+            assert conn.execute(select(attachments.c.message_id, attachments.c.state,
+                                       attachments.c.reason_code, attachments.c.stamps)
+                                .order_by(attachments.c.message_id, attachments.c.position)
+                                ).all() == [(1, "held", None, None), (1, "held", None, None),
+                                            (2, "rejected", "gang", None),
+                                            (2, "rejected", "gang", None)]
+            assert conn.execute(select(holds.c.text_status, holds.c.text_reason_code)
+                                .order_by(holds.c.id)).all() == [("open", None),
+                                                                 ("rejected", "gang")]
+            scope = scope_of(conn, reviewer_id)
+        done = review.decide_parts(central, 1, scope=scope, text=YES,
+                                   attachments={0: YES, 1: NO})
+        assert (done.status, done.stamps_refunded) == ("partial", 1)
+        assert money.balances(central, owner).stamps == 18
+    finally:
+        db.dispose()
