@@ -8,6 +8,10 @@ expires: it counts no more and can no longer be attached). A family in
 touch with residents of several agencies has the largest of their quotas.
 Residents' uploads at kiosks and staff's media are bounded by size alone.
 
+:func:`forget_unsent` (run by the server's sweep) removes expired unsent
+uploads, and their files when nothing else refers to them, so what a
+family can leave on the disk is bounded too.
+
 The quota is checked twice: before the bytes are read (so an upload that
 cannot fit is refused at its first byte past what is left) and again in
 the transaction that records it, with the family's row locked, so two
@@ -19,7 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, exists, func, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, select, update
 
 from central.blobs import Incoming, StoredBlob
 from central.database import for_update, insert_ignore
@@ -31,6 +35,7 @@ from central.schema import (
     attachments,
     blob_uploads,
     blobs,
+    catalog,
     contacts,
     messages,
     residents,
@@ -173,3 +178,55 @@ def keep(c: Central, incoming: Incoming, media_type: str, *, uploader: str,
         stored = incoming.commit()
     log.info("upload %s by %s for %s: %d bytes", sha256, uploader, purpose, incoming.size)
     return stored
+
+
+def forget_unsent(c: Central, *, limit: int = 500) -> int:
+    """Remove family uploads left unsent past their agency's
+    ``unsent_upload_days``: the upload's row, and the file with its row when
+    nothing else refers to it (another upload of the same bytes, a message's
+    attachment, a catalog item). Returns how many uploads were forgotten; at
+    most ``limit`` a call (the server's sweep calls it again)."""
+    at = c.clock()
+    removed = 0
+    with c.db.write() as conn:
+        shortest = min((PricingPolicy.from_json(t).unsent_upload_days for t in
+                        conn.execute(select(agencies.c.policy)).scalars()), default=None)
+        if shortest is None:
+            return 0
+        attached = exists().where(attachments.c.blob_sha256 == blob_uploads.c.sha256)
+        candidates = conn.execute(
+            select(blob_uploads.c.sha256, blob_uploads.c.uploader, blob_uploads.c.at)
+            .where(blob_uploads.c.uploader.like("contact:%"),
+                   blob_uploads.c.purpose == "message",
+                   blob_uploads.c.at < at - shortest * 86400, ~attached)
+            .order_by(blob_uploads.c.at).limit(limit)).all()
+        days: dict[str, int] = {}
+        files: list[str] = []
+        for row in candidates:
+            if row.uploader not in days:
+                contact_id = contact_of(row.uploader)
+                policies = _policies(conn, contact_id) if contact_id is not None else []
+                days[row.uploader] = max((p.unsent_upload_days for p in policies),
+                                         default=shortest)
+            if row.at >= at - days[row.uploader] * 86400:
+                continue
+            conn.execute(delete(blob_uploads).where(
+                blob_uploads.c.sha256 == row.sha256, blob_uploads.c.uploader == row.uploader,
+                blob_uploads.c.purpose == "message"))
+            removed += 1
+            still = conn.execute(select(blob_uploads.c.sha256).where(
+                blob_uploads.c.sha256 == row.sha256).limit(1)).first() or conn.execute(
+                select(attachments.c.message_id).where(
+                    attachments.c.blob_sha256 == row.sha256).limit(1)).first() or \
+                conn.execute(select(catalog.c.id).where(
+                    catalog.c.blob_sha256 == row.sha256).limit(1)).first()
+            if still is None:
+                conn.execute(delete(blobs).where(blobs.c.sha256 == row.sha256))
+                files.append(row.sha256)
+        # The files go last, inside the transaction: had a row refused to go,
+        # the file would stay with it.
+        for sha256 in files:
+            c.blobs.path(sha256).unlink(missing_ok=True)
+    if removed:
+        log.info("forgot %d unsent uploads (%d files)", removed, len(files))
+    return removed

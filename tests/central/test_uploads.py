@@ -251,3 +251,38 @@ def test_http_upload_past_the_quota_is_413_and_storage_says_why(api: ApiServer) 
     assert f.central.blobs.leftovers() == [] and _kept(f) == before
     assert fam.get("/v1/family/storage").json() == {
         "limit": 100_000, "used": 60_000, "left": 40_000, "unsent_days": 7}
+
+
+def test_unsent_uploads_are_forgotten_and_their_files_removed(facility: Facility) -> None:
+    """An upload left unsent past the agency's days goes, with its file unless
+    something else refers to it: a held message's attachment, or the same
+    bytes uploaded by someone else."""
+    f = facility
+    cid = _family(f)
+    other = f.family("bro@example.org", "Bro", approved_for="100001")
+    money.buy_stamps_for_contact(f.central, cid, resident_agency_id="100001",
+                                 offer_id="bundle-20", card_token="tok_sandbox_visa",
+                                 key="purchase-0001")
+    lonely = _store(f, cid, _photo(b"lonely"))
+    shared = _store(f, cid, _photo(b"shared"))
+    sent = _store(f, cid, _photo(b"sent"))
+    accounts.set_policy(f.central, "WA", dataclasses.replace(
+        WASHINGTON, review_attachments=True), scope=SYSTEM)
+    held = messaging.send_from_contact(f.central, cid, uid=f.uid(),
+                                       resident_agency_id="100001", body="soon",
+                                       attached=[Attachment("photo", sent.sha256)])
+    assert held.status == "held"
+    f.clock.advance(4 * 86400)
+    assert _store(f, other, _photo(b"shared")).sha256 == shared.sha256
+    assert uploads.forget_unsent(f.central) == 0  # nothing is old yet
+    f.clock.advance(4 * 86400)
+    assert uploads.forget_unsent(f.central) == 2  # the sister's lonely and shared photos
+    assert not f.central.blobs.exists(lonely.sha256)
+    assert f.central.blobs.exists(shared.sha256)  # the brother's upload of it is not old
+    assert f.central.blobs.exists(sent.sha256)  # a held message's attachment stays
+    f.clock.advance(4 * 86400)
+    assert uploads.forget_unsent(f.central) == 1
+    assert not f.central.blobs.exists(shared.sha256)
+    assert f.central.blobs.exists(sent.sha256)
+    assert _kept(f) == (1, 1)
+    assert uploads.forget_unsent(f.central) == 0
