@@ -62,6 +62,32 @@ class LockedOut(CentralError):
     code = "locked_out"
 
 
+class TooLarge(CentralError):
+    """An upload past its size limit (``limit`` bytes), refused the moment
+    its bytes passed it."""
+
+    status = 413
+    code = "too_large"
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class OverQuota(CentralError):
+    """An upload that would take a family account past its storage quota:
+    ``quota`` bytes, ``used`` of them held already, ``size`` more asked for."""
+
+    status = 413
+    code = "over_quota"
+
+    def __init__(self, message: str, *, quota: int, used: int, size: int) -> None:
+        super().__init__(message)
+        self.quota = quota
+        self.used = used
+        self.size = size
+
+
 class InsufficientFunds(CentralError):
     """A posting would take an account below what the policy allows."""
 

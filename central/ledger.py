@@ -253,6 +253,39 @@ def reversal(original: Posting, *, key: str, kind: str, memo: str) -> Posting:
                    tuple(Entry(e.account, -e.amount) for e in original.entries))
 
 
+def partial_reversal(original: Posting, lots: Mapping[str, Account], stamps: int, *,
+                     key: str, kind: str, memo: str) -> Posting:
+    """Give back ``stamps`` of the stamps a charge (``original``, drawn by
+    :func:`draw_stamps`) took: each to a lot it came from, never more than
+    that lot gave, the lots spent last first. What stays charged is then
+    what the message would have cost without the part refunded, drawn as it
+    would have been, so a plan's stamps never come back as bundle stamps.
+
+    Raises LedgerError for a refund of nothing, of more than was charged, or
+    a charge whose lots are not in ``lots``."""
+    draws = [e for e in original.entries if e.amount < 0]
+    charged = -sum(e.amount for e in draws)
+    sinks = [e for e in original.entries if e.amount > 0]
+    if not 0 < stamps <= charged or len(sinks) != 1:
+        raise LedgerError(f"posting {original.key}: cannot give back {stamps} of "
+                          f"{charged} stamps")
+    missing = [e.account for e in draws if e.account not in lots]
+    if missing:
+        raise LedgerError(f"posting {original.key}: unknown lots {missing}")
+    order = sorted(draws, key=lambda e: (lots[e.account].expires_at is None,
+                                         lots[e.account].expires_at or 0, e.account),
+                   reverse=True)
+    entries: list[Entry] = []
+    remaining = stamps
+    for draw in order:
+        if remaining == 0:
+            break
+        back = min(-draw.amount, remaining)
+        entries.append(Entry(draw.account, back))
+        remaining -= back
+    return Posting(key, kind, memo[:200], (*entries, Entry(sinks[0].account, -stamps)))
+
+
 def expiry(*, key: str, agency: str, lot: Account) -> Posting:
     return Posting(key, "stamp_expiry", f"{lot.balance} plan stamps expired", (
         Entry(lot.id, -lot.balance),

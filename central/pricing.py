@@ -53,8 +53,15 @@ class PricingPolicy:
     max_message_chars: int = 6000
     max_photos: int = 5
     max_videograms: int = 1
-    refund_rejected_stamps: bool = True
+    refund_rejected_stamps: bool = True  # a whole rejected message: all its stamps back
+    # a photo or videogram rejected while the rest of its message is delivered:
+    # that attachment's own stamps back (what it added to the message's price)
+    refund_rejected_attachments: bool = True
     review_attachments: bool = False  # hold every message with a photo or videogram
+    # the bytes a family account may hold in uploads not yet delivered (or
+    # rejected) in a message, nor left unsent past unsent_upload_days
+    family_storage_quota_bytes: int = 200 * 1024 * 1024
+    unsent_upload_days: int = 7
     refund_window_days: int = 14
     tablet_lock_days: int = 14  # a tablet not docked this long locks for writing
     tablet_price_cents: int = 0  # charged to a resident's prepaid account when given a tablet
@@ -89,6 +96,10 @@ class PricingPolicy:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as e:
             raise ValueError(f"timezone {self.timezone!r} is no IANA time zone name") from e
+        if not (0 <= self.family_storage_quota_bytes <= 1 << 40):
+            raise ValueError("family_storage_quota_bytes must be in 0..2**40")
+        if not (1 <= self.unsent_upload_days <= 365):
+            raise ValueError("unsent_upload_days must be in 1..365")
 
     def offer(self, offer_id: str) -> StampOffer:
         """Raises InvalidInput when the agency sells no such offer."""
@@ -118,9 +129,47 @@ def message_cost(policy: PricingPolicy, *, photos: int, videograms: int) -> int:
     if videograms > policy.max_videograms:
         raise InvalidInput(f"at most {policy.max_videograms} videograms a message",
                            code="too_many_videograms")
-    return (policy.stamps_per_message
-            + photos * (policy.stamps_per_photo + policy.stamps_per_attachment)
-            + videograms * (policy.stamps_per_videogram + policy.stamps_per_attachment))
+    return (policy.stamps_per_message + photos * attachment_cost(policy, "photo")
+            + videograms * attachment_cost(policy, "videogram"))
+
+
+def attachment_cost(policy: PricingPolicy, kind: str) -> int:
+    """The stamps one attachment of ``kind`` (photo, videogram) adds to a message."""
+    if kind == "photo":
+        return policy.stamps_per_photo + policy.stamps_per_attachment
+    if kind == "videogram":
+        return policy.stamps_per_videogram + policy.stamps_per_attachment
+    raise InvalidInput(f"an attachment is a photo or a videogram, not {kind!r}")
+
+
+@dataclass(frozen=True)
+class RejectedRefund:
+    """What a review decision gives back: ``whole`` the message's whole charge
+    (every stamp to the lot it came from), otherwise ``stamps`` of it."""
+
+    whole: bool
+    stamps: int
+
+
+def rejection_refund(policy: PricingPolicy, *, message_stamps: int, delivered: bool,
+                     rejected_attachment_stamps: Sequence[int]) -> RejectedRefund:
+    """The stamps that come back once every part of a held message is decided.
+
+    Nothing delivered (the whole message rejected): all of its stamps, when
+    the agency refunds rejected messages. Something delivered: each rejected
+    attachment's own stamps (what it added to the price when sent), when the
+    agency refunds rejected attachments; a rejected text alongside a
+    delivered photo refunds nothing, as the message was still carried. Never
+    more than the message was charged."""
+    if message_stamps < 0 or any(s < 0 for s in rejected_attachment_stamps):
+        raise InvalidInput("stamps cannot be negative")
+    if not delivered:
+        back = message_stamps if policy.refund_rejected_stamps else 0
+        return RejectedRefund(whole=back > 0, stamps=back)
+    if not policy.refund_rejected_attachments:
+        return RejectedRefund(whole=False, stamps=0)
+    return RejectedRefund(whole=False,
+                          stamps=min(message_stamps, sum(rejected_attachment_stamps)))
 
 
 def check_transfer(policy: PricingPolicy, amount_cents: int) -> None:

@@ -200,6 +200,7 @@ blob_uploads = Table(
     Column("purpose", String(16), primary_key=True),  # message, media
     Column("media_type", String(64), nullable=False),
     Column("at", BigInteger, nullable=False),
+    Index(None, "uploader"),  # a family's storage quota sums its uploads
 )
 
 messages = Table(
@@ -230,6 +231,14 @@ attachments = Table(
     Column("kind", String(16), nullable=False),  # photo, videogram
     Column("blob_sha256", ForeignKey("blobs.sha256"), nullable=False),
     Column("captions", Text, nullable=True),  # a videogram's WebVTT track, from its sender
+    # the stamps it added to the message's price when sent (None: sent before
+    # attachments were priced one by one)
+    Column("stamps", Integer, nullable=True),
+    # held (its message waits for review), delivered, rejected (withheld with a reason)
+    Column("state", String(16), nullable=False, server_default="delivered"),
+    Column("reason_code", String(32), nullable=True),
+    Column("reviewer_id", ForeignKey("staff.id"), nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
 )
 
 feeds = Table(
@@ -378,12 +387,20 @@ holds = Table(
     _id(),
     Column("message_id", ForeignKey("messages.id"), nullable=False, unique=True),
     Column("hits", Text, nullable=False),  # JSON
-    Column("status", String(16), nullable=False),  # open, approved, rejected
-    Column("reviewer_id", ForeignKey("staff.id"), nullable=True),
+    # open; once every part is decided: approved (all of it), rejected (none of
+    # it), partial (the rest delivered without what was rejected)
+    Column("status", String(16), nullable=False),
+    Column("reviewer_id", ForeignKey("staff.id"), nullable=True),  # who closed it
     Column("reason_code", String(32), nullable=True),
     Column("note", String(1000), nullable=False, default=""),
     Column("held_at", BigInteger, nullable=False),
     Column("decided_at", BigInteger, nullable=True),
+    # the text's own decision (each attachment's is on its attachments row)
+    Column("text_status", String(16), nullable=False, server_default="open"),
+    Column("text_reason_code", String(32), nullable=True),
+    Column("text_reviewer_id", ForeignKey("staff.id"), nullable=True),
+    Column("text_decided_at", BigInteger, nullable=True),
+    Column("translation", Text, nullable=True),  # JSON: made once, for reviewers
     Index(None, "status"),
 )
 

@@ -30,7 +30,7 @@ from central.database import Database
 from central.passwords import Passwords
 from central.payments import NoCardPayments, SandboxCardPayments
 from central.revocation import PublishedRevocationList
-from central.services import media, money, tickets
+from central.services import media, money, tickets, uploads
 from central.services.core import Central, Settings
 from central.trust_account import HttpTrustAccounts, InMemoryTrustAccounts, TrustAccounts
 from device_security.pki import TrustAnchors
@@ -172,15 +172,16 @@ class CentralServer:
 
     def sweep(self) -> None:
         """Escalate tickets near their deadline, refund undelivered purchases,
-        expire plan stamps."""
+        expire plan stamps, forget unsent uploads past their time."""
         escalated = tickets.escalate_due(self.central)
         refunded = media.refund_undelivered(self.central)
         expired = money.expire_stamps(self.central)
         finished = money.finish_stalled_transfers(self.central)
-        if escalated or refunded or expired or finished:
+        forgotten = uploads.forget_unsent(self.central)
+        if escalated or refunded or expired or finished or forgotten:
             log.info("sweep: %d tickets escalated, %d entitlements refunded, %d stamp lots "
-                     "expired, %d stalled transfers finished", len(escalated), len(refunded),
-                     expired, finished)
+                     "expired, %d stalled transfers finished, %d unsent uploads forgotten",
+                     len(escalated), len(refunded), expired, finished, forgotten)
 
     def _start_sweeps(self) -> None:
         def loop() -> None:

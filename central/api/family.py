@@ -3,6 +3,7 @@ messages with photos and videograms, and read their feed."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -21,6 +22,7 @@ from central.api.models import (
     ContactRegistration,
     Created,
     FamilyMessage,
+    FamilyMessageOut,
     FamilyStampPurchase,
     FeedOut,
     FeedRecordOut,
@@ -28,10 +30,11 @@ from central.api.models import (
     SentOut,
     SessionOut,
     StampPurchaseOut,
+    StorageOut,
 )
 from central.errors import Forbidden
 from central.schema import approvals, attachments, messages, residents
-from central.services import accounts, messaging, money
+from central.services import accounts, messaging, money, uploads
 from central.services.messaging import Attachment, contact_owner
 
 router = APIRouter(prefix="/v1/family", tags=["family"])
@@ -112,14 +115,20 @@ def stamp_balance(resident_agency_id: AgencyQuery, me: ContactDep,
                  "image/png": {"schema": {"type": "string", "format": "binary"}},
                  "video/mp4": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload(request: Request, me: ContactDep, c: CentralDep) -> BlobOut:
-    """Upload a photo (JPEG, PNG) or a videogram (MP4) before attaching it."""
-    with c.db.read() as conn:
-        approved = conn.execute(select(approvals.c.id).where(
-            approvals.c.contact_id == me, approvals.c.status == "approved").limit(1)).first()
-    if approved is None:
-        raise Forbidden("uploads are for approved contacts", code="not_approved")
+    """Upload a photo (JPEG, PNG) or a videogram (MP4) before attaching it (an
+    approved contact's; streamed to disk, bounded by its type's size and the
+    family's storage quota: 413 ``too_large`` or ``over_quota``)."""
     return await read_upload(request, c, allowed=("image/jpeg", "image/png", "video/mp4"),
                              uploader=f"contact:{me}", purpose="message")
+
+
+@router.get("/storage", response_model=StorageOut)
+def storage(me: ContactDep, c: CentralDep) -> StorageOut:
+    """How much of your storage quota uploads not yet delivered hold."""
+    quota = uploads.storage(c, f"contact:{me}")
+    assert quota is not None
+    return StorageOut(limit=quota.limit, used=quota.used, left=quota.left,
+                      unsent_days=quota.unsent_days)
 
 
 @router.post("/messages", status_code=201, response_model=SentOut)
@@ -129,6 +138,18 @@ def send(body: FamilyMessage, me: ContactDep, c: CentralDep) -> SentOut:
         c, me, uid=body.uid, resident_agency_id=body.resident_agency_id, body=body.body,
         attached=[Attachment(a.kind, a.sha256, a.captions) for a in body.attachments])
     return SentOut(**done.__dict__)
+
+
+@router.get("/messages", response_model=list[FamilyMessageOut])
+def my_messages(me: ContactDep, c: CentralDep,
+                page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+                per_page: Annotated[int, Query(ge=1, le=200)] = 50
+                ) -> list[FamilyMessageOut]:
+    """Your messages, newest first: what you wrote, each part held, delivered or
+    withheld by staff with the reason (in English and Spanish), and what
+    residents wrote you."""
+    return [FamilyMessageOut.model_validate(dataclasses.asdict(m))
+            for m in messaging.contact_messages(c, me, page=page, per_page=per_page)]
 
 
 @router.get("/feed", response_model=FeedOut)
@@ -147,7 +168,8 @@ async def download(sha256: str, request: Request, me: ContactDep, c: CentralDep)
                                 .join(messages, messages.c.id == attachments.c.message_id)
                                 .where(attachments.c.blob_sha256 == sha256,
                                        messages.c.contact_id == me,
-                                       messages.c.status == "delivered").limit(1)
+                                       messages.c.status == "delivered",
+                                       attachments.c.state == "delivered").limit(1)
                                 ).first() is not None
     from central.blobs import check_sha256
     check_sha256(sha256)

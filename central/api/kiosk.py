@@ -121,6 +121,7 @@ def blob(sha256: str, k: KioskDep, c: CentralDep) -> Response:
             select(attachments.c.message_id)
             .join(messages, messages.c.id == attachments.c.message_id)
             .where(attachments.c.blob_sha256 == sha256, messages.c.status == "delivered",
+                   attachments.c.state == "delivered",  # never a part staff withheld
                    messages.c.resident_id.in_(on_unit)).limit(1)).first()
         entitled = attached or conn.execute(
             select(entitlements.c.id)

@@ -181,6 +181,37 @@ class BlobOut(BaseModel):
     created: bool
 
 
+class PartViewOut(BaseModel):
+    part: Literal["text", "attachment"]
+    position: int | None
+    kind: str
+    sha256: str | None
+    state: Literal["held", "delivered", "rejected"]
+    reason_code: str | None
+    reason: dict[str, str] | None
+
+
+class FamilyMessageOut(BaseModel):
+    uid: str
+    direction: Literal["to_resident", "from_resident"]
+    resident_agency_id: str
+    status: Literal["held", "delivered", "rejected"]
+    body: str
+    sent_at: int
+    stamps: int
+    parts: list[PartViewOut]
+
+
+class StorageOut(BaseModel):
+    """A family account's storage quota: bytes held by uploads not yet
+    delivered, and how long an unsent upload is kept."""
+
+    limit: int
+    used: int
+    left: int
+    unsent_days: int
+
+
 # -- residents at kiosks ---------------------------------------------------------
 
 
@@ -381,12 +412,102 @@ class HoldOut(BaseModel):
     held_at: int
     reason_code: str | None
     translation: dict[str, Any] | None
+    parts: list[dict[str, Any]]
 
 
 class Decision(Body):
+    """The whole message at once: every part still open decided the same way."""
+
     approve: bool
     reason_code: Annotated[str, Field(max_length=32)] | None = None
     note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class PartVerdictIn(Body):
+    approve: bool
+    reason_code: Annotated[str, Field(max_length=32)] | None = None
+
+
+class AttachmentVerdictIn(PartVerdictIn):
+    position: Annotated[int, Field(ge=0, le=20, description="the attachment's place, from 0")]
+
+
+class PartsDecision(Body):
+    """Some parts of a held message: its text, some attachments, or both."""
+
+    text: PartVerdictIn | None = None
+    attachments: Annotated[list[AttachmentVerdictIn], Field(max_length=20)] = []
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class PartStateOut(BaseModel):
+    part: Literal["text", "attachment"]
+    position: int | None
+    kind: str
+    state: Literal["open", "approved", "rejected"]
+    reason_code: str | None
+    reviewer_id: int | None
+    decided_at: int | None
+
+
+class DecidedOut(BaseModel):
+    hold_id: int
+    status: Literal["open", "approved", "rejected", "partial"]
+    parts: list[PartStateOut]
+    stamps_refunded: int
+
+
+class QueueHitOut(BaseModel):
+    field: str
+    term: str | None
+    start: int | None
+    end: int | None
+    excerpt: str | None
+    scope: str | None
+    language: str | None
+    list_version: int | None
+    policy: str | None
+    text: str | None
+
+
+class QueueAttachmentOut(BaseModel):
+    position: int
+    kind: str
+    sha256: str
+    media_type: str
+    size: int
+    state: Literal["open", "approved", "rejected"]
+    reason_code: str | None
+
+
+class QueueItemOut(BaseModel):
+    hold_id: int
+    status: str
+    held_at: int
+    message_id: int
+    message_uid: str
+    direction: str
+    body: str
+    sent_at: int
+    stamps: int
+    resident_id: int
+    resident_agency_id: str
+    resident_name: str
+    facility_id: str
+    unit_id: str
+    contact_id: int
+    contact_name: str
+    hits: list[QueueHitOut]
+    translation: dict[str, Any] | None
+    text: PartStateOut
+    attachments: list[QueueAttachmentOut]
+
+
+class ReviewQueueOut(BaseModel):
+    items: list[QueueItemOut]
+    page: int
+    per_page: int
+    total: int
 
 
 class KeywordListIn(Body):
@@ -578,7 +699,10 @@ class PolicyBody(Body):
     max_photos: Annotated[int, Field(ge=0, le=10)] = 5
     max_videograms: Annotated[int, Field(ge=0, le=10)] = 1
     refund_rejected_stamps: bool = True
+    refund_rejected_attachments: bool = True
     review_attachments: bool = False
+    family_storage_quota_bytes: Annotated[int, Field(ge=0, le=2**40)] = 200 * 1024 * 1024
+    unsent_upload_days: Annotated[int, Field(ge=1, le=365)] = 7
     refund_window_days: Annotated[int, Field(ge=1, le=365)] = 14
     tablet_lock_days: Annotated[int, Field(ge=1, le=365)] = 14
     tablet_price_cents: Annotated[int, Field(ge=0, le=100_000)] = 0

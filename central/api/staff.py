@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from central.api.auth import CentralDep, StaffMember, TokenDep, client_address, staff
-from central.api.blob_io import read_upload
+from central.api.blob_io import read_upload, serve_blob
 from central.api.models import (
     AckIn,
     AlertOut,
@@ -25,6 +25,7 @@ from central.api.models import (
     CounterOut,
     CounterResetIn,
     Created,
+    DecidedOut,
     Decision,
     HoldOut,
     KeywordListIn,
@@ -34,11 +35,13 @@ from central.api.models import (
     MonthlyReportOut,
     NewResidentOut,
     NoteIn,
+    PartsDecision,
     PinResetOut,
     PolicyBody,
     ReplyIn,
     ReportLineOut,
     ResidentIn,
+    ReviewQueueOut,
     SessionOut,
     StaffApprovalOut,
     StaffIn,
@@ -50,6 +53,7 @@ from central.api.models import (
 )
 from central.errors import InvalidInput
 from central.pricing import PricingPolicy, StampOffer
+from central.rejections import REASONS
 from central.schema import approvals, audit_log, contacts, residents
 from central.services import (
     accounts,
@@ -104,17 +108,62 @@ def hold(hold_id: Id, me: Reviewer, c: CentralDep) -> HoldOut:
     return HoldOut(**review.get_hold(c, hold_id, scope=me.scope).__dict__)
 
 
+@router.get("/review-queue", response_model=ReviewQueueOut)
+def review_queue(me: Reviewer, c: CentralDep,
+                 page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+                 per_page: Annotated[int, Query(ge=1, le=review.MAX_PER_PAGE)] = 25,
+                 status: StatusQuery = "open") -> ReviewQueueOut:
+    """A page of held messages, oldest first, with everything a reviewer's page
+    shows: the matched terms and where they are, the translation, and each
+    attachment's kind and state."""
+    with c.db.read() as conn:
+        found = review.review_queue(conn, me.scope, page=page, per_page=per_page,
+                                    status=status)
+    return ReviewQueueOut.model_validate(dataclasses.asdict(found))
+
+
+@router.get("/holds/{hold_id}/attachments/{position}",
+            responses={200: {"content": {"application/octet-stream": {}}}})
+def held_attachment(hold_id: Id, position: Annotated[int, Path(ge=0, le=20)], me: Reviewer,
+                    c: CentralDep) -> Response:
+    """The file of a held message's attachment, for the reviewer to view (HTTP Range works)."""
+    sha256, _ = review.attachment_file(c, hold_id, position, scope=me.scope)
+    return serve_blob(c, sha256)
+
+
 @router.post("/holds/{hold_id}/decision", status_code=204)
 def decide(hold_id: Id, body: Decision, me: Reviewer, c: CentralDep) -> Response:
-    """Approve, or reject with a reason code; both sides get a notice."""
+    """Approve, or reject with a reason code, every part still open; both sides
+    get a notice."""
     review.decide(c, hold_id, scope=me.scope, approve=body.approve,
                   reason_code=body.reason_code, note=body.note)
     return Response(status_code=204)
 
 
+@router.post("/holds/{hold_id}/parts", response_model=DecidedOut)
+def decide_parts(hold_id: Id, body: PartsDecision, me: Reviewer, c: CentralDep) -> DecidedOut:
+    """Decide the text, some attachments, or both, each approved or rejected
+    with its own reason code. Once no part is open the hold closes: what was
+    approved is delivered without what was rejected, both sides are told which
+    part was withheld and why, and the stamps follow the agency's policy."""
+    positions = [a.position for a in body.attachments]
+    if len(set(positions)) != len(positions):
+        raise InvalidInput("each attachment is decided once a call", code="duplicate_part")
+    done = review.decide_parts(
+        c, hold_id, scope=me.scope,
+        text=review.Verdict(body.text.approve, body.text.reason_code)
+        if body.text is not None else None,
+        attachments={a.position: review.Verdict(a.approve, a.reason_code)
+                     for a in body.attachments}, note=body.note)
+    return DecidedOut.model_validate(dataclasses.asdict(done))
+
+
 @router.get("/rejection-reasons", response_model=dict[str, str])
-def rejection_reasons(me: Reviewer) -> dict[str, str]:
-    return review.REJECTION_REASONS
+def rejection_reasons(me: Reviewer,
+                      language: Annotated[Literal["en", "es"], Query()] = "en"
+                      ) -> dict[str, str]:
+    """The reason codes a rejection may give, worded in ``language``."""
+    return {code: r.wording(language) for code, r in REASONS.items()}
 
 
 @router.get("/keyword-lists", response_model=list[KeywordListOut])

@@ -36,9 +36,11 @@ def export(c: Central, resident_id: int, *, scope: Scope) -> bytes:
         scope.facility(res.facility_id, f"resident {resident_id}")
         ids = conn.execute(select(messages.c.id).where(messages.c.resident_id == resident_id)
                            .order_by(messages.c.id)).scalars().all()
-        records = [message_record(conn, i) | {"status": s} for i, s in conn.execute(
-            select(messages.c.id, messages.c.status).where(messages.c.id.in_(ids))
-            .order_by(messages.c.id))]
+        # The investigator's view: what was withheld too, with each part's state.
+        records = [message_record(conn, i, withheld_too=True) | {"status": s}
+                   for i, s in conn.execute(select(messages.c.id, messages.c.status)
+                                            .where(messages.c.id.in_(ids))
+                                            .order_by(messages.c.id))]
     ents = media.entitlements_of(c, resident_id)
     tix = tickets.list_tickets(c, resident_id=resident_id)
     manifest: dict[str, Any] = {

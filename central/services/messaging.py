@@ -10,6 +10,7 @@ content is a Conflict.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,16 +19,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central import ledger
 from central.blobs import check_sha256
-from central.database import insert_ignore
 from central.errors import Conflict, InvalidInput, NotFound
-from central.pricing import message_cost
-from central.schema import attachments, blob_uploads, blobs, contacts, holds, messages
-from central.services import feeds
+from central.pricing import attachment_cost, message_cost
+from central.rejections import REASONS
+from central.schema import (
+    attachments,
+    blob_uploads,
+    blobs,
+    contacts,
+    holds,
+    messages,
+    residents,
+)
+from central.services import feeds, uploads
 from central.services.accounts import policy_of, require_approved, resident
 from central.services.core import Central
 from central.services.ledger_store import owner_accounts, post
@@ -37,7 +46,7 @@ from sync.captions import parse as parse_captions
 
 log = logging.getLogger(__name__)
 _UID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-UPLOAD_PURPOSES = ("message", "media")
+UPLOAD_PURPOSES = uploads.UPLOAD_PURPOSES
 # What each kind of attachment may be; the kind sets the price.
 ATTACHMENT_TYPES = {"photo": ("image/jpeg", "image/png"), "videogram": ("video/mp4",)}
 ATTACHMENT_KINDS = tuple(ATTACHMENT_TYPES)
@@ -75,9 +84,10 @@ def send_from_contact(c: Central, contact_id: int, *, uid: str, resident_agency_
     """A family member writes to a resident, paying with the family's stamps."""
     with c.db.write() as conn:
         res = resident(conn, agency_id=resident_agency_id)
-        return _send(conn, c, res, contact_id, "to_resident",
+        sent = _send(conn, c, res, contact_id, "to_resident",
                      contact_owner(contact_id, str(res.agency)), uid, body, attached,
                      uploader=f"contact:{contact_id}")
+    return _translated(c, sent)
 
 
 def send_from_resident(c: Central, resident_id: int, *, uid: str, contact_id: int, body: str,
@@ -85,8 +95,41 @@ def send_from_resident(c: Central, resident_id: int, *, uid: str, contact_id: in
     """A resident writes to an approved contact, paying with the resident's stamps."""
     with c.db.write() as conn:
         res = resident(conn, id=resident_id)
-        return _send(conn, c, res, contact_id, "from_resident", f"resident:{resident_id}", uid,
+        sent = _send(conn, c, res, contact_id, "from_resident", f"resident:{resident_id}", uid,
                      body, attached, uploader=f"resident:{resident_id}")
+    return _translated(c, sent)
+
+
+def _translated(c: Central, sent: Sent) -> Sent:
+    """A newly held message is translated for its reviewers once, after it is
+    committed (the translation is slow and never blocks the send)."""
+    if sent.status == "held" and not sent.replayed:
+        translate_hold(c, sent.message_id)
+    return sent
+
+
+def translation_of(c: Central, text: str) -> dict[str, Any] | None:
+    """The reviewer's view of ``text`` in the working language, as stored with a hold."""
+    if c.translator is None:
+        return None
+    t = c.translator.for_reviewer(text)
+    return {"source_language": t.source_language, "target_language": t.target_language,
+            "text": t.text, "engine": t.engine, "status": t.status, "note": t.note}
+
+
+def translate_hold(c: Central, message_id: int) -> dict[str, Any] | None:
+    """Translate a held message for its reviewers and keep the translation with
+    the hold, so the review queue reads it instead of translating again. (A
+    translation that was unavailable is not kept: the next look tries again.)"""
+    with c.db.read() as conn:
+        body = conn.execute(select(messages.c.body).where(messages.c.id == message_id)
+                            ).scalar_one()
+    translation = translation_of(c, str(body))
+    if translation is not None and translation["status"] != "unavailable":
+        with c.db.write() as conn:
+            conn.execute(update(holds).where(holds.c.message_id == message_id)
+                         .values(translation=json.dumps(translation, sort_keys=True)))
+    return translation
 
 
 def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id: int,
@@ -124,12 +167,18 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
     for a in attached:
         # Only the sender's own uploads for messages, of the type the kind promises
         # (the kind sets the price): never a catalog file or someone else's photo.
-        media_type = conn.execute(select(blob_uploads.c.media_type).where(
+        upload = conn.execute(select(blob_uploads.c.media_type, blob_uploads.c.at).where(
             blob_uploads.c.sha256 == a.sha256, blob_uploads.c.uploader == uploader,
-            blob_uploads.c.purpose == "message")).scalar()
-        if media_type is None:
+            blob_uploads.c.purpose == "message")).first()
+        if upload is None:
             raise InvalidInput(f"attachment {a.sha256} is not one of your uploads",
                                code="unknown_blob")
+        media_type = upload.media_type
+        if uploads.contact_of(uploader) is not None and \
+                upload.at < c.clock() - policy.unsent_upload_days * 86400:
+            raise InvalidInput(f"attachment {a.sha256} was uploaded more than "
+                               f"{policy.unsent_upload_days} days ago and has expired; "
+                               "upload it again", code="upload_expired")
         if media_type not in ATTACHMENT_TYPES[a.kind]:
             raise InvalidInput(f"a {a.kind} must be {' or '.join(ATTACHMENT_TYPES[a.kind])}, "
                                f"not {media_type}", code="wrong_attachment_type")
@@ -161,6 +210,7 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
     if attached:
         conn.execute(attachments.insert(), [
             {"message_id": message_id, "position": i, "kind": a.kind, "blob_sha256": a.sha256,
+             "stamps": attachment_cost(policy, a.kind), "state": status,
              "captions": a.captions}
             for i, a in enumerate(attached)])
     if held:
@@ -175,8 +225,11 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
         if by_policy:
             hits.append({"policy": "review_attachments",
                          "text": "the agency reviews every photo and videogram"})
+        # A message of attachments alone has no text to decide.
+        text_status = "open" if body.strip() else "approved"
         conn.execute(holds.insert().values(
-            message_id=message_id, status="open", held_at=at, note="", hits=json.dumps(hits)))
+            message_id=message_id, status="open", held_at=at, note="", hits=json.dumps(hits),
+            text_status=text_status, text_decided_at=None if body.strip() else at))
         notify_sender(conn, c, message_id, "message_held",
                       "Your message is being reviewed by staff before delivery.")
         log.info("message %s held: %d hits%s", uid, len(verdict.hits),
@@ -201,25 +254,62 @@ def check_captions(a: Attachment) -> None:
                            code="bad_captions") from e
 
 
-def message_record(conn: Connection, message_id: int) -> dict[str, Any]:
-    """What a feed carries for a message (its text, who, attachments by hash)."""
-    row = conn.execute(select(messages, contacts.c.name.label("contact_name"))
+def message_record(conn: Connection, message_id: int, *,
+                   withheld_too: bool = False) -> dict[str, Any]:
+    """What a feed carries for a message: its text, who, the attachments
+    delivered (by hash), and what staff withheld of it and why
+    (``withheld``: the part, and the reason code with its wording in English
+    and Spanish; never a withheld file's hash, nor withheld text).
+
+    ``withheld_too`` is staff's view (review, an investigator's archive): the
+    text as written and every attachment, each with its position and state."""
+    row = conn.execute(select(messages, contacts.c.name.label("contact_name"),
+                              holds.c.text_status, holds.c.text_reason_code)
                        .join(contacts, contacts.c.id == messages.c.contact_id)
+                       .outerjoin(holds, holds.c.message_id == messages.c.id)
                        .where(messages.c.id == message_id)).first()
     if row is None:
         raise NotFound(f"no message {message_id}")
-    parts = conn.execute(select(attachments.c.kind, attachments.c.blob_sha256, blobs.c.size,
-                                blobs.c.media_type, attachments.c.captions)
+    parts = conn.execute(select(attachments.c.position, attachments.c.kind,
+                                attachments.c.blob_sha256, attachments.c.state,
+                                attachments.c.reason_code, blobs.c.size, blobs.c.media_type,
+                                attachments.c.captions)
                          .join(blobs, blobs.c.sha256 == attachments.c.blob_sha256)
                          .where(attachments.c.message_id == message_id)
                          .order_by(attachments.c.position)).all()
-    return {"uid": row.uid, "message_id": row.id, "direction": row.direction,
-            "resident_id": row.resident_id, "contact_id": row.contact_id,
-            "contact_name": row.contact_name, "body": row.body, "stamps": row.stamps,
-            "sent_at": row.created_at,
-            "attachments": [{"kind": k, "sha256": s, "size": n, "media_type": t,
-                             **({"captions": v} if v is not None else {})}
-                            for k, s, n, t, v in parts]}
+    withheld: list[dict[str, Any]] = []
+    body = row.body
+    if row.text_status == "rejected":
+        body = row.body if withheld_too else ""
+        withheld.append(_withheld("text", None, row.text_reason_code))
+    for p in parts:
+        if p.state == "rejected":
+            withheld.append(_withheld(p.kind, p.position, p.reason_code))
+    if withheld_too:
+        shown = [{"position": p.position, "kind": p.kind, "sha256": p.blob_sha256,
+                  "size": p.size, "media_type": p.media_type, "state": p.state,
+                  **_captions(p.captions)} for p in parts]
+    else:
+        shown = [{"kind": p.kind, "sha256": p.blob_sha256, "size": p.size,
+                  "media_type": p.media_type, **_captions(p.captions)}
+                 for p in parts if p.state != "rejected"]
+    record = {"uid": row.uid, "message_id": row.id, "direction": row.direction,
+              "resident_id": row.resident_id, "contact_id": row.contact_id,
+              "contact_name": row.contact_name, "body": body, "stamps": row.stamps,
+              "sent_at": row.created_at, "attachments": shown}
+    if withheld:
+        record["withheld"] = withheld
+    return record
+
+
+def _captions(captions: str | None) -> dict[str, Any]:
+    return {"captions": captions} if captions is not None else {}
+
+
+def _withheld(part: str, position: int | None, reason_code: str | None) -> dict[str, Any]:
+    reason = REASONS.get(reason_code or "")
+    return {"part": part, "position": position, "reason_code": reason_code,
+            "reason": reason.both() if reason is not None else None}
 
 
 def deliver(conn: Connection, c: Central, message_id: int) -> None:
@@ -264,13 +354,87 @@ def record_upload(c: Central, sha256: str, size: int, media_type: str, *, upload
 
     ``uploader`` is ``contact:<id>``, ``resident:<id>`` or ``staff:<id>``;
     ``purpose`` is ``message`` (an attachment of the uploader's own messages)
-    or ``media`` (a catalog file)."""
-    if purpose not in UPLOAD_PURPOSES:
-        raise InvalidInput(f"purpose is one of {', '.join(UPLOAD_PURPOSES)}")
-    with c.db.write() as conn:
-        insert_ignore(conn, blobs, [{"sha256": sha256, "size": size, "media_type": media_type,
-                                     "created_at": c.clock()}], ["sha256"])
-        insert_ignore(conn, blob_uploads, [{"sha256": sha256, "uploader": uploader,
-                                            "purpose": purpose, "media_type": media_type,
-                                            "at": c.clock()}],
-                      ["sha256", "uploader", "purpose"])
+    or ``media`` (a catalog file). Uploads over HTTP go through
+    :func:`central.services.uploads.keep`, which checks a family's quota."""
+    uploads.record(c, sha256, size, media_type, uploader=uploader, purpose=purpose)
+
+
+@dataclass(frozen=True)
+class PartView:
+    """A part of a message as its family sees it: ``state`` is held,
+    delivered or rejected, with the reason's code and words when rejected."""
+
+    part: str  # text, attachment
+    position: int | None
+    kind: str  # text, photo, videogram
+    sha256: str | None
+    state: str
+    reason_code: str | None
+    reason: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class FamilyMessage:
+    uid: str
+    direction: str  # to_resident (the family wrote it), from_resident
+    resident_agency_id: str
+    status: str  # held, delivered, rejected
+    body: str
+    sent_at: int
+    stamps: int
+    parts: tuple[PartView, ...]
+
+
+def _part_state(state: str) -> str:
+    return {"approved": "held", "open": "held"}.get(state, state)
+
+
+def contact_messages(c: Central, contact_id: int, *, page: int = 1,
+                     per_page: int = 50) -> tuple[FamilyMessage, ...]:
+    """A family member's messages, newest first, for their message list: what
+    they wrote, in every state, each part with its own state and, when staff
+    withheld it, the reason; and what residents wrote them that was
+    delivered. Two queries a page. Raises InvalidInput for a bad page."""
+    if not (1 <= page <= 1_000_000 and 1 <= per_page <= 200):
+        raise InvalidInput("page is 1 or more and per_page 1..200")
+    with c.db.read() as conn:
+        rows = conn.execute(
+            select(messages, residents.c.agency_id.label("resident_agency_id"),
+                   holds.c.text_status, holds.c.text_reason_code)
+            .join(residents, residents.c.id == messages.c.resident_id)
+            .outerjoin(holds, holds.c.message_id == messages.c.id)
+            .where(messages.c.contact_id == contact_id,
+                   or_(messages.c.direction == "to_resident",
+                       messages.c.status == "delivered"))
+            .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+            .limit(per_page).offset((page - 1) * per_page)).all()
+        parts = conn.execute(select(attachments).where(
+            attachments.c.message_id.in_([r.id for r in rows]))
+            .order_by(attachments.c.message_id, attachments.c.position)).all() if rows else []
+    by_message: dict[int, list[PartView]] = {}
+    for a in parts:
+        withheld = REASONS.get(a.reason_code or "") if a.state == "rejected" else None
+        by_message.setdefault(a.message_id, []).append(PartView(
+            "attachment", a.position, a.kind, a.blob_sha256, _part_state(a.state),
+            a.reason_code if withheld else None, withheld.both() if withheld else None))
+    out = []
+    for r in rows:
+        text_state = {"open": "held", "approved": "held" if r.status == "held" else "delivered",
+                      "rejected": "rejected"}.get(r.text_status or "", r.status)
+        why = REASONS.get(r.text_reason_code or "") if text_state == "rejected" else None
+        if r.status == "rejected" and why is None:
+            why = REASONS.get(r.reason_code or "")
+            text_state = "rejected"
+        text = PartView("text", None, "text", None, text_state,
+                        why.code if why else None, why.both() if why else None)
+        mine = r.direction == "to_resident"
+        shown = by_message.get(r.id, [])
+        if r.status == "held":  # decided parts are told when the whole message is
+            shown = [dataclasses.replace(p, state="held", reason_code=None, reason=None)
+                     for p in shown]
+        out.append(FamilyMessage(
+            r.uid, r.direction, r.resident_agency_id, r.status,
+            r.body if mine or text_state != "rejected" else "", int(r.created_at),
+            int(r.stamps) if mine else 0,
+            (text, *(p for p in shown if mine or p.state == "delivered"))))
+    return tuple(out)

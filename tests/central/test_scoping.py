@@ -91,9 +91,13 @@ def _place(api: ApiServer, tmp: Path, p: Place, number: int) -> None:
     money.buy_stamps_for_contact(c, contact, resident_agency_id=p.resident_agency_id,
                                  offer_id="bundle-20", card_token="tok_sandbox_visa",
                                  key=f"stamps-{p.facility}-0001")
+    photo = c.blobs.put([b"\xff\xd8\xff\xe0 " + p.facility.encode()], max_size=1 << 20)
+    messaging.record_upload(c, photo.sha256, photo.size, "image/jpeg",
+                            uploader=f"contact:{contact}", purpose="message")
     sent = messaging.send_from_contact(c, contact, uid=f"held-{p.facility}-0001",
                                        resident_agency_id=p.resident_agency_id,
-                                       body=f"the code {p.facility} again")
+                                       body=f"the code {p.facility} again",
+                                       attached=[messaging.Attachment("photo", photo.sha256)])
     assert sent.status == "held"
     with c.db.read() as conn:
         from sqlalchemy import select
@@ -142,6 +146,9 @@ def _calls(w: World, target: Place) -> list[tuple[str, str, str, dict[str, Any] 
         ("reviewer", "GET", f"/v1/staff/holds/{t.hold_id}", None),
         ("reviewer", "POST", f"/v1/staff/holds/{t.hold_id}/decision",
          {"approve": False, "reason_code": "rules"}),
+        ("reviewer", "POST", f"/v1/staff/holds/{t.hold_id}/parts",
+         {"text": {"approve": True}, "attachments": [{"position": 0, "approve": True}]}),
+        ("reviewer", "GET", f"/v1/staff/holds/{t.hold_id}/attachments/0", None),
         ("reviewer", "GET", f"/v1/staff/keyword-lists/{t.keyword_list_id}", None),
         ("reviewer", "PUT", "/v1/staff/keyword-lists",
          {"scope": "facility", "scope_id": t.facility, "language": "en", "terms": ["x y z"]}),
@@ -183,7 +190,8 @@ def _seen(w: World, role: str, source: Place) -> dict[str, str]:
     """What the lists show ``role`` at ``source``: every id, as text."""
     s = w.staff(f"{role}-{source.facility}")
     shown: dict[str, str] = {}
-    for path in ("/v1/staff/holds", "/v1/staff/keyword-lists", "/v1/staff/approvals",
+    for path in ("/v1/staff/holds", "/v1/staff/review-queue", "/v1/staff/keyword-lists",
+                 "/v1/staff/approvals",
                  "/v1/staff/alerts", "/v1/staff/tickets", "/v1/staff/audit"):
         answer = s.get(path)
         shown[path] = answer.text if answer.status_code == 200 else ""
