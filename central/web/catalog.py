@@ -1,0 +1,68 @@
+"""The web pages' strings, found where they are written: ``_("...")`` and
+``N_("...")`` in central/web's Python and ``_("...")`` in its templates.
+``python -m central.web.catalog`` adds the strings new since the last run to
+locale/es.po (with an empty msgstr, for a translator) and drops those no
+longer used; tests/web/test_i18n.py checks that none is left untranslated."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+from central.web.i18n import LANGUAGES, LOCALE_DIR
+
+HERE = Path(__file__).parent
+KEYWORDS = {"_": None, "N_": None, "gettext": None}
+METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("*.py", "python")]
+
+
+def strings() -> dict[str, set[str]]:
+    """Every msgid, with the files it is in."""
+    found: dict[str, set[str]] = {}
+    for filename, _line, message, _comments, _context in extract_from_dir(
+            HERE, METHODS, keywords=KEYWORDS,
+            options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n",
+                                                "trim_blocks": "true",
+                                                "lstrip_blocks": "true"}}):
+        if isinstance(message, str) and message:
+            found.setdefault(message, set()).add(filename)
+    return found
+
+
+def update(language: str, directory: Path = LOCALE_DIR) -> tuple[int, int]:
+    """Bring ``language``'s catalog up to date; returns (added, dropped)."""
+    path = directory / f"{language}.po"
+    old = read_po(path.open("rb"), locale=language) if path.exists() else Catalog(locale=language)
+    found = strings()
+    new = Catalog(locale=language, project="Sallyport web", version="1", fuzzy=False,
+                  header_comment=f"# {LANGUAGES[language]} for Sallyport's web pages. Edit the "
+                  "msgstr lines; the server compiles this file\n# when it starts. Run "
+                  "`python -m central.web.catalog` after adding strings.")
+    added = 0
+    for msgid in sorted(found, key=str.lower):
+        before = old.get(msgid)
+        if before is None:
+            added += 1
+        new.add(msgid, before.string if before is not None else "",
+                locations=[(f, 0) for f in sorted(found[msgid])],
+                flags=("python-brace-format",) if "{" in msgid else ())
+    dropped = sum(1 for m in old if m.id and m.id not in found)
+    with path.open("wb") as out:
+        write_po(out, new, width=100, omit_header=False, include_lineno=False)
+    return added, dropped
+
+
+def main() -> int:
+    for language in LANGUAGES:
+        if language != "en":
+            added, dropped = update(language)
+            print(f"{language}: {added} new strings, {dropped} dropped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
