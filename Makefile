@@ -6,6 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1  # the web tests drive Debian's chromium; never download one
+
 .PHONY: help test demo bench screenshots lint typecheck unit system-deps venv clean
 
 help:
