@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1  # the web tests drive Debian's chromium; never download one
+# The web tests drive Debian's chromium: Playwright never downloads a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: help test demo bench screenshots lint typecheck unit system-deps venv clean
 

@@ -36,7 +36,10 @@ def strings() -> dict[str, set[str]]:
 def update(language: str, directory: Path = LOCALE_DIR) -> tuple[int, int]:
     """Bring ``language``'s catalog up to date; returns (added, dropped)."""
     path = directory / f"{language}.po"
-    old = read_po(path.open("rb"), locale=language) if path.exists() else Catalog(locale=language)
+    old = Catalog(locale=language)
+    if path.exists():
+        with path.open("rb") as po:
+            old = read_po(po, locale=language)
     found = strings()
     new = Catalog(locale=language, project="Sallyport web", version="1", fuzzy=False,
                   header_comment=f"# {LANGUAGES[language]} for Sallyport's web pages. Edit the "

@@ -4,6 +4,7 @@ shown before it is sent), read replies and notices, and the stamp history."""
 
 from __future__ import annotations
 
+import datetime
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -22,8 +23,9 @@ from central.errors import (
     InvalidInput,
     NotFound,
 )
+from central.passwords import check_new_password
 from central.payments import DECLINED, SandboxCardPayments
-from central.pricing import PricingPolicy, message_cost
+from central.pricing import PricingPolicy, check_identity, message_cost
 from central.schema import messages
 from central.services import accounts, messaging, money
 from central.services.core import Central
@@ -154,11 +156,27 @@ def _signup_page(request: Request, visit: Visit, c: Central, form: Form,
                 identity=[(f, visit.gettext(IDENTITY_LABELS[f])) for f in asked])
 
 
+def _today(c: Central) -> datetime.date:
+    return datetime.datetime.fromtimestamp(c.clock(), datetime.UTC).date()
+
+
 @router.post("/signup")
 def signup(request: Request, visit: VisitDep, c: CentralDep) -> Response:
     _ = visit.gettext
     asked = accounts.identity_fields_asked(c)
     form = forms.check_signup(form_of(visit), asked, _)
+    try:  # every field's problem at once: the service would stop at the first
+        check_identity(asked, form.values, today=_today(c))
+    except InvalidFields as e:
+        for name, message in forms.identity_errors(e, _).items():
+            form.refuse(name, message)
+    if form.values.get("password"):
+        try:
+            check_new_password(form.values["password"])
+        except InvalidInput as e:
+            form.refuse("password", _("This password is too easy to guess.")
+                        if e.code == "password_trivial"
+                        else _("A password is 10 to 200 characters."))
     if form.ok:
         try:
             accounts.register_contact(c, form.get("email"), form.get("name"),

@@ -147,7 +147,8 @@ def check_accessible(page: Any) -> list[dict[str, Any]]:
     """Run axe-core on the page; raise AxeViolations for any serious or
     critical violation. Returns the lesser ones."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text())  # through the debugger: the page's CSP allows no inline script
+        # through the debugger: the page's CSP allows no inline script
+        page.evaluate(AXE.read_text())
     result = page.evaluate("async () => await axe.run(document, "
                            "{resultTypes: ['violations']})")
     bad = [v for v in result["violations"] if v.get("impact") in ("serious", "critical")]

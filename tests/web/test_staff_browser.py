@@ -1,0 +1,80 @@
+"""Staff log in to the Facility System in Chromium: a home with the
+navigation of their role, and the review queue of their own facility only,
+with the terms that held each message marked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from central.services import accounts, messaging, money, screening_lists
+from tests.central.facility import STAFF_PASSWORD, SYSTEM
+from tests.web.rig import WebServer
+from tests.web.test_family_browser import Visitor
+
+
+def _held_message(web: WebServer, agency_id: str, name: str, facility: str, unit: str,
+                  email: str, body: str) -> None:
+    f = web.facility
+    assert f is not None
+    accounts.create_resident(f.central, agency_id=agency_id, agency="WA", name=name,
+                             facility_id=facility, unit_id=unit, pin="482916", scope=SYSTEM)
+    cid = accounts.register_contact(f.central, email, f"Family of {name}", "family password 1")
+    approval = accounts.request_approval(f.central, cid, agency_id, "sister")
+    accounts.decide_approval(f.central, approval, approve=True, scope=SYSTEM)
+    money.buy_stamps_for_contact(f.central, cid, resident_agency_id=agency_id,
+                                 offer_id="bundle-20", card_token="tok_sandbox_visa",
+                                 key=f"stamps-{agency_id}")
+    sent = messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id=agency_id,
+                                       body=body)
+    assert sent.status == "held"
+
+
+def _log_in(v: Visitor, username: str) -> None:
+    v.go("/staff")
+    assert "/staff/login" in v.page.url
+    v.page.get_by_label("Username").fill(username)
+    v.page.get_by_label("Password").fill(STAFF_PASSWORD)
+    v.submit("Log in")
+
+
+def test_a_reviewer_sees_the_held_messages_of_their_facility_only(
+        page: Any, web: WebServer) -> None:
+    f = web.facility
+    assert f is not None
+    accounts.create_facility(f.central, "F2", "WA", "Pine Hill", "staff@pine.example")
+    accounts.create_unit(f.central, "U-P", "F2", "P unit")
+    accounts.create_staff(f.central, "pine-reviewer", "Pine Reviewer", "reviewer",
+                          STAFF_PASSWORD, facility_id="F2", scope=SYSTEM)
+    screening_lists.save_list(f.central, scope="agency", scope_id="WA", language="en",
+                              terms=["meet at the fence"], reach=f.scope("administrator"))
+    _held_message(web, "874512", "Marcus Webb", "F1", "U-A", "rosa@example.org",
+                  "Ok so <b>MEET AT the fence</b> at nine.")
+    _held_message(web, "555001", "Pine Resident", "F2", "U-P", "pine@example.org",
+                  "meet at the fence, Pine Hill")
+    v = Visitor(page, web)
+    _log_in(v, "reviewer")
+    assert v.page.url.endswith("/staff")
+    assert "Held messages" in v.text()
+    nav = v.page.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link", name="Review queue").is_visible()
+    nav.get_by_role("link", name="Review queue").click()
+    v.page.wait_for_load_state()
+    v.check()
+    assert "1 held messages" in v.text()
+    assert "Marcus Webb" in v.text() and "Pine" not in v.text()
+    marked = v.page.locator("ol.queue mark")
+    assert marked.first.inner_text() == "MEET AT the fence"
+    assert "<b>" in v.text()  # the family's markup is shown as text, never as markup
+    v.submit("Log out")
+
+    _log_in(v, "pine-reviewer")
+    v.go("/staff/review")
+    assert "1 held messages" in v.text() and "Pine Resident" in v.text()
+    assert "Marcus" not in v.text()
+    v.submit("Log out")
+
+    _log_in(v, "technician")  # a technician's navigation has no review queue
+    assert v.page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Review queue").count() == 0
+    v.go("/staff/review")
+    assert "Not found" in v.text()
