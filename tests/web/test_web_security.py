@@ -35,7 +35,7 @@ def _browser(site: ApiServer) -> tuple[requests.Session, str]:
 
 
 def _cookies(response: requests.Response) -> list[str]:
-    return response.raw.headers.getlist("Set-Cookie")  # type: ignore[no-any-return]
+    return list(response.raw.headers.getlist("Set-Cookie"))
 
 
 def test_cookies_are_httponly_strict_and_secure_over_https(https_site: ApiServer) -> None:
