@@ -16,13 +16,13 @@ from babel.messages.pofile import read_po, write_po
 from central.web.i18n import LANGUAGES, LOCALE_DIR
 
 HERE = Path(__file__).parent
-KEYWORDS = {"_": None, "N_": None, "gettext": None}
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "_n": (1, 2), "ngettext": (1, 2)}
 METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("*.py", "python")]
 
 
-def strings() -> dict[str, set[str]]:
-    """Every msgid, with the files it is in."""
-    found: dict[str, set[str]] = {}
+def strings() -> dict[str | tuple[str, str], set[str]]:
+    """Every msgid (a pair: singular and plural), with the files it is in."""
+    found: dict[str | tuple[str, str], set[str]] = {}
     for filename, _line, message, _comments, _context in extract_from_dir(
             HERE, METHODS, keywords=KEYWORDS,
             options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n",
@@ -30,6 +30,8 @@ def strings() -> dict[str, set[str]]:
                                                 "lstrip_blocks": "true"}}):
         if isinstance(message, str) and message:
             found.setdefault(message, set()).add(filename)
+        elif isinstance(message, tuple) and all(message[:2]):
+            found.setdefault((message[0], message[1]), set()).add(filename)
     return found
 
 
@@ -46,14 +48,19 @@ def update(language: str, directory: Path = LOCALE_DIR) -> tuple[int, int]:
                   "msgstr lines; the server compiles this file\n# when it starts. Run "
                   "`python -m central.web.catalog` after adding strings.")
     added = 0
-    for msgid in sorted(found, key=str.lower):
-        before = old.get(msgid)
-        if before is None:
+    for msgid in sorted(found, key=lambda m: str(m[0] if isinstance(m, tuple) else m).lower()):
+        key = msgid[0] if isinstance(msgid, tuple) else msgid
+        before = old.get(key)
+        if before is None or isinstance(before.id, tuple) != isinstance(msgid, tuple):
             added += 1
-        new.add(msgid, before.string if before is not None else "",
-                locations=[(f, 0) for f in sorted(found[msgid])],
-                flags=("python-brace-format",) if "{" in msgid else ())
-    dropped = sum(1 for m in old if m.id and m.id not in found)
+            string: str | tuple[str, ...] = ("",) * new.num_plurals \
+                if isinstance(msgid, tuple) else ""
+        else:
+            string = before.string
+        new.add(msgid, string, locations=[(f, 0) for f in sorted(found[msgid])],
+                flags=("python-brace-format",) if "{" in key else ())
+    dropped = sum(1 for m in old if m.id and m.id not in found
+                  and not (isinstance(m.id, tuple) and tuple(m.id[:2]) in found))
     with path.open("wb") as out:
         write_po(out, new, width=100, omit_header=False, include_lineno=False)
     return added, dropped

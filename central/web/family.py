@@ -26,7 +26,7 @@ from central.errors import (
 from central.passwords import check_new_password
 from central.payments import DECLINED, SandboxCardPayments
 from central.pricing import PricingPolicy, check_identity, message_cost
-from central.schema import messages
+from central.schema import approvals, messages, residents
 from central.services import accounts, messaging, money
 from central.services.core import Central
 from central.services.review import REJECTION_REASONS
@@ -208,7 +208,7 @@ def home(request: Request, visit: VisitDep, who: MeDep, c: CentralDep) -> Respon
     with c.db.read() as conn:
         requests_ = queries.contact_requests(conn, who.id)
         items, _more = queries.feed_page(conn, f"contact:{who.id}", None, size=5)
-        shown = _feed_view(conn, who.id, items, visit.gettext)
+        shown = _feed_view(conn, who.id, items, visit)
     balances = _balances(c, who.id, requests_)
     return page(request, visit, "family/home.html", who, requests=requests_,
                 statuses=_statuses(visit), balances=balances, items=shown)
@@ -219,7 +219,7 @@ def messages_page(request: Request, visit: VisitDep, who: MeDep, c: CentralDep) 
     before = _int(request.query_params.get("before"))
     with c.db.read() as conn:
         items, older = queries.feed_page(conn, f"contact:{who.id}", before)
-        shown = _feed_view(conn, who.id, items, visit.gettext)
+        shown = _feed_view(conn, who.id, items, visit)
     return page(request, visit, "family/messages.html", who, items=shown, older=older)
 
 
@@ -238,39 +238,46 @@ class Shown:
     text: str
     attachments: list[dict[str, Any]]
     tone: str  # "", held, rejected, approved
+    quote: str  # a notice: the start of the family's own message it is about
+
+
+QUOTE_CHARS = 160
 
 
 def _feed_view(conn: Any, contact_id: int, items: list[queries.FeedItem],
-               _: Gettext) -> list[Shown]:
-    names = {r.resident_agency_id: r.resident_name
-             for r in queries.contact_requests(conn, contact_id)}
-    by_id = {rid: name for rid, name in _resident_names(conn, contact_id).items()}
-    uids = [i.body.get("message_uid") for i in items if i.kind == "notice"]
+               visit: Visit) -> list[Shown]:
+    _ = visit.gettext
+    names = _resident_names(conn, contact_id)
+    uids = [u for u in (i.body.get("message_uid") for i in items if i.kind == "notice")
+            if isinstance(u, str)]
     about = {r.uid: r for r in conn.execute(
-        select(messages.c.uid, messages.c.direction, messages.c.resident_id)
-        .where(messages.c.uid.in_([u for u in uids if isinstance(u, str)]),
-               messages.c.contact_id == contact_id))} if uids else {}
+        select(messages.c.uid, messages.c.direction, messages.c.resident_id, messages.c.body)
+        .where(messages.c.uid.in_(uids), messages.c.contact_id == contact_id))} if uids else {}
     shown = []
     for item in items:
         body = item.body
         if item.kind == "message":
-            resident = by_id.get(int(body.get("resident_id", 0)), "") or _("a resident")
+            resident = names.get(int(body.get("resident_id", 0)), "") or _("a resident")
             shown.append(Shown("message", item.created_at, resident,
                                body.get("direction") == "to_resident",
-                               str(body.get("body", "")), list(body.get("attachments", [])), ""))
+                               str(body.get("body", "")), list(body.get("attachments", [])),
+                               "", ""))
             continue
         message = about.get(body.get("message_uid"))
-        resident = by_id.get(message.resident_id, "") if message is not None else ""
+        resident = names.get(message.resident_id, "") if message is not None else ""
         outgoing = message is None or message.direction == "to_resident"
+        quote = ""
+        if message is not None and outgoing:  # never the text of a message kept from them
+            quote = message.body if len(message.body) <= QUOTE_CHARS \
+                else message.body[:QUOTE_CHARS].rstrip() + "…"
         shown.append(Shown("notice", item.created_at, resident or _("a resident"), outgoing,
-                           _notice_text(body, outgoing, _), [],
-                           str(body.get("notice", "")).removeprefix("message_")))
-    del names
+                           _notice_text(body, outgoing, visit), [],
+                           str(body.get("notice", "")).removeprefix("message_"), quote))
     return shown
 
 
 def _resident_names(conn: Any, contact_id: int) -> dict[int, str]:
-    from central.schema import approvals, residents
+    """The residents whose names the family may see: those who approved them."""
     rows = conn.execute(select(residents.c.id, residents.c.name)
                         .join(approvals, approvals.c.resident_id == residents.c.id)
                         .where(approvals.c.contact_id == contact_id,
@@ -278,7 +285,8 @@ def _resident_names(conn: Any, contact_id: int) -> dict[int, str]:
     return {int(r.id): str(r.name) for r in rows}
 
 
-def _notice_text(body: dict[str, Any], outgoing: bool, _: Gettext) -> str:
+def _notice_text(body: dict[str, Any], outgoing: bool, visit: Visit) -> str:
+    _, _n = visit.gettext, visit.ngettext
     notice = body.get("notice")
     if notice == "message_held":
         return _("Your message is being reviewed by staff before delivery.")
@@ -293,10 +301,12 @@ def _notice_text(body: dict[str, Any], outgoing: bool, _: Gettext) -> str:
         refunded = int(body.get("stamps_refunded") or 0)
         expired = int(body.get("stamps_expired") or 0)
         if refunded:
-            text += " " + _("{n} stamps were returned to you.", n=refunded)
+            text += " " + _n("{n} stamp was returned to you.", "{n} stamps were returned to you.",
+                             refunded)
         if expired:
-            text += " " + _("{n} of them came from a plan that has ended, and have expired "
-                            "with it.", n=expired)
+            text += " " + _n("{n} of them came from a plan that has ended, and has expired "
+                             "with it.", "{n} of them came from a plan that has ended, and have "
+                             "expired with it.", expired)
         return text
     return str(body.get("text", ""))
 

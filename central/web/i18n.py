@@ -69,3 +69,11 @@ def translator(catalog: gettext.NullTranslations) -> Gettext:
         translated = catalog.gettext(text)
         return translated.format(**values) if values else translated
     return _
+
+
+def plural_translator(catalog: gettext.NullTranslations) -> Gettext:
+    """``_n("{n} stamp", "{n} stamps", n)``: the form for ``n`` in the
+    language, with ``{n}`` (and any other values) filled in."""
+    def _n(singular: str, plural: str, n: int, /, **values: object) -> str:
+        return catalog.ngettext(singular, plural, n).format(n=n, **values)
+    return _n

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class Visit:
 
     language: str
     gettext: i18n.Gettext
+    ngettext: i18n.Gettext
     visitor_secret: str
     https: bool
     new_visitor: bool
@@ -104,8 +106,9 @@ class Site:
         language = i18n.choose(
             request.cookies.get(security.cookie_name(security.LANGUAGE, https=https)),
             request.headers.get("accept-language"))
-        visit = Visit(language, i18n.translator(self.catalogs[language]), secret, https, new,
-                      security.csrf_token(secret))
+        catalog = self.catalogs[language]
+        visit = Visit(language, i18n.translator(catalog), i18n.plural_translator(catalog),
+                      secret, https, new, security.csrf_token(secret))
         if new:
             visit.set_cookies.append((security.VISITOR, secret, security.VISITOR_MAX_AGE_S))
         return visit
@@ -114,7 +117,7 @@ class Site:
                headers: Mapping[str, str] | None = None, **context: Any) -> Response:
         visit = visit_of(request)
         page = self.env.get_template(template).render(
-            _=visit.gettext, lang=visit.language, csrf=visit.csrf,
+            _=visit.gettext, _n=visit.ngettext, lang=visit.language, csrf=visit.csrf,
             csrf_field=security.CSRF_FIELD, path=request.url.path,
             here=_here(request), **context)
         response = HTMLResponse(page, status_code=status, headers=dict(headers or {}))
@@ -133,6 +136,9 @@ def finish(request: Request, response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("Cache-Control", "no-store")
+    started = getattr(request.state, "started", None)
+    if started is not None:  # how long the server took, for the browser's tools and the bench
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
     if visit is not None:
         for name, value, max_age in visit.set_cookies:
             options = security.cookie_options(https=visit.https, max_age=max_age)
@@ -162,6 +168,7 @@ def visit_of(request: Request) -> Visit:
 async def guard(request: Request) -> Visit:
     """Every web route's first dependency: the visit, and for an unsafe
     method the form, read once, and its CSRF token checked."""
+    request.state.started = time.perf_counter()
     visit = visit_of(request)
     if request.method not in security.SAFE_METHODS:
         try:

@@ -137,7 +137,7 @@ def family_flow(v: Visitor) -> None:
     v.go("/family/write")
     v.page.get_by_label("Your message").fill("Meet at the fence on Sunday.")
     v.submit("Check the cost and send")
-    v.submit("Send for 1 stamps")
+    v.submit("Send for 1 stamp")
     assert v.page.url.endswith("/family/messages?done=held")
     [hold] = review.list_holds(f.central, scope=f.scope("reviewer"))
     review.decide(f.central, hold.hold_id, scope=f.scope("reviewer"), approve=False,
@@ -147,8 +147,9 @@ def family_flow(v: Visitor) -> None:
     assert "Marcus Webb wrote to you" in text and "The garden looks great" in text
     assert "Your message was not delivered. It is about escape or the facility's security." \
         in text
-    assert "1 stamps were returned to you." in text
+    assert "1 stamp was returned to you." in text
     assert "Your message is being reviewed by staff before delivery." in text
+    assert "Meet at the fence on Sunday." in text  # which message a notice is about
     v.go("/family/stamps")
     assert "You have 18 stamps." in v.text()
     assert re.search(r"Stamps returned\s+\+1", v.text())
@@ -167,7 +168,7 @@ def test_a_family_signs_up_is_approved_buys_stamps_writes_and_reads(
     v.go("/family/messages")
     assert "Su mensaje no fue entregado. Trata de una fuga o de la seguridad del centro." \
         in v.text()
-    assert "Se le devolvieron 1 sellos." in v.text()
+    assert "Se le devolvió 1 sello." in v.text()
     v.go("/family/stamps")
     assert "Tiene 18 sellos." in v.text()
     v.submit("Cerrar sesión")
@@ -229,7 +230,7 @@ def test_the_cost_follows_the_attachment_chosen(page: Any, web: WebServer) -> No
     approval = accounts.request_approval(f.central, cid, "874512", "mother")
     accounts.decide_approval(f.central, approval, approve=True, scope=f.scope("reviewer"))
     v.go("/family/write")
-    assert "This message will cost 1 stamps. You have 0." in v.text()
+    assert "This message will cost 1 stamp. You have 0 stamps." in v.text()
     v.page.get_by_label("A videogram (MP4, up to 30 seconds)").check()
     expect(v.page.locator("#cost")).to_contain_text("This message will cost 5 stamps.")
     assert "That is not enough." in v.page.inner_text("#cost")

@@ -60,7 +60,7 @@ def test_a_reviewer_sees_the_held_messages_of_their_facility_only(
     nav.get_by_role("link", name="Review queue").click()
     v.page.wait_for_load_state()
     v.check()
-    assert "1 held messages" in v.text()
+    assert "1 held message." in v.text()
     assert "Marcus Webb" in v.text() and "Pine" not in v.text()
     marked = v.page.locator("ol.queue mark")
     assert marked.first.inner_text() == "MEET AT the fence"
@@ -69,7 +69,7 @@ def test_a_reviewer_sees_the_held_messages_of_their_facility_only(
 
     _log_in(v, "pine-reviewer")
     v.go("/staff/review")
-    assert "1 held messages" in v.text() and "Pine Resident" in v.text()
+    assert "1 held message." in v.text() and "Pine Resident" in v.text()
     assert "Marcus" not in v.text()
     v.submit("Log out")
 

@@ -1,0 +1,143 @@
+"""Save a screenshot of every web page (family and staff) under
+docs/screenshots/web/, from the server running as its own process with a
+small facility in it, in Debian's Chromium. `make screenshots` runs it.
+
+    python scripts/web_screenshots.py [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from central.services import (  # noqa: E402 - after the path is set
+    accounts,
+    messaging,
+    money,
+    review,
+    screening_lists,
+)
+from tests.central.facility import STAFF_PASSWORD, Facility  # noqa: E402
+from tests.web.images import png  # noqa: E402
+from tests.web.rig import FAMILY_PASSWORD, WebServer, check_accessible, chromium  # noqa: E402
+
+WIDTH, HEIGHT = 1100, 760
+
+
+def stage(f: Facility, state: Path) -> int:
+    """A family with a history: approved, stamps bought, a photo sent, a
+    reply, a message held and one rejected."""
+    marcus = f.admit("874512", "Marcus Webb")
+    f.admit("903377", "Lucia Ramos")
+    cid = accounts.register_contact(f.central, "rosa.webb@example.org", "Rosa Webb",
+                                    FAMILY_PASSWORD)
+    approval = accounts.request_approval(f.central, cid, "874512", "mother")
+    accounts.decide_approval(f.central, approval, approve=True, scope=f.scope("reviewer"))
+    accounts.request_approval(f.central, cid, "903377", "friend")
+    money.buy_stamps_for_contact(f.central, cid, resident_agency_id="874512",
+                                 offer_id="bundle-20", card_token="tok_sandbox_visa",
+                                 key="screens-stamps-1")
+    photo = png(320, 200)
+    stored = f.central.blobs.put([photo], max_size=len(photo))
+    messaging.record_upload(f.central, stored.sha256, stored.size, "image/png",
+                            uploader=f"contact:{cid}", purpose="message")
+    messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="874512",
+                                body="Hello Marcus! The tomatoes came in. Grandma says hi.",
+                                attached=[messaging.Attachment("photo", stored.sha256)])
+    f.central.trust.set_balance("874512", 1000)  # type: ignore[attr-defined]
+    money.transfer_to_prepaid(f.central, marcus.id, amount_cents=1000, key="screens-fund-1")
+    money.buy_stamps_for_resident(f.central, marcus.id, offer_id="bundle-20", key="screens-m")
+    messaging.send_from_resident(f.central, marcus.id, uid=f.uid("reply"), contact_id=cid,
+                                 body="Thank you, Mom. Tell Grandma I said hi back. "
+                                      "I start the welding class on Monday.")
+    screening_lists.save_list(f.central, scope="facility", scope_id="F1", language="en",
+                              terms=["meet at the fence", "burner phone"],
+                              reach=f.scope("reviewer"))
+    messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="874512",
+                                body="Can you meet at the fence on Sunday?")
+    messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="874512",
+                                body="I will bring the burner phone next visit.")
+    [first, _second] = review.list_holds(f.central, scope=f.scope("reviewer"))
+    review.decide(f.central, first.hold_id, scope=f.scope("reviewer"), approve=False,
+                  reason_code="escape")
+    del state
+    return cid
+
+
+def shoot(page: Any, out: Path, name: str) -> None:
+    check_accessible(page)
+    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+    print(f"  {name}.png  {page.url}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots" / "web")
+    args = parser.parse_args()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="sallyport-web-screens-") as directory:
+        state = Path(directory)
+        with WebServer(f"sqlite:///{state / 'central.db'}", state / "state") as server, \
+                chromium() as browser:
+            assert server.facility is not None
+            stage(server.facility, state)
+            context = browser.new_context(locale="en-US",
+                                          viewport={"width": WIDTH, "height": HEIGHT})
+            page = context.new_page()
+            url = server.url
+
+            def go(path: str, name: str) -> None:
+                page.goto(url + path)
+                shoot(page, out, name)
+
+            go("/family/login", "family-login")
+            go("/family/signup", "family-signup")
+            page.get_by_label("Email").fill("not an address")
+            page.get_by_role("button", name="Make my account").click()
+            shoot(page, out, "family-signup-errors")
+            go("/family/login", "family-login")
+            page.get_by_label("Email").fill("rosa.webb@example.org")
+            page.get_by_label("Password").fill(FAMILY_PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            shoot(page, out, "family-home")
+            go("/family/contacts", "family-contacts")
+            go("/family/stamps", "family-stamps")
+            go("/family/write", "family-write")
+            page.get_by_label("Your message").fill("Happy birthday, Marcus! Here is the cake.")
+            page.get_by_label("A photo (JPEG or PNG)").check()
+            page.get_by_label("File").set_input_files(
+                {"name": "cake.png", "mimeType": "image/png", "buffer": png(480, 300,
+                                                                             (190, 60, 90))})
+            page.get_by_role("button", name="Check the cost and send").click()
+            shoot(page, out, "family-confirm")
+            go("/family/messages", "family-messages")
+            page.get_by_role("button", name="Español").click()
+            shoot(page, out, "family-messages-es")
+            go("/family", "family-home-es")
+            page.get_by_role("button", name="English").click()
+            go("/family/nothing-here", "family-not-found")
+            context.close()
+
+            context = browser.new_context(locale="en-US",
+                                          viewport={"width": WIDTH, "height": HEIGHT})
+            page = context.new_page()
+            go("/staff/login", "staff-login")
+            page.get_by_label("Username").fill("reviewer")
+            page.get_by_label("Password").fill(STAFF_PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            shoot(page, out, "staff-home")
+            go("/staff/review", "staff-review")
+            context.close()
+    print(f"screenshots of the web pages in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
