@@ -49,6 +49,7 @@ bench: venv
 screenshots: venv
 	$(PY) -m simulators.display $(PY) -m tests.tablet.ui_driver --out docs/screenshots/tablet
 	$(VENV)/bin/sallyport demo --walkthrough --out docs/screenshots/kiosk
+	$(PY) scripts/web_screenshots.py --out docs/screenshots/web
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -56,7 +56,8 @@ def update(language: str, directory: Path = LOCALE_DIR) -> tuple[int, int]:
             string: str | tuple[str, ...] = ("",) * new.num_plurals \
                 if isinstance(msgid, tuple) else ""
         else:
-            string = before.string
+            string = tuple(before.string) if isinstance(before.string, tuple | list) \
+                else str(before.string or "")
         new.add(msgid, string, locations=[(f, 0) for f in sorted(found[msgid])],
                 flags=("python-brace-format",) if "{" in key else ())
     dropped = sum(1 for m in old if m.id and m.id not in found

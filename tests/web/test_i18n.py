@@ -32,7 +32,8 @@ def test_every_string_is_translated_into_spanish() -> None:
     assert unused == []
     for message in spanish:
         if message.id:  # a translation fills in the same placeholders
-            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            ids = [str(i) for i in message.id] if isinstance(message.id, tuple) \
+                else [str(message.id)]
             for text in _strings(message):
                 assert _fields(text) <= _fields(" ".join(ids)), message.id
                 assert "n" in _fields(text) or not isinstance(message.id, tuple), message.id
