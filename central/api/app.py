@@ -13,11 +13,11 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from central import web
 from central.api import family, kiosk, resident, staff
 from central.api.auth import KioskVerifier
 from central.errors import CentralError
 from central.services.core import Central
+from central.web import app as web
 from device_security.pki import TrustAnchors
 from device_security.text import printable
 
