@@ -134,6 +134,10 @@ def main() -> int:
             page.get_by_role("button", name="Log in").click()
             shoot(page, out, "staff-home")
             go("/staff/review", "staff-review")
+            page.get_by_role("link", name="Review the message from Rosa Webb").first.click()
+            shoot(page, out, "staff-hold")
+            page.get_by_role("button", name="Reject it").click()
+            shoot(page, out, "staff-hold-errors")
             context.close()
     print(f"screenshots of the web pages in {out}")
     return 0

@@ -573,6 +573,10 @@ class PolicyBody(Body):
     review_attachments: bool = False
     refund_window_days: Annotated[int, Field(ge=1, le=365)] = 14
     tablet_lock_days: Annotated[int, Field(ge=1, le=365)] = 14
+    # what a family member must tell about themselves before asking to be a contact
+    family_identity_fields: Annotated[list[Literal["legal_name", "date_of_birth", "phone",
+                                                   "street_address", "id_document"]],
+                                      Field(max_length=5)] = []
 
 
 class KioskPolicyOut(BaseModel):

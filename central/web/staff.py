@@ -9,19 +9,30 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import func, select
 
 from central.api.auth import CentralDep
-from central.errors import NotFound
-from central.schema import approvals, holds, messages, residents, staff
-from central.services import accounts
+from central.blobs import check_sha256
+from central.errors import Conflict, NotFound
+from central.schema import approvals, attachments, blobs, holds, messages, residents, staff
+from central.services import accounts, review
 from central.services.scope import Scope
-from central.web import queries, security, sessions
+from central.web import family, queries, security, sessions
 from central.web.forms import Form
 from central.web.i18n import N_, Gettext
 from central.web.login import client, login, login_page
-from central.web.site import HtmlRoute, Visit, VisitDep, guard, highlighted, set_language, site_of
+from central.web.site import (
+    HtmlRoute,
+    Visit,
+    VisitDep,
+    form_of,
+    guard,
+    highlighted,
+    redirect,
+    set_language,
+    site_of,
+)
 
 AREA = security.STAFF
 HOME = "/staff"
@@ -33,8 +44,10 @@ router = APIRouter(prefix="/staff", route_class=HtmlRoute, dependencies=[Depends
 # (administrators see everything). A page is listed here once it is built.
 NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/staff", N_("Home"), frozenset(accounts.STAFF_ROLES)),
-    ("/staff/review", N_("Review queue"), frozenset({"reviewer", "investigator"})),
+    ("/staff/review", N_("Review queue"), frozenset({"reviewer"})),
 )
+DONE = {"approved": N_("The message was delivered, and its sender told."),
+        "rejected": N_("The message was rejected; both sides were told the reason.")}
 ROLES = {"reviewer": N_("Reviewer"), "administrator": N_("Administrator"),
          "technician": N_("Technician"), "investigator": N_("Investigator")}
 
@@ -71,10 +84,11 @@ def nav_for(role: str, _: Gettext) -> list[tuple[str, str]]:
 def page(request: Request, visit: Visit, template: str, who: StaffMember | None, *,
          status: int = 200, **context: Any) -> Response:
     _ = visit.gettext
+    done = DONE.get(request.query_params.get("done", ""))
     return site_of(request).render(
         request, template, status=status, area=AREA,
         who=f"{who.name} ({_(ROLES[who.role])})" if who else None,
-        nav=nav_for(who.role, _) if who else [], done="", **context)
+        nav=nav_for(who.role, _) if who else [], done=_(done) if done else "", **context)
 
 
 def require_page(who: StaffMember, path: str) -> None:
@@ -142,6 +156,84 @@ def render_queue(request: Request, visit: Visit, c: Any, who: StaffMember,
         else "staff/review.html"
     return page(request, visit, template, who, rows=shown, total=total, page_no=page_no,
                 pages=pages)
+
+
+# The reasons a reviewer can give, in the staff member's language (the same
+# codes as central.services.review; the family pages say them to families).
+REASON_LABELS = {code: text for code, text in family.REASONS.items()}
+
+
+@router.get("/review/{hold_id}")
+def hold_page(hold_id: int, request: Request, visit: VisitDep, who: MemberDep,
+              c: CentralDep) -> Response:
+    """One held message: the original with the terms marked, its translation
+    beside it, its photos and videograms, and the decision."""
+    require_page(who, "/staff/review")
+    return _hold(request, visit, c, who, hold_id, Form({}))
+
+
+def _hold(request: Request, visit: Visit, c: Any, who: StaffMember, hold_id: int,
+          form: Form, status: int = 200) -> Response:
+    _ = visit.gettext
+    held = review.get_hold(c, hold_id, scope=who.scope)
+    with c.db.read() as conn:
+        names = conn.execute(select(residents.c.name, residents.c.agency_id)
+                             .where(residents.c.id == held.message["resident_id"])).one()
+    spans = [(int(h["start"]), int(h["end"])) for h in held.hits
+             if "start" in h and h.get("field") is None]
+    return page(request, visit, "staff/hold.html", who, status=status, hold=held,
+                body=highlighted(held.message["body"], spans), resident=names, form=form,
+                reasons=[(code, _(text)) for code, text in REASON_LABELS.items()],
+                terms=sorted({str(h["term"]) for h in held.hits if h.get("term")}),
+                by_policy=any(h.get("policy") for h in held.hits))
+
+
+@router.post("/review/{hold_id}")
+def decide(hold_id: int, request: Request, visit: VisitDep, who: MemberDep,
+           c: CentralDep) -> Response:
+    """Approve (deliver) or reject with a reason: both sides are told."""
+    require_page(who, "/staff/review")
+    _ = visit.gettext
+    form = Form(form_of(visit))
+    decision = form.get("decision")
+    if decision not in ("approve", "reject"):
+        form.problem = _("Choose to deliver or to reject the message.")
+    elif decision == "reject" and form.get("reason") not in REASON_LABELS:
+        form.refuse("reason", _("A rejection needs its reason."))
+    if len(form.get("note")) > 1000:
+        form.refuse("note", _("At most {n} characters.", n=1000))
+    if form.ok:
+        try:
+            review.decide(c, hold_id, scope=who.scope, approve=decision == "approve",
+                          reason_code=form.get("reason") if decision == "reject" else None,
+                          note=form.get("note"))
+        except Conflict:
+            form.problem = _("Someone has already decided this message.")
+        else:
+            done = "approved" if decision == "approve" else "rejected"
+            return redirect(request, f"/staff/review?done={done}")
+    return _hold(request, visit, c, who, hold_id, form, status=422 if form.errors else 409)
+
+
+@router.get("/files/{sha256}")
+def held_file(sha256: str, who: MemberDep, c: CentralDep) -> Response:
+    """A photo or videogram of a message in the reviewer's reach."""
+    require_page(who, "/staff/review")
+    check_sha256(sha256)
+    with c.db.read() as conn:
+        media_type = conn.execute(
+            select(blobs.c.media_type)
+            .join(attachments, attachments.c.blob_sha256 == blobs.c.sha256)
+            .join(messages, messages.c.id == attachments.c.message_id)
+            .join(residents, residents.c.id == messages.c.resident_id)
+            .where(blobs.c.sha256 == sha256,
+                   who.scope.facilities_clause(residents.c.facility_id)).limit(1)).scalar()
+    path = c.blobs.path(sha256)
+    if media_type is None or not path.is_file():
+        raise NotFound(f"no file {sha256}")
+    return FileResponse(path, media_type=str(media_type), headers={
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
 def _int(text: str | None) -> int:

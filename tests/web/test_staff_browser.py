@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from central.schema import messages
 from central.services import accounts, messaging, money, screening_lists
 from tests.central.facility import STAFF_PASSWORD, SYSTEM
 from tests.web.rig import WebServer
@@ -78,3 +81,48 @@ def test_a_reviewer_sees_the_held_messages_of_their_facility_only(
         "link", name="Review queue").count() == 0
     v.go("/staff/review")
     assert "Not found" in v.text()
+
+
+def test_a_reviewer_reads_the_translation_and_decides(page: Any, web: WebServer) -> None:
+    """A held Spanish message, its English translation beside it (the server's
+    own offline translator), delivered; another rejected only with a reason."""
+    f = web.facility
+    assert f is not None
+    screening_lists.save_list(f.central, scope="agency", scope_id="WA", language="es",
+                              terms=["la cerca"], reach=f.scope("administrator"))
+    _held_message(web, "903377", "Lucia Ramos", "F1", "U-A", "ana@example.org",
+                  "Hola hermana. Mañana voy a pintar la cerca de la casa con papá.")
+    _held_message(web, "874512", "Marcus Webb", "F1", "U-A", "rosa@example.org",
+                  "Nos vemos en la cerca del patio el domingo.")
+    v = Visitor(page, web)
+    _log_in(v, "reviewer")
+    v.go("/staff/review")
+    assert "2 held messages" in v.text()
+    v.page.get_by_role("link", name="Review the message from Family of Lucia Ramos").click()
+    v.page.wait_for_load_state()
+    v.check()
+    original = v.page.locator("section", has=v.page.get_by_role("heading", name="Original"))
+    assert original.locator("mark").inner_text() == "la cerca"
+    translation = v.page.locator("section", has=v.page.get_by_role("heading",
+                                                                   name="Translation"))
+    assert "Tomorrow I go to paint" in translation.inner_text()  # apertium spa-eng, here
+    v.submit("Deliver it")
+    assert v.page.url.endswith("/staff/review?done=approved")
+    assert "The message was delivered" in v.text() and "1 held message." in v.text()
+    with f.central.db.read() as conn:
+        statuses = dict(conn.execute(select(messages.c.body, messages.c.status)).all())
+    assert statuses["Hola hermana. Mañana voy a pintar la cerca de la casa con papá."] == \
+        "delivered"
+    v.page.get_by_role("link", name="Review the message from Family of Marcus Webb").click()
+    v.page.wait_for_load_state()
+    v.submit("Reject it")  # no reason: refused beside the reason, nothing decided
+    assert v.page.locator("#reason-error").inner_text() == "A rejection needs its reason."
+    with f.central.db.read() as conn:
+        assert conn.execute(select(messages.c.status).where(
+            messages.c.body.like("Nos vemos%"))).scalar_one() == "held"
+    v.page.get_by_label("Reason, if you reject it").select_option("escape")
+    v.submit("Reject it")
+    assert "The message was rejected" in v.text() and "Nothing is held" in v.text()
+    with f.central.db.read() as conn:
+        assert conn.execute(select(messages.c.status, messages.c.reason_code).where(
+            messages.c.body.like("Nos vemos%"))).one() == ("rejected", "escape")

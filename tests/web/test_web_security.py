@@ -214,3 +214,13 @@ def test_identity_fields_are_checked_one_by_one() -> None:
     assert set(e.value.fields) == {"date_of_birth", "street_address"}
     with pytest.raises(ValueError, match="unknown"):
         PricingPolicy(family_identity_fields=("shoe_size",))
+
+
+def test_the_api_names_the_same_identity_fields_as_the_policy() -> None:
+    from typing import get_args
+
+    from central.api.models import PolicyBody
+    from central.pricing import IDENTITY_FIELDS
+    annotation = PolicyBody.model_fields["family_identity_fields"].annotation
+    (literal,) = get_args(annotation)
+    assert list(get_args(literal)) == list(IDENTITY_FIELDS)
