@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from central.errors import InvalidFields, InvalidInput, PolicyRefused
 
@@ -72,6 +73,13 @@ class PricingPolicy:
     tablet_lock_days: int = 14  # a tablet not docked this long locks for writing
     # what a family member must tell about themselves (names from IDENTITY_FIELDS)
     family_identity_fields: tuple[str, ...] = ()
+    tablet_price_cents: int = 0  # charged to a resident's prepaid account when given a tablet
+    # The agency's commission on each kind of revenue, in basis points (1500 = 15%),
+    # as its contract sets them: the monthly report computes them.
+    commission_tablets_bps: int = 0
+    commission_media_bps: int = 0
+    commission_stamps_bps: int = 0
+    timezone: str = "UTC"  # where the agency's days and months begin (IANA name)
 
     def __post_init__(self) -> None:
         for name in ("stamps_per_message", "stamps_per_photo", "stamps_per_videogram",
@@ -92,6 +100,15 @@ class PricingPolicy:
         if unknown:
             raise ValueError(f"family_identity_fields: unknown {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(IDENTITY_FIELDS)}")
+        if not (0 <= self.tablet_price_cents <= 100_000):
+            raise ValueError("tablet_price_cents must be in 0..100000")
+        for name in ("commission_tablets_bps", "commission_media_bps", "commission_stamps_bps"):
+            if not (0 <= getattr(self, name) <= 10_000):
+                raise ValueError(f"{name} must be in 0..10000 (basis points)")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"timezone {self.timezone!r} is no IANA time zone name") from e
 
     def offer(self, offer_id: str) -> StampOffer:
         """Raises InvalidInput when the agency sells no such offer."""

@@ -10,6 +10,17 @@ from device_security import reasons
 from device_security.pki import PeerIdentity, Role
 from device_security.registry import RegistryEntry, TabletStatus
 
+# How far a tablet's sync counter may move past the last one seen. A genuine
+# tablet raises it by one each time it greets a kiosk, refused or not: a
+# thousand is years of daily docks, or weeks of a resident plugging in twenty
+# times a day without success. A jump beyond it is a forged hello, or a
+# state from another tablet; accepting it would make every later counter of
+# the genuine tablet look like a clone, and a counter at its maximum could
+# never rise again. Staff who confirm a tablet is genuine set its counter on
+# the central server (POST /v1/staff/tablets/{serial}/counter), and the next
+# dock is within the bound again.
+MAX_COUNTER_JUMP = 1000
+
 CDC_COMM = 0x02
 CDC_DATA = 0x0A
 # A tablet presents its serial port and nothing else: no keyboard, no storage.
@@ -70,6 +81,9 @@ class PairingFacts:
     session: KioskSession | None
     counter: int | None
     extra: dict[str, str] = field(default_factory=dict)
+    # Why the kiosk's own revocation list cannot be trusted now (none, or past
+    # its next-update time); None while it is fresh.
+    revocation_list_stale: str | None = None
 
 
 def decide_pairing(facts: PairingFacts) -> Decision:
@@ -77,6 +91,9 @@ def decide_pairing(facts: PairingFacts) -> Decision:
     interfaces = check_interfaces(facts.interface_classes)
     if not interfaces.allowed:
         return interfaces
+    if facts.revocation_list_stale is not None:
+        # The kiosk cannot tell a revoked tablet from a good one: nobody docks.
+        return Decision.refuse(reasons.REVOCATION_LIST_STALE, facts.revocation_list_stale)
     if facts.channel_problem is not None or facts.peer is None:
         reason = facts.channel_problem or reasons.HANDSHAKE_FAILED
         return Decision.refuse(reason, "the tablet did not prove a valid identity")
@@ -107,6 +124,20 @@ def decide_pairing(facts: PairingFacts) -> Decision:
         return Decision.refuse(reasons.COUNTER_NOT_INCREASING,
                                f"sync counter {facts.counter} after {entry.last_counter}: "
                                "a copy of this tablet, or replayed state")
+    return check_counter_step(entry.last_counter, facts.counter)
+
+
+def check_counter_step(last: int, counter: int) -> Decision:
+    """A counter above ``last`` is allowed only within MAX_COUNTER_JUMP of it."""
+    if counter <= last:
+        return Decision.refuse(reasons.COUNTER_NOT_INCREASING,
+                               f"sync counter {counter} after {last}: "
+                               "a copy of this tablet, or replayed state")
+    if counter - last > MAX_COUNTER_JUMP:
+        return Decision.refuse(reasons.COUNTER_JUMP,
+                               f"sync counter {counter} after {last}: a jump of more than "
+                               f"{MAX_COUNTER_JUMP}; staff can set the counter of a genuine "
+                               "tablet")
     return Decision.allow()
 
 

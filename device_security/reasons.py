@@ -29,6 +29,7 @@ NOBODY_LOGGED_IN = "nobody_logged_in"
 ASSIGNED_TO_SOMEONE_ELSE = "assigned_to_someone_else"
 UNIT_NOT_ALLOWED = "unit_not_allowed"
 COUNTER_NOT_INCREASING = "counter_not_increasing"  # a clone, or a replayed state
+COUNTER_JUMP = "counter_jump"  # far above the last one: forged, or a state from elsewhere
 
 # Release tokens
 TOKEN_MALFORMED = "token_malformed"

@@ -355,6 +355,12 @@ class CounterIn(Body):
     counter: Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
+class CounterResetIn(Body):
+    """The counter staff set for a tablet they have confirmed is genuine."""
+
+    counter: Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
 class CounterOut(BaseModel):
     serial: str
     counter: int  # the tablet's sync counter as the server now holds it
@@ -577,6 +583,11 @@ class PolicyBody(Body):
     family_identity_fields: Annotated[list[Literal["legal_name", "date_of_birth", "phone",
                                                    "street_address", "id_document"]],
                                       Field(max_length=5)] = []
+    tablet_price_cents: Annotated[int, Field(ge=0, le=100_000)] = 0
+    commission_tablets_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
+    commission_media_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
+    commission_stamps_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
 
 
 class KioskPolicyOut(BaseModel):
@@ -616,3 +627,40 @@ class AuditOut(BaseModel):
     action: str
     target: str
     detail: dict[str, Any]
+
+
+class ReportLineOut(BaseModel):
+    """One facility's month, the families' line, or the total; money in cents."""
+
+    place: str
+    name: str
+    tablets_issued: int
+    tablet_sales_cents: int
+    songs: int
+    albums: int
+    videos: int
+    media_sales_cents: int
+    media_refunds_cents: int
+    media_net_cents: int
+    messages: int
+    message_stamps: int
+    stamps_sold: int
+    stamp_sales_cents: int
+    revenue_cents: int
+    commission_tablets_cents: int
+    commission_media_cents: int
+    commission_stamps_cents: int
+    commission_cents: int
+
+
+class MonthlyReportOut(BaseModel):
+    agency: str
+    month: str
+    timezone: str
+    starts_at: int
+    ends_at: int
+    commission_tablets_bps: int
+    commission_media_bps: int
+    commission_stamps_bps: int
+    lines: list[ReportLineOut]
+    total: ReportLineOut

@@ -22,6 +22,8 @@ from central.api.models import (
     AuditOut,
     BlobOut,
     CatalogItemIn,
+    CounterOut,
+    CounterResetIn,
     Created,
     Decision,
     HoldOut,
@@ -29,11 +31,13 @@ from central.api.models import (
     KeywordListOut,
     KioskIn,
     KioskStatusIn,
+    MonthlyReportOut,
     NewResidentOut,
     NoteIn,
     PinResetOut,
     PolicyBody,
     ReplyIn,
+    ReportLineOut,
     ResidentIn,
     SessionOut,
     StaffApprovalOut,
@@ -52,8 +56,10 @@ from central.services import (
     alerts,
     archive,
     media,
+    reports,
     review,
     screening_lists,
+    sync_counters,
     tickets,
 )
 from central.services.core import audit_visible
@@ -261,6 +267,18 @@ def assign_tablet(serial: Annotated[str, Path(max_length=64)], body: AssignIn, m
     return Response(status_code=204)
 
 
+@router.post("/tablets/{serial}/counter", response_model=CounterOut)
+def reset_counter(serial: Annotated[str, Path(min_length=1, max_length=64)],
+                  body: CounterResetIn, me: Technician, c: CentralDep) -> CounterOut:
+    """Set the sync counter of a tablet you have confirmed is genuine, after it
+    was refused for a counter jump (``counter_jump``): give the counter it
+    presented. A counter is only ever raised, so every kiosk takes it; the
+    change is audited."""
+    done = sync_counters.reset(c, serial, body.counter, scope=me.scope)
+    return CounterOut(serial=done.serial, counter=done.counter, reported_by=done.reported_by,
+                      reported_at=done.reported_at)
+
+
 @router.post("/tablets/{serial}/status", status_code=204)
 def tablet_status(serial: Annotated[str, Path(max_length=64)], body: TabletStatusIn,
                   me: Technician, c: CentralDep) -> Response:
@@ -342,6 +360,37 @@ def staff_status(staff_id: Id, body: StaffStatusIn, me: Admin, c: CentralDep) ->
     enable it again."""
     accounts.set_staff_status(c, staff_id, body.status, scope=me.scope)
     return Response(status_code=204)
+
+
+Month = Annotated[str, Query(min_length=7, max_length=7, pattern=r"^\d{4}-\d{2}$",
+                             description="YYYY-MM, in the agency's time zone")]
+
+def _line(line: reports.ReportLine) -> ReportLineOut:
+    return ReportLineOut(**{name: getattr(line, name) for name in ReportLineOut.model_fields})
+
+
+@router.get("/reports/monthly", response_model=MonthlyReportOut)
+def monthly_report(month: Month, me: Admin, c: CentralDep) -> MonthlyReportOut:
+    """The month's report per facility in reach and in total (an agency
+    administrator also sees what families bought): tablets given, media sold,
+    messages, stamps, and the agency's commissions."""
+    report = reports.monthly_report(c, month, scope=me.scope)
+    return MonthlyReportOut(
+        agency=report.agency, month=report.month, timezone=report.timezone,
+        starts_at=report.starts_at, ends_at=report.ends_at,
+        commission_tablets_bps=report.rates.tablets_bps,
+        commission_media_bps=report.rates.media_bps,
+        commission_stamps_bps=report.rates.stamps_bps,
+        lines=[_line(line) for line in report.lines], total=_line(report.total))
+
+
+@router.get("/reports/monthly.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def monthly_report_csv(month: Month, me: Admin, c: CentralDep) -> Response:
+    """The same report as CSV (dollars and cents), to file with the contract."""
+    report = reports.monthly_report(c, month, scope=me.scope)
+    return Response(reports.to_csv(report), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="report-{report.agency}-{month}.csv"'})
 
 
 @router.get("/audit", response_model=list[AuditOut])

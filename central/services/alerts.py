@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central.database import for_update
@@ -39,25 +39,30 @@ def record(c: Central, kiosk_id: str, report: AlertReport) -> int:
     if not (8 <= len(report.uid) <= 64):
         raise InvalidInput("an alert uid is 8-64 characters")
     with c.db.write() as conn:
-        existing = conn.execute(select(alerts.c.id).where(
-            alerts.c.kiosk_id == kiosk_id, alerts.c.uid == report.uid)).scalar()
-        if existing is not None:
-            return int(existing)
-        location = conn.execute(select(kiosks.c.location_code)
-                                .where(kiosks.c.id == kiosk_id)).scalar_one()
-        try:
-            with conn.begin_nested():
-                alert_id = int(conn.execute(alerts.insert().values(
-                    uid=report.uid, kiosk_id=kiosk_id, location_code=location,
-                    reason=report.reason, detail=report.detail,
-                    tablet_serial=report.tablet_serial,
-                    resident_agency_id=report.resident_agency_id,
-                    resident_name=report.resident_name,
-                    registered_owner=report.registered_owner, raised_at=report.raised_at,
-                    status="open").returning(alerts.c.id)).scalar_one())
-        except IntegrityError:
-            return int(conn.execute(select(alerts.c.id).where(
-                alerts.c.kiosk_id == kiosk_id, alerts.c.uid == report.uid)).scalar_one())
+        return record_in(conn, kiosk_id, report)
+
+
+def record_in(conn: Connection, kiosk_id: str, report: AlertReport) -> int:
+    """:func:`record` inside the caller's transaction."""
+    existing = conn.execute(select(alerts.c.id).where(
+        alerts.c.kiosk_id == kiosk_id, alerts.c.uid == report.uid)).scalar()
+    if existing is not None:
+        return int(existing)
+    location = conn.execute(select(kiosks.c.location_code)
+                            .where(kiosks.c.id == kiosk_id)).scalar_one()
+    try:
+        with conn.begin_nested():
+            alert_id = int(conn.execute(alerts.insert().values(
+                uid=report.uid, kiosk_id=kiosk_id, location_code=location,
+                reason=report.reason, detail=report.detail,
+                tablet_serial=report.tablet_serial,
+                resident_agency_id=report.resident_agency_id,
+                resident_name=report.resident_name,
+                registered_owner=report.registered_owner, raised_at=report.raised_at,
+                status="open").returning(alerts.c.id)).scalar_one())
+    except IntegrityError:
+        return int(conn.execute(select(alerts.c.id).where(
+            alerts.c.kiosk_id == kiosk_id, alerts.c.uid == report.uid)).scalar_one())
     log.warning("alert from kiosk %s at %s: %s (tablet %s)", printable(kiosk_id, 32),
                 printable(location, 64), printable(report.reason, 64),
                 printable(report.tablet_serial, 80))

@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import select
 
 from central.schema import tablet_counters, tablets
+from central.services import accounts
+from device_security.policy import MAX_COUNTER_JUMP
 from tests.central.api_server import ApiServer
+from tests.central.facility import STAFF_PASSWORD, SYSTEM
 from tests.central.test_api import _admit
 
 SERIAL = "JP5S-000001"
@@ -106,4 +109,60 @@ def test_only_a_kiosk_of_the_tablets_unit_reports_its_counter(api: ApiServer) ->
         "uid": "pairing-0004", "counter": 3}).status_code == 401
     assert _report(api, -1, "pairing-0005").status_code == 422
     assert _report(api, 3, "short").status_code == 422
+    assert _stored(api) == 0
+
+
+def test_a_counter_jump_is_refused_alerted_and_staff_can_vouch_for_the_tablet(
+        api: ApiServer) -> None:
+    """A report far above the stored counter (a forged hello that would lock
+    the genuine tablet out for good) is refused and raised in the staff inbox;
+    a technician who has checked the tablet raises its counter, and its next
+    dock is within the bound again."""
+    _assigned_tablet(api)
+    assert _report(api, 5, "pairing-0001").status_code == 200
+    far = 5 + MAX_COUNTER_JUMP + 1
+    jump = _report(api, far, "pairing-0002")
+    assert jump.status_code == 409 and jump.json()["error"] == "counter_jump"
+    assert _report(api, 2**63 - 1, "pairing-0003").json()["error"] == "counter_jump"
+    assert _stored(api) == 5
+    # The same report again is refused again, and alerted once.
+    assert _report(api, far, "pairing-0002").json()["error"] == "counter_jump"
+    within = _report(api, 5 + MAX_COUNTER_JUMP, "pairing-0004")  # exactly at the bound
+    assert within.status_code == 200 and _stored(api) == 5 + MAX_COUNTER_JUMP
+    tech = api.staff("technician")
+    alerts = [a for a in tech.get("/v1/staff/alerts").json() if a["reason"] == "counter_jump"]
+    assert len(alerts) == 2
+    assert {a["tablet_serial"] for a in alerts} == {SERIAL}
+    assert all(a["location_code"] == "CC-A-HALL" and a["resident_agency_id"] == "100001"
+               for a in alerts)
+    assert any(f"sync counter {far} after 5" in a["detail"] for a in alerts)
+    # Staff vouch for the tablet: its counter is raised (never lowered) ...
+    vouched = 5 + 3 * MAX_COUNTER_JUMP
+    lowered = tech.post(f"/v1/staff/tablets/{SERIAL}/counter", json={"counter": 3})
+    assert lowered.status_code == 422 and lowered.json()["error"] == "counter_not_raised"
+    set_ = tech.post(f"/v1/staff/tablets/{SERIAL}/counter", json={"counter": vouched})
+    assert set_.status_code == 200 and set_.json()["counter"] == vouched
+    [listed] = api.session("K-A2").get("/v1/kiosk/tablets").json()
+    assert listed["sync_counter"] == vouched  # every kiosk's registry follows it up
+    assert _report(api, vouched + 1, "pairing-0005").status_code == 200
+    audit = api.staff("investigator").get("/v1/staff/audit").json()
+    actions = [a["action"] for a in audit]
+    assert "tablet.counter_reset" in actions and actions.count("tablet.counter_jump") == 2
+    [reset] = [a for a in audit if a["action"] == "tablet.counter_reset"]
+    assert reset["detail"] == {"old": 5 + MAX_COUNTER_JUMP, "new": vouched}
+    assert reset["staff_id"] == api.facility.staff["technician"]
+
+
+def test_only_staff_of_the_tablets_facility_vouch_for_it(api: ApiServer) -> None:
+    _assigned_tablet(api)
+    c = api.facility.central
+    accounts.create_facility(c, "F2", "WA", "Larch", "staff@larch.example")
+    api.facility.staff["f2-technician"] = accounts.create_staff(
+        c, "f2-technician", "Other Technician", "technician", STAFF_PASSWORD, scope=SYSTEM,
+        facility_id="F2", agency_id="WA")
+    answer = api.staff("f2-technician").post(f"/v1/staff/tablets/{SERIAL}/counter",
+                                             json={"counter": 500})
+    assert answer.status_code == 404
+    assert api.staff("reviewer").post(f"/v1/staff/tablets/{SERIAL}/counter",
+                                      json={"counter": 500}).status_code == 403  # a role
     assert _stored(api) == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from device_security.channel import Credentials
 from device_security.pairing import DockedTablet, PairingGate, PairingResult, TabletTerms
 from device_security.policy import KioskSession
 from device_security.registry import Registry
+from device_security.secure_element import KeyFileSecureElement
 from hw.errors import DeviceGone
 from hw.hotplug import UdevHotplug
 from hw.serial_link import SerialLink, open_link
@@ -45,7 +47,7 @@ class Dock:
     registry: Registry
     inbox: Inbox
     links: list[SerialLink]
-    terms: TabletTerms = field(default_factory=TabletTerms)  # what the gate tells tablets
+    terms: TabletTerms = field(default_factory=lambda: TabletTerms(unit="B-2"))  # to tablets
 
     def provision(self, name: str, owner: str | None = None, owner_name: str = "",
                   **tablet: object) -> str:
@@ -103,7 +105,8 @@ def dock(world: World, tmp_path: Path) -> Iterator[Dock]:
             registry=registry,
             alerter=Alerter(AlertQueue(root / "alerts.db"), SmtpAlertMailer(SmtpSettings(
                 "127.0.0.1", port, "kiosk@cedar.test", "staff@cedar.test", timeout=5))),
-            kiosk_location="K-B2-01", handshake_timeout=5, terms=lambda: d.terms)
+            kiosk_location="K-B2-01", handshake_timeout=5, terms=lambda: d.terms,
+            sign=KeyFileSecureElement(root / "kiosk" / "key.pem").sign)
         d = Dock(world, root, gate, registry, inbox, [])
         try:
             yield d
@@ -171,6 +174,26 @@ def test_a_clone_replaying_the_counter_is_refused(dock: Dock) -> None:
     shutil.rmtree(directory)
     shutil.copytree(image, directory)  # the clone: same key, serial and (old) counter
     refused(dock.dock("T1", ANA), reasons.COUNTER_NOT_INCREASING)
+
+
+def test_a_counter_jump_is_refused_and_alerted_until_staff_vouch_for_the_tablet(
+        dock: Dock) -> None:
+    """A tablet whose state says it has docked thousands of times more than the
+    registry has seen (a forged or transplanted state) is refused with its own
+    reason and staff are mailed; once staff have vouched for it (the central
+    server raises its counter, and the kiosk's registry follows), it docks."""
+    serial = dock.provision("T1", "A100", "Ana Reyes")
+    state = dock.world.tablet("T1").directory / "state.json"
+    state.write_text(json.dumps({"counter": 5000, "released": False, "used_tokens": []}))
+    refused(dock.dock("T1", ANA), reasons.COUNTER_JUMP)
+    mail = dock.inbox.wait(1)[0].get_content()
+    assert reasons.COUNTER_JUMP in mail and serial in mail
+    entry = dock.registry.get(serial)
+    assert entry is not None and entry.last_counter == 0  # the jump was not taken
+    dock.done()
+    dock.world.unplug("T1")
+    assert dock.registry.advance_counter(serial, 5001)  # as a round brings the vouched counter
+    assert dock.dock("T1", ANA).decision.allowed
 
 
 def test_a_composite_device_with_a_keyboard_is_refused_before_any_data(dock: Dock) -> None:

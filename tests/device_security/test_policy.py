@@ -8,9 +8,11 @@ import pytest
 from device_security import reasons
 from device_security.pki import PeerIdentity, Role
 from device_security.policy import (
+    MAX_COUNTER_JUMP,
     Decision,
     KioskSession,
     PairingFacts,
+    check_counter_step,
     check_interfaces,
     decide_access,
     decide_pairing,
@@ -50,12 +52,22 @@ def test_the_owner_at_their_unit_with_a_new_counter_pairs() -> None:
     ({"counter": 4}, reasons.COUNTER_NOT_INCREASING),
     ({"counter": 1}, reasons.COUNTER_NOT_INCREASING),
     ({"counter": None}, reasons.COUNTER_NOT_INCREASING),
+    ({"counter": 4 + MAX_COUNTER_JUMP + 1}, reasons.COUNTER_JUMP),
+    ({"counter": 2**63 - 1}, reasons.COUNTER_JUMP),
 ])
 def test_each_rule_refuses_with_its_reason(change: dict[str, object], reason: str) -> None:
     decision = decide_pairing(dataclasses.replace(GOOD, **change))  # type: ignore[arg-type]
     assert not decision.allowed
     assert decision.reason == reason
     assert decision.detail
+
+
+def test_a_counter_may_climb_by_the_bound_and_no_further() -> None:
+    assert decide_pairing(dataclasses.replace(GOOD, counter=4 + MAX_COUNTER_JUMP)).allowed
+    assert check_counter_step(0, MAX_COUNTER_JUMP).allowed
+    jump = check_counter_step(0, MAX_COUNTER_JUMP + 1)
+    assert jump.reason == reasons.COUNTER_JUMP and f"{MAX_COUNTER_JUMP + 1} after 0" in jump.detail
+    assert check_counter_step(7, 7).reason == reasons.COUNTER_NOT_INCREASING
 
 
 def test_interfaces_are_checked_first() -> None:
