@@ -138,6 +138,11 @@ def main() -> int:
             shoot(page, out, "staff-hold")
             page.get_by_role("button", name="Reject it").click()
             shoot(page, out, "staff-hold-errors")
+            page.get_by_role("button", name="Log out").click()
+            page.get_by_label("Username").fill("administrator")
+            page.get_by_label("Password").fill(STAFF_PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            go("/staff/reports", "staff-report")
             context.close()
     print(f"screenshots of the web pages in {out}")
     return 0

@@ -5,6 +5,7 @@ administrator: the whole agency). Every page takes the staff member's
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -14,11 +15,12 @@ from sqlalchemy import func, select
 
 from central.api.auth import CentralDep
 from central.blobs import check_sha256
-from central.errors import Conflict, NotFound
+from central.errors import Conflict, InvalidInput, NotFound
 from central.schema import approvals, attachments, blobs, holds, messages, residents, staff
-from central.services import accounts, review
+from central.services import accounts, reports, review
 from central.services.scope import Scope
 from central.web import family, queries, security, sessions
+from central.web.charts import bars
 from central.web.forms import Form
 from central.web.i18n import N_, Gettext
 from central.web.login import client, login, login_page
@@ -26,6 +28,7 @@ from central.web.site import (
     HtmlRoute,
     Visit,
     VisitDep,
+    dollars,
     form_of,
     guard,
     highlighted,
@@ -45,6 +48,7 @@ router = APIRouter(prefix="/staff", route_class=HtmlRoute, dependencies=[Depends
 NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/staff", N_("Home"), frozenset(accounts.STAFF_ROLES)),
     ("/staff/review", N_("Review queue"), frozenset({"reviewer"})),
+    ("/staff/reports", N_("Monthly report"), frozenset({"administrator"})),
 )
 DONE = {"approved": N_("The message was delivered, and its sender told."),
         "rejected": N_("The message was rejected; both sides were told the reason.")}
@@ -234,6 +238,69 @@ def held_file(sha256: str, who: MemberDep, c: CentralDep) -> Response:
     return FileResponse(path, media_type=str(media_type), headers={
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+# The report's columns on the page, in the staff member's language.
+REPORT_COLUMNS = (
+    ("tablets_issued", N_("Tablets given")), ("songs", N_("Songs")), ("albums", N_("Albums")),
+    ("videos", N_("Videos")), ("messages", N_("Messages")), ("stamps_sold", N_("Stamps sold")),
+    ("tablet_sales_cents", N_("Tablet sales")), ("media_net_cents", N_("Media, net")),
+    ("stamp_sales_cents", N_("Stamp sales")), ("revenue_cents", N_("Revenue")),
+    ("commission_cents", N_("Commission")),
+)
+
+
+def _month_now(c: Any) -> str:
+    return datetime.datetime.fromtimestamp(c.clock(), datetime.UTC).strftime("%Y-%m")
+
+
+@router.get("/reports")
+def report_page(request: Request, visit: VisitDep, who: MemberDep, c: CentralDep) -> Response:
+    """The month's report (contract F.7): per facility and in total, charts
+    drawn on the server with their numbers in a table beside each, and CSV."""
+    require_page(who, "/staff/reports")
+    _ = visit.gettext
+    month = request.query_params.get("month") or _month_now(c)
+    form = Form({"month": month})
+    try:
+        report = reports.monthly_report(c, month, scope=who.scope)
+    except InvalidInput:
+        form.refuse("month", _("Choose a month, as YYYY-MM."))
+        return page(request, visit, "staff/report.html", who, status=422, form=form,
+                    report=None, charts=[], columns=[])
+    names = {reports.FAMILIES: _("Families")}
+    lines = [(names.get(line.place, line.name), line) for line in report.lines]
+
+    def money(cents: int) -> str:
+        return dollars(cents)
+    charts = []
+    for key, title, show in (
+            ("revenue_cents", _("Revenue by facility"), money),
+            ("messages", _("Messages carried by facility"), str),
+            ("commission_cents", _("The agency's commission by facility"), money)):
+        items = [(name, int(getattr(line, key))) for name, line in lines]
+        charts.append((key, title, bars(title, items, show=show, chart_id=f"chart-{key}"),
+                       [(name, show(value)) for name, value in items],
+                       show(int(getattr(report.total, key)))))
+    columns = [(key, _(label)) for key, label in REPORT_COLUMNS]
+    return page(request, visit, "staff/report.html", who, form=form, report=report,
+                lines=lines, charts=charts, columns=columns, cell=_report_cell)
+
+
+def _report_cell(line: reports.ReportLine, key: str) -> str:
+    value = int(getattr(line, key))
+    return dollars(value) if key.endswith("_cents") else f"{value:,}"
+
+
+@router.get("/reports/monthly.csv")
+def report_csv(request: Request, who: MemberDep, c: CentralDep) -> Response:
+    """The same report as CSV, to download."""
+    require_page(who, "/staff/reports")
+    month = request.query_params.get("month") or _month_now(c)
+    report = reports.monthly_report(c, month, scope=who.scope)
+    return Response(reports.to_csv(report), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="report-{report.agency}-{month}.csv"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 def _int(text: str | None) -> int:

@@ -4,6 +4,7 @@ with the terms that held each message marked."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -126,3 +127,44 @@ def test_a_reviewer_reads_the_translation_and_decides(page: Any, web: WebServer)
     with f.central.db.read() as conn:
         assert conn.execute(select(messages.c.status, messages.c.reason_code).where(
             messages.c.body.like("Nos vemos%"))).one() == ("rejected", "escape")
+
+
+def test_an_administrator_reads_the_month_and_downloads_it_as_csv(
+        page: Any, web: WebServer) -> None:
+    """The month's report as charts drawn on the server with their numbers
+    beside them, and the CSV the report service writes, from the ledger."""
+    import datetime
+
+    from central.services import reports
+    f = web.facility
+    assert f is not None
+    f.admit("874512", "Marcus Webb")
+    cid = f.family("rosa@example.org", "Rosa Webb", approved_for="874512")
+    for key, offer in (("report-1", "bundle-20"), ("report-2", "bundle-60")):
+        money.buy_stamps_for_contact(f.central, cid, resident_agency_id="874512",
+                                     offer_id=offer, card_token="tok_sandbox_visa", key=key)
+    messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="874512",
+                                body="See you Sunday.")
+    month = datetime.datetime.fromtimestamp(f.clock(), datetime.UTC).strftime("%Y-%m")
+    v = Visitor(page, web)
+    _log_in(v, "administrator")
+    v.page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Monthly report").click()
+    v.page.wait_for_load_state()
+    v.check()
+    assert v.page.get_by_label("Month").input_value() == month
+    chart = v.page.get_by_role("img", name="Revenue by facility")
+    assert chart.count() == 1
+    revenue = v.page.locator("section", has=v.page.get_by_role("heading",
+                                                               name="Revenue by facility"))
+    assert "Families $15.00" in " ".join(revenue.locator("tbody").inner_text().split())
+    assert "$15.00" in revenue.locator("tfoot").inner_text()
+    with v.page.expect_download() as download:
+        v.page.get_by_role("link", name="Download as CSV").click()
+    got = Path(download.value.path()).read_bytes().decode()
+    expected = reports.to_csv(reports.monthly_report(f.central, month,
+                                                     scope=f.scope("administrator")))
+    assert got == expected
+    assert ",80,15.00," in got  # 80 stamps sold for $15.00: what the ledger holds
+    v.go("/staff/reports?month=2026-13")
+    assert "Choose a month" in v.page.locator("#month-error").inner_text()
