@@ -63,6 +63,12 @@ def stage(f: Facility, state: Path) -> int:
                                 body="Can you meet at the fence on Sunday?")
     messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="874512",
                                 body="I will bring the burner phone next visit.")
+    from central.services import alerts
+    alerts.record(f.central, "K-A1", alerts.AlertReport(
+        uid="screens-alert-1", reason="assigned_to_someone_else",
+        detail="The tablet JP5S-000003 is assigned to another resident.",
+        tablet_serial="JP5S-000003", resident_agency_id="874512", resident_name="Marcus Webb",
+        registered_owner="Dale Porter (761204)", raised_at=f.clock()))
     [first, _second] = review.list_holds(f.central, scope=f.scope("reviewer"))
     review.decide(f.central, first.hold_id, scope=f.scope("reviewer"), approve=False,
                   reason_code="escape")
@@ -143,6 +149,7 @@ def main() -> int:
             page.get_by_label("Password").fill(STAFF_PASSWORD)
             page.get_by_role("button", name="Log in").click()
             go("/staff/reports", "staff-report")
+            go("/staff/alerts", "staff-alerts")
             context.close()
     print(f"screenshots of the web pages in {out}")
     return 0

@@ -17,7 +17,7 @@ from central.api.auth import CentralDep
 from central.blobs import check_sha256
 from central.errors import Conflict, InvalidInput, NotFound
 from central.schema import approvals, attachments, blobs, holds, messages, residents, staff
-from central.services import accounts, reports, review
+from central.services import accounts, alerts, reports, review
 from central.services.scope import Scope
 from central.web import family, queries, security, sessions
 from central.web.charts import bars
@@ -48,9 +48,12 @@ router = APIRouter(prefix="/staff", route_class=HtmlRoute, dependencies=[Depends
 NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/staff", N_("Home"), frozenset(accounts.STAFF_ROLES)),
     ("/staff/review", N_("Review queue"), frozenset({"reviewer"})),
+    ("/staff/alerts", N_("Alerts"), frozenset({"technician", "investigator"})),
     ("/staff/reports", N_("Monthly report"), frozenset({"administrator"})),
 )
-DONE = {"approved": N_("The message was delivered, and its sender told."),
+DONE = {"acknowledged": N_("The alert is acknowledged."),
+        "noted": N_("Your note is added to the alert."),
+        "approved": N_("The message was delivered, and its sender told."),
         "rejected": N_("The message was rejected; both sides were told the reason.")}
 ROLES = {"reviewer": N_("Reviewer"), "administrator": N_("Administrator"),
          "technician": N_("Technician"), "investigator": N_("Investigator")}
@@ -301,6 +304,59 @@ def report_csv(request: Request, who: MemberDep, c: CentralDep) -> Response:
     return Response(reports.to_csv(report), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="report-{report.agency}-{month}.csv"',
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+ALERT_STATES = {"open": N_("Open"), "acknowledged": N_("Acknowledged")}
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, visit: VisitDep, who: MemberDep, c: CentralDep) -> Response:
+    """Unauthorized connections reported by kiosks, newest first: who was
+    logged in, where, which tablet and whose it is."""
+    require_page(who, "/staff/alerts")
+    return _alerts(request, visit, c, who, {})
+
+
+def _alerts(request: Request, visit: Visit, c: Any, who: StaffMember,
+            forms_: dict[int, Form], status: int = 200) -> Response:
+    _ = visit.gettext
+    state = request.query_params.get("status", "open")
+    if state not in ALERT_STATES:
+        state = "open"
+    rows = alerts.inbox(c, state, scope=who.scope)
+    with c.db.read() as conn:
+        ids = {n["staff_id"] for r in rows for n in r["notes"]} | \
+            {r["acknowledged_by"] for r in rows if r["acknowledged_by"]}
+        names = dict(conn.execute(select(staff.c.id, staff.c.name)
+                                  .where(staff.c.id.in_(sorted(ids)))).all()) if ids else {}
+    return page(request, visit, "staff/alerts.html", who, status=status, rows=rows,
+                state=state, states={k: _(v) for k, v in ALERT_STATES.items()},
+                names=names, forms=forms_, blank=Form({}))
+
+
+@router.post("/alerts/{alert_id}")
+def alert_act(alert_id: int, request: Request, visit: VisitDep, who: MemberDep,
+              c: CentralDep) -> Response:
+    """Acknowledge an alert, or add a note to it."""
+    require_page(who, "/staff/alerts")
+    _ = visit.gettext
+    form = Form(form_of(visit))
+    action = form.get("action")
+    note = form.get("note")
+    if len(note) > 2000:
+        form.refuse("note", _("At most {n} characters.", n=2000))
+    if action == "note" and not note:
+        form.refuse("note", _("Write the note first."))
+    if action not in ("acknowledge", "note"):
+        form.problem = _("Choose to acknowledge the alert or to add a note.")
+    if form.ok:
+        if action == "acknowledge":
+            alerts.acknowledge(c, alert_id, scope=who.scope, note=note)
+        else:
+            alerts.add_note(c, alert_id, scope=who.scope, text=note)
+        done = "acknowledged" if action == "acknowledge" else "noted"
+        return redirect(request, f"/staff/alerts?done={done}")
+    return _alerts(request, visit, c, who, {alert_id: form}, status=422)
 
 
 def _int(text: str | None) -> int:

@@ -34,8 +34,14 @@ class Visitor:
         self.check()
 
     def submit(self, name: str) -> None:
-        self.page.get_by_role("button", name=name, exact=True).click()
-        self.page.wait_for_load_state()
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name=name, exact=True).click()
+        self.check()
+
+    def follow(self, name: str, *, within: str | None = None) -> None:
+        scope = self.page.get_by_role("navigation", name=within) if within else self.page
+        with self.page.expect_navigation():
+            scope.get_by_role("link", name=name).first.click()
         self.check()
 
     def check(self) -> None:

@@ -61,9 +61,7 @@ def test_a_reviewer_sees_the_held_messages_of_their_facility_only(
     assert "Held messages" in v.text()
     nav = v.page.get_by_role("navigation", name="Main")
     assert nav.get_by_role("link", name="Review queue").is_visible()
-    nav.get_by_role("link", name="Review queue").click()
-    v.page.wait_for_load_state()
-    v.check()
+    v.follow("Review queue", within="Main")
     assert "1 held message." in v.text()
     assert "Marcus Webb" in v.text() and "Pine" not in v.text()
     marked = v.page.locator("ol.queue mark")
@@ -99,9 +97,7 @@ def test_a_reviewer_reads_the_translation_and_decides(page: Any, web: WebServer)
     _log_in(v, "reviewer")
     v.go("/staff/review")
     assert "2 held messages" in v.text()
-    v.page.get_by_role("link", name="Review the message from Family of Lucia Ramos").click()
-    v.page.wait_for_load_state()
-    v.check()
+    v.follow("Review the message from Family of Lucia Ramos")
     original = v.page.locator("section", has=v.page.get_by_role("heading", name="Original"))
     assert original.locator("mark").inner_text() == "la cerca"
     translation = v.page.locator("section", has=v.page.get_by_role("heading",
@@ -114,8 +110,7 @@ def test_a_reviewer_reads_the_translation_and_decides(page: Any, web: WebServer)
         statuses = dict(conn.execute(select(messages.c.body, messages.c.status)).all())
     assert statuses["Hola hermana. Mañana voy a pintar la cerca de la casa con papá."] == \
         "delivered"
-    v.page.get_by_role("link", name="Review the message from Family of Marcus Webb").click()
-    v.page.wait_for_load_state()
+    v.follow("Review the message from Family of Marcus Webb")
     v.submit("Reject it")  # no reason: refused beside the reason, nothing decided
     assert v.page.locator("#reason-error").inner_text() == "A rejection needs its reason."
     with f.central.db.read() as conn:
@@ -148,10 +143,7 @@ def test_an_administrator_reads_the_month_and_downloads_it_as_csv(
     month = datetime.datetime.fromtimestamp(f.clock(), datetime.UTC).strftime("%Y-%m")
     v = Visitor(page, web)
     _log_in(v, "administrator")
-    v.page.get_by_role("navigation", name="Main").get_by_role(
-        "link", name="Monthly report").click()
-    v.page.wait_for_load_state()
-    v.check()
+    v.follow("Monthly report", within="Main")
     assert v.page.get_by_label("Month").input_value() == month
     chart = v.page.get_by_role("img", name="Revenue by facility")
     assert chart.count() == 1
@@ -168,3 +160,33 @@ def test_an_administrator_reads_the_month_and_downloads_it_as_csv(
     assert ",80,15.00," in got  # 80 stamps sold for $15.00: what the ledger holds
     v.go("/staff/reports?month=2026-13")
     assert "Choose a month" in v.page.locator("#month-error").inner_text()
+
+
+def test_a_technician_reads_an_alert_and_acknowledges_it_with_a_note(
+        page: Any, web: WebServer) -> None:
+    from central.services import alerts
+    f = web.facility
+    assert f is not None
+    accounts.create_facility(f.central, "F2", "WA", "Pine Hill", "staff@pine.example")
+    accounts.create_unit(f.central, "U-P", "F2", "P unit")
+    accounts.register_kiosk(f.central, "K-P1", "PH-P-DAYROOM", "U-P", None, scope=SYSTEM)
+    for kiosk, uid, serial in (("K-A1", "alert-0001", "JP5S-000777"),
+                               ("K-P1", "alert-0002", "JP5S-000999")):
+        alerts.record(f.central, kiosk, alerts.AlertReport(
+            uid=uid, reason="assigned_to_someone_else", detail="the tablet is another's",
+            tablet_serial=serial, resident_agency_id="874512", resident_name="Marcus Webb",
+            registered_owner="Dale Porter (761204)", raised_at=f.clock()))
+    v = Visitor(page, web)
+    _log_in(v, "technician")
+    v.follow("Alerts", within="Main")
+    text = v.text()
+    assert "CC-A-DAYROOM" in text and "JP5S-000777" in text and "Dale Porter (761204)" in text
+    assert "Marcus Webb (874512)" in text
+    assert "JP5S-000999" not in text and "PH-P" not in text  # another facility's
+    v.submit("Add the note")
+    assert v.page.locator(".error").inner_text() == "Write the note first."
+    v.page.get_by_label("Note").fill("Called the unit officer; Dale's tablet was taken back.")
+    v.submit("Acknowledge")
+    assert "The alert is acknowledged." in v.text() and "No alerts here." in v.text()
+    v.follow("Acknowledged")
+    assert "Called the unit officer" in v.text() and "Technician" in v.text()
