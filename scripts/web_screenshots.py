@@ -23,7 +23,7 @@ from central.services import (  # noqa: E402 - after the path is set
     review,
     screening_lists,
 )
-from tests.central.facility import STAFF_PASSWORD, Facility  # noqa: E402
+from tests.central.facility import STAFF_PASSWORD, SYSTEM, Facility  # noqa: E402
 from tests.web.images import png  # noqa: E402
 from tests.web.rig import FAMILY_PASSWORD, WebServer, check_accessible, chromium  # noqa: E402
 
@@ -69,6 +69,10 @@ def stage(f: Facility, state: Path) -> int:
         detail="The tablet JP5S-000003 is assigned to another resident.",
         tablet_serial="JP5S-000003", resident_agency_id="874512", resident_name="Marcus Webb",
         registered_owner="Dale Porter (761204)", raised_at=f.clock()))
+    for serial, owner in (("JP5S-000001", marcus.id), ("JP5S-000002", None)):
+        accounts.register_tablet(f.central, serial, None, scope=SYSTEM, facility_id="F1")
+        if owner is not None:
+            accounts.assign_tablet(f.central, serial, owner, scope=SYSTEM)
     [first, _second] = review.list_holds(f.central, scope=f.scope("reviewer"))
     review.decide(f.central, first.hold_id, scope=f.scope("reviewer"), approve=False,
                   reason_code="escape")
@@ -150,6 +154,7 @@ def main() -> int:
             page.get_by_role("button", name="Log in").click()
             go("/staff/reports", "staff-report")
             go("/staff/alerts", "staff-alerts")
+            go("/staff/devices", "staff-devices")
             context.close()
     print(f"screenshots of the web pages in {out}")
     return 0

@@ -183,3 +183,38 @@ def review_queue(conn: Connection, scope: Scope, page: int,
                        counts.get(r.message_id, {}).get("photo", 0),
                        counts.get(r.message_id, {}).get("videogram", 0), json.loads(r.hits))
             for r in rows], total
+
+
+# -- devices ---------------------------------------------------------------------
+
+
+def kiosks_in(conn: Connection, scope: Scope) -> list[Any]:
+    from central.schema import kiosks, units
+    return list(conn.execute(
+        select(kiosks.c.id, kiosks.c.location_code, kiosks.c.unit_id, kiosks.c.status,
+               kiosks.c.last_seen_at, units.c.name.label("unit_name"))
+        .join(units, units.c.id == kiosks.c.unit_id)
+        .where(scope.units_clause(kiosks.c.unit_id), kiosks.c.status != "retired")
+        .order_by(kiosks.c.unit_id, kiosks.c.id)).all())
+
+
+def tablets_in(conn: Connection, scope: Scope, page: int, size: int = 50) -> tuple[list[Any], int]:
+    """Tablets of the staff member's facilities (or, registered before tablets
+    had one, of their residents), with their owners; and how many in all."""
+    from sqlalchemy import or_
+
+    from central.schema import tablets
+    where = or_(scope.facilities_clause(tablets.c.facility_id),
+                and_(tablets.c.facility_id.is_(None),
+                     scope.facilities_clause(residents.c.facility_id)))
+    joined = tablets.outerjoin(residents, residents.c.id == tablets.c.resident_id)
+    total = int(conn.execute(select(func.count()).select_from(joined).where(where))
+                .scalar_one())
+    rows = conn.execute(
+        select(tablets.c.serial, tablets.c.status, tablets.c.facility_id,
+               tablets.c.last_dock_at, tablets.c.last_dock_kiosk,
+               residents.c.name.label("owner"), residents.c.agency_id.label("owner_id"),
+               residents.c.agency.label("agency"))
+        .select_from(joined).where(where).order_by(tablets.c.serial)
+        .offset(page * size).limit(size)).all()
+    return list(rows), total

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 
 from central.api.auth import CentralDep
 from central.blobs import check_sha256
-from central.errors import Conflict, InvalidInput, NotFound
+from central.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from central.schema import approvals, attachments, blobs, holds, messages, residents, staff
 from central.services import accounts, alerts, reports, review
 from central.services.scope import Scope
-from central.web import family, queries, security, sessions
+from central.web import family, forms, queries, security, sessions
 from central.web.charts import bars
 from central.web.forms import Form
 from central.web.i18n import N_, Gettext
@@ -49,9 +49,13 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/staff", N_("Home"), frozenset(accounts.STAFF_ROLES)),
     ("/staff/review", N_("Review queue"), frozenset({"reviewer"})),
     ("/staff/alerts", N_("Alerts"), frozenset({"technician", "investigator"})),
+    ("/staff/devices", N_("Devices"), frozenset({"technician"})),
     ("/staff/reports", N_("Monthly report"), frozenset({"administrator"})),
 )
-DONE = {"acknowledged": N_("The alert is acknowledged."),
+DONE = {"kiosk": N_("The kiosk's status is changed."),
+        "tablet": N_("The tablet's status is changed."),
+        "assigned": N_("The tablet is given to the resident."),
+        "acknowledged": N_("The alert is acknowledged."),
         "noted": N_("Your note is added to the alert."),
         "approved": N_("The message was delivered, and its sender told."),
         "rejected": N_("The message was rejected; both sides were told the reason.")}
@@ -357,6 +361,84 @@ def alert_act(alert_id: int, request: Request, visit: VisitDep, who: MemberDep,
         done = "acknowledged" if action == "acknowledge" else "noted"
         return redirect(request, f"/staff/alerts?done={done}")
     return _alerts(request, visit, c, who, {alert_id: form}, status=422)
+
+
+KIOSK_STATES = {"in_service": N_("In service"), "out_of_service": N_("Out of service"),
+                "retired": N_("Retired")}
+TABLET_STATES = {"active": N_("Active"), "lost": N_("Lost"), "released": N_("Released"),
+                 "retired": N_("Retired")}
+DEVICES_PAGE = 50
+
+
+@router.get("/devices")
+def devices_page(request: Request, visit: VisitDep, who: MemberDep, c: CentralDep) -> Response:
+    """Kiosks (status, last seen) and tablets (owner, last dock, whether it is
+    locked for writing, status), with the changes a technician makes."""
+    require_page(who, "/staff/devices")
+    return _devices(request, visit, c, who, Form({}))
+
+
+def _devices(request: Request, visit: Visit, c: Any, who: StaffMember, form: Form,
+             status: int = 200) -> Response:
+    _ = visit.gettext
+    page_no = _int(request.query_params.get("page"))
+    with c.db.read() as conn:
+        kiosk_rows = queries.kiosks_in(conn, who.scope)
+        tablet_rows, total = queries.tablets_in(conn, who.scope, page_no, DEVICES_PAGE)
+        lock_days = {a: queries.policy(conn, a).tablet_lock_days
+                     for a in {r.agency for r in tablet_rows if r.agency}}
+    now = c.clock()
+    locked = {r.serial: r.agency is not None and r.status == "active" and (
+        r.last_dock_at is None or now - int(r.last_dock_at) > lock_days[r.agency] * 86400)
+        for r in tablet_rows}
+    return page(request, visit, "staff/devices.html", who, status=status, form=form,
+                kiosks=kiosk_rows, tablets=tablet_rows, locked=locked, page_no=page_no,
+                more=(page_no + 1) * DEVICES_PAGE < total, total=total,
+                kiosk_states=[(k, _(v)) for k, v in KIOSK_STATES.items()],
+                tablet_states=[(k, _(v)) for k, v in TABLET_STATES.items()])
+
+
+@router.post("/devices/kiosks/{kiosk_id}")
+def kiosk_status(kiosk_id: str, request: Request, visit: VisitDep, who: MemberDep,
+                 c: CentralDep) -> Response:
+    require_page(who, "/staff/devices")
+    _ = visit.gettext
+    form = Form(form_of(visit))
+    forms.check_choice(form, "status", KIOSK_STATES, _)
+    if not form.ok:
+        return _devices(request, visit, c, who, form, status=422)
+    accounts.set_kiosk_status(c, kiosk_id, form.get("status"), scope=who.scope)
+    return redirect(request, "/staff/devices?done=kiosk")
+
+
+@router.post("/devices/tablets/{serial}")
+def tablet_change(serial: str, request: Request, visit: VisitDep, who: MemberDep,
+                  c: CentralDep) -> Response:
+    """Give a tablet to a resident (by agency ID), or change its status."""
+    require_page(who, "/staff/devices")
+    _ = visit.gettext
+    form = Form(form_of(visit))
+    action = form.get("action")
+    if action == "assign":
+        field = f"resident-{serial}"
+        agency_id = form.get("resident")
+        try:
+            with c.db.read() as conn:
+                resident_row = accounts.resident(conn, agency_id=agency_id)
+            accounts.assign_tablet(c, serial, int(resident_row.id), scope=who.scope)
+        except NotFound:
+            form.refuse(field, _("No resident of your facility has this ID number."))
+        except PolicyRefused as e:
+            form.refuse(field, e.message)
+        else:
+            return redirect(request, "/staff/devices?done=assigned")
+        form.values[field] = agency_id
+        return _devices(request, visit, c, who, form, status=422)
+    forms.check_choice(form, "status", TABLET_STATES, _)
+    if not form.ok:
+        return _devices(request, visit, c, who, form, status=422)
+    accounts.set_tablet_status(c, serial, form.get("status"), scope=who.scope)
+    return redirect(request, "/staff/devices?done=tablet")
 
 
 def _int(text: str | None) -> int:

@@ -4,6 +4,7 @@ with the terms that held each message marked."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,43 @@ def test_a_technician_reads_an_alert_and_acknowledges_it_with_a_note(
     assert "The alert is acknowledged." in v.text() and "No alerts here." in v.text()
     v.follow("Acknowledged")
     assert "Called the unit officer" in v.text() and "Technician" in v.text()
+
+
+def test_a_technician_changes_kiosks_and_tablets_of_their_facility(
+        page: Any, web: WebServer) -> None:
+    from sqlalchemy import select as select_
+
+    from central.schema import kiosks, tablets
+    f = web.facility
+    assert f is not None
+    accounts.create_facility(f.central, "F2", "WA", "Pine Hill", "staff@pine.example")
+    accounts.create_unit(f.central, "U-P", "F2", "P unit")
+    accounts.register_kiosk(f.central, "K-P1", "PH-P-DAYROOM", "U-P", None, scope=SYSTEM)
+    accounts.register_tablet(f.central, "JP5S-000001", None, scope=SYSTEM, facility_id="F1")
+    accounts.register_tablet(f.central, "JP5S-000002", None, scope=SYSTEM, facility_id="F1")
+    accounts.register_tablet(f.central, "JP5S-000900", None, scope=SYSTEM, facility_id="F2")
+    f.admit("874512", "Marcus Webb")
+    v = Visitor(page, web)
+    _log_in(v, "technician")
+    v.follow("Devices", within="Main")
+    text = v.text()
+    assert "CC-A-DAYROOM" in text and "JP5S-000001" in text
+    assert "PH-P" not in text and "JP5S-000900" not in text  # another facility's
+    v.page.get_by_label("Status of kiosk K-A1").select_option("out_of_service")
+    v.submit("Change kiosk K-A1")
+    assert "The kiosk's status is changed." in v.text()
+    v.page.get_by_label("Resident ID number to give tablet JP5S-000001 to").fill("999999")
+    v.submit("Give tablet JP5S-000001")
+    assert "No resident of your facility" in v.page.locator(".error").inner_text()
+    v.page.get_by_label("Resident ID number to give tablet JP5S-000001 to").fill("874512")
+    v.submit("Give tablet JP5S-000001")
+    assert "The tablet is given to the resident." in v.text()
+    row = v.page.get_by_role("row", name=re.compile("JP5S-000001"))
+    assert "Marcus Webb (874512)" in row.inner_text() and "Locked" in row.inner_text()
+    v.page.get_by_label("Status of tablet JP5S-000002").select_option("lost")
+    v.submit("Change tablet JP5S-000002")
+    with f.central.db.read() as conn:
+        assert conn.execute(select_(kiosks.c.status).where(kiosks.c.id == "K-A1")
+                            ).scalar_one() == "out_of_service"
+        assert dict(conn.execute(select_(tablets.c.serial, tablets.c.status)).all()) == {
+            "JP5S-000001": "active", "JP5S-000002": "lost", "JP5S-000900": "active"}
