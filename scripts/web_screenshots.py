@@ -155,6 +155,8 @@ def main() -> int:
             go("/staff/reports", "staff-report")
             go("/staff/alerts", "staff-alerts")
             go("/staff/devices", "staff-devices")
+            go("/staff/contacts", "staff-contacts")
+            go("/staff/residents", "staff-residents")
             context.close()
     print(f"screenshots of the web pages in {out}")
     return 0

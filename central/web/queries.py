@@ -218,3 +218,58 @@ def tablets_in(conn: Connection, scope: Scope, page: int, size: int = 50) -> tup
         .select_from(joined).where(where).order_by(tablets.c.serial)
         .offset(page * size).limit(size)).all()
     return list(rows), total
+
+
+# -- residents and contacts --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactRequestForStaff:
+    id: int
+    status: str
+    requested_at: int
+    relationship: str
+    contact_name: str
+    contact_email: str
+    identity: dict[str, str]
+    resident_name: str
+    resident_agency_id: str
+    facility_id: str
+
+
+def contact_requests_in(conn: Connection, scope: Scope, status: str,
+                        limit: int = 200) -> list[ContactRequestForStaff]:
+    rows = conn.execute(
+        select(approvals.c.id, approvals.c.status, approvals.c.requested_at,
+               approvals.c.relationship, contacts.c.name.label("contact_name"),
+               contacts.c.email, contacts.c.identity, residents.c.name.label("resident_name"),
+               residents.c.agency_id, residents.c.facility_id)
+        .join(contacts, contacts.c.id == approvals.c.contact_id)
+        .join(residents, residents.c.id == approvals.c.resident_id)
+        .where(approvals.c.status == status, scope.facilities_clause(residents.c.facility_id))
+        .order_by(approvals.c.requested_at, approvals.c.id).limit(limit)).all()
+    return [ContactRequestForStaff(r.id, r.status, r.requested_at, r.relationship,
+                                   r.contact_name, r.email, json.loads(r.identity or "{}"),
+                                   r.resident_name, r.agency_id, r.facility_id) for r in rows]
+
+
+def residents_in(conn: Connection, scope: Scope, search: str, page: int,
+                 size: int = 50) -> tuple[list[Any], int]:
+    """Residents of the staff member's facilities whose ID starts with, or
+    whose name holds, ``search``; and how many in all."""
+    from sqlalchemy import or_
+
+    from central.schema import units
+    where = scope.facilities_clause(residents.c.facility_id)
+    if search:
+        where = and_(where, or_(residents.c.agency_id.startswith(search, autoescape=True),
+                                func.lower(residents.c.name).contains(search.lower(),
+                                                                      autoescape=True)))
+    total = int(conn.execute(select(func.count()).select_from(residents).where(where))
+                .scalar_one())
+    rows = conn.execute(
+        select(residents.c.id, residents.c.agency_id, residents.c.name, residents.c.status,
+               residents.c.facility_id, units.c.name.label("unit_name"))
+        .join(units, units.c.id == residents.c.unit_id).where(where)
+        .order_by(residents.c.name, residents.c.id).offset(page * size).limit(size)).all()
+    return list(rows), total

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
@@ -17,7 +18,7 @@ from central.api.auth import CentralDep
 from central.blobs import check_sha256
 from central.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from central.schema import approvals, attachments, blobs, holds, messages, residents, staff
-from central.services import accounts, alerts, reports, review
+from central.services import accounts, alerts, archive, reports, review
 from central.services.scope import Scope
 from central.web import family, forms, queries, security, sessions
 from central.web.charts import bars
@@ -50,9 +51,13 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/staff/review", N_("Review queue"), frozenset({"reviewer"})),
     ("/staff/alerts", N_("Alerts"), frozenset({"technician", "investigator"})),
     ("/staff/devices", N_("Devices"), frozenset({"technician"})),
+    ("/staff/contacts", N_("Contacts"), frozenset({"reviewer"})),
+    ("/staff/residents", N_("Residents"), frozenset({"investigator"})),
     ("/staff/reports", N_("Monthly report"), frozenset({"administrator"})),
 )
-DONE = {"kiosk": N_("The kiosk's status is changed."),
+DONE = {"contact_approved": N_("The contact is approved: they see the resident's name now."),
+        "contact_denied": N_("The contact request is denied."),
+        "kiosk": N_("The kiosk's status is changed."),
         "tablet": N_("The tablet's status is changed."),
         "assigned": N_("The tablet is given to the resident."),
         "acknowledged": N_("The alert is acknowledged."),
@@ -439,6 +444,99 @@ def tablet_change(serial: str, request: Request, visit: VisitDep, who: MemberDep
         return _devices(request, visit, c, who, form, status=422)
     accounts.set_tablet_status(c, serial, form.get("status"), scope=who.scope)
     return redirect(request, "/staff/devices?done=tablet")
+
+
+CONTACT_STATES = {"pending": N_("Waiting"), "approved": N_("Approved"), "denied": N_("Denied")}
+
+
+@router.get("/contacts")
+def contacts_page(request: Request, visit: VisitDep, who: MemberDep, c: CentralDep) -> Response:
+    """Family members asking to contact residents of the facility, with what
+    they said about themselves; approve or deny each."""
+    require_page(who, "/staff/contacts")
+    return _contacts(request, visit, c, who, {})
+
+
+def _contacts(request: Request, visit: Visit, c: Any, who: StaffMember,
+              forms_: dict[int, Form], status: int = 200) -> Response:
+    _ = visit.gettext
+    state = request.query_params.get("status", "pending")
+    if state not in CONTACT_STATES:
+        state = "pending"
+    with c.db.read() as conn:
+        rows = queries.contact_requests_in(conn, who.scope, state)
+    return page(request, visit, "staff/contacts.html", who, status=status, rows=rows,
+                state=state, states={k: _(v) for k, v in CONTACT_STATES.items()},
+                labels={k: _(v) for k, v in forms.IDENTITY_LABELS.items()}, forms=forms_,
+                blank=Form({}))
+
+
+@router.post("/contacts/{approval_id}")
+def contact_decision(approval_id: int, request: Request, visit: VisitDep, who: MemberDep,
+                     c: CentralDep) -> Response:
+    require_page(who, "/staff/contacts")
+    _ = visit.gettext
+    form = Form(form_of(visit))
+    decision = form.get("decision")
+    if decision not in ("approve", "deny"):
+        form.problem = _("Choose to approve or to deny the request.")
+    if len(form.get("note")) > 500:
+        form.refuse("note", _("At most {n} characters.", n=500))
+    if not form.ok:
+        return _contacts(request, visit, c, who, {approval_id: form}, status=422)
+    accounts.decide_approval(c, approval_id, approve=decision == "approve", scope=who.scope,
+                             note=form.get("note"))
+    done = "contact_approved" if decision == "approve" else "contact_denied"
+    return redirect(request, f"/staff/contacts?done={done}")
+
+
+RESIDENTS_PAGE = 50
+
+
+@router.get("/residents")
+def residents_page(request: Request, visit: VisitDep, who: MemberDep,
+                   c: CentralDep) -> Response:
+    """The facility's residents, found by ID or name: an administrator gives a
+    new first PIN, an investigator (or administrator) exports the archive."""
+    require_page(who, "/staff/residents")
+    return _residents(request, visit, c, who)
+
+
+def _residents(request: Request, visit: Visit, c: Any, who: StaffMember, *,
+               new_pin: tuple[str, str] | None = None) -> Response:
+    search = request.query_params.get("q", "").strip()[:64]
+    page_no = _int(request.query_params.get("page"))
+    with c.db.read() as conn:
+        rows, total = queries.residents_in(conn, who.scope, search, page_no, RESIDENTS_PAGE)
+    return page(request, visit, "staff/residents.html", who, rows=rows, total=total,
+                form=Form({"q": search}), page_no=page_no,
+                more=(page_no + 1) * RESIDENTS_PAGE < total, new_pin=new_pin,
+                may_reset=who.role == "administrator",
+                base=f"/staff/residents?q={quote(search)}&")
+
+
+@router.post("/residents/{resident_id}/pin")
+def reset_pin(resident_id: int, request: Request, visit: VisitDep, who: MemberDep,
+              c: CentralDep) -> Response:
+    """A new random first PIN, shown once on the page that answers (never in a
+    link), to be changed at the next login."""
+    require_page(who, "/staff/residents")
+    if who.role != "administrator":
+        raise NotFound("no such page")
+    pin = accounts.reset_pin(c, resident_id, scope=who.scope)
+    with c.db.read() as conn:
+        name = str(accounts.resident(conn, id=resident_id).name)
+    return _residents(request, visit, c, who, new_pin=(name, pin))
+
+
+@router.get("/residents/{resident_id}/archive")
+def resident_archive(resident_id: int, who: MemberDep, c: CentralDep) -> Response:
+    """Everything kept for the resident, as a zip file (audited)."""
+    require_page(who, "/staff/residents")
+    data = archive.export(c, resident_id, scope=who.scope)
+    return Response(data, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="resident-{resident_id}-archive.zip"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 def _int(text: str | None) -> int:

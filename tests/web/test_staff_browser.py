@@ -231,3 +231,59 @@ def test_a_technician_changes_kiosks_and_tablets_of_their_facility(
                             ).scalar_one() == "out_of_service"
         assert dict(conn.execute(select_(tablets.c.serial, tablets.c.status)).all()) == {
             "JP5S-000001": "active", "JP5S-000002": "lost", "JP5S-000900": "active"}
+
+
+def test_a_reviewer_approves_a_family_who_then_sees_the_residents_name(
+        page: Any, browser: Any, web: WebServer) -> None:
+    from tests.web.test_family_browser import sign_up
+    f = web.facility
+    assert f is not None
+    f.admit("874512", "Marcus Webb")
+    family = Visitor(page, web)
+    sign_up(family)
+    family.page.get_by_label("The resident's ID number").fill("874512")
+    family.page.get_by_label("How do you know them?").fill("mother")
+    family.submit("Send the request")
+    assert "Marcus" not in family.text()
+    staff_context = browser.new_context(locale="en-US")
+    try:
+        v = Visitor(staff_context.new_page(), web)
+        _log_in(v, "reviewer")
+        v.follow("Contacts", within="Main")
+        assert "Rosa Webb asks to write to Marcus Webb (874512)" in v.text()
+        assert "rosa.webb@example.org" in v.text() and "mother" in v.text()
+        v.submit("Approve Rosa Webb")
+        assert "The contact is approved" in v.text() and "No requests here." in v.text()
+    finally:
+        staff_context.close()
+    family.go("/family/contacts")
+    assert "Marcus Webb" in family.text() and "Approved" in family.text()
+
+
+def test_an_administrator_gives_a_new_pin_and_an_investigator_exports_an_archive(
+        page: Any, browser: Any, web: WebServer) -> None:
+    f = web.facility
+    assert f is not None
+    marcus = f.admit("874512", "Marcus Webb")
+    f.admit("903377", "Lucia Ramos")
+    v = Visitor(page, web)
+    _log_in(v, "administrator")
+    v.follow("Residents", within="Main")
+    v.page.get_by_label("ID number or name").fill("luc")
+    v.submit("Find")
+    assert "Lucia Ramos" in v.text() and "Marcus" not in v.text()
+    v.go("/staff/residents?q=874")
+    v.submit("New PIN for Marcus Webb")
+    pin = v.page.locator(".pin").inner_text()
+    assert len(pin) >= 6 and pin.isdigit()
+    assert pin not in v.page.url
+    with f.central.db.read() as conn:
+        assert f.central.passwords.verify(str(accounts.resident(conn, id=marcus.id).pin_hash),
+                                          pin)
+    v.submit("Log out")
+    _log_in(v, "investigator")
+    v.go("/staff/residents")
+    assert v.page.get_by_role("button", name="New PIN for Marcus Webb").count() == 0
+    with v.page.expect_download() as download:
+        v.page.get_by_role("link", name="Download the archive of Marcus Webb").click()
+    assert Path(download.value.path()).read_bytes()[:2] == b"PK"
