@@ -273,3 +273,26 @@ def residents_in(conn: Connection, scope: Scope, search: str, page: int,
         .join(units, units.c.id == residents.c.unit_id).where(where)
         .order_by(residents.c.name, residents.c.id).offset(page * size).limit(size)).all()
     return list(rows), total
+
+
+# -- keyword lists -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListVersion:
+    version: int
+    editor: str
+    edited_at: int
+    terms: int
+
+
+def list_versions(conn: Connection, list_id: int) -> list[ListVersion]:
+    """Every version of a keyword list, newest first, with who saved it."""
+    from central.schema import keyword_list_versions, staff
+    rows = conn.execute(
+        select(keyword_list_versions.c.version, keyword_list_versions.c.edited_at,
+               keyword_list_versions.c.terms, staff.c.name)
+        .join(staff, staff.c.id == keyword_list_versions.c.edited_by)
+        .where(keyword_list_versions.c.list_id == list_id)
+        .order_by(keyword_list_versions.c.version.desc())).all()
+    return [ListVersion(r.version, r.name, r.edited_at, len(json.loads(r.terms))) for r in rows]

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from central.api.auth import CentralDep
 from central.blobs import check_sha256
-from central.errors import Conflict, InvalidInput, NotFound, PolicyRefused
+from central.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefused
 from central.schema import approvals, attachments, blobs, holds, messages, residents, staff
-from central.services import accounts, alerts, archive, reports, review
+from central.services import accounts, alerts, archive, reports, review, screening_lists
 from central.services.scope import Scope
 from central.web import family, forms, queries, security, sessions
 from central.web.charts import bars
@@ -52,10 +52,12 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/staff/alerts", N_("Alerts"), frozenset({"technician", "investigator"})),
     ("/staff/devices", N_("Devices"), frozenset({"technician"})),
     ("/staff/contacts", N_("Contacts"), frozenset({"reviewer"})),
+    ("/staff/keywords", N_("Keyword lists"), frozenset({"reviewer"})),
     ("/staff/residents", N_("Residents"), frozenset({"investigator"})),
     ("/staff/reports", N_("Monthly report"), frozenset({"administrator"})),
 )
-DONE = {"contact_approved": N_("The contact is approved: they see the resident's name now."),
+DONE = {"list_saved": N_("The list is saved as a new version."),
+        "contact_approved": N_("The contact is approved: they see the resident's name now."),
         "contact_denied": N_("The contact request is denied."),
         "kiosk": N_("The kiosk's status is changed."),
         "tablet": N_("The tablet's status is changed."),
@@ -537,6 +539,150 @@ def resident_archive(resident_id: int, who: MemberDep, c: CentralDep) -> Respons
     return Response(data, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="resident-{resident_id}-archive.zip"',
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+LIST_SCOPES = {"agency": N_("The whole agency"), "facility": N_("A facility"),
+               "unit": N_("A unit"), "resident": N_("One resident (their number in the system)")}
+MAX_IMPORT_TERMS = 20_000
+
+
+@router.get("/keywords")
+def keyword_lists_page(request: Request, visit: VisitDep, who: MemberDep,
+                       c: CentralDep) -> Response:
+    """The keyword lists in reach, per scope and language, with their version
+    and who saved it last; and a form for a new list."""
+    require_page(who, "/staff/keywords")
+    return _keyword_lists(request, visit, c, who, Form({"language": "en"}))
+
+
+def _keyword_lists(request: Request, visit: Visit, c: Any, who: StaffMember, form: Form,
+                   status: int = 200) -> Response:
+    _ = visit.gettext
+    lists = screening_lists.all_lists(c, reach=who.scope)
+    with c.db.read() as conn:
+        latest = {k.id: next(iter(queries.list_versions(conn, k.id)), None) for k in lists}
+    return page(request, visit, "staff/keywords.html", who, status=status, lists=lists,
+                latest=latest, form=form,
+                scopes=[(k, _(v)) for k, v in LIST_SCOPES.items()])
+
+
+@router.post("/keywords")
+def new_keyword_list(request: Request, visit: VisitDep, who: MemberDep,
+                     c: CentralDep) -> Response:
+    require_page(who, "/staff/keywords")
+    _ = visit.gettext
+    form = Form(form_of(visit))
+    forms.check_choice(form, "scope", LIST_SCOPES, _)
+    forms.required(form, _, "scope_id", "language")
+    terms = _terms(form.values.get("terms", ""))
+    if not terms:
+        form.refuse("terms", _("Write at least one term, one a line."))
+    if form.ok:
+        try:
+            saved = screening_lists.save_list(
+                c, scope=form.get("scope"), scope_id=form.get("scope_id"),
+                language=form.get("language").lower(), terms=terms, reach=who.scope,
+                expected_version=0)
+        except (NotFound, Forbidden):
+            form.refuse("scope_id", _("That is not a place in your reach."))
+        except Conflict:
+            form.refuse("scope_id", _("There is a list for this place and language "
+                                      "already: add to it below."))
+        except InvalidInput as e:
+            form.problem = e.message
+        else:
+            return redirect(request, f"/staff/keywords/{saved.id}?done=list_saved")
+    return _keyword_lists(request, visit, c, who, form, status=422)
+
+
+def _terms(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@router.get("/keywords/{list_id}")
+def keyword_list_page(list_id: int, request: Request, visit: VisitDep, who: MemberDep,
+                      c: CentralDep) -> Response:
+    require_page(who, "/staff/keywords")
+    version = _int(request.query_params.get("version")) or None
+    return _keyword_list(request, visit, c, who, list_id, Form({}), version=version)
+
+
+def _keyword_list(request: Request, visit: Visit, c: Any, who: StaffMember, list_id: int,
+                  form: Form, *, version: int | None = None, status: int = 200) -> Response:
+    _ = visit.gettext
+    current = screening_lists.get_list(c, list_id, reach=who.scope)
+    shown = current if version is None else screening_lists.get_list(
+        c, list_id, version, reach=who.scope)
+    with c.db.read() as conn:
+        versions = queries.list_versions(conn, list_id)
+    return page(request, visit, "staff/keyword_list.html", who, status=status, form=form,
+                current=current, shown=shown, versions=versions,
+                scope_label=_(LIST_SCOPES.get(current.scope, current.scope)))
+
+
+@router.post("/keywords/{list_id}")
+def edit_keyword_list(list_id: int, request: Request, visit: VisitDep, who: MemberDep,
+                      c: CentralDep) -> Response:
+    """Add terms (typed, or a CSV file's first column), or remove one: each
+    change saves a new version, refused if someone saved one meanwhile."""
+    require_page(who, "/staff/keywords")
+    _ = visit.gettext
+    form = Form(form_of(visit))
+    current = screening_lists.get_list(c, list_id, reach=who.scope)
+    terms = set(current.terms)
+    action = form.get("action")
+    if action == "remove":
+        terms.discard(form.values.get("term", ""))
+    elif action == "add":
+        added = _terms(form.values.get("terms", ""))
+        if not added:
+            form.refuse("terms", _("Write at least one term, one a line."))
+        terms |= set(added)
+    elif action == "import":
+        upload = visit.form.get("file") if visit.form is not None else None
+        try:
+            terms |= set(_csv_terms(upload))
+        except ValueError:
+            form.refuse("file", _("Choose a CSV file with one term in the first column of "
+                                  "each row."))
+    else:
+        form.problem = _("Choose what to change.")
+    expected = _int(form.get("version"))
+    if form.ok:
+        try:
+            screening_lists.save_list(c, scope=current.scope, scope_id=current.scope_id,
+                                      language=current.language, terms=sorted(terms),
+                                      reach=who.scope, expected_version=expected)
+        except Conflict:
+            form.problem = _("Someone saved this list meanwhile. Here it is as it is now: "
+                             "make your change again.")
+        except InvalidInput as e:
+            form.problem = e.message
+        else:
+            return redirect(request, f"/staff/keywords/{list_id}?done=list_saved")
+    return _keyword_list(request, visit, c, who, list_id, form, status=422)
+
+
+def _csv_terms(upload: object) -> list[str]:
+    """The first column of a CSV file's rows (a header row "term" is skipped).
+    Raises ValueError for no file, or one that is not UTF-8 CSV."""
+    import csv
+    import io
+
+    from starlette.datastructures import UploadFile
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ValueError("no file")
+    data = upload.file.read(2_000_001)
+    if len(data) > 2_000_000:
+        raise ValueError("too large")
+    text = data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    terms = [row[0].strip() for row in rows[:MAX_IMPORT_TERMS + 1] if row and row[0].strip()]
+    if terms and terms[0].lower() == "term":
+        terms = terms[1:]
+    if not terms:
+        raise ValueError("no terms")
+    return terms
 
 
 def _int(text: str | None) -> int:

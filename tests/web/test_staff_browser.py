@@ -287,3 +287,47 @@ def test_an_administrator_gives_a_new_pin_and_an_investigator_exports_an_archive
     with v.page.expect_download() as download:
         v.page.get_by_role("link", name="Download the archive of Marcus Webb").click()
     assert Path(download.value.path()).read_bytes()[:2] == b"PK"
+
+
+def test_a_reviewer_keeps_a_keyword_list(page: Any, web: WebServer) -> None:
+    f = web.facility
+    assert f is not None
+    accounts.create_facility(f.central, "F2", "WA", "Pine Hill", "staff@pine.example")
+    screening_lists.save_list(f.central, scope="facility", scope_id="F2", language="en",
+                              terms=["pine secret"], reach=f.scope("administrator"))
+    v = Visitor(page, web)
+    _log_in(v, "reviewer")
+    v.follow("Keyword lists", within="Main")
+    assert "F2" not in v.text()  # another facility's list
+    v.page.get_by_label("For").select_option("agency")
+    v.page.get_by_label("Which one").fill("WA")
+    v.page.get_by_label("Language").fill("en")
+    v.page.get_by_label("Terms, one a line").fill("burner phone")
+    v.submit("Save the list")  # an agency's list is its administrators' to change
+    assert "not a place in your reach" in v.page.locator("#scope_id-error").inner_text()
+    v.page.get_by_label("For").select_option("facility")
+    v.page.get_by_label("Which one").fill("F1")
+    v.submit("Save the list")
+    assert "The list is saved as a new version." in v.text()
+    assert "1 term · version 1" in v.text()
+    v.page.get_by_label("Terms, one a line").fill("meet at the fence\nkite\n")
+    v.submit("Add")
+    path = Path(web.state) / "terms.csv"
+    path.write_text("term,note\nshank,weapon\n\"cell, phone\",contraband\n")
+    v.page.get_by_label("Import a CSV file").set_input_files(str(path))
+    v.submit("Import")
+    assert "5 terms · version 3" in v.text()
+    v.submit("Remove kite")
+    terms = v.page.locator(".term").all_inner_texts()
+    assert terms == ["burner phone", "cell, phone", "meet at the fence", "shank"]
+    # Someone saves meanwhile: this page's change is refused, not lost over theirs.
+    [listed] = screening_lists.all_lists(f.central, reach=f.scope("reviewer"))
+    screening_lists.save_list(f.central, scope="facility", scope_id="F1", language="en",
+                              terms=[*terms, "theirs"], reach=f.scope("reviewer"))
+    v.submit("Remove shank")
+    assert "Someone saved this list meanwhile" in v.text()
+    assert "theirs" in v.page.locator(".term").all_inner_texts()
+    assert "Reviewer" in v.text() and "Version 5" in v.text()
+    v.follow("Version 1")
+    assert v.page.locator(".term").all_inner_texts() == ["burner phone"]
+    assert listed.version == 4
