@@ -73,6 +73,12 @@ def stage(f: Facility, state: Path) -> int:
         accounts.register_tablet(f.central, serial, None, scope=SYSTEM, facility_id="F1")
         if owner is not None:
             accounts.assign_tablet(f.central, serial, owner, scope=SYSTEM)
+    from central.services import tickets
+    f.clock.advance(-12 * 86400)
+    tickets.file(f.central, marcus.id, uid="screens-ticket-1", category="purchase_missing",
+                 description="I bought North Windows but only one song came to my tablet.",
+                 diagnostics={"tablet": "JP5S-000001", "free_mb": 812}, kiosk_id="K-A1")
+    f.clock.advance(12 * 86400)
     [first, _second] = review.list_holds(f.central, scope=f.scope("reviewer"))
     review.decide(f.central, first.hold_id, scope=f.scope("reviewer"), approve=False,
                   reason_code="escape")
@@ -158,6 +164,8 @@ def main() -> int:
             go("/staff/reports", "staff-report")
             go("/staff/alerts", "staff-alerts")
             go("/staff/devices", "staff-devices")
+            go("/staff/tickets", "staff-tickets")
+            go("/staff/tickets/1", "staff-ticket")
             go("/staff/contacts", "staff-contacts")
             go("/staff/residents", "staff-residents")
             context.close()

@@ -6,6 +6,7 @@ administrator: the whole agency). Every page takes the staff member's
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -18,7 +19,15 @@ from central.api.auth import CentralDep
 from central.blobs import check_sha256
 from central.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyRefused
 from central.schema import approvals, attachments, blobs, holds, messages, residents, staff
-from central.services import accounts, alerts, archive, reports, review, screening_lists
+from central.services import (
+    accounts,
+    alerts,
+    archive,
+    reports,
+    review,
+    screening_lists,
+    tickets,
+)
 from central.services.scope import Scope
 from central.web import family, forms, queries, security, sessions
 from central.web.charts import bars
@@ -51,12 +60,15 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/staff/review", N_("Review queue"), frozenset({"reviewer"})),
     ("/staff/alerts", N_("Alerts"), frozenset({"technician", "investigator"})),
     ("/staff/devices", N_("Devices"), frozenset({"technician"})),
+    ("/staff/tickets", N_("Tickets"), frozenset({"technician"})),
     ("/staff/contacts", N_("Contacts"), frozenset({"reviewer"})),
     ("/staff/keywords", N_("Keyword lists"), frozenset({"reviewer"})),
     ("/staff/residents", N_("Residents"), frozenset({"investigator"})),
     ("/staff/reports", N_("Monthly report"), frozenset({"administrator"})),
 )
-DONE = {"list_saved": N_("The list is saved as a new version."),
+DONE = {"replied": N_("Your reply is sent to the resident."),
+        "resolved": N_("The ticket is resolved, and the resident told."),
+        "list_saved": N_("The list is saved as a new version."),
         "contact_approved": N_("The contact is approved: they see the resident's name now."),
         "contact_denied": N_("The contact request is denied."),
         "kiosk": N_("The kiosk's status is changed."),
@@ -683,6 +695,118 @@ def _csv_terms(upload: object) -> list[str]:
     if not terms:
         raise ValueError("no terms")
     return terms
+
+
+TICKET_STATES = {"": N_("Not resolved"), "open": N_("Open"), "answered": N_("Answered"),
+                 "escalated": N_("Escalated"), "resolved": N_("Resolved")}
+CANNED = {"received": N_("We received your ticket and are looking into it."),
+          "need_tablet": N_("Please bring your tablet to the unit officer so a technician can "
+                            "check it."),
+          "resync": N_("Please dock your tablet at the kiosk again; the missing item will be "
+                       "re-sent.")}
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    ticket: Any
+    resident: str
+    days_left: int  # negative: past the deadline
+
+
+@router.get("/tickets")
+def tickets_page(request: Request, visit: VisitDep, who: MemberDep, c: CentralDep) -> Response:
+    """Trouble tickets with their 14-day clock, those near or past their
+    deadline first."""
+    require_page(who, "/staff/tickets")
+    _ = visit.gettext
+    state = request.query_params.get("status", "")
+    if state not in TICKET_STATES:
+        state = ""
+    tickets.escalate_due(c)
+    found = tickets.list_tickets(c, status=state or None, scope=who.scope)
+    if not state:
+        found = [t for t in found if t.status != "resolved"]
+    names = _resident_names(c, [t.resident_id for t in found])
+    now = c.clock()
+    rows = [TicketRow(t, names.get(t.resident_id, ""), _days_left(t.due_at, now))
+            for t in found]
+    return page(request, visit, "staff/tickets.html", who, rows=rows, state=state,
+                states={k: _(v) for k, v in TICKET_STATES.items()},
+                days=c.settings.ticket_resolution_days,
+                escalate=c.settings.ticket_escalate_days_before)
+
+
+def _days_left(due_at: int, now: int) -> int:
+    """Whole days left before the deadline; past it, minus the whole days
+    since (at least one)."""
+    if due_at >= now:
+        return (due_at - now) // 86400
+    return -max(1, (now - due_at) // 86400)
+
+
+def _resident_names(c: Any, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    with c.db.read() as conn:
+        return {int(r.id): f"{r.name} ({r.agency_id})" for r in conn.execute(
+            select(residents.c.id, residents.c.name, residents.c.agency_id)
+            .where(residents.c.id.in_(sorted(set(ids)))))}
+
+
+@router.get("/tickets/{ticket_id}")
+def ticket_page(ticket_id: int, request: Request, visit: VisitDep, who: MemberDep,
+                c: CentralDep) -> Response:
+    require_page(who, "/staff/tickets")
+    return _ticket(request, visit, c, who, ticket_id, Form({}))
+
+
+def _ticket(request: Request, visit: Visit, c: Any, who: StaffMember, ticket_id: int,
+            form: Form, status: int = 200) -> Response:
+    _ = visit.gettext
+    ticket = tickets.view(c, ticket_id, scope=who.scope)
+    staff_ids = sorted({int(e["actor"].split(":")[1]) for e in ticket.history
+                        if str(e["actor"]).startswith("staff:")})
+    with c.db.read() as conn:
+        staff_names = dict(conn.execute(select(staff.c.id, staff.c.name)
+                                        .where(staff.c.id.in_(staff_ids))).all()) \
+            if staff_ids else {}
+    actors = {f"staff:{i}": n for i, n in staff_names.items()}
+    resident = _resident_names(c, [ticket.resident_id]).get(ticket.resident_id, "")
+    actors[f"resident:{ticket.resident_id}"] = resident
+    actors["system"] = _("the system")
+    return page(request, visit, "staff/ticket.html", who, status=status, ticket=ticket,
+                resident=resident, actors=actors, form=form,
+                days_left=_days_left(ticket.due_at, c.clock()),
+                canned=[("", _("(none)"))] + [(k, _(v)) for k, v in CANNED.items()],
+                diagnostics=json.dumps(ticket.diagnostics, indent=2, sort_keys=True))
+
+
+@router.post("/tickets/{ticket_id}")
+def ticket_reply(ticket_id: int, request: Request, visit: VisitDep, who: MemberDep,
+                 c: CentralDep) -> Response:
+    """Answer a ticket; resolving it takes the technician's own words."""
+    require_page(who, "/staff/tickets")
+    _ = visit.gettext
+    form = Form(form_of(visit))
+    canned = form.get("canned") or None
+    resolve = form.get("resolve") == "yes"
+    if canned is not None and canned not in CANNED:
+        form.refuse("canned", _("Choose one of these."))
+    if len(form.get("text")) > 4000:
+        form.refuse("text", _("At most {n} characters.", n=4000))
+    if not form.get("text") and (resolve or canned is None):
+        form.refuse("text", _("Say what was done: a ticket is resolved in your own words.")
+                    if resolve else _("Write a reply, or choose a ready answer."))
+    if form.ok:
+        try:
+            tickets.reply(c, ticket_id, scope=who.scope, text=form.get("text"), canned=canned,
+                          resolve=resolve)
+        except Conflict:
+            form.problem = _("This ticket is resolved already.")
+        else:
+            done = "resolved" if resolve else "replied"
+            return redirect(request, f"/staff/tickets/{ticket_id}?done={done}")
+    return _ticket(request, visit, c, who, ticket_id, form, status=422)
 
 
 def _int(text: str | None) -> int:

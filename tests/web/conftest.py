@@ -28,6 +28,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(locale="en-US")
+    # Generous: the machine's two cores are shared, and a slow answer is not a wrong one.
+    context.set_default_timeout(90_000)
     try:
         yield context.new_page()
     finally:

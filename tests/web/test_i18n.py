@@ -52,3 +52,9 @@ def _strings(message: Any) -> list[str]:
 
 def test_the_rejection_reasons_are_the_reviewers_own() -> None:
     assert family.REASONS == REJECTION_REASONS
+
+
+def test_the_ready_answers_are_the_ticket_services_own() -> None:
+    from central.services.tickets import CANNED_REPLIES
+    from central.web.staff import CANNED
+    assert CANNED == CANNED_REPLIES

@@ -246,6 +246,7 @@ def test_a_reviewer_approves_a_family_who_then_sees_the_residents_name(
     family.submit("Send the request")
     assert "Marcus" not in family.text()
     staff_context = browser.new_context(locale="en-US")
+    staff_context.set_default_timeout(90_000)
     try:
         v = Visitor(staff_context.new_page(), web)
         _log_in(v, "reviewer")
@@ -331,3 +332,41 @@ def test_a_reviewer_keeps_a_keyword_list(page: Any, web: WebServer) -> None:
     v.follow("Version 1")
     assert v.page.locator(".term").all_inner_texts() == ["burner phone"]
     assert listed.version == 4
+
+
+def test_a_technician_answers_tickets_those_past_their_deadline_first(
+        page: Any, web: WebServer) -> None:
+    from central.services import tickets
+    f = web.facility
+    assert f is not None
+    marcus = f.admit("874512", "Marcus Webb")
+    lucia = f.admit("903377", "Lucia Ramos")
+    tickets.file(f.central, lucia.id, uid="ticket-new-0001", category="purchase_missing",
+                 description="My song River Road never came to my tablet.", diagnostics={},
+                 kiosk_id="K-A1")
+    f.clock.advance(-20 * 86400)  # filed twenty days ago
+    tickets.file(f.central, marcus.id, uid="ticket-old-0001", category="tablet_broken",
+                 description="The screen of my tablet is cracked.",
+                 diagnostics={"battery": 81}, kiosk_id="K-A1")
+    f.clock.advance(20 * 86400)
+    v = Visitor(page, web)
+    _log_in(v, "technician")
+    v.follow("Tickets", within="Main")
+    rows = v.page.locator("tbody tr").all_inner_texts()
+    assert "Marcus Webb" in rows[0] and "6 days past the deadline" in rows[0]
+    assert "Lucia Ramos" in rows[1] and "13 days left" in rows[1]
+    assert "Escalated" in rows[0]
+    v.follow("Ticket 2")
+    assert "The screen of my tablet is cracked." in v.text()
+    assert "Escalated to supervisors" in v.text()
+    v.page.get_by_label("A ready answer").select_option("need_tablet")
+    v.page.get_by_label("This resolves the ticket").check()
+    v.submit("Send the reply")  # a ready answer alone cannot close a ticket
+    assert "in your own words" in v.page.locator("#text-error").inner_text()
+    v.page.get_by_label("Your reply").fill("We replaced the screen; your tablet is back.")
+    v.page.get_by_label("This resolves the ticket").check()
+    v.submit("Send the reply")
+    assert "The ticket is resolved" in v.text()
+    assert "We replaced the screen" in v.text() and "Technician" in v.text()
+    [done] = tickets.list_tickets(f.central, status="resolved", scope=f.scope("technician"))
+    assert done.resident_id == marcus.id
