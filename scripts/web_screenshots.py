@@ -163,6 +163,7 @@ def main() -> int:
             page.get_by_role("button", name="Log in").click()
             go("/staff/reports", "staff-report")
             go("/staff/alerts", "staff-alerts")
+            go("/staff/audit", "staff-audit")
             go("/staff/devices", "staff-devices")
             go("/staff/tickets", "staff-tickets")
             go("/staff/tickets/1", "staff-ticket")

@@ -296,3 +296,30 @@ def list_versions(conn: Connection, list_id: int) -> list[ListVersion]:
         .where(keyword_list_versions.c.list_id == list_id)
         .order_by(keyword_list_versions.c.version.desc())).all()
     return [ListVersion(r.version, r.name, r.edited_at, len(json.loads(r.terms))) for r in rows]
+
+
+# -- the audit log -----------------------------------------------------------------
+
+
+def audit_entries(conn: Connection, scope: Scope, search: str, page: int,
+                  size: int = 50) -> tuple[list[Any], bool]:
+    """Audit entries the staff member may read (central.services.core.
+    audit_visible), newest first, whose action, target, detail or staff
+    member's name holds ``search``; and whether there are more."""
+    from sqlalchemy import or_
+
+    from central.schema import audit_log, staff
+    from central.services.core import audit_visible
+    where = audit_visible(scope)
+    if search:
+        needle = search.lower()
+        where = and_(where, or_(*(func.lower(column).contains(needle, autoescape=True)
+                                  for column in (audit_log.c.action, audit_log.c.target,
+                                                 audit_log.c.detail, staff.c.name,
+                                                 staff.c.username))))
+    rows = conn.execute(
+        select(audit_log, staff.c.name.label("staff_name"))
+        .select_from(audit_log.outerjoin(staff, staff.c.id == audit_log.c.staff_id))
+        .where(where).order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+        .offset(page * size).limit(size + 1)).all()
+    return list(rows[:size]), len(rows) > size

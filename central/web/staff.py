@@ -65,6 +65,7 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/staff/keywords", N_("Keyword lists"), frozenset({"reviewer"})),
     ("/staff/residents", N_("Residents"), frozenset({"investigator"})),
     ("/staff/reports", N_("Monthly report"), frozenset({"administrator"})),
+    ("/staff/audit", N_("Audit log"), frozenset({"investigator"})),
 )
 DONE = {"replied": N_("Your reply is sent to the resident."),
         "resolved": N_("The ticket is resolved, and the resident told."),
@@ -807,6 +808,20 @@ def ticket_reply(ticket_id: int, request: Request, visit: VisitDep, who: MemberD
             done = "resolved" if resolve else "replied"
             return redirect(request, f"/staff/tickets/{ticket_id}?done={done}")
     return _ticket(request, visit, c, who, ticket_id, form, status=422)
+
+
+@router.get("/audit")
+def audit_page(request: Request, visit: VisitDep, who: MemberDep, c: CentralDep) -> Response:
+    """What staff and the system did, where the staff member may read it,
+    newest first, searched by action, target, detail or who."""
+    require_page(who, "/staff/audit")
+    search = request.query_params.get("q", "").strip()[:100]
+    page_no = _int(request.query_params.get("page"))
+    with c.db.read() as conn:
+        rows, more = queries.audit_entries(conn, who.scope, search, page_no)
+    return page(request, visit, "staff/audit.html", who, rows=rows, more=more,
+                page_no=page_no, form=Form({"q": search}),
+                base=f"/staff/audit?q={quote(search)}&")
 
 
 def _int(text: str | None) -> int:

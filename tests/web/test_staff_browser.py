@@ -370,3 +370,27 @@ def test_a_technician_answers_tickets_those_past_their_deadline_first(
     assert "We replaced the screen" in v.text() and "Technician" in v.text()
     [done] = tickets.list_tickets(f.central, status="resolved", scope=f.scope("technician"))
     assert done.resident_id == marcus.id
+
+
+def test_an_investigator_searches_the_audit_log_of_their_facility(
+        page: Any, web: WebServer) -> None:
+    f = web.facility
+    assert f is not None
+    accounts.create_facility(f.central, "F2", "WA", "Pine Hill", "staff@pine.example")
+    accounts.create_unit(f.central, "U-P", "F2", "P unit")
+    marcus = f.admit("874512", "Marcus Webb")
+    accounts.create_resident(f.central, agency_id="555001", agency="WA", name="Pine Resident",
+                             facility_id="F2", unit_id="U-P", scope=SYSTEM)
+    accounts.reset_pin(f.central, marcus.id, scope=f.scope("administrator"))
+    v = Visitor(page, web)
+    _log_in(v, "investigator")
+    v.follow("Audit log", within="Main")
+    text = v.text()
+    assert f"resident:{marcus.id}" in text and "resident.reset_pin" in text
+    assert "F2" not in text  # another facility's admission
+    v.page.get_by_label("Search").fill("reset_pin")
+    v.submit("Search")
+    rows = v.page.locator("tbody tr").all_inner_texts()
+    assert len(rows) == 1 and "Administrator" in rows[0]
+    v.go("/staff/audit?q=nothing-like-this")
+    assert "Nothing found." in v.text()
