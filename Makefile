@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
+# The web tests drive Debian's chromium: Playwright never downloads a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
 .PHONY: help test demo bench screenshots lint typecheck unit system-deps venv clean
 
 help:
@@ -46,6 +49,7 @@ bench: venv
 screenshots: venv
 	$(PY) -m simulators.display $(PY) -m tests.tablet.ui_driver --out docs/screenshots/tablet
 	$(VENV)/bin/sallyport demo --walkthrough --out docs/screenshots/kiosk
+	$(PY) scripts/web_screenshots.py --out docs/screenshots/web
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

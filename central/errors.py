@@ -31,6 +31,18 @@ class InvalidInput(CentralError):
     code = "invalid_input"
 
 
+class InvalidFields(InvalidInput):
+    """Values of named fields are not acceptable: ``fields`` maps each field to
+    what is wrong with it, so a form can say it beside the field."""
+
+    code = "invalid_fields"
+
+    def __init__(self, fields: dict[str, str], *, code: str | None = None) -> None:
+        super().__init__("; ".join(f"{name}: {text}" for name, text in fields.items()),
+                         code=code)
+        self.fields = dict(fields)
+
+
 class NotFound(CentralError):
     status = 404
     code = "not_found"

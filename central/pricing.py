@@ -7,13 +7,27 @@ Prices are policy, not code: each agency stores one :class:`PricingPolicy`
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from central.errors import InvalidInput, PolicyRefused
+from central.errors import InvalidFields, InvalidInput, PolicyRefused
+
+# What an agency may ask a family member to say about themselves before they
+# become a resident's contact (PricingPolicy.family_identity_fields), with the
+# most each may be. The web form and the staff who approve read them.
+IDENTITY_FIELDS = {
+    "legal_name": 200,  # as on their identity document, if not their display name
+    "date_of_birth": 10,  # YYYY-MM-DD
+    "phone": 32,
+    "street_address": 300,
+    "id_document": 64,  # the number of a driver's licence or another identity document
+}
+_PHONE = re.compile(r"\+?[0-9][0-9 ().-]{5,30}")
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,8 @@ class PricingPolicy:
     unsent_upload_days: int = 7
     refund_window_days: int = 14
     tablet_lock_days: int = 14  # a tablet not docked this long locks for writing
+    # what a family member must tell about themselves (names from IDENTITY_FIELDS)
+    family_identity_fields: tuple[str, ...] = ()
     tablet_price_cents: int = 0  # charged to a resident's prepaid account when given a tablet
     # The agency's commission on each kind of revenue, in basis points (1500 = 15%),
     # as its contract sets them: the monthly report computes them.
@@ -87,6 +103,10 @@ class PricingPolicy:
             raise ValueError("max_message_chars must be in 1..20000")
         if not (1 <= self.tablet_lock_days <= 365):
             raise ValueError("tablet_lock_days must be in 1..365")
+        unknown = set(self.family_identity_fields) - set(IDENTITY_FIELDS)
+        if unknown:
+            raise ValueError(f"family_identity_fields: unknown {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(IDENTITY_FIELDS)}")
         if not (0 <= self.tablet_price_cents <= 100_000):
             raise ValueError("tablet_price_cents must be in 0..100000")
         for name in ("commission_tablets_bps", "commission_media_bps", "commission_stamps_bps"):
@@ -117,7 +137,39 @@ class PricingPolicy:
     def from_json(cls, text: str) -> PricingPolicy:
         data: dict[str, Any] = json.loads(text)
         data["offers"] = tuple(StampOffer(**o) for o in data.get("offers", ()))
+        data["family_identity_fields"] = tuple(data.get("family_identity_fields", ()))
         return cls(**data)
+
+
+def check_identity(required: Collection[str], values: dict[str, str], *,
+                   today: datetime.date) -> dict[str, str]:
+    """The identity fields ``required`` (names from IDENTITY_FIELDS) out of
+    ``values``, trimmed and checked; fields not required are dropped. Raises
+    InvalidFields naming every field that is missing or malformed."""
+    kept: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for name, longest in IDENTITY_FIELDS.items():
+        if name not in required:
+            continue
+        value = " ".join(str(values.get(name, "")).split())
+        if not value:
+            problems[name] = "this is needed"
+        elif len(value) > longest or not value.isprintable():
+            problems[name] = f"at most {longest} printable characters"
+        elif name == "date_of_birth":
+            try:
+                born = datetime.date.fromisoformat(value)
+            except ValueError:
+                problems[name] = "a date as YYYY-MM-DD"
+            else:
+                if not (today - datetime.timedelta(days=130 * 366) <= born <= today):
+                    problems[name] = "a date of birth in the past"
+        elif name == "phone" and not _PHONE.fullmatch(value):
+            problems[name] = "a phone number: digits, spaces, +, -, ( and )"
+        kept[name] = value
+    if problems:
+        raise InvalidFields(problems, code="bad_identity")
+    return kept
 
 
 def message_cost(policy: PricingPolicy, *, photos: int, videograms: int) -> int:

@@ -94,6 +94,9 @@ contacts = Table(
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", BigInteger, nullable=False, default=0),
     Column("created_at", BigInteger, nullable=False),
+    # what the agencies ask a family member to say about themselves (JSON: field -> value;
+    # the fields are in each agency's policy, PricingPolicy.family_identity_fields)
+    Column("identity", Text, nullable=False, default="{}", server_default="{}"),
 )
 
 approvals = Table(

@@ -18,6 +18,7 @@ from central.api.auth import KioskVerifier
 from central.errors import CentralError
 from central.revocation import PublishedRevocationList
 from central.services.core import Central
+from central.web import app as web
 from device_security.pki import TrustAnchors
 from device_security.text import printable
 
@@ -34,26 +35,35 @@ class BodyLimit:
     A declared Content-Length over the bound is refused at once; a chunked
     body is read up to the bound and then handed on whole."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_JSON_BODY) -> None:
+    def __init__(self, app: ASGIApp, limit: int = MAX_JSON_BODY,
+                 larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.larger = larger or {}  # paths that take larger bodies (the web's upload forms)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.limit)
         headers = dict(scope.get("headers", ()))
         declared = headers.get(b"content-length", b"").decode("latin-1")
-        if declared.isdigit() and int(declared) > self.limit:
+        if declared.isdigit() and int(declared) > limit:
             if int(declared) <= DRAIN_LIMIT:
                 # Read the rest first, so the client sees the answer instead of a
                 # connection closed while it is still sending.
                 while (await receive()).get("more_body", False):
                     pass
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
             return
         if declared:
             await self.app(scope, receive, send)  # the server holds it to its length
+            return
+        if scope["path"] in self.larger and scope["method"] not in ("GET", "HEAD"):
+            # never buffered here: a length first, please
+            await JSONResponse({"error": "length_required",
+                                "message": "send this form with a Content-Length"},
+                               status_code=411)(scope, receive, send)
             return
         body = bytearray()
         while True:
@@ -62,17 +72,17 @@ class BodyLimit:
                 await self.app(scope, _replay([message]), send)
                 return
             body += message.get("body", b"")
-            if len(body) > self.limit:
-                await self._refuse(scope, receive, send)
+            if len(body) > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay([{"type": "http.request", "body": bytes(body),
                                         "more_body": False}], receive), send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = JSONResponse({"error": "too_large",
-                                 "message": f"request bodies are at most {self.limit} bytes"},
+                                 "message": f"request bodies are at most {limit} bytes"},
                                 status_code=413, headers={"Connection": "close"})
         await response(scope, receive, send)
 
@@ -154,7 +164,10 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None,
 
     for router in (family.router, resident.router, kiosk.router, staff.router):
         app.include_router(router)
-    app.add_middleware(BodyLimit)
+    if central is not None:  # (None: only to print the OpenAPI document)
+        web.mount(app, central)
+    app.add_middleware(BodyLimit, larger={path: web.UPLOAD_FORM_BYTES
+                                          for path in web.UPLOAD_FORMS})
     return app
 
 

@@ -705,6 +705,10 @@ class PolicyBody(Body):
     unsent_upload_days: Annotated[int, Field(ge=1, le=365)] = 7
     refund_window_days: Annotated[int, Field(ge=1, le=365)] = 14
     tablet_lock_days: Annotated[int, Field(ge=1, le=365)] = 14
+    # what a family member must tell about themselves before asking to be a contact
+    family_identity_fields: Annotated[list[Literal["legal_name", "date_of_birth", "phone",
+                                                   "street_address", "id_document"]],
+                                      Field(max_length=5)] = []
     tablet_price_cents: Annotated[int, Field(ge=0, le=100_000)] = 0
     commission_tablets_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
     commission_media_bps: Annotated[int, Field(ge=0, le=10_000)] = 0

@@ -376,7 +376,8 @@ def get_policy(agency_id: Annotated[str, Path(max_length=32)], me: Admin,
     with c.db.read() as conn:
         policy = accounts.policy_of(conn, agency_id)
     return PolicyBody(**{**dataclasses.asdict(policy),
-                         "offers": [dataclasses.asdict(o) for o in policy.offers]})
+                         "offers": [dataclasses.asdict(o) for o in policy.offers],
+                         "family_identity_fields": list(policy.family_identity_fields)})
 
 
 @router.put("/agencies/{agency_id}/policy", status_code=204)
@@ -386,7 +387,9 @@ def set_policy(agency_id: Annotated[str, Path(max_length=32)], body: PolicyBody,
     data = body.model_dump()
     try:
         policy = PricingPolicy(**{**data, "offers": tuple(StampOffer(**o)
-                                                          for o in data["offers"])})
+                                                          for o in data["offers"]),
+                                  "family_identity_fields": tuple(
+                                      data["family_identity_fields"])})
     except ValueError as e:
         raise InvalidInput(str(e)) from e
     accounts.set_policy(c, agency_id, policy, scope=me.scope)

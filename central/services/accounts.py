@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -28,7 +29,7 @@ from central.errors import (
     Unauthenticated,
 )
 from central.passwords import check_new_password, check_new_pin, random_pin
-from central.pricing import PricingPolicy
+from central.pricing import IDENTITY_FIELDS, PricingPolicy, check_identity
 from central.schema import (
     agencies,
     approvals,
@@ -339,18 +340,38 @@ def reset_pin(c: Central, resident_id: int, *, scope: Scope) -> str:
 # -- family contacts -------------------------------------------------------------
 
 
-def register_contact(c: Central, email: str, name: str, password: str) -> int:
+def identity_fields_asked(c: Central) -> tuple[str, ...]:
+    """The identity fields any agency on this server asks of family members,
+    in IDENTITY_FIELDS order: what the sign-up form asks."""
+    with c.db.read() as conn:
+        texts = conn.execute(select(agencies.c.policy)).scalars().all()
+    asked = {f for text in texts for f in PricingPolicy.from_json(text).family_identity_fields}
+    return tuple(f for f in IDENTITY_FIELDS if f in asked)
+
+
+def _today(c: Central) -> datetime.date:
+    return datetime.datetime.fromtimestamp(c.clock(), datetime.UTC).date()
+
+
+def register_contact(c: Central, email: str, name: str, password: str, *,
+                     identity: dict[str, str] | None = None) -> int:
+    """A family account. ``identity``, when given, must hold every field the
+    agencies here ask for (identity_fields_asked). Raises InvalidInput
+    (codes bad_email, bad_name, password_length, password_trivial),
+    InvalidFields for identity fields, Conflict (email_taken)."""
     email = email.strip().lower()
     if not _EMAIL.fullmatch(email):
         raise InvalidInput(f"{email[:80]!r} is not an email address", code="bad_email")
-    if not name.strip():
-        raise InvalidInput("a name is needed", code="bad_name")
+    if not name.strip() or len(name.strip()) > 200:
+        raise InvalidInput("a name (up to 200 characters) is needed", code="bad_name")
     check_new_password(password)
+    kept = {} if identity is None else check_identity(identity_fields_asked(c), identity,
+                                                      today=_today(c))
     with c.db.write() as conn:
         try:
             cid = conn.execute(contacts.insert().values(
                 email=email, name=name.strip(), password_hash=c.passwords.hash(password),
-                status="active", failed_logins=0, locked_until=0,
+                status="active", failed_logins=0, locked_until=0, identity=json.dumps(kept),
                 created_at=c.clock()).returning(contacts.c.id)).scalar_one()
         except IntegrityError as e:
             raise Conflict("an account with this email exists", code="email_taken") from e
@@ -496,16 +517,29 @@ def logout(c: Central, token: str) -> None:
 
 
 def request_approval(c: Central, contact_id: int, resident_agency_id: str,
-                     relationship: str) -> int:
-    """A family member asks to become an approved contact of a resident."""
+                     relationship: str, *, identity: dict[str, str] | None = None) -> int:
+    """A family member asks to become an approved contact of a resident. The
+    identity fields the resident's agency asks for must be on the contact's
+    account or in ``identity`` (kept on the account). Raises InvalidInput,
+    InvalidFields (the identity fields missing), NotFound (no such resident)."""
     if not (0 < len(relationship.strip()) <= 64):
-        raise InvalidInput("say how you know the resident (up to 64 characters)")
+        raise InvalidInput("say how you know the resident (up to 64 characters)",
+                           code="bad_relationship")
     with c.db.write() as conn:
         res = resident(conn, agency_id=resident_agency_id)
         existing = conn.execute(select(approvals).where(
             approvals.c.resident_id == res.id, approvals.c.contact_id == contact_id)).first()
         if existing is not None:
             return int(existing.id)
+        asked = policy_of(conn, str(res.agency)).family_identity_fields
+        if asked:
+            known = json.loads(conn.execute(select(contacts.c.identity).where(
+                contacts.c.id == contact_id)).scalar_one())
+            merged = {**known, **{k: v for k, v in (identity or {}).items() if v.strip()}}
+            kept = check_identity(asked, merged, today=_today(c))
+            if any(known.get(k) != v for k, v in kept.items()):
+                conn.execute(update(contacts).where(contacts.c.id == contact_id)
+                             .values(identity=json.dumps({**known, **kept})))
         return int(conn.execute(approvals.insert().values(
             resident_id=res.id, contact_id=contact_id, relationship=relationship.strip(),
             status="pending", requested_at=c.clock(), note="")
