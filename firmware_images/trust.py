@@ -212,18 +212,23 @@ def verify_bundle(trusted: TrustedMetadata, bundle: MetadataBundle,
     return checks.finish(bundle.snapshot, bundle.targets, now)
 
 
-def images_for(targets: Targets, device: Installed) -> list[ImageEntry]:
-    """The images for this device's model and kind, newest first (targets
-    without Sallyport's fields are left out)."""
+def all_images(targets: Targets) -> list[ImageEntry]:
+    """Every image the targets name, by name (targets without Sallyport's
+    fields are left out)."""
     found = []
-    for name, target in targets.targets.items():
+    for name, target in sorted(targets.targets.items()):
         try:
-            entry = image_entry(name, target)
+            found.append(image_entry(name, target))
         except RepositoryError:
             continue
-        if entry.model == device.model and entry.kind == device.kind:
-            found.append(entry)
-    return sorted(found, key=lambda e: e.version, reverse=True)
+    return found
+
+
+def images_for(targets: Targets, device: Installed) -> list[ImageEntry]:
+    """The images for this device's model and kind, newest first."""
+    return sorted((e for e in all_images(targets)
+                   if (e.model, e.kind) == (device.model, device.kind)),
+                  key=lambda e: e.version, reverse=True)
 
 
 def choose_image(targets: Targets, device: Installed) -> ImageEntry | None:
