@@ -121,9 +121,10 @@ def kiosk_place(c: Central, kiosk_id: str, unit_id: str) -> KioskPlace:
 
 def publish(c: Central, bundle_bytes: bytes, *, scope: Scope,
             agency_id: str | None = None) -> Published:
-    """Take a new state of the agency's repository: the root versions after the
-    one central holds (the first publication starts with root version 1, which
-    the agency administrator vouches for), then timestamp, snapshot and targets.
+    """Take a new state of the agency's repository: its root versions (those
+    after the one central holds are checked in turn; the first publication
+    starts with root version 1, which the agency administrator vouches for),
+    then timestamp, snapshot and targets.
     Everything must pass the device's checks at central's time. Raises
     InvalidInput (code ``firmware_refused``) for anything a device would refuse,
     Forbidden for anyone but an agency administrator."""
@@ -160,7 +161,10 @@ def publish(c: Central, bundle_bytes: bytes, *, scope: Scope,
                                       stored.get("snapshot"), stored.get("targets"))
         try:
             checks = TrustedSet(trusted)
+            held = checks.root.version
             for root in roots:
+                if root_version(root) <= held:
+                    continue  # a root version already published: the chain goes on after it
                 new_root = checks.update_root(root)
                 _put(conn, c, agency, f"{new_root.version}.root.json", new_root.version, root)
             timestamp = checks.update_timestamp(bundle.timestamp)

@@ -219,3 +219,20 @@ def test_feature_switches_per_agency(api: ApiServer, facility: Facility) -> None
                                        json={"enabled": False}).status_code == 403
     assert admin.put("/v1/staff/firmware/features/Bad-Name",
                      json={"enabled": False}).status_code == 422
+
+
+def test_the_command_line_publishes_to_the_server(api: ApiServer, publisher: Publisher,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.firmware.test_cli import run
+    admin = api.staff("administrator")
+    token = admin.http.headers["Authorization"].removeprefix("Bearer ")
+    args = [str(publisher.repo.path), "--server", api.url, "--token", str(token),
+            "--ca", str(api.ca_file)]
+    assert run("publish", *args) == 0
+    assert run("publish", *args) == 0  # again: nothing new, nothing uploaded twice
+    out = capsys.readouterr().out
+    assert out.count("uploaded JP5S/tablet-") == 2
+    assert all(i["uploaded"] for i in admin.get("/v1/staff/firmware/images").json())
+    assert run("status", *args) == 0
+    assert "rollouts:" in capsys.readouterr().out
+    assert run("publish", *args[:-4], "--token", "wrong", "--ca", str(api.ca_file)) == 2
