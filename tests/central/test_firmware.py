@@ -225,7 +225,7 @@ def test_the_command_line_publishes_to_the_server(api: ApiServer, publisher: Pub
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     from tests.firmware.test_cli import run
     admin = api.staff("administrator")
-    token = admin.http.headers["Authorization"].removeprefix("Bearer ")
+    token = str(admin.http.headers["Authorization"]).removeprefix("Bearer ")
     args = [str(publisher.repo.path), "--server", api.url, "--token", str(token),
             "--ca", str(api.ca_file)]
     assert run("publish", *args) == 0
