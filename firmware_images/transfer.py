@@ -47,6 +47,26 @@ class Offer:
     metadata: bytes
 
 
+def verify_file(path: Path, entry: ImageEntry) -> None:
+    """Check a whole image file against its signed entry: length first (never
+    reading past it), then SHA-256. Raises LengthError or HashError."""
+    digest = hashlib.sha256()
+    length = 0
+    with path.open("rb") as f:
+        while block := f.read(min(_BLOCK, entry.length + 1 - length)):
+            length += len(block)
+            if length > entry.length:
+                raise LengthError("more bytes than the signed length", target=entry.name,
+                                  expected=entry.length)
+            digest.update(block)
+    if length != entry.length:
+        raise LengthError("fewer bytes than the signed length", target=entry.name,
+                          expected=entry.length, observed=length)
+    if digest.hexdigest() != entry.sha256:
+        raise HashError("the image does not hash to its signed SHA-256", target=entry.name,
+                        expected=entry.sha256, observed=digest.hexdigest())
+
+
 class ImageSource:
     """The kiosk's side: images from a local copy of the repository.
     ``eligible`` says whether a device (its serial) may have an image now (the
