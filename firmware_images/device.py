@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from base.files import write_atomic
 from firmware_images.bundle import MetadataBundle
-from firmware_images.errors import SlotError, TransferError
+from firmware_images.errors import NoTrustedTime, SlotError, TransferError
 from firmware_images.repository import ImageEntry
 from firmware_images.signed_time import accept_time, new_nonce, trusted_now
 from firmware_images.slots import BootState, SlotImage, SlotStore
@@ -73,12 +73,30 @@ class FirmwareDevice:
 
     # -- provisioning ------------------------------------------------------------------
 
+    @classmethod
+    def open(cls, path: Path, *,
+             time_keys: Mapping[str, Ed25519PublicKey]) -> FirmwareDevice:
+        """The device provisioned in ``path`` (its model and kind from
+        ``device.json``). Raises SlotError when it is not provisioned."""
+        try:
+            data = json.loads((path / "device.json").read_text())
+            model, kind = str(data["model"]), str(data["kind"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise SlotError("no provisioned firmware here", path=str(path)) from e
+        return cls(path, model=model, kind=kind, time_keys=time_keys)
+
+    @staticmethod
+    def is_provisioned(path: Path) -> bool:
+        return (path / "device.json").exists() and (path / "slots" / "boot.json").exists()
+
     def provision(self, root: bytes, image: Path, slot_image: SlotImage) -> None:
         """At the factory: the agency's root metadata and the first image in slot a."""
         TrustedSet(TrustedMetadata(root))  # raises if the root does not sign itself
         (self.path / "trust").mkdir(parents=True, exist_ok=True)
         write_atomic(self.path / "trust" / "root.json", root)
         self.slots.provision(image, slot_image)
+        write_atomic(self.path / "device.json",
+                     json.dumps({"model": self.model, "kind": self.kind}).encode())
 
     # -- what it runs ------------------------------------------------------------------
 
@@ -137,6 +155,19 @@ class FirmwareDevice:
         entry = check_image(verified.targets, name, self.installed())
         self._entry = entry
         return entry
+
+    def take_time(self, token: bytes) -> int:
+        """Accept the kiosk's time token for this dock's nonce when no offer came
+        (the ceiling is the trusted timestamp's signed time). Returns the time;
+        raises a TimeError."""
+        nonce, self._nonce = self._nonce, None
+        if nonce is None:
+            raise NoTrustedTime("no nonce was made at this dock")
+        checks = TrustedSet(self.trusted())
+        accepted = accept_time(token, nonce=nonce, keys=self.time_keys, last=self.last_time(),
+                               latest_signed=checks.issued)
+        write_atomic(self.path / "time.json", json.dumps({"last": accepted}).encode())
+        return accepted
 
     def begin(self, entry: ImageEntry) -> int:
         """Start (or resume) receiving the entry :meth:`consider` returned."""

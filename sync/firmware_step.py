@@ -98,3 +98,6 @@ class TabletFirmware(Protocol):
 
     def dock_ended(self) -> None:
         """The session is over: keep the signed time even when nothing was offered."""
+
+    def close(self) -> None:
+        """The session ended, well or not (an unplug): let go of open files."""

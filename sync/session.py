@@ -299,6 +299,8 @@ class _TabletSide(_Side):
                 self._answer(frame)
         finally:
             self.writes.close()
+            if self.firmware is not None:
+                self.firmware.close()
 
     def receive(self) -> Frame:
         """The next frame; while chunks are being written, look up from the link

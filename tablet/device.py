@@ -10,6 +10,8 @@
     state.json           the sync counter and release state
     lock.json            the lock timer (tablet/lock.py)
     power_supply/        the battery, as sysfs shows it (capacity: percent)
+    firmware/            signed firmware: trusted metadata, A/B slots (firmware_images/)
+    features.json        the agency's feature switches, from the last dock
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from device_security.at_rest import SealedFiles, Sealer
 from device_security.ca_store import IdentityFiles
 from device_security.channel import Credentials
 from device_security.secure_element import KeyFileSecureElement
+from firmware_images.boot import BootOutcome, start
+from firmware_images.device import FirmwareDevice
+from firmware_images.dock import feature_enabled
+from firmware_images.image import read_manifest
+from firmware_images.slots import BootChoice
 from tablet.lock import TabletLock
 from tablet.peer import TabletPeer, load_agency_key
 from tablet.store import TabletStore
@@ -72,6 +79,32 @@ class TabletDirectory:
     def lock(self) -> TabletLock:
         return TabletLock(self.path / "lock.json")
 
+    @property
+    def firmware_path(self) -> Path:
+        return self.path / "firmware"
+
+    @property
+    def features_path(self) -> Path:
+        return self.path / "features.json"
+
+    def feature_enabled(self, feature: str) -> bool:
+        """Whether the agency left ``feature`` on (as of the last dock)."""
+        return feature_enabled(self.features_path, feature)
+
+    def boot_firmware(self) -> BootOutcome | None:
+        """Start on the firmware slots, as the tablet does at power-up: a slot on
+        trial boots and runs its self-test (on the simulated tablet, the image's
+        manifest says how it goes); it is marked good or, its tries spent, the
+        good slot boots again. None when no firmware is provisioned."""
+        if not FirmwareDevice.is_provisioned(self.firmware_path):
+            return None
+        device = FirmwareDevice.open(self.firmware_path, time_keys={})
+
+        def self_test(choice: BootChoice) -> bool:
+            return read_manifest(device.slots.image_path(choice.slot)).selftest == "pass"
+
+        return start(device.slots, self_test)
+
     def is_provisioned(self) -> bool:
         return self.secure_element.exists() and self.identity.exists()
 
@@ -87,4 +120,7 @@ class TabletDirectory:
             agency_key=load_agency_key(self.agency_key_path),
             content=self.content(number),
             lock=self.lock(),
+            firmware=self.firmware_path if FirmwareDevice.is_provisioned(self.firmware_path)
+            else None,
+            features=self.features_path,
         )
