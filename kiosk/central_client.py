@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 MAX_JSON = 8 << 20  # the largest JSON answer read (a 500-record feed page is far smaller)
 BLOCK = 256 * 1024
+MAX_FIRMWARE_METADATA = 48 * 1024  # one role's metadata (firmware_images.trust.MAX_METADATA)
 MAX_COUNTER = 2**63 - 1  # a tablet's sync counter (its hello) is below 2**63
 
 
@@ -184,10 +185,11 @@ class CentralClient:
             raise CentralRefused(200, "bad_answer", "policy: no tablet_lock_days in 1..365")
         return parse(AgencyPolicy, answer)
 
-    def fetch_blob(self, sha256: str, size: int, dest: Path) -> Path:
-        """Download a blob to ``dest`` (named by its hash), resuming from
-        ``dest.partial``. Raises BlobMismatch (the partial file is removed),
-        CentralRefused, CentralUnavailable."""
+    def fetch_blob(self, sha256: str, size: int, dest: Path, *,
+                   route: str = "/v1/kiosk/blobs/") -> Path:
+        """Download a blob (or, with ``route``, a firmware image) to ``dest``
+        (named by its hash), resuming from ``dest.partial``. Raises BlobMismatch
+        (the partial file is removed), CentralRefused, CentralUnavailable."""
         if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
             raise BlobMismatch(f"not a blob name: {sha256[:80]!r}")
         if dest.exists():
@@ -201,7 +203,7 @@ class CentralClient:
             if have == size:
                 break
             try:
-                self._download(sha256, size, partial, have)
+                self._download(sha256, size, partial, have, route)
                 break
             except (requests.ConnectionError, requests.Timeout) as e:
                 self._wait(attempt, f"blob {sha256[:12]}: {e}")
@@ -217,15 +219,16 @@ class CentralClient:
         os.replace(partial, dest)
         return dest
 
-    def _download(self, sha256: str, size: int, partial: Path, have: int) -> None:
-        refusal = self._download_into(sha256, size, partial, have)
+    def _download(self, sha256: str, size: int, partial: Path, have: int,
+                  route: str) -> None:
+        refusal = self._download_into(sha256, size, partial, have, route)
         if refusal is not None:  # raised here, where no frame holds the answer
             raise refusal
 
     def _download_into(self, sha256: str, size: int, partial: Path,
-                       have: int) -> CentralRefused | None:
+                       have: int, route: str) -> CentralRefused | None:
         headers = {"Range": f"bytes={have}-"} if have else {}
-        with self._session.get(f"{self.base_url}/v1/kiosk/blobs/{sha256}", headers=headers,
+        with self._session.get(f"{self.base_url}{route}{sha256}", headers=headers,
                                timeout=self.timeout, stream=True) as response:
             if response.status_code not in (200, 206):
                 return _refusal(response)
@@ -243,6 +246,44 @@ class CentralClient:
                 out.flush()
                 os.fsync(out.fileno())
         return None
+
+    # -- firmware (docs/firmware.md) -------------------------------------------------
+
+    def firmware_metadata(self, name: str) -> bytes | None:
+        """One file of the agency's firmware repository, the bytes exactly as
+        signed; None when the server has none by that name."""
+        try:
+            return self._raw("GET", f"/v1/kiosk/firmware/metadata/{name}",
+                             limit=MAX_FIRMWARE_METADATA)[0]
+        except CentralRefused as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def firmware_rollouts(self) -> list[dict[str, Any]]:
+        """The active rollouts that reach this kiosk's unit."""
+        answer = self._json("GET", "/v1/kiosk/firmware/rollouts")
+        if not isinstance(answer, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("image"), str)
+                and isinstance(r.get("sha256"), str) and type(r.get("length")) is int
+                and type(r.get("percent")) is int for r in answer):
+            raise CentralRefused(200, "bad_answer", "rollouts: not a list of rollouts")
+        return answer
+
+    def firmware_features(self) -> tuple[int, dict[str, bool]]:
+        """The agency's feature switches and their version."""
+        answer = self._json("GET", "/v1/kiosk/firmware/features")
+        if not (isinstance(answer, dict) and type(answer.get("version")) is int
+                and isinstance(answer.get("features"), dict)
+                and all(isinstance(k, str) and type(v) is bool
+                        for k, v in answer["features"].items())):
+            raise CentralRefused(200, "bad_answer", "features: not a set of switches")
+        return int(answer["version"]), dict(answer["features"])
+
+    def firmware_reports(self, reports: list[dict[str, Any]]) -> int:
+        """What the tablets docked here (and this kiosk) run."""
+        answer = self._json("POST", "/v1/kiosk/firmware/reports", json={"reports": reports})
+        return int(answer["count"]) if isinstance(answer, dict) else 0
 
     # -- writes (each idempotent by its key) -------------------------------------------
 
@@ -403,6 +444,15 @@ class CentralClient:
         """A JSON endpoint, with this kiosk's certificate and, for a resident or
         a technician, their session token. Raises CentralRefused (4xx) or
         CentralUnavailable (after the retries)."""
+        body, status = self._raw(method, path, token=token, limit=MAX_JSON, **kw)
+        try:
+            return json.loads(body) if body else None
+        except ValueError as e:
+            raise CentralRefused(status, "bad_answer", f"{method} {path}: not JSON") from e
+
+    def _raw(self, method: str, path: str, *, token: str | None = None, limit: int,
+             **kw: Any) -> tuple[bytes, int]:
+        """An endpoint's body (at most ``limit`` bytes) and status, as _json asks."""
         if token is not None:
             kw["headers"] = {**kw.get("headers", {}), "Authorization": f"Bearer {token}"}
         for attempt in range(self.attempts):
@@ -421,16 +471,13 @@ class CentralClient:
                 if status >= 400:
                     refusal = _refusal(response)
                 else:
-                    body = _read(response, MAX_JSON)
+                    body = _read(response, limit)
             # The error raised must not hold the answer (and with it the
             # connection) alive in its traceback.
             del response
             if refusal is not None:
                 raise refusal
-            try:
-                return json.loads(body) if body else None
-            except ValueError as e:
-                raise CentralRefused(status, "bad_answer", f"{method} {path}: not JSON") from e
+            return body, status
         raise CentralUnavailable(f"{method} {path}: no answer after {self.attempts} attempts")
 
     def _wait(self, attempt: int, why: str) -> None:
