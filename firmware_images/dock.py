@@ -117,11 +117,13 @@ class TabletDockFirmware:
 
     def consider(self, image: OfferedImage) -> Answer:
         token, self._token = self._token, None
-        trying = self.device.state()
-        on_trial = trying.slots[trying.trying] if trying.trying else None
-        if on_trial is not None and on_trial.sha256 == image.sha.hex():
+        state = self.device.state()
+        other = state.slots[state.inactive]
+        if other is not None and other.sha256 == image.sha.hex():
+            # on trial (waiting for its boot), or tried and rolled back: the slot
+            # that is not good holds it only then; it is not taken again
             self._token = token  # kept for dock_ended: the time still counts
-            return Answer(False)  # installed already, waiting for its boot
+            return Answer(False)
         try:
             entry = self.device.consider(image.name, image.metadata, token)
             if entry.length != image.size:
