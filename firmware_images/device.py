@@ -38,6 +38,7 @@ from firmware_images.trust import (
     TrustedSet,
     check_image,
     root_version,
+    signed_issued,
 )
 
 log = logging.getLogger(__name__)
@@ -163,9 +164,10 @@ class FirmwareDevice:
         nonce, self._nonce = self._nonce, None
         if nonce is None:
             raise NoTrustedTime("no nonce was made at this dock")
-        checks = TrustedSet(self.trusted())
+        timestamp = self._read_trust("timestamp")
+        issued = signed_issued(timestamp) if timestamp is not None else 0
         accepted = accept_time(token, nonce=nonce, keys=self.time_keys, last=self.last_time(),
-                               latest_signed=checks.issued)
+                               latest_signed=issued)
         write_atomic(self.path / "time.json", json.dumps({"last": accepted}).encode())
         return accepted
 

@@ -162,7 +162,7 @@ class TabletDockFirmware:
             return
         try:
             self.device.take_time(token)
-        except FirmwareError as e:
+        except (FirmwareError, OSError) as e:
             log.info("the kiosk's time was not taken: %s", e)
 
 

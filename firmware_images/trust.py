@@ -266,6 +266,11 @@ def check_image(targets: Targets, name: str, device: Installed) -> ImageEntry:
     return entry
 
 
+def signed_issued(timestamp: bytes) -> int:
+    """The ``issued`` time of timestamp metadata the device verified before."""
+    return _issued(_load(timestamp, Timestamp, "timestamp").signed)
+
+
 def root_version(root: bytes) -> int:
     """The version of the root metadata ``root`` (not verified)."""
     return _load(root, Root, "root").signed.version

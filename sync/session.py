@@ -291,10 +291,10 @@ class _TabletSide(_Side):
                     self._take_firmware_frame(frame)
                     continue
                 if isinstance(frame, Done):
-                    if self.firmware is not None:
-                        self.firmware.dock_ended()
                     self.send(Bye(self.counter))
                     self.summary.seconds = time.monotonic() - started
+                    if self.firmware is not None:  # after Bye: the kiosk need not wait
+                        self.firmware.dock_ended()
                     return self.summary
                 self._answer(frame)
         finally:
