@@ -131,3 +131,17 @@ def test_the_kiosk_key_loads(api: ApiServer) -> None:
 def _patch(client: object, path: str, body: dict[str, object]) -> None:
     answer = client.http.patch(client.base + path, json=body, timeout=30)  # type: ignore
     assert answer.status_code == 200, answer.text
+
+
+def test_a_round_keeps_the_copy(api: ApiServer, client: CentralClient, tmp_path: Path) -> None:
+    from kiosk.cache import KioskCache
+    from kiosk.rounds import CentralSync
+
+    publisher = _published(api, tmp_path)
+    assert api.staff("administrator").post("/v1/staff/firmware/rollouts", json={
+        "image": "JP5S/tablet-2.img", "facility_id": "F1", "percent": 30}).status_code == 201
+    mirror = FirmwareMirror(tmp_path / "kiosk-firmware")
+    done = CentralSync(client, KioskCache(tmp_path / "cache"), firmware=mirror).run_once()
+    assert not done.error and done.steps[-1] == "firmware" and done.firmware_images == 1
+    (entry,) = publisher.repo.images()
+    assert mirror.repository.image_path(entry.sha256).exists()
