@@ -180,3 +180,21 @@ def _token(device: object, publisher: Publisher) -> bytes:
     last = datetime.datetime.fromtimestamp(device.last_time(), datetime.UTC)  # type: ignore[attr-defined]
     return token(device, max(publisher.now + HOUR,  # type: ignore[arg-type]
                              last + datetime.timedelta(minutes=1)))
+
+
+def test_a_whole_image_file_is_checked_length_first(tmp_path: Path) -> None:
+    from firmware_images.transfer import verify_file
+
+    publisher = Publisher(tmp_path)
+    image = publisher.publish(2, size=20_000)
+    (entry,) = publisher.repo.images()
+    verify_file(image.path, entry)
+    longer = tmp_path / "longer.img"
+    longer.write_bytes(image.path.read_bytes() + b"\0")
+    with pytest.raises(LengthError):
+        verify_file(longer, entry)
+    flipped = bytearray(image.path.read_bytes())
+    flipped[-1] ^= 1
+    longer.write_bytes(bytes(flipped))
+    with pytest.raises(HashError):
+        verify_file(longer, entry)
