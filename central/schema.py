@@ -482,3 +482,77 @@ audit_log = Table(
     Column("agency_id", String(32), nullable=True),
     Index(None, "at"),
 )
+
+# -- firmware (docs/firmware.md) -------------------------------------------------
+
+# An agency's firmware repository as its administrators published it: every root
+# version ("3.root.json") and the current timestamp, snapshot and targets, the
+# bytes exactly as signed (central checks them with the device's own checks).
+firmware_metadata = Table(
+    "firmware_metadata", metadata,
+    Column("agency_id", ForeignKey("agencies.id"), primary_key=True),
+    Column("name", String(32), primary_key=True),  # N.root.json, timestamp.json, ...
+    Column("version", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# An image's bytes are a blob (central/blobs.py) named by the SHA-256 its signed
+# target gives; this row says whose repository names it and as what.
+firmware_images = Table(
+    "firmware_images", metadata,
+    Column("agency_id", ForeignKey("agencies.id"), primary_key=True),
+    Column("name", String(128), primary_key=True),  # <model>/<kind>-<version>.img
+    Column("sha256", String(64), nullable=False),
+    Column("length", BigInteger, nullable=False),
+    Column("model", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # tablet, kiosk
+    Column("version", BigInteger, nullable=False),
+    Column("uploaded_at", BigInteger, nullable=False),
+    Index(None, "sha256"),
+)
+
+# Which devices may take an image now: those of a facility (or one unit of it)
+# whose serial's hash falls under ``percent``; staff pause or stop it.
+firmware_rollouts = Table(
+    "firmware_rollouts", metadata,
+    _id(),
+    Column("agency_id", ForeignKey("agencies.id"), nullable=False),
+    Column("image", String(128), nullable=False),
+    Column("facility_id", ForeignKey("facilities.id"), nullable=False),
+    Column("unit_id", ForeignKey("units.id"), nullable=True),  # None: the whole facility
+    Column("percent", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # active, paused, stopped
+    Column("created_by", ForeignKey("staff.id"), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    CheckConstraint("percent >= 0 AND percent <= 100", name="percent"),
+    Index(None, "facility_id", "state"),
+)
+
+# What each device last reported running, at its last dock (tablets) or round (kiosks).
+firmware_reports = Table(
+    "firmware_reports", metadata,
+    Column("serial", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("model", String(32), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("slot", String(1), nullable=False),
+    Column("event", String(16), nullable=False),  # marked_good, rolled_back, ...
+    Column("root_version", BigInteger, nullable=False),
+    Column("kiosk_id", ForeignKey("kiosks.id"), nullable=False),
+    Column("facility_id", ForeignKey("facilities.id"), nullable=False),
+    Column("unit_id", ForeignKey("units.id"), nullable=False),
+    Column("reported_at", BigInteger, nullable=False),
+    Index(None, "facility_id"),
+)
+
+# A feature an agency turns off (or on) on every tablet at its next dock.
+feature_switches = Table(
+    "feature_switches", metadata,
+    Column("agency_id", ForeignKey("agencies.id"), primary_key=True),
+    Column("feature", String(32), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_by", ForeignKey("staff.id"), nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+)

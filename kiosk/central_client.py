@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 MAX_JSON = 8 << 20  # the largest JSON answer read (a 500-record feed page is far smaller)
 BLOCK = 256 * 1024
+MAX_FIRMWARE_METADATA = 48 * 1024  # one role's metadata (firmware_images.trust.MAX_METADATA)
 MAX_COUNTER = 2**63 - 1  # a tablet's sync counter (its hello) is below 2**63
 
 
@@ -214,18 +215,20 @@ class CentralClient:
         _, body = self._body("GET", "/v1/kiosk/crl", limit=MAX_CRL_BYTES)
         return body
 
-    def fetch_blob(self, sha256: str, size: int, sink: BlobSink) -> None:
-        """Download a blob into ``sink`` (the cache's: sealed, durable a
-        megabyte at a time), resuming with HTTP Range from what the sink holds,
-        and commit it once its bytes hash to its name. Raises BlobMismatch (the
-        sink's bytes are discarded), CentralRefused, CentralUnavailable."""
+    def fetch_blob(self, sha256: str, size: int, sink: BlobSink, *,
+                   route: str = "/v1/kiosk/blobs/") -> None:
+        """Download a blob (or, with ``route``, a firmware image) into ``sink``
+        (the cache's: sealed, durable a megabyte at a time), resuming with HTTP
+        Range from what the sink holds, and commit it once its bytes hash to its
+        name. Raises BlobMismatch (the sink's bytes are discarded),
+        CentralRefused, CentralUnavailable."""
         if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
             raise BlobMismatch(f"not a blob name: {sha256[:80]!r}")
         for attempt in range(self.attempts):
             if sink.position >= size:
                 break
             try:
-                self._download(sha256, size, sink)
+                self._download(sha256, size, sink, route)
                 break
             except (requests.ConnectionError, requests.Timeout) as e:
                 self._wait(attempt, f"blob {sha256[:12]}: {e}")
@@ -240,15 +243,16 @@ class CentralClient:
             raise BlobMismatch(f"blob {sha256}: the bytes hash to {held}")
         sink.commit()
 
-    def _download(self, sha256: str, size: int, sink: BlobSink) -> None:
-        refusal = self._download_into(sha256, size, sink)
+    def _download(self, sha256: str, size: int, sink: BlobSink, route: str) -> None:
+        refusal = self._download_into(sha256, size, sink, route)
         if refusal is not None:  # raised here, where no frame holds the answer
             raise refusal
 
-    def _download_into(self, sha256: str, size: int, sink: BlobSink) -> CentralRefused | None:
+    def _download_into(self, sha256: str, size: int, sink: BlobSink,
+                       route: str) -> CentralRefused | None:
         have = sink.position
         headers = {"Range": f"bytes={have}-"} if have else {}
-        with self._session.get(f"{self.base_url}/v1/kiosk/blobs/{sha256}", headers=headers,
+        with self._session.get(f"{self.base_url}{route}{sha256}", headers=headers,
                                timeout=self.timeout, stream=True) as response:
             if response.status_code not in (200, 206):
                 return _refusal(response)
@@ -262,6 +266,44 @@ class CentralClient:
             finally:
                 sink.flush()  # what arrived is kept, for the next try to resume after
         return None
+
+    # -- firmware (docs/firmware.md) -------------------------------------------------
+
+    def firmware_metadata(self, name: str) -> bytes | None:
+        """One file of the agency's firmware repository, the bytes exactly as
+        signed; None when the server has none by that name."""
+        try:
+            return self._body("GET", f"/v1/kiosk/firmware/metadata/{name}",
+                              limit=MAX_FIRMWARE_METADATA)[1]
+        except CentralRefused as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def firmware_rollouts(self) -> list[dict[str, Any]]:
+        """The active rollouts that reach this kiosk's unit."""
+        answer = self._json("GET", "/v1/kiosk/firmware/rollouts")
+        if not isinstance(answer, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("image"), str)
+                and isinstance(r.get("sha256"), str) and type(r.get("length")) is int
+                and type(r.get("percent")) is int for r in answer):
+            raise CentralRefused(200, "bad_answer", "rollouts: not a list of rollouts")
+        return answer
+
+    def firmware_features(self) -> tuple[int, dict[str, bool]]:
+        """The agency's feature switches and their version."""
+        answer = self._json("GET", "/v1/kiosk/firmware/features")
+        if not (isinstance(answer, dict) and type(answer.get("version")) is int
+                and isinstance(answer.get("features"), dict)
+                and all(isinstance(k, str) and type(v) is bool
+                        for k, v in answer["features"].items())):
+            raise CentralRefused(200, "bad_answer", "features: not a set of switches")
+        return int(answer["version"]), dict(answer["features"])
+
+    def firmware_reports(self, reports: list[dict[str, Any]]) -> int:
+        """What the tablets docked here (and this kiosk) run."""
+        answer = self._json("POST", "/v1/kiosk/firmware/reports", json={"reports": reports})
+        return int(answer["count"]) if isinstance(answer, dict) else 0
 
     # -- writes (each idempotent by its key) -------------------------------------------
 

@@ -5,12 +5,15 @@ central server, which passes it on to every kiosk's registry; the session
 (sync.session) then runs inside the channel, from the kiosk's cache. The
 tablet's signing key is the one its certificate names, so the receipts and
 drafts it signs are checked against the identity that just proved itself in
-the handshake. Each dock runs on a thread of its own; the screen hears of it
-through events.
+the handshake. When the kiosk has firmware (kiosk/firmware.py), the session
+ends with the firmware step, and a tablet that refuses an image raises an
+alert. Each dock runs on a thread of its own; the screen hears of it through
+events.
 """
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import logging
 import threading
@@ -20,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from device_security.alerts import Alerter
+from device_security.alerts import Alert, Alerter
 from device_security.channel import ByteStream
 from device_security.errors import ChannelError
 from device_security.pairing import DockedTablet, PairingGate, PairingResult
@@ -32,6 +35,7 @@ from hw.records import DockedDevice, HotplugEvent
 from hw.worker import DeviceIO, DeviceWorker
 from kiosk.cache import KioskCache
 from kiosk.events import Docked, DockReady, Emit, PairingDecided, Plugged, SyncProgress, Unplugged
+from sync.firmware_step import KioskFirmware
 from sync.session import DockedResident, Progress, SessionError, SessionSummary, run_kiosk
 from sync.stream import FrameStream
 
@@ -53,10 +57,12 @@ class DockOutcome:
 
 def dock_and_sync(gate: PairingGate, tablet: DockedTablet, open_stream: Callable[[], ByteStream],
                   session: KioskSession | None, cache: KioskCache, *, kiosk: str,
-                  on_progress: Callable[[Progress], None] | None = None) -> DockOutcome:
-    """Pair a docked tablet and, if allowed, sync it. An unplug during pairing
-    raises the link's error (a tablet that left is not refused); an unplug
-    during the sync is an outcome (``problem``), and the next dock resumes."""
+                  on_progress: Callable[[Progress], None] | None = None,
+                  firmware: KioskFirmware | None = None) -> DockOutcome:
+    """Pair a docked tablet and, if allowed, sync it (with the firmware step
+    when ``firmware`` is given). An unplug during pairing raises the link's
+    error (a tablet that left is not refused); an unplug during the sync is an
+    outcome (``problem``), and the next dock resumes."""
     result = gate.pair(tablet, open_stream, session)
     outcome = DockOutcome(result)
     if not result.decision.allowed:
@@ -78,7 +84,7 @@ def dock_and_sync(gate: PairingGate, tablet: DockedTablet, open_stream: Callable
         docked = DockedResident(serial, int(known["resident_id"]),
                                 str(known["resident_agency_id"]), key)
         outcome.summary = run_kiosk(FrameStream(channel), cache, docked, kiosk=kiosk,
-                                    on_progress=on_progress)
+                                    on_progress=on_progress, firmware=firmware)
         cache.mark_synced(serial)
         log.info("synced %s: %d records, %d files (%d bytes), %d drafts up (%d left for the "
                  "next dock), %.2f s", serial, outcome.summary.records, outcome.summary.blobs,
@@ -98,6 +104,23 @@ def dock_and_sync(gate: PairingGate, tablet: DockedTablet, open_stream: Callable
     return outcome
 
 
+def firmware_alert(outcome: DockOutcome, refusal: str, session: KioskSession | None,
+                   location: str, usb_serial: str | None) -> Alert:
+    """The alert for a firmware image a tablet refused (a signature short of
+    its threshold, an older version, expired metadata...): the image or the
+    kiosk's copy of the repository is not what the agency signed."""
+    peer = outcome.pairing.peer
+    return Alert(
+        reason="firmware_refused",
+        detail=f"the tablet refused the firmware image offered: {refusal}",
+        resident_id=session.resident_id if session else None,
+        resident_name=session.resident_name if session else None,
+        kiosk_location=location,
+        tablet_serial=peer.serial if peer is not None else usb_serial,
+        owner_id=None, owner_name=None,
+        raised_at=datetime.datetime.now(datetime.UTC))
+
+
 @dataclass(frozen=True)
 class LastDock:
     """The last tablet synced here, for the technician's link check."""
@@ -115,7 +138,7 @@ class Dock:
 
     def __init__(self, gate: PairingGate, cache: KioskCache, hw: HwConfig, *, location: str,
                  sessions: Callable[[], KioskSession | None], alerter: Alerter,
-                 emit: Emit) -> None:
+                 emit: Emit, firmware: Callable[[], KioskFirmware] | None = None) -> None:
         self.gate = gate
         self.cache = cache
         self.hw = hw
@@ -123,6 +146,7 @@ class Dock:
         self._sessions = sessions
         self._alerter = alerter
         self._emit = emit
+        self._firmware = firmware  # the firmware step's kiosk end, made for each dock
         self._lock = threading.Lock()
         self._plugs = itertools.count(1)
         self._docks: dict[str, tuple[str, DeviceWorker]] = {}  # sys_path -> plug, worker
@@ -197,10 +221,12 @@ class Dock:
             before[1].stop(30)  # the same port's last dock ends first (its link is gone)
         tablet = DockedTablet(device.serial, device.interface_classes, plug_id=plug_id)
 
+        session = self._sessions()
         try:
-            outcome = dock_and_sync(self.gate, tablet, io.link, self._sessions(),
+            outcome = dock_and_sync(self.gate, tablet, io.link, session,
                                     self.cache, kiosk=self.location,
-                                    on_progress=lambda p: self._emit(SyncProgress(**asdict(p))))
+                                    on_progress=lambda p: self._emit(SyncProgress(**asdict(p))),
+                                    firmware=self._firmware() if self._firmware else None)
         except (HwError, ChannelError, TimeoutError, OSError) as e:
             log.info("tablet %s left during pairing: %s", device.serial, e)
             self._emit(Docked(device.serial, paired=False, synced=False,
@@ -212,6 +238,10 @@ class Dock:
                               problem="the kiosk could not finish; a technician can read "
                               "its log"))
             return
+        refused = outcome.summary.firmware_refused if outcome.summary else ""
+        if refused:
+            self._alerter.raise_alert(firmware_alert(
+                outcome, refused, session, self.location, device.serial), plug_id=plug_id)
         self._report(device, outcome)
 
     def _report(self, device: DockedDevice, outcome: DockOutcome) -> None:

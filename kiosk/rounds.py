@@ -35,6 +35,7 @@ from kiosk.central_client import (
     CentralUnavailable,
 )
 from kiosk.events import CentralChanged, Emit, RoundDone
+from kiosk.firmware import FirmwareMirror
 from kiosk.letters import Letters
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class Round:
     blob_bytes: int = 0
     crl_number: int | None = None  # the revocation list held after this round
     crl_problem: str = ""  # why the server's list was not kept (it is logged too)
+    firmware_images: int = 0
     error: str = ""
     steps: list[str] = field(default_factory=list)
 
@@ -78,8 +80,10 @@ class CentralSync:
     def __init__(self, client: CentralClient, cache: KioskCache, *,
                  registry: Registry | None = None, alerts: AlertQueue | None = None,
                  letters: Letters | None = None, max_blobs_per_round: int = 50,
-                 revocations: KeptRevocationList | None = None) -> None:
+                 revocations: KeptRevocationList | None = None,
+                 firmware: FirmwareMirror | None = None) -> None:
         self.client = client
+        self.firmware = firmware
         self.cache = cache
         self.letters = letters
         self.revocations = revocations
@@ -96,7 +100,7 @@ class CentralSync:
             ("receipts", self._push_receipts),
             ("crl", self._pull_revocation_list), ("policy", self._pull_policy),
             ("tablets", self._pull_tablets), ("feeds", self._pull_feeds),
-            ("blobs", self._pull_blobs)]
+            ("blobs", self._pull_blobs), ("firmware", self._sync_firmware)]
         for name, step in steps:
             try:
                 if name in UP:  # one sender at a time for the queues (letters go at once too)
@@ -284,6 +288,17 @@ class CentralSync:
             self.cache.blob_fetched(sha, size)
             done.blobs += 1
             done.blob_bytes += size
+
+
+    def _sync_firmware(self, done: Round) -> None:
+        """The firmware copy, the rollouts and switches, the tablets' reports
+        (kiosk/firmware.py); last, so nothing else waits for an image."""
+        if self.firmware is None:
+            return
+        try:
+            done.firmware_images = self.firmware.refresh(self.client).images
+        except OSError as e:  # the kiosk's disk: the next round tries again
+            log.warning("firmware: %s", e)
 
 
 class Rounds:

@@ -43,6 +43,7 @@ from kiosk.central_client import CentralClient
 from kiosk.config import KioskConfig, SyncConfig
 from kiosk.dock import Dock
 from kiosk.events import BadgeSwiped, Emit, Event, Started, Stopped
+from kiosk.firmware import FirmwareMirror, load_kiosk_key
 from kiosk.inbox import Inbox
 from kiosk.letters import Letters
 from kiosk.lockout import LockoutFile
@@ -119,9 +120,12 @@ class KioskService:
         self._desk_client = CentralClient(s.central_url, credentials,
                                           timeout=s.request_timeout_s, attempts=2)
         letters = Letters(self._desk_client, cache)  # sent at once; the rounds retry them
+        # the agency's signed firmware, kept by the rounds and offered at the dock
+        firmware = FirmwareMirror(s.cache_path / "firmware")
+        kiosk_key = load_kiosk_key(credentials.key)
         self.rounds = Rounds(CentralSync(self._rounds_client, cache, registry=registry,
                                          alerts=self.alerts, letters=letters,
-                                         revocations=revocations),
+                                         revocations=revocations, firmware=firmware),
                              self.emit, interval=s.round_interval_s,
                              retry_mail=alerter.retry_mail)
         self.residents = ResidentSessions(self._desk_client, cache, letters, unit=k.unit)
@@ -132,7 +136,8 @@ class KioskService:
                            revocations=revocations,
                            sign=element.sign)
         self.dock = Dock(gate, cache, self.hw_config, location=k.location_code,
-                         sessions=self.residents.kiosk_session, alerter=alerter, emit=self.emit)
+                         sessions=self.residents.kiosk_session, alerter=alerter, emit=self.emit,
+                         firmware=lambda: firmware.dock_firmware(kiosk_key))
         self._badges = BadgeReader(k.badge_reader, lambda badge: self.emit(
             BadgeSwiped(badge))) if k.badge_reader else None
         self.maintenance = Maintenance(

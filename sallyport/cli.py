@@ -19,6 +19,7 @@ from simulators.errors import SimError
 def build_parser() -> argparse.ArgumentParser:
     from central import cli as central_cli
     from devkit import demo
+    from firmware_images import cli as firmware_cli
     from hw import cli as hw_cli
     from kiosk import cli as kiosk_cli
     from kiosk import sync_cli
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim_cli.register(commands)
     device_cli.register(commands)
     central_cli.register(commands)
+    firmware_cli.register(commands)
     sync_cli.register(commands)
     kiosk_cli.register(commands)
     tablet_cli.register(commands)

@@ -242,6 +242,7 @@ class World:
         sessions = self.sessions.setdefault(tablet.spec.name, [])
         if self.software == "process":
             return self._start_process(tablet, link, sessions)
+        directory.boot_firmware()  # as `sallyport tablet link` does at its start
         peer = directory.peer()
         opened = threading.Event()
 

@@ -49,6 +49,8 @@ _CAPS = Array(Text(1, 32, "a-z0-9_"), 0, 16)
 _ITEM_KIND = Text(1, 24)
 _UID = Text(8, 64, "A-Za-z0-9_-")
 _VERSION = UInt(1, 0xFFFF)
+_CODE_OR_EMPTY = Text(0, 32, "a-z0-9_")
+_WORD = Text(1, 32, "A-Za-z0-9_-")
 
 
 # -- what frames hold -----------------------------------------------------------------
@@ -218,7 +220,8 @@ class OutboxAck:
 
 @dataclass(frozen=True, slots=True)
 class FirmwareOffer:
-    """13, kiosk → tablet: a signed firmware image is available."""
+    """13, kiosk → tablet: a signed firmware image is available: its name in
+    the signed targets, size and SHA-256, and the metadata to check it with."""
 
     TYPE: ClassVar[int] = 13
     version: str = field(metadata=wire(_NAME))
@@ -234,6 +237,7 @@ class FirmwareAnswer:
     TYPE: ClassVar[int] = 14
     accept: bool = field(metadata=wire(Bool()))
     offset: int = field(metadata=wire(UInt()))
+    refusal: str = field(metadata=wire(_CODE_OR_EMPTY))  # why the image was refused, or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,13 +266,57 @@ class Error:
     message: str = field(metadata=wire(Text(0, 500)))
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """18, tablet → kiosk, right after Welcome when both speak ``firmware``:
+    what the tablet runs and from which slot, the root metadata version it
+    trusts, its feature switches' version, and a fresh nonce for the kiosk's
+    signed time."""
+
+    TYPE: ClassVar[int] = 18
+    model: str = field(metadata=wire(_WORD))
+    kind: str = field(metadata=wire(_WORD))
+    version: int = field(metadata=wire(UInt()))
+    slot: str = field(metadata=wire(Text(1, 1, "ab")))
+    event: str = field(metadata=wire(Text(1, 16, "a-z_")))
+    root_version: int = field(metadata=wire(UInt()))
+    features: int = field(metadata=wire(UInt()))
+    nonce: bytes = field(metadata=wire(Bytes(16, 16)))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTime:
+    """19, kiosk → tablet: the kiosk's clock, signed, answering the nonce."""
+
+    TYPE: ClassVar[int] = 19
+    token: bytes = field(metadata=wire(Bytes(1, 512)))
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSwitch:
+    name: str = field(metadata=wire(Text(1, 32, "a-z0-9_")))
+    enabled: bool = field(metadata=wire(Bool()))
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """20, kiosk → tablet: the agency's feature switches, newer than the
+    tablet's (``version``: when they last changed)."""
+
+    TYPE: ClassVar[int] = 20
+    version: int = field(metadata=wire(UInt()))
+    switches: tuple[FeatureSwitch, ...] = field(metadata=wire(Array(Pair(FeatureSwitch), 0, 64)))
+
+
 Frame: TypeAlias = (Hello | Welcome | InventoryRequest | Inventory | Records | RecordsAck
                     | BlobStart | Chunk | ChunkAck | BlobDone | OutboxItems | OutboxAck
-                    | FirmwareOffer | FirmwareAnswer | Done | Bye | Error)
+                    | FirmwareOffer | FirmwareAnswer | Done | Bye | Error | DeviceStatus
+                    | SignedTime | Features)
 
 FRAME_TYPES: tuple[type[Frame], ...] = (
     Hello, Welcome, InventoryRequest, Inventory, Records, RecordsAck, BlobStart, Chunk,
-    ChunkAck, BlobDone, OutboxItems, OutboxAck, FirmwareOffer, FirmwareAnswer, Done, Bye, Error)
+    ChunkAck, BlobDone, OutboxItems, OutboxAck, FirmwareOffer, FirmwareAnswer, Done, Bye, Error,
+    DeviceStatus, SignedTime, Features)
 
 CODEC = FrameCodec("sync protocol version 1", FRAME_TYPES, max_frame=MAX_FRAME,
                    max_items=MAX_FRAME_ITEMS, split_bytes=SPLIT_BYTES,

@@ -4,7 +4,10 @@
 anywhere and the next dock resumes from what the tablet made durable; a frame
 that breaks the format or comes out of order ends it with an ``Error`` frame.
 The tablet writes, syncs and hashes chunks on a thread of its own
-(:class:`_BlobWrites`) while it reads the next frame."""
+(:class:`_BlobWrites`) while it reads the next frame. When both ends speak
+``firmware`` (sync/firmware_step.py), the tablet reports what it runs, and
+the kiosk ends with the signed time, the feature switches and, when there is
+one, a firmware image."""
 
 from __future__ import annotations
 
@@ -25,13 +28,25 @@ from base import codec
 from device_security.errors import IntegrityError
 from sync import frames
 from sync.errors import BlobMismatchError, SessionError, StatementError, WireError
+from sync.firmware_step import (
+    Answer,
+    FirmwareStatus,
+    KioskFirmware,
+    OfferedImage,
+    TabletFirmware,
+)
 from sync.frames import (
     BlobDone,
     BlobStart,
     Bye,
     Chunk,
     ChunkAck,
+    DeviceStatus,
     Done,
+    Features,
+    FeatureSwitch,
+    FirmwareAnswer,
+    FirmwareOffer,
     Frame,
     Hello,
     Inventory,
@@ -43,6 +58,7 @@ from sync.frames import (
     Record,
     Records,
     RecordsAck,
+    SignedTime,
     Welcome,
 )
 from sync.receipts import delivery_fields, draft_fields, verify
@@ -52,6 +68,7 @@ log = logging.getLogger(__name__)
 
 VERSIONS = (frames.PROTOCOL_VERSION,)
 CAPS = ("blobs", "outbox", "records")  # the steps this side speaks (Hello.caps, Welcome.caps)
+FIRMWARE = "firmware"  # spoken by an end that has firmware to offer or to take
 REQUIRED_CAPS = frozenset({"blobs", "records"})  # a session without these is no sync
 CHUNK = frames.MAX_CHUNK_DATA
 WINDOW = 4  # frames in flight before the sender waits for an acknowledgement
@@ -65,6 +82,7 @@ INVENTORY_PAGE = 16384
 FRAME_ITEMS = frames.MAX_FRAME_ITEMS - 64  # data items for the records or outbox items of a frame
 ITEM_ITEMS = 8  # a record's (or outbox item's) own: its map, four keys, three fields
 OUTBOX_PAGE = 64
+FIRMWARE_CHUNK = frames.MAX_CHUNK_DATA  # one at a time: an unplug costs at most one twice
 
 
 @dataclass(frozen=True)
@@ -114,7 +132,7 @@ def batch_digest(records: Sequence[Record]) -> bytes:
 @dataclass(frozen=True)
 class Progress:
     """One step of a session, for the kiosk's screen: ``phase`` is ``outbox``,
-    ``messages``, ``files`` or ``done``; ``item`` names what moved."""
+    ``messages``, ``files``, ``firmware`` or ``done``; ``item`` names what moved."""
 
     phase: str
     item: str
@@ -135,6 +153,9 @@ class SessionSummary:
     outbox: int = 0
     outbox_left: int = 0  # drafts the tablet still holds for the next dock (OutboxBounds)
     skipped_no_room: int = 0
+    firmware: str = ""  # the image installed in this session, by name
+    firmware_bytes: int = 0  # its bytes sent in this session
+    firmware_refused: str = ""  # why the tablet refused the image offered, if it did
     seconds: float = 0.0
 
 
@@ -221,10 +242,12 @@ class BlobWriter(Protocol):
     def close(self) -> None: ...
 
 
-def serve_tablet(stream: FrameStream, content: TabletContent, *, counter: int) -> SessionSummary:
+def serve_tablet(stream: FrameStream, content: TabletContent, *, counter: int,
+                 firmware: TabletFirmware | None = None) -> SessionSummary:
     """Answer one kiosk's session on the tablet. Returns what arrived; raises
-    SessionError (the protocol broken, either way) or the transport's errors."""
-    side = _TabletSide(stream, content, counter)
+    SessionError (the protocol broken, either way) or the transport's errors.
+    With ``firmware``, the tablet speaks ``firmware``."""
+    side = _TabletSide(stream, content, counter, firmware)
     try:
         return side.run()
     except SessionError:
@@ -235,10 +258,13 @@ def serve_tablet(stream: FrameStream, content: TabletContent, *, counter: int) -
 
 
 class _TabletSide(_Side):
-    def __init__(self, stream: FrameStream, content: TabletContent, counter: int) -> None:
+    def __init__(self, stream: FrameStream, content: TabletContent, counter: int,
+                 firmware: TabletFirmware | None) -> None:
         super().__init__(stream)
         self.content = content
         self.counter = counter
+        self.firmware: TabletFirmware | None = None
+        self._firmware = firmware
         self.summary = SessionSummary(serial=content.serial)
         self.session = b""
         self.writes = _BlobWrites(content)
@@ -254,32 +280,48 @@ class _TabletSide(_Side):
         if missing:
             self.fail(MISSING_CAPABILITY, f"the kiosk does not offer {sorted(missing)}")
         self.session = hello.session
-        caps = tuple(cap for cap in CAPS if cap in hello.caps)  # what both ends speak
+        own = CAPS + ((FIRMWARE,) if self._firmware is not None else ())
+        caps = tuple(cap for cap in own if cap in hello.caps)  # what both ends speak
+        self.firmware = self._firmware if FIRMWARE in caps else None
         c = self.content
         outbox = c.outbox_count() if "outbox" in caps else 0
+        status = self.firmware.status() if self.firmware is not None else None
         self.send(Welcome(
             version=frames.PROTOCOL_VERSION, caps=caps, serial=c.serial, counter=self.counter,
-            firmware=c.firmware, free_bytes=c.free_bytes(), cursor=c.cursor(),
+            firmware=str(status[0].version) if status else c.firmware,
+            free_bytes=c.free_bytes(), cursor=c.cursor(),
             blobs_digest=blobs_digest(c.complete_blobs()),
             partial=tuple(PartialBlob(s, n) for s, n in c.partials()), outbox=outbox))
+        if status is not None:
+            st, nonce = status
+            self.send(DeviceStatus(st.model, st.kind, st.version, st.slot, st.event,
+                                   st.root_version, st.features, nonce))
         if outbox:
             self._send_outbox()
         try:
             while True:
-                frame = self.expect(InventoryRequest, Records, BlobStart, Chunk, Done)
+                frame = self.expect(InventoryRequest, Records, BlobStart, Chunk, Done,
+                                    SignedTime, Features, FirmwareOffer)
                 if isinstance(frame, BlobStart | Chunk):
                     self._take_blob_frame(frame)
                     continue
                 # Every chunk durable and acknowledged before anything else is answered,
                 # so that the answers keep the order of the frames.
                 self._acknowledge(wait=True)
+                if isinstance(frame, SignedTime | Features | FirmwareOffer):
+                    self._take_firmware_frame(frame)
+                    continue
                 if isinstance(frame, Done):
                     self.send(Bye(self.counter))
                     self.summary.seconds = time.monotonic() - started
+                    if self.firmware is not None:  # after Bye: the kiosk need not wait
+                        self.firmware.dock_ended()
                     return self.summary
                 self._answer(frame)
         finally:
             self.writes.close()
+            if self.firmware is not None:
+                self.firmware.close()
 
     def receive(self) -> Frame:
         """The next frame; while chunks are being written, look up from the link
@@ -328,6 +370,44 @@ class _TabletSide(_Side):
             self.send(RecordsAck(frame.batch, through, receipt))
             self.summary.records += len(frame.records)
             self.summary.through = through
+
+    def _take_firmware_frame(self, frame: SignedTime | Features | FirmwareOffer) -> None:
+        firmware = self.firmware
+        if firmware is None:
+            self.fail(UNEXPECTED_FRAME, f"{type(frame).__name__} without the firmware step")
+            return
+        if isinstance(frame, SignedTime):
+            firmware.take_time(frame.token)
+        elif isinstance(frame, Features):
+            firmware.take_features(frame.version, {s.name: s.enabled for s in frame.switches})
+        else:
+            self._take_image(firmware, OfferedImage(frame.version, frame.size, frame.sha,
+                                                    frame.metadata))
+
+    def _take_image(self, firmware: TabletFirmware, image: OfferedImage) -> None:
+        """Answer an offer; if taken, write its chunks (each durable before its
+        ChunkAck), then verify and install it and say so with BlobDone."""
+        answer = firmware.consider(image)
+        offset = min(answer.offset, image.size) if answer.accept else 0
+        self.send(FirmwareAnswer(answer.accept, offset, answer.refusal[:32]))
+        if not answer.accept:
+            self.summary.firmware_refused = answer.refusal
+            return
+        position = offset
+        try:
+            while position < image.size:
+                chunk = self.expect(Chunk)
+                if chunk.sha != image.sha or chunk.offset != position:
+                    self.fail(BLOB_MISMATCH, f"a firmware chunk at {chunk.offset} does not "
+                              f"follow {position}")
+                position = firmware.write(chunk.offset, chunk.data)
+                self.send(ChunkAck(image.sha, position))
+            firmware.finish()
+        except BlobMismatchError as e:
+            self.fail(e.code, e.message)
+        receipt = self.content.sign("blob", {"serial": self.content.serial, "sha": image.sha})
+        self.send(BlobDone(image.sha, receipt, (), b""))
+        self.summary.firmware = image.name
 
     def _take_blob_frame(self, frame: BlobStart | Chunk) -> None:
         """Check a blob's frame against the blob being received and hand it to
@@ -570,18 +650,23 @@ class DockedResident:
 def run_kiosk(stream: FrameStream, content: KioskContent, tablet: DockedResident, *,
               kiosk: str, on_progress: Callable[[Progress], None] | None = None,
               clock: Callable[[], float] = time.time,
-              outbox_bounds: OutboxBounds = OUTBOX_BOUNDS) -> SessionSummary:
+              outbox_bounds: OutboxBounds = OUTBOX_BOUNDS,
+              firmware: KioskFirmware | None = None) -> SessionSummary:
     """Run one session with a paired tablet. Returns what moved; raises
-    SessionError (the protocol broken, either way) or the transport's errors."""
+    SessionError (the protocol broken, either way) or the transport's errors.
+    With ``firmware``, the kiosk speaks ``firmware``."""
     return _KioskSide(stream, content, tablet, kiosk, on_progress or (lambda p: None),
-                      clock, outbox_bounds).run()
+                      clock, outbox_bounds, firmware).run()
 
 
 class _KioskSide(_Side):
     def __init__(self, stream: FrameStream, content: KioskContent, tablet: DockedResident,
                  kiosk: str, on_progress: Callable[[Progress], None],
-                 clock: Callable[[], float], outbox_bounds: OutboxBounds) -> None:
+                 clock: Callable[[], float], outbox_bounds: OutboxBounds,
+                 firmware: KioskFirmware | None) -> None:
         super().__init__(stream)
+        self.firmware = firmware
+        self.caps = CAPS + ((FIRMWARE,) if firmware is not None else ())
         self.content = content
         self.tablet = tablet
         self.outbox_bounds = outbox_bounds
@@ -593,7 +678,7 @@ class _KioskSide(_Side):
 
     def run(self) -> SessionSummary:
         started = time.monotonic()
-        self.send(Hello(VERSIONS, CAPS, self.kiosk, self.session, int(self.clock())))
+        self.send(Hello(VERSIONS, self.caps, self.kiosk, self.session, int(self.clock())))
         welcome = self.expect(Welcome)
         if welcome.serial != self.tablet.serial:
             self.fail(WRONG_TABLET, f"the tablet says it is {welcome.serial}, "
@@ -601,21 +686,79 @@ class _KioskSide(_Side):
         if welcome.version not in VERSIONS:
             self.fail(frames.UNSUPPORTED_VERSION, f"version {welcome.version} was not offered")
         caps = set(welcome.caps)
-        if not caps <= set(CAPS) or REQUIRED_CAPS - caps:
+        if not caps <= set(self.caps) or REQUIRED_CAPS - caps:
             self.fail(MISSING_CAPABILITY, f"the tablet takes up {sorted(caps)}; this kiosk "
-                      f"offers {list(CAPS)} and needs {sorted(REQUIRED_CAPS)}")
+                      f"offers {list(self.caps)} and needs {sorted(REQUIRED_CAPS)}")
+        status = None
+        if FIRMWARE in caps:
+            status = self.expect(DeviceStatus)
         if welcome.outbox and "outbox" in caps:
             self._receive_outbox(welcome.outbox)
         held = self._tablet_blobs(welcome.blobs_digest)
         through = self._send_records(welcome.cursor)
         self._send_blobs(held, {p.sha: p.verified for p in welcome.partial},
                          welcome.free_bytes)
+        if status is not None and self.firmware is not None:
+            self._firmware_step(self.firmware, status)
         self.send(Done(through, self.summary.blobs))
         self.expect(Bye)
         self.summary.seconds = time.monotonic() - started
         self.progress(Progress("done", "", self.summary.blobs, self.summary.blobs,
                                self.summary.blob_bytes, self.summary.blob_bytes))
         return self.summary
+
+    # -- firmware ----------------------------------------------------------------------
+
+    def _firmware_step(self, firmware: KioskFirmware, frame: DeviceStatus) -> None:
+        """The signed time, newer feature switches, and an image if there is one
+        for this tablet: sent one chunk at a time, each acknowledged durable."""
+        serial = self.tablet.serial
+        status = FirmwareStatus(frame.model, frame.kind, frame.version, frame.slot,
+                                frame.event, frame.root_version, frame.features)
+        firmware.status(serial, status)
+        self.send(SignedTime(firmware.signed_time(frame.nonce)))
+        switches = firmware.features(frame.features)
+        if switches is not None:
+            version, named = switches
+            self.send(Features(version, tuple(FeatureSwitch(n, bool(e))
+                                              for n, e in sorted(named.items()))))
+        image = firmware.offer(serial, status)
+        if image is None:
+            return
+        self.send(FirmwareOffer(image.name, image.size, image.sha, image.metadata))
+        got = self.expect(FirmwareAnswer)
+        answer = Answer(got.accept, got.offset, got.refusal)
+        firmware.answered(serial, image, answer)
+        if not got.accept:
+            self.summary.firmware_refused = got.refusal
+            return
+        if got.offset > image.size:
+            self.fail(BAD_ACK, f"the tablet would resume {image.name} at {got.offset}, "
+                      f"past its size {image.size}")
+        position = got.offset
+        while position < image.size:
+            data = firmware.chunk(image.sha, position, min(FIRMWARE_CHUNK, image.size - position))
+            if not data:
+                raise SessionError(BLOB_MISMATCH, f"the kiosk's copy of {image.name} is "
+                                   "shorter than its size")
+            self.send(Chunk(image.sha, position, data))
+            ack = self.expect(ChunkAck)
+            if ack.sha != image.sha or ack.durable != position + len(data):
+                self.fail(BAD_ACK, f"a firmware chunk acknowledged at {ack.durable}, "
+                          f"expected {position + len(data)}")
+            position = ack.durable
+            self.summary.firmware_bytes += len(data)
+            self.progress(Progress("firmware", image.name, 0, 1, position, image.size))
+        done = self.expect(BlobDone)
+        try:
+            if done.sha != image.sha:
+                raise StatementError("malformed", "BlobDone for another image")
+            verify(self.tablet.key, "blob", {"serial": serial, "sha": image.sha}, done.receipt)
+        except StatementError as e:
+            self.fail(BAD_RECEIPT, f"firmware receipt: {e}")
+        firmware.installed(serial, image)
+        self.summary.firmware = image.name
+        self.progress(Progress("firmware", image.name, 1, 1, image.size, image.size))
 
     # -- up ----------------------------------------------------------------------------
 

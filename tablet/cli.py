@@ -53,6 +53,11 @@ def cmd_link(args: argparse.Namespace) -> int:
         print(f"sallyport tablet: {args.device_dir} holds no provisioned tablet",
               file=sys.stderr)
         return 2
+    booted = directory.boot_firmware()  # a new image on trial runs its self-test first
+    if booted is not None and (booted.marked_good or booted.rolled_back):
+        print(f"firmware: slot {booted.slot}, version {booted.version}"
+              f"{', marked good' if booted.marked_good else ', rolled back'}",
+              file=sys.stderr, flush=True)
     peer = directory.peer()
     stopping = False
 

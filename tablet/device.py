@@ -12,6 +12,8 @@
     lock.json            the lock timer (tablet/lock.py)
     settings.json        language, larger text, high contrast (tablet/settings.py)
     power_supply/        the battery, as sysfs shows it (capacity: percent)
+    firmware/            signed firmware: trusted metadata, A/B slots (firmware_images/)
+    features.json        the agency's feature switches, from the last dock
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from device_security.ca_store import IdentityFiles
 from device_security.channel import Credentials
 from device_security.revocation import KeptRevocationList
 from device_security.secure_element import KeyFileSecureElement
+from firmware_images.boot import BootOutcome, start
+from firmware_images.device import FirmwareDevice
+from firmware_images.dock import feature_enabled
+from firmware_images.image import read_manifest
+from firmware_images.slots import BootChoice
 from tablet.lock import TabletLock
 from tablet.peer import TabletPeer, load_agency_key
 from tablet.settings import SettingsFile
@@ -86,6 +93,32 @@ class TabletDirectory:
         """The newest revocation list kiosks handed over, checked against the CA."""
         return KeptRevocationList(self.path / "crl.der", self.identity.ca())
 
+    @property
+    def firmware_path(self) -> Path:
+        return self.path / "firmware"
+
+    @property
+    def features_path(self) -> Path:
+        return self.path / "features.json"
+
+    def feature_enabled(self, feature: str) -> bool:
+        """Whether the agency left ``feature`` on (as of the last dock)."""
+        return feature_enabled(self.features_path, feature)
+
+    def boot_firmware(self) -> BootOutcome | None:
+        """Start on the firmware slots, as the tablet does at power-up: a slot on
+        trial boots and runs its self-test (on the simulated tablet, the image's
+        manifest says how it goes); it is marked good or, its tries spent, the
+        good slot boots again. None when no firmware is provisioned."""
+        if not FirmwareDevice.is_provisioned(self.firmware_path):
+            return None
+        device = FirmwareDevice.open(self.firmware_path, time_keys={})
+
+        def self_test(choice: BootChoice) -> bool:
+            return read_manifest(device.slots.image_path(choice.slot)).selftest == "pass"
+
+        return start(device.slots, self_test)
+
     def is_provisioned(self) -> bool:
         return self.secure_element.exists() and self.identity.exists()
 
@@ -102,4 +135,7 @@ class TabletDirectory:
             content=self.content(number),
             lock=self.lock(),
             revocations=self.revocations(),
+            firmware=self.firmware_path if FirmwareDevice.is_provisioned(self.firmware_path)
+            else None,
+            features=self.features_path,
         )

@@ -59,6 +59,8 @@ from device_security.policy import decide_access
 from device_security.release import verify_release_token
 from device_security.revocation import MAX_CRL_BYTES, KeptRevocationList
 from device_security.service_statement import ServiceStatement, verify_statement
+from firmware_images.dock import TabletDockFirmware
+from firmware_images.errors import FirmwareError
 from sync.session import SessionError, serve_tablet
 from sync.stream import FrameStream
 from tablet.lock import IN_SERVICE, KioskStatus, LockPolicy, StatusRefused, TabletLock
@@ -145,6 +147,7 @@ class TabletPeer:
                  content: TabletStore | None = None,
                  lock: TabletLock | None = None,
                  revocations: KeptRevocationList | None = None,
+                 firmware: Path | None = None, features: Path | None = None,
                  clock: Callable[[], datetime.datetime] = utcnow) -> None:
         self.serial = serial
         self._credentials = credentials
@@ -155,6 +158,8 @@ class TabletPeer:
         self._agency_key = agency_key
         self._content = content
         self._lock = lock
+        self._firmware = firmware
+        self._features = features
         self._clock = clock
 
     def serve(self, stream: ByteStream, *, handshake_timeout: float = 10.0) -> str:
@@ -225,16 +230,34 @@ class TabletPeer:
         wiped = self._content.set_owner(owner)
         if answer.stamps_per_message is not None:
             self._content.remember("stamps_per_message", answer.stamps_per_message)
+        firmware = self._dock_firmware(channel)
         try:
-            got = serve_tablet(FrameStream(channel), self._content, counter=state.counter)
+            got = serve_tablet(FrameStream(channel), self._content, counter=state.counter,
+                               firmware=firmware)
         except SessionError as e:
             return f"paired with a kiosk; the sync stopped: {e}"
         except Exception as e:  # noqa: BLE001 - the link went away mid-sync; say so in the log
             return f"paired with a kiosk; the link ended during the sync ({type(e).__name__})"
         self._docked(answer, status)
+        installed = f"; firmware {got.firmware} installed, it boots next" if got.firmware \
+            else f"; firmware refused: {got.firmware_refused}" if got.firmware_refused else ""
         return (f"paired with a kiosk{'; a new owner: the old content was wiped' if wiped else ''}"
                 f"; synced {got.records} records, {got.blobs} files ({got.blob_bytes} bytes), "
-                f"{got.outbox} drafts up")
+                f"{got.outbox} drafts up{installed}")
+
+    def _dock_firmware(self, channel: SecureChannel) -> TabletDockFirmware | None:
+        """The firmware step's end for this dock: the time is believed only from
+        the kiosk whose certificate was just checked."""
+        key = channel.peer_certificate.public_key() if channel.peer_certificate else None
+        if self._firmware is None or self._features is None \
+                or not isinstance(key, Ed25519PublicKey):
+            return None
+        try:
+            return TabletDockFirmware(self._firmware, kiosk_key=key,
+                                      features_path=self._features)
+        except FirmwareError as e:
+            log.warning("tablet %s: no firmware step this dock: %s", self.serial, e)
+            return None
 
     def _trusted(self) -> TrustAnchors:
         """The facility CA and the newest revocation list this tablet has seen."""

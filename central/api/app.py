@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from central.api import family, kiosk, resident, staff
+from central.api import family, firmware, kiosk, resident, staff
 from central.api.auth import KioskVerifier
 from central.errors import CentralError
 from central.revocation import PublishedRevocationList
@@ -27,6 +27,7 @@ API_VERSION = "1.0.0"
 MAX_JSON_BODY = 1 << 20  # uploads have their own, larger, per-type bounds
 DRAIN_LIMIT = 8 << 20  # a body up to this is read and dropped before the 413
 UPLOAD_PATHS = ("/v1/family/blobs", "/v1/staff/blobs", "/v1/resident/blobs")
+UPLOAD_PREFIXES = ("/v1/staff/firmware/images/",)  # bounded by the image's signed length
 
 
 class BodyLimit:
@@ -42,7 +43,8 @@ class BodyLimit:
         self.larger = larger or {}  # paths that take larger bodies (the web's upload forms)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
+        if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS \
+                or scope["path"].startswith(UPLOAD_PREFIXES):
             await self.app(scope, receive, send)
             return
         limit = self.larger.get(scope["path"], self.limit)
@@ -162,7 +164,8 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None,
         """Whether the server is up (no login needed)."""
         return {"status": "ok", "version": API_VERSION}
 
-    for router in (family.router, resident.router, kiosk.router, staff.router):
+    for router in (family.router, resident.router, kiosk.router, staff.router,
+                   firmware.staff_router, firmware.kiosk_router):
         app.include_router(router)
     if central is not None:  # (None: only to print the OpenAPI document)
         web.mount(app, central)

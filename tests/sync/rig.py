@@ -20,6 +20,7 @@ from device_security.secure_element import derive_key
 from hw.serial_link import open_link
 from kiosk.cache import KioskCache
 from simulators.link import Fault, SimLink
+from sync.firmware_step import KioskFirmware, TabletFirmware
 from sync.session import DockedResident, Progress, SessionSummary, run_kiosk, serve_tablet
 from sync.stream import FrameStream
 from tablet.store import TabletStore
@@ -64,6 +65,9 @@ class SyncRig:
         self._rand = random.Random(5)
         self.cache.set_tablets([{"serial": serial, "resident_id": resident_id,
                                  "resident_agency_id": agency_id, "status": "active"}])
+        # the firmware step's ends, made afresh for each dock (None: not spoken)
+        self.kiosk_firmware: Callable[[], KioskFirmware | None] = lambda: None
+        self.tablet_firmware: Callable[[SecureChannel], TabletFirmware | None] = lambda c: None
 
     def open_cache(self, directory: Path | None = None) -> KioskCache:
         """The kiosk's cache, opened (again) as the kiosk opens it: sealed under
@@ -151,7 +155,8 @@ class SyncRig:
                 context = make_context("accept", self.tablet_id.credentials, self.facility.ca)
                 channel = SecureChannel.accept(stream, context, timeout=10)
                 result.tablet = serve_tablet(FrameStream(channel), self.store,
-                                             counter=self.counter)
+                                             counter=self.counter,
+                                             firmware=self.tablet_firmware(channel))
                 channel.close()
         except BaseException as e:  # noqa: BLE001 - the test inspects it
             result.tablet = e
@@ -164,8 +169,10 @@ class SyncRig:
                 channel = SecureChannel.connect(stream, context, timeout=10)
                 docked = DockedResident(self.serial, self.resident_id, self.agency_id,
                                         self.tablet_id.key.public_key())
+                firmware = self.kiosk_firmware()
+                extra = {"firmware": firmware} if firmware is not None else {}
                 result.kiosk = side(FrameStream(channel), self.cache, docked, kiosk="K-A1",
-                                    on_progress=result.progress.append)
+                                    on_progress=result.progress.append, **extra)
                 channel.close()
         except BaseException as e:  # noqa: BLE001 - as above
             result.kiosk = e

@@ -85,10 +85,10 @@ def vector_frames() -> dict[str, tuple[frames.Frame, str]]:
         "12-outbox-ack.frame": (frames.OutboxAck(uids=(DRAFT_UID,)),
                                 "the kiosk has stored the draft"),
         "13-firmware-offer.frame": (frames.FirmwareOffer(
-            version="1.5.0", size=48_234_496, sha=sha("firmware 1.5.0"),
-            metadata=stand_in("firmware 1.5.0 signed metadata", 96)),
+            version="JP5S/tablet-15.img", size=48_234_496, sha=sha("firmware 15"),
+            metadata=stand_in("firmware 15 signed metadata", 96)),
             "a firmware image with its signed metadata"),
-        "14-firmware-answer.frame": (frames.FirmwareAnswer(accept=True, offset=0),
+        "14-firmware-answer.frame": (frames.FirmwareAnswer(accept=True, offset=0, refusal=""),
                                      "the tablet takes it, from the start"),
         "15-done.frame": (frames.Done(through=1043, blobs=1),
                           "the kiosk is done: records through 1043, one blob"),
@@ -97,6 +97,15 @@ def vector_frames() -> dict[str, tuple[frames.Frame, str]]:
             code="malformed_frame",
             message="Records.records[0].seq: expected an unsigned integer (got text 'x')"),
             "a refusal, with its reason"),
+        "18-device-status.frame": (frames.DeviceStatus(
+            model="JP5S", kind="tablet", version=14, slot="b", event="marked_good",
+            root_version=2, features=NOW - 3600, nonce=bytes(range(16))),
+            "the tablet runs version 14 from slot b, and asks for the time"),
+        "19-signed-time.frame": (frames.SignedTime(token=stand_in("signed time token", 120)),
+                                 "the kiosk's clock, signed, answering the nonce"),
+        "20-features.frame": (frames.Features(version=NOW, switches=(
+            frames.FeatureSwitch("music", True), frames.FeatureSwitch("video_calls", False))),
+            "two feature switches, one turned off"),
     }
 
 
