@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
+from central import rejections
 from central.api.auth import CentralDep
 from central.blobs import check_content, check_sha256
 from central.errors import (
@@ -31,7 +32,6 @@ from central.pricing import PricingPolicy, check_identity, message_cost
 from central.schema import approvals, messages, residents
 from central.services import accounts, messaging, money, uploads
 from central.services.core import Central
-from central.services.review import REJECTION_REASONS
 from central.web import forms, queries, security, sessions
 from central.web.forms import IDENTITY_LABELS, Form
 from central.web.i18n import N_, Gettext
@@ -53,19 +53,15 @@ HOME = "/family"
 router = APIRouter(prefix="/family", route_class=HtmlRoute, dependencies=[Depends(guard)],
                    include_in_schema=False)
 
-# The reasons a message can be refused, in the visitor's language (the same
-# codes and English as central.services.review; a test holds them together).
-REASONS = {
-    "threat": N_("It threatens someone's safety."),
-    "contraband": N_("It is about drugs, weapons or other contraband."),
-    "escape": N_("It is about escape or the facility's security."),
-    "gang": N_("It is about gang activity."),
-    "sexual": N_("It has sexual content."),
-    "victim": N_("It contacts a victim or a protected person."),
-    "coded": N_("It uses code or language staff cannot read."),
-    "rules": N_("It breaks the facility's messaging rules."),
-}
-assert set(REASONS) == set(REJECTION_REASONS)
+# The reasons a message or a part of one can be refused: central/rejections.py
+# has each in English and Spanish, and the visitor reads it in their language.
+REASONS = rejections.REASONS
+
+
+def reason_text(code: object, language: str) -> str:
+    """The wording of a reason code in ``language``; "" for a code not known."""
+    reason = REASONS.get(str(code))
+    return reason.wording(language) if reason is not None else ""
 STATUSES = {"pending": N_("Waiting for staff"), "approved": N_("Approved"),
             "denied": N_("Not approved"), "revoked": N_("No longer approved")}
 HISTORY = {"stamp_sale": N_("Stamps bought"), "message": N_("Message sent"),
@@ -295,8 +291,7 @@ def _notice_text(body: dict[str, Any], outgoing: bool, visit: Visit) -> str:
     if notice == "message_approved":
         return _("Your message was reviewed and delivered.")
     if notice == "message_rejected":
-        reason = REASONS.get(str(body.get("reason_code")))
-        said = _(reason) if reason else ""
+        said = reason_text(body.get("reason_code"), visit.language)
         if not outgoing:
             return _("A message to you was not delivered. {reason}", reason=said).strip()
         text = _("Your message was not delivered. {reason}", reason=said).strip()

@@ -191,7 +191,7 @@ def render_queue(request: Request, visit: Visit, c: Any, who: StaffMember,
 
 # The reasons a reviewer can give, in the staff member's language (the same
 # codes as central.services.review; the family pages say them to families).
-REASON_LABELS = {code: text for code, text in family.REASONS.items()}
+REASON_LABELS = family.REASONS
 
 
 @router.get("/review/{hold_id}")
@@ -214,7 +214,7 @@ def _hold(request: Request, visit: Visit, c: Any, who: StaffMember, hold_id: int
              if "start" in h and h.get("field") is None]
     return page(request, visit, "staff/hold.html", who, status=status, hold=held,
                 body=highlighted(held.message["body"], spans), resident=names, form=form,
-                reasons=[(code, _(text)) for code, text in REASON_LABELS.items()],
+                reasons=[(code, r.wording(visit.language)) for code, r in REASON_LABELS.items()],
                 terms=sorted({str(h["term"]) for h in held.hits if h.get("term")}),
                 by_policy=any(h.get("policy") for h in held.hits))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
-from central.services.review import REJECTION_REASONS
+from central.rejections import REASONS
 from central.web import catalog, family
 from central.web.i18n import LOCALE_DIR
 
@@ -51,7 +51,10 @@ def _strings(message: Any) -> list[str]:
 
 
 def test_the_rejection_reasons_are_the_reviewers_own() -> None:
-    assert family.REASONS == REJECTION_REASONS
+    assert family.REASONS is REASONS
+    assert family.reason_text("threat", "es") == REASONS["threat"].es
+    assert family.reason_text("threat", "en") == REASONS["threat"].en
+    assert family.reason_text("no such code", "es") == ""
 
 
 def test_the_ready_answers_are_the_ticket_services_own() -> None:
