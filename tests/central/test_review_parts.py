@@ -501,17 +501,20 @@ def test_a_family_never_lists_a_residents_withheld_words(facility: Facility) -> 
 
 def test_holds_from_before_part_by_part_review_are_migrated_and_decided(
         database_url: str, tmp_path: Path) -> None:
-    """A database at 0007 with a held two-photo message and a rejected one: the
+    """A database at 0009 (the one before part-by-part review) with a held
+    two-photo message and a rejected one: the
     migration gives each attachment its message's state, each hold its text's;
     the held one is then decided part by part, refunding the current price of
     a photo sent before prices were recorded per attachment."""
+    from sqlalchemy import text
+
     from central import migrate
     from central.blobs import BlobStore
     from central.database import Database
-    from central.schema import holds, messages
+    from central.schema import contacts, feeds, holds, messages
     from tests.central.facility import Clock, WordTranslator
     db = Database(database_url)
-    migrate.upgrade(db, "0007")
+    migrate.upgrade(db, "0009")
     central = Central(db=db, blobs=BlobStore(tmp_path / "blobs"),
                       trust=InMemoryTrustAccounts(), payments=SandboxCardPayments(),
                       passwords=Passwords("low"), translator=WordTranslator(),
@@ -524,7 +527,13 @@ def test_holds_from_before_part_by_part_review_are_migrated_and_decided(
                                        facility_id="F1", unit_id="U-A", scope=SYSTEM).id
         reviewer_id = accounts.create_staff(central, "reviewer", "R", "reviewer",
                                             STAFF_PASSWORD, facility_id="F1", scope=SYSTEM)
-        cid = accounts.register_contact(central, "sis@example.org", "Sis", "family password 1")
+        with db.write() as conn:  # as accounts made before identity fields (0011) were
+            conn.execute(text(
+                "INSERT INTO contacts (email, name, password_hash, status, failed_logins, "
+                "locked_until, created_at) VALUES ('sis@example.org', 'Sis', 'x', 'active', "
+                "0, 0, 1)"))
+            cid = int(conn.execute(select(contacts.c.id)).scalar_one())
+            conn.execute(feeds.insert().values(feed=f"contact:{cid}", head=0))
         approval = accounts.request_approval(central, cid, "100001", "sister")
         accounts.decide_approval(central, approval, approve=True, scope=SYSTEM)
         money.buy_stamps_for_contact(central, cid, resident_agency_id="100001",
