@@ -305,6 +305,9 @@ def _notice_text(body: dict[str, Any], outgoing: bool, visit: Visit) -> str:
                              "with it.", "{n} of them came from a plan that has ended, and have "
                              "expired with it.", expired)
         return text
+    texts = body.get("texts")  # a notice worded in each language (a part withheld)
+    if isinstance(texts, dict) and isinstance(texts.get(visit.language), str):
+        return str(texts[visit.language])
     return str(body.get("text", ""))
 
 

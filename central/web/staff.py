@@ -78,7 +78,9 @@ DONE = {"replied": N_("Your reply is sent to the resident."),
         "acknowledged": N_("The alert is acknowledged."),
         "noted": N_("Your note is added to the alert."),
         "approved": N_("The message was delivered, and its sender told."),
-        "rejected": N_("The message was rejected; both sides were told the reason.")}
+        "rejected": N_("The message was rejected; both sides were told the reason."),
+        "partial": N_("The message was delivered without what you withheld; both sides "
+                      "were told which part and why.")}
 ROLES = {"reviewer": N_("Reviewer"), "administrator": N_("Administrator"),
          "technician": N_("Technician"), "investigator": N_("Investigator")}
 
@@ -203,8 +205,41 @@ def hold_page(hold_id: int, request: Request, visit: VisitDep, who: MemberDep,
     return _hold(request, visit, c, who, hold_id, Form({}))
 
 
+@dataclass(frozen=True)
+class PartRow:
+    """One part of a held message on the hold page's part-by-part form."""
+
+    key: str  # "text" or an attachment's position
+    label: str
+    state: str  # open, approved, rejected
+    reason: str  # the reason it was withheld, in the reader's language
+
+    @property
+    def field(self) -> str:
+        return f"part-{self.key}"
+
+    @property
+    def reason_field(self) -> str:
+        return f"reason-{self.key}"
+
+
+def _part_rows(held: review.HoldView, visit: Visit) -> list[PartRow]:
+    _ = visit.gettext
+    kinds = {"photo": _("Photo {n}"), "videogram": _("Videogram {n}")}
+    rows = []
+    for p in held.parts:
+        reason = family.reason_text(p.get("reason_code"), visit.language)
+        if p["part"] == "text":
+            rows.append(PartRow("text", _("The text"), str(p["state"]), reason))
+        else:
+            n = int(p["position"]) + 1
+            label = kinds.get(str(p["kind"]), _("Attachment {n}")).replace("{n}", str(n))
+            rows.append(PartRow(str(p["position"]), label, str(p["state"]), reason))
+    return rows
+
+
 def _hold(request: Request, visit: Visit, c: Any, who: StaffMember, hold_id: int,
-          form: Form, status: int = 200) -> Response:
+          form: Form, status: int = 200, parts_form: Form | None = None) -> Response:
     _ = visit.gettext
     held = review.get_hold(c, hold_id, scope=who.scope)
     with c.db.read() as conn:
@@ -214,6 +249,7 @@ def _hold(request: Request, visit: Visit, c: Any, who: StaffMember, hold_id: int
              if "start" in h and h.get("field") is None]
     return page(request, visit, "staff/hold.html", who, status=status, hold=held,
                 body=highlighted(held.message["body"], spans), resident=names, form=form,
+                parts_form=parts_form or Form({}), parts=_part_rows(held, visit),
                 reasons=[(code, r.wording(visit.language)) for code, r in REASON_LABELS.items()],
                 terms=sorted({str(h["term"]) for h in held.hits if h.get("term")}),
                 by_policy=any(h.get("policy") for h in held.hits))
@@ -244,6 +280,54 @@ def decide(hold_id: int, request: Request, visit: VisitDep, who: MemberDep,
             done = "approved" if decision == "approve" else "rejected"
             return redirect(request, f"/staff/review?done={done}")
     return _hold(request, visit, c, who, hold_id, form, status=422 if form.errors else 409)
+
+
+@router.post("/review/{hold_id}/parts")
+def decide_parts(hold_id: int, request: Request, visit: VisitDep, who: MemberDep,
+                 c: CentralDep) -> Response:
+    """Deliver or withhold the text and each attachment one by one (a part left
+    at "Not now" stays held); a withheld part needs its reason, and both sides
+    are told it. The message is delivered, without what was withheld, once no
+    part is left open."""
+    require_page(who, "/staff/review")
+    _ = visit.gettext
+    form = Form(form_of(visit))
+    held = review.get_hold(c, hold_id, scope=who.scope, translate=False)
+    text: review.Verdict | None = None
+    attached: dict[int, review.Verdict] = {}
+    for row in _part_rows(held, visit):
+        choice = form.get(row.field)
+        if row.state != "open" or choice == "":
+            continue
+        if choice not in ("approve", "reject"):
+            form.refuse(row.field, _("Choose to deliver or to withhold it."))
+            continue
+        code = form.get(row.reason_field)
+        if choice == "reject" and code not in REASON_LABELS:
+            form.refuse(row.reason_field, _("Withholding it needs its reason."))
+            continue
+        verdict = review.Verdict(choice == "approve",
+                                 code if choice == "reject" else None)
+        if row.key == "text":
+            text = verdict
+        else:
+            attached[int(row.key)] = verdict
+    if len(form.get("parts_note")) > 1000:
+        form.refuse("parts_note", _("At most {n} characters.", n=1000))
+    if form.ok and text is None and not attached:
+        form.problem = _("Choose to deliver or to withhold at least one part.")
+    if form.ok:
+        try:
+            decided = review.decide_parts(c, hold_id, scope=who.scope, text=text,
+                                          attachments=attached, note=form.get("parts_note"))
+        except Conflict:
+            form.problem = _("Someone has already decided one of these parts.")
+        else:
+            if decided.status == "open":
+                return redirect(request, f"/staff/review/{hold_id}")
+            return redirect(request, f"/staff/review?done={decided.status}")
+    return _hold(request, visit, c, who, hold_id, Form({}), parts_form=form,
+                 status=422 if form.errors else 409)
 
 
 @router.get("/files/{sha256}")

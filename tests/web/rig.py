@@ -23,6 +23,7 @@ from typing import Any
 
 import requests
 
+from central.translation import ReviewTranslator
 from tests.central.facility import Facility, build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,10 @@ class WebServer:
 
     def start(self, timeout: float = 60.0) -> None:
         self.state.mkdir(parents=True, exist_ok=True)
-        self.facility = build(self.database_url, self.state)
+        # The server's own translator, as the server process has: a message held
+        # here keeps the translation made when it is held (central/services/review.py).
+        self.facility = build(self.database_url, self.state,
+                              translator=ReviewTranslator(working_language="en"))
         env = {**os.environ,
                "SALLYPORT_CENTRAL_STATE_DIR": str(self.state),
                "SALLYPORT_CENTRAL_DATABASE_URL": self.database_url,

@@ -394,3 +394,70 @@ def test_an_investigator_searches_the_audit_log_of_their_facility(
     assert len(rows) == 1 and "Administrator" in rows[0]
     v.go("/staff/audit?q=nothing-like-this")
     assert "Nothing found." in v.text()
+
+
+def test_a_reviewer_withholds_one_photo_of_two_and_both_sides_see_why(
+        page: Any, web: WebServer) -> None:
+    """A held message with two photos: its text and the first photo are
+    delivered, the second withheld with a reason; the resident's feed carries
+    the message without the withheld photo, and the family reads which photo
+    was withheld and why on their messages page."""
+    from tests.web.images import png
+
+    f = web.facility
+    assert f is not None
+    screening_lists.save_list(f.central, scope="agency", scope_id="WA", language="en",
+                              terms=["drop spot"], reach=f.scope("administrator"))
+    accounts.create_resident(f.central, agency_id="874512", agency="WA", name="Marcus Webb",
+                             facility_id="F1", unit_id="U-A", pin="482916", scope=SYSTEM)
+    cid = accounts.register_contact(f.central, "rosa@example.org", "Rosa Webb",
+                                    "family password 1")
+    approval = accounts.request_approval(f.central, cid, "874512", "sister")
+    accounts.decide_approval(f.central, approval, approve=True, scope=SYSTEM)
+    money.buy_stamps_for_contact(f.central, cid, resident_agency_id="874512",
+                                 offer_id="bundle-20", card_token="tok_sandbox_visa",
+                                 key="stamps-874512")
+    photos = []
+    for colour in ((200, 40, 40), (40, 160, 60)):
+        stored = f.central.blobs.put([png(rgb=colour)], max_size=1 << 20)
+        messaging.record_upload(f.central, stored.sha256, stored.size, "image/png",
+                                uploader=f"contact:{cid}", purpose="message")
+        photos.append(stored.sha256)
+    sent = messaging.send_from_contact(
+        f.central, cid, uid=f.uid(), resident_agency_id="874512",
+        body="The garden, and the old drop spot by the creek.",
+        attached=[messaging.Attachment("photo", sha) for sha in photos])
+    assert sent.status == "held"
+
+    v = Visitor(page, web)
+    _log_in(v, "reviewer")
+    v.go("/staff/review")
+    v.follow("Review the message from Rosa Webb")
+    v.page.get_by_role("group", name="The text").get_by_label("Deliver").check()
+    v.page.get_by_role("group", name="Photo 1").get_by_label("Deliver").check()
+    v.page.get_by_role("group", name="Photo 2").get_by_label("Withhold").check()
+    v.submit("Decide these parts")  # no reason for the withheld photo: refused, nothing decided
+    assert v.page.locator("#reason-1-error").inner_text() == "Withholding it needs its reason."
+    with f.central.db.read() as conn:
+        assert conn.execute(select(messages.c.status)).scalar_one() == "held"
+    v.page.get_by_role("group", name="Photo 2").get_by_label("Withhold").check()
+    v.page.get_by_label("Why Photo 2 is withheld").select_option("identifying")
+    v.page.get_by_role("group", name="The text").get_by_label("Deliver").check()
+    v.page.get_by_role("group", name="Photo 1").get_by_label("Deliver").check()
+    v.submit("Decide these parts")
+    assert v.page.url.endswith("/staff/review?done=partial")
+    assert "delivered without what you withheld" in v.text()
+    v.submit("Log out")
+
+    _, records = messaging.feed_page(f.central, "resident:1", 0)
+    [message] = [r.body for r in records if r.kind == "message"]
+    assert [a["sha256"] for a in message["attachments"]] == [photos[0]]
+    assert message["withheld"][0]["reason_code"] == "identifying"
+
+    v.go("/family/login")
+    v.page.get_by_label("Email").fill("rosa@example.org")
+    v.page.get_by_label("Password").fill("family password 1")
+    v.submit("Log in")
+    v.go("/family/messages")
+    said = v.text()
+    assert "It shows another resident, a staff member or the facility." in said
