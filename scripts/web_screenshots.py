@@ -63,6 +63,16 @@ def stage(f: Facility, state: Path) -> int:
                                 body="Can you meet at the fence on Sunday?")
     messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="874512",
                                 body="I will bring the burner phone next visit.")
+    pictures = []
+    for colour in ((200, 90, 60), (60, 140, 90)):
+        picture = png(320, 200, rgb=colour)
+        kept = f.central.blobs.put([picture], max_size=len(picture))
+        messaging.record_upload(f.central, kept.sha256, kept.size, "image/png",
+                                uploader=f"contact:{cid}", purpose="message")
+        pictures.append(messaging.Attachment("photo", kept.sha256))
+    messaging.send_from_contact(f.central, cid, uid=f.uid(), resident_agency_id="874512",
+                                body="Two from the yard: the new fence, and the burner phone "
+                                     "your cousin lost.", attached=pictures)
     from central.services import alerts
     alerts.record(f.central, "K-A1", alerts.AlertReport(
         uid="screens-alert-1", reason="assigned_to_someone_else",
@@ -79,7 +89,7 @@ def stage(f: Facility, state: Path) -> int:
                  description="I bought North Windows but only one song came to my tablet.",
                  diagnostics={"tablet": "JP5S-000001", "free_mb": 812}, kiosk_id="K-A1")
     f.clock.advance(12 * 86400)
-    [first, _second] = review.list_holds(f.central, scope=f.scope("reviewer"))
+    [first, _second, _third] = review.list_holds(f.central, scope=f.scope("reviewer"))
     review.decide(f.central, first.hold_id, scope=f.scope("reviewer"), approve=False,
                   reason_code="escape")
     del state
@@ -160,6 +170,11 @@ def main() -> int:
             shoot(page, out, "staff-hold")
             click(page.get_by_role("button", name="Reject it"))
             shoot(page, out, "staff-hold-errors")
+            go("/staff/review", "staff-review")
+            click(page.get_by_role("link", name="Review the message from Rosa Webb").last)
+            page.get_by_role("group", name="Photo 2").get_by_label("Withhold").check()
+            page.get_by_label("Why photo 2 is withheld").select_option("identifying")
+            shoot(page, out, "staff-hold-parts")
             go("/staff/keywords", "staff-keywords")
             click(page.get_by_role("link", name="facility F1"))
             shoot(page, out, "staff-keyword-list")

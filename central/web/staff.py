@@ -210,7 +210,8 @@ class PartRow:
     """One part of a held message on the hold page's part-by-part form."""
 
     key: str  # "text" or an attachment's position
-    label: str
+    label: str  # as a heading: "Photo 2"
+    mention: str  # inside a sentence: "photo 2"
     state: str  # open, approved, rejected
     reason: str  # the reason it was withheld, in the reader's language
 
@@ -225,16 +226,18 @@ class PartRow:
 
 def _part_rows(held: review.HoldView, visit: Visit) -> list[PartRow]:
     _ = visit.gettext
-    kinds = {"photo": _("Photo {n}"), "videogram": _("Videogram {n}")}
     rows = []
     for p in held.parts:
         reason = family.reason_text(p.get("reason_code"), visit.language)
         if p["part"] == "text":
-            rows.append(PartRow("text", _("The text"), str(p["state"]), reason))
+            rows.append(PartRow("text", _("The text"), _("the text"), str(p["state"]), reason))
+            continue
+        n = int(p["position"]) + 1
+        if p["kind"] == "photo":
+            label, mention = _("Photo {n}", n=n), _("photo {n}", n=n)
         else:
-            n = int(p["position"]) + 1
-            label = kinds.get(str(p["kind"]), _("Attachment {n}")).replace("{n}", str(n))
-            rows.append(PartRow(str(p["position"]), label, str(p["state"]), reason))
+            label, mention = _("Videogram {n}", n=n), _("videogram {n}", n=n)
+        rows.append(PartRow(str(p["position"]), label, mention, str(p["state"]), reason))
     return rows
 
 

@@ -441,7 +441,7 @@ def test_a_reviewer_withholds_one_photo_of_two_and_both_sides_see_why(
     with f.central.db.read() as conn:
         assert conn.execute(select(messages.c.status)).scalar_one() == "held"
     v.page.get_by_role("group", name="Photo 2").get_by_label("Withhold").check()
-    v.page.get_by_label("Why Photo 2 is withheld").select_option("identifying")
+    v.page.get_by_label("Why photo 2 is withheld").select_option("identifying")
     v.page.get_by_role("group", name="The text").get_by_label("Deliver").check()
     v.page.get_by_role("group", name="Photo 1").get_by_label("Deliver").check()
     v.submit("Decide these parts")
