@@ -46,6 +46,8 @@ from central.web.site import (
     keep,
     redirect,
     set_language,
+    site_of,
+    visit_of,
 )
 
 AREA = security.FAMILY
@@ -106,7 +108,6 @@ def nav(_: Gettext) -> list[tuple[str, str]]:
 
 def page(request: Request, visit: Visit, template: str, who: Me | None, *,
          status: int = 200, **context: Any) -> Response:
-    from central.web.site import site_of
     _ = visit.gettext
     done = DONE.get(request.query_params.get("done", ""))
     return site_of(request).render(request, template, status=status, area=AREA,
@@ -350,7 +351,6 @@ def _resume_contacts(request: Request, contact_id: int, kept: dict[str, str]) ->
     c: Central = request.app.state.central
     with c.db.read() as conn:
         who = Me(contact_id, queries.contact_name(conn, contact_id))
-    from central.web.site import visit_of
     visit = visit_of(request)
     form = Form(kept, problem=visit.gettext(
         "You were logged out, so this was not sent. What you typed is below: check it and "
@@ -493,7 +493,6 @@ def _write(request: Request, visit: Visit, c: Central, who: Me, form: Form,
     approved = _approved(c, who.id)
     if form.get("resident") not in approved and len(approved) == 1:
         form.values["resident"] = next(iter(approved))
-    form.values.setdefault("uid", "web-" + secrets.token_urlsafe(18))
     if not form.values.get("uid"):
         form.values["uid"] = "web-" + secrets.token_urlsafe(18)
     form.values.setdefault("attach", "none")
@@ -518,7 +517,6 @@ def _cost(form: Form, stamps: AgencyStamps | None) -> int | None:
 
 def _resume(request: Request, contact_id: int, kept: dict[str, str], show: Any) -> Response:
     c: Central = request.app.state.central
-    from central.web.site import visit_of
     visit = visit_of(request)
     with c.db.read() as conn:
         who = Me(contact_id, queries.contact_name(conn, contact_id))
@@ -536,7 +534,6 @@ RESUME["/family/write"] = lambda request, contact_id, kept: _resume(
 @router.get("/write/cost")
 def cost_fragment(request: Request, visit: VisitDep, who: MeDep, c: CentralDep) -> Response:
     """The cost box of the write page, for htmx to swap in when the choice changes."""
-    from central.web.site import site_of
     form = Form({"resident": request.query_params.get("resident", ""),
                  "attach": request.query_params.get("attach", "none")})
     approved = _approved(c, who.id)
@@ -584,7 +581,8 @@ def preview(request: Request, visit: VisitDep, who: MeDep, c: CentralDep) -> Res
     if form.ok and kind != "none":
         check_sha256(form.get("attachment"))
     if not form.ok or stamps is None:
-        form.values.pop("attachment", None) if "file" in form.errors else None
+        if "file" in form.errors:
+            form.values.pop("attachment", None)
         return _write(request, visit, c, who, form, status=422)
     cost = _cost(form, stamps)
     return page(request, visit, "family/confirm.html", who, form=form, resident=chosen,

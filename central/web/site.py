@@ -241,6 +241,10 @@ class HtmlRoute(APIRoute):
                 return error_page(request, NotFound("there is no such page"))
             except StarletteHTTPException as e:
                 return error_page(request, _http_error(e))
+            except Exception:  # a fault of ours: logged whole, and a page that says so
+                log.exception("web page %s failed", request.url.path)
+                return error_page(request, CentralError("The server could not show this "
+                                                        "page. Try again in a moment."))
         return route
 
 
@@ -265,6 +269,8 @@ def error_page(request: Request, e: CentralError) -> Response:
         text = _("There is nothing here. It may have been removed, or the address is wrong.")
     elif isinstance(e, Forbidden | Unauthenticated):
         text = _("You may not do this.")
+    elif e.status >= 500 and type(e) is CentralError:
+        text = _("The server could not show this page. Try again in a moment.")
     else:
         text = e.message
     return site_of(request).render(request, "error.html", status=e.status, title=title,

@@ -164,8 +164,22 @@ def home(request: Request, visit: VisitDep, who: MemberDep, c: CentralDep) -> Re
         pending = conn.execute(
             select(func.count()).select_from(approvals.join(residents))
             .where(approvals.c.status == "pending", in_reach)).scalar_one()
+        from central.schema import alerts as alert_rows
+        from central.schema import kiosks
+        from central.schema import tickets as ticket_rows
+        open_alerts = conn.execute(
+            select(func.count()).select_from(alert_rows.join(
+                kiosks, kiosks.c.id == alert_rows.c.kiosk_id))
+            .where(alert_rows.c.status == "open",
+                   who.scope.units_clause(kiosks.c.unit_id))).scalar_one()
+        due = conn.execute(
+            select(func.count()).select_from(ticket_rows.join(
+                residents, residents.c.id == ticket_rows.c.resident_id))
+            .where(ticket_rows.c.status != "resolved",
+                   ticket_rows.c.due_at <= c.clock()
+                   + c.settings.ticket_escalate_days_before * 86400, in_reach)).scalar_one()
     return page(request, visit, "staff/home.html", who, open_holds=open_holds,
-                pending=pending, role=who.role,
+                pending=pending, role=who.role, open_alerts=open_alerts, due=due,
                 places=sorted(who.scope.facility_ids))
 
 
