@@ -52,19 +52,25 @@ class WebWalkFailed(Exception):
         self.observed = observed
 
 
-@contextmanager
-def chromium(pin: str) -> Iterator[Any]:
-    """Debian's Chromium, headless, trusting the one certificate whose public
-    key has the SHA-256 ``pin`` (and no other certificate error)."""
+def launch(browser_type: Any, pin: str) -> Any:
+    """Debian's Chromium, headless, from a Playwright ``browser_type``,
+    trusting the one certificate whose public key has the SHA-256 ``pin``
+    (and forgiving no other certificate error). Raises WebWalkFailed when
+    Debian's chromium is not installed."""
     if not Path(CHROMIUM).exists():
         raise WebWalkFailed("start Chromium", f"{CHROMIUM} is missing: install Debian's "
                             "chromium package")
+    return browser_type.launch(executable_path=CHROMIUM, headless=True,
+                               args=[*QUIET, f"--ignore-certificate-errors-spki-list={pin}"])
+
+
+@contextmanager
+def chromium(pin: str) -> Iterator[Any]:
+    """:func:`launch` under a Playwright of its own (never downloading a browser)."""
     os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=[*QUIET, f"--ignore-certificate-errors-spki-list={pin}"])
+        browser = launch(p.chromium, pin)
         try:
             yield browser
         finally:
