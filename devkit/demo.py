@@ -4,15 +4,19 @@ It starts a staff mailbox (SMTP on loopback), the simulator harness (two
 tablets, two dock ports, the badge reader and printer, a network switch in
 front of the central server), builds the facility (CA, identities,
 provisioned tablets, the demo data; devkit/stage.py), starts the central
-server, and has a family member write with a photo and a videogram. Then:
+server and an HTTPS front that serves its web pages to browsers
+(devkit/web_front.py; the staff and family addresses and logins are printed),
+and has a family member write with a photo and a videogram. Then:
 
 * with a display (and without ``--walkthrough``), the kiosk's touchscreen, a
   harness panel to plug and unplug the tablets and to open their screens,
   until the kiosk's window is closed;
-* without one (or with ``--walkthrough``), on a private Xvfb, the scripted
-  walkthrough (devkit/walkthrough.py): log in, read, reply, buy, dock,
-  sync, a wrong tablet refused, and more, each step printed and its screen
-  saved under ``--out``.
+* without one (or with ``--walkthrough``), Chromium takes a family's message
+  through review on the web pages (devkit/web_walk.py; pages saved under
+  ``--out``/web), then, on a private Xvfb, the scripted walkthrough
+  (devkit/walkthrough.py): log in, read (that message too), reply, buy,
+  dock, sync, a wrong tablet refused, and more, each step printed and its
+  screen saved under ``--out``.
 
 The exit status is 0 when every step passed; otherwise the failing step is
 named.
