@@ -4,15 +4,19 @@ It starts a staff mailbox (SMTP on loopback), the simulator harness (two
 tablets, two dock ports, the badge reader and printer, a network switch in
 front of the central server), builds the facility (CA, identities,
 provisioned tablets, the demo data; devkit/stage.py), starts the central
-server, and has a family member write with a photo and a videogram. Then:
+server and an HTTPS front that serves its web pages to browsers
+(devkit/web_front.py; the staff and family addresses and logins are printed),
+and has a family member write with a photo and a videogram. Then:
 
 * with a display (and without ``--walkthrough``), the kiosk's touchscreen, a
   harness panel to plug and unplug the tablets and to open their screens,
   until the kiosk's window is closed;
-* without one (or with ``--walkthrough``), on a private Xvfb, the scripted
-  walkthrough (devkit/walkthrough.py): log in, read, reply, buy, dock,
-  sync, a wrong tablet refused, and more, each step printed and its screen
-  saved under ``--out``.
+* without one (or with ``--walkthrough``), Chromium takes a family's message
+  through review on the web pages (devkit/web_walk.py; pages saved under
+  ``--out``/web), then, on a private Xvfb, the scripted walkthrough
+  (devkit/walkthrough.py): log in, read (that message too), reply, buy,
+  dock, sync, a wrong tablet refused, and more, each step printed and its
+  screen saved under ``--out``.
 
 The exit status is 0 when every step passed; otherwise the failing step is
 named.
@@ -36,6 +40,7 @@ TECHNICIAN_PIN = "246810"  # the demo kiosk's maintenance PIN (published, like t
 TECHNICIAN_BADGE = "B-TECH-01"
 ROSA = ("rosa.webb@example.org", "demo family password")
 MARCUS = "874512"
+GARDEN = "Here is the garden this morning, and the kids singing for you."  # the family step's
 
 
 class DemoStepFailed(Exception):
@@ -78,11 +83,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
             run.step("build the facility: CA, identities, provisioned tablets, demo data",
                      run.facility)
             run.step("start the central server (HTTPS on loopback, SQLite)", run.central)
+            run.step("open the web pages to browsers: an HTTPS front before the server",
+                     run.web_front)
             run.step("Rosa Webb writes to Marcus, with a photo and a videogram", run.family)
             if interactive:
                 run.step("the kiosk and the harness panel (close the kiosk to end)",
                          run.interactive)
             else:
+                shutil.rmtree(args.out, ignore_errors=True)
+                run.step(f"in Chromium: Rosa writes on the family pages, the demo reviewer "
+                         f"delivers it (pages saved in {args.out / 'web'}/)",
+                         lambda: run.web_walk(args.out / "web"))
                 run.step(f"the walkthrough at the kiosk (screens saved in {args.out}/)",
                          lambda: run.walkthrough(args.out))
         except DemoStepFailed as e:
@@ -109,6 +120,7 @@ class Run:
         self.mail_dir = root / "mail"
         self.status: dict[str, Any] = {}
         self.stage: Any = None
+        self.front: Any = None  # devkit.web_front.WebFront, once started
 
     def step(self, title: str, action: Callable[[], str]) -> None:
         self.number += 1
@@ -208,10 +220,44 @@ class Run:
                          headers={"Content-Type": "video/mp4"})["sha256"]
             post("/v1/family/messages", json={
                 "uid": uuid.uuid4().hex, "resident_agency_id": MARCUS,
-                "body": "Here is the garden this morning, and the kids singing for you.",
+                "body": GARDEN,
                 "attachments": [{"kind": "photo", "sha256": photo},
                                 {"kind": "videogram", "sha256": video}]})
         return "a photo (640x480 PNG) and a 3 s videogram (H.264/AAC)"
+
+    def web_front(self) -> str:
+        from central.seed import DEMO_FAMILY_PASSWORD, DEMO_STAFF_PASSWORD, FAMILIES
+        from central.services.accounts import STAFF_ROLES
+        from devkit.web_front import WebFront
+
+        front = WebFront(self.root / "web-front", ("127.0.0.1", self.central_port),
+                         self.stage.ca_certificate)
+        front.start()
+        self.stack.callback(front.stop)
+        self.front = front
+        staff = ", ".join([f"demo-{role}" for role in STAFF_ROLES] + ["demo-agency"])
+        families = ", ".join(email for email, *_ in FAMILIES)
+        return (f"staff (the Facility System): {front.url}/staff/login\n"
+                f"    as {staff}; password \"{DEMO_STAFF_PASSWORD}\"\n"
+                f"families: {front.url}/family/login\n"
+                f"    as {families}; password \"{DEMO_FAMILY_PASSWORD}\"\n"
+                f"the front's certificate (self-signed, P-256): {front.certificate}\n"
+                f"    browsers take no Ed25519 server certificate, so the front carries each\n"
+                f"    connection on to {self.stage.central_url}; trust the certificate by its\n"
+                f"    key, e.g. chromium --ignore-certificate-errors-spki-list={front.pin}")
+
+    def web_walk(self, out: Path) -> str:
+        from central.seed import DEMO_FAMILY_PASSWORD, DEMO_STAFF_PASSWORD
+        from devkit.web_walk import walk
+        from simulators.media import png
+
+        photo = self.root / "porch.png"
+        photo.write_bytes(png(800, 600))
+        saved = walk(self.front.url, self.front.pin, out, photo,
+                     staff_login=("demo-reviewer", DEMO_STAFF_PASSWORD),
+                     family_login=(ROSA[0], DEMO_FAMILY_PASSWORD),
+                     say=lambda line: print(f"    ok    {line}", flush=True))
+        return f"{len(saved)} pages saved: {', '.join(saved)}"
 
     def _in_world(self, *command: str) -> list[str]:
         return _sallyport("sim", "--world", str(self.world), "exec", "--", *command)
@@ -219,7 +265,6 @@ class Run:
     def walkthrough(self, out: Path) -> str:
         from simulators.display import display
 
-        shutil.rmtree(out, ignore_errors=True)
         command = self._in_world(sys.executable, "-m", "devkit.walkthrough", "--config",
                                  str(self.stage.kiosk_config), "--world", str(self.world),
                                  "--out", str(out), "--mailbox", str(self.mail_dir))

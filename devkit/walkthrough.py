@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from devkit.demo import GARDEN
 from devkit.touch import Driver, NotYet, check, wait_for
+from devkit.web_walk import WEB_MESSAGE
 
 RESIDENT, FIRST_PIN, PIN = "874512", "482916", "135790"  # Marcus Webb (central/seed.py)
 OWN_TABLET, WRONG_TABLET = "T1", "T2"  # JP5S-000001 is his; JP5S-000002 is Lucia's
@@ -132,12 +134,14 @@ class Walkthrough:
         @step("the photo and the videogram she sent have reached the kiosk", timeout_s=60)
         def _() -> None:
             on("conversation")
-            texts = [w.text for w in screen().walk() if getattr(w, "text", None)]
-            if "View photo" not in texts or "Play videogram" not in texts:
+            garden, web = self._bubble(GARDEN), self._bubble(WEB_MESSAGE)
+            parts = self._parts(garden) + self._parts(web)
+            if parts.count("View photo") < 2 or "Play videogram" not in parts:
                 app.go("conversation")  # read the cache again: the files may just have come
-                raise NotYet("the photo and videogram are still on their way")
+                raise NotYet(f"the photos and the videogram are still on their way: {parts}")
+            self._into_view(garden)
             shot("conversation")
-            tap(button("View photo"))
+            tap(self._part(garden, "View photo"))
 
         @step("the photo")
         def _() -> None:
@@ -149,7 +153,9 @@ class Walkthrough:
         @step("the videogram plays (libvlc)")
         def _() -> None:
             on("conversation")
-            tap(button("Play videogram"))
+            garden = self._bubble(GARDEN)
+            self._into_view(garden)
+            tap(self._part(garden, "Play videogram"))
 
         @step("the videogram is playing", timeout_s=30)
         def _() -> None:
@@ -157,6 +163,22 @@ class Walkthrough:
             player = screen().player
             wait_for(player is not None and player.frames > 3, "frames from libvlc")
             shot("videogram")
+            tap(button("< Back"))
+
+        @step("the message Rosa wrote on the web pages, delivered after review, with its photo")
+        def _() -> None:
+            on("conversation")
+            web = self._bubble(WEB_MESSAGE)
+            check(web.incoming and not web.waiting, web.detail)
+            self._into_view(web)
+            shot("conversation-web")
+            tap(self._part(web, "View photo"))
+
+        @step("its photo")
+        def _() -> None:
+            on("viewer")
+            check(screen().texture is not None, screen().problem)
+            shot("photo-web")
             tap(button("< Back"))
 
         @step("reply on the on-screen keyboard, the stamp cost shown first")
@@ -401,6 +423,32 @@ class Walkthrough:
             if isinstance(text, str) and text.startswith(label) and hasattr(widget, "detail"):
                 return widget
         raise AssertionError(f"no tile {label!r}")
+
+    def _bubble(self, text: str) -> Any:
+        """The conversation's message that reads ``text``."""
+        for bubble in self.driver.screen().ids.messages.children:
+            if getattr(bubble, "text", None) == text and hasattr(bubble, "waiting"):
+                return bubble
+        raise NotYet(f"no message reads {text!r} yet")
+
+    @staticmethod
+    def _parts(bubble: Any) -> list[str]:
+        """The labels of a message's photo and videogram buttons."""
+        return [getattr(w, "text", "") for w in bubble.ids.parts.children]
+
+    @staticmethod
+    def _part(bubble: Any, label: str) -> Any:
+        for widget in bubble.ids.parts.children:
+            if getattr(widget, "text", None) == label:
+                return widget
+        raise AssertionError(f"no {label!r} on the message {bubble.text!r}")
+
+    def _into_view(self, widget: Any) -> None:
+        """Scroll the conversation so that ``widget`` shows, at once."""
+        scroll = self.driver.screen().ids.scroll
+        self.driver.settle()
+        scroll.scroll_to(widget, animate=False)
+        scroll.update_from_scroll()
 
     def _plugged(self, tablet: str) -> bool:
         return self.harness.call("status")["tablets"][tablet]["port"] is not None
