@@ -99,8 +99,9 @@ def seed_demo(c: Central, *, kiosk_fingerprints: dict[str, str] | None = None,
     accounts.create_unit(c, "CC-B", "CC", "B unit")
     for role in accounts.STAFF_ROLES:
         seeded.staff[role] = accounts.create_staff(c, f"demo-{role}", f"Demo {role.title()}",
-                                                   role, DEMO_STAFF_PASSWORD, facility_id="CC",
-                                                   scope=SYSTEM)
+                                                   role, DEMO_STAFF_PASSWORD,
+                                                   facility_id=None if role == "prea" else "CC",
+                                                   agency_id="WA", scope=SYSTEM)
     # The agency's own administrator: its prices, its keyword lists, every facility.
     seeded.staff["agency-administrator"] = accounts.create_staff(
         c, "demo-agency", "Demo Agency Administrator", "administrator", DEMO_STAFF_PASSWORD,

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from central.api import family, kiosk, resident, staff
+from central.api import family, kiosk, owed, resident, staff
 from central.api.auth import KioskVerifier
 from central.errors import CentralError
 from central.services.core import Central
@@ -148,7 +148,9 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI
         """Whether the server is up (no login needed)."""
         return {"status": "ok", "version": API_VERSION}
 
-    for router in (family.router, resident.router, kiosk.router, staff.router):
+    for router in (family.router, resident.router, kiosk.router, staff.router,
+                   owed.family_router, owed.resident_router, owed.kiosk_router,
+                   owed.staff_router):
         app.include_router(router)
     app.add_middleware(BodyLimit)
     return app

@@ -48,7 +48,7 @@ from central.schema import (
     tablets,
     units,
 )
-from central.services import alerts, deliveries, media, outbox, sync_counters
+from central.services import alerts, deliveries, legal_mail, media, outbox, sync_counters
 from central.services import feeds as feeds_service
 from central.services.accounts import policy_of, resident
 from central.services.core import Central
@@ -89,6 +89,7 @@ def _feed_page(c: Central, unit_id: str, resident_id: int, since: int, limit: in
             raise NotFound(f"no resident {resident_id} on this kiosk's unit")
         head = int(row.head)
         records = feeds_service.since(conn, feed, since, limit) if head > since else []
+    records = legal_mail.open_records(c, records, feed=feed, reader=f"unit:{unit_id}")
     return json.dumps({"head": head, "records": [r.__dict__ for r in records]},
                       separators=(",", ":")).encode()
 

@@ -238,6 +238,10 @@ class ItemOut(BaseModel):
     sha256: str | None
     duration_s: int
     explicit: bool
+    license: str = "commercial"
+    # an approved price change not yet in effect: "from <date> this costs ..."
+    next_price_cents: int | None = None
+    next_price_from: int | None = None
 
 
 class TrackPriceOut(BaseModel):
@@ -277,6 +281,56 @@ class TicketIn(Body):
     category: Code
     description: Annotated[str, Field(min_length=1, max_length=4000)]
     diagnostics: Annotated[dict[str, Any], Field(max_length=64)] = {}
+
+
+RequestType = Literal["medical", "grievance", "prea", "legal", "records"]
+
+
+class RequestIn(Body):
+    """An essential request filed at a kiosk. ``kiosk_reference`` and
+    ``written_at``: the kiosk kept it while the server was away and printed
+    it with a reference it made."""
+
+    uid: Uid
+    type: RequestType
+    body: Annotated[str, Field(min_length=1, max_length=4000)]
+    kiosk_reference: Annotated[str, Field(min_length=1, max_length=48,
+                                          pattern=r"^[A-Za-z0-9_-]+$")] | None = None
+    written_at: Annotated[int, Field(ge=1, le=2**53)] | None = None
+
+
+class TabletRequestIn(Body):
+    """An essential request the resident drafted on their tablet, signed by it."""
+
+    serial: Annotated[str, Field(min_length=1, max_length=64)]
+    uid: Uid
+    resident_agency_id: Code
+    type: RequestType
+    body: Annotated[str, Field(min_length=1, max_length=4000)]
+    written_at: Annotated[int, Field(ge=0, le=2**53)]
+    signature: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RequestOut(BaseModel):
+    id: int
+    uid: str
+    receipt: str
+    type: str
+    body: str
+    source: str
+    kiosk_reference: str | None
+    status: str
+    written_at: int | None
+    created_at: int
+    due_at: int
+    escalated_at: int | None
+    resolved_at: int | None
+    history: list[dict[str, Any]]
+
+
+class RequestReplyIn(Body):
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    resolve: bool = False
 
 
 class TicketOut(BaseModel):
@@ -546,6 +600,7 @@ class CatalogItemIn(Body):
     sha256: Sha256 | None = None
     duration_s: Annotated[int, Field(ge=0, le=86400)] = 0
     explicit: bool = False
+    license: Literal["commercial", "public_domain"] = "commercial"
 
 
 class OfferIn(Body):
@@ -553,6 +608,12 @@ class OfferIn(Body):
     stamps: Annotated[int, Field(ge=1, le=10_000)]
     price_cents: Annotated[int, Field(ge=1, le=100_000)]
     valid_days: Annotated[int, Field(ge=1, le=366)] | None = None
+
+
+class PayoutOptionIn(Body):
+    id: Code
+    label: Text200
+    fee_cents: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
 class PolicyBody(Body):
@@ -573,6 +634,15 @@ class PolicyBody(Body):
     review_attachments: bool = False
     refund_window_days: Annotated[int, Field(ge=1, le=365)] = 14
     tablet_lock_days: Annotated[int, Field(ge=1, le=365)] = 14
+    request_deadline_days: Annotated[dict[Literal["medical", "grievance", "prea", "legal",
+                                                  "records"], Annotated[int, Field(ge=1, le=365)]],
+                                     Field(min_length=5, max_length=5)] | None = None
+    prea_readers: Annotated[list[Literal["prea", "agency_administrator"]],
+                            Field(max_length=2)] | None = None
+    release_retention_days: Annotated[int, Field(ge=1, le=36_500)] = 365
+    payout_options: Annotated[list[PayoutOptionIn], Field(min_length=1, max_length=10)] | None \
+        = None
+    price_notice_days: Annotated[int, Field(ge=0, le=365)] = 7
 
 
 class KioskPolicyOut(BaseModel):
@@ -595,7 +665,7 @@ class KioskPolicyOut(BaseModel):
 class StaffIn(Body):
     username: Code
     name: Text200
-    role: Literal["reviewer", "administrator", "technician", "investigator"]
+    role: Literal["reviewer", "administrator", "technician", "investigator", "prea"]
     password: Password
     facility_id: Code | None = None  # None: an agency administrator
     agency_id: Code | None = None
@@ -612,3 +682,53 @@ class AuditOut(BaseModel):
     action: str
     target: str
     detail: dict[str, Any]
+
+
+class PriceChangeIn(Body):
+    """A proposed price: ``catalog:<id>``, ``stamps:<rate>`` or ``offer:<id>``
+    (these two name their agency)."""
+
+    target: Annotated[str, Field(min_length=3, max_length=48,
+                                 pattern=r"^(catalog|stamps|offer):[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    new_value: Annotated[int, Field(ge=0, le=100_000)]
+    effective_at: Annotated[int, Field(ge=1, le=2**53)]
+    agency_id: Code | None = None
+
+
+class PriceChangeOut(BaseModel):
+    id: int
+    agency_id: str | None
+    target: str
+    old_value: int
+    new_value: int
+    status: str
+    proposed_by: int | None
+    proposed_at: int
+    approved_by: int | None
+    approved_at: int | None
+    effective_at: int
+    applied_at: int | None
+
+
+class AttorneyIn(Body):
+    """A family-side account asks to be registered as an attorney."""
+
+    agency_id: Code
+    bar_number: Annotated[str, Field(min_length=1, max_length=32)]
+    jurisdiction: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class AttorneyOut(BaseModel):
+    contact_id: int
+    name: str
+    email: str
+    agency_id: str
+    bar_number: str
+    jurisdiction: str
+    status: str
+    requested_at: int
+    decided_at: int | None
+
+
+class AttorneyDecision(Body):
+    verified: bool

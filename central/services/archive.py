@@ -34,8 +34,14 @@ def export(c: Central, resident_id: int, *, scope: Scope) -> bytes:
     with c.db.read() as conn:
         res = resident(conn, id=resident_id)
         scope.facility(res.facility_id, f"resident {resident_id}")
-        ids = conn.execute(select(messages.c.id).where(messages.c.resident_id == resident_id)
+        ids = conn.execute(select(messages.c.id).where(messages.c.resident_id == resident_id,
+                                                       messages.c.legal.is_(False))
                            .order_by(messages.c.id)).scalars().all()
+        # Privileged mail with an attorney is never in a staff export; that it
+        # was withheld is audited, message by message.
+        withheld = conn.execute(select(messages.c.uid).where(
+            messages.c.resident_id == resident_id, messages.c.legal.is_(True))
+            .order_by(messages.c.id)).scalars().all()
         records = [message_record(conn, i) | {"status": s} for i, s in conn.execute(
             select(messages.c.id, messages.c.status).where(messages.c.id.in_(ids))
             .order_by(messages.c.id))]
@@ -63,7 +69,10 @@ def export(c: Central, resident_id: int, *, scope: Scope) -> bytes:
     with c.db.write() as conn:
         audit(conn, c, staff_id, "resident.export", f"resident:{resident_id}",
               resident=resident_id,
-              messages=len(records), blobs=len(hashes))
+              messages=len(records), blobs=len(hashes), legal_withheld=len(withheld))
+        for uid in withheld:
+            audit(conn, c, staff_id, "legal.withheld", f"message:{uid}", resident=resident_id,
+                  route="resident.export")
     return out.getvalue()
 
 
