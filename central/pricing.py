@@ -194,6 +194,27 @@ def check_unchanged_prices(old: PricingPolicy, new: PricingPolicy) -> None:
                                 "(/v1/staff/price-changes)", code="price_change_needs_approval")
 
 
+@dataclass(frozen=True)
+class PayoutQuote:
+    """What one payout option leaves a released resident with: shown before
+    they choose."""
+
+    option: str
+    label: str
+    fee_cents: int
+    net_cents: int
+
+
+def payout_quotes(policy: PricingPolicy, balance_cents: int) -> list[PayoutQuote]:
+    """Every option the agency offers for this balance, with its fee (never
+    more than the balance) and what is left."""
+    if balance_cents < 0:
+        raise InvalidInput("a balance is not negative")
+    return [PayoutQuote(o.id, o.label, min(o.fee_cents, balance_cents),
+                        balance_cents - min(o.fee_cents, balance_cents))
+            for o in policy.payout_options]
+
+
 def message_cost(policy: PricingPolicy, *, photos: int, videograms: int) -> int:
     """Stamps a message with these attachments costs. Raises InvalidInput past the limits."""
     if photos < 0 or videograms < 0:

@@ -732,3 +732,41 @@ class AttorneyOut(BaseModel):
 
 class AttorneyDecision(Body):
     verified: bool
+
+
+class ReleaseIn(Body):
+    designee_contact_id: Annotated[int, Field(ge=1, le=2**53)] | None = None
+
+
+class ReleaseOut(BaseModel):
+    resident_id: int
+    agency_id: str
+    released_at: int
+    retain_until: int
+    claim_code: str | None  # shown once: the resident links their family-side login with it
+    designee_contact_id: int | None
+    payout_option: str | None
+    payout_cents: int | None
+    payout_fee_cents: int | None
+
+
+class ClaimIn(Body):
+    agency_id: Code
+    code: Annotated[str, Field(min_length=12, max_length=20)]
+
+
+class PayoutQuoteOut(BaseModel):
+    option: str
+    label: str
+    fee_cents: int
+    net_cents: int
+
+
+class PayoutsOut(BaseModel):
+    balance_cents: int
+    options: list[PayoutQuoteOut]
+
+
+class PayoutIn(Body):
+    option: Code
+    expected_fee_cents: Annotated[int, Field(ge=0, le=100_000)]

@@ -10,21 +10,28 @@ import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import StreamingResponse
 
 from central.api.auth import CentralDep, ContactDep, KioskDep, ResidentDep, StaffMember, staff
 from central.api.models import (
     AttorneyDecision,
     AttorneyIn,
     AttorneyOut,
+    ClaimIn,
+    PayoutIn,
+    PayoutQuoteOut,
+    PayoutsOut,
     PriceChangeIn,
     PriceChangeOut,
+    ReleaseIn,
+    ReleaseOut,
     RequestIn,
     RequestOut,
     RequestReplyIn,
     TabletRequestIn,
 )
 from central.errors import InvalidInput, NotFound, PolicyRefused
-from central.services import accounts, essential_requests, legal_mail, prices
+from central.services import accounts, essential_requests, legal_mail, prices, release
 from central.services.deliveries import signing_tablet
 from sync.errors import StatementError
 from sync.receipts import request_fields, verify
@@ -176,3 +183,51 @@ def decide_attorney(contact_id: Id, body: AttorneyDecision, me: Admin,
     """Verify an attorney (after checking the bar number), or revoke one."""
     return AttorneyOut(**legal_mail.decide(c, contact_id, verified=body.verified,
                                            scope=me.scope).__dict__)
+
+
+# -- release ----------------------------------------------------------------------------
+
+AgencyId = Annotated[str, Path(min_length=1, max_length=32,
+                               pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+@staff_router.post("/residents/{resident_id}/release", status_code=201,
+                   response_model=ReleaseOut)
+def release_resident(resident_id: Id, body: ReleaseIn, me: Admin, c: CentralDep) -> ReleaseOut:
+    """Release a resident: the account moves to released, the archive is kept
+    for the agency's retention period, and the answer carries the claim code
+    (shown once) for the resident's own family-side login."""
+    return ReleaseOut(**release.release(c, resident_id, scope=me.scope,
+                                        designee_contact_id=body.designee_contact_id).__dict__)
+
+
+@family_router.post("/released/claim", response_model=ReleaseOut)
+def claim_release(body: ClaimIn, me: ContactDep, c: CentralDep) -> ReleaseOut:
+    """A released resident links this account with the code from their release."""
+    return ReleaseOut(**release.claim(c, me, agency_id=body.agency_id, code=body.code).__dict__)
+
+
+@family_router.get("/released/{agency_id}/archive",
+                   responses={200: {"content": {"application/zip": {}}}})
+def released_archive(agency_id: AgencyId, me: ContactDep, c: CentralDep) -> StreamingResponse:
+    """The released resident's whole archive (messages, photos, videograms,
+    purchased files) as a zip, streamed; for the resident and the family
+    member they named, until the retention period ends."""
+    chunks = release.archive_stream(c, me, agency_id)
+    return StreamingResponse(chunks, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="archive-{agency_id}.zip"'})
+
+
+@family_router.get("/released/{agency_id}/payout", response_model=PayoutsOut)
+def payout_options(agency_id: AgencyId, me: ContactDep, c: CentralDep) -> PayoutsOut:
+    """The prepaid balance and every way it can leave, each fee shown."""
+    balance, quotes = release.quotes(c, me, agency_id)
+    return PayoutsOut(balance_cents=balance,
+                      options=[PayoutQuoteOut(**q.__dict__) for q in quotes])
+
+
+@family_router.post("/released/{agency_id}/payout", response_model=ReleaseOut)
+def pay_out(agency_id: AgencyId, body: PayoutIn, me: ContactDep, c: CentralDep) -> ReleaseOut:
+    """Choose how the balance leaves, with the fee you were shown."""
+    return ReleaseOut(**release.pay_out(c, me, agency_id, option=body.option,
+                                        expected_fee_cents=body.expected_fee_cents).__dict__)
