@@ -250,6 +250,12 @@ class CentralClient:
         answer = self._json("POST", "/v1/kiosk/outbox", json=dict(draft))
         return answer if isinstance(answer, dict) else {}
 
+    def send_tablet_request(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Forward an essential request a tablet signed; the answer carries its
+        receipt number (``receipt``)."""
+        answer = self._json("POST", "/v1/kiosk/requests", json=dict(request))
+        return answer if isinstance(answer, dict) else {}
+
     def blob_receipt(self, serial: str, sha256: str, signature_b64: str) -> list[int]:
         answer = self._json("POST", "/v1/kiosk/receipts/blob", json={
             "serial": serial, "sha256": sha256, "signature": signature_b64})

@@ -159,11 +159,18 @@ class CentralSync:
             body = item.payload["body"]
             tablet = self.cache.tablet(item.serial)
             try:
-                answer = self.client.send_draft({
-                    "serial": item.serial, "uid": item.key,
-                    "resident_agency_id": body.get("resident"),
-                    "contact_id": body.get("contact"), "body": body.get("body"),
-                    "signature": item.payload["signature"]})
+                if item.kind == "request":  # an essential request: the server gives its receipt
+                    answer = self.client.send_tablet_request({
+                        "serial": item.serial, "uid": item.key,
+                        "resident_agency_id": body.get("resident"), "type": body.get("type"),
+                        "body": body.get("body"), "written_at": body.get("written_at"),
+                        "signature": item.payload["signature"]})
+                else:
+                    answer = self.client.send_draft({
+                        "serial": item.serial, "uid": item.key,
+                        "resident_agency_id": body.get("resident"),
+                        "contact_id": body.get("contact"), "body": body.get("body"),
+                        "signature": item.payload["signature"]})
             except CentralRefused as e:
                 if not e.final:
                     self.cache.settle("outbox", item.key, QUEUED, str(e))

@@ -73,7 +73,7 @@ def test_a_released_residents_family_downloads_every_message_and_photo(
     answer = fam.get("/v1/family/released/100001/archive")
     assert answer.status_code == 200, answer.text
     manifest, blobs = _zip(answer)
-    assert [m["uid"] for m in manifest["messages"]] == uids  # type: ignore[index]
+    assert [m["uid"] for m in manifest["messages"]] == uids  # type: ignore[attr-defined]
     assert blobs == {f"blobs/{sha}": PHOTO}
     assert hashlib.sha256(blobs[f"blobs/{sha}"]).hexdigest() == sha
     # A stranger, and another approved family member not named, get nothing.
