@@ -18,6 +18,7 @@ Account ids::
     agency:<a>:card-clearing       cents paid by card from outside
     agency:<a>:stamp-sales         cents, revenue from stamps
     agency:<a>:media-sales         cents, revenue from media
+    agency:<a>:tablet-sales        cents, revenue from tablets given to residents
     agency:<a>:stamp-issue         stamps put into circulation by a sale
     agency:<a>:stamps-used         stamps spent on messages
     agency:<a>:stamps-expired      plan stamps that ran out
@@ -38,7 +39,7 @@ STAMPS = "stamps"
 _SOURCES = ("trust-clearing", "card-clearing", "stamp-issue")
 _AGENCY_ACCOUNTS = {
     "trust-clearing": CENTS, "card-clearing": CENTS, "stamp-sales": CENTS,
-    "media-sales": CENTS, "stamp-issue": STAMPS, "stamps-used": STAMPS,
+    "media-sales": CENTS, "tablet-sales": CENTS, "stamp-issue": STAMPS, "stamps-used": STAMPS,
     "stamps-expired": STAMPS, "payouts": CENTS, "payout-fees": CENTS,
 }
 
@@ -225,6 +226,15 @@ def media_sale(*, key: str, agency: str, resident_id: int, price_cents: int,
     return Posting(key, "media_sale", title[:200], (
         Entry(prepaid_account(resident_id).id, -price_cents),
         Entry(agency_account(agency, "media-sales").id, price_cents),
+    ))
+
+
+def tablet_sale(*, key: str, agency: str, resident_id: int, price_cents: int,
+                serial: str) -> Posting:
+    """A tablet given to a resident, at the agency's price, from their prepaid money."""
+    return Posting(key, "tablet_sale", f"tablet {serial}"[:200], (
+        Entry(prepaid_account(resident_id).id, -price_cents),
+        Entry(agency_account(agency, "tablet-sales").id, price_cents),
     ))
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from central.errors import InvalidInput, PolicyRefused
 
@@ -95,6 +96,13 @@ class PricingPolicy:
         PayoutOption("release-card", "A prepaid release card", 295),
     )
     price_notice_days: int = 7  # a price change is announced at least this long before
+    tablet_price_cents: int = 0  # charged to a resident's prepaid account when given a tablet
+    # The agency's commission on each kind of revenue, in basis points (1500 = 15%),
+    # as its contract sets them: the monthly report computes them.
+    commission_tablets_bps: int = 0
+    commission_media_bps: int = 0
+    commission_stamps_bps: int = 0
+    timezone: str = "UTC"  # where the agency's days and months begin (IANA name)
 
     def __post_init__(self) -> None:
         for name in ("stamps_per_message", "stamps_per_photo", "stamps_per_videogram",
@@ -124,6 +132,15 @@ class PricingPolicy:
             raise ValueError("payout options: at least one, ids unique")
         if not (0 <= self.price_notice_days <= 365):
             raise ValueError("price_notice_days must be in 0..365")
+        if not (0 <= self.tablet_price_cents <= 100_000):
+            raise ValueError("tablet_price_cents must be in 0..100000")
+        for name in ("commission_tablets_bps", "commission_media_bps", "commission_stamps_bps"):
+            if not (0 <= getattr(self, name) <= 10_000):
+                raise ValueError(f"{name} must be in 0..10000 (basis points)")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"timezone {self.timezone!r} is no IANA time zone name") from e
 
     def offer(self, offer_id: str) -> StampOffer:
         """Raises InvalidInput when the agency sells no such offer."""

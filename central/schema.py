@@ -221,6 +221,8 @@ messages = Table(
     Column("legal", Boolean, nullable=False, default=False, server_default="0"),
     Index(None, "resident_id", "created_at"),
     Index(None, "status"),
+    # a month's messages per resident, read from the index alone (the monthly report)
+    Index(None, "created_at", "resident_id", "status", "stamps"),
 )
 
 attachments = Table(
@@ -268,6 +270,8 @@ ledger_transactions = Table(
     Column("memo", String(200), nullable=False),
     Column("digest", String(64), nullable=False),  # of the entries, to tell a replay from a clash
     Column("created_at", BigInteger, nullable=False),
+    Column("owner", String(48), nullable=True),  # the person whose accounts it touches
+    Index(None, "created_at"),
 )
 
 ledger_entries = Table(
@@ -324,6 +328,32 @@ entitlements = Table(
     Column("receipt", LargeBinary, nullable=True),
     UniqueConstraint("purchase_key", "item_id"),
     Index(None, "resident_id"),
+)
+
+# One row a media purchase: what was bought (a song, a video, an album), for
+# whom and for how much; its files are the entitlements of the same key.
+purchases = Table(
+    "purchases", metadata,
+    Column("purchase_key", String(128), primary_key=True),
+    Column("resident_id", ForeignKey("residents.id"), nullable=False),
+    Column("item_id", ForeignKey("catalog.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # song, album, music_video
+    Column("price_cents", BigInteger, nullable=False),  # what was charged
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "created_at"),
+)
+
+# A tablet given to a resident who did not hold it just before, at the price
+# the agency charged then (0: given free).
+tablet_issues = Table(
+    "tablet_issues", metadata,
+    _id(),
+    Column("serial", ForeignKey("tablets.serial"), nullable=False),
+    Column("resident_id", ForeignKey("residents.id"), nullable=False),
+    Column("facility_id", ForeignKey("facilities.id"), nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("issued_at", BigInteger, nullable=False),
+    Index(None, "issued_at"),
 )
 
 # -- screening and review --------------------------------------------------------

@@ -29,6 +29,7 @@ from central.config import CentralConfig
 from central.database import Database
 from central.passwords import Passwords
 from central.payments import NoCardPayments, SandboxCardPayments
+from central.revocation import PublishedRevocationList
 from central.services import essential_requests, legal_mail, media, money, prices, tickets
 from central.services.core import Central, Settings
 from central.trust_account import HttpTrustAccounts, InMemoryTrustAccounts, TrustAccounts
@@ -116,7 +117,9 @@ class CentralServer:
         from central.api.app import create_app
         self.central = central
         self.config = config
-        self.app = create_app(central, kiosk_trust=trust)
+        published = PublishedRevocationList(Path(config.crl), trust.ca) \
+            if trust is not None and config.crl else None
+        self.app = create_app(central, kiosk_trust=trust, revocation_list=published)
         context = tls_context(config)
         self._uvicorn = uvicorn.Config(
             self.app, host=config.host, port=config.port, log_level="warning",

@@ -38,6 +38,7 @@ from device_security.pki import (
     make_crl,
     private_key_pem,
 )
+from device_security.revocation import crl_number
 
 
 def pem(cert: x509.Certificate) -> bytes:
@@ -116,10 +117,17 @@ class CertificateAuthority:
             write_atomic(self.directory / "revoked.json", json.dumps(revoked, indent=2).encode())
         return self.publish_crl(now=now)
 
-    def publish_crl(self, *, now: datetime.datetime) -> x509.CertificateRevocationList:
+    def publish_crl(self, *, now: datetime.datetime,
+                    next_update_days: int = 7) -> x509.CertificateRevocationList:
+        """Sign a new revocation list, numbered one above the last one published
+        (devices only ever move to a higher number), valid for ``next_update_days``."""
         revoked = [(r["certificate_serial"], datetime.datetime.fromisoformat(r["revoked_at"]))
                    for r in self._load("revoked.json")]
-        crl = make_crl(self.certificate, self.key, revoked, now=now)
+        last = self.directory / "crl.pem"
+        number = crl_number(x509.load_pem_x509_crl(last.read_bytes())) + 1 \
+            if last.exists() else 1
+        crl = make_crl(self.certificate, self.key, revoked, now=now,
+                       next_update_days=next_update_days, number=number)
         write_atomic(self.directory / "crl.pem", crl.public_bytes(serialization.Encoding.PEM))
         return crl
 

@@ -9,6 +9,7 @@
     |   +-- HandshakeTimeout  no complete handshake within the time allowed
     |   +-- ChannelClosed     the peer closed the channel
     +-- TokenError            a release token is not acceptable; .reason
+    +-- StatementRefused      a kiosk's signed service statement does not verify
     +-- IntegrityError        sealed data was altered, or sealed under another key
     +-- SecureElementError    the secure element cannot do what was asked
     +-- RegistryError         the device registry cannot be read or written
@@ -55,6 +56,10 @@ class ChannelClosed(ChannelError):
 
 class TokenError(_WithReason):
     """A release token is not acceptable."""
+
+
+class StatementRefused(SecurityError):
+    """A kiosk's service statement is unsigned, malformed, or signed by another key."""
 
 
 class IntegrityError(SecurityError):

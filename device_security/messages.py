@@ -29,6 +29,7 @@ from base.codec import (
 )
 from device_security.errors import ChannelError
 from device_security.release import MAX_TOKEN_BYTES
+from device_security.revocation import MAX_CRL_BYTES
 
 LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last time datetime can hold
 MAX_EXPORT = 1 << 20  # bytes of one exported item
@@ -59,6 +60,8 @@ _SERIAL = Text(1, 64)
 _REASON = Text(1, 64, "a-z0-9_")
 _LABEL = Text(1, 256)
 _SINCE = Maybe(UInt(0, LAST_SECOND))
+_UNIT = Text(1, 64)
+_SIGNATURE = Maybe(Bytes(64, 64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,24 +76,36 @@ class TabletHello:
 @dataclass(frozen=True, slots=True)
 class Paired:
     """2, kiosk → tablet: the tablet may sync now, for ``owner`` (an agency
-    ID), under the agency's lock policy and stamp price (None: not known to
-    the kiosk yet); the kiosk's service state goes along."""
+    ID) of ``unit`` (the owner's unit: this kiosk's), under the agency's lock
+    policy and stamp price (None: not known to the kiosk yet); the kiosk's
+    service state goes along, with ``signature``, the kiosk's over its
+    service statement (device_security.service_statement)."""
 
     TYPE: ClassVar[int] = 2
     owner: str = field(metadata=wire(Text(1, 32)))
+    unit: str | None = field(metadata=wire(Maybe(_UNIT)))
     lock_after_days: int | None = field(metadata=wire(Maybe(UInt(1, 365))))
     stamps_per_message: int | None = field(metadata=wire(Maybe(UInt(0, 100))))
     out_of_service_since: int | None = field(metadata=wire(_SINCE))
+    signature: bytes | None = field(metadata=wire(_SIGNATURE))
 
 
 @dataclass(frozen=True, slots=True)
 class Refused:
     """3, either way: no, for ``reason`` (device_security.reasons). A kiosk
-    tells a genuine tablet its service state even when it refuses it."""
+    tells a genuine tablet its unit and its service state, signed, even when
+    it refuses it; a tablet sends the three as None."""
 
     TYPE: ClassVar[int] = 3
     reason: str = field(metadata=wire(_REASON))
+    unit: str | None = field(metadata=wire(Maybe(_UNIT)))
     out_of_service_since: int | None = field(metadata=wire(_SINCE))
+    signature: bytes | None = field(metadata=wire(_SIGNATURE))
+
+    @classmethod
+    def plain(cls, reason: str) -> Refused:
+        """A refusal that says nothing else (a tablet's, or a kiosk's before any hello)."""
+        return cls(reason, None, None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,21 +171,41 @@ class Released:
     serial: str = field(metadata=wire(_SERIAL))
 
 
+@dataclass(frozen=True, slots=True)
+class RevocationList:
+    """12, kiosk → tablet, after the hello and before the kiosk's answer: the
+    newest revocation list the kiosk holds (DER, signed by the facility CA),
+    for the tablet to check and keep if it is newer than its own."""
+
+    TYPE: ClassVar[int] = 12
+    crl: bytes = field(metadata=wire(Bytes(1, MAX_CRL_BYTES)))
+
+
 Message: TypeAlias = (TabletHello | Paired | Refused | InspectHello | InventoryAsk | Items
-                      | ExportAsk | Exported | InspectDone | ReleaseAsk | Released)
+                      | ExportAsk | Exported | InspectDone | ReleaseAsk | Released
+                      | RevocationList)
 MESSAGE_TYPES: tuple[type[Message], ...] = (
     TabletHello, Paired, Refused, InspectHello, InventoryAsk, Items, ExportAsk, Exported,
-    InspectDone, ReleaseAsk, Released)
+    InspectDone, ReleaseAsk, Released, RevocationList)
 
 
-def _owner_is_an_id(message: Paired) -> None:
-    owner = message.owner
-    if not owner.isprintable() or owner.strip() != owner:
-        raise check_failed("is not an agency ID", "owner", owner)
+def _printable(name: str, value: str | None, what: str) -> None:
+    if value is not None and (not value.isprintable() or value.strip() != value):
+        raise check_failed(f"is not {what}", name, value)
+
+
+def _paired(message: Paired) -> None:
+    _printable("owner", message.owner, "an agency ID")
+    _printable("unit", message.unit, "a unit")
+
+
+def _refused(message: Refused) -> None:
+    _printable("unit", message.unit, "a unit")
 
 
 CODEC = FrameCodec("the tablet's channel messages, version 1", MESSAGE_TYPES,
-                   max_frame=MAX_MESSAGE, max_items=8192, checks={Paired: _owner_is_an_id},
+                   max_frame=MAX_MESSAGE, max_items=8192,
+                   checks={Paired: _paired, Refused: _refused},
                    errors=ErrorKinds(too_large=MessageTooLarge, malformed=MessageError,
                                      unknown=UnknownMessage))
 

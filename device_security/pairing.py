@@ -8,8 +8,10 @@ A refusal closes the channel and raises an alert (once per plug).
 
 The kiosk's answer to a genuine tablet (``paired`` or ``refused``) also
 carries :class:`TabletTerms`: for a paired tablet, its owner's agency ID and
-the agency's lock policy and stamp price; for any, whether this kiosk is in
-service (docs/security.md, "The kiosk's answer").
+unit and the agency's lock policy and stamp price; for any, this kiosk's unit
+and whether it is in service, in a statement the kiosk signs with its device
+key for this tablet at this dock (docs/security.md, "The kiosk's answer" and
+"Out of service").
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import serialization
+
 from device_security import messages, reasons
 from device_security.alerts import Alert, Alerter
 from device_security.channel import ByteStream, Credentials, SecureChannel, make_context
 from device_security.errors import CertificateError, ChannelError, HandshakeFailed, HandshakeTimeout
-from device_security.messages import Paired, Refused, TabletHello
+from device_security.messages import Paired, Refused, RevocationList, TabletHello
 from device_security.pki import PeerIdentity, Role, TrustAnchors, check_certificate
 from device_security.policy import (
     Decision,
@@ -33,6 +37,8 @@ from device_security.policy import (
     decide_pairing,
 )
 from device_security.registry import Registry, RegistryEntry
+from device_security.revocation import KeptRevocationList, is_stale, staleness
+from device_security.service_statement import ServiceStatement, sign_statement
 from device_security.text import printable
 
 log = logging.getLogger(__name__)
@@ -57,24 +63,33 @@ class DockedTablet:
 @dataclass(frozen=True)
 class TabletTerms:
     """What a kiosk tells every genuine tablet besides its verdict: the
-    agency's rules for the tablet (delivered when it pairs) and whether this
-    kiosk is in service (always, so that a tablet's lock timer pauses while
-    the kiosk of its unit is out of service). None where the kiosk does not
-    know yet."""
+    agency's rules for the tablet (delivered when it pairs), and this kiosk's
+    unit and whether it is in service (always, so that a tablet's lock timer
+    pauses while the kiosk of its unit is out of service). None where the
+    kiosk does not know yet."""
 
+    unit: str | None = None  # the unit this kiosk serves (its residents' unit)
     lock_after_days: int | None = None
     stamps_per_message: int | None = None
     out_of_service_since: int | None = None  # seconds since the epoch; None: in service
 
-    def paired(self, owner: str) -> Paired:
-        """The kiosk's answer to a tablet that may sync now, for ``owner``."""
-        return Paired(owner=owner, lock_after_days=self.lock_after_days,
-                      stamps_per_message=self.stamps_per_message,
-                      out_of_service_since=self.out_of_service_since)
+    def statement(self, serial: str, counter: int) -> ServiceStatement | None:
+        """What the kiosk signs for tablet ``serial`` at the dock of its hello's
+        ``counter`` (None without a unit to speak for)."""
+        if self.unit is None:
+            return None
+        return ServiceStatement(self.unit, serial, counter, self.out_of_service_since)
 
-    def refused(self, reason: str) -> Refused:
+    def paired(self, owner: str, signature: bytes | None = None) -> Paired:
+        """The kiosk's answer to a tablet that may sync now, for ``owner``."""
+        return Paired(owner=owner, unit=self.unit, lock_after_days=self.lock_after_days,
+                      stamps_per_message=self.stamps_per_message,
+                      out_of_service_since=self.out_of_service_since, signature=signature)
+
+    def refused(self, reason: str, signature: bytes | None = None) -> Refused:
         """The kiosk's answer to a genuine tablet it refuses."""
-        return Refused(reason=reason, out_of_service_since=self.out_of_service_since)
+        return Refused(reason=reason, unit=self.unit,
+                       out_of_service_since=self.out_of_service_since, signature=signature)
 
 
 @dataclass
@@ -88,16 +103,26 @@ class PairingResult:
 
 
 class PairingGate:
-    """Decides, for each docked tablet, whether it may sync here now."""
+    """Decides, for each docked tablet, whether it may sync here now.
+
+    ``trust`` is the facility CA and a revocation list; with ``revocations``
+    (the list the kiosk's rounds keep fresh) each pairing uses the newest list
+    held there instead. Either way a kiosk whose list is missing or past its
+    next-update time refuses every tablet (``revocation_list_stale``), and a
+    genuine tablet is handed the list before the kiosk's answer."""
 
     def __init__(self, *, credentials: Credentials, trust: TrustAnchors, registry: Registry,
                  alerter: Alerter, kiosk_location: str,
                  clock: Callable[[], datetime.datetime] = utcnow,
                  handshake_timeout: float = 5.0,
-                 terms: Callable[[], TabletTerms] = TabletTerms) -> None:
+                 terms: Callable[[], TabletTerms] = TabletTerms,
+                 revocations: KeptRevocationList | None = None,
+                 sign: Callable[[bytes], bytes] | None = None) -> None:
         self._credentials = credentials
         self._terms = terms
+        self._sign = sign  # the kiosk's device key, for its service statements
         self.trust = trust
+        self.revocations = revocations
         self._registry = registry
         self._alerter = alerter
         self._location = kiosk_location
@@ -115,14 +140,17 @@ class PairingGate:
             return self._refused(tablet, result, session, None)
         stream = open_stream()
         try:
-            return self._pair_over(tablet, stream, session)
+            trust = self.revocations.trust() if self.revocations is not None else self.trust
+            return self._pair_over(tablet, stream, session, trust)
         except BaseException:
             stream.close()  # the link failed (an unplug): nothing is left open
             raise
 
     def _pair_over(self, tablet: DockedTablet, stream: ByteStream,
-                   session: KioskSession | None) -> PairingResult:
-        context = make_context("connect", self._credentials, self.trust.ca)
+                   session: KioskSession | None, trust: TrustAnchors) -> PairingResult:
+        now = self._clock()
+        stale = staleness(trust.crl) if is_stale(trust.crl, now) else None
+        context = make_context("connect", self._credentials, trust.ca)
         problem: str | None = None
         channel: SecureChannel | None = None
         peer: PeerIdentity | None = None
@@ -132,7 +160,7 @@ class PairingGate:
             certificate = channel.peer_certificate
             if certificate is None:
                 raise HandshakeFailed(reasons.HANDSHAKE_FAILED, "no tablet certificate")
-            peer = check_certificate(certificate, self.trust, now=self._clock(),
+            peer = check_certificate(certificate, trust, now=now,
                                      expected_roles=[Role.TABLET])
             hello = messages.receive(channel, HELLO_TIMEOUT, TabletHello, max_size=MAX_HELLO)
             counter = hello.counter
@@ -148,7 +176,7 @@ class PairingGate:
         decision = decide_pairing(PairingFacts(
             usb_serial=tablet.usb_serial, interface_classes=tablet.interface_classes,
             peer=None if problem else peer, channel_problem=problem, entry=entry,
-            session=session, counter=counter))
+            session=session, counter=counter, revocation_list_stale=stale))
         if decision.allowed and peer is not None and peer.serial is not None \
                 and counter is not None \
                 and not self._registry.advance_counter(peer.serial, counter):
@@ -156,8 +184,16 @@ class PairingGate:
                                        "another dock took this counter first")
         result = PairingResult(decision, peer, counter)
         terms = self._terms()
+        statement = terms.statement(peer.serial, counter) if peer is not None \
+            and peer.serial and counter is not None else None
+        signature = sign_statement(statement, self._sign) \
+            if statement is not None and self._sign is not None else None
+        crl = RevocationList(trust.crl.public_bytes(serialization.Encoding.DER)) \
+            if trust.crl is not None else None
         if decision.allowed and channel is not None and session is not None:
-            messages.send(channel, terms.paired(session.resident_id))
+            if crl is not None:
+                messages.send(channel, crl)
+            messages.send(channel, terms.paired(session.resident_id, signature))
             result.channel = channel
             result.stream = stream
             log.info("paired %s for %s at %s", printable(serial),
@@ -165,8 +201,10 @@ class PairingGate:
             return result
         if channel is not None:
             try:
+                if crl is not None:
+                    messages.send(channel, crl)
                 messages.send(channel, terms.refused(decision.reason or
-                                                     reasons.HANDSHAKE_FAILED))
+                                                     reasons.HANDSHAKE_FAILED, signature))
             except Exception as e:  # noqa: BLE001 - a courtesy; the alert below must go out
                 log.debug("could not tell the tablet it was refused: %s", e)
             channel.close()

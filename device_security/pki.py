@@ -166,13 +166,16 @@ def _host_name(host: str) -> x509.GeneralName:
 
 def make_crl(ca: x509.Certificate, ca_key: Ed25519PrivateKey,
              revoked: Iterable[tuple[int, datetime.datetime]], *, now: datetime.datetime,
-             next_update_days: int = 7) -> x509.CertificateRevocationList:
-    """A revocation list naming certificates by serial number (with when revoked)."""
+             next_update_days: int = 7, number: int = 1) -> x509.CertificateRevocationList:
+    """A revocation list naming certificates by serial number (with when revoked).
+    ``number`` (its CRL number) rises with every list the CA publishes: a device
+    holding one never goes back to a lower one."""
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.subject)
         .last_update(now)
         .next_update(now + datetime.timedelta(days=next_update_days))
+        .add_extension(x509.CRLNumber(number), critical=False)
     )
     for serial_number, when in sorted(revoked):
         builder = builder.add_revoked_certificate(

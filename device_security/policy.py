@@ -70,6 +70,9 @@ class PairingFacts:
     session: KioskSession | None
     counter: int | None
     extra: dict[str, str] = field(default_factory=dict)
+    # Why the kiosk's own revocation list cannot be trusted now (none, or past
+    # its next-update time); None while it is fresh.
+    revocation_list_stale: str | None = None
 
 
 def decide_pairing(facts: PairingFacts) -> Decision:
@@ -77,6 +80,9 @@ def decide_pairing(facts: PairingFacts) -> Decision:
     interfaces = check_interfaces(facts.interface_classes)
     if not interfaces.allowed:
         return interfaces
+    if facts.revocation_list_stale is not None:
+        # The kiosk cannot tell a revoked tablet from a good one: nobody docks.
+        return Decision.refuse(reasons.REVOCATION_LIST_STALE, facts.revocation_list_stale)
     if facts.channel_problem is not None or facts.peer is None:
         reason = facts.channel_problem or reasons.HANDSHAKE_FAILED
         return Decision.refuse(reason, "the tablet did not prove a valid identity")

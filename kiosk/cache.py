@@ -5,7 +5,17 @@ for this unit's residents, and what goes up from their tablets.
 
     cache.db        SQLite (WAL, synchronous=FULL), tables below
     blobs/<sha>     complete blobs (their bytes hash to their name)
-    blobs/<sha>.partial  a download in progress (resumed with HTTP Range)
+    blobs/partial/<sha>  a download in progress (resumed with HTTP Range)
+
+Sealed at rest as a tablet's store is (docs/security.md, "The kiosk's cache
+at rest"), under a key derived from the kiosk's own key: every record's body,
+the labels of files (they name family members), whose each tablet is, drafts
+from tablets, letters (their text and their writer's session token), the
+answers kept for while the server is away, and every file, in segments
+(kiosk/cache_blobs.py). Each sealed value is bound to its row, so it cannot be
+moved to another. What stays plain is what the cache is looked up by:
+residents' and contacts' numbers, sequence numbers, kinds, references, blob
+hashes and sizes, tablet serials, queue states and signatures.
 
 Down: ``residents`` (feed cursor and head per resident), ``records`` (every
 record of their feeds, so a replacement tablet restores from sequence 0),
@@ -37,6 +47,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from base.local_db import LocalDatabase
+from device_security.at_rest import Sealer
+from device_security.errors import IntegrityError
+from device_security.secure_element import SecureElement
+from kiosk.cache_blobs import BlobDownload, BlobFiles, check_name, is_sealed
 from kiosk.records import AgencyPolicy, BadAnswer, parse
 from sync import frames
 from sync.errors import WireError
@@ -83,6 +97,7 @@ CREATE TABLE IF NOT EXISTS counters (
     attempts INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
 """
 
+FORMAT = "2"  # sealed; a cache of format 1 (plain, no format) is sealed when opened
 QUEUED, SENT, REFUSED = "queued", "sent", "refused"
 WAITING_LOGIN = "waiting_login"  # a letter whose writer's session ended before it went up
 _QUEUE_KEYS = {"outbox": "uid", "receipts": "key", "counters": "uid", "letters": "uid"}
@@ -91,7 +106,8 @@ _HEX = frozenset("0123456789abcdef")
 
 
 class CacheError(Exception):
-    """Something from the central server that the cache cannot take."""
+    """Something from the central server that the cache cannot take, or a
+    cache this version or this key cannot open."""
 
 
 @dataclass(frozen=True)
@@ -106,17 +122,71 @@ class Pending:
 
 
 class KioskCache:
-    """The cache of one kiosk. Safe to share between the kiosk's threads."""
+    """The cache of one kiosk, sealed under ``sealer`` (the kiosk derives its
+    key from its own device key: ``cache_sealer``). Safe to share between the
+    kiosk's threads. Opening creates what is missing, and seals a cache kept
+    in plain by an earlier version; raises CacheError for a cache sealed under
+    another key or made by a later version."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, sealer: Sealer) -> None:
         self.directory = directory
         self.blob_dir = directory / "blobs"
         self.blob_dir.mkdir(parents=True, exist_ok=True)
+        self.blobs = BlobFiles(self.blob_dir, sealer)
+        self.blobs.make_directories()
+        self.sealer = self._sealer = sealer
         self.local = LocalDatabase(directory / "cache.db", _SCHEMA)
         self._tx = self.local.transaction
         self._rows = self.local.rows
         # Held by whoever sends the queues up, so two senders never race one item.
         self.sending = threading.RLock()
+        self._check_format()
+
+    # -- sealing ----------------------------------------------------------------------------
+
+    def _seal(self, text: str, context: str) -> bytes:
+        return self._sealer.seal(text.encode(), context.encode())
+
+    def _open(self, sealed: Any, context: str) -> str:
+        """A sealed value's text. Raises CacheError for one that was altered or moved."""
+        try:
+            return self._sealer.open(bytes(sealed), context.encode()).decode()
+        except (IntegrityError, TypeError, UnicodeDecodeError) as e:
+            raise CacheError(f"a sealed value ({context.partition(' ')[0]}) does not open: "
+                             "altered, moved, or sealed under another key") from e
+
+    def _check_format(self) -> None:
+        with self._tx() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            if row is None:
+                # An earlier version's plain cache, or a new one.
+                sealed_some = _seal_plain_cache(conn, self)
+                conn.execute("INSERT INTO meta (key, value) VALUES ('format', ?), "
+                             "('check', ?)", [FORMAT, self._seal("sallyport kiosk cache",
+                                                                  "cache check").hex()])
+        if row is None:
+            if sealed_some:  # no plaintext left in free pages or the write-ahead log
+                self.local.db.execute("VACUUM")
+                self.local.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        if row[0] != FORMAT:
+            raise CacheError(f"{self.directory} holds a cache of format {row[0]}; this "
+                             f"version reads format {FORMAT}")
+        check = self.meta("check") or ""
+        try:
+            self._sealer.open(bytes.fromhex(check), b"cache check")
+        except (IntegrityError, ValueError) as e:
+            raise CacheError(f"{self.directory} was sealed under another key") from e
+
+    def keep(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key``, sealed (an answer kept for while the
+        server is away: a resident's balances, their contacts' names)."""
+        self.set_meta(key, self._seal(value, "kept " + key).hex())
+
+    def kept(self, key: str) -> str | None:
+        """What :meth:`keep` kept. Raises CacheError for a value that does not open."""
+        sealed = self.meta(key)
+        return None if sealed is None else self._open(bytes.fromhex(sealed), "kept " + key)
 
     def close(self) -> None:
         self.local.close()
@@ -152,8 +222,9 @@ class KioskCache:
                 conn.execute("INSERT INTO records (resident_id, seq, kind, ref, body) "
                              "VALUES (?, ?, ?, ?, ?)",
                              [resident_id, record.seq, record.kind, record.ref,
-                              json.dumps(record.body, separators=(",", ":"))])
-                _want(conn, resident_id, record)
+                              self._seal(json.dumps(record.body, separators=(",", ":")),
+                                         _record_context(resident_id, record.seq))])
+                _want(conn, self, resident_id, record)
                 cursor = record.seq
             conn.execute("INSERT INTO residents (id, cursor, head, updated_at) "
                          "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -170,10 +241,35 @@ class KioskCache:
             "SELECT sha256, max(size) FROM wanted WHERE sha256 NOT IN (SELECT sha256 FROM blobs)"
             " GROUP BY sha256 ORDER BY min(seq) LIMIT ?", [limit])]
 
-    def blob_path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or not set(sha256) <= _HEX:
-            raise CacheError(f"not a blob name: {sha256[:80]!r}")
-        return self.blob_dir / sha256
+    def blob_download(self, sha256: str, size: int) -> BlobDownload:
+        """Where a download of blob ``sha256`` writes (the central client's sink),
+        resumed after what an earlier one made durable. Raises CacheError for
+        a name that is not a blob's."""
+        try:
+            return self.blobs.download(sha256, size)
+        except ValueError as e:
+            raise CacheError(str(e)) from e
+
+    def has_blob(self, sha256: str) -> bool:
+        """Whether blob ``sha256`` is here in full."""
+        return bool(self._rows("SELECT 1 FROM blobs WHERE sha256 = ?", [sha256]))
+
+    def blob_bytes(self, sha256: str) -> bytes:
+        """A complete blob's bytes, opened in memory (a photo, a videogram).
+        Raises CacheError when it is not here or does not open."""
+        try:
+            return self.blobs.read(check_name(sha256))
+        except (OSError, ValueError, IntegrityError) as e:
+            raise CacheError(f"blob {sha256[:12]} cannot be read here: {e}") from e
+
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        """Keep a complete blob whose bytes are at hand (sealed) and record it.
+        Raises CacheError when they do not hash to ``sha256``."""
+        try:
+            self.blobs.write(sha256, data)
+        except ValueError as e:
+            raise CacheError(str(e)) from e
+        self.blob_fetched(sha256, len(data))
 
     def blob_fetched(self, sha256: str, size: int) -> None:
         """A blob is complete on disk (its bytes hash to its name)."""
@@ -191,7 +287,9 @@ class KioskCache:
                              "status) VALUES (?, ?, ?, ?) ON CONFLICT (serial) DO UPDATE SET "
                              "resident_id = excluded.resident_id, resident_agency_id = "
                              "excluded.resident_agency_id, status = excluded.status",
-                             [t["serial"], t.get("resident_id"), t.get("resident_agency_id"),
+                             [t["serial"], t.get("resident_id"),
+                              self._seal_optional(t.get("resident_agency_id"),
+                                                  "tablet " + str(t["serial"])),
                               t["status"]])
 
     def tablet(self, serial: str) -> dict[str, Any] | None:
@@ -201,7 +299,14 @@ class KioskCache:
             return None
         keys = ("serial", "resident_id", "resident_agency_id", "status", "last_sync_at",
                 "cursor")
-        return dict(zip(keys, rows[0], strict=True))
+        found = dict(zip(keys, rows[0], strict=True))
+        if found["resident_agency_id"] is not None:
+            found["resident_agency_id"] = self._open(found["resident_agency_id"],
+                                                     "tablet " + serial)
+        return found
+
+    def _seal_optional(self, value: Any, context: str) -> bytes | None:
+        return None if value is None else self._seal(str(value), context)
 
     def counter_accepted(self, serial: str, counter: int) -> str:
         """A pairing accepted tablet ``serial`` at sync ``counter``: queue it for
@@ -217,21 +322,32 @@ class KioskCache:
     # -- the session's side (sync.session.KioskContent) -----------------------------------
 
     def records_after(self, resident_id: int, after: int, limit: int) -> list[Record]:
-        return [Record(int(s), k, r, json.loads(b)) for s, k, r, b in self._rows(
-            "SELECT seq, kind, ref, body FROM records WHERE resident_id = ? AND seq > ? "
-            "ORDER BY seq LIMIT ?", [resident_id, after, limit])]
+        return [Record(int(s), k, r, json.loads(self._open(b, _record_context(resident_id, s))))
+                for s, k, r, b in self._rows(
+                    "SELECT seq, kind, ref, body FROM records WHERE resident_id = ? AND seq > ? "
+                    "ORDER BY seq LIMIT ?", [resident_id, after, limit])]
 
     def blobs_for(self, resident_id: int, serial: str) -> list[OfferedBlob]:
         """The resident's blobs that are here in full and that tablet ``serial``
         is not known to hold, in feed order."""
-        return [OfferedBlob(bytes.fromhex(s), int(n), label) for s, n, label, _ in self._rows(
-            "SELECT w.sha256, w.size, min(w.label), min(w.seq) AS first FROM wanted w "
+        return [OfferedBlob(bytes.fromhex(s), int(n), self._open(label, _label_context(
+            resident_id, ref, s))) for s, n, ref, label, _ in self._rows(
+            "SELECT w.sha256, w.size, w.ref, w.label, min(w.seq) AS first FROM wanted w "
             "JOIN blobs b ON b.sha256 = w.sha256 WHERE w.resident_id = ? AND w.sha256 NOT IN "
             "(SELECT sha256 FROM delivered WHERE serial = ?) "
             "GROUP BY w.sha256 ORDER BY first", [resident_id, serial])]
 
     def open_blob(self, sha: bytes) -> BinaryIO:
-        return self.blob_path(sha.hex()).open("rb")
+        """A complete blob, read and seeked like a file, opened a segment at a
+        time (the sync session's reader). Raises FileNotFoundError, or
+        IntegrityError (opening or reading) for a copy that was altered."""
+        return self.blobs.open(sha.hex())
+
+    def blob_damaged(self, sha: bytes) -> None:
+        """A blob did not read back: it is forgotten, and the next round fetches it again."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM blobs WHERE sha256 = ?", [sha.hex()])
+        self.blobs.delete(sha.hex())
 
     def delivered(self, serial: str) -> set[bytes]:
         return {bytes.fromhex(s) for (s,) in
@@ -248,8 +364,8 @@ class KioskCache:
             conn.executemany(
                 "INSERT OR IGNORE INTO outbox (uid, serial, kind, body, signature, received_at,"
                 " state) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [[i.uid, serial, i.kind, json.dumps(dict(i.body)), i.signature,
-                  int(time.time()), QUEUED] for i in items])
+                [[i.uid, serial, i.kind, self._seal(json.dumps(dict(i.body)), "draft " + i.uid),
+                  i.signature, int(time.time()), QUEUED] for i in items])
 
     def records_delivered(self, serial: str, *, session: bytes, through: int,
                           batch_digest: bytes, receipt: bytes) -> None:
@@ -295,7 +411,8 @@ class KioskCache:
     # -- up: the queues ---------------------------------------------------------------------
 
     def pending_outbox(self, limit: int = 50) -> list[Pending]:
-        return [Pending(uid, kind, serial, {"body": json.loads(body), "signature": _b64(sig)},
+        return [Pending(uid, kind, serial, {"body": json.loads(self._open(body, "draft " + uid)),
+                                            "signature": _b64(sig)},
                         int(n)) for uid, kind, serial, body, sig, n in self._rows(
             "SELECT uid, kind, serial, body, signature, attempts FROM outbox WHERE state = ? "
             "ORDER BY received_at, uid LIMIT ?", [QUEUED, limit])]
@@ -322,21 +439,31 @@ class KioskCache:
         with self._tx() as conn:
             conn.execute("INSERT OR IGNORE INTO letters (uid, resident_id, contact_id, body, "
                          "token, written_at, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [uid, resident_id, contact_id, body, token, int(time.time()), QUEUED])
+                         [uid, resident_id, contact_id, self._seal(body, "letter " + uid),
+                          self._seal_token(uid, token), int(time.time()), QUEUED])
 
     def pending_letters(self, limit: int = 50, uid: str | None = None) -> list[Pending]:
         """Letters to send (``uid``: that one only, if it is waiting)."""
         rows = self._rows("SELECT uid, resident_id, contact_id, body, token, attempts "
                           "FROM letters WHERE state = ? AND (? IS NULL OR uid = ?) "
                           "ORDER BY written_at, uid LIMIT ?", [QUEUED, uid, uid, limit])
-        return [Pending(u, "letter", "", {"resident_id": r, "contact_id": c, "body": b,
-                                          "token": t}, int(n)) for u, r, c, b, t, n in rows]
+        return [Pending(u, "letter", "", {"resident_id": r, "contact_id": c,
+                                          "body": self._open(b, "letter " + u),
+                                          "token": self._open_token(u, t)}, int(n))
+                for u, r, c, b, t, n in rows]
+
+    def _seal_token(self, uid: str, token: str) -> bytes | str:
+        """A writer's session token, sealed; '' (none) stays ''."""
+        return self._seal(token, "letter token " + uid) if token else ""
+
+    def _open_token(self, uid: str, sealed: Any) -> str:
+        return self._open(sealed, "letter token " + uid) if sealed else ""
 
     def letters(self, resident_id: int, uid: str | None = None) -> list[dict[str, Any]]:
         """A resident's letters written here (``uid``: that one), oldest first,
         with their state."""
-        return [{"uid": u, "contact_id": c, "body": b, "written_at": w, "state": s,
-                 "result": res} for u, c, b, w, s, res in self._rows(
+        return [{"uid": u, "contact_id": c, "body": self._open(b, "letter " + u),
+                 "written_at": w, "state": s, "result": res} for u, c, b, w, s, res in self._rows(
             "SELECT uid, contact_id, body, written_at, state, result FROM letters "
             "WHERE resident_id = ? AND (? IS NULL OR uid = ?) ORDER BY written_at, uid",
             [resident_id, uid, uid])]
@@ -356,10 +483,12 @@ class KioskCache:
     def renew_letters(self, resident_id: int, token: str) -> int:
         """The resident logged in again: their waiting letters go with this session."""
         with self._tx() as conn:
-            return int(conn.execute(
-                "UPDATE letters SET state = ?, token = ? WHERE resident_id = ? "
-                "AND state IN (?, ?)", [QUEUED, token, resident_id, WAITING_LOGIN,
-                                        QUEUED]).rowcount)
+            uids = [u for (u,) in conn.execute(
+                "SELECT uid FROM letters WHERE resident_id = ? AND state IN (?, ?)",
+                [resident_id, WAITING_LOGIN, QUEUED]).fetchall()]
+            conn.executemany("UPDATE letters SET state = ?, token = ? WHERE uid = ?",
+                             [[QUEUED, self._seal_token(u, token), u] for u in uids])
+            return len(uids)
 
     def settle(self, table: str, key: str, state: str, result: str = "") -> None:
         """An item went up (``sent``), was refused for good (``refused``), or
@@ -456,25 +585,94 @@ def _record(raw: Any) -> Record:
     return record
 
 
-def _want(conn: sqlite3.Connection, resident_id: int, record: Record) -> None:
-    """Note the blobs a record refers to (or no longer does)."""
+def _want(conn: sqlite3.Connection, cache: KioskCache, resident_id: int,
+          record: Record) -> None:
+    """Note the blobs a record refers to (or no longer does), each with the
+    label a resident sees, sealed (it names the family member who sent it)."""
     body = record.body
     if record.kind == "message":
         for part in body.get("attachments") or ():
             blob = _blob_ref(part)
             if blob:
+                ref = f"message:{record.ref}"
                 label = f"{part.get('kind', 'file')} from {body.get('contact_name', '')}".strip()
                 conn.execute("INSERT OR IGNORE INTO wanted VALUES (?, ?, ?, ?, ?, ?)",
-                             [resident_id, f"message:{record.ref}", blob[0], blob[1],
-                              label[:100], record.seq])
+                             [resident_id, ref, blob[0], blob[1], cache._seal(
+                                 label[:100], _label_context(resident_id, ref, blob[0])),
+                              record.seq])
     elif record.kind == "entitlement":
         ref = f"entitlement:{record.ref}"
         conn.execute("DELETE FROM wanted WHERE resident_id = ? AND ref = ?", [resident_id, ref])
         blob = _blob_ref(body)
         if blob and body.get("state") != "refunded":
             conn.execute("INSERT INTO wanted VALUES (?, ?, ?, ?, ?, ?)",
-                         [resident_id, ref, blob[0], blob[1], str(body.get("title", ""))[:100],
-                          record.seq])
+                         [resident_id, ref, blob[0], blob[1], cache._seal(
+                             str(body.get("title", ""))[:100],
+                             _label_context(resident_id, ref, blob[0])), record.seq])
+
+
+def _record_context(resident_id: int, seq: int) -> str:
+    return f"record {int(resident_id)} {int(seq)}"
+
+
+def _label_context(resident_id: int, ref: str, sha256: str) -> str:
+    return f"label {int(resident_id)} {ref} {sha256}"
+
+
+def _seal_plain_cache(conn: sqlite3.Connection, cache: KioskCache) -> bool:
+    """Seal, in the opening transaction, what an earlier version kept in plain:
+    every file first (each replaced atomically, so a crash here leaves each
+    one plain or sealed, and the next opening goes on), then every row.
+    Returns whether there was anything to seal."""
+    had = conn.execute("SELECT (SELECT count(*) FROM records) + (SELECT count(*) FROM outbox)"
+                       " + (SELECT count(*) FROM letters) + (SELECT count(*) FROM tablets)"
+                       " + (SELECT count(*) FROM meta)").fetchone()[0] > 0
+    for path in sorted(cache.blob_dir.iterdir()):
+        name = path.name
+        if path.is_file() and name.endswith(".partial"):
+            path.unlink()  # a download in the old layout: it starts again
+        elif path.is_file() and len(name) == 64 and set(name) <= _HEX \
+                and not is_sealed(path, name, cache._sealer):
+            had = True
+            data = path.read_bytes()
+            try:
+                cache.blobs.write(name, data)
+            except ValueError:
+                log.warning("cached file %s does not match its name; dropped", name[:12])
+                path.unlink()
+                conn.execute("DELETE FROM blobs WHERE sha256 = ?", [name])
+    seal = cache._seal
+    for rid, seq, body in conn.execute("SELECT resident_id, seq, body FROM records").fetchall():
+        conn.execute("UPDATE records SET body = ? WHERE resident_id = ? AND seq = ?",
+                     [seal(body, _record_context(rid, seq)), rid, seq])
+    for rid, ref, sha, label in conn.execute(
+            "SELECT resident_id, ref, sha256, label FROM wanted").fetchall():
+        conn.execute("UPDATE wanted SET label = ? WHERE resident_id = ? AND ref = ? AND "
+                     "sha256 = ?", [seal(label, _label_context(rid, ref, sha)), rid, ref, sha])
+    for serial, agency_id in conn.execute(
+            "SELECT serial, resident_agency_id FROM tablets").fetchall():
+        conn.execute("UPDATE tablets SET resident_agency_id = ? WHERE serial = ?",
+                     [cache._seal_optional(agency_id, "tablet " + serial), serial])
+    for uid, body in conn.execute("SELECT uid, body FROM outbox").fetchall():
+        conn.execute("UPDATE outbox SET body = ? WHERE uid = ?", [seal(body, "draft " + uid),
+                                                                  uid])
+    for uid, body, token in conn.execute("SELECT uid, body, token FROM letters").fetchall():
+        conn.execute("UPDATE letters SET body = ?, token = ? WHERE uid = ?",
+                     [seal(body, "letter " + uid), cache._seal_token(uid, token), uid])
+    for key, value in conn.execute("SELECT key, value FROM meta WHERE key LIKE 'home:%' "
+                                   "OR key LIKE 'contacts:%'").fetchall():
+        conn.execute("UPDATE meta SET value = ? WHERE key = ?",
+                     [seal(value, "kept " + key).hex(), key])
+    if had:
+        log.warning("the cache in %s was kept in plain by an earlier version: sealed now",
+                    cache.directory)
+    return had
+
+
+def cache_sealer(element: SecureElement) -> Sealer:
+    """The cache's sealer, from the kiosk's device key (its secure element, or
+    the key file of a kiosk without one): HKDF purpose ``kiosk cache``."""
+    return Sealer(element.derive_key(b"kiosk cache"))
 
 
 def _blob_ref(part: Any) -> tuple[str, int] | None:

@@ -24,20 +24,19 @@ Errors::
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import requests
 
+from device_security.revocation import MAX_CRL_BYTES
 from kiosk.records import (
     AgencyPolicy,
     BadAnswer,
@@ -94,6 +93,31 @@ class CentralRefused(CentralClientError):
 
 class BlobMismatch(CentralClientError):
     """A downloaded blob's bytes do not hash to its name, or exceed its size."""
+
+
+class BlobSink(Protocol):
+    """Where a downloaded blob goes (kiosk/cache_blobs.py: the cache, sealed)."""
+
+    @property
+    def position(self) -> int:
+        """Bytes of the blob held (a download resumes after them)."""
+        ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def restart(self) -> None:
+        """Forget what is held: the server sends the blob from its start."""
+        ...
+
+    def hexdigest(self) -> str: ...
+
+    def commit(self) -> None:
+        """The blob is whole and checked: keep it."""
+        ...
+
+    def discard(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -184,64 +208,59 @@ class CentralClient:
             raise CentralRefused(200, "bad_answer", "policy: no tablet_lock_days in 1..365")
         return parse(AgencyPolicy, answer)
 
-    def fetch_blob(self, sha256: str, size: int, dest: Path) -> Path:
-        """Download a blob to ``dest`` (named by its hash), resuming from
-        ``dest.partial``. Raises BlobMismatch (the partial file is removed),
-        CentralRefused, CentralUnavailable."""
+    def revocation_list(self) -> bytes:
+        """The facility CA's newest revocation list as the server publishes it
+        (DER), at most MAX_CRL_BYTES; the caller checks it against the CA."""
+        _, body = self._body("GET", "/v1/kiosk/crl", limit=MAX_CRL_BYTES)
+        return body
+
+    def fetch_blob(self, sha256: str, size: int, sink: BlobSink) -> None:
+        """Download a blob into ``sink`` (the cache's: sealed, durable a
+        megabyte at a time), resuming with HTTP Range from what the sink holds,
+        and commit it once its bytes hash to its name. Raises BlobMismatch (the
+        sink's bytes are discarded), CentralRefused, CentralUnavailable."""
         if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
             raise BlobMismatch(f"not a blob name: {sha256[:80]!r}")
-        if dest.exists():
-            return dest
-        partial = dest.with_name(dest.name + ".partial")
         for attempt in range(self.attempts):
-            have = partial.stat().st_size if partial.exists() else 0
-            if have > size:
-                partial.unlink()
-                have = 0
-            if have == size:
+            if sink.position >= size:
                 break
             try:
-                self._download(sha256, size, partial, have)
+                self._download(sha256, size, sink)
                 break
             except (requests.ConnectionError, requests.Timeout) as e:
                 self._wait(attempt, f"blob {sha256[:12]}: {e}")
+            except BlobMismatch:
+                sink.discard()
+                raise
         else:
             raise CentralUnavailable(f"blob {sha256}: the server did not answer")
-        digest = hashlib.sha256()
-        with partial.open("rb") as f:
-            while block := f.read(BLOCK):
-                digest.update(block)
-        if digest.hexdigest() != sha256:
-            partial.unlink()
-            raise BlobMismatch(f"blob {sha256}: the bytes hash to {digest.hexdigest()}")
-        os.replace(partial, dest)
-        return dest
+        if sink.position != size or sink.hexdigest() != sha256:
+            held = sink.hexdigest()
+            sink.discard()
+            raise BlobMismatch(f"blob {sha256}: the bytes hash to {held}")
+        sink.commit()
 
-    def _download(self, sha256: str, size: int, partial: Path, have: int) -> None:
-        refusal = self._download_into(sha256, size, partial, have)
+    def _download(self, sha256: str, size: int, sink: BlobSink) -> None:
+        refusal = self._download_into(sha256, size, sink)
         if refusal is not None:  # raised here, where no frame holds the answer
             raise refusal
 
-    def _download_into(self, sha256: str, size: int, partial: Path,
-                       have: int) -> CentralRefused | None:
+    def _download_into(self, sha256: str, size: int, sink: BlobSink) -> CentralRefused | None:
+        have = sink.position
         headers = {"Range": f"bytes={have}-"} if have else {}
         with self._session.get(f"{self.base_url}/v1/kiosk/blobs/{sha256}", headers=headers,
                                timeout=self.timeout, stream=True) as response:
             if response.status_code not in (200, 206):
                 return _refusal(response)
             if have and response.status_code == 200:
-                have = 0  # the server sent the whole file: start again
-            with partial.open("r+b" if have else "wb") as out:
-                out.seek(have)
-                out.truncate()
-                written = have
+                sink.restart()  # the server sent the whole file: start again
+            try:
                 for block in response.iter_content(BLOCK):
-                    written += len(block)
-                    if written > size:
+                    if sink.position + len(block) > size:
                         raise BlobMismatch(f"blob {sha256} is longer than {size} bytes")
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
+                    sink.write(block)
+            finally:
+                sink.flush()  # what arrived is kept, for the next try to resume after
         return None
 
     # -- writes (each idempotent by its key) -------------------------------------------
@@ -409,6 +428,16 @@ class CentralClient:
         """A JSON endpoint, with this kiosk's certificate and, for a resident or
         a technician, their session token. Raises CentralRefused (4xx) or
         CentralUnavailable (after the retries)."""
+        status, body = self._body(method, path, token=token, **kw)
+        try:
+            return json.loads(body) if body else None
+        except ValueError as e:
+            raise CentralRefused(status, "bad_answer", f"{method} {path}: not JSON") from e
+
+    def _body(self, method: str, path: str, *, token: str | None = None,
+              limit: int = MAX_JSON, **kw: Any) -> tuple[int, bytes]:
+        """An answer's status and body (at most ``limit`` bytes), retried as
+        the module says. Raises CentralRefused or CentralUnavailable."""
         if token is not None:
             kw["headers"] = {**kw.get("headers", {}), "Authorization": f"Bearer {token}"}
         for attempt in range(self.attempts):
@@ -427,16 +456,13 @@ class CentralClient:
                 if status >= 400:
                     refusal = _refusal(response)
                 else:
-                    body = _read(response, MAX_JSON)
+                    body = _read(response, limit)
             # The error raised must not hold the answer (and with it the
             # connection) alive in its traceback.
             del response
             if refusal is not None:
                 raise refusal
-            try:
-                return json.loads(body) if body else None
-            except ValueError as e:
-                raise CentralRefused(status, "bad_answer", f"{method} {path}: not JSON") from e
+            return status, body
         raise CentralUnavailable(f"{method} {path}: no answer after {self.attempts} attempts")
 
     def _wait(self, attempt: int, why: str) -> None:

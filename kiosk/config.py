@@ -35,6 +35,9 @@ class KioskConfig:
     def __post_init__(self) -> None:
         if not self.location_code or not self.unit:
             raise ValueError("set location_code and unit: alerts and pairing name them")
+        if len(self.unit) > 64 or not self.unit.isprintable() or self.unit.strip() != self.unit:
+            raise ValueError(f"unit must be 1 to 64 printable characters (tablets are told "
+                             f"it), got {self.unit!r}")
         if self.handshake_timeout_s <= 0:
             raise ValueError("handshake_timeout_s must be positive")
         if self.smtp_host and not (self.alert_from and self.alert_to):
@@ -68,8 +71,10 @@ class SyncConfig:
     request_timeout_s: float = 15.0
 
     def __post_init__(self) -> None:
+        # https only: the kiosk sends residents' PINs, session tokens and letters,
+        # and authenticates the server by the facility CA (docs/security.md).
         url = urlparse(self.central_url)
-        if url.scheme not in ("https", "http") or not url.hostname:
+        if url.scheme != "https" or not url.hostname:
             raise ValueError(f"central_url must be an https:// URL, got {self.central_url!r}")
         if self.round_interval_s <= 0 or self.request_timeout_s <= 0:
             raise ValueError("round_interval_s and request_timeout_s must be positive")

@@ -80,9 +80,10 @@ def dock_and_sync(gate: PairingGate, tablet: DockedTablet, open_stream: Callable
         outcome.summary = run_kiosk(FrameStream(channel), cache, docked, kiosk=kiosk,
                                     on_progress=on_progress)
         cache.mark_synced(serial)
-        log.info("synced %s: %d records, %d files (%d bytes), %d drafts up, %.2f s", serial,
-                 outcome.summary.records, outcome.summary.blobs, outcome.summary.blob_bytes,
-                 outcome.summary.outbox, outcome.summary.seconds)
+        log.info("synced %s: %d records, %d files (%d bytes), %d drafts up (%d left for the "
+                 "next dock), %.2f s", serial, outcome.summary.records, outcome.summary.blobs,
+                 outcome.summary.blob_bytes, outcome.summary.outbox,
+                 outcome.summary.outbox_left, outcome.summary.seconds)
     except SessionError as e:
         outcome.problem = f"the sync stopped: {e.message}" + (" (the tablet said so)"
                                                              if e.by_peer else "")
@@ -226,4 +227,5 @@ class Dock:
                           problem=outcome.problem,
                           records=summary.records if summary else 0,
                           files=summary.blobs if summary else 0,
-                          drafts_up=summary.outbox if summary else 0))
+                          drafts_up=summary.outbox if summary else 0,
+                          drafts_left=summary.outbox_left if summary else 0))

@@ -130,6 +130,7 @@ class Docked(Event):
     records: int = 0
     files: int = 0
     drafts_up: int = 0
+    drafts_left: int = 0  # drafts the tablet keeps for its next dock (the dock's bounds)
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ class Inbox:
         try:
             attachments = tuple(
                 Attachment(str(a["kind"]), str(a["sha256"]),
-                           self.cache.blob_path(str(a["sha256"])).exists())
+                           self.cache.has_blob(str(a["sha256"])))
                 for a in body.get("attachments") or ())
             return Message(str(body["uid"]), body.get("direction") == "to_resident",
                            int(body["contact_id"]), str(body.get("contact_name") or ""),

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from device_security.policy import KioskSession
 from kiosk.answers import OFFLINE, Answer, Attempt, LetterState, LoggedIn, not_logged_in
-from kiosk.cache import KioskCache
+from kiosk.cache import CacheError, KioskCache
 from kiosk.central_client import CentralClient, CentralRefused, CentralUnavailable
 from kiosk.letters import Letters
 from kiosk.records import (
@@ -268,16 +268,18 @@ class ResidentSessions:
         key = f"{name}:{resident.resident_id}"
         if answer.ok:
             now = int(self._clock())
-            self.cache.set_meta(key, json.dumps({"value": _plain(answer.value), "as_of": now}))
+            self.cache.keep(key, json.dumps({"value": _plain(answer.value), "as_of": now}))
             return Answer.of(answer.get(), as_of=now)
-        kept = self.cache.meta(key)
-        if answer.code == OFFLINE and kept:
-            try:
+        if answer.code != OFFLINE:
+            return answer
+        try:
+            kept = self.cache.kept(key)
+            if kept:
                 data = json.loads(kept)
                 return Answer.of(read(data["value"]), online=False, as_of=int(data["as_of"]))
-            except (ValueError, KeyError, TypeError, BadAnswer) as e:
-                log.warning("the kept %s of resident %d cannot be read: %s", name,
-                            resident.resident_id, e)
+        except (ValueError, KeyError, TypeError, BadAnswer, CacheError) as e:
+            log.warning("the kept %s of resident %d cannot be read: %s", name,
+                        resident.resident_id, e)
         return answer
 
 

@@ -1,6 +1,7 @@
 """The kiosk's half of store and forward: rounds between its cache and the
 central server (up: alerts, counters, drafts, letters, receipts; then the
-agency's policy, the unit's tablets, the feeds and their blobs), each item
+facility's revocation list, the agency's policy, the unit's tablets, the
+feeds and their blobs), each item
 under an id made where it was written so a retry changes nothing. The steps
 and what a refusal means are in docs/kiosk.md ("Rounds")."""
 
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from device_security.alerts import AlertQueue, QueuedAlert
-from device_security.errors import RegistryError
+from device_security.errors import CertificateError, RegistryError
 from device_security.registry import Registry, RegistryEntry, TabletStatus
+from device_security.revocation import KeptRevocationList
 from kiosk.cache import (
     QUEUED,
     REFUSED,
@@ -60,6 +62,8 @@ class Round:
     records: int = 0
     blobs: int = 0
     blob_bytes: int = 0
+    crl_number: int | None = None  # the revocation list held after this round
+    crl_problem: str = ""  # why the server's list was not kept (it is logged too)
     error: str = ""
     steps: list[str] = field(default_factory=list)
 
@@ -73,10 +77,12 @@ class CentralSync:
 
     def __init__(self, client: CentralClient, cache: KioskCache, *,
                  registry: Registry | None = None, alerts: AlertQueue | None = None,
-                 letters: Letters | None = None, max_blobs_per_round: int = 50) -> None:
+                 letters: Letters | None = None, max_blobs_per_round: int = 50,
+                 revocations: KeptRevocationList | None = None) -> None:
         self.client = client
         self.cache = cache
         self.letters = letters
+        self.revocations = revocations
         self.registry = registry
         self.alerts = alerts
         self.max_blobs = max_blobs_per_round
@@ -88,8 +94,8 @@ class CentralSync:
             ("alerts", self._push_alerts), ("counters", self._push_counters),
             ("outbox", self._push_outbox), ("letters", self._push_letters),
             ("receipts", self._push_receipts),
-            ("policy", self._pull_policy), ("tablets", self._pull_tablets),
-            ("feeds", self._pull_feeds),
+            ("crl", self._pull_revocation_list), ("policy", self._pull_policy),
+            ("tablets", self._pull_tablets), ("feeds", self._pull_feeds),
             ("blobs", self._pull_blobs)]
         for name, step in steps:
             try:
@@ -213,6 +219,24 @@ class CentralSync:
 
     # -- down ----------------------------------------------------------------------------
 
+    def _pull_revocation_list(self, done: Round) -> None:
+        """The facility CA's newest revocation list, kept if the CA signed it and
+        it is newer than the one held (the pairing gate uses it at once). A list
+        that is neither is logged and leaves the one held; the round goes on."""
+        if self.revocations is None:
+            return
+        try:
+            self.revocations.offer(self.client.revocation_list())
+        except CentralRefused as e:
+            if e.status == UNAUTHENTICATED:
+                raise
+            done.crl_problem = f"the server gave no revocation list: {e}"
+            log.error("%s", done.crl_problem)
+        except CertificateError as e:
+            done.crl_problem = f"the server's revocation list was not kept: {e}"
+            log.error("%s", done.crl_problem)
+        done.crl_number = self.revocations.number()
+
     def _pull_policy(self, done: Round) -> None:
         self.cache.set_agency_policy(self.client.policy())
 
@@ -254,13 +278,16 @@ class CentralSync:
 
     def _pull_blobs(self, done: Round) -> None:
         for sha, size in self.cache.missing_blobs(self.max_blobs):
+            download = self.cache.blob_download(sha, size)
             try:
-                self.client.fetch_blob(sha, size, self.cache.blob_path(sha))
+                self.client.fetch_blob(sha, size, download)
             except (CentralRefused, BlobMismatch) as e:
                 # Not (or not yet) this unit's to fetch, or damaged on the way:
                 # left missing, tried again next round.
                 log.warning("blob %s not fetched: %s", sha[:12], e)
                 continue
+            finally:
+                download.close()
             self.cache.blob_fetched(sha, size)
             done.blobs += 1
             done.blob_bytes += size

@@ -17,6 +17,7 @@ while the server is away.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -25,16 +26,19 @@ from typing import Any
 
 from cryptography import x509
 
+from device_security import reasons
 from device_security.alerts import Alerter, AlertQueue, SmtpAlertMailer, SmtpSettings
 from device_security.channel import Credentials
+from device_security.errors import CertificateError
 from device_security.pairing import PairingGate, TabletTerms
-from device_security.pki import TrustAnchors
 from device_security.policy import KioskSession
 from device_security.registry import Registry
+from device_security.revocation import KeptRevocationList
+from device_security.secure_element import KeyFileSecureElement
 from hw.config import HwConfig
 from hw.peripherals import BadgeReader
 from kiosk.answers import AlertHere, Answer, Attempt, Check, LetterState, LoggedIn, TabletHere
-from kiosk.cache import KioskCache
+from kiosk.cache import CacheError, KioskCache, cache_sealer
 from kiosk.central_client import CentralClient
 from kiosk.config import KioskConfig, SyncConfig
 from kiosk.dock import Dock
@@ -58,6 +62,8 @@ from kiosk.residents import Resident, ResidentSessions
 from kiosk.rounds import CentralSync, Round, Rounds
 from kiosk.service_state import ServiceState
 from kiosk.terms import TermsLedger
+
+log = logging.getLogger(__name__)
 
 
 class KioskService:
@@ -88,14 +94,25 @@ class KioskService:
         credentials = s.credentials()
         k.state_path.mkdir(parents=True, exist_ok=True)
         s.cache_path.mkdir(parents=True, exist_ok=True)
-        self.cache = cache = KioskCache(s.cache_path)
+        element = KeyFileSecureElement(credentials.key)  # the kiosk's device key
+        self.cache = cache = KioskCache(s.cache_path, cache_sealer(element))
         registry = Registry(k.state_path / "registry.db")
         self.alerts = AlertQueue(s.alert_queue_path or k.state_path / "alerts.db")
         mailer = SmtpAlertMailer(SmtpSettings(k.smtp_host, k.smtp_port, k.alert_from,
                                               k.alert_to)) if k.smtp_host else None
         alerter = Alerter(self.alerts, mailer)
         ca = x509.load_pem_x509_certificate(credentials.ca.read_bytes())
-        crl = x509.load_pem_x509_crl(Path(k.crl).read_bytes()) if k.crl else None
+        # The newest revocation list: the one configured, then each round's.
+        self.revocations = revocations = KeptRevocationList(k.state_path / "crl.der", ca)
+        if k.crl:
+            try:
+                revocations.offer(Path(k.crl).read_bytes())
+            except CertificateError as e:
+                if e.reason != reasons.REVOCATION_LIST_STALE:
+                    log.error("the configured revocation list %s is not used: %s", k.crl, e)
+                # else: a round has brought a newer one than the configured file
+            except OSError as e:
+                log.error("the configured revocation list %s cannot be read: %s", k.crl, e)
         # Two connections: rounds run on their own thread, resident calls on the caller's.
         self._rounds_client = CentralClient(s.central_url, credentials,
                                             timeout=s.request_timeout_s, attempts=2)
@@ -103,14 +120,17 @@ class KioskService:
                                           timeout=s.request_timeout_s, attempts=2)
         letters = Letters(self._desk_client, cache)  # sent at once; the rounds retry them
         self.rounds = Rounds(CentralSync(self._rounds_client, cache, registry=registry,
-                                         alerts=self.alerts, letters=letters),
+                                         alerts=self.alerts, letters=letters,
+                                         revocations=revocations),
                              self.emit, interval=s.round_interval_s,
                              retry_mail=alerter.retry_mail)
         self.residents = ResidentSessions(self._desk_client, cache, letters, unit=k.unit)
         gate = PairingGate(credentials=Credentials(credentials.certificate, credentials.key),
-                           trust=TrustAnchors(ca, crl), registry=registry, alerter=alerter,
+                           trust=revocations.trust(), registry=registry, alerter=alerter,
                            kiosk_location=k.location_code,
-                           handshake_timeout=k.handshake_timeout_s, terms=self.tablet_terms)
+                           handshake_timeout=k.handshake_timeout_s, terms=self.tablet_terms,
+                           revocations=revocations,
+                           sign=element.sign)
         self.dock = Dock(gate, cache, self.hw_config, location=k.location_code,
                          sessions=self.residents.kiosk_session, alerter=alerter, emit=self.emit)
         self._badges = BadgeReader(k.badge_reader, lambda badge: self.emit(
@@ -223,9 +243,14 @@ class KioskService:
         """The agency's prices and limits as the last round brought them."""
         return self.cache.agency_policy()
 
-    def blob_path(self, sha256: str) -> Path:
-        """Where a photo or videogram of the resident's messages is in the cache."""
-        return self.cache.blob_path(sha256)
+    def blob_bytes(self, sha256: str) -> bytes | None:
+        """A photo or videogram of the resident's messages, opened in memory
+        (the cache holds it sealed); None when it is not here or does not open."""
+        try:
+            return self.cache.blob_bytes(sha256)
+        except CacheError as e:
+            log.warning("a file cannot be shown: %s", e)
+            return None
 
     def terms_accepted(self) -> bool:
         resident = self.resident
@@ -254,7 +279,7 @@ class KioskService:
     def tablet_terms(self) -> TabletTerms:
         """What every genuine tablet is told at its dock (device_security.pairing)."""
         policy = self.cache.agency_policy()
-        return TabletTerms(lock_after_days=policy.tablet_lock_days,
+        return TabletTerms(unit=self.config.unit, lock_after_days=policy.tablet_lock_days,
                            stamps_per_message=policy.stamps_per_message,
                            out_of_service_since=self.service_state.out_of_service_since())
 

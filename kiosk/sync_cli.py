@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from kiosk.config import SyncConfig
 
 if TYPE_CHECKING:
     from device_security.alerts import AlertQueue
+    from kiosk.cache import KioskCache
 
 
 def register(commands: Any) -> None:
@@ -39,12 +41,12 @@ def register(commands: Any) -> None:
 
 
 def cmd_status(args: argparse.Namespace, config: SyncConfig) -> int:
-    from kiosk.cache import KioskCache
-
     if not (config.cache_path / "cache.db").exists():
         print(f"sallyport sync status: no cache at {config.cache_path} yet")
         return 1
-    cache = KioskCache(config.cache_path)
+    cache = _open_cache(config, "status")
+    if cache is None:
+        return 2
     try:
         status = cache.status()
     finally:
@@ -92,7 +94,6 @@ def format_status(status: dict[str, Any], where: Path) -> str:
 
 
 def cmd_round(args: argparse.Namespace, config: SyncConfig) -> int:
-    from kiosk.cache import KioskCache
     from kiosk.central_client import CentralClient
     from kiosk.letters import Letters
     from kiosk.rounds import CentralSync
@@ -103,7 +104,9 @@ def cmd_round(args: argparse.Namespace, config: SyncConfig) -> int:
         print(f"sallyport sync round: {e}")
         return 2
     config.cache_path.mkdir(parents=True, exist_ok=True)
-    cache = KioskCache(config.cache_path)
+    cache = _open_cache(config, "round")
+    if cache is None:
+        return 2
     try:
         with CentralClient(config.central_url, credentials,
                            timeout=config.request_timeout_s) as client:
@@ -120,6 +123,24 @@ def cmd_round(args: argparse.Namespace, config: SyncConfig) -> int:
         print(f"stopped: {done.error}")
         return 1
     return 0
+
+
+def _open_cache(config: SyncConfig, command: str) -> KioskCache | None:
+    """The kiosk's cache, opened with the key it is sealed under (the kiosk's
+    own, ``[sync] key``); None, said on stderr, when it cannot be."""
+    from device_security.errors import SecurityError
+    from device_security.secure_element import KeyFileSecureElement
+    from kiosk.cache import CacheError, KioskCache, cache_sealer
+
+    if not config.key:
+        print(f"sallyport sync {command}: set [sync] key: the cache is sealed under the "
+              "kiosk's key", file=sys.stderr)
+        return None
+    try:
+        return KioskCache(config.cache_path, cache_sealer(KeyFileSecureElement(Path(config.key))))
+    except (CacheError, SecurityError) as e:
+        print(f"sallyport sync {command}: {e}", file=sys.stderr)
+        return None
 
 
 def _alert_queue(config: SyncConfig) -> AlertQueue | None:

@@ -1,5 +1,8 @@
 """Videograms at the kiosk: played by libvlc (python-vlc) into memory, one
-RGBA frame at a time, for the screen to show (no Kivy here).
+RGBA frame at a time, for the screen to show (no Kivy here). The kiosk's
+cache keeps videograms sealed; the player is given the opened bytes, puts
+them in an anonymous in-memory file (``memfd_create``) and hands libvlc its
+``/proc/self/fd/N`` name, so no plaintext copy ever reaches the disk.
 
 libvlc decodes and scales each frame into this object's buffer through its
 video callbacks (``vmem``) on libvlc's own threads; those callbacks only copy
@@ -13,9 +16,9 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import vlc  # type: ignore[import-untyped]
@@ -42,6 +45,7 @@ class VideogramPlayer:
         self._frames = 0  # frames libvlc has finished
         self._shown = -1
         self._media: Any = None
+        self._memory = -1  # the in-memory file of the videogram loaded
         # The callbacks live as long as this player: libvlc may call them until stopped.
         self._lock_cb = vlc.CallbackDecorators.VideoLockCb(self._on_lock)
         self._unlock_cb = vlc.CallbackDecorators.VideoUnlockCb(self._on_unlock)
@@ -65,15 +69,39 @@ class VideogramPlayer:
 
     # -- the screen's side -----------------------------------------------------------
 
-    def play(self, path: Path) -> None:
-        """Start ``path`` from the beginning (replacing what was playing)."""
+    def play(self, data: bytes) -> None:
+        """Start the videogram in ``data`` from the beginning (replacing what
+        was playing). Raises OSError if no in-memory file can be made."""
         self.stop()
-        self._media = self._instance.media_new_path(str(path))
+        self._forget()
+        fd = os.memfd_create("videogram", os.MFD_CLOEXEC)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        except BaseException:
+            os.close(fd)
+            raise
+        self._memory = fd
+        self.replay()
+
+    def replay(self) -> None:
+        """Start the videogram loaded last from the beginning again."""
+        self.stop()
+        if self._memory < 0:
+            return
+        # libvlc opens the in-memory file afresh (its own offset) by this name.
+        self._media = self._instance.media_new_path(f"/proc/self/fd/{self._memory}")
         self._mp.set_media(self._media)
         with self._lock:
             self._frames, self._shown = 0, -1
         if self._mp.play() != 0:
-            log.warning("libvlc would not start %s", path)
+            log.warning("libvlc would not start the videogram")
+
+    def _forget(self) -> None:
+        if self._memory >= 0:
+            os.close(self._memory)
+            self._memory = -1
 
     def toggle_pause(self) -> None:
         self._mp.pause()
@@ -119,5 +147,6 @@ class VideogramPlayer:
 
     def close(self) -> None:
         self.stop()
+        self._forget()
         self._mp.release()
         self._instance.release()

@@ -84,8 +84,20 @@ def register(commands: Any) -> None:
     ca_arg(p)
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--serial", help="the tablet serial whose certificates to revoke")
+    group.add_argument("--name", help="the kiosk or workstation name whose certificates to "
+                       "revoke")
     group.add_argument("--certificate-serial", type=int)
     p.set_defaults(func=cmd_revoke)
+
+    p = sub.add_parser("crl", help="publish a fresh revocation list",
+                       description="Sign the revocation list again with a new CRL number and "
+                       "next-update time, and copy it to the central server's `crl` file. "
+                       "Kiosks refuse to dock once their list is past its next-update time, "
+                       "so run this more often than --days (say, daily from cron).")
+    ca_arg(p)
+    p.add_argument("--days", type=int, default=7, choices=range(1, 31), metavar="1-30",
+                   help="days until the next update is due (default 7)")
+    p.set_defaults(func=cmd_crl)
 
     p = sub.add_parser("agency-key", help="make the agency's release-token key",
                        description="Make an Ed25519 key pair for signing release tokens.")
@@ -208,15 +220,31 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     from device_security.ca_store import CertificateAuthority
 
     ca = CertificateAuthority.open(args.ca)
-    serials = [args.certificate_serial] if args.certificate_serial is not None else [
-        i["certificate_serial"] for i in ca.issued() if i["serial"] == args.serial]
+    if args.certificate_serial is not None:
+        serials = [args.certificate_serial]
+    elif args.name is not None:
+        serials = [i["certificate_serial"] for i in ca.issued()
+                   if i["name"] == args.name and i["serial"] is None]
+    else:
+        serials = [i["certificate_serial"] for i in ca.issued() if i["serial"] == args.serial]
     if not serials:
-        print(f"sallyport device: no certificate was issued for {args.serial}", file=sys.stderr)
+        print(f"sallyport device: no certificate was issued for {args.serial or args.name}",
+              file=sys.stderr)
         return 2
     for number in serials:
         ca.revoke(number, now=now())
         print(f"revoked certificate {number}")
     print(f"published a new revocation list: {args.ca / 'crl.pem'}")
+    return 0
+
+
+def cmd_crl(args: argparse.Namespace) -> int:
+    from device_security.ca_store import CertificateAuthority
+    from device_security.revocation import crl_number
+
+    crl = CertificateAuthority.open(args.ca).publish_crl(now=now(), next_update_days=args.days)
+    print(f"published revocation list {crl_number(crl)} ({len(crl)} revoked, next update "
+          f"{crl.next_update_utc:%Y-%m-%d %H:%M} UTC): {args.ca / 'crl.pem'}")
     return 0
 
 

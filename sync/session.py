@@ -16,12 +16,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol, TypeVar, cast
+from typing import Any, BinaryIO, NoReturn, Protocol, TypeVar, cast
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from base import codec
+from device_security.errors import IntegrityError
 from sync import frames
 from sync.errors import BlobMismatchError, SessionError, StatementError, WireError
 from sync.frames import (
@@ -64,6 +65,25 @@ INVENTORY_PAGE = 16384
 FRAME_ITEMS = frames.MAX_FRAME_ITEMS - 64  # data items for the records or outbox items of a frame
 ITEM_ITEMS = 8  # a record's (or outbox item's) own: its map, four keys, three fields
 OUTBOX_PAGE = 64
+
+
+@dataclass(frozen=True)
+class OutboxBounds:
+    """How much of a tablet's outbox the kiosk takes in one dock: at most
+    ``items`` items, ``bytes`` bytes (each item's body and signature as sent)
+    and ``seconds`` from the first outbox frame. What is left stays on the
+    tablet, unacknowledged, for the next dock (docs/protocol.md, "Up first")."""
+
+    items: int = 500
+    bytes: int = 8 * 1024 * 1024
+    seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.items < 1 or self.bytes < 1 or not self.seconds > 0:
+            raise ValueError(f"outbox bounds must be positive: {self}")
+
+
+OUTBOX_BOUNDS = OutboxBounds()
 
 # Error codes a session adds to the wire format's own.
 MISSING_CAPABILITY = "missing_capability"
@@ -113,6 +133,7 @@ class SessionSummary:
     blob_bytes: int = 0  # blob bytes sent in this session
     resumed_at: dict[str, int] = field(default_factory=dict)  # sha hex -> offset resumed from
     outbox: int = 0
+    outbox_left: int = 0  # drafts the tablet still holds for the next dock (OutboxBounds)
     skipped_no_room: int = 0
     seconds: float = 0.0
 
@@ -144,7 +165,7 @@ class _Side:
                       f"{' or '.join(k.__name__ for k in kinds)} belongs")
         return cast(F, frame)
 
-    def fail(self, code: str, message: str) -> Any:
+    def fail(self, code: str, message: str) -> NoReturn:
         """Tell the peer why the session ends (if the link still works), and end it."""
         self.tell(code, message)
         raise SessionError(code, message)
@@ -504,7 +525,14 @@ class KioskContent(Protocol):
 
     def blobs_for(self, resident_id: int, serial: str) -> list[OfferedBlob]: ...
 
-    def open_blob(self, sha: bytes) -> BinaryIO: ...
+    def open_blob(self, sha: bytes) -> BinaryIO:
+        """A complete blob to read and seek; raises IntegrityError or OSError
+        (opening or reading) for a copy that is damaged or gone."""
+        ...
+
+    def blob_damaged(self, sha: bytes) -> None:
+        """The kiosk's copy of a blob did not read back: forget it (to fetch again)."""
+        ...
 
     def delivered(self, serial: str) -> set[bytes]: ...
 
@@ -541,20 +569,22 @@ class DockedResident:
 
 def run_kiosk(stream: FrameStream, content: KioskContent, tablet: DockedResident, *,
               kiosk: str, on_progress: Callable[[Progress], None] | None = None,
-              clock: Callable[[], float] = time.time) -> SessionSummary:
+              clock: Callable[[], float] = time.time,
+              outbox_bounds: OutboxBounds = OUTBOX_BOUNDS) -> SessionSummary:
     """Run one session with a paired tablet. Returns what moved; raises
     SessionError (the protocol broken, either way) or the transport's errors."""
     return _KioskSide(stream, content, tablet, kiosk, on_progress or (lambda p: None),
-                      clock).run()
+                      clock, outbox_bounds).run()
 
 
 class _KioskSide(_Side):
     def __init__(self, stream: FrameStream, content: KioskContent, tablet: DockedResident,
                  kiosk: str, on_progress: Callable[[Progress], None],
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], outbox_bounds: OutboxBounds) -> None:
         super().__init__(stream)
         self.content = content
         self.tablet = tablet
+        self.outbox_bounds = outbox_bounds
         self.kiosk = kiosk
         self.progress = on_progress
         self.clock = clock
@@ -575,7 +605,7 @@ class _KioskSide(_Side):
             self.fail(MISSING_CAPABILITY, f"the tablet takes up {sorted(caps)}; this kiosk "
                       f"offers {list(CAPS)} and needs {sorted(REQUIRED_CAPS)}")
         if welcome.outbox and "outbox" in caps:
-            self._receive_outbox()
+            self._receive_outbox(welcome.outbox)
         held = self._tablet_blobs(welcome.blobs_digest)
         through = self._send_records(welcome.cursor)
         self._send_blobs(held, {p.sha: p.verified for p in welcome.partial},
@@ -589,23 +619,47 @@ class _KioskSide(_Side):
 
     # -- up ----------------------------------------------------------------------------
 
-    def _receive_outbox(self) -> None:
+    def _receive_outbox(self, waiting: int) -> None:
+        """Take the tablet's outbox, oldest first, within ``outbox_bounds``.
+        Items past a bound are not acknowledged, so the tablet keeps them for
+        the next dock; once one is reached, a frame the tablet sends anyway is
+        answered with an empty acknowledgement, which ends the outbox step."""
+        bounds = self.outbox_bounds
+        deadline = time.monotonic() + bounds.seconds
+        taken = taken_bytes = 0
+        full = False
         while True:
             frame = self.expect(OutboxItems)
+            take: list[OutboxItem] = []
+            for item in () if full else frame.items:
+                size = _outbox_size(item)
+                # The first item always goes (however large), so none waits for ever.
+                if taken and (taken + 1 > bounds.items or taken_bytes + size > bounds.bytes
+                              or time.monotonic() > deadline):
+                    full = True
+                    break
+                take.append(item)
+                taken += 1
+                taken_bytes += size
             good = []
-            for item in frame.items:
+            for item in take:
                 if self._signed_draft(item):
                     good.append(item)
                 else:
                     log.warning("tablet %s: outbox item %s is not signed by it; dropped",
                                 self.tablet.serial, item.uid)
             self.content.store_outbox(self.tablet.serial, good)  # durable before the ack
-            self.send(OutboxAck(tuple(i.uid for i in frame.items)))
+            self.send(OutboxAck(tuple(i.uid for i in take)))
             self.summary.outbox += len(good)
-            self.progress(Progress("outbox", f"{len(good)} messages to send",
-                                   self.summary.outbox, self.summary.outbox, 0, 0))
-            if not frame.more or not frame.items:
-                return
+            if take:
+                self.progress(Progress("outbox", f"{len(good)} messages to send",
+                                       self.summary.outbox, self.summary.outbox, 0, 0))
+            if not frame.more or not take:
+                break
+        self.summary.outbox_left = max(0, waiting - taken)
+        if self.summary.outbox_left:
+            log.info("tablet %s: %d outbox items taken (%d bytes); %d wait for the next "
+                     "dock", self.tablet.serial, taken, taken_bytes, self.summary.outbox_left)
 
     def _signed_draft(self, item: OutboxItem) -> bool:
         body = item.body
@@ -717,10 +771,17 @@ class _KioskSide(_Side):
             if offset:
                 self.summary.resumed_at[blob.sha.hex()] = offset
             sent = offset
-            with self.content.open_blob(blob.sha) as source:
+            try:
+                source = self.content.open_blob(blob.sha)
+            except (IntegrityError, OSError) as e:
+                self._damaged(blob, e)
+            with source:
                 source.seek(offset)
                 while sent < blob.size:
-                    data = source.read(min(CHUNK, blob.size - sent))
+                    try:
+                        data = source.read(min(CHUNK, blob.size - sent))
+                    except (IntegrityError, OSError) as e:
+                        self._damaged(blob, e)
                     if not data:
                         raise SessionError(BLOB_MISMATCH, f"the kiosk's copy of "
                                            f"{blob.sha.hex()} is shorter than its size")
@@ -736,6 +797,16 @@ class _KioskSide(_Side):
                 self._settle(waiting.popleft(), len(todo), total)
         while waiting:
             self._settle(waiting.popleft(), len(todo), total)
+
+    def _damaged(self, blob: OfferedBlob, error: Exception) -> NoReturn:
+        """The kiosk's copy of ``blob`` does not read back (altered on disk, or
+        gone): the cache forgets it, to fetch it again, and the session ends
+        (the tablet keeps what it made durable; the next dock goes on)."""
+        log.error("the kiosk's copy of %s (%s) is damaged: %s", blob.sha.hex()[:12],
+                  blob.label, error)
+        self.content.blob_damaged(blob.sha)
+        self.fail(BLOB_MISMATCH, f"the kiosk's copy of {blob.sha.hex()} is damaged; it will "
+                  "be fetched again")
 
     def _settle(self, awaited: _Awaited, count: int, total: int) -> None:
         """Read the acknowledgement that comes next, which must be ``awaited``."""
@@ -778,6 +849,11 @@ class _Awaited:
     durable: int | None
     moved: int  # bytes of this session's blobs sent once it arrives
     number: int  # which blob of the session, from 1
+
+
+def _outbox_size(item: OutboxItem) -> int:
+    """An outbox item's bytes, as OutboxBounds counts them: its body and signature."""
+    return len(cbor2.dumps(dict(item.body), canonical=True)) + len(item.signature)
 
 
 def _records_batch(records: list[Record]) -> tuple[Record, ...]:

@@ -8,6 +8,7 @@
     storage/             the sealed store
     content/             what sync brought, sealed (tablet/store.py)
     state.json           the sync counter and release state
+    crl.der              the newest revocation list a kiosk handed over
     lock.json            the lock timer (tablet/lock.py)
     power_supply/        the battery, as sysfs shows it (capacity: percent)
 """
@@ -22,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from device_security.at_rest import SealedFiles, Sealer
 from device_security.ca_store import IdentityFiles
 from device_security.channel import Credentials
+from device_security.revocation import KeptRevocationList
 from device_security.secure_element import KeyFileSecureElement
 from tablet.lock import TabletLock
 from tablet.peer import TabletPeer, load_agency_key
@@ -72,6 +74,10 @@ class TabletDirectory:
     def lock(self) -> TabletLock:
         return TabletLock(self.path / "lock.json")
 
+    def revocations(self) -> KeptRevocationList:
+        """The newest revocation list kiosks handed over, checked against the CA."""
+        return KeptRevocationList(self.path / "crl.der", self.identity.ca())
+
     def is_provisioned(self) -> bool:
         return self.secure_element.exists() and self.identity.exists()
 
@@ -87,4 +93,5 @@ class TabletDirectory:
             agency_key=load_agency_key(self.agency_key_path),
             content=self.content(number),
             lock=self.lock(),
+            revocations=self.revocations(),
         )

@@ -30,6 +30,9 @@ MAX_PAUSES = 64
 MAX_FILE_BYTES = 64 * 1024
 # The most time counted that is kept when the clock goes back (beyond any policy's days).
 MAX_COUNTED = datetime.timedelta(days=1000)
+# The most time a kiosk out of service can pause the timer between two docks, all
+# pauses together; after it the lock counts again (docs/tablet.md, "Pauses").
+MAX_PAUSE = datetime.timedelta(days=21)
 FORMAT_VERSION = 1
 
 Mode = Literal["open", "locked", "released"]
@@ -133,8 +136,9 @@ class LockState:
 
     Time counted since the last dock is ``counted_earlier`` (time counted before the
     clock last went back) plus the time from ``counting_from`` to ``last_seen`` outside
-    ``pauses``. ``pauses`` are sorted, disjoint, within that span, and only the last
-    may be open."""
+    ``pauses``, less what pauses beyond ``MAX_PAUSE`` would take off (with
+    ``paused_earlier``, the pause credited before the clock last went back).
+    ``pauses`` are sorted, disjoint, within that span, and only the last may be open."""
 
     policy: LockPolicy
     last_dock: datetime.datetime | None
@@ -144,6 +148,7 @@ class LockState:
     pauses: tuple[Pause, ...] = ()
     needs_dock: bool = False
     released: bool = False
+    paused_earlier: datetime.timedelta = datetime.timedelta(0)
 
     @classmethod
     def first_start(cls, now: datetime.datetime,
@@ -170,13 +175,20 @@ class LockState:
             "pauses": [[iso(p.start), iso(p.end)] for p in self.pauses],
             "needs_dock": self.needs_dock,
             "released": self.released,
+            "paused_earlier": self.paused_earlier.total_seconds(),
         }
 
     @classmethod
     def from_dict(cls, data: object) -> LockState:
-        """Raises ValueError unless ``data`` is exactly what :meth:`to_dict` makes."""
-        if not isinstance(data, dict) or set(data) != _FIELDS:
+        """Raises ValueError unless ``data`` is exactly what :meth:`to_dict` makes
+        (or made before ``paused_earlier``, which then counts as none)."""
+        if not isinstance(data, dict) or set(data) not in (_FIELDS, _FIELDS | {"paused_earlier"}):
             raise ValueError("not a lock state: wrong or missing fields")
+        paused_earlier = data.get("paused_earlier", 0)
+        if (not isinstance(paused_earlier, int | float) or isinstance(paused_earlier, bool)
+                or not math.isfinite(paused_earlier)
+                or not 0 <= paused_earlier <= MAX_PAUSE.total_seconds()):
+            raise ValueError(f"paused_earlier out of range: {paused_earlier!r}")
         if type(data["v"]) is not int or data["v"] != FORMAT_VERSION:
             raise ValueError(f"unknown lock state version {data['v']!r}")
         earlier = data["counted_earlier"]
@@ -201,6 +213,7 @@ class LockState:
             pauses=tuple(Pause(_time(s), None if e is None else _time(e)) for s, e in pauses),
             needs_dock=flags[0],
             released=flags[1],
+            paused_earlier=datetime.timedelta(seconds=paused_earlier),
         )
         _check_consistent(state)
         return state
@@ -242,7 +255,8 @@ def observe(state: LockState, now: datetime.datetime) -> LockState:
     still_out = bool(state.pauses) and state.pauses[-1].end is None
     earlier = min(counted(state), MAX_COUNTED)
     return replace(state, counting_from=now, counted_earlier=earlier, last_seen=now,
-                   pauses=(Pause(now),) if still_out else ())
+                   pauses=(Pause(now),) if still_out else (),
+                   paused_earlier=state.paused_earlier + _credited(state))
 
 
 def docked(state: LockState, now: datetime.datetime, policy: LockPolicy,
@@ -257,7 +271,8 @@ def docked(state: LockState, now: datetime.datetime, policy: LockPolicy,
     out = kiosk_status.out_of_service_since is not None
     return replace(state, policy=policy, last_dock=now, counting_from=now,
                    counted_earlier=datetime.timedelta(0),
-                   pauses=(Pause(now),) if out else (), needs_dock=False)
+                   pauses=(Pause(now),) if out else (), needs_dock=False,
+                   paused_earlier=datetime.timedelta(0))
 
 
 def kiosk_reported(state: LockState, now: datetime.datetime,
@@ -310,13 +325,31 @@ def _bounded(pauses: list[Pause]) -> tuple[Pause, ...]:
 
 # --- the decision ---------------------------------------------------------
 
-def counted(state: LockState) -> datetime.timedelta:
-    """Time counted toward the lock since the last dock, as of ``state.last_seen``."""
-    total = state.last_seen - state.counting_from
+def _paused(state: LockState) -> datetime.timedelta:
+    """Time inside pauses from ``counting_from`` to ``last_seen``."""
+    total = datetime.timedelta(0)
     for pause in state.pauses:
         end = state.last_seen if pause.end is None else min(pause.end, state.last_seen)
-        total -= max(end - max(pause.start, state.counting_from), datetime.timedelta(0))
+        total += max(end - max(pause.start, state.counting_from), datetime.timedelta(0))
+    return total
+
+
+def _credited(state: LockState) -> datetime.timedelta:
+    """The part of :func:`_paused` that stops the timer: what MAX_PAUSE leaves
+    after ``paused_earlier``."""
+    return min(_paused(state), max(MAX_PAUSE - state.paused_earlier, datetime.timedelta(0)))
+
+
+def counted(state: LockState) -> datetime.timedelta:
+    """Time counted toward the lock since the last dock, as of ``state.last_seen``:
+    all of it but the pauses, and those only up to MAX_PAUSE in all."""
+    total = state.last_seen - state.counting_from - _credited(state)
     return state.counted_earlier + total
+
+
+def pause_left(state: LockState) -> datetime.timedelta:
+    """How much longer pauses may stop the timer before the next dock."""
+    return max(MAX_PAUSE - state.paused_earlier - _credited(state), datetime.timedelta(0))
 
 
 @dataclass(frozen=True)
@@ -353,7 +386,9 @@ def decide(state: LockState, now: datetime.datetime) -> LockDecision:
         return LockDecision("released", False, None, None, False, "released")
     if state.needs_dock:
         return LockDecision("locked", False, 0, None, False, "locked_damaged")
-    paused = bool(state.pauses) and state.pauses[-1].end is None
+    # Paused while the unit's kiosk is out of service, for MAX_PAUSE at most.
+    paused = bool(state.pauses) and state.pauses[-1].end is None \
+        and pause_left(state) > datetime.timedelta(0)
     used = counted(state)
     days_counted = used // DAY
     left = datetime.timedelta(days=state.policy.lock_after_days) - used

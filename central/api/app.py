@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from central.api import family, kiosk, owed, resident, staff
 from central.api.auth import KioskVerifier
 from central.errors import CentralError
+from central.revocation import PublishedRevocationList
 from central.services.core import Central
 from device_security.pki import TrustAnchors
 from device_security.text import printable
@@ -88,9 +89,11 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
     return receive
 
 
-def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI:
+def create_app(central: Central, *, kiosk_trust: TrustAnchors | None,
+               revocation_list: PublishedRevocationList | None = None) -> FastAPI:
     """The API for ``central``. Kiosks are admitted by certificates that
-    ``kiosk_trust`` (the facility CA and its CRL) accepts."""
+    ``kiosk_trust`` (the facility CA and its CRL) accepts; ``revocation_list``
+    is the list the server publishes to kiosks (and checks them against)."""
     app = FastAPI(
         title="Sallyport central server",
         version=API_VERSION,
@@ -99,7 +102,8 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None) -> FastAPI
         "residents (through a kiosk) and staff with a bearer token from a login.",
     )
     app.state.central = central
-    app.state.kiosks = KioskVerifier(kiosk_trust)
+    app.state.kiosks = KioskVerifier(kiosk_trust, revocation_list)
+    app.state.revocation_list = revocation_list
 
     @app.exception_handler(CentralError)
     async def central_error(_: Request, e: CentralError) -> JSONResponse:

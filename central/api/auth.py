@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from cryptography import x509
 from fastapi import Depends, Request
@@ -22,6 +22,10 @@ from central.services.core import Central
 from central.services.scope import Scope
 from device_security.errors import CertificateError
 from device_security.pki import Role, TrustAnchors, check_certificate
+from device_security.revocation import crl_number
+
+if TYPE_CHECKING:
+    from central.revocation import PublishedRevocationList
 
 log = logging.getLogger(__name__)
 bearer = HTTPBearer(auto_error=False, description="a session token from a login endpoint")
@@ -47,10 +51,14 @@ class KioskIdentity:
 
 class KioskVerifier:
     """Checks a kiosk's certificate (chain, expiry, CRL, role) and finds the
-    kiosk registered with it. Results are cached briefly per certificate."""
+    kiosk registered with it. Results are cached briefly per certificate. With
+    ``published`` (the list the server publishes), a newer list published
+    since the start is used at once."""
 
-    def __init__(self, trust: TrustAnchors | None) -> None:
+    def __init__(self, trust: TrustAnchors | None,
+                 published: PublishedRevocationList | None = None) -> None:
         self.trust = trust
+        self.published = published
         self._cache: dict[str, tuple[float, int, KioskIdentity]] = {}
         self._lock = threading.Lock()
 
@@ -71,9 +79,14 @@ class KioskVerifier:
             return hit
         if self.trust is None:
             raise Unauthenticated("this server does not accept kiosk certificates")
+        trust = self.trust
+        newest = self.published.newest() if self.published is not None else None
+        if newest is not None and (trust.crl is None
+                                   or crl_number(newest) >= crl_number(trust.crl)):
+            trust = TrustAnchors(trust.ca, newest)
         try:
             cert = x509.load_pem_x509_certificate(pem.encode())
-            peer = check_certificate(cert, self.trust, now=central_now(central),
+            peer = check_certificate(cert, trust, now=central_now(central),
                                      expected_roles=[Role.KIOSK])
         except (ValueError, CertificateError) as e:
             raise Unauthenticated(f"kiosk certificate refused: {e}") from e

@@ -9,7 +9,7 @@ import binascii
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import bindparam, select
@@ -131,6 +131,19 @@ def blob(sha256: str, k: KioskDep, c: CentralDep) -> Response:
     if entitled is None:
         raise NotFound(f"no blob {sha256} for this kiosk's unit")
     return serve_blob(c, sha256)
+
+
+@router.get("/crl", responses={200: {"content": {"application/pkix-crl": {}}}})
+def revocation_list(request: Request, k: KioskDep) -> Response:
+    """The facility CA's newest revocation list (DER), as the server's ``crl``
+    setting names it; kiosks fetch it every round, check it against the CA and
+    hand it to tablets at their dock."""
+    published = request.app.state.revocation_list
+    if published is None:
+        raise NotFound("this server publishes no revocation list (set [central] crl)")
+    current = published.current()
+    return Response(current.der, media_type="application/pkix-crl",
+                    headers={"Cache-Control": "no-store", "X-CRL-Number": str(current.number)})
 
 
 @router.get("/tablets", response_model=list[KioskTabletOut])

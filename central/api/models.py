@@ -643,6 +643,11 @@ class PolicyBody(Body):
     payout_options: Annotated[list[PayoutOptionIn], Field(min_length=1, max_length=10)] | None \
         = None
     price_notice_days: Annotated[int, Field(ge=0, le=365)] = 7
+    tablet_price_cents: Annotated[int, Field(ge=0, le=100_000)] = 0
+    commission_tablets_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
+    commission_media_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
+    commission_stamps_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
 
 
 class KioskPolicyOut(BaseModel):
@@ -770,3 +775,38 @@ class PayoutsOut(BaseModel):
 class PayoutIn(Body):
     option: Code
     expected_fee_cents: Annotated[int, Field(ge=0, le=100_000)]
+class ReportLineOut(BaseModel):
+    """One facility's month, the families' line, or the total; money in cents."""
+
+    place: str
+    name: str
+    tablets_issued: int
+    tablet_sales_cents: int
+    songs: int
+    albums: int
+    videos: int
+    media_sales_cents: int
+    media_refunds_cents: int
+    media_net_cents: int
+    messages: int
+    message_stamps: int
+    stamps_sold: int
+    stamp_sales_cents: int
+    revenue_cents: int
+    commission_tablets_cents: int
+    commission_media_cents: int
+    commission_stamps_cents: int
+    commission_cents: int
+
+
+class MonthlyReportOut(BaseModel):
+    agency: str
+    month: str
+    timezone: str
+    starts_at: int
+    ends_at: int
+    commission_tablets_bps: int
+    commission_media_bps: int
+    commission_stamps_bps: int
+    lines: list[ReportLineOut]
+    total: ReportLineOut

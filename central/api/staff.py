@@ -29,11 +29,13 @@ from central.api.models import (
     KeywordListOut,
     KioskIn,
     KioskStatusIn,
+    MonthlyReportOut,
     NewResidentOut,
     NoteIn,
     PinResetOut,
     PolicyBody,
     ReplyIn,
+    ReportLineOut,
     ResidentIn,
     SessionOut,
     StaffApprovalOut,
@@ -52,6 +54,7 @@ from central.services import (
     alerts,
     archive,
     media,
+    reports,
     review,
     screening_lists,
     tickets,
@@ -338,6 +341,37 @@ def staff_status(staff_id: Id, body: StaffStatusIn, me: Admin, c: CentralDep) ->
     enable it again."""
     accounts.set_staff_status(c, staff_id, body.status, scope=me.scope)
     return Response(status_code=204)
+
+
+Month = Annotated[str, Query(min_length=7, max_length=7, pattern=r"^\d{4}-\d{2}$",
+                             description="YYYY-MM, in the agency's time zone")]
+
+def _line(line: reports.ReportLine) -> ReportLineOut:
+    return ReportLineOut(**{name: getattr(line, name) for name in ReportLineOut.model_fields})
+
+
+@router.get("/reports/monthly", response_model=MonthlyReportOut)
+def monthly_report(month: Month, me: Admin, c: CentralDep) -> MonthlyReportOut:
+    """The month's report per facility in reach and in total (an agency
+    administrator also sees what families bought): tablets given, media sold,
+    messages, stamps, and the agency's commissions."""
+    report = reports.monthly_report(c, month, scope=me.scope)
+    return MonthlyReportOut(
+        agency=report.agency, month=report.month, timezone=report.timezone,
+        starts_at=report.starts_at, ends_at=report.ends_at,
+        commission_tablets_bps=report.rates.tablets_bps,
+        commission_media_bps=report.rates.media_bps,
+        commission_stamps_bps=report.rates.stamps_bps,
+        lines=[_line(line) for line in report.lines], total=_line(report.total))
+
+
+@router.get("/reports/monthly.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def monthly_report_csv(month: Month, me: Admin, c: CentralDep) -> Response:
+    """The same report as CSV (dollars and cents), to file with the contract."""
+    report = reports.monthly_report(c, month, scope=me.scope)
+    return Response(reports.to_csv(report), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="report-{report.agency}-{month}.csv"'})
 
 
 @router.get("/audit", response_model=list[AuditOut])

@@ -39,11 +39,12 @@ from central.schema import (
     residents,
     sessions,
     staff,
+    tablet_issues,
     tablets,
     units,
 )
 from central.services.core import Central, audit
-from central.services.ledger_store import ensure_accounts
+from central.services.ledger_store import ensure_accounts, post
 from central.services.scope import Scope, scope_of
 from device_security.errors import CertificateError
 from device_security.pki import Role, TrustAnchors, check_certificate
@@ -78,8 +79,8 @@ def create_agency(c: Central, agency_id: str, name: str, *, working_language: st
                                               working_language=working_language,
                                               policy=policy.to_json(), created_at=c.clock()))
         ensure_accounts(conn, [ledger.agency_account(agency_id, n) for n in (
-            "trust-clearing", "card-clearing", "stamp-sales", "media-sales", "stamp-issue",
-            "stamps-used", "stamps-expired")])
+            "trust-clearing", "card-clearing", "stamp-sales", "media-sales", "tablet-sales",
+            "stamp-issue", "stamps-used", "stamps-expired")])
 
 
 def policy_of(conn: Connection, agency_id: str) -> PricingPolicy:
@@ -616,11 +617,28 @@ def assign_tablet(c: Central, serial: str, resident_id: int, *, scope: Scope) ->
             conn.execute(update(tablets).where(tablets.c.serial == serial)
                          .values(resident_id=resident_id, feed_through=0,
                                  owners=tablets.c.owners + 1))
+            _issue_tablet(conn, c, serial, res, owner_number=int(row.owners) + 1)
         if row.facility_id is None:
             conn.execute(update(tablets).where(tablets.c.serial == serial)
                          .values(facility_id=res.facility_id))
         audit(conn, c, staff_id, "tablet.assign", f"tablet:{serial}", resident=resident_id,
               to_resident=resident_id)
+
+
+def _issue_tablet(conn: Connection, c: Central, serial: str, res: Row[tuple[object, ...]], *,
+                  owner_number: int) -> None:
+    """Record a tablet given to a resident, charged at the agency's price from
+    their prepaid money (InsufficientFunds refuses the whole assignment)."""
+    agency, resident_id = str(res.agency), int(str(res.id))
+    price = policy_of(conn, agency).tablet_price_cents
+    if price:
+        prepaid = ledger.prepaid_account(resident_id)
+        ensure_accounts(conn, [prepaid, ledger.agency_account(agency, "tablet-sales")])
+        post(conn, ledger.tablet_sale(key=f"tablet:{serial}:{owner_number}", agency=agency,
+                                      resident_id=resident_id, price_cents=price, serial=serial))
+    conn.execute(tablet_issues.insert().values(serial=serial, resident_id=resident_id,
+                                               facility_id=res.facility_id,
+                                               price_cents=price, issued_at=c.clock()))
 
 
 def set_tablet_status(c: Central, serial: str, status: str, *, scope: Scope) -> None:

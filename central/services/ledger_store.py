@@ -82,11 +82,15 @@ def post(conn: Connection, posting: ledger.Posting) -> Posted:
         return Posted(existing.id, replayed=True)
     accounts = load_accounts(conn, (e.account for e in posting.entries), lock=True)
     balances = ledger.apply(posting, accounts)
+    # whose posting it is: the person whose account it touches (a posting touches one
+    # person's accounts at most), for reports that place money by person
+    owner = min((a.owner for a in accounts.values() if a.owner), default=None)
     try:
         with conn.begin_nested():
             transaction_id = conn.execute(ledger_transactions.insert().values(
                 idempotency_key=posting.key, kind=posting.kind, memo=posting.memo[:200],
-                digest=digest, created_at=now()).returning(ledger_transactions.c.id)).scalar_one()
+                digest=digest, owner=owner, created_at=now())
+                .returning(ledger_transactions.c.id)).scalar_one()
     except IntegrityError as e:  # the same key, committed meanwhile by another request
         raise Conflict(f"posting {posting.key} is being made by another request; retry",
                        code="retry") from e

@@ -15,7 +15,7 @@ from central.blobs import check_sha256
 from central.database import for_update
 from central.errors import CentralError, Conflict, InvalidInput, NotFound, PolicyRefused
 from central.pricing import MediaQuote, check_license_price, media_quote
-from central.schema import blob_uploads, blobs, catalog, entitlements
+from central.schema import blob_uploads, blobs, catalog, entitlements, purchases
 from central.services import feeds
 from central.services.accounts import check_code, policy_of, resident
 from central.services.core import Central, audit
@@ -253,6 +253,9 @@ def purchase(c: Central, resident_id: int, item_id: str, *, key: str,
                                          resident_id=resident_id,
                                          price_cents=offer.price_cents, title=memo))
         at = c.clock()
+        conn.execute(purchases.insert().values(
+            purchase_key=purchase_key, resident_id=resident_id, item_id=item.id,
+            kind=item.kind, price_cents=offer.price_cents, created_at=at))
         made = []
         for track in offer.to_buy:
             ent_id = int(conn.execute(entitlements.insert().values(

@@ -66,7 +66,7 @@ class ConversationScreen(Screen):
     def open(self, a: Attachment) -> None:
         app = App.get_running_app()
         screen = app.root.get_screen("viewer")
-        screen.show(a.kind, app.service.blob_path(a.sha256), back="conversation")
+        screen.show(a.kind, app.service.blob_bytes(a.sha256), back="conversation")
         app.go("viewer")
 
     def reply(self) -> None:

@@ -85,6 +85,9 @@ class DockScreen(Screen):
                 counts = t("{records} messages and records, {files} files to the tablet; "
                            "{drafts} of your messages sent.", records=event.records,
                            files=event.files, drafts=event.drafts_up)
+                if event.drafts_left:
+                    counts += " " + t("{left} more of your messages stay on the tablet and go "
+                                      "at your next dock.", left=event.drafts_left)
                 self._show("done", headline=t("All done: it is safe to unplug your tablet"),
                            detail=counts, item="", overall=1.0, safe=True)
             elif self.state != "refused":

@@ -29,6 +29,9 @@ _REFUSALS = {
     "in. Staff have been told."),
     reasons.USB_SERIAL_MISMATCH: N_("This tablet is not what it says it is. It cannot sync; staff "
     "have been told."),
+    reasons.REVOCATION_LIST_STALE: N_("This kiosk cannot check tablets right now: it has not "
+    "heard from the central server for too long. No tablet can sync here until it has; staff "
+    "have been told. Your tablet is fine."),
 }
 _DEVICE_PROBLEM = N_("This tablet could not prove who it is, so it cannot sync here. Staff "
                      "have been told.")

@@ -1,11 +1,11 @@
 """A photo, or a videogram playing (libvlc, kiosk/videogram.py), as large as
-the screen allows."""
+the screen allows. Both come as bytes opened from the kiosk's sealed cache:
+a photo is decoded in memory, a videogram played from an in-memory file."""
 
 from __future__ import annotations
 
 import io
 import logging
-from pathlib import Path
 from typing import Any
 
 from kivy.app import App
@@ -31,21 +31,20 @@ class ViewerScreen(Screen):
     back_to = StringProperty("conversation")
     player: VideogramPlayer | None = None
     _event: Any = None
-    _path: Path = Path()
 
-    def show(self, kind: str, path: Path, *, back: str = "conversation") -> None:
+    def show(self, kind: str, data: bytes | None, *, back: str = "conversation") -> None:
+        """Show a photo or play a videogram from its bytes (None: it could not
+        be read, which the screen says)."""
         self.kind, self.back_to, self.problem, self.texture = kind, back, "", None
         if kind == "photo":
-            self._photo(path)
+            self._photo(data or b"")
+        elif data is None:
+            self.problem = App.get_running_app().t("This videogram cannot be played here.")
         else:
-            self._videogram(path)
+            self._videogram(data)
 
-    def _photo(self, path: Path) -> None:
+    def _photo(self, data: bytes) -> None:
         app = App.get_running_app()
-        try:
-            data = path.read_bytes()
-        except OSError:
-            data = b""
         ext = next((name for magic, name in _KINDS if data.startswith(magic)), None)
         try:
             if ext is None:
@@ -55,14 +54,18 @@ class ViewerScreen(Screen):
             log.warning("a photo could not be shown: %s", e)
             self.problem = app.t("This photo cannot be shown here.")
 
-    def _videogram(self, path: Path) -> None:
+    def _videogram(self, data: bytes) -> None:
         app = App.get_running_app()
         if self.player is None:
             self.player = VideogramPlayer((*OPTIONS, *app.video_options))
         self.texture = Texture.create(size=(WIDTH, HEIGHT), colorfmt="bgra")
         self.texture.flip_vertical()
-        self._path = path
-        self.player.play(path)
+        try:
+            self.player.play(data)
+        except OSError as e:
+            log.warning("a videogram could not be loaded: %s", e)
+            self.problem = app.t("This videogram cannot be played here.")
+            return
         self.state = "playing"
         self._event = Clock.schedule_interval(lambda _: self._draw(), 1 / FPS)
 
@@ -83,7 +86,7 @@ class ViewerScreen(Screen):
         if self.player is None:
             return
         if self.state == "ended":
-            self.player.play(self._path)
+            self.player.replay()
         else:
             self.player.toggle_pause()
 

@@ -21,6 +21,7 @@ from device_security.channel import Credentials
 from device_security.pairing import DockedTablet, PairingGate, PairingResult, TabletTerms
 from device_security.policy import KioskSession
 from device_security.registry import Registry
+from device_security.secure_element import KeyFileSecureElement
 from hw.errors import DeviceGone
 from hw.hotplug import UdevHotplug
 from hw.serial_link import SerialLink, open_link
@@ -45,7 +46,7 @@ class Dock:
     registry: Registry
     inbox: Inbox
     links: list[SerialLink]
-    terms: TabletTerms = field(default_factory=TabletTerms)  # what the gate tells tablets
+    terms: TabletTerms = field(default_factory=lambda: TabletTerms(unit="B-2"))  # to tablets
 
     def provision(self, name: str, owner: str | None = None, owner_name: str = "",
                   **tablet: object) -> str:
@@ -103,7 +104,8 @@ def dock(world: World, tmp_path: Path) -> Iterator[Dock]:
             registry=registry,
             alerter=Alerter(AlertQueue(root / "alerts.db"), SmtpAlertMailer(SmtpSettings(
                 "127.0.0.1", port, "kiosk@cedar.test", "staff@cedar.test", timeout=5))),
-            kiosk_location="K-B2-01", handshake_timeout=5, terms=lambda: d.terms)
+            kiosk_location="K-B2-01", handshake_timeout=5, terms=lambda: d.terms,
+            sign=KeyFileSecureElement(root / "kiosk" / "key.pem").sign)
         d = Dock(world, root, gate, registry, inbox, [])
         try:
             yield d

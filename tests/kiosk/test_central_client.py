@@ -24,6 +24,7 @@ from sync.receipts import statement_bytes
 from tests.central.api_server import ApiServer
 from tests.central.facility import build
 from tests.central.test_deliveries import _tablet
+from tests.sync.rig import open_cache
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 400  # 100 KiB
 
@@ -77,24 +78,31 @@ def test_feeds_and_a_blob_resumed_from_a_partial_file(
     head, records = client.feed(rid, since=0)
     assert head == 1 and records[0]["body"]["attachments"][0]["sha256"] == sha
     assert client.feed(rid, since=head) == (1, [])
-    dest = tmp_path / "cache" / sha
-    dest.parent.mkdir()
-    dest.with_name(sha + ".partial").write_bytes(PHOTO[:40_000])  # an earlier, cut download
-    assert client.fetch_blob(sha, len(PHOTO), dest).read_bytes() == PHOTO
-    assert not dest.with_name(sha + ".partial").exists()
+    cache = open_cache(tmp_path / "cache")
+    cut = cache.blob_download(sha, len(PHOTO))  # an earlier download, cut after 40 000 bytes
+    cut.write(PHOTO[:40_000])
+    cut.flush()
+    cut.close()
+    resumed = cache.blob_download(sha, len(PHOTO))
+    assert resumed.position == 40_000
+    client.fetch_blob(sha, len(PHOTO), resumed)
+    assert cache.blobs.read(sha) == PHOTO
+    assert list(cache.blobs.partial_dir.iterdir()) == []
+    assert PHOTO[:1000] not in (cache.blob_dir / sha).read_bytes()  # sealed at rest
 
 
 def test_a_corrupt_partial_file_is_caught_and_dropped(
         api: ApiServer, clients: Callable[..., CentralClient], tmp_path: Path) -> None:
     _, sha, _ = _photo_message(api)
-    dest = tmp_path / sha
-    dest.with_name(sha + ".partial").write_bytes(b"\x00" * 40_000)  # not the blob's bytes
+    cache = open_cache(tmp_path / "cache")
+    wrong = cache.blob_download(sha, len(PHOTO))
+    wrong.write(b"\x00" * 40_000)  # not the blob's bytes
     with pytest.raises(BlobMismatch):
-        clients().fetch_blob(sha, len(PHOTO), dest)
-    assert not dest.exists() and not dest.with_name(sha + ".partial").exists()
+        clients().fetch_blob(sha, len(PHOTO), wrong)
+    assert not cache.blobs.exists(sha) and list(cache.blobs.partial_dir.iterdir()) == []
     # The next try starts clean and succeeds.
-    assert hashlib.sha256(clients().fetch_blob(sha, len(PHOTO), dest).read_bytes()
-                          ).hexdigest() == sha
+    clients().fetch_blob(sha, len(PHOTO), cache.blob_download(sha, len(PHOTO)))
+    assert hashlib.sha256(cache.blobs.read(sha)).hexdigest() == sha
 
 
 def test_refusals_are_final_and_carry_the_servers_reason(
@@ -104,9 +112,10 @@ def test_refusals_are_final_and_carry_the_servers_reason(
     with pytest.raises(CentralRefused) as refused:
         other_unit.feed(rid, since=0)
     assert refused.value.status == 404 and "unit" in refused.value.message
+    cache = open_cache(tmp_path / "cache")
     with pytest.raises(CentralRefused) as refused:
-        other_unit.fetch_blob(sha, len(PHOTO), tmp_path / sha)
-    assert refused.value.status == 404 and not (tmp_path / sha).exists()
+        other_unit.fetch_blob(sha, len(PHOTO), cache.blob_download(sha, len(PHOTO)))
+    assert refused.value.status == 404 and not cache.blobs.exists(sha)
 
 
 def test_a_records_receipt_is_forwarded_and_a_forged_one_refused(

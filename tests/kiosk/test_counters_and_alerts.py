@@ -34,7 +34,7 @@ from tests.central.api_server import ApiServer, _identity
 from tests.central.facility import build
 from tests.device_security.test_docking import Dock, dock  # noqa: F401 - fixture
 from tests.smtp_server import free_port
-from tests.sync.rig import SERIAL, as_if_unanswered
+from tests.sync.rig import SERIAL, as_if_unanswered, open_cache
 
 OWNER = "100001"
 
@@ -93,7 +93,7 @@ def kiosks(api: ApiServer, tmp_path: Path) -> Iterator[dict[str, Kiosk]]:
         made[kiosk_id] = Kiosk(
             CentralClient(api.url, KioskCredentials(ident.certificate, ident.key, api.ca_file),
                           attempts=2, backoff=0.01),
-            KioskCache(root / "cache"), Registry(root / "registry.db"),
+            open_cache(root / "cache"), Registry(root / "registry.db"),
             AlertQueue(root / "alerts.db"))
     yield made
     for kiosk in made.values():

@@ -25,16 +25,16 @@ from tests.device_security.test_docking import (  # noqa: F401 - fixture
     dock,
     sallyport,
 )
+from tests.sync.rig import open_cache
 
 pytestmark = pytest.mark.udev
 
 
 def _cache(directory: Path, serial: str, owner: str = "A100") -> tuple[KioskCache, bytes]:
-    cache = KioskCache(directory)
+    cache = open_cache(directory)
     photo = bytes(range(256)) * 300
     sha = hashlib.sha256(photo).hexdigest()
-    cache.blob_path(sha).write_bytes(photo)
-    cache.blob_fetched(sha, len(photo))
+    cache.put_blob(sha, photo)
     cache.set_tablets([{"serial": serial, "resident_id": 7, "resident_agency_id": owner,
                         "status": "active"}])
     cache.apply_feed(7, 1, [{"seq": 1, "kind": "message", "ref": "m-1", "body": {
@@ -72,7 +72,7 @@ def test_a_refused_tablet_gets_no_sync(dock: Dock, tmp_path: Path) -> None:  # n
 def test_a_tablet_the_cache_does_not_know_yet_is_told_why(dock: Dock,  # noqa: F811
                                                           tmp_path: Path) -> None:
     serial = dock.provision("T3", "B200", "Bo Lind")
-    cache = KioskCache(tmp_path / "kiosk")  # the kiosk has not heard from the server yet
+    cache = open_cache(tmp_path / "kiosk")  # the kiosk has not heard from the server yet
     outcome = dock_and_sync(dock.gate, *dock.plugged("T3"), BO, cache, kiosk="K-B2-01")
     assert outcome.pairing.decision.allowed and not outcome.synced
     assert outcome.problem is not None and serial in outcome.problem
@@ -82,7 +82,7 @@ def test_the_tablet_keeps_its_owner_the_price_and_the_lock_policy(
         dock: Dock, tmp_path: Path) -> None:  # noqa: F811
     serial = dock.provision("T4", "A100", "Ana Reyes")
     cache, _ = _cache(tmp_path / "kiosk", serial)
-    dock.terms = TabletTerms(lock_after_days=21, stamps_per_message=2)
+    dock.terms = TabletTerms(unit="B-2", lock_after_days=21, stamps_per_message=2)
     outcome = dock_and_sync(dock.gate, *dock.plugged("T4"), ANA, cache, kiosk="K-B2-01")
     assert outcome.synced, outcome.problem
     dock.world.unplug("T4")
@@ -109,7 +109,7 @@ def test_a_reassigned_tablet_is_wiped_before_the_new_owner_syncs(
     # Staff give the tablet to Bo; his kiosk cache holds his own feed only.
     assert sallyport(["device", "assign", "--registry", str(dock.root / "registry.db"),
                       "--serial", serial, "--owner", "B200", "--owner-name", "Bo Lind"]) == 0
-    theirs = KioskCache(tmp_path / "kiosk-bo")
+    theirs = open_cache(tmp_path / "kiosk-bo")
     theirs.set_tablets([{"serial": serial, "resident_id": 8, "resident_agency_id": "B200",
                          "status": "active"}])
     theirs.apply_feed(8, 1, [{"seq": 1, "kind": "message", "ref": "m-9", "body": {
@@ -129,16 +129,19 @@ def test_a_reassigned_tablet_is_wiped_before_the_new_owner_syncs(
 def test_a_refusal_still_tells_the_tablet_the_kiosk_is_out_of_service(
         dock: Dock, tmp_path: Path) -> None:  # noqa: F811
     serial = dock.provision("T6", "B200", "Bo Lind")
-    since = int(time.time()) - 3600
-    dock.terms = TabletTerms(out_of_service_since=since)
     cache, _ = _cache(tmp_path / "kiosk", serial, owner="B200")
+    assert dock_and_sync(dock.gate, *dock.plugged("T6"), BO, cache, kiosk="K-B2-01").synced
+    dock.done()
+    dock.world.unplug("T6")  # Bo's tablet knows its unit's kiosk now
+    since = int(time.time()) - 3600
+    dock.terms = TabletTerms(unit="B-2", out_of_service_since=since)
     outcome = dock_and_sync(dock.gate, *dock.plugged("T6"), ANA, cache, kiosk="K-B2-01")
     assert not outcome.synced
     dock.world.unplug("T6")
     state = load_state(TabletDirectory(dock.world.tablet("T6").directory).path / "lock.json",
                        now=datetime.datetime.now(datetime.UTC))
-    # Out of service since before this tablet began counting: paused from then on,
-    # until a kiosk says it is back.
+    # Out of service since before this tablet began counting (its dock just now):
+    # paused from then on, until a kiosk says it is back.
     (pause,) = state.pauses
     assert pause.start == state.counting_from and pause.end is None
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from central.services import feeds
-from kiosk.cache import KioskCache
 from kiosk.central_client import CentralClient, KioskCredentials
 from kiosk.letters import Letters
 from kiosk.rounds import CentralSync
 from tests.central.api_server import ApiServer
 from tests.kiosk.test_rounds import api  # noqa: F401 - the server fixture
+from tests.sync.rig import open_cache
 
 
 def test_a_letter_whose_session_ended_waits_for_the_next_login(
@@ -27,7 +27,7 @@ def test_a_letter_whose_session_ended_waits_for_the_next_login(
         client.change_pin(token, "482916", "135790")
         client.transfer(token, 1000, "letters-transfer-1")
         client.buy_stamps(token, "bundle-20", "letters-stamps-1")
-        cache = KioskCache(tmp_path / "kiosk")
+        cache = open_cache(tmp_path / "kiosk")
         pump = CentralSync(client, cache, letters=Letters(client, cache))
 
         cache.queue_letter("k-late-1", resident_id=rid, contact_id=cid, body="see you soon",
@@ -51,7 +51,7 @@ def test_a_letter_whose_session_ended_waits_for_the_next_login(
 
 
 def test_what_went_up_stays_up_whatever_a_late_answer_says(tmp_path: Path) -> None:
-    cache = KioskCache(tmp_path / "kiosk")
+    cache = open_cache(tmp_path / "kiosk")
     cache.queue_letter("k-1", resident_id=1, contact_id=2, body="hi", token="t")
     cache.settle("letters", "k-1", "sent", "{}")
     cache.settle("letters", "k-1", "refused", "a late 409 from a retry")

@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.answers import NOT_LOGGED_IN, OFFLINE
-from kiosk.cache import KioskCache
 from kiosk.central_client import CentralClient, KioskCredentials
 from kiosk.cli import plain
 from kiosk.events import CentralChanged, Event, RoundDone
@@ -26,6 +25,7 @@ from kiosk.service_state import ServiceState
 from simulators.ports import free_port
 from tests.central.api_server import ApiServer
 from tests.kiosk.test_rounds import api  # noqa: F401 - the server fixture
+from tests.sync.rig import open_cache
 
 # -- the technician's lockout, a pure rule --------------------------------------------------
 
@@ -72,7 +72,7 @@ def sessions(api: ApiServer, tmp_path: Path) -> Iterator[ResidentSessions]:  # n
     ident = api.kiosks["K-A2"]
     client = CentralClient(api.url, KioskCredentials(ident.certificate, ident.key, api.ca_file),
                            attempts=1)
-    cache = KioskCache(tmp_path / "cache")
+    cache = open_cache(tmp_path / "cache")
     yield ResidentSessions(client, cache, Letters(client, cache), unit="U-A")
     client.close()
     cache.close()
@@ -139,7 +139,7 @@ def test_rounds_say_when_the_server_goes_and_comes(
     ident = api.kiosks["K-A2"]
     credentials = KioskCredentials(ident.certificate, ident.key, api.ca_file)
     events: list[Event] = []
-    cache = KioskCache(tmp_path / "cache")
+    cache = open_cache(tmp_path / "cache")
     with CentralClient(f"https://127.0.0.1:{free_port()}", credentials, attempts=1) as away, \
             CentralClient(api.url, credentials, attempts=1) as here:
         rounds = Rounds(CentralSync(away, cache), events.append, interval=0.05)
@@ -216,7 +216,7 @@ def test_the_rounds_send_alert_mail_that_failed_once_the_server_is_back(
     facility = Facility(tmp_path / "ca")
     kiosk = facility.issue(Role.KIOSK, "K-A1")
     (tmp_path / "ca.pem").write_bytes(pem(facility.ca))
-    cache = KioskCache(tmp_path / "cache")
+    cache = open_cache(tmp_path / "cache")
     credentials = KioskCredentials(kiosk.credentials.certificate, kiosk.credentials.key,
                                    tmp_path / "ca.pem")
     with CentralClient(f"https://127.0.0.1:{free_port()}", credentials, attempts=1) as away:

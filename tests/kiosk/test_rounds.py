@@ -18,6 +18,8 @@ from central.services import media, messaging, money
 from device_security.ca_store import pem
 from device_security.pki import Role
 from device_security.registry import Registry, TabletStatus
+from device_security.secure_element import KeyFileSecureElement
+from kiosk.cache import KioskCache, cache_sealer
 from kiosk.central_client import CentralClient, KioskCredentials
 from kiosk.rounds import CentralSync
 from tests.central.api_server import ApiServer
@@ -70,8 +72,11 @@ def _world(api: ApiServer, tmp_path: Path) -> tuple[SyncRig, int, int, str]:
         "serial": SERIAL, "certificate": pem(tablet.certificate).decode()}).status_code == 201
     assert tech.post(f"/v1/staff/tablets/{SERIAL}/assignment",
                      json={"resident_id": rid}).status_code == 204
+    # The cache of kiosk K-A2, which talks to the server: sealed under its key.
+    cache = KioskCache(tmp_path / "rig" / "kiosk",
+                       cache_sealer(KeyFileSecureElement(api.kiosks["K-A2"].key)))
     rig = SyncRig(tmp_path / "rig", device, serial=SERIAL, tablet=tablet, resident_id=rid,
-                  agency_id="100001")
+                  agency_id="100001", cache=cache)
     return rig, rid, cid, song
 
 

@@ -13,7 +13,6 @@ from argon2 import PasswordHasher
 
 from device_security.alerts import AlertQueue
 from hw.records import DockedDevice
-from kiosk.cache import KioskCache
 from kiosk.central_client import CentralClient, KioskCredentials
 from kiosk.config import KioskConfig, SyncConfig
 from kiosk.events import Event
@@ -24,6 +23,7 @@ from kiosk.terms import TEXT, VERSION, TermsLedger
 from kiosk.videogram import HEIGHT, OPTIONS, WIDTH, VideogramPlayer
 from kiosk.watchdog import Watchdog
 from simulators.media import mp4_videogram
+from tests.sync.rig import open_cache
 
 
 def maintenance_part(tmp_path: Path, kiosk: KioskConfig | None = None,
@@ -36,7 +36,7 @@ def maintenance_part(tmp_path: Path, kiosk: KioskConfig | None = None,
                                  technician_pin_hash=PasswordHasher().hash("246810"),
                                  technician_badges=("B-TECH-01",))
     sync = sync or SyncConfig(cache_dir=str(tmp_path / "cache"))
-    cache = KioskCache(tmp_path / "cache")
+    cache = open_cache(tmp_path / "cache")
     alerts = AlertQueue(tmp_path / "alerts.db")
     client = CentralClient("https://127.0.0.1:9", KioskCredentials_for(tmp_path), attempts=1)
     return Maintenance(kiosk, sync, client=client, cache=cache, dock=IdleDock(), alerts=alerts,
@@ -114,10 +114,13 @@ def test_the_watchdog_tells_systemd_ready_then_alive(tmp_path: Path) -> None:
 
 
 def test_a_videogram_plays_into_memory_to_its_end(tmp_path: Path) -> None:
-    path = mp4_videogram(tmp_path / "videogram.mp4", 2)
+    data = mp4_videogram(tmp_path / "videogram.mp4", 2).read_bytes()
     player = VideogramPlayer((*OPTIONS, "--aout=dummy"))
     try:
-        player.play(path)
+        player.play(data)  # from memory: the cache keeps videograms sealed
+        opened = {os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                  if os.path.islink(f"/proc/self/fd/{fd}")}
+        assert any(name.startswith("/memfd:videogram") for name in opened)
         frames: list[bytes] = []
         deadline = time.monotonic() + 20
         while player.state() != "ended" and time.monotonic() < deadline:
@@ -130,9 +133,7 @@ def test_a_videogram_plays_into_memory_to_its_end(tmp_path: Path) -> None:
         assert len({f[:WIDTH * HEIGHT] for f in frames}) > 1  # the picture moves
         player.frame()  # the last frame, if it came after the last look
         assert player.frame() is None  # nothing newer than the last one asked for
-        bad = tmp_path / "broken.mp4"
-        bad.write_bytes(b"not a video" * 100)
-        player.play(bad)
+        player.play(b"not a video" * 100)
         deadline = time.monotonic() + 20
         while player.state() in ("playing", "idle") and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -154,6 +155,11 @@ def test_a_technicians_configuration_change_is_checked_then_kept(tmp_path: Path)
     bad = menu.save_configuration(location_code="CC-A-DAYROOM", unit="CC-A",
                                   central_url="ftp://nowhere")
     assert not bad.ok and "central_url" in bad.message
+    plain = menu.save_configuration(location_code="CC-A-DAYROOM", unit="CC-A",
+                                    central_url="http://central.example:8443")
+    assert not plain.ok and "https" in plain.message  # no plain HTTP, even to change it
+    assert not menu.save_configuration(location_code="CC-A-DAYROOM", unit="U" * 65,
+                                       central_url="https://central.example").ok
     assert not menu.save_configuration(location_code=" ", unit="CC-A",
                                        central_url="https://central.example").ok
     assert path.read_text() == before  # nothing written for a change that cannot work

@@ -53,7 +53,10 @@ class SyncRig:
         self.kiosk_id = facility.issue(Role.KIOSK, "K-A1")
         self.tablet_id = tablet or facility.issue(Role.TABLET, "tablet", serial=serial)
         self.serial = serial
-        self.cache = cache or KioskCache(root / "kiosk")
+        self.sealer = Sealer(derive_key(self.kiosk_id.key, b"kiosk cache"))
+        if cache is not None:
+            self.sealer = cache.sealer
+        self.cache = cache or self.open_cache(root / "kiosk")
         self.store = self.open_store()
         self.counter = 0
         self.resident_id, self.agency_id = resident_id, agency_id
@@ -61,6 +64,11 @@ class SyncRig:
         self._rand = random.Random(5)
         self.cache.set_tablets([{"serial": serial, "resident_id": resident_id,
                                  "resident_agency_id": agency_id, "status": "active"}])
+
+    def open_cache(self, directory: Path | None = None) -> KioskCache:
+        """The kiosk's cache, opened (again) as the kiosk opens it: sealed under
+        the key it derives from its own device key."""
+        return KioskCache(directory or self.cache.directory, self.sealer)
 
     def open_store(self) -> TabletStore:
         """The tablet's store, opened (again) as the tablet opens it."""
@@ -78,8 +86,7 @@ class SyncRig:
     def blob(self, size: int) -> str:
         data = self._rand.randbytes(size)
         sha = hashlib.sha256(data).hexdigest()
-        self.cache.blob_path(sha).write_bytes(data)
-        self.cache.blob_fetched(sha, size)
+        self.cache.put_blob(sha, data)
         return sha
 
     def message(self, text: str, *, photo_size: int | None = None) -> str:
@@ -162,6 +169,15 @@ class SyncRig:
                 channel.close()
         except BaseException as e:  # noqa: BLE001 - as above
             result.kiosk = e
+
+
+# A TEST-ONLY key for caches that no kiosk key goes with.
+TEST_CACHE_SEALER = Sealer(hashlib.sha256(b"sallyport TEST-ONLY kiosk cache key").digest())
+
+
+def open_cache(directory: Path) -> KioskCache:
+    """A kiosk cache sealed under TEST_CACHE_SEALER."""
+    return KioskCache(directory, TEST_CACHE_SEALER)
 
 
 def as_if_unanswered(cache: KioskCache, table: str, key: str) -> None:

@@ -39,7 +39,9 @@ def main(role: str, tty: str, store: str, cert: str, key: str, ca: str, peer: st
         else:
             public = x509.load_pem_x509_certificate(Path(peer).read_bytes()).public_key()
             assert isinstance(public, Ed25519PublicKey)
-            cache = KioskCache(Path(store))
+            kiosk_key = load_pem_private_key(Path(key).read_bytes(), None)
+            assert isinstance(kiosk_key, Ed25519PrivateKey)
+            cache = KioskCache(Path(store), Sealer(derive_key(kiosk_key, b"kiosk cache")))
             channel = SecureChannel.connect(stream, make_context("connect", credentials,
                                                                  authority), timeout=10)
             run_kiosk(FrameStream(channel), cache,

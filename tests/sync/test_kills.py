@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from kiosk.cache import KioskCache
 from sync.session import CHUNK
 from tests.device_security.conftest import Facility
 from tests.sync.rig import AGENCY_ID, DockResult, SyncRig
@@ -85,7 +84,7 @@ def test_kills_of_either_side_lose_and_repeat_nothing(tmp_path: Path, role: str)
     rig.store.close()
     rig.store = rig.open_store()
     rig.cache.close()
-    rig.cache = KioskCache(rig.cache.directory)
+    rig.cache = rig.open_cache()
     final = rig.dock()
     assert final.complete, (final.kiosk, final.tablet)
     blobs = {sha: size for sha, size, _label, _ in rig.cache._rows(

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from device_security.pki import Role
-from kiosk.cache import KioskCache
 from simulators.link import Fault
 from sync import session as sync_session
 from sync.session import CHUNK, SessionError, SessionSummary, blobs_digest
 from tests.device_security.conftest import Facility
-from tests.sync.rig import AGENCY_ID, SyncRig
+from tests.sync.rig import AGENCY_ID, SyncRig, open_cache
 
 
 @pytest.fixture
@@ -190,17 +189,21 @@ def test_a_draft_the_tablet_did_not_sign_is_dropped_at_the_kiosk(rig: SyncRig) -
     assert other != good
 
 
-def test_a_blob_whose_bytes_do_not_match_its_hash_is_never_stored(rig: SyncRig) -> None:
-    sha = rig.song("Damaged on the kiosk", 50_000)
-    path = rig.cache.blob_path(sha)
+def test_a_blob_damaged_in_the_kiosks_cache_is_never_sent_and_is_fetched_again(
+        rig: SyncRig) -> None:
+    sha = rig.song("Damaged on the kiosk", 3 * 65536 + 50_000)
+    path = rig.cache.blob_dir / sha
     data = bytearray(path.read_bytes())
-    data[100] ^= 0xFF
+    data[-100] ^= 0xFF  # in its last segment: the first ones go before it is found
     path.write_bytes(bytes(data))
     result = rig.dock()
-    assert isinstance(result.tablet, SessionError) and result.tablet.code == "blob_mismatch"
-    assert isinstance(result.kiosk, SessionError) and result.kiosk.by_peer
-    assert rig.store.complete_blobs() == [] and rig.store.partials() == []
+    assert isinstance(result.kiosk, SessionError) and result.kiosk.code == "blob_mismatch"
+    assert not result.kiosk.by_peer and "damaged" in result.kiosk.message
+    assert isinstance(result.tablet, SessionError) and result.tablet.by_peer
+    assert rig.store.complete_blobs() == []
     assert not rig.store.has_blob(bytes.fromhex(sha))
+    assert [s for s, _ in rig.cache.missing_blobs()] == [sha]  # the next round fetches it
+    assert not path.exists()
 
 
 def test_a_tablet_without_room_gets_what_fits(rig: SyncRig) -> None:
@@ -214,7 +217,7 @@ def test_a_tablet_without_room_gets_what_fits(rig: SyncRig) -> None:
 
 
 def test_the_cache_keeps_a_record_the_wire_cannot_carry_as_text(tmp_path: Path) -> None:
-    cache = KioskCache(tmp_path)
+    cache = open_cache(tmp_path)
     cache.apply_feed(1, 2, [{"seq": 1, "kind": "message", "ref": "x" * 65, "body": {}},
                             {"seq": 2, "kind": "notice", "ref": "n", "body": {"v": -1}}])
     kinds = [r.kind for r in cache.records_after(1, 0, 10)]

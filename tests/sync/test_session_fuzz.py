@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from device_security.at_rest import Sealer
-from kiosk.cache import KioskCache
 from sync import frames
 from sync.session import DockedResident, SessionError, SessionSummary, run_kiosk, serve_tablet
 from sync.stream import FrameStream
 from tablet.store import TabletStore
+from tests.sync.rig import open_cache
 from tests.sync.test_frames import vector
 
 SERIAL = "JP5S-000303"
@@ -96,7 +96,7 @@ def test_the_tablet_side_ends_cleanly_whatever_the_kiosk_sends(tmp_path: Path, d
 @given(data=script, welcome=st.booleans())
 def test_the_kiosk_side_ends_cleanly_whatever_the_tablet_sends(tmp_path: Path, data: bytes,
                                                                welcome: bool) -> None:
-    cache = KioskCache(tmp_path / f"k{time.monotonic_ns()}")
+    cache = open_cache(tmp_path / f"k{time.monotonic_ns()}")
     cache.apply_feed(7, 1, [{"seq": 1, "kind": "message", "ref": "m-1", "body": {"body": "x"}}])
     key = Ed25519PrivateKey.generate()
     first = frames.encode(dataclasses.replace(vector(frames.Welcome), serial=SERIAL)) \
@@ -134,7 +134,7 @@ def test_capabilities_are_compared_at_both_ends(tmp_path: Path) -> None:
     assert welcome.caps == ("blobs", "records") and welcome.outbox == 0
     assert store.outbox_count() == 1
     store.close()
-    cache = KioskCache(tmp_path / "k")
+    cache = open_cache(tmp_path / "k")
     key = Ed25519PrivateKey.generate()
     for caps in (("blobs", "outbox", "records", "telepathy"), ("blobs", "outbox")):
         welcome_bytes = frames.encode(dataclasses.replace(vector(frames.Welcome), serial=SERIAL,

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from device_security.messages import CODEC, MessageError, Paired, Refused
 from tablet.peer import KioskAnswer
 
-PAIRED = {"owner": "874512", "lock_after_days": 14, "stamps_per_message": 1,
-          "out_of_service_since": None}
+PAIRED = {"owner": "874512", "unit": "CC-A", "lock_after_days": 14, "stamps_per_message": 1,
+          "out_of_service_since": None, "signature": bytes(64)}
+REFUSED = {"reason": "not_registered", "unit": None, "out_of_service_since": None,
+           "signature": None}
 
 
 def answer(body: Any, frame_type: int = Paired.TYPE) -> KioskAnswer:
@@ -26,7 +28,7 @@ def answer(body: Any, frame_type: int = Paired.TYPE) -> KioskAnswer:
 
 
 def test_a_paired_answer_gives_the_owner_terms_and_service_state() -> None:
-    assert answer(PAIRED) == KioskAnswer(True, None, "874512", 14, 1, None)
+    assert answer(PAIRED) == KioskAnswer(True, None, "874512", 14, 1, None, "CC-A", bytes(64))
     out = answer({**PAIRED, "out_of_service_since": 1_795_400_000})
     assert out.out_of_service_since == datetime.datetime.fromtimestamp(1_795_400_000,
                                                                        datetime.UTC)
@@ -37,7 +39,7 @@ def test_an_answer_from_a_kiosk_that_knows_no_terms_yet() -> None:
     bare = answer({**PAIRED, "lock_after_days": None, "stamps_per_message": None})
     assert (bare.lock_after_days, bare.stamps_per_message, bare.out_of_service_since) == (
         None, None, None)
-    refused = answer({"reason": "not_registered", "out_of_service_since": None}, Refused.TYPE)
+    refused = answer(REFUSED, Refused.TYPE)
     assert not refused.paired and refused.reason == "not_registered"
 
 
@@ -56,6 +58,12 @@ def test_an_answer_from_a_kiosk_that_knows_no_terms_yet() -> None:
     ({"stamps_per_message": 101}, "stamps_per_message"),
     ({"out_of_service_since": 2**41}, "out_of_service_since"),
     ({"out_of_service_since": []}, "out_of_service_since"),
+    ({"unit": ""}, "unit"),
+    ({"unit": "x" * 65}, "unit"),
+    ({"unit": "CC-A\n"}, "unit"),
+    ({"signature": bytes(63)}, "signature"),
+    ({"signature": bytes(65)}, "signature"),
+    ({"signature": "sig"}, "signature"),
 ])
 def test_a_malformed_field_is_refused_by_name(change: dict[str, Any], says: str) -> None:
     with pytest.raises(MessageError, match=says):
@@ -63,9 +71,12 @@ def test_a_malformed_field_is_refused_by_name(change: dict[str, Any], says: str)
 
 
 @pytest.mark.parametrize("body", [
-    {"reason": "x" * 65, "out_of_service_since": None},
-    {"reason": "Not Registered", "out_of_service_since": None},
-    {"reason": "x", "out_of_service_since": None, "owner": "874512"},
+    {**REFUSED, "reason": "x" * 65},
+    {**REFUSED, "reason": "Not Registered"},
+    {**REFUSED, "owner": "874512"},
+    {**REFUSED, "unit": " CC-A"},
+    {**REFUSED, "signature": b"short"},
+    {"reason": "x", "out_of_service_since": None},  # the fields of before
 ])
 def test_a_refusal_is_checked_too(body: dict[str, Any]) -> None:
     with pytest.raises(MessageError):

@@ -14,6 +14,7 @@ from tablet import lock
 from tablet.lock import (
     IN_SERVICE,
     MAX_CLOCK_SKEW,
+    MAX_PAUSE,
     MAX_PAUSES,
     MESSAGES,
     KioskStatus,
@@ -141,17 +142,17 @@ def test_an_out_of_service_kiosk_pauses_the_timer_from_when_it_broke() -> None:
     assert paused.explanation == ("Your unit's kiosk is out of service, so the lock timer is "
                                   "paused. You can keep writing.")
     assert paused.days_left == 9  # days 0 to 5 counted
-    assert decide(state, day(60)).seconds_left == paused.seconds_left
-    assert decide(state, day(60)).mode == "open"
+    assert decide(state, day(5) + MAX_PAUSE).seconds_left == paused.seconds_left
+    assert decide(state, day(5) + MAX_PAUSE).mode == "open"
 
 
 def test_an_in_service_report_ends_the_pause_and_the_timer_runs_again() -> None:
     state = kiosk_reported(docked_at_t0(), day(10), out_since(day(5)))
-    state = kiosk_reported(state, day(30), IN_SERVICE)
-    assert state.pauses == (Pause(day(5), day(30)),)
-    assert decide(state, day(30)).days_left == 9
-    assert decide(state, day(39) - TICK).mode == "open"
-    assert decide(state, day(39)).mode == "locked"
+    state = kiosk_reported(state, day(20), IN_SERVICE)
+    assert state.pauses == (Pause(day(5), day(20)),)
+    assert decide(state, day(20)).days_left == 9
+    assert decide(state, day(29) - TICK).mode == "open"
+    assert decide(state, day(29)).mode == "locked"
 
 
 def test_a_later_dock_closes_an_open_pause() -> None:
@@ -165,9 +166,9 @@ def test_a_later_dock_closes_an_open_pause() -> None:
 def test_a_dock_at_an_out_of_service_kiosk_pauses_from_the_dock_on() -> None:
     state = docked(docked_at_t0(), day(3), POLICY, out_since(day(1)))
     assert state.pauses == (Pause(day(3)),)  # clamped to the dock
-    assert decide(state, day(100)).days_left == 14
-    state = kiosk_reported(state, day(100), IN_SERVICE)
-    assert decide(state, day(114)).mode == "locked"
+    assert decide(state, day(20)).days_left == 14
+    state = kiosk_reported(state, day(20), IN_SERVICE)
+    assert decide(state, day(34)).mode == "locked"
 
 
 def test_a_pause_from_before_the_last_dock_counts_from_the_dock() -> None:
@@ -218,7 +219,7 @@ def test_overlapping_pauses_merge() -> None:
     assert state.pauses == (Pause(day(2), day(5)), Pause(day(6), day(9)))
     state = kiosk_reported(state, day(10), out_since(day(3)))
     assert state.pauses == (Pause(day(2)),)
-    assert decide(state, day(50)).days_left == 12
+    assert decide(state, day(2) + MAX_PAUSE).days_left == 12
 
 
 def test_pauses_are_bounded_by_merging_the_oldest_which_never_hastens_the_lock() -> None:
@@ -237,6 +238,55 @@ def test_pauses_are_bounded_by_merging_the_oldest_which_never_hastens_the_lock()
     end = T0 + (MAX_PAUSES + 10) * 3 * hour
     exact = (MAX_PAUSES + 10) * hour  # the time in service, had every pause been kept
     assert counted(observe(state, end)) == exact - 10 * hour
+
+
+def test_a_kiosk_left_out_of_service_pauses_the_lock_for_max_pause_and_no_longer() -> None:
+    """An endless pause: the kiosk (or whoever holds its key) never says it is back."""
+    state = kiosk_reported(docked_at_t0(), day(5), out_since(day(5)))
+    end = day(5) + MAX_PAUSE
+    assert decide(state, end - TICK).paused and decide(state, end).days_left == 9
+    after = decide(state, end + DAY)
+    assert (after.mode, after.paused, after.message) == ("open", False, "open")
+    assert after.days_left == 8  # the lock counts again
+    assert decide(state, end + 9 * DAY).mode == "locked"
+    assert decide(state, day(1000)).mode == "locked"
+    assert lock.pause_left(observe(state, end + DAY)) == datetime.timedelta(0)
+
+
+def test_many_pauses_add_up_to_max_pause_at_most() -> None:
+    state = docked_at_t0(LockPolicy(lock_after_days=60))
+    for start in range(0, 50, 5):  # out four days of every five
+        state = kiosk_reported(state, day(start + 4), out_since(day(start)))
+        state = kiosk_reported(state, day(start + 5), IN_SERVICE)
+    assert counted(observe(state, day(50))) == 50 * DAY - MAX_PAUSE
+
+
+def test_setting_the_clock_back_does_not_renew_the_pause() -> None:
+    state = kiosk_reported(docked_at_t0(), day(5), out_since(day(5)))
+    state = observe(state, day(20))  # fifteen days paused
+    state = observe(state, day(-300))  # then the clock goes back
+    assert state.paused_earlier == 15 * DAY
+    assert lock.pause_left(state) == MAX_PAUSE - 15 * DAY
+    assert not decide(state, day(-300) + MAX_PAUSE - 15 * DAY + DAY).paused
+
+
+def test_a_dock_gives_the_whole_pause_back() -> None:
+    state = kiosk_reported(docked_at_t0(), day(1), out_since(day(1)))
+    state = observe(state, day(40))
+    assert lock.pause_left(state) == datetime.timedelta(0)
+    state = docked(state, day(40), POLICY, out_since(day(39)))
+    assert lock.pause_left(state) == MAX_PAUSE and decide(state, day(60)).paused
+
+
+def test_a_lock_file_from_before_the_bound_still_loads(tmp_path: Path) -> None:
+    state = kiosk_reported(docked_at_t0(), day(5), out_since(day(5)))
+    data = state.to_dict()
+    assert data["paused_earlier"] == 0
+    del data["paused_earlier"]
+    assert LockState.from_dict(data) == state
+    for bad in (-1, MAX_PAUSE.total_seconds() + 1, "0", True, float("nan")):
+        with pytest.raises(ValueError, match="paused_earlier"):
+            LockState.from_dict({**state.to_dict(), "paused_earlier": bad})
 
 
 # --- the clock ------------------------------------------------------------------
@@ -262,7 +312,9 @@ def test_an_open_pause_stays_open_when_the_clock_goes_back() -> None:
     state = kiosk_reported(docked_at_t0(), day(10), out_since(day(5)))
     state = observe(state, day(-300))
     assert state.pauses == (Pause(day(-300)),)
-    assert decide(state, day(-100)).days_left == 9
+    # Five days of the pause were taken before the clock went back: sixteen are left.
+    assert decide(state, day(-300) + MAX_PAUSE - 5 * DAY).days_left == 9
+    assert decide(state, day(-300) + MAX_PAUSE - 5 * DAY + 9 * DAY).mode == "locked"
 
 
 def test_a_jump_forward_locks_until_the_next_dock_whatever_the_clock_says_after() -> None:
