@@ -204,7 +204,8 @@ def run_command(service: Any, command: dict[str, Any], done: threading.Event) ->
         r = service.run_round()
         answer = {"ok": r.reached_central, "error": r.error, "records": r.records,
                   "blobs": r.blobs, "sent_drafts": r.sent_drafts,
-                  "sent_letters": r.sent_letters, "sent_receipts": r.sent_receipts}
+                  "sent_letters": r.sent_letters, "sent_requests": r.sent_requests,
+                  "sent_receipts": r.sent_receipts}
     elif op == "status":
         answer = {"ok": True, **service.status()}
     elif op == "stop":

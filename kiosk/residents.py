@@ -24,8 +24,17 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from device_security.policy import KioskSession
-from kiosk.answers import OFFLINE, Answer, Attempt, LetterState, LoggedIn, not_logged_in
-from kiosk.cache import CacheError, KioskCache
+from kiosk.answers import (
+    OFFLINE,
+    Answer,
+    Attempt,
+    FiledRequest,
+    LetterState,
+    LoggedIn,
+    RequestLine,
+    not_logged_in,
+)
+from kiosk.cache import SENT, CacheError, KioskCache
 from kiosk.central_client import CentralClient, CentralRefused, CentralUnavailable
 from kiosk.letters import Letters
 from kiosk.records import (
@@ -33,6 +42,7 @@ from kiosk.records import (
     CatalogItem,
     Contact,
     Entitlement,
+    EssentialRequest,
     Home,
     Offer,
     StampPurchase,
@@ -41,6 +51,7 @@ from kiosk.records import (
     parse,
     parse_list,
 )
+from kiosk.requests import PREA, Requests
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,10 +83,12 @@ class ResidentSessions:
     while it is away; ``letters`` sends what they write."""
 
     def __init__(self, client: CentralClient, cache: KioskCache, letters: Letters, *,
-                 unit: str, clock: Callable[[], float] = time.time) -> None:
+                 unit: str, requests: Requests | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.cache = cache
         self.letters = letters
+        self.requests = requests or Requests(client, cache)
         self.unit = unit
         self._clock = clock
         self._lock = threading.Lock()
@@ -133,6 +146,7 @@ class ResidentSessions:
             self._attempts.clear()
         if resident.ready:
             self.letters.renew(resident.resident_id, resident.token)
+            self.requests.renew(resident.resident_id, resident.token)
 
     def end_session(self) -> Resident | None:
         """Forget who is logged in, at once (docking and calls are no longer
@@ -203,6 +217,37 @@ class ResidentSessions:
             return not_logged_in()
         return self.letters.write(resident_id=resident.resident_id, token=resident.token,
                                   contact_id=contact_id, body=body, uid=uid)
+
+    def file_request(self, attempt: Attempt, *, type_: str, body: str) -> Answer[FiledRequest]:
+        """File an essential request under the attempt's key: sent now, or
+        kept here for a round while the server is away."""
+        resident = self.resident
+        if resident is None or not resident.ready:
+            return not_logged_in()
+        answer = self.requests.file(resident_id=resident.resident_id, token=resident.token,
+                                    type_=type_, body=body, uid=attempt.key)
+        with self._lock:  # filed or kept: the next request is a new one
+            if self._attempts.get((resident.resident_id, attempt.action,
+                                   attempt.subject)) == attempt.key:
+                del self._attempts[(resident.resident_id, attempt.action, attempt.subject)]
+        return answer
+
+    def requests_list(self) -> Answer[tuple[RequestLine, ...]]:
+        """The resident's essential requests: the server's, newest first, after
+        those still kept here; while the server is away, those kept here only
+        (``online`` False)."""
+        resident = self.resident
+        if resident is None or not resident.ready:
+            return not_logged_in()
+        waiting = [RequestLine(f.type, f.reference, f.state, f.written_at, None,
+                               "" if f.type == PREA else f.note)
+                   for f in self.requests.here(resident.resident_id) if f.state != SENT]
+        answer = self.call(lambda r: self.client.requests(r.token))
+        if answer.ok and answer.value is not None:
+            return Answer.of(tuple(waiting) + tuple(_line(r) for r in answer.value))
+        if answer.code == OFFLINE:
+            return Answer.of(tuple(waiting), online=False)
+        return Answer.no(answer.code, answer.message, unsure=answer.unsure)
 
     # -- what moves money or files something: under an attempt's key ---------------------
 
@@ -281,6 +326,14 @@ class ResidentSessions:
             log.warning("the kept %s of resident %d cannot be read: %s", name,
                         resident.resident_id, e)
         return answer
+
+
+def _line(r: EssentialRequest) -> RequestLine:
+    """A request from the server as the resident's list shows it; a PREA
+    report's words and answers are not shown at the kiosk."""
+    prea = r.type == PREA
+    return RequestLine(r.type, r.receipt, r.status, r.created_at, r.due_at,
+                       "" if prea else r.body, "" if prea else r.last_answer)
 
 
 def _plain(value: Any) -> Any:

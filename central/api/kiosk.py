@@ -168,8 +168,11 @@ def agency_policy(k: KioskDep, c: CentralDep) -> KioskPolicyOut:
             .where(units.c.id == k.unit_id)).scalar_one()
         policy = policy_of(conn, agency_id)
     fields = {name: getattr(policy, name) for name in KioskPolicyOut.model_fields
-              if name != "agency_id"}
-    return KioskPolicyOut(agency_id=agency_id, **fields)
+              if hasattr(policy, name)}
+    fields.update({f"request_days_{kind}": days
+                   for kind, days in policy.request_deadline_days.items()})
+    return KioskPolicyOut(agency_id=agency_id,
+                          ticket_resolution_days=c.settings.ticket_resolution_days, **fields)
 
 
 @router.post("/tablets/{serial}/counter", response_model=CounterOut)

@@ -328,6 +328,19 @@ class RequestOut(BaseModel):
     history: list[dict[str, Any]]
 
 
+class TermsIn(Body):
+    """The terms exactly as the kiosk showed them, and their language."""
+
+    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    language: Literal["en", "es"]
+
+
+class TermsAcceptedOut(BaseModel):
+    sha256: str
+    accepted_at: int
+    kiosk_id: str | None
+
+
 class RequestReplyIn(Body):
     text: Annotated[str, Field(min_length=1, max_length=4000)]
     resolve: bool = False
@@ -665,6 +678,13 @@ class KioskPolicyOut(BaseModel):
     transfer_step_cents: int
     refund_window_days: int
     tablet_lock_days: int
+    # what the terms and the requests screen say: days staff have to answer
+    ticket_resolution_days: int
+    request_days_medical: int
+    request_days_grievance: int
+    request_days_prea: int
+    request_days_legal: int
+    request_days_records: int
 
 
 class StaffIn(Body):

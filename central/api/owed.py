@@ -29,9 +29,11 @@ from central.api.models import (
     RequestOut,
     RequestReplyIn,
     TabletRequestIn,
+    TermsAcceptedOut,
+    TermsIn,
 )
 from central.errors import InvalidInput, NotFound, PolicyRefused
-from central.services import accounts, essential_requests, legal_mail, prices, release
+from central.services import accounts, essential_requests, legal_mail, prices, release, terms
 from central.services.deliveries import signing_tablet
 from sync.errors import StatementError
 from sync.receipts import request_fields, verify
@@ -119,6 +121,23 @@ def answer_request(request_id: Id, body: RequestReplyIn, me: AnyStaff,
                    c: CentralDep) -> RequestOut:
     return _out(essential_requests.reply(c, request_id, scope=me.scope, text=body.text,
                                          resolve=body.resolve))
+
+
+# -- terms -----------------------------------------------------------------------------
+
+
+@resident_router.post("/terms", response_model=TermsAcceptedOut)
+def accept_terms(body: TermsIn, me: ResidentDep, k: KioskDep, c: CentralDep) -> TermsAcceptedOut:
+    """Record that the resident accepted these terms (the exact text shown,
+    its SHA-256 kept); the text reaches their tablet through their feed."""
+    return TermsAcceptedOut(**terms.accept(c, me, text=body.text, language=body.language,
+                                           kiosk_id=k.kiosk_id).__dict__)
+
+
+@resident_router.get("/terms", response_model=list[TermsAcceptedOut])
+def accepted_terms(me: ResidentDep, c: CentralDep) -> list[TermsAcceptedOut]:
+    """The terms texts the resident accepted, by their SHA-256."""
+    return [TermsAcceptedOut(**a.__dict__) for a in terms.accepted(c, me)]
 
 
 # -- prices --------------------------------------------------------------------------

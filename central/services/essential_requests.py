@@ -138,9 +138,10 @@ def file(c: Central, resident_id: int, *, uid: str, type_: str, body: str, sourc
                 raise Conflict(f"request {uid} is being filed by another request; retry",
                                code="retry") from e
             _event(conn, request_id, at, f"resident:{resident_id}", "filed", text, "filed")
-            receipt = conn.execute(select(essential_requests.c.receipt).where(
-                essential_requests.c.id == request_id)).scalar_one()
-            _tell(conn, resident_id, request_id, receipt, at,
+            row = conn.execute(select(essential_requests).where(
+                essential_requests.c.id == request_id)).one()
+            receipt = row.receipt
+            _tell(conn, row, at, "filed",
                   f"Your {TYPE_NAMES[type_]} was received: receipt {receipt}. Staff must "
                   f"answer within {days} days.")
             log.info("request %s (%s) filed for resident %s from the %s", receipt, type_,
@@ -154,11 +155,13 @@ def _event(conn: Connection, request_id: int, at: int, actor: str, kind: str, te
         request_id=request_id, at=at, actor=actor, kind=kind, text=text, status=status))
 
 
-def _tell(conn: Connection, resident_id: int, request_id: int, receipt: str, at: int,
-          text: str) -> None:
-    feeds.append(conn, f"resident:{resident_id}", "notice", f"request:{request_id}",
-                 {"notice": "request", "request_id": request_id, "receipt": receipt,
-                  "text": text}, at)
+def _tell(conn: Connection, row: Any, at: int, status: str, text: str) -> None:
+    """A notice in the resident's feed: the request's uid (the tablet matches
+    its draft by it), receipt, type, status and deadline, and a sentence."""
+    feeds.append(conn, f"resident:{row.resident_id}", "notice", f"request:{row.id}",
+                 {"notice": "request", "request_id": row.id, "uid": row.uid,
+                  "receipt": row.receipt, "type": row.type, "status": status,
+                  "due_at": row.due_at, "text": text}, at)
 
 
 def _view(c: Central, request_id: int) -> RequestView:
@@ -257,7 +260,7 @@ def reply(c: Central, request_id: int, *, scope: Scope, text: str,
         conn.execute(update(essential_requests).where(essential_requests.c.id == request_id)
                      .values(status=status, resolved_at=at if resolve else None))
         _event(conn, request_id, at, f"staff:{scope.staff_id}", "reply", words, status)
-        _tell(conn, row.resident_id, request_id, row.receipt, at,
+        _tell(conn, row, at, status,
               f"Request {row.receipt}: {'resolved' if resolve else 'staff answered'}.")
         audit(conn, c, scope.staff_id, "request.resolve" if resolve else "request.reply",
               f"request:{request_id}", **_where(row))
@@ -278,7 +281,7 @@ def escalate_due(c: Central) -> list[int]:
             _event(conn, r.id, at, "system", "escalated",
                    f"Past its deadline ({late} days late): escalated to supervisors.",
                    "escalated")
-            _tell(conn, r.resident_id, r.id, r.receipt, at,
+            _tell(conn, r, at, "escalated",
                   f"Request {r.receipt} passed its deadline and was escalated to "
                   f"supervisors.")
             audit(conn, c, None, "request.escalate", f"request:{r.id}", **_where(r))

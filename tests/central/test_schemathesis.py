@@ -42,9 +42,11 @@ def _callers(api: ApiServer) -> dict[str, Callable[[], Client]]:
     pin = str(admitted["first_pin"])
 
     def resident() -> Client:
-        # A fuzzed request may have logged the resident out or counted wrong PINs.
+        # A fuzzed request may have logged the resident out, counted wrong PINs,
+        # or released them (staff may): they are back, to reach the routes.
         with api.facility.central.db.write() as conn:
-            conn.execute(update(residents).values(failed_logins=0, locked_until=0))
+            conn.execute(update(residents).values(failed_logins=0, locked_until=0,
+                                                  status="active"))
         return api.resident("K-A2", "100001", pin)
 
     resident().post("/v1/resident/tickets", json={"uid": "ticket-00001", "category": "other",
