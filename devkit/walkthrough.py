@@ -24,6 +24,8 @@ RESIDENT, FIRST_PIN, PIN = "874512", "482916", "135790"  # Marcus Webb (central/
 OWN_TABLET, WRONG_TABLET = "T1", "T2"  # JP5S-000001 is his; JP5S-000002 is Lucia's
 TECHNICIAN_PIN = "246810"
 REPLY = "thank you mom, see you sunday"
+TOOTH = "my tooth hurts, i cannot eat"
+PREA_WORDS = "someone threatened me last night"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,14 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     service, app = make_app(args.config, silent=True)
     harness = ControlClient.for_world(args.world)
     try:
-        return Walkthrough(app, harness, args.out, args.mailbox).run()
+        return Walkthrough(app, harness, args.out, args.mailbox, args.world).run()
     finally:
         service.stop()
 
 
 class Walkthrough:
-    def __init__(self, app: Any, harness: Any, out: Path, mailbox: Path) -> None:
+    def __init__(self, app: Any, harness: Any, out: Path, mailbox: Path,
+                 world: Path | None = None) -> None:
         self.app, self.harness, self.mailbox = app, harness, mailbox
+        self.printer_spool = world / "printer.spool" if world is not None else None
         self.driver = Driver(app, out, between_s=0.4, first_s=2.0)
         self._steps()
 
@@ -247,6 +251,35 @@ class Walkthrough:
         def _() -> None:
             wait_for(screen().tab == "mine" and "filed" in screen().note, screen().problem)
             shot("help")
+            app.go("home")
+
+        @step("requests: a medical request, with a paper copy", timeout_s=30)
+        def _() -> None:
+            on("home")
+            tap(button("Requests"))
+            tap(button("New request"))
+            tap(button("Medical request"))
+            d.type_text(TOOTH)
+            tap(button("Paper copy: no"))
+
+        @step("sent: its receipt number and deadline shown")
+        def _() -> None:
+            check(screen().paper and screen().kind == "medical", "a paper copy asked for")
+            shot("requests-new")
+            tap(button("Send"))
+
+        @step("listed with its status; the paper copy printed with its receipt number",
+              timeout_s=30)
+        def _() -> None:
+            wait_for(screen().tab == "mine" and "Receipt number R-" in screen().note,
+                     screen().problem or screen().note)
+            check("paper copy" in screen().note, screen().note)
+            receipt = screen().note.split("Receipt number ")[1].split(";")[0]
+            paper = self._printed()
+            wait_for(f"Receipt number: {receipt}" in paper and TOOTH in paper, paper[-400:])
+            wait_for(any(receipt in getattr(w, "title", "") for w in screen().walk()),
+                     "the request in the list")
+            shot("requests")
             app.go("dock")
 
         @step("dock: the plug-in prompt")
@@ -313,11 +346,47 @@ class Walkthrough:
             check(any(getattr(w, "name", "") == "Rosa Webb" for w in screen().walk()),
                   "Rosa's conversation")
             shot("inbox-offline")
+            app.go("requests")
+
+        @step("a PREA report while the server is away")
+        def _() -> None:
+            on("requests")
+            tap(button("New request"))
+            tap(button("PREA report"))
+            d.type_text(PREA_WORDS)
+            tap(button("Paper copy: no"))
+            tap(button("Send"))
+
+        @step("kept at the kiosk with its reference, printed without its words",
+              timeout_s=60)
+        def _() -> None:
+            wait_for(screen().tab == "mine" and "reference is K-" in screen().note,
+                     screen().problem or screen().note)
+            reference = screen().note.split("reference is ")[1].split(".")[0]
+            self.prea_reference = reference
+            paper = self._printed()
+            wait_for(f"Kiosk reference: {reference}" in paper, paper[-400:])
+            check(PREA_WORDS not in paper and "threatened" not in paper, "the words printed")
+            shown = " ".join(str(getattr(w, "text", "")) for w in screen().walk())
+            check("threatened" not in shown, "the words on the screen")
+            shot("requests-offline")
             self.harness.call("network", state="up")
 
-        @step("the server is back", timeout_s=60)
+        @step("the server is back: a round sends the report up", timeout_s=90)
         def _() -> None:
             wait_for(app.online, "the next round to succeed")
+            resident = app.resident
+            kept = app.service.residents.requests.here(resident.resident_id)
+            wait_for(any(f.type == "prea" and f.state == "sent" for f in kept),
+                     str([(f.type, f.state) for f in kept]))
+            app.go("requests")
+
+        @step("its receipt number shows, and nothing of its words", timeout_s=30)
+        def _() -> None:
+            titles = [str(getattr(w, "title", "")) for w in screen().walk()]
+            wait_for(any(t.startswith("PREA report · R-") for t in titles), str(titles))
+            shown = " ".join(str(getattr(w, "text", "")) for w in screen().walk())
+            check("threatened" not in shown, "the words on the screen")
             app.go("home")
 
         @step("log out")
@@ -391,6 +460,12 @@ class Walkthrough:
             if isinstance(text, str) and text.startswith(label) and hasattr(widget, "detail"):
                 return widget
         raise AssertionError(f"no tile {label!r}")
+
+    def _printed(self) -> str:
+        """What the kiosk's (simulated) printer printed."""
+        if self.printer_spool is None or not self.printer_spool.exists():
+            return ""
+        return self.printer_spool.read_bytes().decode("ascii", "replace")
 
     def _plugged(self, tablet: str) -> bool:
         return self.harness.call("status")["tablets"][tablet]["port"] is not None

@@ -63,6 +63,19 @@ class Draft:
     resident: str  # whom it was written for
 
 
+@dataclass(frozen=True)
+class RequestDraft:
+    """An essential request written on the tablet; ``handed_at`` is when a
+    kiosk took it (None while it waits for a dock)."""
+
+    uid: str
+    type: str
+    body: str
+    created_at: int
+    handed_at: int | None
+    resident: str
+
+
 class TabletStore:
     """One tablet's synced content. Opening creates what is missing; raises
     StoreError for a store this version or this key cannot read."""
@@ -367,6 +380,16 @@ class TabletStore:
                 continue  # an essential request, not a message
             yield Draft(uid, int(content.get("contact", 0)), str(content.get("body", "")),
                         int(created), handed, str(content.get("resident", "")))
+
+    def request_drafts(self) -> Iterator[RequestDraft]:
+        """Every essential request written here, waiting or handed, oldest first."""
+        for uid, sealed, created, handed in self._rows(
+                "SELECT uid, sealed, created_at, handed_at FROM outbox ORDER BY created_at, uid"):
+            content = self._draft_content(uid, bytes(sealed))
+            if content.get("statement") != "request":
+                continue
+            yield RequestDraft(uid, str(content.get("type", "")), str(content.get("body", "")),
+                               int(created), handed, str(content.get("resident", "")))
 
     # -- signing ---------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The tablet's app: a thin Kivy ``App`` over a :class:`TabletContext`.
 
 Screens: home (conversations), conversation, photo, compose, media (music and
-video), player (now playing) and status (this tablet). The app holds no
+video), player (now playing), status (this tablet), requests and request
+(essential requests, written offline) and terms (as accepted at the kiosk). The app holds no
 state of its own; each screen reads the context when it is shown.
 """
 
@@ -14,8 +15,10 @@ from kivy.config import Config
 import tablet.ui  # noqa: F401 - Kivy's environment, before Kivy is imported
 
 SIZE = (600, 1024)  # a 7-inch portrait screen, in pixels
-SCREENS = ("home", "conversation", "photo", "compose", "media", "player", "status")
-REDRAWN = ("home", "conversation", "media", "status")  # redrawn when a dock changed things
+SCREENS = ("home", "conversation", "photo", "compose", "media", "player", "status",
+           "requests", "request", "terms")
+# redrawn when a dock changed things
+REDRAWN = ("home", "conversation", "media", "status", "requests", "terms")
 LOOK_EVERY_S = 3.0
 HERE = Path(__file__).parent
 
@@ -44,11 +47,14 @@ from tablet.ui.keyboard import OnScreenKeyboard  # noqa: E402, F401 - used in co
 from tablet.ui.media import MediaScreen  # noqa: E402
 from tablet.ui.photo import PhotoScreen  # noqa: E402
 from tablet.ui.player import PlayerScreen  # noqa: E402
+from tablet.ui.requests import RequestScreen, RequestsScreen  # noqa: E402
 from tablet.ui.status import StatusScreen  # noqa: E402
+from tablet.ui.terms import TermsScreen  # noqa: E402
 
 _CLASSES = {"home": HomeScreen, "conversation": ConversationScreen, "photo": PhotoScreen,
             "compose": ComposeScreen, "media": MediaScreen, "player": PlayerScreen,
-            "status": StatusScreen}
+            "status": StatusScreen, "requests": RequestsScreen, "request": RequestScreen,
+            "terms": TermsScreen}
 
 
 def load_kv() -> None:

@@ -16,6 +16,7 @@ from tablet.ui.widgets import make
 class ConversationScreen(Screen):
     contact_id = NumericProperty(0)
     title = StringProperty("")
+    contact_name = StringProperty("")
     can_reply = BooleanProperty(True)
     lock_text = StringProperty("")
 
@@ -33,7 +34,9 @@ class ConversationScreen(Screen):
         if conversation is None:
             self.title = "Messages"
             return
-        self.title = conversation.contact_name or f"Contact {conversation.contact_id}"
+        name = conversation.contact_name or f"Contact {conversation.contact_id}"
+        self.contact_name = name
+        self.title = f"Legal mail · {name}" if conversation.legal else name
         for m in conversation.messages:
             if m.waiting:
                 cost = context.library.draft_cost(m.body)
@@ -42,7 +45,9 @@ class ConversationScreen(Screen):
             elif m.handed_at is not None:
                 detail = f"You · handed to the kiosk {when(m.handed_at)}, on its way"
             else:
-                detail = ("From " + self.title if m.incoming else "You") + " · " + when(m.sent_at)
+                detail = ("From " + name if m.incoming else "You") + " · " + when(m.sent_at)
+            if m.legal:
+                detail = "Legal mail: sealed, not read by staff · " + detail
             bubble = make("MessageBubble", text=m.body, detail=detail, incoming=m.incoming)
             for a in m.attachments:
                 bubble.ids.parts.add_widget(self._attachment(a))
@@ -68,7 +73,8 @@ class ConversationScreen(Screen):
                 photo.show(b"")  # it says the photo cannot be shown
             app.go("photo")
         elif app.context.player is not None and a.here:
-            track = Track(a.sha256, f"Videogram from {self.title}", self.title, "videogram",
+            track = Track(a.sha256, f"Videogram from {self.contact_name}", self.contact_name,
+                          "videogram",
                           None, None, 30, a.sha256, True)
             app.context.player.play([track])
             app.go("player")
@@ -76,5 +82,5 @@ class ConversationScreen(Screen):
     def reply(self) -> None:
         app = App.get_running_app()
         app.root.get_screen("compose").contact_id = int(self.contact_id)
-        app.root.get_screen("compose").contact_name = self.title
+        app.root.get_screen("compose").contact_name = self.contact_name
         app.go("compose")

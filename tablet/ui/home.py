@@ -34,8 +34,9 @@ class HomeScreen(Screen):
             last = c.last
             preview = last.body.replace("\n", " ")[:80] or "(a photo or video)"
             waiting = f"   ·   {c.waiting} waiting to send" if c.waiting else ""
+            name = c.contact_name or f"Contact {c.contact_id}"
             row = make("ConversationRow",
-                name=c.contact_name or f"Contact {c.contact_id}",
+                name=f"Legal mail · {name}" if c.legal else name,
                 preview=("You: " if not last.incoming else "") + preview,
                 detail=(when(last.sent_at) if last.sent_at else "not sent yet") + waiting)
             row.bind(on_release=lambda _, cid=c.contact_id: self.open(cid))

@@ -1,8 +1,9 @@
 """The tablet's screens driven by simulated touches under Xvfb, flow by flow
 (tests/tablet/ui_driver.py: read a conversation, view a photo, write a reply
 on the on-screen keyboard and see it wait for the dock with its stamp cost,
-play an album, read the tablet's status, and the lock explained), each
-screen saved as a screenshot."""
+play an album, read the tablet's status, and the lock explained; requests
+with the receipt numbers a dock brought back and one written offline, legal
+mail marked, the terms as accepted), each screen saved as a screenshot."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 from simulators.display import display
 
 SCREENS = ("home", "conversation", "photo", "compose", "media", "player", "status",
-           "status-locked", "home-locked", "conversation-locked")
+           "status-locked", "home-locked", "conversation-locked", "requests", "request",
+           "conversation-legal", "terms")
 
 
 def test_every_flow_by_touch_and_a_screenshot_of_every_screen(tmp_path: Path) -> None:
