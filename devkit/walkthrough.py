@@ -191,7 +191,8 @@ class Walkthrough:
         @step("buy a song, its price and the prepaid balance shown first", timeout_s=30)
         def _() -> None:
             rows = [w for w in screen().ids.entries.children if hasattr(w, "price")]
-            wait_for(any(r.title == "River Road" for r in rows), "search results")
+            # the search's answer, not the whole catalog shown before it
+            wait_for([r.title for r in rows] == ["River Road"], "search results")
             shot("store")
             tap(next(r for r in rows if r.title == "River Road").ids.act)
 
@@ -253,10 +254,14 @@ class Walkthrough:
             shot("help")
             app.go("home")
 
-        @step("requests: a medical request, with a paper copy", timeout_s=30)
+        @step("requests, from home", timeout_s=30)
         def _() -> None:
             on("home")
             tap(button("Requests"))
+
+        @step("a new request: medical, written on the keyboard, with a paper copy")
+        def _() -> None:
+            on("requests")
             tap(button("New request"))
             tap(button("Medical request"))
             d.type_text(TOOTH)
@@ -351,6 +356,10 @@ class Walkthrough:
         @step("a PREA report while the server is away")
         def _() -> None:
             on("requests")
+            tap(button("My requests"))
+
+        @step("written, with a paper copy asked for")
+        def _() -> None:
             tap(button("New request"))
             tap(button("PREA report"))
             d.type_text(PREA_WORDS)

@@ -121,6 +121,16 @@ class RequestLine:
 
 
 @dataclass(frozen=True)
+class StickWritten:
+    """A released resident's archive, written to the USB stick: the file's
+    name on the stick, its size, and how many files the zip holds."""
+
+    name: str
+    size: int
+    files: int
+
+
+@dataclass(frozen=True)
 class Check:
     """One diagnostic a technician reads first."""
 

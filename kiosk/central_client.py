@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -119,6 +119,12 @@ class BlobSink(Protocol):
         ...
 
     def discard(self) -> None: ...
+
+
+class ByteSink(Protocol):
+    """Where a streamed download goes (a file on a USB stick, say)."""
+
+    def write(self, data: bytes) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -427,13 +433,13 @@ class CentralClient:
             raise CentralRefused(200, "bad_answer", "terms: not a list of acceptances")
         return tuple(str(a["sha256"]) for a in answer)
 
-    def released_archive(self, token: str, resident_agency_id: str, sink: BinaryIO,
+    def released_archive(self, token: str, resident_agency_id: str, sink: ByteSink,
                          limit: int) -> int:
         """A released resident's archive (a zip), streamed into ``sink`` for a
         technician signed in as staff, at most ``limit`` bytes; how many bytes
         came. Raises CentralRefused (an answer over ``limit`` too),
         CentralUnavailable."""
-        path = f"/v1/staff/released/{quote(resident_agency_id, safe='')}/archive"
+        path = f"/v1/kiosk/released/{quote(resident_agency_id, safe='')}/archive"
         try:
             response = self._session.get(self.base_url + path, timeout=self.timeout,
                                          stream=True,

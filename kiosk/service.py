@@ -49,6 +49,7 @@ from kiosk.answers import (
     LetterState,
     LoggedIn,
     RequestLine,
+    StickWritten,
     TabletHere,
     not_logged_in,
 )
@@ -442,4 +443,7 @@ class KioskService:
 
     def test_print(self) -> str:
         return self.maintenance.test_print()
+
+    def archive_to_stick(self, resident_agency_id: str) -> Answer[StickWritten]:
+        return self.maintenance.archive_to_stick(resident_agency_id)
 

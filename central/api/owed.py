@@ -237,6 +237,22 @@ def released_archive(agency_id: AgencyId, me: ContactDep, c: CentralDep) -> Stre
         "Content-Disposition": f'attachment; filename="archive-{agency_id}.zip"'})
 
 
+Technician = Annotated[StaffMember, Depends(staff("technician"))]
+
+
+@kiosk_router.get("/released/{agency_id}/archive",
+                  responses={200: {"content": {"application/zip": {}}}})
+def released_archive_for_usb(agency_id: AgencyId, me: Technician, k: KioskDep,
+                             c: CentralDep) -> StreamingResponse:
+    """A released resident's whole archive as a zip, for the USB stick a
+    technician (or an administrator) signed in at a kiosk of their facility
+    makes at the maintenance menu; audited with the kiosk and the staff member."""
+    chunks = release.archive_for_usb(c, agency_id, scope=me.scope, kiosk_id=k.kiosk_id,
+                                     kiosk_unit=k.unit_id)
+    return StreamingResponse(chunks, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="archive-{agency_id}.zip"'})
+
+
 @family_router.get("/released/{agency_id}/payout", response_model=PayoutsOut)
 def payout_options(agency_id: AgencyId, me: ContactDep, c: CentralDep) -> PayoutsOut:
     """The prepaid balance and every way it can leave, each fee shown."""

@@ -24,7 +24,7 @@ from central import ledger
 from central.database import for_update
 from central.errors import Conflict, Forbidden, NotFound, PolicyRefused
 from central.pricing import PayoutQuote, payout_quotes
-from central.schema import approvals, releases, residents, sessions
+from central.schema import approvals, releases, residents, sessions, units
 from central.services import archive
 from central.services.accounts import policy_of, resident
 from central.services.core import Central, audit
@@ -151,6 +151,36 @@ def archive_stream(c: Central, contact_id: int, agency_id: str) -> Iterator[byte
                                 code="archive_expired")
         audit(conn, c, None, "release.download", f"resident:{resident_id}",
               resident=resident_id, contact=contact_id, who=who)
+    return archive.stream(c, resident_id)
+
+
+def archive_for_usb(c: Central, agency_id: str, *, scope: Scope, kiosk_id: str,
+                    kiosk_unit: str) -> Iterator[bytes]:
+    """The released resident's archive as a streamed zip, for a USB stick
+    made at a kiosk of their facility by staff signed in there (a
+    technician, or an administrator), until the retention period ends.
+    Raises NotFound (no such released resident in reach, or a kiosk of
+    another facility), PolicyRefused (the period is over). Audited, with the
+    kiosk and the staff member."""
+    at = c.clock()
+    with c.db.write() as conn:
+        row = conn.execute(select(releases.c.resident_id, releases.c.retain_until,
+                                  residents.c.facility_id).join(
+            residents, residents.c.id == releases.c.resident_id).where(
+            residents.c.agency_id == agency_id)).first()
+        kiosk_facility = conn.execute(select(units.c.facility_id).where(
+            units.c.id == kiosk_unit)).scalar()
+        if row is None or not scope.covers_facility(row.facility_id) \
+                or kiosk_facility != row.facility_id:
+            raise NotFound(f"no released resident {agency_id} at this kiosk's facility")
+        if at > row.retain_until:
+            raise PolicyRefused("the retention period for this archive has ended",
+                                code="archive_expired")
+        resident_id = int(row.resident_id)
+        audit(conn, c, scope.staff_id, "release.usb", f"resident:{resident_id}",
+              resident=resident_id, kiosk=kiosk_id, facility=row.facility_id)
+    log.info("the archive of released resident %s goes to a USB stick at kiosk %s",
+             agency_id, kiosk_id)
     return archive.stream(c, resident_id)
 
 
