@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import json
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ TECHNICIAN_PIN = "246810"
 REPLY = "thank you mom, see you sunday"
 TOOTH = "my tooth hurts, i cannot eat"
 PREA_WORDS = "someone threatened me last night"
+RELEASED = RESIDENT  # Marcus Webb is released at the end of the walkthrough
+RELEASED_FAMILY = "rosa.webb@example.org"  # his mother, named to have the archive
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -372,7 +376,8 @@ class Walkthrough:
             wait_for(screen().tab == "mine" and "reference is K-" in screen().note,
                      screen().problem or screen().note)
             reference = screen().note.split("reference is ")[1].split(".")[0]
-            self.prea_reference = reference
+            wait_for(any(reference in str(getattr(w, "title", "")) for w in screen().walk()),
+                     "the report kept here, in the list")
             paper = self._printed()
             wait_for(f"Kiosk reference: {reference}" in paper, paper[-400:])
             check(PREA_WORDS not in paper and "threatened" not in paper, "the words printed")
@@ -448,6 +453,26 @@ class Walkthrough:
         def _() -> None:
             wait_for(screen().form_note == "Done.", screen().form_note)
             shot("maintenance-tablets")
+            self._release()  # staff release Marcus, on the staff side
+            tap(screen().ids.resident)
+
+        @step("a released resident's archive, written to the USB stick")
+        def _() -> None:
+            screen().ids.resident.text = ""
+            d.type_text(RELEASED)
+            tap(button("Archive to USB stick"))
+
+        @step("the stick holds the zip of their messages and photos", timeout_s=60)
+        def _() -> None:
+            wait_for(screen().form_note.startswith("Written"), screen().form_note)
+            stick = Path(app.service.config.usb_stick) / f"archive-{RELEASED}.zip"
+            with zipfile.ZipFile(stick) as archive:
+                manifest = json.loads(archive.read("archive.json"))
+                uids = [m["uid"] for m in manifest["messages"]]
+                photos = [n for n in archive.namelist() if n.startswith("blobs/")]
+                check(archive.testzip() is None and "demo-msg-0001" in uids and photos,
+                      f"{uids} {photos}")
+            shot("maintenance-usb")
             tap(button("Configuration"))
 
         @step("the kiosk's configuration, checked and saved for the next start", timeout_s=30)
@@ -469,6 +494,28 @@ class Walkthrough:
             if isinstance(text, str) and text.startswith(label) and hasattr(widget, "detail"):
                 return widget
         raise AssertionError(f"no tile {label!r}")
+
+    def _release(self) -> None:
+        """Staff release Marcus (as the staff side does, over HTTPS)."""
+        import requests
+
+        sync = self.app.service.sync_config
+        http = requests.Session()
+        http.trust_env = False
+        http.verify = sync.ca_certificate
+        url = sync.central_url
+        token = http.post(f"{url}/v1/staff/sessions", timeout=30, json={
+            "username": "demo-administrator", "password": "demo staff password"}).json()["token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        # The resident and his mother, who is to have the archive, by her approval.
+        found = [a for a in http.get(f"{url}/v1/staff/approvals", timeout=30,
+                                     params={"status": "approved"}).json()
+                 if a["contact_email"] == RELEASED_FAMILY]
+        check(len(found) == 1, f"{RELEASED_FAMILY}: {found}")
+        answer = http.post(f"{url}/v1/staff/residents/{found[0]['resident_id']}/release",
+                           json={"designee_contact_id": found[0]["contact_id"]}, timeout=30)
+        check(answer.status_code in (201, 409), answer.text)  # 409: a rerun, released already
+        http.close()
 
     def _printed(self) -> str:
         """What the kiosk's (simulated) printer printed."""

@@ -233,21 +233,26 @@ class ResidentSessions:
         return answer
 
     def requests_list(self) -> Answer[tuple[RequestLine, ...]]:
-        """The resident's essential requests: the server's, newest first, after
-        those still kept here; while the server is away, those kept here only
-        (``online`` False)."""
+        """The resident's essential requests: those still kept here, then the
+        server's, newest first. While the server is away, those kept here
+        and the server's list as last read here, without their words (none
+        are kept at the kiosk): ``online`` False, ``as_of`` when it was read."""
         resident = self.resident
         if resident is None or not resident.ready:
             return not_logged_in()
-        waiting = [RequestLine(f.type, f.reference, f.state, f.written_at, None,
-                               "" if f.type == PREA else f.note)
-                   for f in self.requests.here(resident.resident_id) if f.state != SENT]
-        answer = self.call(lambda r: self.client.requests(r.token))
-        if answer.ok and answer.value is not None:
-            return Answer.of(tuple(waiting) + tuple(_line(r) for r in answer.value))
-        if answer.code == OFFLINE:
-            return Answer.of(tuple(waiting), online=False)
-        return Answer.no(answer.code, answer.message, unsure=answer.unsure)
+        waiting = tuple(RequestLine(f.type, f.reference, f.state, f.written_at, None,
+                                    "" if f.type == PREA else f.note)
+                        for f in self.requests.here(resident.resident_id) if f.state != SENT)
+        kept = self._kept("requests", lambda r: tuple(
+            _line(q) for q in self.client.requests(r.token)),
+            lambda data: parse_list(RequestLine, data),
+            keep=lambda lines: tuple(dataclasses.replace(line, text="", answer="")
+                                     for line in lines))
+        if kept.ok and kept.value is not None:
+            return Answer(True, waiting + kept.value, online=kept.online, as_of=kept.as_of)
+        if kept.code == OFFLINE:
+            return Answer.of(waiting, online=False)
+        return kept
 
     # -- what moves money or files something: under an attempt's key ---------------------
 
@@ -302,10 +307,11 @@ class ResidentSessions:
                     del self._attempts[(who, attempt.action, attempt.subject)]
         return answer
 
-    def _kept(self, name: str, work: Callable[[Resident], T],
-              read: Callable[[Any], T]) -> Answer[T]:
-        """A call whose answer is kept in the cache, and given (``online``
-        False, with ``as_of``) while the server cannot be reached."""
+    def _kept(self, name: str, work: Callable[[Resident], T], read: Callable[[Any], T],
+              keep: Callable[[T], T] | None = None) -> Answer[T]:
+        """A call whose answer is kept in the cache (``keep``: only what it
+        returns of it), and given (``online`` False, with ``as_of``) while the
+        server cannot be reached."""
         resident = self.resident
         answer = self.call(work)
         if resident is None or not resident.ready:
@@ -313,7 +319,9 @@ class ResidentSessions:
         key = f"{name}:{resident.resident_id}"
         if answer.ok:
             now = int(self._clock())
-            self.cache.keep(key, json.dumps({"value": _plain(answer.value), "as_of": now}))
+            value = answer.get()
+            self.cache.keep(key, json.dumps({"value": _plain(keep(value) if keep else value),
+                                             "as_of": now}))
             return Answer.of(answer.get(), as_of=now)
         if answer.code != OFFLINE:
             return answer

@@ -102,8 +102,8 @@ class MaintenanceScreen(Screen):
     def _archived(self, answer: Answer[StickWritten]) -> None:
         app = App.get_running_app()
         written = answer.value
-        self.form_note = app.t("Written: {name}, {files} files. Take the stick out.",
-                               name=written.name, files=written.files) \
+        self.form_note = app.t("Written: {name} ({size}). Take the stick out.",
+                               name=written.name, size=f"{written.size / 1e6:.1f} MB") \
             if answer.ok and written is not None else \
             app.t("Not written: {why}", why=answer.message)
 

@@ -105,6 +105,8 @@ class RequestsScreen(Screen):
             return
         if not answer.online:
             box.add_widget(make("Caption", text=app.t(
+                "The central server is away: your requests as of {time}, without their "
+                "words.", time=when(answer.as_of)) if answer.as_of else app.t(
                 "The central server is away: only requests kept at this kiosk are shown.")))
         if not answer.value:
             box.add_widget(make("Body", text=app.t("You have no requests.")))

@@ -147,6 +147,17 @@ def test_a_prea_report_is_listed_without_its_words(api: ApiServer,  # noqa: F811
         assert lines["prea"].text == "" and lines["prea"].number.startswith("R-")
         assert lines["medical"].text == ACHE
         assert all(PREA_WORDS not in str(line) for line in lines.values())
+        # The server goes away: the list as last read here, without any words.
+        with _client(api, _away()) as away:
+            sessions.client = sessions.requests.client = away
+            kept = sessions.requests_list()
+            assert kept.ok and not kept.online and kept.as_of
+            assert {(line.type, line.number, line.text) for line in kept.get()} \
+                == {(t, lines[t].number, "") for t in ("prea", "medical")}
+        resident = sessions.resident
+        assert resident is not None
+        kept_text = cache.kept(f"requests:{resident.resident_id}") or ""
+        assert lines["medical"].number in kept_text and ACHE not in kept_text  # no words
         cache.close()
 
 
