@@ -470,7 +470,7 @@ class Walkthrough:
                 manifest = json.loads(archive.read("archive.json"))
                 uids = [m["uid"] for m in manifest["messages"]]
                 photos = [n for n in archive.namelist() if n.startswith("blobs/")]
-                check(archive.testzip() is None and "demo-msg-0001" in uids and photos,
+                check(archive.testzip() is None and "demo-msg-0001" in uids and bool(photos),
                       f"{uids} {photos}")
             shot("maintenance-usb")
             tap(button("Configuration"))
