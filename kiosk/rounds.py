@@ -90,9 +90,17 @@ class CentralSync:
         self.registry = registry
         self.alerts = alerts
         self.max_blobs = max_blobs_per_round
+        # One round at a time: a round asked for now (``Rounds.run_now``) waits
+        # for the rounds thread's, so two never download one file into the
+        # same partial file.
+        self._one_round = threading.Lock()
 
     def run_once(self) -> Round:
         """One round; never raises for the server being away (see Round.error)."""
+        with self._one_round:
+            return self._run_once()
+
+    def _run_once(self) -> Round:
         done = Round()
         steps: list[tuple[str, Callable[[Round], None]]] = [
             ("alerts", self._push_alerts), ("counters", self._push_counters),

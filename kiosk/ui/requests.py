@@ -83,12 +83,12 @@ class RequestsScreen(Screen):
         self.ids.text.text = ""  # nothing of what was written stays on the screen
         name = app.t(REQUEST_TYPES.get(filed.type, filed.type))
         if filed.receipt:
-            words = app.t("Your {kind} was received. Receipt number {number}; staff must "
-                          "answer by {due}.", kind=name, number=filed.receipt,
+            words = app.t("Received: {kind}. Receipt number {number}; staff must answer "
+                          "by {due}.", kind=name, number=filed.receipt,
                           due=when(filed.due_at))
         else:
-            words = app.t("The central server is away: this kiosk keeps your {kind} and "
-                          "sends it when it is back. Your reference is {number}.", kind=name,
+            words = app.t("The central server is away. {kind}: kept at this kiosk, sent "
+                          "when the server is back. Your reference is {number}.", kind=name,
                           number=filed.reference)
         if filed.printed:
             words += " " + app.t("Take your paper copy from the printer.")
