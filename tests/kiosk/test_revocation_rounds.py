@@ -58,7 +58,7 @@ def test_an_older_list_from_the_server_is_not_taken(api: ApiServer,  # noqa: F81
     done = pump.run_once()
     assert done.reached_central and "older" in done.crl_problem
     assert done.crl_number == kept.number() == 2
-    assert done.steps[-4:] == ["policy", "tablets", "feeds", "blobs"]  # the round went on
+    assert done.steps[-5:] == ["policy", "tablets", "feeds", "blobs", "firmware"]  # went on
 
 
 def test_a_server_that_publishes_no_list_does_not_stop_the_round(
