@@ -40,7 +40,7 @@ _SOURCES = ("trust-clearing", "card-clearing", "stamp-issue")
 _AGENCY_ACCOUNTS = {
     "trust-clearing": CENTS, "card-clearing": CENTS, "stamp-sales": CENTS,
     "media-sales": CENTS, "tablet-sales": CENTS, "stamp-issue": STAMPS, "stamps-used": STAMPS,
-    "stamps-expired": STAMPS,
+    "stamps-expired": STAMPS, "payouts": CENTS, "payout-fees": CENTS,
 }
 
 
@@ -245,6 +245,19 @@ def media_refund(*, key: str, agency: str, resident_id: int, cents: int, memo: s
         Entry(agency_account(agency, "media-sales").id, -cents),
         Entry(prepaid_account(resident_id).id, cents),
     ))
+
+
+def release_payout(*, key: str, agency: str, resident_id: int, net_cents: int,
+                   fee_cents: int, option: str) -> Posting:
+    """A released resident's prepaid balance leaves by the option they chose:
+    what they receive to the agency's payouts account (paid out from there by
+    the agency), the option's fee to its fees account."""
+    entries = [Entry(prepaid_account(resident_id).id, -(net_cents + fee_cents))]
+    if net_cents:
+        entries.append(Entry(agency_account(agency, "payouts").id, net_cents))
+    if fee_cents:
+        entries.append(Entry(agency_account(agency, "payout-fees").id, fee_cents))
+    return Posting(key, "release_payout", f"released: {option}"[:200], tuple(entries))
 
 
 def reversal(original: Posting, *, key: str, kind: str, memo: str) -> Posting:

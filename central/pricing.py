@@ -48,6 +48,34 @@ class StampOffer:
             raise ValueError(f"offer {self.id}: valid_days must be positive")
 
 
+REQUEST_TYPES = ("medical", "grievance", "prea", "legal", "records")
+# Staff who may read PREA reports, when the agency names them: an agency-level
+# "prea" role, and administrators of the whole agency. Never a facility's staff.
+PREA_READERS = ("prea", "agency_administrator")
+
+
+@dataclass(frozen=True)
+class PayoutOption:
+    """One way a released resident's prepaid balance leaves: refunded to the
+    trust account, or paid out (a check, a release card), with its fee."""
+
+    id: str
+    label: str
+    fee_cents: int = 0
+
+    def __post_init__(self) -> None:
+        if not (0 < len(self.id) <= 32 and self.id.replace("-", "").replace("_", "").isalnum()):
+            raise ValueError(f"payout option id {self.id!r} must be 1-32 letters or digits")
+        if not (0 < len(self.label) <= 200):
+            raise ValueError(f"payout option {self.id}: a label of 1-200 characters")
+        if not (0 <= self.fee_cents <= 100_000):
+            raise ValueError(f"payout option {self.id}: the fee is 0 to 100000 cents")
+
+
+def _deadlines() -> dict[str, int]:
+    return {"medical": 2, "grievance": 15, "prea": 1, "legal": 5, "records": 10}
+
+
 @dataclass(frozen=True)
 class PricingPolicy:
     """What things cost at one agency, and the limits it sets."""
@@ -80,6 +108,17 @@ class PricingPolicy:
     tablet_lock_days: int = 14  # a tablet not docked this long locks for writing
     # what a family member must tell about themselves (names from IDENTITY_FIELDS)
     family_identity_fields: tuple[str, ...] = ()
+    # essential requests: days staff have to answer each type before it escalates
+    request_deadline_days: dict[str, int] = dataclasses.field(default_factory=_deadlines)
+    prea_readers: tuple[str, ...] = PREA_READERS
+    # after release, the resident's messages, photos and purchases stay this long
+    release_retention_days: int = 365
+    payout_options: tuple[PayoutOption, ...] = (
+        PayoutOption("trust", "Back to your trust account", 0),
+        PayoutOption("check", "A check mailed to your address", 0),
+        PayoutOption("release-card", "A prepaid release card", 295),
+    )
+    price_notice_days: int = 7  # a price change is announced at least this long before
     tablet_price_cents: int = 0  # charged to a resident's prepaid account when given a tablet
     # The agency's commission on each kind of revenue, in basis points (1500 = 15%),
     # as its contract sets them: the monthly report computes them.
@@ -107,6 +146,19 @@ class PricingPolicy:
         if unknown:
             raise ValueError(f"family_identity_fields: unknown {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(IDENTITY_FIELDS)}")
+        if set(self.request_deadline_days) != set(REQUEST_TYPES) or not all(
+                isinstance(d, int) and 1 <= d <= 365 for d in self.request_deadline_days.values()):
+            raise ValueError(f"request_deadline_days gives 1..365 days for each of "
+                             f"{', '.join(REQUEST_TYPES)}")
+        if not set(self.prea_readers) <= set(PREA_READERS):
+            raise ValueError(f"prea_readers are some of {', '.join(PREA_READERS)}")
+        if not (1 <= self.release_retention_days <= 36500):
+            raise ValueError("release_retention_days must be in 1..36500")
+        if not self.payout_options or len({o.id for o in self.payout_options}) != len(
+                self.payout_options):
+            raise ValueError("payout options: at least one, ids unique")
+        if not (0 <= self.price_notice_days <= 365):
+            raise ValueError("price_notice_days must be in 0..365")
         if not (0 <= self.tablet_price_cents <= 100_000):
             raise ValueError("tablet_price_cents must be in 0..100000")
         for name in ("commission_tablets_bps", "commission_media_bps", "commission_stamps_bps"):
@@ -138,7 +190,78 @@ class PricingPolicy:
         data: dict[str, Any] = json.loads(text)
         data["offers"] = tuple(StampOffer(**o) for o in data.get("offers", ()))
         data["family_identity_fields"] = tuple(data.get("family_identity_fields", ()))
+        if "payout_options" in data:
+            data["payout_options"] = tuple(PayoutOption(**o) for o in data["payout_options"])
+        if "prea_readers" in data:
+            data["prea_readers"] = tuple(data["prea_readers"])
         return cls(**data)
+
+    def payout(self, option_id: str) -> PayoutOption:
+        """Raises InvalidInput when the agency offers no such payout."""
+        for option in self.payout_options:
+            if option.id == option_id:
+                return option
+        known = ", ".join(o.id for o in self.payout_options)
+        raise InvalidInput(f"no payout option {option_id!r}; options: {known}",
+                           code="unknown_payout")
+
+
+PUBLIC_DOMAIN = "public_domain"
+LICENSES = ("commercial", PUBLIC_DOMAIN)
+
+
+def check_license_price(license_: str, price_cents: int) -> None:
+    """Raises PolicyRefused for a public-domain item priced above zero, and
+    InvalidInput for an unknown license."""
+    if license_ not in LICENSES:
+        raise InvalidInput(f"license is one of {', '.join(LICENSES)}", code="bad_license")
+    if license_ == PUBLIC_DOMAIN and price_cents != 0:
+        raise PolicyRefused("a public-domain item is free: its price is 0",
+                            code="public_domain_is_free")
+
+
+STAMP_RATES = ("stamps_per_message", "stamps_per_photo", "stamps_per_videogram",
+               "stamps_per_attachment")
+
+
+def stamp_prices(policy: PricingPolicy) -> dict[str, int]:
+    """The prices a change needs a second approval for, by target."""
+    out = {f"stamps:{name}": int(getattr(policy, name)) for name in STAMP_RATES}
+    out.update({f"offer:{o.id}": o.price_cents for o in policy.offers})
+    return out
+
+
+def check_unchanged_prices(old: PricingPolicy, new: PricingPolicy) -> None:
+    """A policy saved directly may add or drop offers and change limits, but
+    not change a price that exists in both: that is a proposal's work.
+    Raises PolicyRefused naming the first such price."""
+    before, after = stamp_prices(old), stamp_prices(new)
+    for target in sorted(before.keys() & after.keys()):
+        if before[target] != after[target]:
+            raise PolicyRefused(f"{target} changes from {before[target]} to {after[target]} "
+                                "only by a proposal another agency administrator approves "
+                                "(/v1/staff/price-changes)", code="price_change_needs_approval")
+
+
+@dataclass(frozen=True)
+class PayoutQuote:
+    """What one payout option leaves a released resident with: shown before
+    they choose."""
+
+    option: str
+    label: str
+    fee_cents: int
+    net_cents: int
+
+
+def payout_quotes(policy: PricingPolicy, balance_cents: int) -> list[PayoutQuote]:
+    """Every option the agency offers for this balance, with its fee (never
+    more than the balance) and what is left."""
+    if balance_cents < 0:
+        raise InvalidInput("a balance is not negative")
+    return [PayoutQuote(o.id, o.label, min(o.fee_cents, balance_cents),
+                        balance_cents - min(o.fee_cents, balance_cents))
+            for o in policy.payout_options]
 
 
 def check_identity(required: Collection[str], values: dict[str, str], *,

@@ -221,6 +221,8 @@ messages = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("decided_at", BigInteger, nullable=True),
     Column("reason_code", String(32), nullable=True),
+    # privileged mail with a registered attorney: body sealed, never screened
+    Column("legal", Boolean, nullable=False, default=False, server_default="0"),
     Index(None, "resident_id", "created_at"),
     Index(None, "status"),
     # a month's messages per resident, read from the index alone (the monthly report)
@@ -320,6 +322,9 @@ catalog = Table(
     Column("duration_s", Integer, nullable=False),
     Column("explicit", Boolean, nullable=False),
     Column("active", Boolean, nullable=False),
+    # commercial, or public_domain (which is never priced above zero)
+    Column("license", String(32), nullable=False, default="commercial",
+           server_default="commercial"),
     Index(None, "album_id"),
 )
 
@@ -555,4 +560,109 @@ feature_switches = Table(
     Column("enabled", Boolean, nullable=False),
     Column("updated_by", ForeignKey("staff.id"), nullable=True),
     Column("updated_at", BigInteger, nullable=False),
+)
+
+# -- what residents and families are owed ------------------------------------------
+
+# Essential requests (medical, grievance, PREA, legal, records): filed at a
+# kiosk or drafted on a tablet under a uid made there; the receipt number is
+# what the resident quotes. A kiosk that could not reach the server printed
+# its own reference, kept here too.
+essential_requests = Table(
+    "essential_requests", metadata,
+    _id(),
+    Column("uid", String(64), nullable=False, unique=True),
+    Column("receipt", String(24), nullable=False, unique=True),
+    Column("resident_id", ForeignKey("residents.id"), nullable=False),
+    Column("facility_id", String(32), nullable=False),  # the resident's when filed
+    Column("type", String(16), nullable=False),  # medical, grievance, prea, legal, records
+    Column("body", Text, nullable=False),
+    Column("request_digest", String(64), nullable=False),
+    Column("source", String(16), nullable=False),  # kiosk, tablet
+    Column("kiosk_id", String(32), nullable=True),
+    Column("tablet_serial", String(64), nullable=True),
+    Column("kiosk_reference", String(48), nullable=True),
+    Column("status", String(16), nullable=False),  # filed, answered, escalated, resolved
+    Column("written_at", BigInteger, nullable=True),  # when the resident wrote it
+    Column("created_at", BigInteger, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("escalated_at", BigInteger, nullable=True),
+    Column("resolved_at", BigInteger, nullable=True),
+    Index(None, "resident_id"),
+    Index(None, "status", "due_at"),
+)
+
+essential_request_events = Table(
+    "essential_request_events", metadata,
+    _id(),
+    Column("request_id", ForeignKey("essential_requests.id"), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(48), nullable=False),  # resident:<id>, staff:<id>, system
+    Column("kind", String(16), nullable=False),  # filed, reply, escalated, resolved
+    Column("text", String(4000), nullable=False),
+    Column("status", String(16), nullable=True),
+    Index(None, "request_id"),
+)
+
+# Attorneys: family-side accounts that staff verified as attorneys. Mail
+# between a resident and a verified attorney is privileged.
+attorneys = Table(
+    "attorneys", metadata,
+    Column("contact_id", ForeignKey("contacts.id"), primary_key=True),
+    Column("agency_id", ForeignKey("agencies.id"), nullable=False),
+    Column("bar_number", String(32), nullable=False),
+    Column("jurisdiction", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, verified, revoked
+    Column("requested_at", BigInteger, nullable=False),
+    Column("decided_by", ForeignKey("staff.id"), nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
+    UniqueConstraint("jurisdiction", "bar_number"),
+)
+
+# A resident's release: when, who may download the archive and until when,
+# and how the prepaid balance left (the fee shown before the choice).
+releases = Table(
+    "releases", metadata,
+    Column("resident_id", ForeignKey("residents.id"), primary_key=True),
+    Column("released_at", BigInteger, nullable=False),
+    Column("released_by", ForeignKey("staff.id"), nullable=True),
+    Column("retain_until", BigInteger, nullable=False),
+    Column("claim_hash", String(64), nullable=True),  # SHA-256 of the one-time claim code
+    Column("resident_contact_id", ForeignKey("contacts.id"), nullable=True),
+    Column("designee_contact_id", ForeignKey("contacts.id"), nullable=True),
+    Column("payout_option", String(32), nullable=True),
+    Column("payout_cents", BigInteger, nullable=True),
+    Column("payout_fee_cents", BigInteger, nullable=True),
+    Column("payout_at", BigInteger, nullable=True),
+)
+
+# Price changes: proposed by one agency administrator, approved by another,
+# applied at the time announced; the history stays.
+price_changes = Table(
+    "price_changes", metadata,
+    _id(),
+    Column("agency_id", ForeignKey("agencies.id"), nullable=True),  # stamps: the agency's
+    Column("target", String(48), nullable=False),  # catalog:<item>, stamps:<field or offer>
+    # cents for a price; stamps for a stamps_per_* rate
+    Column("old_value", BigInteger, nullable=False),
+    Column("new_value", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # proposed, approved, applied, withdrawn
+    Column("proposed_by", ForeignKey("staff.id"), nullable=True),
+    Column("proposed_at", BigInteger, nullable=False),
+    Column("approved_by", ForeignKey("staff.id"), nullable=True),
+    Column("approved_at", BigInteger, nullable=True),
+    Column("effective_at", BigInteger, nullable=False),
+    Column("applied_at", BigInteger, nullable=True),
+    Index(None, "status", "effective_at"),
+)
+
+# Terms a resident accepted: the SHA-256 of the exact text shown.
+terms_acceptances = Table(
+    "terms_acceptances", metadata,
+    _id(),
+    Column("resident_id", ForeignKey("residents.id"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("kiosk_id", String(32), nullable=True),
+    Column("accepted_at", BigInteger, nullable=False),
+    UniqueConstraint("resident_id", "sha256"),
 )

@@ -1,6 +1,7 @@
 """Demo data: an agency with the Washington contract's prices, a facility with
 two units and kiosks, staff of every role, residents, families, messages, a
-keyword list and a small media catalog with real (generated) audio files.
+keyword list and a small media catalog with real (generated) audio files,
+three of them public-domain works, free.
 
 Every secret here is a DEMO value, printed by ``sallyport central seed --demo``
 and meant only for the simulator.
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from central.errors import NotFound
+from central.pricing import PUBLIC_DOMAIN as PUBLIC_DOMAIN_LICENSE
 from central.pricing import PricingPolicy, StampOffer
 from central.schema import agencies
 from central.services import accounts, media, messaging, money, screening_lists
@@ -50,6 +52,18 @@ TRACKS = (  # id, title, artist, seconds, price, album
     ("album-north", "North Windows", "Harbor Street", 0, 799, None),
     ("track-north-1", "First Snow", "Harbor Street", 4, 129, "album-north"),
     ("track-north-2", "Paper Boats", "Harbor Street", 4, 129, "album-north"),
+)
+
+# Public-domain works (license metadata: the license, and the label says why):
+# free to every resident, as the pricing rule holds them. The recordings are
+# generated here, so they are the project's own, given to the public domain.
+PUBLIC_DOMAIN = (  # id, title, artist, seconds, label
+    ("pd-maple-leaf", "Maple Leaf Rag", "Scott Joplin", 5,
+     "Public domain: composed 1899; this recording CC0"),
+    ("pd-amazing-grace", "Amazing Grace", "Traditional (John Newton, 1779)", 4,
+     "Public domain: words 1779; this recording CC0"),
+    ("pd-ode-to-joy", "Ode to Joy", "Ludwig van Beethoven", 5,
+     "Public domain: composed 1824; this recording CC0"),
 )
 
 SYSTEM = Scope.system()  # seeding is the system's work, not a staff member's
@@ -99,8 +113,9 @@ def seed_demo(c: Central, *, kiosk_fingerprints: dict[str, str] | None = None,
     accounts.create_unit(c, "CC-B", "CC", "B unit")
     for role in accounts.STAFF_ROLES:
         seeded.staff[role] = accounts.create_staff(c, f"demo-{role}", f"Demo {role.title()}",
-                                                   role, DEMO_STAFF_PASSWORD, facility_id="CC",
-                                                   scope=SYSTEM)
+                                                   role, DEMO_STAFF_PASSWORD,
+                                                   facility_id=None if role == "prea" else "CC",
+                                                   agency_id="WA", scope=SYSTEM)
     # The agency's own administrator: its prices, its keyword lists, every facility.
     seeded.staff["agency-administrator"] = accounts.create_staff(
         c, "demo-agency", "Demo Agency Administrator", "administrator", DEMO_STAFF_PASSWORD,
@@ -178,3 +193,11 @@ def _catalog(c: Central, admin: int) -> None:
         kind = "album" if not seconds else "song"
         media.add_item(c, media.Item(item_id, kind, title, artist, album, "Demo Records",
                                      price, sha, seconds, False), scope=SYSTEM)
+    for n, (item_id, title, artist, seconds, label) in enumerate(PUBLIC_DOMAIN):
+        data = tone_wav(seconds, 330.0 * (1 + n / 3))
+        stored = c.blobs.put([data], max_size=len(data))
+        messaging.record_upload(c, stored.sha256, stored.size, "audio/wav",
+                                uploader=f"staff:{admin}", purpose="media")
+        media.add_item(c, media.Item(item_id, "song", title, artist, None, label, 0,
+                                     stored.sha256, seconds, False,
+                                     license=PUBLIC_DOMAIN_LICENSE), scope=SYSTEM)

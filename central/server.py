@@ -30,7 +30,15 @@ from central.database import Database
 from central.passwords import Passwords
 from central.payments import NoCardPayments, SandboxCardPayments
 from central.revocation import PublishedRevocationList
-from central.services import media, money, tickets, uploads
+from central.services import (
+    essential_requests,
+    legal_mail,
+    media,
+    money,
+    prices,
+    tickets,
+    uploads,
+)
 from central.services.core import Central, Settings
 from central.trust_account import HttpTrustAccounts, InMemoryTrustAccounts, TrustAccounts
 from device_security.pki import TrustAnchors
@@ -54,6 +62,7 @@ def build_central(config: CentralConfig, *, translator: Any = None) -> Central:
         else NoCardPayments(),
         passwords=Passwords(config.password_cost),
         translator=translator,
+        legal_seal=legal_mail.load_key(config.state_path),
         settings=Settings(retention_days=config.retention_days,
                           ticket_resolution_days=config.ticket_resolution_days,
                           ticket_escalate_days_before=config.ticket_escalate_days_before),
@@ -178,6 +187,11 @@ class CentralServer:
         expired = money.expire_stamps(self.central)
         finished = money.finish_stalled_transfers(self.central)
         forgotten = uploads.forget_unsent(self.central)
+        late = essential_requests.escalate_due(self.central)
+        applied = prices.apply_due(self.central)
+        if late or applied:
+            log.info("sweep: %d essential requests escalated past their deadline, %d price "
+                     "changes took effect", len(late), len(applied))
         if escalated or refunded or expired or finished or forgotten:
             log.info("sweep: %d tickets escalated, %d entitlements refunded, %d stamp lots "
                      "expired, %d stalled transfers finished, %d unsent uploads forgotten",

@@ -178,7 +178,8 @@ class Run:
             kiosk={"technician_pin_hash": PasswordHasher().hash(TECHNICIAN_PIN),
                    "technician_badges": [TECHNICIAN_BADGE],
                    "badge_reader": f"serial://{self.status['badge_reader']}",
-                   "printer": f"serial://{self.status['printer']}"},
+                   "printer": f"serial://{self.status['printer']}",
+                   "usb_stick": self.status["usb_stick"]},
             kiosk_central_url=f"https://127.0.0.1:{network['port']}",
             trust_account_url=trust.url)
         return (f"kiosk configuration {self.stage.kiosk_config}\n"

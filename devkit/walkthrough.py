@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import json
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,10 @@ RESIDENT, FIRST_PIN, PIN = "874512", "482916", "135790"  # Marcus Webb (central/
 OWN_TABLET, WRONG_TABLET = "T1", "T2"  # JP5S-000001 is his; JP5S-000002 is Lucia's
 TECHNICIAN_PIN = "246810"
 REPLY = "thank you mom, see you sunday"
+TOOTH = "my tooth hurts, i cannot eat"
+PREA_WORDS = "someone threatened me last night"
+RELEASED = RESIDENT  # Marcus Webb is released at the end of the walkthrough
+RELEASED_FAMILY = "rosa.webb@example.org"  # his mother, named to have the archive
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     service, app = make_app(args.config, silent=True)
     harness = ControlClient.for_world(args.world)
     try:
-        return Walkthrough(app, harness, args.out, args.mailbox).run()
+        return Walkthrough(app, harness, args.out, args.mailbox, args.world).run()
     finally:
         service.stop()
 
@@ -54,10 +60,12 @@ class Walkthrough:
     in the normal and the high-contrast theme (devkit/accessibility.py); the
     measures are written to ``accessibility.json`` beside the screenshots."""
 
-    def __init__(self, app: Any, harness: Any, out: Path, mailbox: Path) -> None:
+    def __init__(self, app: Any, harness: Any, out: Path, mailbox: Path,
+                 world: Path | None = None) -> None:
         from devkit.accessibility import KIOSK, Audit
 
         self.app, self.harness, self.mailbox, self.out = app, harness, mailbox, out
+        self.printer_spool = world / "printer.spool" if world is not None else None
         self.audit = Audit.of(KIOSK, app)
         self.driver = Driver(app, out, between_s=0.4, first_s=2.0, audit=self.audit)
         self._steps()
@@ -219,7 +227,8 @@ class Walkthrough:
         @step("buy a song, its price and the prepaid balance shown first", timeout_s=30)
         def _() -> None:
             rows = [w for w in screen().ids.entries.children if hasattr(w, "price")]
-            wait_for(any(r.title == "River Road" for r in rows), "search results")
+            # the search's answer, not the whole catalog shown before it
+            wait_for([r.title for r in rows] == ["River Road"], "search results")
             shot("store")
             tap(next(r for r in rows if r.title == "River Road").ids.act)
 
@@ -279,6 +288,39 @@ class Walkthrough:
         def _() -> None:
             wait_for(screen().tab == "mine" and "filed" in screen().note, screen().problem)
             shot("help")
+            app.go("home")
+
+        @step("requests, from home", timeout_s=30)
+        def _() -> None:
+            on("home")
+            tap(button("Requests"))
+
+        @step("a new request: medical, written on the keyboard, with a paper copy")
+        def _() -> None:
+            on("requests")
+            tap(button("New request"))
+            tap(button("Medical request"))
+            d.type_text(TOOTH)
+            tap(button("Paper copy: no"))
+
+        @step("sent: its receipt number and deadline shown")
+        def _() -> None:
+            check(screen().paper and screen().kind == "medical", "a paper copy asked for")
+            shot("requests-new")
+            tap(button("Send"))
+
+        @step("listed with its status; the paper copy printed with its receipt number",
+              timeout_s=30)
+        def _() -> None:
+            wait_for(screen().tab == "mine" and "Receipt number R-" in screen().note,
+                     screen().problem or screen().note)
+            check("paper copy" in screen().note, screen().note)
+            receipt = screen().note.split("Receipt number ")[1].split(";")[0]
+            paper = self._printed()
+            wait_for(f"Receipt number: {receipt}" in paper and TOOTH in paper, paper[-400:])
+            wait_for(any(receipt in getattr(w, "title", "") for w in screen().walk()),
+                     "the request in the list")
+            shot("requests")
             app.go("dock")
 
         @step("dock: the plug-in prompt")
@@ -345,11 +387,52 @@ class Walkthrough:
             check(any(getattr(w, "name", "") == "Rosa Webb" for w in screen().walk()),
                   "Rosa's conversation")
             shot("inbox-offline")
+            app.go("requests")
+
+        @step("a PREA report while the server is away")
+        def _() -> None:
+            on("requests")
+            tap(button("My requests"))
+
+        @step("written, with a paper copy asked for")
+        def _() -> None:
+            tap(button("New request"))
+            tap(button("PREA report"))
+            d.type_text(PREA_WORDS)
+            tap(button("Paper copy: no"))
+            tap(button("Send"))
+
+        @step("kept at the kiosk with its reference, printed without its words",
+              timeout_s=60)
+        def _() -> None:
+            wait_for(screen().tab == "mine" and "reference is K-" in screen().note,
+                     screen().problem or screen().note)
+            reference = screen().note.split("reference is ")[1].split(".")[0]
+            wait_for(any(reference in str(getattr(w, "title", "")) for w in screen().walk()),
+                     "the report kept here, in the list")
+            paper = self._printed()
+            wait_for(f"Kiosk reference: {reference}" in paper, paper[-400:])
+            check(PREA_WORDS not in paper and "threatened" not in paper, "the words printed")
+            shown = " ".join(str(getattr(w, "text", "")) for w in screen().walk())
+            check("threatened" not in shown, "the words on the screen")
+            shot("requests-offline")
             self.harness.call("network", state="up")
 
-        @step("the server is back", timeout_s=60)
+        @step("the server is back: a round sends the report up", timeout_s=90)
         def _() -> None:
             wait_for(app.online, "the next round to succeed")
+            resident = app.resident
+            kept = app.service.residents.requests.here(resident.resident_id)
+            wait_for(any(f.type == "prea" and f.state == "sent" for f in kept),
+                     str([(f.type, f.state) for f in kept]))
+            app.go("requests")
+
+        @step("its receipt number shows, and nothing of its words", timeout_s=30)
+        def _() -> None:
+            titles = [str(getattr(w, "title", "")) for w in screen().walk()]
+            wait_for(any(t.startswith("PREA report · R-") for t in titles), str(titles))
+            shown = " ".join(str(getattr(w, "text", "")) for w in screen().walk())
+            check("threatened" not in shown, "the words on the screen")
             app.go("home")
 
         @step("log out")
@@ -402,6 +485,26 @@ class Walkthrough:
         def _() -> None:
             wait_for(screen().form_note == "Done.", screen().form_note)
             shot("maintenance-tablets")
+            self._release()  # staff release Marcus, on the staff side
+            tap(screen().ids.resident)
+
+        @step("a released resident's archive, written to the USB stick")
+        def _() -> None:
+            screen().ids.resident.text = ""
+            d.type_text(RELEASED)
+            tap(button("Archive to USB stick"))
+
+        @step("the stick holds the zip of their messages and photos", timeout_s=60)
+        def _() -> None:
+            wait_for(screen().form_note.startswith("Written"), screen().form_note)
+            stick = Path(app.service.config.usb_stick) / f"archive-{RELEASED}.zip"
+            with zipfile.ZipFile(stick) as archive:
+                manifest = json.loads(archive.read("archive.json"))
+                uids = [m["uid"] for m in manifest["messages"]]
+                photos = [n for n in archive.namelist() if n.startswith("blobs/")]
+                check(archive.testzip() is None and "demo-msg-0001" in uids and bool(photos),
+                      f"{uids} {photos}")
+            shot("maintenance-usb")
             tap(button("Configuration"))
 
         @step("the kiosk's configuration, checked and saved for the next start", timeout_s=30)
@@ -449,6 +552,34 @@ class Walkthrough:
         self.driver.settle()
         scroll.scroll_to(widget, animate=False)
         scroll.update_from_scroll()
+
+    def _release(self) -> None:
+        """Staff release Marcus (as the staff side does, over HTTPS)."""
+        import requests
+
+        sync = self.app.service.sync_config
+        http = requests.Session()
+        http.trust_env = False
+        http.verify = sync.ca_certificate
+        url = sync.central_url
+        token = http.post(f"{url}/v1/staff/sessions", timeout=30, json={
+            "username": "demo-administrator", "password": "demo staff password"}).json()["token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        # The resident and his mother, who is to have the archive, by her approval.
+        found = [a for a in http.get(f"{url}/v1/staff/approvals", timeout=30,
+                                     params={"status": "approved"}).json()
+                 if a["contact_email"] == RELEASED_FAMILY]
+        check(len(found) == 1, f"{RELEASED_FAMILY}: {found}")
+        answer = http.post(f"{url}/v1/staff/residents/{found[0]['resident_id']}/release",
+                           json={"designee_contact_id": found[0]["contact_id"]}, timeout=30)
+        check(answer.status_code in (201, 409), answer.text)  # 409: a rerun, released already
+        http.close()
+
+    def _printed(self) -> str:
+        """What the kiosk's (simulated) printer printed."""
+        if self.printer_spool is None or not self.printer_spool.exists():
+            return ""
+        return self.printer_spool.read_bytes().decode("ascii", "replace")
 
     def _plugged(self, tablet: str) -> bool:
         return self.harness.call("status")["tablets"][tablet]["port"] is not None

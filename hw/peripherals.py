@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Callable
 
 from hw.errors import HwError, LinkTimeout
@@ -84,8 +85,16 @@ class BadgeReader:
         self._on_badge(text)
 
 
+def printable_ascii(text: str) -> bytes:
+    """``text`` as a receipt printer takes it: letters without their accents
+    (Spanish reads as Spanish without them), anything else outside ASCII as ?."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", text)
+                    if not unicodedata.combining(ch))
+    return plain.encode("ascii", "replace")
+
+
 def print_text(address: str, text: str) -> None:
-    """Print ``text`` on the receipt printer at ``address`` (ASCII; anything
-    else becomes ?). Raises HwError when the printer cannot be reached."""
+    """Print ``text`` on the receipt printer at ``address`` (ASCII: see
+    :func:`printable_ascii`). Raises HwError when the printer cannot be reached."""
     with open_link(address) as link:
-        link.write(text.encode("ascii", "replace") + b"\n\n\n", PRINT_TIMEOUT_S)
+        link.write(printable_ascii(text) + b"\n\n\n", PRINT_TIMEOUT_S)

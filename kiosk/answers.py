@@ -79,6 +79,58 @@ class LetterState:
 
 
 @dataclass(frozen=True)
+class FiledRequest:
+    """An essential request filed at this kiosk: ``sent`` (``receipt`` is the
+    server's number, ``due_at`` its deadline), ``queued`` (for a round;
+    ``reference`` is what its paper copy says), ``waiting_login`` (its
+    writer's session ended) or ``refused`` (``note`` says why). ``printed``:
+    its paper copy came out of the printer (``print_problem`` says why not)."""
+
+    uid: str
+    type: str
+    state: str
+    reference: str
+    written_at: int
+    receipt: str = ""
+    due_at: int | None = None
+    note: str = ""
+    printed: bool = False
+    print_problem: str = ""
+
+    @property
+    def number(self) -> str:
+        """What the resident quotes: the receipt number, or the kiosk's reference."""
+        return self.receipt or self.reference
+
+
+@dataclass(frozen=True)
+class RequestLine:
+    """One of a resident's essential requests as their list shows it:
+    ``status`` is the server's (filed, answered, escalated, resolved) or the
+    kiosk's (queued, waiting_login, refused) for one not yet up. ``text`` and
+    ``answer`` are empty for a PREA report: nothing of its words is shown
+    at the kiosk once it is sent."""
+
+    type: str
+    number: str
+    status: str
+    filed_at: int
+    due_at: int | None
+    text: str = ""
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class StickWritten:
+    """A released resident's archive, written to the USB stick: the file's
+    name on the stick, its size, and how many files the zip holds."""
+
+    name: str
+    size: int
+    files: int
+
+
+@dataclass(frozen=True)
 class Check:
     """One diagnostic a technician reads first."""
 

@@ -91,6 +91,11 @@ CREATE TABLE IF NOT EXISTS letters (
     uid TEXT PRIMARY KEY, resident_id INTEGER NOT NULL, contact_id INTEGER NOT NULL,
     body TEXT NOT NULL, token TEXT NOT NULL, written_at INTEGER NOT NULL, state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS requests (
+    uid TEXT PRIMARY KEY, resident_id INTEGER NOT NULL, type TEXT NOT NULL,
+    body TEXT NOT NULL, token TEXT NOT NULL, reference TEXT NOT NULL,
+    written_at INTEGER NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS counters (
     uid TEXT PRIMARY KEY, serial TEXT NOT NULL, counter INTEGER NOT NULL,
     received_at INTEGER NOT NULL, state TEXT NOT NULL,
@@ -100,7 +105,8 @@ CREATE TABLE IF NOT EXISTS counters (
 FORMAT = "2"  # sealed; a cache of format 1 (plain, no format) is sealed when opened
 QUEUED, SENT, REFUSED = "queued", "sent", "refused"
 WAITING_LOGIN = "waiting_login"  # a letter whose writer's session ended before it went up
-_QUEUE_KEYS = {"outbox": "uid", "receipts": "key", "counters": "uid", "letters": "uid"}
+_QUEUE_KEYS = {"outbox": "uid", "receipts": "key", "counters": "uid", "letters": "uid",
+               "requests": "uid"}
 MAX_BLOB = frames.MAX_BLOB_SIZE
 _HEX = frozenset("0123456789abcdef")
 
@@ -490,6 +496,59 @@ class KioskCache:
                              [[QUEUED, self._seal_token(u, token), u] for u in uids])
             return len(uids)
 
+    # -- essential requests filed at this kiosk --------------------------------------------
+
+    def queue_request(self, uid: str, *, resident_id: int, type_: str, body: str, token: str,
+                      reference: str) -> None:
+        """Keep an essential request filed here until the central server has it
+        (the same uid again changes nothing): its text and its writer's session
+        sealed, the reference printed on its paper copy while the server is away."""
+        with self._tx() as conn:
+            conn.execute("INSERT OR IGNORE INTO requests (uid, resident_id, type, body, token, "
+                         "reference, written_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         [uid, resident_id, type_, self._seal(body, "request " + uid),
+                          self._seal(token, "request token " + uid) if token else "",
+                          reference, int(time.time()), QUEUED])
+
+    def pending_requests(self, limit: int = 50, uid: str | None = None) -> list[Pending]:
+        """Requests to send (``uid``: that one only, if it is waiting)."""
+        rows = self._rows("SELECT uid, resident_id, type, body, token, reference, written_at, "
+                          "attempts FROM requests WHERE state = ? AND (? IS NULL OR uid = ?) "
+                          "ORDER BY written_at, uid LIMIT ?", [QUEUED, uid, uid, limit])
+        return [Pending(u, "request", "", {
+            "resident_id": r, "type": ty, "body": self._open(b, "request " + u),
+            "token": self._open(tok, "request token " + u) if tok else "",
+            "reference": ref, "written_at": w}, int(n))
+            for u, r, ty, b, tok, ref, w, n in rows]
+
+    def requests_of(self, resident_id: int) -> list[dict[str, Any]]:
+        """A resident's requests filed here, newest first, with their state;
+        the text only while it waits to go up (once sent, the server holds it
+        and nothing of it stays here)."""
+        return [{"uid": u, "type": ty, "body": self._open(b, "request " + u) if b else "",
+                 "reference": ref, "written_at": w, "state": s, "result": res}
+                for u, ty, b, ref, w, s, res in self._rows(
+                    "SELECT uid, type, body, reference, written_at, state, result FROM requests "
+                    "WHERE resident_id = ? ORDER BY written_at DESC, uid", [resident_id])]
+
+    def request_waits_for_login(self, uid: str) -> None:
+        """The writer's session ended before the request went up: it waits for
+        their next login here."""
+        with self._tx() as conn:
+            conn.execute("UPDATE requests SET state = ?, token = '', attempts = attempts + 1 "
+                         "WHERE uid = ? AND state = ?", [WAITING_LOGIN, uid, QUEUED])
+
+    def renew_requests(self, resident_id: int, token: str) -> int:
+        """The resident logged in again: their waiting requests go with this session."""
+        with self._tx() as conn:
+            uids = [u for (u,) in conn.execute(
+                "SELECT uid FROM requests WHERE resident_id = ? AND state IN (?, ?)",
+                [resident_id, WAITING_LOGIN, QUEUED]).fetchall()]
+            conn.executemany("UPDATE requests SET state = ?, token = ? WHERE uid = ?",
+                             [[QUEUED, self._seal(token, "request token " + u), u]
+                              for u in uids])
+            return len(uids)
+
     def settle(self, table: str, key: str, state: str, result: str = "") -> None:
         """An item went up (``sent``), was refused for good (``refused``), or
         failed for now (``queued``, counted as an attempt). Only an item still
@@ -504,6 +563,9 @@ class KioskCache:
             if table == "letters" and state != QUEUED:  # its session is no longer needed
                 conn.execute("UPDATE letters SET token = '' WHERE uid = ? AND state != ?",
                              [key, QUEUED])
+            if table == "requests" and state != QUEUED:  # nor its session, nor its words
+                conn.execute("UPDATE requests SET token = '', body = '' WHERE uid = ? "
+                             "AND state != ?", [key, QUEUED])
 
     # -- for technicians ----------------------------------------------------------------------
 
@@ -536,7 +598,7 @@ class KioskCache:
 
         queues = {}
         for table in _QUEUE_KEYS:
-            states = (QUEUED, SENT, REFUSED, WAITING_LOGIN) if table == "letters" \
+            states = (QUEUED, SENT, REFUSED, WAITING_LOGIN) if table in ("letters", "requests") \
                 else (QUEUED, SENT, REFUSED)
             queues[table] = {state: count(f"SELECT count(*) FROM {table} WHERE state = ?",  # noqa: S608
                                           state) for state in states}

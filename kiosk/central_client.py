@@ -43,6 +43,7 @@ from kiosk.records import (
     CatalogItem,
     Contact,
     Entitlement,
+    EssentialRequest,
     Home,
     Offer,
     Sent,
@@ -119,6 +120,12 @@ class BlobSink(Protocol):
         ...
 
     def discard(self) -> None: ...
+
+
+class ByteSink(Protocol):
+    """Where a streamed download goes (a file on a USB stick, say)."""
+
+    def write(self, data: bytes) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -311,6 +318,12 @@ class CentralClient:
         answer = self._json("POST", "/v1/kiosk/outbox", json=dict(draft))
         return answer if isinstance(answer, dict) else {}
 
+    def send_tablet_request(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Forward an essential request a tablet signed; the answer carries its
+        receipt number (``receipt``)."""
+        answer = self._json("POST", "/v1/kiosk/requests", json=dict(request))
+        return answer if isinstance(answer, dict) else {}
+
     def blob_receipt(self, serial: str, sha256: str, signature_b64: str) -> list[int]:
         answer = self._json("POST", "/v1/kiosk/receipts/blob", json={
             "serial": serial, "sha256": sha256, "signature": signature_b64})
@@ -425,6 +438,75 @@ class CentralClient:
         return self._record(Ticket, "POST", "/v1/resident/tickets", token=token, json={
             "uid": uid, "category": category, "description": description,
             "diagnostics": dict(diagnostics)})
+
+    def file_request(self, token: str, *, uid: str, type_: str, body: str,
+                     kiosk_reference: str | None = None,
+                     written_at: int | None = None) -> EssentialRequest:
+        """An essential request; ``uid`` makes a retry harmless. A request the
+        kiosk kept while the server was away carries the reference it printed
+        (``kiosk_reference``) and when it was written."""
+        data: dict[str, Any] = {"uid": uid, "type": type_, "body": body}
+        if kiosk_reference is not None:
+            data["kiosk_reference"] = kiosk_reference
+        if written_at is not None:
+            data["written_at"] = written_at
+        return self._record(EssentialRequest, "POST", "/v1/resident/requests", token=token,
+                            json=data)
+
+    def requests(self, token: str) -> tuple[EssentialRequest, ...]:
+        """The resident's essential requests, newest first."""
+        return self._records(EssentialRequest, "GET", "/v1/resident/requests", token=token)
+
+    def accept_terms(self, token: str, *, text: str, language: str) -> str:
+        """Record on the server that the resident accepted ``text`` (the exact
+        words shown); the answer is its SHA-256, as the server computed it."""
+        answer = self._json("POST", "/v1/resident/terms", token=token,
+                            json={"text": text, "language": language})
+        sha = answer.get("sha256") if isinstance(answer, dict) else None
+        if not isinstance(sha, str):
+            raise CentralRefused(200, "bad_answer", "terms: no sha256")
+        return sha
+
+    def accepted_terms(self, token: str) -> tuple[str, ...]:
+        """The SHA-256 of every terms text the resident has accepted."""
+        answer = self._json("GET", "/v1/resident/terms", token=token)
+        if not (isinstance(answer, list) and all(isinstance(a, dict) and isinstance(
+                a.get("sha256"), str) for a in answer)):
+            raise CentralRefused(200, "bad_answer", "terms: not a list of acceptances")
+        return tuple(str(a["sha256"]) for a in answer)
+
+    def released_archive(self, token: str, resident_agency_id: str, sink: ByteSink,
+                         limit: int) -> int:
+        """A released resident's archive (a zip), streamed into ``sink`` for a
+        technician signed in as staff, at most ``limit`` bytes; how many bytes
+        came. Raises CentralRefused (an answer over ``limit`` too),
+        CentralUnavailable."""
+        path = f"/v1/kiosk/released/{quote(resident_agency_id, safe='')}/archive"
+        try:
+            response = self._session.get(self.base_url + path, timeout=self.timeout,
+                                         stream=True,
+                                         headers={"Authorization": f"Bearer {token}"})
+        except (requests.ConnectionError, requests.Timeout) as e:
+            raise CentralUnavailable(f"GET {path}: {e}") from e
+        with response:
+            if response.status_code != 200:
+                refusal = _refusal(response)
+            else:
+                refusal = None
+                size = 0
+                try:
+                    for block in response.iter_content(BLOCK):
+                        size += len(block)
+                        if size > limit:
+                            raise CentralRefused(200, "too_large",
+                                                 f"the archive is over {limit} bytes")
+                        sink.write(block)
+                except (requests.ConnectionError, requests.Timeout) as e:
+                    raise CentralUnavailable(f"GET {path}: {e}") from e
+        del response
+        if refusal is not None:
+            raise refusal
+        return size
 
     # -- a technician's calls, signed in at the maintenance menu --------------------------
 

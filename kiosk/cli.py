@@ -36,7 +36,8 @@ def register(commands: Any) -> None:
         '{"op": "home"}, {"op": "contacts"}, {"op": "entitlements"}, '
         '{"op": "buy", "item_id": "...", "key": "..."}, '
         '{"op": "write", "contact_id": N, "body": "...", "uid": "..."}, {"op": "inbox"}, '
-        '{"op": "round"}, {"op": "status"}, '
+        '{"op": "request", "type": "medical", "body": "...", "paper": false}, '
+        '{"op": "requests"}, {"op": "round"}, {"op": "status"}, '
         '{"op": "stop"}. Each command is answered by a line with "reply". SIGTERM or '
         "Ctrl-C stops it; the end of stdin does not.")
     p.add_argument("--config", type=Path, help="the kiosk's TOML file")
@@ -198,13 +199,22 @@ def run_command(service: Any, command: dict[str, Any], done: threading.Event) ->
             answer = {"ok": True, "conversations": [
                 {"contact_id": c.contact_id, "contact_name": c.contact_name, "unread": c.unread,
                  "messages": [{"uid": m.uid, "incoming": m.incoming, "body": m.body,
-                               "state": m.state} for m in c.messages]}
+                               "state": m.state, "legal": m.legal} for m in c.messages]}
                 for c in service.inbox.conversations(resident.resident_id)]}
+    elif op == "request":
+        type_, body = _text(command, "type"), command.get("body")
+        if not isinstance(body, str) or len(body) > 4096:
+            raise ValueError("request needs type and body (text)")
+        answer = plain(service.file_request(service.request_attempt(type_, body), type_=type_,
+                                            body=body, paper=command.get("paper") is True))
+    elif op == "requests":
+        answer = plain(service.requests(), "requests")
     elif op == "round":
         r = service.run_round()
         answer = {"ok": r.reached_central, "error": r.error, "records": r.records,
                   "blobs": r.blobs, "sent_drafts": r.sent_drafts,
-                  "sent_letters": r.sent_letters, "sent_receipts": r.sent_receipts}
+                  "sent_letters": r.sent_letters, "sent_requests": r.sent_requests,
+                  "sent_receipts": r.sent_receipts}
     elif op == "status":
         answer = {"ok": True, **service.status()}
     elif op == "stop":

@@ -30,6 +30,7 @@ class KioskConfig:
     technician_badges: tuple[str, ...] = ()  # badge ids that open the maintenance menu
     badge_reader: str = ""  # its serial address, e.g. serial:///dev/ttyUSB1; empty: none
     printer: str = ""  # the receipt printer's serial address; empty: none
+    usb_stick: str = ""  # where a USB stick is mounted, for release archives; empty: none
     inactivity_s: float = 120.0  # a resident is logged out after this long without a touch
 
     def __post_init__(self) -> None:

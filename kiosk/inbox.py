@@ -36,6 +36,7 @@ class Message:
     attachments: tuple[Attachment, ...] = ()
     state: str = "sent"  # sent; or a letter's: queued, waiting_login, refused
     note: str = ""  # why a letter was refused
+    legal: bool = False  # privileged mail with a verified attorney (sealed, unscreened)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class Conversation:
     @property
     def last(self) -> Message:
         return self.messages[-1]
+
+    @property
+    def legal(self) -> bool:
+        """Whether this is legal mail: a verified attorney's messages are."""
+        return any(m.legal for m in self.messages)
 
 
 class Inbox:
@@ -155,7 +161,7 @@ class Inbox:
             return Message(str(body["uid"]), body.get("direction") == "to_resident",
                            int(body["contact_id"]), str(body.get("contact_name") or ""),
                            str(body.get("body") or ""), int(body.get("sent_at") or 0),
-                           record.seq, attachments)
+                           record.seq, attachments, legal=body.get("legal") is True)
         except (KeyError, TypeError, ValueError):
             return None  # a record this version cannot show
 

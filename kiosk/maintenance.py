@@ -2,7 +2,8 @@
 technician's badge, or the PIN with its lockout), and what the menu does:
 diagnostics, the event log, the alerts raised here, this unit's tablets (a
 technician signed in as staff assigns one or marks it lost or retired), the
-configuration, out of service and back, and a test print."""
+configuration, out of service and back, a test print, and a released
+resident's archive written to a USB stick (signed in as staff)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 import shutil
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -21,9 +23,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from base.config import ConfigError, update_config_file
 from device_security.alerts import AlertQueue
 from hw.errors import HwError
+from hw.mass_storage import LABEL, UsbStick
 from hw.peripherals import BadgeReader, print_text
 from hw.records import DockedDevice
-from kiosk.answers import OFFLINE, AlertHere, Answer, Check, TabletHere
+from kiosk.answers import OFFLINE, AlertHere, Answer, Check, StickWritten, TabletHere
 from kiosk.cache import KioskCache
 from kiosk.central_client import CentralClient, CentralRefused, CentralUnavailable
 from kiosk.config import KioskConfig, SyncConfig
@@ -157,6 +160,47 @@ class Maintenance:
         self._round_now()
         return Answer(True)
 
+    def archive_to_stick(self, resident_agency_id: str) -> Answer[StickWritten]:
+        """Write released resident ``resident_agency_id``'s whole archive (a
+        zip from the central server, audited there with this kiosk and the
+        staff member) to the USB stick, whole or not at all: it is checked as
+        a zip before it takes its name."""
+        with self._lock:
+            token = self._staff_token
+        if not token:
+            return Answer.no("not_signed_in", "sign in as staff first")
+        if not self.config.usb_stick:
+            return Answer.no("no_stick", "this kiosk has no USB stick port configured")
+        stick = UsbStick(Path(self.config.usb_stick))
+        agency_id = resident_agency_id.strip()
+        if not LABEL.match(agency_id):
+            return Answer.no("bad_id", "type the released resident's ID")
+        counted: list[int] = []
+
+        def check(path: Path) -> None:
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+                if bad is not None:
+                    raise zipfile.BadZipFile(f"{bad} is damaged")
+                counted.append(len(archive.namelist()))
+
+        try:
+            room = stick.free_bytes()
+            written = stick.write(f"archive-{agency_id}", ".zip", lambda sink: (
+                self.client.released_archive(token, agency_id, sink, limit=room)), check)
+        except CentralRefused as e:
+            return Answer.no(e.code, e.message)
+        except CentralUnavailable:
+            return Answer.no(OFFLINE, UNREACHABLE)
+        except zipfile.BadZipFile as e:
+            return Answer.no("bad_archive", f"the archive did not arrive whole ({e}); "
+                             "nothing was left on the stick")
+        except HwError as e:
+            return Answer.no("stick", str(e))
+        log.warning("the archive of released resident %s was written to the USB stick (%s)",
+                    agency_id, written.name)
+        return Answer.of(StickWritten(written.name, written.stat().st_size, counted[0]))
+
     # -- what the menu shows ------------------------------------------------------------------
 
     def diagnostics(self) -> list[Check]:
@@ -192,6 +236,11 @@ class Maintenance:
                                    else "")))
         checks.append(Check("printer", True,
                             k.printer or "none configured (use Test print to check one)"))
+        if k.usb_stick:
+            stick = UsbStick(Path(k.usb_stick))
+            checks.append(Check("USB stick", True, (
+                f"{k.usb_stick}: {stick.free_bytes() / 1e9:.1f} GB free") if stick.present()
+                else f"{k.usb_stick}: no stick in the port"))
         last = self.dock.last_dock
         checks.append(Check("tablet link", True, (
             f"last dock: {last.serial} moved {last.bytes / 1e6:.1f} MB in {last.seconds:.1f} s "
@@ -234,7 +283,8 @@ class Maintenance:
         return {"location code": k.location_code, "unit": k.unit,
                 "central server": s.central_url, "state": str(k.state_path),
                 "cache": str(s.cache_path), "badge reader": k.badge_reader or "none",
-                "printer": k.printer or "none", "alert mail": k.alert_to or "none",
+                "printer": k.printer or "none", "USB stick": k.usb_stick or "none",
+                "alert mail": k.alert_to or "none",
                 "logout after": f"{k.inactivity_s:.0f} s without a touch"}
 
     def save_configuration(self, *, location_code: str, unit: str,

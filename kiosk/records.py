@@ -235,6 +235,36 @@ class Ticket:
         return texts[-1] if texts else ""
 
 
+# -- essential requests -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EssentialRequest:
+    """A medical, grievance, PREA, legal or records request as the server
+    holds it, with its receipt number, deadline and history."""
+
+    id: int
+    uid: str
+    receipt: str
+    type: str
+    body: str
+    source: str
+    status: str
+    created_at: int
+    due_at: int
+    kiosk_reference: str | None = None
+    written_at: int | None = None
+    escalated_at: int | None = None
+    resolved_at: int | None = None
+    history: tuple[TicketEvent, ...] = ()
+
+    @property
+    def last_answer(self) -> str:
+        """The newest staff reply, or ""."""
+        texts = [e.text for e in self.history if e.text and e.kind == "reply"]
+        return texts[-1] if texts else ""
+
+
 # -- the agency's rules, as the kiosk keeps them ----------------------------------------------
 
 
@@ -254,3 +284,13 @@ class AgencyPolicy:
     transfer_step_cents: int = 500
     refund_window_days: int = 14
     tablet_lock_days: int | None = None  # None: not heard from the server yet
+    ticket_resolution_days: int = 14
+    request_days_medical: int = 2
+    request_days_grievance: int = 15
+    request_days_prea: int = 1
+    request_days_legal: int = 5
+    request_days_records: int = 10
+
+    def request_days(self, type_: str) -> int:
+        """Days staff have to answer an essential request of ``type_``."""
+        return int(getattr(self, f"request_days_{type_}", self.request_days_grievance))

@@ -24,8 +24,17 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from device_security.policy import KioskSession
-from kiosk.answers import OFFLINE, Answer, Attempt, LetterState, LoggedIn, not_logged_in
-from kiosk.cache import CacheError, KioskCache
+from kiosk.answers import (
+    OFFLINE,
+    Answer,
+    Attempt,
+    FiledRequest,
+    LetterState,
+    LoggedIn,
+    RequestLine,
+    not_logged_in,
+)
+from kiosk.cache import SENT, CacheError, KioskCache
 from kiosk.central_client import CentralClient, CentralRefused, CentralUnavailable
 from kiosk.letters import Letters
 from kiosk.records import (
@@ -33,6 +42,7 @@ from kiosk.records import (
     CatalogItem,
     Contact,
     Entitlement,
+    EssentialRequest,
     Home,
     Offer,
     StampPurchase,
@@ -41,6 +51,7 @@ from kiosk.records import (
     parse,
     parse_list,
 )
+from kiosk.requests import PREA, Requests
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,10 +83,12 @@ class ResidentSessions:
     while it is away; ``letters`` sends what they write."""
 
     def __init__(self, client: CentralClient, cache: KioskCache, letters: Letters, *,
-                 unit: str, clock: Callable[[], float] = time.time) -> None:
+                 unit: str, requests: Requests | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.cache = cache
         self.letters = letters
+        self.requests = requests or Requests(client, cache)
         self.unit = unit
         self._clock = clock
         self._lock = threading.Lock()
@@ -133,6 +146,7 @@ class ResidentSessions:
             self._attempts.clear()
         if resident.ready:
             self.letters.renew(resident.resident_id, resident.token)
+            self.requests.renew(resident.resident_id, resident.token)
 
     def end_session(self) -> Resident | None:
         """Forget who is logged in, at once (docking and calls are no longer
@@ -204,6 +218,42 @@ class ResidentSessions:
         return self.letters.write(resident_id=resident.resident_id, token=resident.token,
                                   contact_id=contact_id, body=body, uid=uid)
 
+    def file_request(self, attempt: Attempt, *, type_: str, body: str) -> Answer[FiledRequest]:
+        """File an essential request under the attempt's key: sent now, or
+        kept here for a round while the server is away."""
+        resident = self.resident
+        if resident is None or not resident.ready:
+            return not_logged_in()
+        answer = self.requests.file(resident_id=resident.resident_id, token=resident.token,
+                                    type_=type_, body=body, uid=attempt.key)
+        with self._lock:  # filed or kept: the next request is a new one
+            if self._attempts.get((resident.resident_id, attempt.action,
+                                   attempt.subject)) == attempt.key:
+                del self._attempts[(resident.resident_id, attempt.action, attempt.subject)]
+        return answer
+
+    def requests_list(self) -> Answer[tuple[RequestLine, ...]]:
+        """The resident's essential requests: those still kept here, then the
+        server's, newest first. While the server is away, those kept here
+        and the server's list as last read here, without their words (none
+        are kept at the kiosk): ``online`` False, ``as_of`` when it was read."""
+        resident = self.resident
+        if resident is None or not resident.ready:
+            return not_logged_in()
+        waiting = tuple(RequestLine(f.type, f.reference, f.state, f.written_at, None,
+                                    "" if f.type == PREA else f.note)
+                        for f in self.requests.here(resident.resident_id) if f.state != SENT)
+        kept = self._kept("requests", lambda r: tuple(
+            _line(q) for q in self.client.requests(r.token)),
+            lambda data: parse_list(RequestLine, data),
+            keep=lambda lines: tuple(dataclasses.replace(line, text="", answer="")
+                                     for line in lines))
+        if kept.ok and kept.value is not None:
+            return Answer(True, waiting + kept.value, online=kept.online, as_of=kept.as_of)
+        if kept.code == OFFLINE:
+            return Answer.of(waiting, online=False)
+        return kept
+
     # -- what moves money or files something: under an attempt's key ---------------------
 
     def attempt(self, action: str, subject: str) -> Attempt:
@@ -257,10 +307,11 @@ class ResidentSessions:
                     del self._attempts[(who, attempt.action, attempt.subject)]
         return answer
 
-    def _kept(self, name: str, work: Callable[[Resident], T],
-              read: Callable[[Any], T]) -> Answer[T]:
-        """A call whose answer is kept in the cache, and given (``online``
-        False, with ``as_of``) while the server cannot be reached."""
+    def _kept(self, name: str, work: Callable[[Resident], T], read: Callable[[Any], T],
+              keep: Callable[[T], T] | None = None) -> Answer[T]:
+        """A call whose answer is kept in the cache (``keep``: only what it
+        returns of it), and given (``online`` False, with ``as_of``) while the
+        server cannot be reached."""
         resident = self.resident
         answer = self.call(work)
         if resident is None or not resident.ready:
@@ -268,7 +319,9 @@ class ResidentSessions:
         key = f"{name}:{resident.resident_id}"
         if answer.ok:
             now = int(self._clock())
-            self.cache.keep(key, json.dumps({"value": _plain(answer.value), "as_of": now}))
+            value = answer.get()
+            self.cache.keep(key, json.dumps({"value": _plain(keep(value) if keep else value),
+                                             "as_of": now}))
             return Answer.of(answer.get(), as_of=now)
         if answer.code != OFFLINE:
             return answer
@@ -281,6 +334,14 @@ class ResidentSessions:
             log.warning("the kept %s of resident %d cannot be read: %s", name,
                         resident.resident_id, e)
         return answer
+
+
+def _line(r: EssentialRequest) -> RequestLine:
+    """A request from the server as the resident's list shows it; a PREA
+    report's words and answers are not shown at the kiosk."""
+    prea = r.type == PREA
+    return RequestLine(r.type, r.receipt, r.status, r.created_at, r.due_at,
+                       "" if prea else r.body, "" if prea else r.last_answer)
 
 
 def _plain(value: Any) -> Any:

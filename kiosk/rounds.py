@@ -1,5 +1,5 @@
 """The kiosk's half of store and forward: rounds between its cache and the
-central server (up: alerts, counters, drafts, letters, receipts; then the
+central server (up: alerts, counters, drafts, letters, requests, receipts; then the
 facility's revocation list, the agency's policy, the unit's tablets, the
 feeds and their blobs), each item
 under an id made where it was written so a retry changes nothing. The steps
@@ -37,6 +37,7 @@ from kiosk.central_client import (
 from kiosk.events import CentralChanged, Emit, RoundDone
 from kiosk.firmware import FirmwareMirror
 from kiosk.letters import Letters
+from kiosk.requests import Requests
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ FEED_PAGE = 500
 UNAUTHENTICATED = 401
 
 
-UP = ("alerts", "counters", "outbox", "letters", "receipts")
+UP = ("alerts", "counters", "outbox", "letters", "requests", "receipts")
 
 @dataclass
 class Round:
@@ -59,6 +60,7 @@ class Round:
     sent_drafts: int = 0
     refused_drafts: int = 0
     sent_letters: int = 0
+    sent_requests: int = 0
     sent_receipts: int = 0
     records: int = 0
     blobs: int = 0
@@ -79,24 +81,35 @@ class CentralSync:
 
     def __init__(self, client: CentralClient, cache: KioskCache, *,
                  registry: Registry | None = None, alerts: AlertQueue | None = None,
-                 letters: Letters | None = None, max_blobs_per_round: int = 50,
+                 letters: Letters | None = None, requests: Requests | None = None,
+                 max_blobs_per_round: int = 50,
                  revocations: KeptRevocationList | None = None,
                  firmware: FirmwareMirror | None = None) -> None:
         self.client = client
         self.firmware = firmware
         self.cache = cache
         self.letters = letters
+        self.requests = requests
         self.revocations = revocations
         self.registry = registry
         self.alerts = alerts
         self.max_blobs = max_blobs_per_round
+        # One round at a time: a round asked for now (``Rounds.run_now``) waits
+        # for the rounds thread's, so two never download one file into the
+        # same partial file.
+        self._one_round = threading.Lock()
 
     def run_once(self) -> Round:
         """One round; never raises for the server being away (see Round.error)."""
+        with self._one_round:
+            return self._run_once()
+
+    def _run_once(self) -> Round:
         done = Round()
         steps: list[tuple[str, Callable[[Round], None]]] = [
             ("alerts", self._push_alerts), ("counters", self._push_counters),
             ("outbox", self._push_outbox), ("letters", self._push_letters),
+            ("requests", self._push_requests),
             ("receipts", self._push_receipts),
             ("crl", self._pull_revocation_list), ("policy", self._pull_policy),
             ("tablets", self._pull_tablets), ("feeds", self._pull_feeds),
@@ -169,11 +182,18 @@ class CentralSync:
             body = item.payload["body"]
             tablet = self.cache.tablet(item.serial)
             try:
-                answer = self.client.send_draft({
-                    "serial": item.serial, "uid": item.key,
-                    "resident_agency_id": body.get("resident"),
-                    "contact_id": body.get("contact"), "body": body.get("body"),
-                    "signature": item.payload["signature"]})
+                if item.kind == "request":  # an essential request: the server gives its receipt
+                    answer = self.client.send_tablet_request({
+                        "serial": item.serial, "uid": item.key,
+                        "resident_agency_id": body.get("resident"), "type": body.get("type"),
+                        "body": body.get("body"), "written_at": body.get("written_at"),
+                        "signature": item.payload["signature"]})
+                else:
+                    answer = self.client.send_draft({
+                        "serial": item.serial, "uid": item.key,
+                        "resident_agency_id": body.get("resident"),
+                        "contact_id": body.get("contact"), "body": body.get("body"),
+                        "signature": item.payload["signature"]})
             except CentralRefused as e:
                 if not e.final:
                     self.cache.settle("outbox", item.key, QUEUED, str(e))
@@ -190,6 +210,10 @@ class CentralSync:
     def _push_letters(self, done: Round) -> None:  # a round's step: under cache.sending
         if self.letters is not None:
             done.sent_letters += self.letters.send_pending()
+
+    def _push_requests(self, done: Round) -> None:  # a round's step: under cache.sending
+        if self.requests is not None:
+            done.sent_requests += self.requests.send_pending()
 
     def _push_receipts(self, done: Round) -> None:
         for item in self.cache.pending_receipts():

@@ -17,6 +17,7 @@ while the server is away.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -36,14 +37,29 @@ from device_security.registry import Registry
 from device_security.revocation import KeptRevocationList
 from device_security.secure_element import KeyFileSecureElement
 from hw.config import HwConfig
-from hw.peripherals import BadgeReader
-from kiosk.answers import AlertHere, Answer, Attempt, Check, LetterState, LoggedIn, TabletHere
-from kiosk.cache import CacheError, KioskCache, cache_sealer
-from kiosk.central_client import CentralClient
+from hw.errors import HwError
+from hw.peripherals import BadgeReader, print_text
+from kiosk.answers import (
+    OFFLINE,
+    AlertHere,
+    Answer,
+    Attempt,
+    Check,
+    FiledRequest,
+    LetterState,
+    LoggedIn,
+    RequestLine,
+    StickWritten,
+    TabletHere,
+    not_logged_in,
+)
+from kiosk.cache import REFUSED, CacheError, KioskCache, cache_sealer
+from kiosk.central_client import CentralClient, CentralClientError
 from kiosk.config import KioskConfig, SyncConfig
 from kiosk.dock import Dock
 from kiosk.events import BadgeSwiped, Emit, Event, Started, Stopped
 from kiosk.firmware import FirmwareMirror, load_kiosk_key
+from kiosk.i18n import N_
 from kiosk.inbox import Inbox
 from kiosk.letters import Letters
 from kiosk.lockout import LockoutFile
@@ -59,10 +75,11 @@ from kiosk.records import (
     Ticket,
     Transfer,
 )
+from kiosk.requests import Requests, paper_copy
 from kiosk.residents import Resident, ResidentSessions
 from kiosk.rounds import CentralSync, Round, Rounds
 from kiosk.service_state import ServiceState
-from kiosk.terms import TermsLedger
+from kiosk.terms import TEXT, TermsLedger, Unsent, digest, render
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +137,18 @@ class KioskService:
         self._desk_client = CentralClient(s.central_url, credentials,
                                           timeout=s.request_timeout_s, attempts=2)
         letters = Letters(self._desk_client, cache)  # sent at once; the rounds retry them
+        requests = Requests(self._desk_client, cache)  # as letters are
         # the agency's signed firmware, kept by the rounds and offered at the dock
         firmware = FirmwareMirror(s.cache_path / "firmware")
         kiosk_key = load_kiosk_key(credentials.key)
         self.rounds = Rounds(CentralSync(self._rounds_client, cache, registry=registry,
                                          alerts=self.alerts, letters=letters,
-                                         revocations=revocations, firmware=firmware),
+                                         requests=requests, revocations=revocations,
+                                         firmware=firmware),
                              self.emit, interval=s.round_interval_s,
                              retry_mail=alerter.retry_mail)
-        self.residents = ResidentSessions(self._desk_client, cache, letters, unit=k.unit)
+        self.residents = ResidentSessions(self._desk_client, cache, letters, unit=k.unit,
+                                          requests=requests)
         gate = PairingGate(credentials=Credentials(credentials.certificate, credentials.key),
                            trust=revocations.trust(), registry=registry, alerter=alerter,
                            kiosk_location=k.location_code,
@@ -180,10 +200,16 @@ class KioskService:
         return self.residents.resident
 
     def login(self, agency_id: str, pin: str) -> Answer[LoggedIn]:
-        return self.residents.login(agency_id, pin)
+        answer = self.residents.login(agency_id, pin)
+        if answer.ok:
+            self._terms_after_login()
+        return answer
 
     def change_pin(self, old_pin: str, new_pin: str) -> Answer[LoggedIn]:
-        return self.residents.change_pin(old_pin, new_pin)
+        answer = self.residents.change_pin(old_pin, new_pin)
+        if answer.ok:
+            self._terms_after_login()
+        return answer
 
     def logout(self) -> None:
         self.residents.tell_server_logout(self.residents.end_session())
@@ -244,6 +270,41 @@ class KioskService:
                      uid: str | None = None) -> Answer[LetterState]:
         return self.residents.write_letter(contact_id, body, uid)
 
+    def request_attempt(self, type_: str, body: str) -> Attempt:
+        """The attempt at filing this request: a second touch is the same one."""
+        return self.residents.attempt("request", ResidentSessions.ticket_subject(type_, body))
+
+    def file_request(self, attempt: Attempt, *, type_: str, body: str,
+                     paper: bool = False) -> Answer[FiledRequest]:
+        """File an essential request (sent now, or kept for a round while the
+        server is away) and, when ``paper``, print its copy on the kiosk's
+        printer: with the receipt number, or the kiosk's reference."""
+        answer = self.residents.file_request(attempt, type_=type_, body=body)
+        resident = self.resident
+        filed = answer.value
+        if not paper or filed is None or resident is None or filed.state == REFUSED:
+            return answer
+        text = paper_copy(filed, body=body.strip(), name=resident.name,
+                          agency_id=resident.agency_id, location=self.config.location_code,
+                          days=self.cache.agency_policy().request_days(type_))
+        problem = self.print_paper(text)
+        return Answer.of(dataclasses.replace(filed, printed=not problem, print_problem=problem),
+                         online=answer.online)
+
+    def requests(self) -> Answer[tuple[RequestLine, ...]]:
+        return self.residents.requests_list()
+
+    def print_paper(self, text: str) -> str:
+        """Print ``text`` on the kiosk's printer: "" when it printed, else why not."""
+        if not self.config.printer:
+            return N_("This kiosk has no printer.")
+        try:
+            print_text(self.config.printer, text)
+        except HwError as e:
+            log.warning("the printer %s: %s", self.config.printer, e)
+            return N_("The printer is not working.")
+        return ""
+
     def agency_policy(self) -> AgencyPolicy:
         """The agency's prices and limits as the last round brought them."""
         return self.cache.agency_policy()
@@ -257,14 +318,53 @@ class KioskService:
             log.warning("a file cannot be shown: %s", e)
             return None
 
-    def terms_accepted(self) -> bool:
-        resident = self.resident
-        return resident is not None and self.terms.accepted(resident.agency_id)
+    def terms_text(self, language: str = "en") -> str:
+        """The terms in ``language`` with the agency's numbers, as shown."""
+        return render(language, self.cache.agency_policy())
 
-    def accept_terms(self) -> None:
+    def terms_accepted(self) -> bool:
+        """Whether the resident logged in accepted the terms as they read now
+        (in either language), here or (as the server said at login) elsewhere."""
         resident = self.resident
-        if resident is not None:
-            self.terms.accept(resident.agency_id)
+        return resident is not None and any(
+            self.terms.accepted(resident.agency_id, digest(self.terms_text(language)))
+            for language in TEXT)
+
+    def accept_terms(self, language: str = "en") -> Answer[str]:
+        """Accept the terms shown in ``language``: recorded on the server with
+        the text's SHA-256 (the answer), or, while it is away, noted here and
+        sent at the resident's next login."""
+        resident = self.resident
+        if resident is None or not resident.ready:
+            return not_logged_in()
+        text = self.terms_text(language)
+        sha = digest(text)
+        answer = self.residents.call(lambda r: self._desk_client.accept_terms(
+            r.token, text=text, language=language))
+        if answer.ok:
+            self.terms.accept(resident.agency_id, sha)
+            return Answer.of(sha)
+        if answer.code != OFFLINE:
+            return Answer.no(answer.code, answer.message)
+        self.terms.accept(resident.agency_id, sha,
+                          unsent=Unsent(resident.agency_id, sha, language, text))
+        return Answer.of(sha, online=False)
+
+    def _terms_after_login(self) -> None:
+        """Send the acceptances kept while the server was away, and learn
+        which terms the resident accepted at other kiosks."""
+        resident = self.resident
+        if resident is None or not resident.ready:
+            return
+        try:
+            for unsent in self.terms.unsent(resident.agency_id):
+                self._desk_client.accept_terms(resident.token, text=unsent.text,
+                                               language=unsent.language)
+            self.terms.learn(resident.agency_id,
+                             self._desk_client.accepted_terms(resident.token))
+        except CentralClientError as e:
+            log.info("the terms accepted by %s are not checked with the server now: %s",
+                     resident.agency_id, e)
 
     def diagnostics_for_ticket(self) -> dict[str, Any]:
         """What a trouble ticket carries from this kiosk (no one else's data)."""
@@ -349,4 +449,7 @@ class KioskService:
 
     def test_print(self) -> str:
         return self.maintenance.test_print()
+
+    def archive_to_stick(self, resident_agency_id: str) -> Answer[StickWritten]:
+        return self.maintenance.archive_to_stick(resident_agency_id)
 

@@ -1,8 +1,9 @@
 """A simulated world: tablets, the kiosk's dock ports and peripherals, one udev testbed.
 
 The world lives in a directory (its tablets' storage and keys, the printer's
-spool, and ``world.json``, which says where everything is for other
-processes: the testbed, each plugged tablet's ttys, the control socket).
+spool, the USB stick the kiosk writes to, and ``world.json``, which says where
+everything is for other processes: the testbed, each plugged tablet's ttys,
+the control socket).
 All methods are safe to call from several threads.
 """
 
@@ -104,6 +105,9 @@ class World:
         self.testbed = testbed or UdevTestbed()
         self.badge_reader = BadgeReader()
         self.printer = ReceiptPrinter(directory / "printer.spool")
+        # The kiosk's USB mass-storage port, with a stick in it: the directory
+        # it is mounted at (the kiosk writes release archives there).
+        self.usb_stick = directory / "usb-stick"
         self.network = NetworkSwitch(network_upstream) if network_upstream else None
         self._tablets: dict[str, SimTablet] = {}
         self._plugs: dict[str, _Plug] = {}
@@ -120,6 +124,7 @@ class World:
         self.testbed.open()
         self.badge_reader.open()
         self.printer.open()
+        self.usb_stick.mkdir(exist_ok=True)
         if self.network is not None:
             self.network.open()
         for child in sorted((self.directory / "tablets").iterdir()):
@@ -431,6 +436,7 @@ class World:
                 "tablets": tablets,
                 "badge_reader": self.badge_reader.tty,
                 "printer": self.printer.tty,
+                "usb_stick": str(self.usb_stick),
                 "network": None if self.network is None else {
                     "port": self.network.port, "up": self.network.is_up,
                     "upstream": list(self.network.upstream)},

@@ -37,6 +37,10 @@ KINDS: dict[str, dict[str, type]] = {
     # the resident wrote this draft on this tablet
     "draft": {"serial": str, "uid": str, "resident": str, "contact": int, "body": str,
               "attachments": list},
+    # the resident wrote this essential request (medical, grievance, prea, legal,
+    # records) on this tablet at ``written_at``
+    "request": {"serial": str, "uid": str, "resident": str, "type": str, "body": str,
+                "written_at": int},
 }
 SIGNATURE_SIZE = 64
 MAX_ENTITLEMENTS = 64  # files of one owner a delivery receipt may name
@@ -50,6 +54,14 @@ def draft_fields(*, serial: str, uid: str, resident: Any, contact: Any, body: An
     return {"serial": serial, "uid": uid, "resident": resident, "contact": contact,
             "body": body, "attachments": list(attachments) if isinstance(
                 attachments, list | tuple) else attachments}
+
+
+def request_fields(*, serial: str, uid: str, resident: Any, type_: Any, body: Any,
+                   written_at: Any) -> dict[str, Any]:
+    """What a tablet signs for an essential request its resident wrote: the one
+    place the tablet, the kiosk and the central server agree on it."""
+    return {"serial": serial, "uid": uid, "resident": resident, "type": type_, "body": body,
+            "written_at": written_at}
 
 
 def delivery_fields(*, serial: str, owner: str, sha: bytes,

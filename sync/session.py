@@ -61,7 +61,7 @@ from sync.frames import (
     SignedTime,
     Welcome,
 )
-from sync.receipts import delivery_fields, draft_fields, verify
+from sync.receipts import delivery_fields, draft_fields, request_fields, verify
 from sync.stream import FrameStream
 
 log = logging.getLogger(__name__)
@@ -806,6 +806,15 @@ class _KioskSide(_Side):
 
     def _signed_draft(self, item: OutboxItem) -> bool:
         body = item.body
+        if item.kind == "request":
+            try:
+                verify(self.tablet.key, "request", request_fields(
+                    serial=self.tablet.serial, uid=item.uid, resident=body.get("resident"),
+                    type_=body.get("type"), body=body.get("body"),
+                    written_at=body.get("written_at")), item.signature)
+            except StatementError:
+                return False
+            return body.get("resident") == self.tablet.resident_agency_id
         if item.kind != "draft":
             return False
         try:

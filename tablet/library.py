@@ -17,6 +17,8 @@ from tablet.store import TabletStore
 log = logging.getLogger(__name__)
 
 MAX_DRAFT_CHARS = 4000  # what the tablet lets a resident type in one message
+REQUEST_TYPES = {"medical": "Medical request", "grievance": "Grievance",
+                 "prea": "PREA report", "legal": "Legal request", "records": "Records request"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Message:
     attachments: tuple[Attachment, ...] = ()
     waiting: bool = False  # a draft that goes up at the next dock
     handed_at: int | None = None  # a draft a kiosk took, on its way to the family
+    legal: bool = False  # privileged mail with a verified attorney (sealed, unscreened)
 
     @property
     def handed(self) -> bool:
@@ -57,6 +60,34 @@ class Conversation:
     @property
     def waiting(self) -> int:
         return sum(1 for m in self.messages if m.waiting)
+
+    @property
+    def legal(self) -> bool:
+        """Legal mail: the conversation of a verified attorney."""
+        return any(m.legal for m in self.messages)
+
+
+@dataclass(frozen=True)
+class Request:
+    """An essential request, as the resident follows it on the tablet.
+    ``status`` is ``waiting`` (for a dock), ``handed`` (a kiosk took it) or
+    the server's (filed, answered, escalated, resolved) once its notice came
+    back; ``receipt`` and ``due_at`` come with that notice. ``text`` is empty
+    for a PREA report once a kiosk has taken it, and for a request filed at a
+    kiosk (the tablet hears only its notice)."""
+
+    key: str
+    type: str
+    status: str
+    written_at: int
+    text: str = ""
+    receipt: str = ""
+    due_at: int | None = None
+    news: str = ""  # the latest notice's sentence
+
+    @property
+    def name(self) -> str:
+        return REQUEST_TYPES.get(self.type, self.type)
 
 
 @dataclass(frozen=True)
@@ -160,9 +191,62 @@ class Library:
             return Message(str(body["uid"]), body.get("direction") == "to_resident",
                            int(body["contact_id"]), str(body.get("contact_name") or ""),
                            str(body.get("body") or ""), int(body.get("sent_at") or 0),
-                           attachments)
+                           attachments, legal=body.get("legal") is True)
         except (KeyError, TypeError, ValueError):
             return None  # a record this version cannot show; the store keeps it
+
+    # -- essential requests and the terms -------------------------------------------
+
+    def requests(self) -> list[Request]:
+        """The resident's essential requests, newest first: those written
+        here, matched with the notices the server sent back (by uid), and
+        those filed at a kiosk, known by their notices."""
+        notices: dict[str, dict[str, Any]] = {}
+        for item in self.store.items("notice"):
+            body = item["body"]
+            if isinstance(body, dict) and body.get("notice") == "request":
+                key = str(body.get("uid") or f"request:{body.get('request_id')}")
+                notices[key] = body
+        owner = self.owner
+        out: list[Request] = []
+        for draft in self.store.request_drafts():
+            if draft.resident != owner:
+                continue  # the tablet's previous owner's
+            notice = notices.pop(draft.uid, None)
+            hide = draft.type == "prea" and draft.handed_at is not None
+            status = "waiting" if draft.handed_at is None else "handed"
+            out.append(_request(draft.uid, draft.type, status, draft.created_at,
+                                "" if hide else draft.body, notice))
+        for key, notice in notices.items():
+            out.append(_request(key, str(notice.get("type") or ""), "filed", 0, "", notice))
+        return sorted(out, key=lambda r: (r.status == "waiting", r.written_at), reverse=True)
+
+    def write_request(self, type_: str, body: str) -> str:
+        """Save an essential request for the next dock, signed by the tablet;
+        raises ValueError for an unknown type, an empty or overlong text, or
+        a tablet that never docked. Returns its uid."""
+        if type_ not in REQUEST_TYPES:
+            raise ValueError(f"a request is one of {', '.join(REQUEST_TYPES)}")
+        text = body.strip()
+        if not text:
+            raise ValueError("write something first")
+        if len(text) > MAX_DRAFT_CHARS:
+            raise ValueError(f"a request is at most {MAX_DRAFT_CHARS} characters")
+        owner = self.owner
+        if owner is None:
+            raise ValueError("dock this tablet at your unit's kiosk once before writing")
+        return self.store.write_request(resident=owner, type_=type_, body=text)
+
+    def terms(self) -> str | None:
+        """The terms the resident last accepted at a kiosk (the exact text),
+        or None before any came down."""
+        accepted = [item["body"] for item in self.store.items("terms")
+                    if isinstance(item["body"], dict) and isinstance(item["body"].get("text"),
+                                                                      str)]
+        if not accepted:
+            return None
+        newest = max(accepted, key=lambda b: int(b.get("accepted_at") or 0))
+        return str(newest["text"])
 
     # -- media ----------------------------------------------------------------------
 
@@ -232,6 +316,17 @@ def _captions(attachment: dict[str, Any], uid: str) -> Captions | None:
     except CaptionsError as e:
         log.warning("message %s: a videogram's captions are ignored: %s", uid[:64], e.reason)
         return None
+
+
+def _request(key: str, type_: str, status: str, written_at: int, text: str,
+             notice: dict[str, Any] | None) -> Request:
+    if notice is None:
+        return Request(key, type_, status, written_at, text)
+    due = notice.get("due_at")
+    return Request(key, type_ or str(notice.get("type") or ""),
+                   str(notice.get("status") or "filed"), written_at, text,
+                   str(notice.get("receipt") or ""), due if isinstance(due, int) else None,
+                   str(notice.get("text") or ""))
 
 
 def _sha(text: str) -> bytes:

@@ -25,7 +25,7 @@ from device_security.at_rest import (
 )
 from device_security.errors import IntegrityError
 from sync.frames import MAX_RECORD_BODY, OutboxItem, Record
-from sync.receipts import delivery_fields, draft_fields, statement_bytes
+from sync.receipts import delivery_fields, draft_fields, request_fields, statement_bytes
 from sync.session import BlobMismatchError
 
 FORMAT = 2
@@ -61,6 +61,19 @@ class Draft:
     created_at: int
     handed_at: int | None
     resident: str  # whom it was written for
+
+
+@dataclass(frozen=True)
+class RequestDraft:
+    """An essential request written on the tablet; ``handed_at`` is when a
+    kiosk took it (None while it waits for a dock)."""
+
+    uid: str
+    type: str
+    body: str
+    created_at: int
+    handed_at: int | None
+    resident: str
 
 
 class TabletStore:
@@ -307,6 +320,27 @@ class TabletStore:
                          [uid, self._seal_draft(uid, content), signature, int(time.time())])
         return uid
 
+    def write_request(self, *, resident: str, type_: str, body: str) -> str:
+        """An essential request (medical, grievance, prea, legal, records) the
+        resident wrote here, signed with the device key; it goes up at the
+        next dock through the kiosk's outbox, where the server gives it its
+        receipt number."""
+        written_at = int(time.time())
+        content = {"resident": resident, "type": type_, "body": body,
+                   "written_at": written_at}
+        if not body.strip() or len(json.dumps(content).encode()) > MAX_RECORD_BODY // 2:
+            raise ValueError("a request is 1 character or more, and not too long")
+        uid = "r-" + secrets.token_urlsafe(18)
+        signature = self.sign("request", request_fields(
+            serial=self.serial, uid=uid, resident=resident, type_=type_, body=body,
+            written_at=written_at))
+        with self.local.transaction() as conn:
+            conn.execute("INSERT INTO outbox (uid, sealed, signature, created_at) "
+                         "VALUES (?, ?, ?, ?)",
+                         [uid, self._seal_draft(uid, {"statement": "request", **content}),
+                          signature, written_at])
+        return uid
+
     def _seal_draft(self, uid: str, content: Mapping[str, Any]) -> bytes:
         return self._sealer.seal(json.dumps(dict(content)).encode(), b"draft " + uid.encode())
 
@@ -322,8 +356,12 @@ class TabletStore:
         """The drafts waiting for a kiosk, oldest first, as the session sends them."""
         rows = self._rows("SELECT uid, sealed, signature FROM outbox WHERE handed_at IS NULL "
                           "ORDER BY created_at, uid LIMIT ?", [limit])
-        return [OutboxItem(u, "draft", self._draft_content(u, bytes(s)), bytes(sig))
-                for u, s, sig in rows]
+        items = []
+        for u, s, sig in rows:
+            content = self._draft_content(u, bytes(s))
+            kind = str(content.pop("statement", "draft"))
+            items.append(OutboxItem(u, kind, content, bytes(sig)))
+        return items
 
     def outbox_handed(self, uids: Iterable[str]) -> None:
         """A kiosk took these drafts (it answered for them): they no longer go
@@ -338,8 +376,20 @@ class TabletStore:
         for uid, sealed, created, handed in self._rows(
                 "SELECT uid, sealed, created_at, handed_at FROM outbox ORDER BY created_at, uid"):
             content = self._draft_content(uid, bytes(sealed))
+            if content.get("statement") == "request":
+                continue  # an essential request, not a message
             yield Draft(uid, int(content.get("contact", 0)), str(content.get("body", "")),
                         int(created), handed, str(content.get("resident", "")))
+
+    def request_drafts(self) -> Iterator[RequestDraft]:
+        """Every essential request written here, waiting or handed, oldest first."""
+        for uid, sealed, created, handed in self._rows(
+                "SELECT uid, sealed, created_at, handed_at FROM outbox ORDER BY created_at, uid"):
+            content = self._draft_content(uid, bytes(sealed))
+            if content.get("statement") != "request":
+                continue
+            yield RequestDraft(uid, str(content.get("type", "")), str(content.get("body", "")),
+                               int(created), handed, str(content.get("resident", "")))
 
     # -- signing ---------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from central.api import family, firmware, kiosk, resident, staff
+from central.api import family, firmware, kiosk, owed, resident, staff
 from central.api.auth import KioskVerifier
 from central.errors import CentralError
 from central.revocation import PublishedRevocationList
@@ -165,7 +165,9 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None,
         return {"status": "ok", "version": API_VERSION}
 
     for router in (family.router, resident.router, kiosk.router, staff.router,
-                   firmware.staff_router, firmware.kiosk_router):
+                   firmware.staff_router, firmware.kiosk_router,
+                   owed.family_router, owed.resident_router, owed.kiosk_router,
+                   owed.staff_router):
         app.include_router(router)
     if central is not None:  # (None: only to print the OpenAPI document)
         web.mount(app, central)

@@ -48,7 +48,7 @@ from central.schema import (
     tablets,
     units,
 )
-from central.services import alerts, deliveries, media, outbox, sync_counters
+from central.services import alerts, deliveries, legal_mail, media, outbox, sync_counters
 from central.services import feeds as feeds_service
 from central.services.accounts import policy_of, resident
 from central.services.core import Central
@@ -89,6 +89,7 @@ def _feed_page(c: Central, unit_id: str, resident_id: int, since: int, limit: in
             raise NotFound(f"no resident {resident_id} on this kiosk's unit")
         head = int(row.head)
         records = feeds_service.since(conn, feed, since, limit) if head > since else []
+    records = legal_mail.open_records(c, records, feed=feed, reader=f"unit:{unit_id}")
     return json.dumps({"head": head, "records": [r.__dict__ for r in records]},
                       separators=(",", ":")).encode()
 
@@ -168,8 +169,11 @@ def agency_policy(k: KioskDep, c: CentralDep) -> KioskPolicyOut:
             .where(units.c.id == k.unit_id)).scalar_one()
         policy = policy_of(conn, agency_id)
     fields = {name: getattr(policy, name) for name in KioskPolicyOut.model_fields
-              if name != "agency_id"}
-    return KioskPolicyOut(agency_id=agency_id, **fields)
+              if hasattr(policy, name)}
+    fields.update({f"request_days_{kind}": days
+                   for kind, days in policy.request_deadline_days.items()})
+    return KioskPolicyOut(agency_id=agency_id,
+                          ticket_resolution_days=c.settings.ticket_resolution_days, **fields)
 
 
 @router.post("/tablets/{serial}/counter", response_model=CounterOut)

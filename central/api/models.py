@@ -271,6 +271,10 @@ class ItemOut(BaseModel):
     sha256: str | None
     duration_s: int
     explicit: bool
+    license: str = "commercial"
+    # an approved price change not yet in effect: "from <date> this costs ..."
+    next_price_cents: int | None = None
+    next_price_from: int | None = None
 
 
 class TrackPriceOut(BaseModel):
@@ -310,6 +314,69 @@ class TicketIn(Body):
     category: Code
     description: Annotated[str, Field(min_length=1, max_length=4000)]
     diagnostics: Annotated[dict[str, Any], Field(max_length=64)] = {}
+
+
+RequestType = Literal["medical", "grievance", "prea", "legal", "records"]
+
+
+class RequestIn(Body):
+    """An essential request filed at a kiosk. ``kiosk_reference`` and
+    ``written_at``: the kiosk kept it while the server was away and printed
+    it with a reference it made."""
+
+    uid: Uid
+    type: RequestType
+    body: Annotated[str, Field(min_length=1, max_length=4000)]
+    kiosk_reference: Annotated[str, Field(min_length=1, max_length=48,
+                                          pattern=r"^[A-Za-z0-9_-]+$")] | None = None
+    written_at: Annotated[int, Field(ge=1, le=2**53)] | None = None
+
+
+class TabletRequestIn(Body):
+    """An essential request the resident drafted on their tablet, signed by it."""
+
+    serial: Annotated[str, Field(min_length=1, max_length=64)]
+    uid: Uid
+    resident_agency_id: Code
+    type: RequestType
+    body: Annotated[str, Field(min_length=1, max_length=4000)]
+    written_at: Annotated[int, Field(ge=0, le=2**53)]
+    signature: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RequestOut(BaseModel):
+    id: int
+    uid: str
+    receipt: str
+    type: str
+    body: str
+    source: str
+    kiosk_reference: str | None
+    status: str
+    written_at: int | None
+    created_at: int
+    due_at: int
+    escalated_at: int | None
+    resolved_at: int | None
+    history: list[dict[str, Any]]
+
+
+class TermsIn(Body):
+    """The terms exactly as the kiosk showed them, and their language."""
+
+    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    language: Literal["en", "es"]
+
+
+class TermsAcceptedOut(BaseModel):
+    sha256: str
+    accepted_at: int
+    kiosk_id: str | None
+
+
+class RequestReplyIn(Body):
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    resolve: bool = False
 
 
 class TicketOut(BaseModel):
@@ -675,6 +742,7 @@ class CatalogItemIn(Body):
     sha256: Sha256 | None = None
     duration_s: Annotated[int, Field(ge=0, le=86400)] = 0
     explicit: bool = False
+    license: Literal["commercial", "public_domain"] = "commercial"
 
 
 class OfferIn(Body):
@@ -682,6 +750,12 @@ class OfferIn(Body):
     stamps: Annotated[int, Field(ge=1, le=10_000)]
     price_cents: Annotated[int, Field(ge=1, le=100_000)]
     valid_days: Annotated[int, Field(ge=1, le=366)] | None = None
+
+
+class PayoutOptionIn(Body):
+    id: Code
+    label: Text200
+    fee_cents: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
 class PolicyBody(Body):
@@ -709,6 +783,15 @@ class PolicyBody(Body):
     family_identity_fields: Annotated[list[Literal["legal_name", "date_of_birth", "phone",
                                                    "street_address", "id_document"]],
                                       Field(max_length=5)] = []
+    request_deadline_days: Annotated[dict[Literal["medical", "grievance", "prea", "legal",
+                                                  "records"], Annotated[int, Field(ge=1, le=365)]],
+                                     Field(min_length=5, max_length=5)] | None = None
+    prea_readers: Annotated[list[Literal["prea", "agency_administrator"]],
+                            Field(max_length=2)] | None = None
+    release_retention_days: Annotated[int, Field(ge=1, le=36_500)] = 365
+    payout_options: Annotated[list[PayoutOptionIn], Field(min_length=1, max_length=10)] | None \
+        = None
+    price_notice_days: Annotated[int, Field(ge=0, le=365)] = 7
     tablet_price_cents: Annotated[int, Field(ge=0, le=100_000)] = 0
     commission_tablets_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
     commission_media_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
@@ -731,12 +814,19 @@ class KioskPolicyOut(BaseModel):
     transfer_step_cents: int
     refund_window_days: int
     tablet_lock_days: int
+    # what the terms and the requests screen say: days staff have to answer
+    ticket_resolution_days: int
+    request_days_medical: int
+    request_days_grievance: int
+    request_days_prea: int
+    request_days_legal: int
+    request_days_records: int
 
 
 class StaffIn(Body):
     username: Code
     name: Text200
-    role: Literal["reviewer", "administrator", "technician", "investigator"]
+    role: Literal["reviewer", "administrator", "technician", "investigator", "prea"]
     password: Password
     facility_id: Code | None = None  # None: an agency administrator
     agency_id: Code | None = None
@@ -755,6 +845,92 @@ class AuditOut(BaseModel):
     detail: dict[str, Any]
 
 
+class PriceChangeIn(Body):
+    """A proposed price: ``catalog:<id>``, ``stamps:<rate>`` or ``offer:<id>``
+    (these two name their agency)."""
+
+    target: Annotated[str, Field(min_length=3, max_length=48,
+                                 pattern=r"^(catalog|stamps|offer):[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    new_value: Annotated[int, Field(ge=0, le=100_000)]
+    effective_at: Annotated[int, Field(ge=1, le=2**53)]
+    agency_id: Code | None = None
+
+
+class PriceChangeOut(BaseModel):
+    id: int
+    agency_id: str | None
+    target: str
+    old_value: int
+    new_value: int
+    status: str
+    proposed_by: int | None
+    proposed_at: int
+    approved_by: int | None
+    approved_at: int | None
+    effective_at: int
+    applied_at: int | None
+
+
+class AttorneyIn(Body):
+    """A family-side account asks to be registered as an attorney."""
+
+    agency_id: Code
+    bar_number: Annotated[str, Field(min_length=1, max_length=32)]
+    jurisdiction: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class AttorneyOut(BaseModel):
+    contact_id: int
+    name: str
+    email: str
+    agency_id: str
+    bar_number: str
+    jurisdiction: str
+    status: str
+    requested_at: int
+    decided_at: int | None
+
+
+class AttorneyDecision(Body):
+    verified: bool
+
+
+class ReleaseIn(Body):
+    designee_contact_id: Annotated[int, Field(ge=1, le=2**53)] | None = None
+
+
+class ReleaseOut(BaseModel):
+    resident_id: int
+    agency_id: str
+    released_at: int
+    retain_until: int
+    claim_code: str | None  # shown once: the resident links their family-side login with it
+    designee_contact_id: int | None
+    payout_option: str | None
+    payout_cents: int | None
+    payout_fee_cents: int | None
+
+
+class ClaimIn(Body):
+    agency_id: Code
+    code: Annotated[str, Field(min_length=12, max_length=20)]
+
+
+class PayoutQuoteOut(BaseModel):
+    option: str
+    label: str
+    fee_cents: int
+    net_cents: int
+
+
+class PayoutsOut(BaseModel):
+    balance_cents: int
+    options: list[PayoutQuoteOut]
+
+
+class PayoutIn(Body):
+    option: Code
+    expected_fee_cents: Annotated[int, Field(ge=0, le=100_000)]
 class ReportLineOut(BaseModel):
     """One facility's month, the families' line, or the total; money in cents."""
 

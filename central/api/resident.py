@@ -3,7 +3,7 @@ the kiosk's certificate and the resident's session token."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -36,7 +36,7 @@ from central.api.models import (
 )
 from central.errors import CentralError
 from central.schema import approvals, contacts, tablets
-from central.services import accounts, feeds, media, messaging, money, tickets
+from central.services import accounts, feeds, media, messaging, money, prices, tickets
 from central.services.messaging import Attachment
 
 router = APIRouter(prefix="/v1/resident", tags=["resident"])
@@ -151,13 +151,17 @@ def catalog(me: ResidentDep, c: CentralDep,
     """The catalog, each item at what this resident would pay for it now."""
     items = media.search(c, q, kind, limit, offset)
     quotes = media.quotes(c, me, items)
+    with c.db.read() as conn:
+        agency = str(accounts.resident(conn, id=me).agency)
+    coming = {p.target: p for p in prices.upcoming(c, agency)}
     out = []
     for i in items:
         quote = quotes[i.id]
         price = quote.price_cents if quote.tracks else i.price_cents  # an empty album
         out.append(ItemOut(**{**i.__dict__, "price_cents": price,
                               "list_price_cents": i.price_cents, "tracks": len(quote.tracks),
-                              "owned_tracks": len(quote.tracks) - len(quote.to_buy)}))
+                              "owned_tracks": len(quote.tracks) - len(quote.to_buy)},
+                           **_next_price(coming.get(f"catalog:{i.id}"))))
     return out
 
 
@@ -184,6 +188,12 @@ def purchase(body: PurchaseIn, me: ResidentDep, c: CentralDep) -> list[Entitleme
 @router.get("/entitlements", response_model=list[EntitlementOut])
 def entitlements(me: ResidentDep, c: CentralDep) -> list[EntitlementOut]:
     return [_ent(e) for e in media.entitlements_of(c, me)]
+
+
+def _next_price(change: prices.PriceChange | None) -> dict[str, Any]:
+    if change is None:
+        return {}
+    return {"next_price_cents": change.new_value, "next_price_from": change.effective_at}
 
 
 def _ent(e: media.Entitlement) -> EntitlementOut:

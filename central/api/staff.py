@@ -52,7 +52,7 @@ from central.api.models import (
     TicketOut,
 )
 from central.errors import InvalidInput
-from central.pricing import PricingPolicy, StampOffer
+from central.pricing import PricingPolicy
 from central.rejections import REASONS
 from central.schema import approvals, audit_log, contacts, residents
 from central.services import (
@@ -384,12 +384,9 @@ def get_policy(agency_id: Annotated[str, Path(max_length=32)], me: Admin,
 def set_policy(agency_id: Annotated[str, Path(max_length=32)], body: PolicyBody, me: Admin,
                c: CentralDep) -> Response:
     """Replace the agency's prices and limits; the change is audited."""
-    data = body.model_dump()
+    data = {k: v for k, v in body.model_dump().items() if v is not None}
     try:
-        policy = PricingPolicy(**{**data, "offers": tuple(StampOffer(**o)
-                                                          for o in data["offers"]),
-                                  "family_identity_fields": tuple(
-                                      data["family_identity_fields"])})
+        policy = PricingPolicy.from_json(json.dumps(data))
     except ValueError as e:
         raise InvalidInput(str(e)) from e
     accounts.set_policy(c, agency_id, policy, scope=me.scope)

@@ -29,7 +29,7 @@ from central.errors import (
     Unauthenticated,
 )
 from central.passwords import check_new_password, check_new_pin, random_pin
-from central.pricing import IDENTITY_FIELDS, PricingPolicy, check_identity
+from central.pricing import IDENTITY_FIELDS, PricingPolicy, check_identity, check_unchanged_prices
 from central.schema import (
     agencies,
     approvals,
@@ -53,7 +53,9 @@ from device_security.pki import fingerprint as pki_fingerprint
 
 log = logging.getLogger(__name__)
 
-STAFF_ROLES = ("reviewer", "administrator", "technician", "investigator")
+STAFF_ROLES = ("reviewer", "administrator", "technician", "investigator", "prea")
+# Roles that work for the whole agency rather than at one facility.
+AGENCY_LEVEL_ROLES = ("prea",)
 TABLET_STATUSES = ("active", "lost", "released", "retired")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,24}")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
@@ -97,6 +99,7 @@ def set_policy(c: Central, agency_id: str, policy: PricingPolicy, *, scope: Scop
     staff_id = scope.staff_id
     with c.db.write() as conn:
         old = policy_of(conn, agency_id)
+        check_unchanged_prices(old, policy)
         conn.execute(update(agencies).where(agencies.c.id == agency_id)
                      .values(policy=policy.to_json()))
         audit(conn, c, staff_id, "agency.policy", f"agency:{agency_id}", agency=agency_id,
@@ -426,6 +429,9 @@ def create_staff(c: Central, username: str, name: str, role: str, password: str,
     check_code(username, "username")
     check_new_password(password)
     with c.db.write() as conn:
+        if facility_id is not None and role in AGENCY_LEVEL_ROLES:
+            raise InvalidInput(f"a {role} works for the whole agency, not at a facility",
+                               code="agency_role")
         if facility_id is not None:
             agency_of = conn.execute(select(facilities.c.agency_id).where(
                 facilities.c.id == facility_id)).scalar()
@@ -435,10 +441,10 @@ def create_staff(c: Central, username: str, name: str, role: str, password: str,
                 raise InvalidInput(f"facility {facility_id} is not of agency {agency_id}")
             agency_id = str(agency_of)
         else:
-            if role != "administrator":
+            if role not in ("administrator", *AGENCY_LEVEL_ROLES):
                 raise InvalidInput("staff other than agency administrators work at a facility: "
                                    "give facility_id", code="facility_needed")
-            scope.agency_level("add an agency administrator")
+            scope.agency_level(f"add an agency-wide {role}")
             agency_id = agency_id or scope.agency_id
             if agency_id is None or conn.execute(select(agencies.c.id).where(
                     agencies.c.id == agency_id)).first() is None:

@@ -58,6 +58,9 @@ class Central:
     # raised when a kiosk is retired: kiosk identities verified before then are checked again
     kiosks_changed: int = 0
     logins: LoginThrottle = field(default_factory=LoginThrottle)  # per kiosk, address, account
+    # the legal-mail key (device_security.at_rest.Sealer); only central.services.legal_mail
+    # uses it, on the delivery path
+    legal_seal: Any = None
 
 
 def audit_visible(scope: Scope) -> ColumnElement[bool]:

@@ -14,7 +14,7 @@ from central import ledger
 from central.blobs import check_sha256
 from central.database import for_update
 from central.errors import CentralError, Conflict, InvalidInput, NotFound, PolicyRefused
-from central.pricing import MediaQuote, media_quote
+from central.pricing import MediaQuote, check_license_price, media_quote
 from central.schema import blob_uploads, blobs, catalog, entitlements, purchases
 from central.services import feeds
 from central.services.accounts import check_code, policy_of, resident
@@ -42,12 +42,13 @@ class Item:
     sha256: str | None
     duration_s: int
     explicit: bool
+    license: str = "commercial"  # or public_domain: never priced above zero
 
 
 def _item(row: Row[tuple[object, ...]]) -> Item:
     return Item(str(row.id), str(row.kind), str(row.title), str(row.artist),
                 row.album_id, str(row.label), int(row.price_cents),
-                row.blob_sha256, int(row.duration_s), bool(row.explicit))
+                row.blob_sha256, int(row.duration_s), bool(row.explicit), str(row.license))
 
 
 def add_item(c: Central, item: Item, *, scope: Scope) -> None:
@@ -60,6 +61,7 @@ def add_item(c: Central, item: Item, *, scope: Scope) -> None:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
     if item.price_cents < 0 or item.duration_s < 0:
         raise InvalidInput("price and duration cannot be negative")
+    check_license_price(item.license, item.price_cents)
     if item.kind == "album" and item.sha256 is not None:
         raise InvalidInput("an album has tracks, not a file of its own")
     if item.kind != "album":
@@ -83,7 +85,7 @@ def add_item(c: Central, item: Item, *, scope: Scope) -> None:
             id=item.id, kind=item.kind, title=item.title, artist=item.artist,
             album_id=item.album_id, label=item.label, price_cents=item.price_cents,
             blob_sha256=item.sha256, duration_s=item.duration_s, explicit=item.explicit,
-            active=True))
+            active=True, license=item.license))
         audit(conn, c, staff_id, "catalog.add", f"catalog:{item.id}", title=item.title,
               price_cents=item.price_cents)
 

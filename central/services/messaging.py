@@ -36,7 +36,7 @@ from central.schema import (
     messages,
     residents,
 )
-from central.services import feeds, uploads
+from central.services import feeds, legal_mail, uploads
 from central.services.accounts import policy_of, require_approved, resident
 from central.services.core import Central
 from central.services.ledger_store import owner_accounts, post
@@ -147,12 +147,17 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
             raise InvalidInput(f"an attachment is a photo or a videogram, not {a.kind!r}")
         check_sha256(a.sha256)
         check_captions(a)
-    digest = hashlib.sha256(json.dumps(
-        [direction, res.id, contact_id, body,
-         [(a.kind, a.sha256) if a.captions is None else
-          (a.kind, a.sha256, hashlib.sha256(a.captions.encode()).hexdigest())
-          for a in attached]]
-    ).encode()).hexdigest()
+    # Mail with a verified attorney is privileged: sealed, never screened, free.
+    legal = legal_mail.is_privileged(conn, contact_id, str(res.agency))
+    if legal and attached:
+        raise InvalidInput("legal mail carries text only; send documents by post",
+                           code="legal_mail_text_only")
+    request = [direction, res.id, contact_id, body,
+               [(a.kind, a.sha256) if a.captions is None else
+                (a.kind, a.sha256, hashlib.sha256(a.captions.encode()).hexdigest())
+                for a in attached]]
+    digest = legal_mail.digest(c, request) if legal else hashlib.sha256(
+        json.dumps(request).encode()).hexdigest()
     # Lock the payer's stamps first: concurrent retries of one message queue
     # here, and the later ones then find the first one's message below.
     lots = owner_accounts(conn, payer, ledger.STAMPS, lock=True)
@@ -182,26 +187,31 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
         if media_type not in ATTACHMENT_TYPES[a.kind]:
             raise InvalidInput(f"a {a.kind} must be {' or '.join(ATTACHMENT_TYPES[a.kind])}, "
                                f"not {media_type}", code="wrong_attachment_type")
-    stamps = message_cost(policy, photos=sum(a.kind == "photo" for a in attached),
-                          videograms=sum(a.kind == "videogram" for a in attached))
+    stamps = 0 if legal else message_cost(
+        policy, photos=sum(a.kind == "photo" for a in attached),
+        videograms=sum(a.kind == "videogram" for a in attached))
     at = c.clock()
     if stamps:
         draws = ledger.draw_stamps(lots, stamps, at)
         post(conn, ledger.message_charge(key=f"message:{uid}", agency=str(res.agency),
                                          draws=draws))
-    screen = screen_for(conn, c, res)
-    verdict = screen.check(body)
-    # The family's display name travels with every message: it is screened too.
-    sender_name = str(conn.execute(select(contacts.c.name)
-                                   .where(contacts.c.id == contact_id)).scalar_one())
-    name_verdict = screen.check(sender_name) if direction == "to_resident" else None
-    by_policy = bool(attached) and policy.review_attachments
-    held = verdict.held or by_policy or bool(name_verdict and name_verdict.held)
+    if legal:
+        held, verdict, name_verdict, by_policy = False, None, None, False
+    else:
+        screen = screen_for(conn, c, res)
+        verdict = screen.check(body)
+        # The family's display name travels with every message: it is screened too.
+        sender_name = str(conn.execute(select(contacts.c.name)
+                                       .where(contacts.c.id == contact_id)).scalar_one())
+        name_verdict = screen.check(sender_name) if direction == "to_resident" else None
+        by_policy = bool(attached) and policy.review_attachments
+        held = verdict.held or by_policy or bool(name_verdict and name_verdict.held)
     status = "held" if held else "delivered"
     try:
         with conn.begin_nested():
             message_id = int(conn.execute(messages.insert().values(
-                uid=uid, resident_id=rid, contact_id=contact_id, direction=direction, body=body,
+                uid=uid, resident_id=rid, contact_id=contact_id, direction=direction,
+                body=legal_mail.seal(c, uid, body) if legal else body, legal=legal,
                 language=None, status=status, stamps=stamps, request_digest=digest,
                 created_at=at).returning(messages.c.id)).scalar_one())
     except IntegrityError as e:  # the same uid, committed meanwhile by a parallel request
@@ -213,7 +223,7 @@ def _send(conn: Connection, c: Central, res: Row[tuple[object, ...]], contact_id
              "stamps": attachment_cost(policy, a.kind), "state": status,
              "captions": a.captions}
             for i, a in enumerate(attached)])
-    if held:
+    if held and verdict is not None:
         hits = [{"term": h.term.text, "scope": h.term.scope, "scope_id": h.term.scope_id,
                  "language": h.term.language, "list_version": h.term.list_version,
                  "start": h.start, "end": h.end, "excerpt": h.excerpt} for h in verdict.hits]
@@ -270,6 +280,11 @@ def message_record(conn: Connection, message_id: int, *,
                        .where(messages.c.id == message_id)).first()
     if row is None:
         raise NotFound(f"no message {message_id}")
+    if row.legal:  # sealed: opened only on the delivery path (central.services.legal_mail)
+        return {"uid": row.uid, "message_id": row.id, "direction": row.direction,
+                "resident_id": row.resident_id, "contact_id": row.contact_id,
+                "contact_name": row.contact_name, "stamps": row.stamps,
+                "sent_at": row.created_at, "legal": True, "sealed": row.body}
     parts = conn.execute(select(attachments.c.position, attachments.c.kind,
                                 attachments.c.blob_sha256, attachments.c.state,
                                 attachments.c.reason_code, blobs.c.size, blobs.c.media_type,
@@ -343,9 +358,11 @@ def _notify(conn: Connection, c: Central, message_id: int, notice: str, text: st
 
 def feed_page(c: Central, feed: str, after: int, limit: int = feeds.MAX_PAGE
               ) -> tuple[int, list[feeds.FeedRecord]]:
-    """The feed's head and its records after ``after``."""
+    """The feed's head and its records after ``after`` (privileged mail opened
+    for its reader, audited)."""
     with c.db.read() as conn:
-        return feeds.head(conn, feed), feeds.since(conn, feed, after, limit)
+        head, records = feeds.head(conn, feed), feeds.since(conn, feed, after, limit)
+    return head, legal_mail.open_records(c, records, feed=feed, reader=feed)
 
 
 def record_upload(c: Central, sha256: str, size: int, media_type: str, *, uploader: str,

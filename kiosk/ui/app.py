@@ -117,6 +117,7 @@ def screen_classes() -> dict[str, Any]:
     from kiosk.ui.login import LoginScreen
     from kiosk.ui.maintenance import MaintenanceScreen
     from kiosk.ui.pin import PinScreen
+    from kiosk.ui.requests import RequestsScreen
     from kiosk.ui.store import StoreScreen
     from kiosk.ui.terms import TermsScreen
     from kiosk.ui.viewer import ViewerScreen
@@ -125,7 +126,8 @@ def screen_classes() -> dict[str, Any]:
             "terms": TermsScreen, "home": HomeScreen, "inbox": InboxScreen,
             "conversation": ConversationScreen, "viewer": ViewerScreen,
             "compose": ComposeScreen, "store": StoreScreen, "account": AccountScreen,
-            "dock": DockScreen, "help": HelpScreen, "maintenance": MaintenanceScreen}
+            "dock": DockScreen, "help": HelpScreen, "requests": RequestsScreen,
+            "maintenance": MaintenanceScreen}
 
 
 def load_kv() -> None:

@@ -47,6 +47,8 @@ class ConversationScreen(Screen):
             detail = app.t("You") + " · " + when(m.at)
         else:
             detail = app.t(letter_state_text(m.state)) + (f": {m.note}" if m.note else "")
+        if m.legal:
+            detail = app.t("Legal mail: sealed, not read by staff") + " · " + detail
         bubble = make("MessageBubble", text=m.body, detail=detail, incoming=m.incoming,
                       waiting=m.state != "sent")
         for a in m.attachments:

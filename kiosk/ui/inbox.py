@@ -15,7 +15,7 @@ from kiosk.ui.widgets import make
 
 NOTICE_TITLES = {"held": N_("Held for review"), "rejected": N_("Not delivered"),
                  "purchase_refunded": N_("Refunded"), "ticket": N_("Your ticket"),
-                 "letter_refused": N_("Not sent")}
+                 "letter_refused": N_("Not sent"), "request": N_("Your request")}
 
 
 class InboxScreen(Screen):
@@ -36,7 +36,9 @@ class InboxScreen(Screen):
                                                    "their messages show here.")))
         for c in conversations:
             last = c.messages[-1] if c.messages else None
-            row = make("ConversationRow", name=c.contact_name or app.t("A contact"),
+            name = c.contact_name or app.t("A contact")
+            row = make("ConversationRow",
+                       name=app.t("Legal mail") + " · " + name if c.legal else name,
                        preview=(last.body.replace("\n", " ") if last else
                                 app.t("No messages yet")),
                        detail=(app.t("{n} unread", n=c.unread) + " · " if c.unread else "")

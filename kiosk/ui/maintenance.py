@@ -1,6 +1,7 @@
 """The technicians' maintenance menu (a technician's badge or PIN): the
-kiosk's diagnostics, its event log, tablets (assign, retire), the alerts
-raised here, its configuration, service state and a test print."""
+kiosk's diagnostics, its event log, tablets (assign, retire) and a released
+resident's archive to a USB stick, the alerts raised here, its configuration,
+service state and a test print."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.answers import AlertHere, Answer, Check, TabletHere
+from kiosk.answers import AlertHere, Answer, Check, StickWritten, TabletHere
 from kiosk.events import BadgeSwiped, Event
 from kiosk.ui.pin import MAX_PIN
 from kiosk.ui.plain import when
@@ -87,6 +88,24 @@ class MaintenanceScreen(Screen):
                      self._changed)
         else:
             app.task(lambda: app.service.change_tablet(serial, status=what), self._changed)
+
+    def archive_to_stick(self) -> None:
+        """A released resident's archive, to the USB stick in the kiosk's port."""
+        app = App.get_running_app()
+        resident = self.ids.resident.text.strip()
+        if not resident:
+            self.form_note = app.t("Type the released resident's ID.")
+            return
+        self.form_note = app.t("Writing the archive…")
+        app.task(lambda: app.service.archive_to_stick(resident), self._archived)
+
+    def _archived(self, answer: Answer[StickWritten]) -> None:
+        app = App.get_running_app()
+        written = answer.value
+        self.form_note = app.t("Written: {name} ({size}). Take the stick out.",
+                               name=written.name, size=f"{written.size / 1e6:.1f} MB") \
+            if answer.ok and written is not None else \
+            app.t("Not written: {why}", why=answer.message)
 
     def _changed(self, answer: Answer[None]) -> None:
         app = App.get_running_app()

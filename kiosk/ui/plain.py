@@ -63,3 +63,11 @@ TICKET_CATEGORIES = {"tablet_broken": N_("My tablet is broken"), "tablet_sync": 
                      "refund": N_("I want a refund"), "message_missing": N_("A message is missing"),
                      "kiosk": N_("This kiosk has a problem"), "account": N_("My account"),
                      "other": N_("Something else")}
+REQUEST_TYPES = {"medical": N_("Medical request"), "grievance": N_("Grievance"),
+                 "prea": N_("PREA report"), "legal": N_("Legal request"),
+                 "records": N_("Records request")}
+REQUEST_STATUS = {"filed": N_("Received: staff will answer"), "answered": N_("Answered by staff"),
+                  "escalated": N_("Past its deadline: escalated"), "resolved": N_("Resolved"),
+                  "queued": N_("Kept at this kiosk: it goes when the server is back"),
+                  "waiting_login": N_("Kept at this kiosk: it goes at your next login"),
+                  "refused": N_("Refused")}

@@ -9,7 +9,7 @@ from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.terms import TEXT, VERSION
+from kiosk.answers import Answer
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ class TermsScreen(Screen):
 
     def on_pre_enter(self, *_: object) -> None:
         app = App.get_running_app()
-        self.text = TEXT.get(app.lang, TEXT["en"])
+        self.text = app.service.terms_text(app.lang)
         self.ids.scroll.scroll_y = 1
 
     def accepted(self) -> bool:
@@ -28,10 +28,19 @@ class TermsScreen(Screen):
 
     def accept(self) -> None:
         app = App.get_running_app()
-        resident = app.resident
-        if resident is not None:
-            app.service.accept_terms()
-            log.info("%s accepted the terms (version %s)", resident.agency_id, VERSION)
+        if app.resident is None:
+            app.go(self.then)
+            return
+        language = app.lang
+        app.task(lambda: app.service.accept_terms(language), self._accepted)
+
+    def _accepted(self, answer: Answer[str]) -> None:
+        app = App.get_running_app()
+        if answer.ok:
+            log.info("the terms %s were accepted%s", answer.get()[:12],
+                     "" if answer.online else " (sent to the server at the next login)")
+        else:
+            log.warning("the terms' acceptance was refused: %s", answer.message)
         app.go(self.then)
 
     def decline(self) -> None:

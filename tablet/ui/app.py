@@ -1,10 +1,11 @@
 """The tablet's app: a thin Kivy ``App`` over a :class:`TabletContext`.
 
 Screens: home (conversations), conversation, photo, compose, media (music and
-video), player (now playing) and status (this tablet, and how it reads). Each
-screen reads the context when it is shown. The app holds what every screen
-shares: the language, the look (larger text, high contrast), remembered on
-the device, and what is being read aloud.
+video), player (now playing), status (this tablet, and how it reads),
+requests and request (essential requests, written offline) and terms (as
+accepted at the kiosk). Each screen reads the context when it is shown. The
+app holds what every screen shares: the language, the look (larger text, high
+contrast), remembered on the device, and what is being read aloud.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from kivy.config import Config
 import tablet.ui  # noqa: F401 - Kivy's environment, before Kivy is imported
 
 SIZE = (600, 1024)  # a 7-inch portrait screen, in pixels
-SCREENS = ("home", "conversation", "photo", "compose", "media", "player", "status")
-REDRAWN = ("home", "conversation", "media", "status")  # redrawn when a dock changed things
+SCREENS = ("home", "conversation", "photo", "compose", "media", "player", "status",
+           "requests", "request", "terms")
+# redrawn when a dock changed things
+REDRAWN = ("home", "conversation", "media", "status", "requests", "terms")
 LOOK_EVERY_S = 3.0
 HERE = Path(__file__).parent
 LOOK_SPEECH_S = 0.5  # how often the app looks whether reading aloud has finished
@@ -55,12 +58,15 @@ from tablet.ui.keyboard import OnScreenKeyboard  # noqa: E402, F401 - used in co
 from tablet.ui.media import MediaScreen  # noqa: E402
 from tablet.ui.photo import PhotoScreen  # noqa: E402
 from tablet.ui.player import PlayerScreen  # noqa: E402
+from tablet.ui.requests import RequestScreen, RequestsScreen  # noqa: E402
 from tablet.ui.status import StatusScreen  # noqa: E402
 from tablet.ui.style import Style  # noqa: E402
+from tablet.ui.terms import TermsScreen  # noqa: E402
 
 _CLASSES = {"home": HomeScreen, "conversation": ConversationScreen, "photo": PhotoScreen,
             "compose": ComposeScreen, "media": MediaScreen, "player": PlayerScreen,
-            "status": StatusScreen}
+            "status": StatusScreen, "requests": RequestsScreen, "request": RequestScreen,
+            "terms": TermsScreen}
 
 
 def load_kv() -> None:

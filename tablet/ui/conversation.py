@@ -16,6 +16,7 @@ from tablet.ui.widgets import clear, lock_text, make
 class ConversationScreen(Screen):
     contact_id = NumericProperty(0)
     title = StringProperty("")
+    contact_name = StringProperty("")
     can_reply = BooleanProperty(True)
     lock_text = StringProperty("")
 
@@ -34,7 +35,9 @@ class ConversationScreen(Screen):
         if conversation is None:
             self.title = t("Messages")
             return
-        self.title = conversation.contact_name or t("Contact {n}", n=conversation.contact_id)
+        name = conversation.contact_name or t("Contact {n}", n=conversation.contact_id)
+        self.contact_name = name
+        self.title = t("Legal mail · {name}", name=name) if conversation.legal else name
         for m in conversation.messages:
             if m.waiting:
                 cost = context.library.draft_cost(m.body)
@@ -46,8 +49,10 @@ class ConversationScreen(Screen):
                            when=app.when(m.handed_at))
                 who = t("You")
             else:
-                who = t("From {name}", name=self.title) if m.incoming else t("You")
+                who = t("From {name}", name=name) if m.incoming else t("You")
                 detail = f"{who} · {app.when(m.sent_at)}"
+            if m.legal:
+                detail = t("Legal mail: sealed, not read by staff · {detail}", detail=detail)
             parts = [t("A photo") if a.kind == "photo" else t("A videogram")
                      for a in m.attachments]
             bubble = make("MessageBubble", message_uid=m.uid, text=m.body, detail=detail,
@@ -90,13 +95,14 @@ class ConversationScreen(Screen):
                 photo.show(b"")  # it says the photo cannot be shown
             app.go("photo")
         elif app.context.player is not None and a.here:
-            track = Track(a.sha256, app.t("Videogram from {name}", name=self.title), self.title,
-                          "videogram", None, None, 30, a.sha256, True, a.captions)
+            track = Track(a.sha256, app.t("Videogram from {name}", name=self.contact_name),
+                          self.contact_name, "videogram", None, None, 30, a.sha256, True,
+                          a.captions)
             app.context.player.play([track])
             app.go("player")
 
     def reply(self) -> None:
         app = App.get_running_app()
         app.root.get_screen("compose").contact_id = int(self.contact_id)
-        app.root.get_screen("compose").contact_name = self.title
+        app.root.get_screen("compose").contact_name = self.contact_name
         app.go("compose")

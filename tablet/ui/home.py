@@ -35,8 +35,9 @@ class HomeScreen(Screen):
             last = c.last
             preview = last.body.replace("\n", " ")[:80] or t("(a photo or video)")
             waiting = t("   ·   {n} waiting to send", n=c.waiting) if c.waiting else ""
+            name = c.contact_name or t("Contact {n}", n=c.contact_id)
             row = make("ConversationRow",
-                name=c.contact_name or t("Contact {n}", n=c.contact_id),
+                name=t("Legal mail · {name}", name=name) if c.legal else name,
                 preview=(t("You: ") if not last.incoming else "") + preview,
                 detail=(app.when(last.sent_at) if last.sent_at else t("not sent yet"))
                 + waiting)
@@ -50,7 +51,7 @@ class HomeScreen(Screen):
         rows = [w for w in self.ids.conversations.children[::-1] if hasattr(w, "preview")]
         lines = [t("Messages"), self.status_line, self.lock_line,
                  *(f"{r.name}. {r.preview}. {r.detail}" for r in rows),
-                 t("Buttons: {names}", names=", ".join((t("Music & video"),
+                 t("Buttons: {names}", names=", ".join((t("Music & video"), t("Requests"),
                                                          t("This tablet"))))]
         return "\n".join(line for line in lines if line)
 

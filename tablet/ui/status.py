@@ -44,4 +44,5 @@ class StatusScreen(Screen):
                 t("High contrast: on") if app.contrast else t("High contrast: off"))
         return "\n".join((t("This tablet"), self.serial, self.battery, self.storage,
                           self.last_sync, self.lock_title, self.lock_text,
-                          t("Buttons: {names}", names=", ".join(look))))
+                          t("Buttons: {names}",
+                            names=", ".join((*look, t("Read the terms you accepted"))))))

@@ -15,7 +15,7 @@ from central.database import Database
 from central.passwords import Passwords
 from central.payments import SandboxCardPayments
 from central.pricing import PricingPolicy, StampOffer
-from central.services import accounts
+from central.services import accounts, legal_mail
 from central.services.core import Central, Settings
 from central.services.scope import Scope, scope_of
 from central.throttle import LoginThrottle, Rate
@@ -104,7 +104,8 @@ def build(database_url: str, state: Path, *, trust: TrustAccounts | None = None,
         trust=trust if trust is not None else InMemoryTrustAccounts(),
         payments=SandboxCardPayments(), passwords=Passwords("low"),
         translator=translator if translator is not None else WordTranslator(),
-        settings=Settings(), clock=clock, logins=unthrottled())
+        settings=Settings(), clock=clock, logins=unthrottled(),
+        legal_seal=legal_mail.load_key(state))
     accounts.create_agency(central, "WA", "Washington Department of Corrections",
                            policy=WASHINGTON)
     accounts.create_facility(central, "F1", "WA", "Cedar Creek", "staff@cedar.example")
@@ -116,5 +117,5 @@ def build(database_url: str, state: Path, *, trust: TrustAccounts | None = None,
     for role in accounts.STAFF_ROLES:
         facility.staff[role] = accounts.create_staff(
             central, role, role.title(), role, STAFF_PASSWORD, scope=SYSTEM,
-            facility_id=None if role == "administrator" else "F1", agency_id="WA")
+            facility_id=None if role in ("administrator", "prea") else "F1", agency_id="WA")
     return facility

@@ -26,7 +26,7 @@ from central.schema import (
     ledger_entries,
     staff,
 )
-from central.services import accounts, messaging, money, review
+from central.services import accounts, messaging, money, prices, review
 from central.services.core import Central
 from central.services.messaging import Attachment, contact_owner
 from central.services.review import Verdict
@@ -48,6 +48,21 @@ YES = Verdict(True)
 def _policy(f: Facility, **changes: Any) -> None:
     accounts.set_policy(f.central, "WA", dataclasses.replace(
         WASHINGTON, **{"review_attachments": True, **changes}), scope=SYSTEM)
+
+
+def _raise_price(f: Facility, target: str, value: int) -> None:
+    """A price changes as it does for residents: proposed by one agency
+    administrator, approved by another, applied when its time comes."""
+    _policy(f, price_notice_days=0)
+    second = accounts.create_staff(f.central, "admin-2", "Second Admin", "administrator",
+                                   STAFF_PASSWORD, scope=SYSTEM, facility_id=None,
+                                   agency_id="WA")
+    change = prices.propose(f.central, target=target, new_value=value,
+                            effective_at=f.clock(), scope=f.scope("administrator"),
+                            agency_id="WA")
+    with f.central.db.read() as conn:
+        prices.approve(f.central, change.id, scope=scope_of(conn, second))
+    assert prices.apply_due(f.central) == [change.id]
 
 
 def _photo(f: Facility, uploader: str, tag: bytes) -> str:
@@ -244,7 +259,7 @@ def test_an_attachment_refunds_what_it_cost_when_sent(facility: Facility) -> Non
     f = facility
     _policy(f)
     _, cid, _, hold_id = _two_photos(f)
-    _policy(f, stamps_per_photo=5)
+    _raise_price(f, "stamps:stamps_per_photo", 5)
     review.decide_parts(f.central, hold_id, scope=f.scope("reviewer"), text=YES,
                         attachments={0: NO, 1: NO})
     assert _stamps(f, cid) == 19  # 3 paid, 2 back
@@ -511,7 +526,7 @@ def test_holds_from_before_part_by_part_review_are_migrated_and_decided(
     from central import migrate
     from central.blobs import BlobStore
     from central.database import Database
-    from central.schema import contacts, feeds, holds, messages
+    from central.schema import contacts, feeds, holds
     from tests.central.facility import Clock, WordTranslator
     db = Database(database_url)
     migrate.upgrade(db, "0009")
@@ -550,11 +565,15 @@ def test_holds_from_before_part_by_part_review_are_migrated_and_decided(
                 for c in "ab"])
             for n, (uid, status) in enumerate((("old-held-01", "held"),
                                                ("old-rejected-01", "rejected")), 1):
-                conn.execute(messages.insert().values(
-                    id=n, uid=uid, resident_id=rid, contact_id=cid, direction="to_resident",
-                    body="old words", status=status, stamps=3 if n == 1 else 0,
-                    request_digest="0" * 64, created_at=1,
-                    reason_code=None if n == 1 else "gang"))
+                # as messages were before legal mail (0013)
+                conn.execute(text(
+                    "INSERT INTO messages (id, uid, resident_id, contact_id, direction, body, "
+                    "status, stamps, request_digest, created_at, reason_code) VALUES (:id, "
+                    ":uid, :rid, :cid, 'to_resident', 'old words', :status, :stamps, :digest, "
+                    "1, :reason)"), {"id": n, "uid": uid, "rid": rid, "cid": cid,
+                                     "status": status, "stamps": 3 if n == 1 else 0,
+                                     "digest": "0" * 64,
+                                     "reason": None if n == 1 else "gang"})
                 conn.execute(attachments.insert(), [
                     {"message_id": n, "position": i, "kind": "photo", "blob_sha256": c * 64}
                     for i, c in enumerate("ab")])

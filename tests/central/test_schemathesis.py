@@ -14,7 +14,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from central.api.app import create_app
 from central.schema import residents
@@ -40,11 +40,18 @@ def _callers(api: ApiServer) -> dict[str, Callable[[], Client]]:
     messaging.record_upload(api.facility.central, stored.sha256, stored.size, "image/jpeg",
                             uploader="contact:1", purpose="message")
     pin = str(admitted["first_pin"])
+    with api.facility.central.db.read() as conn:
+        as_admitted = dict(conn.execute(select(
+            residents.c.pin_hash, residents.c.pin_must_change, residents.c.unit_id)).one()
+            ._mapping)
 
     def resident() -> Client:
-        # A fuzzed request may have logged the resident out or counted wrong PINs.
+        # A fuzzed request may have logged the resident out, counted wrong PINs,
+        # or (as staff may) reset their PIN or released them: they are back as
+        # admitted, to reach the routes.
         with api.facility.central.db.write() as conn:
-            conn.execute(update(residents).values(failed_logins=0, locked_until=0))
+            conn.execute(update(residents).values(failed_logins=0, locked_until=0,
+                                                  status="active", **as_admitted))
         return api.resident("K-A2", "100001", pin)
 
     resident().post("/v1/resident/tickets", json={"uid": "ticket-00001", "category": "other",

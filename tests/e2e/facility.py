@@ -121,9 +121,11 @@ class E2E:
 @contextlib.contextmanager
 def e2e_facility(root: Path, *, round_interval_s: float = 0.3,
                  tablets: tuple[tuple[str, str], ...] = (("T1", SERIAL),),
-                 smtp: tuple[str, int] | None = None) -> Iterator[E2E]:
+                 smtp: tuple[str, int] | None = None,
+                 printer: bool = False) -> Iterator[E2E]:
     """The facility, with simulated tablets (name, serial) provisioned and
-    registered on the server (the seed assigns JP5S-000001-3 to its residents)."""
+    registered on the server (the seed assigns JP5S-000001-3 to its residents).
+    With ``printer`` the kiosk prints on the world's receipt printer."""
     world = World(root / "world", ports=2, testbed=UdevTestbed(), software="process")
     world.open()
     try:
@@ -131,15 +133,16 @@ def e2e_facility(root: Path, *, round_interval_s: float = 0.3,
                 for name, serial in tablets]
         stage = prepare(root / "facility", made, round_interval_s=round_interval_s,
                         password_cost="low", smtp=smtp,
-                        hw={"settle": 0.2, "poll_interval": 0.5})
+                        hw={"settle": 0.2, "poll_interval": 0.5},
+                        kiosk={"printer": f"serial://{world.printer.tty}"} if printer else None)
         central = CentralProcess(stage)
         central.start()
-        kiosk = KioskProcess(stage, env=mock_environment(world.testbed.root))
+        process = KioskProcess(stage, env=mock_environment(world.testbed.root))
         try:
-            kiosk.start()
-            yield E2E(world, stage, central, kiosk)
+            process.start()
+            yield E2E(world, stage, central, process)
         finally:
-            kiosk.stop()
+            process.stop()
             central.stop()
     finally:
         world.close()

@@ -120,10 +120,20 @@ def main(argv: list[str] | None = None) -> int:
         bought["prepaid"] = app.screen_data.prepaid_cents
         app.go("store")
 
+    @step("searched for", timeout_s=20)
+    def _() -> None:
+        wait_for(screen().name == "store", screen().name)
+        tap(screen().ids.query)
+
+    @step("on the keyboard")
+    def _() -> None:
+        d.type_text("river")
+        tap(button("Search"))
+
     @step("a song listed", timeout_s=20)
     def _() -> None:
         rows = [w for w in screen().ids.entries.children if hasattr(w, "price")]
-        wait_for(any(r.title == "River Road" for r in rows), "the catalog")
+        wait_for([r.title for r in rows] == ["River Road"], "the search's answer")
         harness.call("network", state="down")
         tap(next(r for r in rows if r.title == "River Road").ids.act)
 

@@ -18,8 +18,9 @@ from kiosk.config import KioskConfig, SyncConfig
 from kiosk.events import Event
 from kiosk.lockout import TRIES, LockoutFile
 from kiosk.maintenance import Maintenance
+from kiosk.records import AgencyPolicy
 from kiosk.service_state import ServiceState
-from kiosk.terms import TEXT, VERSION, TermsLedger
+from kiosk.terms import TEXT, TermsLedger, Unsent, digest, render
 from kiosk.videogram import HEIGHT, OPTIONS, WIDTH, VideogramPlayer
 from kiosk.watchdog import Watchdog
 from simulators.media import mp4_videogram
@@ -86,16 +87,37 @@ def test_a_kiosk_without_a_technician_pin_opens_to_none(tmp_path: Path) -> None:
     assert not maintenance_part(tmp_path, kiosk).technician_pin_ok("246810")
 
 
-def test_terms_are_accepted_per_resident_and_version(tmp_path: Path) -> None:
+def test_terms_are_accepted_per_resident_and_text(tmp_path: Path) -> None:
     ledger = TermsLedger(tmp_path / "terms.json")
-    assert not ledger.accepted("874512")
-    ledger.accept("874512")
-    assert ledger.accepted("874512") and not ledger.accepted("903377")
-    assert not TermsLedger(tmp_path / "terms.json").accepted("874512", version="2099-01")
+    text = render("en", AgencyPolicy())
+    assert not ledger.accepted("874512", digest(text))
+    ledger.accept("874512", digest(text))
+    assert ledger.accepted("874512", digest(text)) and not ledger.accepted("903377",
+                                                                           digest(text))
+    changed = render("en", AgencyPolicy(refund_window_days=30))
+    assert not TermsLedger(tmp_path / "terms.json").accepted("874512", digest(changed))
     (tmp_path / "terms.json").write_text("not json")
-    assert not ledger.accepted("874512")  # a damaged file asks again, never skips them
+    assert not ledger.accepted("874512", digest(text))  # damage asks again, never skips them
     assert set(TEXT) == {"en", "es"} and all(len(t) > 500 for t in TEXT.values())
-    assert VERSION
+
+
+def test_the_terms_say_the_agencys_numbers() -> None:
+    policy = AgencyPolicy(refund_window_days=21, tablet_lock_days=9, ticket_resolution_days=30)
+    for language, words in (("en", ("21 days", "9 days", "30 days")),
+                            ("es", ("21 días", "9 días", "30 días"))):
+        text = render(language, policy)
+        assert all(w in text for w in words), (language, text)
+        assert "{" not in text and "14" not in text
+    assert render("fr", policy) == render("en", policy)
+
+
+def test_acceptances_kept_while_the_server_is_away_wait_to_be_sent(tmp_path: Path) -> None:
+    ledger = TermsLedger(tmp_path / "terms.json")
+    text = render("es", AgencyPolicy())
+    ledger.accept("874512", digest(text), unsent=Unsent("874512", digest(text), "es", text))
+    assert [u.sha256 for u in ledger.unsent("874512")] == [digest(text)]
+    ledger.learn("874512", (digest(text),))  # the server has it now
+    assert ledger.unsent("874512") == [] and ledger.accepted("874512", digest(text))
 
 
 def test_the_watchdog_tells_systemd_ready_then_alive(tmp_path: Path) -> None:

@@ -10,7 +10,14 @@ import pytest
 
 from sync.frames import Record
 from tablet.library import MAX_DRAFT_CHARS, Library
-from tests.tablet.ui_sample import RESIDENT, filled_store
+from tests.tablet.ui_sample import (
+    GRIEVANCE_RECEIPT,
+    MEDICAL_RECEIPT,
+    RESIDENT,
+    TERMS,
+    filled_store,
+    with_what_is_owed,
+)
 
 
 def test_a_reply_waits_then_shows_once_as_sent(tmp_path: Path) -> None:
@@ -81,3 +88,48 @@ def test_a_videograms_captions_reach_the_library_and_a_bad_track_is_ignored(
         (shown,) = [m for m in rosa.messages if m.uid == "m-rosa-4"]
         assert shown.attachments[0].captions is None  # the videogram plays without them
     assert "captions are ignored" in caplog.text
+
+
+def test_requests_show_the_receipt_numbers_a_dock_brought_back(tmp_path: Path) -> None:
+    store = with_what_is_owed(filled_store(tmp_path))
+    library = Library(store, resident=RESIDENT)
+    prea = library.write_request("prea", "  Someone threatened me.  ")
+    requests = {r.key: r for r in library.requests()}
+    assert requests[prea].status == "waiting" and requests[prea].text == "Someone threatened me."
+    assert next(iter(library.requests())).key == prea  # waiting ones first
+    medical = next(r for r in requests.values() if r.type == "medical")
+    assert (medical.receipt, medical.status) == (MEDICAL_RECEIPT, "filed")
+    assert medical.text == "My tooth has hurt for three days." and medical.due_at
+    at_kiosk = requests["kr-at-the-kiosk-1"]
+    assert (at_kiosk.type, at_kiosk.receipt, at_kiosk.status, at_kiosk.text) \
+        == ("grievance", GRIEVANCE_RECEIPT, "answered", "")
+    # Handed to a kiosk, a PREA report's words are no longer shown; its receipt comes back.
+    store.outbox_handed([prea])
+    assert {r.key: r for r in library.requests()}[prea].text == ""
+    store.apply_records([Record(105, "notice", "request:3", {
+        "notice": "request", "request_id": 3, "uid": prea, "receipt": "R-AAAA-BBBB",
+        "type": "prea", "status": "escalated", "due_at": 1, "text": "escalated"})], through=105)
+    report = {r.key: r for r in library.requests()}[prea]
+    assert (report.receipt, report.status, report.text) == ("R-AAAA-BBBB", "escalated", "")
+
+
+def test_a_request_must_be_one_of_the_types_and_say_something(tmp_path: Path) -> None:
+    library = Library(filled_store(tmp_path), resident=RESIDENT)
+    for type_, body in (("parole", "let me out"), ("medical", "   "),
+                        ("medical", "x" * (MAX_DRAFT_CHARS + 1))):
+        with pytest.raises(ValueError):
+            library.write_request(type_, body)
+    assert library.requests() == []
+    # Another owner's requests, written before a reassignment, are not this resident's.
+    Library(library.store, resident="999999").write_request("records", "my file")
+    assert library.requests() == []
+
+
+def test_legal_mail_and_the_terms_as_a_dock_brought_them(tmp_path: Path) -> None:
+    library = Library(filled_store(tmp_path), resident=RESIDENT)
+    assert library.terms() is None
+    assert not any(c.legal for c in library.conversations())
+    with_what_is_owed(library.store)
+    assert library.terms() == TERMS
+    legal = [c for c in library.conversations() if c.legal]
+    assert [c.contact_name for c in legal] == ["Dana Ortiz"] and legal[0].last.legal

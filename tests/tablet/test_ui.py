@@ -4,10 +4,12 @@ on the on-screen keyboard and see it wait for the dock with its stamp cost,
 play an album, read the tablet's status, the lock explained, a videogram
 with its sender's captions timed under it, the Read aloud buttons starting
 and stopping espeak-ng in English and Spanish, a missing espeak-ng said on
-the screen, Spanish, larger text and high contrast chosen and remembered),
-each screen saved as a screenshot and measured: every text's contrast
-against what is behind it (WCAG 2.1 AA) and every touch target's size (at
-least 9 mm on the 7-inch screen), in the normal and the high-contrast theme."""
+the screen, Spanish, larger text and high contrast chosen and remembered;
+requests with the receipt numbers a dock brought back and one written
+offline, legal mail marked, the terms as accepted), each screen saved as a
+screenshot and measured: every text's contrast against what is behind it
+(WCAG 2.1 AA) and every touch target's size (at least 9 mm on the 7-inch
+screen), in the normal and the high-contrast theme."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ SCREENS = ("home", "conversation", "photo", "compose", "media", "player", "statu
            "status-es", "home-es", "conversation-es", "status-large-text", "home-large-text",
            "conversation-large-text", "status-high-contrast", "home-high-contrast",
            "conversation-high-contrast", "compose-high-contrast", "media-high-contrast",
-           "player-high-contrast")
+           "player-high-contrast", "requests", "request", "conversation-legal", "terms")
 
 
 def test_every_flow_by_touch_and_a_screenshot_of_every_screen(tmp_path: Path) -> None:

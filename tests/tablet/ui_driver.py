@@ -29,7 +29,15 @@ from tablet.speech import Speaker
 from tablet.ui.app import TabletApp  # before Kivy's window: it configures it
 from tablet.ui.context import DeviceStatus, LockView, TabletContext
 from tablet.ui.playback import Playback
-from tests.tablet.ui_sample import RESIDENT, SERIAL, filled_store
+from tests.tablet.ui_sample import (
+    GRIEVANCE_RECEIPT,
+    MEDICAL_RECEIPT,
+    RESIDENT,
+    SERIAL,
+    TERMS,
+    filled_store,
+    with_what_is_owed,
+)
 
 QUIET = ("--aout=dummy", "--vout=dummy", "--quiet")  # real libvlc, no sound or window
 OPEN = LockView("open", True, MESSAGES["open"].format(days=11), MESSAGES["open"], 11)
@@ -51,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(out: Path, work: Path) -> int:
     from kivy.core.window import Window
 
-    store = filled_store(work / "content")
+    store = with_what_is_owed(filled_store(work / "content"))
     library = Library(store, resident=RESIDENT)
     lock = {"view": OPEN}
     player = Player(QUIET)
@@ -92,7 +100,8 @@ def _run(out: Path, work: Path) -> int:
     @step("home lists both conversations, newest first")
     def _() -> None:
         names = [w.name for w in screen().ids.conversations.children[::-1]]
-        check(names == ["Rosa Webb", "Jim Porter"], f"conversations {names}")
+        check(names == ["Rosa Webb", "Legal mail · Dana Ortiz", "Jim Porter"],
+              f"conversations {names}")
         shot("home")
 
     @step("a conversation opens with its messages and photo")
@@ -370,6 +379,62 @@ def _run(out: Path, work: Path) -> int:
         check(("contrast", "Body", "normal") in found, str(probe.findings))
         check(("target", "BigButton", "normal") in found, str(probe.findings))
         check(("target", "BigButton", "high contrast") in found, str(probe.findings))
+
+    @step("requests: the receipt numbers and status a dock brought back")
+    def _() -> None:
+        tap(button("Requests"))
+
+    @step("the requests screen")
+    def _() -> None:
+        check(screen().name == "requests", screen().name)
+        cards = {w.title: w.text for w in screen().ids.requests.children}
+        medical = cards.get(f"Medical request · {MEDICAL_RECEIPT}", "")
+        check("Received" in medical and "three days" in medical, f"{cards}")
+        check("Answered by staff" in cards.get(f"Grievance · {GRIEVANCE_RECEIPT}", ""),
+              f"{cards}")
+        shot("requests")
+        tap(button("PREA report"))
+
+    @step("a PREA report written offline, on the on-screen keyboard")
+    def _() -> None:
+        check(screen().name == "request" and screen().title == "PREA report", screen().title)
+        driver.type_text(["Shift", "H", "e", "l", "p"])
+
+    @step("saved for the next dock")
+    def _() -> None:
+        shot("request")
+        tap(button("Save for the next dock"))
+
+    @step("it waits for the next dock, in the list")
+    def _() -> None:
+        check(screen().name == "requests", screen().name)
+        check(store.outbox_count() == 2, "the reply and the report wait for a dock")
+        cards = {w.title: w.text for w in screen().ids.requests.children}
+        check("Waiting for the next dock" in cards.get("PREA report", ""), f"{cards}")
+        app.go("home")
+
+    @step("legal mail is marked as legal mail")
+    def _() -> None:
+        rows = screen().ids.conversations.children
+        tap(next(r for r in rows if r.name.startswith("Legal mail")))
+
+    @step("in its conversation too")
+    def _() -> None:
+        check(screen().title == "Legal mail · Dana Ortiz", screen().title)
+        bubble = screen().ids.messages.children[0]
+        check("Legal mail: sealed" in bubble.detail and "From Dana Ortiz" in bubble.detail,
+              bubble.detail)
+        shot("conversation-legal")
+        app.go("status")
+
+    @step("the terms accepted at the kiosk, readable on the tablet")
+    def _() -> None:
+        tap(button("Read the terms you accepted"))
+
+    @step("word for word")
+    def _() -> None:
+        check(screen().name == "terms" and screen().text == TERMS, screen().text[:80])
+        shot("terms")
 
     Window.clearcolor = (1, 1, 1, 1)
     try:

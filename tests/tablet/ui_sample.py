@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.seed import tone_wav
 from device_security.at_rest import Sealer
+from kiosk.records import AgencyPolicy
+from kiosk.terms import render
 from simulators.media import png
 from sync.frames import Record
 from tablet.store import TabletStore
@@ -22,6 +24,8 @@ SERIAL = "JP5S-000001"
 RESIDENT = "874512"
 CAPTIONS = ("WEBVTT\n\n00:00.000 --> 00:03.000\nHi Marcus! This is the garden in June.\n\n"
             "00:03.000 --> 00:08.000\nWe planted the <i>tomatoes</i> you like.\n")
+TERMS = render("en", AgencyPolicy(refund_window_days=21, tablet_lock_days=14))
+MEDICAL_RECEIPT, GRIEVANCE_RECEIPT = "R-7KQ2-M9XD", "R-H4PW-3N8C"
 
 
 def _put(store: TabletStore, data: bytes) -> str:
@@ -82,4 +86,33 @@ def filled_store(directory: Path) -> TabletStore:
     ]
     records.sort(key=lambda r: r.seq)
     store.apply_records(records, through=len(records))
+    return store
+
+
+def with_what_is_owed(store: TabletStore) -> TabletStore:
+    """More of what a dock brings: an attorney's legal mail, the terms
+    accepted at the kiosk, and the notices of two requests (a medical one
+    written here and handed to a kiosk, a grievance filed at the kiosk)."""
+    now = int(time.time())
+    medical = store.write_request(resident=RESIDENT, type_="medical",
+                                  body="My tooth has hurt for three days.")
+    store.outbox_handed([medical])
+    records = [
+        Record(101, "message", "m-dana-1", {
+            "uid": "m-dana-1", "message_id": 101, "direction": "to_resident",
+            "resident_id": 1, "contact_id": 13, "contact_name": "Dana Ortiz",
+            "body": "Your hearing moved to the 14th. Call me collect on Monday.", "stamps": 0,
+            "sent_at": now - 4 * 86400, "attachments": [], "legal": True}),
+        Record(102, "terms", "terms:1", {"sha256": "00" * 32, "language": "en", "text": TERMS,
+                                         "accepted_at": now - 6 * 86400}),
+        Record(103, "notice", "request:1", {
+            "notice": "request", "request_id": 1, "uid": medical, "receipt": MEDICAL_RECEIPT,
+            "type": "medical", "status": "filed", "due_at": now + 86400,
+            "text": f"Your medical request was received: receipt {MEDICAL_RECEIPT}."}),
+        Record(104, "notice", "request:2", {
+            "notice": "request", "request_id": 2, "uid": "kr-at-the-kiosk-1",
+            "receipt": GRIEVANCE_RECEIPT, "type": "grievance", "status": "answered",
+            "due_at": now + 9 * 86400, "text": f"Request {GRIEVANCE_RECEIPT}: staff answered."}),
+    ]
+    store.apply_records(records, through=104)
     return store
