@@ -23,6 +23,7 @@ import contextlib
 import datetime
 import hashlib
 import ipaddress
+import logging
 import socket
 import ssl
 import threading
@@ -36,6 +37,7 @@ from cryptography.x509.oid import NameOID
 
 from base.files import write_atomic
 
+log = logging.getLogger(__name__)
 CHUNK = 64 * 1024  # bytes read at a time in each direction
 
 
@@ -154,13 +156,18 @@ class WebFront:
     async def _carry(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      inward: ssl.SSLContext) -> None:
         host, port = self.upstream
+        peer = writer.get_extra_info("peername")
+        log.debug("%s: connected", peer)
         try:
             up_reader, up_writer = await asyncio.open_connection(host, port, ssl=inward,
                                                                  server_hostname=host)
-        except (OSError, ssl.SSLError):
+        except (OSError, ssl.SSLError) as e:
+            log.warning("%s: the central server at %s:%s refused: %s", peer, host, port, e)
             writer.close()
             return
-        await asyncio.gather(_pump(reader, up_writer), _pump(up_reader, writer))
+        log.debug("%s: carried on to %s:%s", peer, host, port)
+        sent, received = await asyncio.gather(_pump(reader, up_writer), _pump(up_reader, writer))
+        log.debug("%s: closed, %d bytes up, %d down", peer, sent, received)
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:
@@ -169,15 +176,19 @@ class WebFront:
             self._loop = self._thread = None
 
 
-async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-    """Copy until ``source`` ends or either side fails, then close ``sink``."""
+async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> int:
+    """Copy until ``source`` ends or either side fails, then close ``sink``;
+    returns the bytes copied."""
+    copied = 0
     try:
         while chunk := await source.read(CHUNK):
             sink.write(chunk)
             await sink.drain()
+            copied += len(chunk)
     except (OSError, ssl.SSLError):
         pass
     finally:
         sink.close()
         with contextlib.suppress(OSError, ssl.SSLError):
             await sink.wait_closed()
+    return copied
