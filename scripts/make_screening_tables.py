@@ -18,6 +18,12 @@ regenerating gives the committed bytes (tests/central/test_screening_tables.py).
 
     python scripts/make_screening_tables.py            # rewrite the table
     python scripts/make_screening_tables.py --check    # exit 1 if it is stale
+    python scripts/make_screening_tables.py --extract PATH/UnicodeData.txt
+
+UnicodeData.txt itself (2 MB) is not kept: ``--extract`` keeps the fields and
+lines the table is made from (code point, name, category, decomposition of the
+characters that decompose, are marks, are small capitals or negative letters,
+or are in confusables.txt) as UnicodeData-extract.txt, which ``read`` uses.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "scripts" / "unicode"
+EXTRACT = "UnicodeData-extract.txt"  # code;name;category;decomposition, a line each
 OUTPUT = ROOT / "central" / "screening_tables.py"
 
 _VERSION = re.compile(r"^# Version: (\d+\.\d+\.\d+)$", re.MULTILINE)
@@ -55,25 +62,43 @@ def _code_points(field: str) -> tuple[int, ...]:
     return tuple(int(part, 16) for part in field.split() if not part.startswith("<"))
 
 
-def read(data: Path = DATA) -> UnicodeData:
-    names: dict[int, str] = {}
-    categories: dict[int, str] = {}
-    decompositions: dict[int, tuple[int, ...]] = {}
-    for line in (data / "UnicodeData.txt").read_text(encoding="utf-8").splitlines():
-        fields = line.split(";")
-        code = int(fields[0], 16)
-        names[code] = fields[1]
-        categories[code] = fields[2]
-        if fields[5]:
-            decompositions[code] = _code_points(fields[5])
-
-    confusables_text = (data / "confusables.txt").read_text(encoding="utf-8-sig")
+def _confusables(data: Path) -> tuple[str, dict[int, tuple[int, ...]]]:
+    text = (data / "confusables.txt").read_text(encoding="utf-8-sig")
     confusables: dict[int, tuple[int, ...]] = {}
-    for raw in confusables_text.splitlines():
+    for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
         if line:
             source, target, _kind = (part.strip() for part in line.split(";"))
             confusables[int(source, 16)] = _code_points(target)
+    return text, confusables
+
+
+def extract(unicode_data: Path, data: Path = DATA) -> str:
+    """The lines of UnicodeData.txt the table is made from, as ``EXTRACT`` holds them."""
+    _, confusables = _confusables(data)
+    wanted = set(confusables) | {c for target in confusables.values() for c in target}
+    kept = []
+    for line in unicode_data.read_text(encoding="utf-8").splitlines():
+        fields = line.split(";")
+        if (fields[5] or fields[2].startswith("M") or _NAMED_LETTER.match(fields[1])
+                or int(fields[0], 16) in wanted):
+            kept.append(";".join((fields[0], fields[1], fields[2], fields[5])))
+    return "\n".join(kept) + "\n"
+
+
+def read(data: Path = DATA) -> UnicodeData:
+    names: dict[int, str] = {}
+    categories: dict[int, str] = {}
+    decompositions: dict[int, tuple[int, ...]] = {}
+    for line in (data / EXTRACT).read_text(encoding="utf-8").splitlines():
+        code_field, name, category, decomposition = line.split(";")
+        code = int(code_field, 16)
+        names[code] = name
+        categories[code] = category
+        if decomposition:
+            decompositions[code] = _code_points(decomposition)
+
+    confusables_text, confusables = _confusables(data)
 
     derived_text = (data / "DerivedCoreProperties.txt").read_text(encoding="utf-8")
     ignorable: list[tuple[int, int]] = []
@@ -214,6 +239,10 @@ def render(data: UnicodeData) -> str:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--extract"] and len(argv) == 2:
+        (DATA / EXTRACT).write_text(extract(Path(argv[1])), encoding="utf-8")
+        print(f"wrote {(DATA / EXTRACT).relative_to(ROOT)}")
+        return 0
     text = render(read())
     if "--check" in argv:
         current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
