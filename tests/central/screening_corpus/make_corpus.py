@@ -1,7 +1,8 @@
 """Make the screening's false-positive corpus: ordinary letters in English and
 Spanish (letters.txt, one a line) and a 10,000-term keyword list (keywords.txt,
 ``language<TAB>term``), from the word banks below with a fixed seed, so that
-regenerating gives the committed bytes (tests/central/test_screening_corpus.py).
+every run makes the same text. tests/central/test_screening_corpus.py makes it
+as it runs; to read it, write the two files (not committed) with
 
     python -m tests.central.screening_corpus.make_corpus
 """
