@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import datetime
 import gettext
-import io
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
+from base.i18n import compile_po
 from tablet.settings import LANGUAGES
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -35,12 +32,7 @@ def load_catalog(language: str, directory: Path = LOCALE_DIR) -> gettext.NullTra
         raise ValueError(f"the tablet speaks {', '.join(LANGUAGES)}, not {language!r}")
     if language == "en":
         return gettext.NullTranslations()
-    with (directory / f"{language}.po").open("rb") as po:
-        catalog = read_po(po, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    return compile_po(directory / f"{language}.po", language)
 
 
 # Day and month names, translated where they are shown (strftime would follow

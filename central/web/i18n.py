@@ -9,12 +9,10 @@ in English; tests/web/test_i18n.py checks there is none.
 from __future__ import annotations
 
 import gettext
-import io
 from collections.abc import Callable
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from base.i18n import compile_po
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"en": "English", "es": "Español"}
@@ -32,12 +30,7 @@ def load_catalogs(directory: Path = LOCALE_DIR) -> dict[str, gettext.NullTransla
     for language in LANGUAGES:
         if language == "en":
             continue
-        with (directory / f"{language}.po").open("rb") as po:
-            catalog = read_po(po, locale=language)
-        compiled = io.BytesIO()
-        write_mo(compiled, catalog)
-        compiled.seek(0)
-        catalogs[language] = gettext.GNUTranslations(compiled)
+        catalogs[language] = compile_po(directory / f"{language}.po", language)
     return catalogs
 
 
