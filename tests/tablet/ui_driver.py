@@ -345,40 +345,7 @@ def _run(out: Path, work: Path) -> int:
     def _() -> None:
         shot("player-high-contrast")
         app.set_look(contrast=False, large_text=False)
-        context.speaker = Speaker("/nonexistent/espeak-ng")
         app.go("home")
-
-    @step("without espeak-ng, Read aloud says so and the tablet goes on")
-    def _() -> None:
-        tap(button("Read aloud"))
-
-    @step("the missing voice program is said on the screen")
-    def _() -> None:
-        check("not available" in app.speech_problem, app.speech_problem)
-        check(app.speaking == "", repr(app.speaking))
-        check(screen().name == "home", screen().name)
-
-    @step("the measure finds a text too faint and a button too small when there is one")
-    def _() -> None:
-        from tablet.ui.widgets import make
-
-        probe = Audit.of(TABLET, app)
-        faint = make("Body", text="faint words")
-        small = make("BigButton", text="tiny", size_hint=(None, None))
-        faint.color = (0.75, 0.75, 0.75, 1)  # after the style's rule has set its own
-        small.size = (40, 40)
-        box = screen().children[0]  # the screen's column: above its buttons
-        box.add_widget(faint, index=1)
-        box.add_widget(small, index=1)
-        try:
-            probe.measure("probe", driver.settle)
-        finally:
-            box.remove_widget(faint)
-            box.remove_widget(small)
-        found = {(f.check, f.widget.split(" ")[0], f.theme) for f in probe.findings}
-        check(("contrast", "Body", "normal") in found, str(probe.findings))
-        check(("target", "BigButton", "normal") in found, str(probe.findings))
-        check(("target", "BigButton", "high contrast") in found, str(probe.findings))
 
     @step("requests: the receipt numbers and status a dock brought back")
     def _() -> None:
@@ -435,6 +402,40 @@ def _run(out: Path, work: Path) -> int:
     def _() -> None:
         check(screen().name == "terms" and screen().text == TERMS, screen().text[:80])
         shot("terms")
+        context.speaker = Speaker("/nonexistent/espeak-ng")
+        app.go("home")
+
+    @step("without espeak-ng, Read aloud says so and the tablet goes on")
+    def _() -> None:
+        tap(button("Read aloud"))
+
+    @step("the missing voice program is said on the screen")
+    def _() -> None:
+        check("not available" in app.speech_problem, app.speech_problem)
+        check(app.speaking == "", repr(app.speaking))
+        check(screen().name == "home", screen().name)
+
+    @step("the measure finds a text too faint and a button too small when there is one")
+    def _() -> None:
+        from tablet.ui.widgets import make
+
+        probe = Audit.of(TABLET, app)
+        faint = make("Body", text="faint words")
+        small = make("BigButton", text="tiny", size_hint=(None, None))
+        faint.color = (0.75, 0.75, 0.75, 1)  # after the style's rule has set its own
+        small.size = (40, 40)
+        box = screen().children[0]  # the screen's column: above its buttons
+        box.add_widget(faint, index=1)
+        box.add_widget(small, index=1)
+        try:
+            probe.measure("probe", driver.settle)
+        finally:
+            box.remove_widget(faint)
+            box.remove_widget(small)
+        found = {(f.check, f.widget.split(" ")[0], f.theme) for f in probe.findings}
+        check(("contrast", "Body", "normal") in found, str(probe.findings))
+        check(("target", "BigButton", "normal") in found, str(probe.findings))
+        check(("target", "BigButton", "high contrast") in found, str(probe.findings))
 
     Window.clearcolor = (1, 1, 1, 1)
     try:
