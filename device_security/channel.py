@@ -31,6 +31,7 @@ CIPHER = "TLS_AES_256_GCM_SHA384"
 MAX_HANDSHAKE_BYTES = 64 * 1024
 READ_CHUNK = 64 * 1024
 SEND_PIECE = 64 * 1024  # plaintext encrypted and written at a time
+ALERT, APPLICATION_DATA = 21, 23  # TLS record content types
 
 Buffer: TypeAlias = bytes | bytearray | memoryview
 
@@ -104,6 +105,13 @@ class SecureChannel:
         self._rx = bytearray()  # received bytes of a TLS record not yet whole
         self._rx_whole = 5  # how long _rx must be to hold a whole record (its header first)
         self._failed: ChannelError | None = None  # found after plaintext already returned
+        # Before the peer's first handshake record, whole records of a session that
+        # ended are dropped: its close_notify can reach the link after the next
+        # session opened it (a peer slow to close). Encrypted records (and, for the
+        # accepting side, alerts) cannot start a TLS 1.3 handshake.
+        self._stale_types = (ALERT, APPLICATION_DATA) if server_side else (APPLICATION_DATA,)
+        self._lead: bytearray | None = bytearray()
+        self.stale_bytes = 0
 
     @classmethod
     def connect(cls, stream: ByteStream, context: ssl.SSLContext, *,
@@ -148,7 +156,7 @@ class SecureChannel:
                     raise HandshakeFailed(reasons.HANDSHAKE_FAILED,
                                           f"handshake larger than {MAX_HANDSHAKE_BYTES} bytes"
                                           ) from None
-                self._in.write(data)
+                self._in.write(self._skip_stale(data))
             except ssl.SSLCertVerificationError as e:
                 self._send_alert(deadline)
                 reason = _VERIFY_REASONS.get(e.verify_code, reasons.CERTIFICATE_UNTRUSTED)
@@ -165,6 +173,26 @@ class SecureChannel:
             self.close()
             raise HandshakeFailed(reasons.HANDSHAKE_FAILED,
                                   f"negotiated {self._ssl.version()} {cipher}")
+
+    def _skip_stale(self, data: bytes) -> bytes:
+        """``data`` without the whole stale records that lead it (see __init__)."""
+        lead = self._lead
+        if lead is None:
+            return data
+        lead += data
+        while len(lead) >= 5 and lead[0] in self._stale_types:
+            end = 5 + int.from_bytes(lead[3:5], "big")
+            if len(lead) < end:
+                return b""
+            self.stale_bytes += end
+            del lead[:end]
+        if not lead or (len(lead) < 5 and lead[0] in self._stale_types):
+            return b""
+        self._lead = None
+        if self.stale_bytes:
+            log.info("dropped %d bytes of an earlier session before the handshake",
+                     self.stale_bytes)
+        return bytes(lead)
 
     def _send_alert(self, deadline: float) -> None:
         try:

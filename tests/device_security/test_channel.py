@@ -261,3 +261,66 @@ def test_channel_data_tampering_is_detected(facility: Facility, pair) -> None:
         channel.recv(100, 2)
 
 
+
+
+class _LateBytes:
+    """A stream that hands over the tail of an earlier session before the new one's bytes."""
+
+    def __init__(self, stream, stale: bytes) -> None:
+        self.stream = stream
+        self.stale = stale
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        if self.stale:
+            first, self.stale = self.stale[:3], self.stale[3:]  # in pieces, as a link does
+            return first
+        return self.stream.read(max_bytes, timeout)
+
+    def write(self, data: bytes, timeout: float) -> None:
+        self.stream.write(data, timeout)
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+# An earlier session's encrypted close_notify (content type 23), and a plaintext alert.
+LATE_CLOSE = bytes([23, 3, 3, 0, 19]) + bytes(range(19))
+LATE_ALERT = bytes([21, 3, 3, 0, 2, 1, 0])
+
+
+@pytest.mark.parametrize("stale", [LATE_CLOSE, LATE_CLOSE * 2, LATE_ALERT + LATE_CLOSE],
+                         ids=["close", "two-records", "alert-and-close"])
+def test_an_earlier_sessions_late_records_do_not_spoil_the_tablets_handshake(
+        facility: Facility, pair, stale: bytes) -> None:
+    kiosk, tablet = pair
+    kiosk_end, tablet_end = stream_pair()
+    server = background(SecureChannel.accept, _LateBytes(tablet_end, stale),
+                        make_context("accept", tablet.credentials, facility.ca))
+    client = SecureChannel.connect(kiosk_end, make_context("connect", kiosk.credentials,
+                                                           facility.ca))
+    channel = server.result(10)
+    assert channel.stale_bytes == len(stale)
+    messages.send(client, TabletHello("JP5S-000001", 3))
+    assert messages.receive(channel, 5, TabletHello).counter == 3
+
+
+def test_an_earlier_sessions_late_close_does_not_spoil_the_kiosks_handshake(
+        facility: Facility, pair) -> None:
+    kiosk, tablet = pair
+    kiosk_end, tablet_end = stream_pair()
+    server = background(SecureChannel.accept, tablet_end,
+                        make_context("accept", tablet.credentials, facility.ca))
+    client = SecureChannel.connect(_LateBytes(kiosk_end, LATE_CLOSE),
+                                   make_context("connect", kiosk.credentials, facility.ca))
+    assert client.stale_bytes == len(LATE_CLOSE)
+    messages.send(server.result(10), TabletHello("JP5S-000001", 4))
+    assert messages.receive(client, 5, TabletHello).counter == 4
+
+
+def test_a_plaintext_alert_still_ends_the_kiosks_handshake(facility: Facility, pair) -> None:
+    kiosk, _ = pair
+    kiosk_end, fake_tablet = stream_pair()
+    fake_tablet.write(bytes([21, 3, 3, 0, 2, 2, 40]), 1)  # handshake_failure, as a refusal
+    with pytest.raises(HandshakeFailed):
+        SecureChannel.connect(kiosk_end, make_context("connect", kiosk.credentials, facility.ca),
+                              timeout=2)

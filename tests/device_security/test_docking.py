@@ -275,11 +275,11 @@ def test_release_tokens(dock: Dock, monkeypatch: pytest.MonkeyPatch,
         return code, capsys.readouterr().err
 
     code, err = release(token("JP5S-999999"))
-    assert code == 1 and reasons.TOKEN_WRONG_SERIAL in err
+    assert code == 1 and reasons.TOKEN_WRONG_SERIAL in err, err
     good = token(serial)
     assert release(good)[0] == 0
     code, err = release(good)
-    assert code == 1 and reasons.TOKEN_REUSED in err
+    assert code == 1 and reasons.TOKEN_REUSED in err, err
     from cryptography.hazmat.primitives import serialization
 
     from device_security.release import make_release_token, token_text
@@ -288,7 +288,7 @@ def test_release_tokens(dock: Dock, monkeypatch: pytest.MonkeyPatch,
     old = make_release_token(agency, serial=serial, agency="State DOC",  # type: ignore[arg-type]
                              now=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
     code, err = release(token_text(old))
-    assert code == 1 and (reasons.TOKEN_EXPIRED in err or reasons.TOKEN_REUSED in err)
+    assert code == 1 and (reasons.TOKEN_EXPIRED in err or reasons.TOKEN_REUSED in err), err
 
 
 class _CutAfterHandshake:
