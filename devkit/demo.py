@@ -143,12 +143,12 @@ class Run:
         return f"SMTP on 127.0.0.1:{self.box.port}; messages land in {self.mail_dir}"
 
     def harness(self) -> str:
-        from simulators.harness import spawn
+        from simulators.harness import shut_down, spawn
         from simulators.ports import free_port
 
         self.central_port = free_port()
         client = spawn(self.world, tablets=2, ports=2, central=f"127.0.0.1:{self.central_port}")
-        self.stack.callback(lambda: _quietly(lambda: client.call("shutdown")))
+        self.stack.callback(lambda: _quietly(lambda: shut_down(self.world)))
         self.client = client
         self.status = client.call("status")
         return "\n".join(f"{name}: serial {t['serial']}" for name, t in

@@ -160,7 +160,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    _client(args).call("shutdown")
+    from simulators import harness
+
+    harness.shut_down(args.world)
     print(f"harness for {args.world} stopping")
     return 0
 

@@ -58,7 +58,24 @@ def serve(directory: Path, *, tablets: int, ports: int, central: str | None) -> 
         log.info("harness down")
 
 
-_spawned: list[subprocess.Popen[bytes]] = []
+_spawned: dict[Path, subprocess.Popen[bytes]] = {}  # world directory -> its harness
+
+
+def shut_down(directory: Path, *, timeout: float = 15.0) -> None:
+    """Ask the harness of ``directory`` to stop; when this process spawned it, wait
+    until it has (so that it is reaped, and the world is free when this returns).
+
+    Raises HarnessNotRunning if no harness answers."""
+    ControlClient.for_world(directory).call("shutdown")
+    proc = _spawned.pop(directory.resolve(), None)
+    if proc is not None:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("the harness for %s (pid %d) did not stop within %.0f s; killed",
+                        directory, proc.pid, timeout)
+            proc.kill()
+            proc.wait(5)
 
 
 def spawn(directory: Path, *, tablets: int, ports: int, central: str | None,
@@ -85,7 +102,7 @@ def spawn(directory: Path, *, tablets: int, ports: int, central: str | None,
     logfile = (directory / LOG_NAME).open("ab")
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
                             env=env, start_new_session=True)
-    _spawned.append(proc)  # it outlives this call, by design; keep it from being collected
+    _spawned[directory.resolve()] = proc  # it outlives this call, by design
     logfile.close()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
