@@ -247,15 +247,16 @@ class _Squeezed:
     def run_flags(self, flags: bytes) -> bytes:
         """``flags`` (one byte per character of the form) carried over to the squeezed
         form: each kept character has the flags of its whole run OR-ed together
-        (of its first 16 characters, for a longer run)."""
+        (of its first 16 characters, for a longer run), and ``_DOUBLE`` if its
+        run is two characters or more."""
         if not self.repeats:
             return flags
         count = len(flags)
-        if self.width == 8:
-            cut = (self.repeats >> 7) * 0xFF
-        else:
-            cut = int.from_bytes(self.marks(count), "little") * 0xFF
-        value = int.from_bytes(flags, "little")
+        ones = (self.repeats >> 7 if self.width == 8
+                else int.from_bytes(self.marks(count), "little"))  # 1 on each cut lane
+        cut = ones * 0xFF
+        # A character followed by a cut one starts a run of two or more.
+        value = int.from_bytes(flags, "little") | (ones >> 8) * _DOUBLE
         step = cut >> 8  # 0xFF on each lane whose next lane was cut
         for shift in (8, 16, 32, 64):
             value |= (value >> shift) & step
@@ -296,6 +297,8 @@ _MAY_START = 2  # the original character before it is no letter or digit
 _NUMBER = 4  # it comes from a number ("4", "½")
 _FIRST = 8  # it is the first character of its original character's form
 _LAST = 16  # ... and the last
+# In the squeezed form's flags only: the character's run is two or more long.
+_DOUBLE = 32
 
 
 def _expansion(code: int) -> str | None:
@@ -569,7 +572,7 @@ class Screen:
     """A compiled matcher for one set of terms (build once per list version,
     reuse for many messages). Immutable once built, so it may be shared."""
 
-    __slots__ = ("_automaton", "_entries", "_patterns", "_size", "_tails")
+    __slots__ = ("_automaton", "_entries", "_patterns", "_runs", "_size", "_tails")
 
     def __init__(self, automaton: Any, entries: tuple[tuple[_Pattern, ...], ...],
                  tails: tuple[int, ...], size: int) -> None:
@@ -577,6 +580,8 @@ class Screen:
         self._automaton = automaton
         self._entries = entries  # by the automaton's pattern index
         self._tails = tails  # by the automaton's pattern index: _tail of its entries
+        # by the automaton's pattern index: _run_masks of its entries
+        self._runs = tuple(map(_run_masks, entries))
         self._size = size
         self._patterns = sum(len(e) for e in entries)
 
@@ -692,6 +697,13 @@ class Screen:
                 or_, map(_ENDS.__getitem__, map(before.__getitem__, ends)), map(
                     or_, map(_NUMBER_NEXT.__getitem__, map(runs.__getitem__, ends)),
                     map(_LETTER_NEXT.__getitem__, map(letters.__getitem__, ends)))))))
+        # A match whose runs are too short (one letter where the term has two) or
+        # too long (an exact letter stretched) is set aside with one comparison.
+        fits = self._runs
+        candidates = [match for match in candidates
+                      if not (masks := fits[match[0]])[1]
+                      or int.from_bytes(runs[match[1]:match[2]], "little") & masks[1]
+                      == masks[0]]
         if not candidates:
             return []
         reader = _Reader(form, flags, squeezed)
@@ -731,6 +743,21 @@ def _letter_codes(squeezed: str) -> bytes:
     if squeezed.isascii():
         return squeezed.encode("ascii").translate(_LETTER_CODE) + bytes((_NO_LETTER,))
     return squeezed.translate(_LETTER_CODES).encode("latin-1") + bytes((_NO_LETTER,))
+
+
+def _run_masks(entries: tuple[_Pattern, ...]) -> tuple[int, int]:
+    """What the runs of a match of ``entries`` (patterns with one squeezed form) must
+    be for some of them to hit, as masks over its bytes of squeezed flags: the
+    bytes that must carry ``_DOUBLE`` (a run of two or more in every pattern) and,
+    second, those whose ``_DOUBLE`` is looked at (those, and the inner runs that
+    every pattern spells exactly once)."""
+    double = single = -1
+    for pattern in entries:
+        runs, last = pattern.runs, len(pattern.runs) - 1
+        double &= sum(_DOUBLE << 8 * k for k, run in enumerate(runs) if run >= 2)
+        single &= sum(_DOUBLE << 8 * k for k, run in enumerate(runs)
+                      if run == 1 and not pattern.stretch[k] and 0 < k < last)
+    return double, double | single
 
 
 def _letter_bit(letter: str) -> int:
