@@ -85,17 +85,16 @@ def test_an_image_reaches_a_tablet_boots_and_a_bad_one_rolls_back(
         dock: Dock, api: ApiServer, tmp_path: Path) -> None:  # noqa: F811
     now = datetime.datetime.fromtimestamp(api.facility.clock(), datetime.UTC)
     publisher = Publisher(tmp_path / "agency", now=now - datetime.timedelta(minutes=1))
+    publisher.publish(1)  # the factory image
     publisher.publish(2, size=IMAGE)
     _publish(api, publisher)
     _roll_out(api, "JP5S/tablet-2.img")
 
-    # the tablet: provisioned as the factory does, firmware version 1 in slot a
-    serial = dock.provision("T1", "A100", "Ana Reyes")
+    # the tablet: provisioned as the factory does (`sallyport device provision`), the
+    # repository's root and its firmware version 1 in slot a
+    serial = dock.provision("T1", "A100", "Ana Reyes",
+                            firmware=(publisher.repo.path, "JP5S/tablet-1.img"))
     tablet_dir = TabletDirectory(dock.world.tablet("T1").directory)
-    factory = build_image(tmp_path / "factory", tmp_path / "factory.img", 1)
-    FirmwareDevice(tablet_dir.firmware_path, model="JP5S", kind="tablet", time_keys={}) \
-        .provision(publisher.root(1), factory.path,
-                   SlotImage("JP5S/tablet-1.img", 1, factory.sha256))
     # the census knows the tablet as one of the facility's
     accounts.register_tablet(api.facility.central, serial, None, scope=SYSTEM,
                              facility_id="F1")
