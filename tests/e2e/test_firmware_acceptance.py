@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import random
 import shutil
 import threading
@@ -50,7 +51,9 @@ from tests.kiosk.test_dock import _cache
 pytestmark = pytest.mark.udev
 CBOR = {"Content-Type": "application/cbor"}
 MB = 1024 * 1024
-IMAGE = 20 * MB + 4321  # the acceptance's 200 MB is measured in bench/bench_firmware.py
+# The acceptance's 200 MB, made by the test (docs/firmware.md: it adds about 8 s
+# to the 20 MB run on a 2-core machine); SALLYPORT_ACCEPTANCE_IMAGE_MB for others.
+IMAGE = int(os.environ.get("SALLYPORT_ACCEPTANCE_IMAGE_MB", "200")) * MB + 4321
 
 
 @pytest.fixture
@@ -123,7 +126,8 @@ def test_an_image_reaches_a_tablet_boots_and_a_bad_one_rolls_back(
     rand = random.Random(14)
     unplugs = 0
     while True:
-        outcome = docked(Fault(direction="down", drop_at=rand.randrange(3 * MB, 9 * MB)))
+        outcome = docked(Fault(direction="down",
+                               drop_at=rand.randrange(IMAGE * 3 // 20, IMAGE * 9 // 20)))
         summary = outcome.summary  # type: ignore[attr-defined]
         if summary is not None and summary.firmware:
             break
