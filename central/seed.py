@@ -138,7 +138,7 @@ def seed_demo(c: Central, *, kiosk_fingerprints: dict[str, str] | None = None,
                                       key=f"demo-stamps-{agency_id}")
     for serial, agency_id in TABLETS:
         accounts.register_tablet(c, serial, (tablet_certificates or {}).get(serial),
-                                 scope=SYSTEM)
+                                 scope=SYSTEM, facility_id="CC")
         accounts.assign_tablet(c, serial, seeded.residents[agency_id], scope=SYSTEM)
     for email, name, agency_id, relationship in FAMILIES:
         cid = accounts.register_contact(c, email, name, DEMO_FAMILY_PASSWORD)

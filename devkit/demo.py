@@ -86,6 +86,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             run.step("open the web pages to browsers: an HTTPS front before the server",
                      run.web_front)
             run.step("Rosa Webb writes to Marcus, with a photo and a videogram", run.family)
+            run.step("the agency publishes tablet firmware 2 and rolls it out to unit CC-A",
+                     run.firmware)
             if interactive:
                 run.step("the kiosk and the harness panel (close the kiosk to end)",
                          run.interactive)
@@ -96,6 +98,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                          lambda: run.web_walk(args.out / "web"))
                 run.step(f"the walkthrough at the kiosk (screens saved in {args.out}/)",
                          lambda: run.walkthrough(args.out))
+                run.step("the firmware census: what the tablets said at their docks",
+                         run.census)
         except DemoStepFailed as e:
             print(f"demo: {e}", file=sys.stderr)
             return 1
@@ -121,6 +125,7 @@ class Run:
         self.status: dict[str, Any] = {}
         self.stage: Any = None
         self.front: Any = None  # devkit.web_front.WebFront, once started
+        self.census_before: list[dict[str, Any]] = []
 
     def step(self, title: str, action: Callable[[], str]) -> None:
         self.number += 1
@@ -226,6 +231,72 @@ class Run:
                                 {"kind": "videogram", "sha256": video}]})
         return "a photo (640x480 PNG) and a 3 s videogram (H.264/AAC)"
 
+    def firmware(self) -> str:
+        """Sign image 2 into the agency's repository, publish it with
+        ``sallyport firmware publish`` and stage it for unit CC-A."""
+        from devkit.firmware import target_name
+
+        firmware = self.stage.firmware
+        entry = firmware.add(2, "demo-2")
+        admin = self._staff("demo-agency")
+        done = subprocess.run(_sallyport(
+            "firmware", "publish", str(firmware.repository.path), "--server",
+            self.stage.central_url, "--token", admin.headers["Authorization"][7:], "--ca",
+            str(self.stage.ca_certificate)), capture_output=True, text=True, timeout=300,
+            check=False)
+        if done.returncode != 0:
+            raise DemoStepFailed(f"sallyport firmware publish: {done.stderr.strip()}")
+        answer = admin.post(f"{self.stage.central_url}/v1/staff/firmware/rollouts", timeout=30,
+                            json={"image": target_name(2), "facility_id": "CC",
+                                  "unit_id": "CC-A", "percent": 100})
+        if answer.status_code != 201:
+            raise DemoStepFailed(f"rollout: {answer.status_code} {answer.text[:200]}")
+        admin.close()
+        self.census_before = self._census()
+        return (f"{done.stdout.strip()}\n"
+                f"{entry.name}: {entry.length} bytes, sha256 {entry.sha256[:16]}..., "
+                f"staged for every tablet of unit CC-A\n"
+                f"the tablets run {target_name(1)} (slot a) until they dock; census now:\n"
+                + _census_lines(self.census_before))
+
+    def census(self) -> str:
+        after = self._census()
+        if not any(row["version"] == 2 and row["event"] == "marked_good" for row in after):
+            raise DemoStepFailed("no tablet reported firmware 2 marked good:\n"
+                                 + _census_lines(after))
+        return ("before the walkthrough:\n" + _census_lines(self.census_before)
+                + "\nafter it (a technician's `sallyport firmware status --server ...`):\n"
+                + _census_lines(after))
+
+    def _census(self) -> list[dict[str, Any]]:
+        technician = self._staff("demo-technician")
+        try:
+            answer = technician.get(f"{self.stage.central_url}/v1/staff/firmware/census",
+                                    timeout=30)
+        finally:
+            technician.close()
+        if answer.status_code != 200:
+            raise DemoStepFailed(f"census: {answer.status_code} {answer.text[:200]}")
+        rows: list[dict[str, Any]] = answer.json()
+        return rows
+
+    def _staff(self, username: str) -> Any:
+        """A requests session logged in as a demo staff member."""
+        import requests
+
+        from central.seed import DEMO_STAFF_PASSWORD
+
+        http = requests.Session()
+        http.trust_env = False
+        http.verify = str(self.stage.ca_certificate)
+        answer = http.post(f"{self.stage.central_url}/v1/staff/sessions", timeout=30,
+                           json={"username": username, "password": DEMO_STAFF_PASSWORD})
+        if answer.status_code >= 300:
+            http.close()
+            raise DemoStepFailed(f"{username} cannot log in: {answer.status_code}")
+        http.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+        return http
+
     def web_front(self) -> str:
         from central.seed import DEMO_FAMILY_PASSWORD, DEMO_STAFF_PASSWORD, FAMILIES
         from central.services.accounts import STAFF_ROLES
@@ -276,7 +347,7 @@ class Run:
             assert process.stdout is not None
             failed: list[str] = []
             for line in process.stdout:
-                if line.startswith(("ok ", "FAIL")):
+                if line.startswith(("ok ", "FAIL", "firmware: ")):
                     print(f"    {line.rstrip()}", flush=True)
                     if line.startswith("FAIL"):
                         failed.append(line[4:].strip())
@@ -301,6 +372,13 @@ class Run:
             _end(kiosk)
             status = 0
         return f"the kiosk ended ({status})"
+
+
+def _census_lines(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "    no device has reported yet"
+    return "\n".join(f"    {r['devices']} {r['kind']}(s) {r['model']} version {r['version']} "
+                     f"in slot {r['slot']}, {r['event'].replace('_', ' ')}" for r in rows)
 
 
 def _end(process: subprocess.Popen[Any]) -> None:

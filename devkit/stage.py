@@ -1,8 +1,10 @@
 """A whole facility on one machine: for the demo and the end-to-end tests.
 
 :func:`prepare` makes, under one directory, the facility CA, the central
-server's and the kiosk's identities, provisioned simulated tablets, the demo
-data on the server's SQLite database (``sallyport central seed --demo``,
+server's and the kiosk's identities, provisioned simulated tablets (each
+with its factory firmware in slot a and the root of an agency repository of
+the stage's own, devkit/firmware.py), the demo data on the server's SQLite
+database (``sallyport central seed --demo``,
 with the kiosk's and tablets' certificates registered), and the two
 configuration files. :class:`CentralProcess` and :class:`KioskProcess` run
 ``sallyport central serve`` and ``sallyport kiosk headless`` on them, as
@@ -33,7 +35,10 @@ from base.config import dump_toml
 from device_security.ca_store import CertificateAuthority, IdentityFiles
 from device_security.pki import Role
 from device_security.secure_element import KeyFileSecureElement
+from devkit.firmware import FACTORY_IMAGE, DemoFirmware
+from firmware_images.device import FirmwareDevice
 from simulators.ports import free_port
+from tablet.device import TabletDirectory
 
 KIOSK_ID = "K-CC-A1"  # the seeded kiosk of unit CC-A (central/seed.py)
 LOCATION = "CC-A-DAYROOM"
@@ -53,6 +58,7 @@ class Stage:
     root: Path
     central_port: int
     tablets: list[StageTablet] = field(default_factory=list)
+    firmware: DemoFirmware | None = None  # the agency's repository the tablets trust
 
     @property
     def ca_dir(self) -> Path:
@@ -112,6 +118,11 @@ def prepare(root: Path, tablets: Sequence[StageTablet], *, central_port: int | N
     for tablet in tablets:
         _issue(ca, tablet.directory, Role.TABLET, f"tablet {tablet.serial}", now,
                serial=tablet.serial)
+    if tablets:  # each with its factory image in slot a and the agency's root
+        stage.firmware = DemoFirmware.create(root / "firmware")
+        for tablet in tablets:
+            FirmwareDevice.provision_from(TabletDirectory(tablet.directory).firmware_path,
+                                          stage.firmware.repository, FACTORY_IMAGE)
     stage.central_config.write_text(dump_toml({"central": {
         "state_dir": str(root / "central"), "host": "127.0.0.1", "port": stage.central_port,
         "tls_certificate": str(root / "central-identity" / "identity" / "certificate.pem"),

@@ -338,6 +338,15 @@ class Walkthrough:
             shot("dock-done")
             self.harness.call("unplug", tablet=OWN_TABLET)
 
+        @step("the dock gave his tablet firmware 2 (slot b, on trial from its next start)")
+        def _() -> None:
+            state = self._firmware(OWN_TABLET)
+            check(state.trying == "b" and state.slots["b"] is not None
+                  and state.slots["b"].version == 2, f"{state}")
+            print(f"firmware: {OWN_TABLET} runs version {state.good_image.version} in slot "
+                  f"{state.good}; version {state.slots['b'].version} waits in slot b, "
+                  f"{state.tries_left} tries", flush=True)
+
         @step("someone else's tablet is refused, and staff are mailed", timeout_s=60)
         def _() -> None:
             if screen().state != "checking" and not self._plugged(WRONG_TABLET):
@@ -349,6 +358,22 @@ class Walkthrough:
             wait_for(any("JP5S-000002" in m and "assigned_to_someone_else" in m for m in mails),
                      f"{len(mails)} alert mails")
             self.harness.call("unplug", tablet=WRONG_TABLET)
+            app.go("dock")
+
+        @step("his tablet starts on firmware 2, its self-test passes: marked good, reported "
+              "at the dock", timeout_s=120)
+        def _() -> None:
+            on("dock")
+            if screen().state != "done" and not self._plugged(OWN_TABLET):
+                self.harness.call("plug", tablet=OWN_TABLET, port=1)
+            wait_for(screen().state == "done", f"{screen().state}: {screen().item}")
+            if self._plugged(OWN_TABLET):
+                self.harness.call("unplug", tablet=OWN_TABLET)
+            state = self._firmware(OWN_TABLET)
+            check((state.good, state.event, state.good_image.version) == ("b", "marked_good", 2),
+                  f"{state}")
+            print(f"firmware: {OWN_TABLET} booted version 2 from slot b and marked it good",
+                  flush=True)
             app.go("home")
 
         @step("larger text and high contrast")
@@ -574,6 +599,15 @@ class Walkthrough:
                            json={"designee_contact_id": found[0]["contact_id"]}, timeout=30)
         check(answer.status_code in (201, 409), answer.text)  # 409: a rerun, released already
         http.close()
+
+    def _firmware(self, tablet: str) -> Any:
+        """The tablet's boot state (firmware_images.slots.BootState)."""
+        from firmware_images.device import FirmwareDevice
+        from tablet.device import TabletDirectory
+
+        directory = TabletDirectory(Path(self.harness.call("status")["tablets"][tablet]
+                                         ["directory"]))
+        return FirmwareDevice.open(directory.firmware_path, time_keys={}).state()
 
     def _printed(self) -> str:
         """What the kiosk's (simulated) printer printed."""

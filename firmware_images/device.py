@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from base.files import write_atomic
 from firmware_images.bundle import MetadataBundle
-from firmware_images.errors import NoTrustedTime, SlotError, TransferError
-from firmware_images.repository import ImageEntry
+from firmware_images.errors import NoTrustedTime, RepositoryError, SlotError, TransferError
+from firmware_images.repository import ImageEntry, Repository, length_and_sha256
 from firmware_images.signed_time import accept_time, new_nonce, trusted_now
 from firmware_images.slots import BootState, SlotImage, SlotStore
 from firmware_images.transfer import ImageSink
@@ -89,6 +89,32 @@ class FirmwareDevice:
     @staticmethod
     def is_provisioned(path: Path) -> bool:
         return (path / "device.json").exists() and (path / "slots" / "boot.json").exists()
+
+    @classmethod
+    def provision_from(cls, path: Path, repository: Repository, target: str) -> FirmwareDevice:
+        """At the factory, from the agency's repository: its newest root, and the
+        signed image ``target`` (``JP5S/tablet-1.img``) in slot a, marked good.
+        The image's file must hash to its signed entry. Raises RepositoryError
+        (no such target, or its file missing or not matching) or SlotError
+        (already provisioned)."""
+        entries = {entry.name: entry for entry in repository.images()}
+        entry = entries.get(target)
+        if entry is None:
+            raise RepositoryError("the factory image is not a target of the repository",
+                                  target=target, expected=sorted(entries))
+        image = repository.image_path(entry.sha256)
+        try:
+            length, sha256 = length_and_sha256(image)
+        except OSError as e:
+            raise RepositoryError(f"the factory image is unreadable: {e.strerror}",
+                                  target=target, path=str(image)) from e
+        if (length, sha256) != (entry.length, entry.sha256):
+            raise RepositoryError("the factory image does not match its signed entry",
+                                  target=target, expected=entry.sha256, observed=sha256)
+        device = cls(path, model=entry.model, kind=entry.kind, time_keys={})
+        device.provision((repository.metadata_dir / "root.json").read_bytes(), image,
+                         SlotImage(entry.name, entry.version, entry.sha256))
+        return device
 
     def provision(self, root: bytes, image: Path, slot_image: SlotImage) -> None:
         """At the factory: the agency's root metadata and the first image in slot a."""
@@ -208,3 +234,4 @@ class FirmwareDevice:
             return (self.path / "trust" / f"{role}.json").read_bytes()
         except FileNotFoundError:
             return None
+

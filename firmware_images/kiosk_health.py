@@ -1,8 +1,10 @@
 """The kiosk app's health check after it boots a new slot: the systemd unit's
 watchdog (deploy/sallyport-kiosk.service, ``WatchdogSec``) has been pinged
 without a gap for ``required`` seconds. Pure: the app passes each ping's time
-(monotonic seconds) and asks :meth:`WatchdogHealth.healthy` with the time now;
-the lead wires it to kiosk/watchdog.py."""
+(monotonic seconds) and asks :meth:`WatchdogHealth.healthy` with the time now.
+The kiosk (kiosk/watchdog.py, through firmware_images/kiosk_boot.py's
+TrialWatch) asks for one whole watchdog period, WATCHDOG_USEC as systemd set
+it."""
 
 from __future__ import annotations
 

@@ -202,7 +202,7 @@ class Repository:
         Raises ImageFormatError for a file that is not an image, RepositoryError
         for a version the repository already has for that model and kind."""
         manifest = read_manifest(image)
-        length, sha = _length_and_sha(image)
+        length, sha = length_and_sha256(image)
         targets_md = self.read("targets", Targets)
         targets = targets_md.signed
         if manifest.target_name in targets.targets:
@@ -342,7 +342,8 @@ class Repository:
         return self._read(path, cls) if path.exists() else None
 
 
-def _length_and_sha(path: Path) -> tuple[int, str]:
+def length_and_sha256(path: Path) -> tuple[int, str]:
+    """A file's length and SHA-256 (hex). Raises OSError."""
     digest = hashlib.sha256()
     length = 0
     with path.open("rb") as f:

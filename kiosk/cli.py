@@ -58,6 +58,20 @@ def register(commands: Any) -> None:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
+        "boot", help="start the kiosk from its A/B firmware slots (the systemd unit's start)",
+        description="Let the kiosk's firmware slots choose what runs now (a new image on "
+        "trial spends one of its tries; when they are spent the good slot runs again and "
+        "says it rolled back), unpack that image and exec its bin/kiosk with the arguments "
+        "after --, so it is the unit's main process and its own watchdog pings reach "
+        "systemd. Its first watchdog period pinged without a gap marks a new slot good. "
+        "docs/firmware.md, 'The kiosk's own slots'.")
+    p.add_argument("--firmware", type=Path, required=True,
+                   help="the kiosk's firmware directory (its slots/ and run/)")
+    p.add_argument("arguments", nargs=argparse.REMAINDER,
+                   help="-- then what to pass to the image's bin/kiosk")
+    p.set_defaults(func=cmd_boot)
+
+    p = sub.add_parser(
         "pin-hash", help="hash a technician PIN for the kiosk's configuration",
         description="Read a technician PIN (at least 6 digits) on stdin and print its "
         "argon2id hash, for [kiosk] technician_pin_hash.")
@@ -79,9 +93,11 @@ def load(path: Path | None) -> tuple[Any, Any, Any]:
 
 def cmd_headless(args: argparse.Namespace) -> int:
     from kiosk.service import KioskService
+    from kiosk.watchdog import Watchdog
 
     kiosk, sync, hw = load(args.config)
     out = sys.stdout
+    watchdog = Watchdog.from_environment()
     service = KioskService(kiosk, sync, hw, emit=lambda e: _print(out, e))
     try:
         service.start()
@@ -94,9 +110,27 @@ def cmd_headless(args: argparse.Namespace) -> int:
     reader = threading.Thread(target=_commands, args=(service, sys.stdin, out, done),
                               name="commands", daemon=True)
     reader.start()
-    done.wait()
+    watchdog.ready()
+    while not done.wait(1.0):  # the main loop: alive while it turns
+        watchdog.alive()
     service.stop()
     return 0
+
+
+def cmd_boot(args: argparse.Namespace) -> int:
+    """Choose the slot, then exec its program (never returns when it starts)."""
+    from firmware_images.errors import FirmwareError
+    from firmware_images.kiosk_boot import prepare_start
+
+    arguments = args.arguments[1:] if args.arguments[:1] == ["--"] else args.arguments
+    try:
+        start = prepare_start(args.firmware)
+    except FirmwareError as e:
+        print(f"sallyport kiosk boot: {e}", file=sys.stderr)
+        return 2  # systemd starts it again; a slot on trial has spent a try
+    print(f"sallyport kiosk boot: {start.describe()}", file=sys.stderr, flush=True)
+    os.execve("/bin/sh", ["/bin/sh", str(start.program), *arguments],
+              {**os.environ, **start.environment(args.firmware)})
 
 
 def _print(out: TextIO, event: Any) -> None:

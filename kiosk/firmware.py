@@ -70,6 +70,7 @@ class FirmwareMirror:
         """Bring the copy up to date and send the reports. Raises the client's
         errors (CentralUnavailable: the round says the server is away)."""
         done = FirmwareRound()
+        self.directory.mkdir(parents=True, exist_ok=True)  # before anything was published
         timestamp = client.firmware_metadata("timestamp.json")
         metadata = self.repository.metadata_dir
         if timestamp is not None and timestamp != _read(metadata / "timestamp.json"):

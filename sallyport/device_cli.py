@@ -46,6 +46,12 @@ def register(commands: Any) -> None:
                    help="the tablet's device directory (secure element, identity, storage)")
     p.add_argument("--agency-key", type=Path,
                    help="the agency's release public key to install (PEM)")
+    p.add_argument("--firmware-repository", type=Path,
+                   help="the agency's firmware repository (`sallyport firmware init`): its "
+                   "root goes on the tablet, with --factory-image in slot A")
+    p.add_argument("--factory-image", metavar="TARGET",
+                   help="the repository's signed image to install in slot A, marked good "
+                   "(e.g. JP5S/tablet-1.img)")
     p.add_argument("--owner", help="assign it to this resident ID at once")
     p.add_argument("--owner-name", default="", help="the resident's name")
     p.set_defaults(func=cmd_provision)
@@ -149,12 +155,30 @@ def cmd_provision(args: argparse.Namespace) -> int:
     from device_security.registry import Registry, RegistryEntry, TabletStatus
     from device_security.secure_element import KeyFileSecureElement
 
+    if (args.firmware_repository is None) != (args.factory_image is None):
+        print("sallyport device: --firmware-repository and --factory-image go together",
+              file=sys.stderr)
+        return 2
     ca = CertificateAuthority.open(args.ca)
     registry = Registry(args.registry)
     if registry.get(args.serial) is not None:
         print(f"sallyport device: {args.serial} is registered already; revoke and retire it "
               "before provisioning again", file=sys.stderr)
         return 2
+    firmware = None
+    if args.firmware_repository is not None:
+        from firmware_images.device import FirmwareDevice
+        from firmware_images.errors import FirmwareError
+        from firmware_images.repository import Repository
+        from tablet.device import TabletDirectory
+
+        try:  # first: a tablet whose firmware cannot be given is not registered either
+            firmware = FirmwareDevice.provision_from(
+                TabletDirectory(args.device_dir).firmware_path,
+                Repository(args.firmware_repository), args.factory_image)
+        except FirmwareError as e:
+            print(f"sallyport device: no firmware slots made: {e}", file=sys.stderr)
+            return 2
     args.device_dir.mkdir(parents=True, exist_ok=True)
     element = KeyFileSecureElement(args.device_dir / "secure-element.pem")
     made = not element.exists()
@@ -173,6 +197,12 @@ def cmd_provision(args: argparse.Namespace) -> int:
     print(f"  device key      {'made in' if made else 'already in'} its secure element")
     print(f"  certificate     {cert.serial_number} (SHA-256 {fingerprint(cert)[:16]}...)")
     print(f"  installed in    {args.device_dir / 'identity'}")
+    if firmware is not None:
+        report = firmware.report()
+        print(f"  firmware        {args.factory_image} (version {report.version}) in slot "
+              f"{report.slot}, good; root version {report.root_version}")
+    else:
+        print("  firmware        none (no --firmware-repository): it takes no image at a dock")
     print(f"  registry        {args.registry}: active, "
           f"{'assigned to ' + args.owner if args.owner else 'not assigned yet'}")
     return 0

@@ -103,6 +103,10 @@ class TabletApp(App):
         """``text`` in the language chosen (kv passes ``app.lang`` so that it follows)."""
         return self.translator(text, **values)
 
+    def feature(self, name: str) -> bool:
+        """Whether the agency left the feature ``name`` on (at the last dock)."""
+        return self.context.features is None or self.context.features(name)
+
     def when(self, at: int | None) -> str:
         return self.translator.when(at)
 

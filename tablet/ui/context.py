@@ -70,6 +70,9 @@ class TabletContext:
     version: Callable[[], object] | None = None
     speaker: SpeakerLike | None = None  # None: reading aloud is not offered
     settings: SettingsLike | None = None  # None: settings last until the app closes
+    # Whether the agency left a feature on (its switches, as of the last dock).
+    # None: every feature is on.
+    features: Callable[[str], bool] | None = None
 
 
 def size_text(n: int) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from firmware_images.dock import read_features
 from tablet.device import TabletDirectory
 from tablet.library import Library
 from tablet.lock import MESSAGES, TabletLock
@@ -26,7 +27,8 @@ class DeviceContext(TabletContext):
         super().__init__(library=library, status=self._status, lock=self._lock_view,
                          player=Playback(player, library) if player is not None else None,
                          version=self._version, speaker=Speaker(),
-                         settings=directory.settings())
+                         settings=directory.settings(),
+                         features=directory.feature_enabled)
         self.directory = directory
         self.store = store
         self.tablet_lock = lock
@@ -47,7 +49,8 @@ class DeviceContext(TabletContext):
     def _version(self) -> object:
         return (self.store.cursor(), self.store.record_count(), len(self.store.complete_blobs()),
                 self.store.outbox_count(), tuple(d.handed_at for d in self.store.drafts()),
-                self.tablet_lock.state().last_dock, self.store.owner())
+                self.tablet_lock.state().last_dock, self.store.owner(),
+                read_features(self.directory.features_path)[0])
 
     def close(self) -> None:
         if self.speaker is not None:

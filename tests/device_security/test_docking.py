@@ -50,7 +50,8 @@ class Dock:
     terms: TabletTerms = field(default_factory=lambda: TabletTerms(unit="B-2"))  # to tablets
 
     def provision(self, name: str, owner: str | None = None, owner_name: str = "",
-                  **tablet: object) -> str:
+                  firmware: tuple[Path, str] | None = None, **tablet: object) -> str:
+        """``firmware``: the agency's repository and the factory image's target."""
         t = self.world.add_tablet(name, **tablet)  # type: ignore[arg-type]
         args = ["device", "provision", "--ca", str(self.root / "ca"), "--registry",
                 str(self.root / "registry.db"), "--serial", t.spec.serial, "--device-dir",
@@ -58,6 +59,8 @@ class Dock:
                 str(self.root / "agency" / "agency-release.pub.pem")]
         if owner:
             args += ["--owner", owner, "--owner-name", owner_name]
+        if firmware:
+            args += ["--firmware-repository", str(firmware[0]), "--factory-image", firmware[1]]
         assert sallyport(args) == 0
         return t.spec.serial
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import random
 import shutil
 import threading
@@ -50,7 +51,9 @@ from tests.kiosk.test_dock import _cache
 pytestmark = pytest.mark.udev
 CBOR = {"Content-Type": "application/cbor"}
 MB = 1024 * 1024
-IMAGE = 20 * MB + 4321  # the acceptance's 200 MB is measured in bench/bench_firmware.py
+# The acceptance's 200 MB, made by the test (docs/firmware.md: it adds about 8 s
+# to the 20 MB run on a 2-core machine); SALLYPORT_ACCEPTANCE_IMAGE_MB for others.
+IMAGE = int(os.environ.get("SALLYPORT_ACCEPTANCE_IMAGE_MB", "200")) * MB + 4321
 
 
 @pytest.fixture
@@ -85,17 +88,16 @@ def test_an_image_reaches_a_tablet_boots_and_a_bad_one_rolls_back(
         dock: Dock, api: ApiServer, tmp_path: Path) -> None:  # noqa: F811
     now = datetime.datetime.fromtimestamp(api.facility.clock(), datetime.UTC)
     publisher = Publisher(tmp_path / "agency", now=now - datetime.timedelta(minutes=1))
+    publisher.publish(1)  # the factory image
     publisher.publish(2, size=IMAGE)
     _publish(api, publisher)
     _roll_out(api, "JP5S/tablet-2.img")
 
-    # the tablet: provisioned as the factory does, firmware version 1 in slot a
-    serial = dock.provision("T1", "A100", "Ana Reyes")
+    # the tablet: provisioned as the factory does (`sallyport device provision`), the
+    # repository's root and its firmware version 1 in slot a
+    serial = dock.provision("T1", "A100", "Ana Reyes",
+                            firmware=(publisher.repo.path, "JP5S/tablet-1.img"))
     tablet_dir = TabletDirectory(dock.world.tablet("T1").directory)
-    factory = build_image(tmp_path / "factory", tmp_path / "factory.img", 1)
-    FirmwareDevice(tablet_dir.firmware_path, model="JP5S", kind="tablet", time_keys={}) \
-        .provision(publisher.root(1), factory.path,
-                   SlotImage("JP5S/tablet-1.img", 1, factory.sha256))
     # the census knows the tablet as one of the facility's
     accounts.register_tablet(api.facility.central, serial, None, scope=SYSTEM,
                              facility_id="F1")
@@ -124,7 +126,8 @@ def test_an_image_reaches_a_tablet_boots_and_a_bad_one_rolls_back(
     rand = random.Random(14)
     unplugs = 0
     while True:
-        outcome = docked(Fault(direction="down", drop_at=rand.randrange(3 * MB, 9 * MB)))
+        outcome = docked(Fault(direction="down",
+                               drop_at=rand.randrange(IMAGE * 3 // 20, IMAGE * 9 // 20)))
         summary = outcome.summary  # type: ignore[attr-defined]
         if summary is not None and summary.firmware:
             break
