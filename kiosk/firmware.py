@@ -127,6 +127,7 @@ class FirmwareMirror:
 
     def _send_reports(self, client: CentralClient) -> int:
         with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)  # a dock before any round
             pending = _load(self._reports)
         if not pending:
             return 0
@@ -156,6 +157,7 @@ class FirmwareMirror:
         report = {"serial": serial, **asdict(status)}
         report.pop("features", None)
         with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)  # a dock before any round
             pending = _load(self._reports)
             pending[serial] = report
             write_atomic(self._reports, json.dumps(pending).encode())

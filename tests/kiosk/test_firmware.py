@@ -121,6 +121,25 @@ def test_a_tablet_gets_the_image_and_its_report_reaches_the_census(
     assert mirror.refresh(client).reports == 0  # sent once
 
 
+def test_a_tablet_docked_before_the_kiosks_first_round_syncs_and_reports_later(
+        api: ApiServer, client: CentralClient, tmp_path: Path) -> None:
+    publisher = Publisher(tmp_path / "agency")
+    publisher.publish(1, size=1000)
+    mirror = FirmwareMirror(tmp_path / "kiosk-firmware")  # no round yet: nothing on disk
+    rig = SyncRig(tmp_path / "rig", DeviceFacility(tmp_path / "devices"))
+    accounts.register_tablet(api.facility.central, rig.serial, None, scope=SYSTEM,
+                             facility_id="F1")
+    device = provision(tmp_path / "tablet-firmware", publisher)
+    kiosk_key = rig.kiosk_id.key
+    rig.kiosk_firmware = lambda: mirror.dock_firmware(kiosk_key)
+    rig.tablet_firmware = lambda channel: TabletDockFirmware(
+        device.path, kiosk_key=channel.peer_certificate.public_key(),  # type: ignore
+        features_path=tmp_path / "features.json")
+    result = rig.dock()
+    assert result.complete, (result.kiosk, result.tablet)
+    assert mirror.refresh(client).reports == 1
+
+
 def test_the_kiosk_key_loads(api: ApiServer) -> None:
     key = load_kiosk_key(api.kiosks["K-A2"].key)
     assert key.public_key() is not None
