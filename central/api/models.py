@@ -49,15 +49,43 @@ def _has_nul(value: Any) -> bool:
 class ErrorBody(BaseModel):
     error: str
     message: str
+    # for a value of named fields refused: each field, and what is wrong with it
+    fields: dict[str, str] | None = None
 
 
 # -- sessions ------------------------------------------------------------------
+
+
+IdentityValue = Annotated[str, Field(max_length=300)]
+
+
+class IdentityIn(Body):
+    """What a family member says about themselves: the agencies here decide
+    which of these are required (``GET /v1/family/identity-fields``); the
+    server checks them as the sign-up page does, and keeps only those asked."""
+
+    legal_name: IdentityValue | None = None
+    date_of_birth: Annotated[str | None, Field(max_length=10,
+                                               description="YYYY-MM-DD")] = None
+    phone: IdentityValue | None = None
+    street_address: IdentityValue | None = None
+    id_document: IdentityValue | None = None
+
+    def given(self) -> dict[str, str]:
+        return {name: value for name, value in self if value is not None}
 
 
 class ContactRegistration(Body):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     name: Text200
     password: Password
+    identity: IdentityIn = Field(default_factory=IdentityIn)
+
+
+class IdentityFieldsOut(BaseModel):
+    """The identity fields a family member must give to sign up."""
+
+    required: list[str]
 
 
 class ContactLogin(Body):
@@ -96,6 +124,8 @@ class Created(BaseModel):
 class ApprovalRequest(Body):
     resident_agency_id: Code
     relationship: Annotated[str, Field(min_length=1, max_length=64)]
+    # what the resident's agency asks that the account does not hold yet (kept on it)
+    identity: IdentityIn = Field(default_factory=IdentityIn)
 
 
 class ApprovalOut(BaseModel):
