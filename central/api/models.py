@@ -421,6 +421,9 @@ class TicketOut(BaseModel):
     resolved_at: int | None
     diagnostics: dict[str, Any]
     history: list[dict[str, Any]]
+    # when the deadline passed unresolved, and the agency's credit to the resident then
+    lapsed_at: int | None = None
+    credit_cents: int | None = None
 
 
 # -- kiosks ----------------------------------------------------------------------
@@ -827,6 +830,8 @@ class PolicyBody(Body):
     commission_media_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
     commission_stamps_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
     timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+    # credited to a resident's prepaid money when a ticket passes its deadline unresolved
+    ticket_late_credit_cents: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
 class KioskPolicyOut(BaseModel):

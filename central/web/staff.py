@@ -825,6 +825,7 @@ def tickets_page(request: Request, visit: VisitDep, who: MemberDep, c: CentralDe
     if state not in TICKET_STATES:
         state = ""
     tickets.escalate_due(c)
+    tickets.credit_overdue(c)
     found = tickets.list_tickets(c, status=state or None, scope=who.scope)
     if not state:
         found = [t for t in found if t.status != "resolved"]
