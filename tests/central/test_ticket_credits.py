@@ -15,7 +15,9 @@ from central.database import for_update
 from central.schema import audit_log, ledger_accounts, ledger_entries, ledger_transactions
 from central.schema import tickets as ticket_rows
 from central.services import accounts, messaging, money, tickets
+from tests.central.api_server import ApiServer
 from tests.central.facility import SYSTEM, WASHINGTON, Facility
+from tests.central.test_essential_requests import _resident
 from tests.central.test_must_never_happen import _wait_for_lock_waiters
 
 DAY = 86400
@@ -173,3 +175,26 @@ def test_two_runs_racing_credit_a_ticket_once(facility: Facility) -> None:
     for ticket_id in ticket_ids:
         kinds = [h["kind"] for h in tickets.view(f.central, ticket_id).history]
         assert kinds.count("credited") == 1
+
+
+def test_the_resident_and_staff_see_the_credit_through_the_api(api: ApiServer) -> None:
+    f = api.facility
+    _credit_policy(f)
+    me, rid = _resident(api)
+    filed = me.post("/v1/resident/tickets", json={
+        "uid": "ticket-api-0001", "category": "purchase_missing",
+        "description": "My song never came.", "diagnostics": {}})
+    assert filed.status_code == 201, filed.text
+    assert (filed.json()["credit_cents"], filed.json()["lapsed_at"]) == (None, None)
+    f.clock.advance(14 * DAY)
+    technician = api.staff("technician")
+    [listed] = technician.get("/v1/staff/tickets").json()  # the list runs the clock out
+    assert listed["credit_cents"] == CREDIT
+    me = api.resident("K-A2", "100001", "736192")  # a new login: sessions are short
+    [mine] = me.get("/v1/resident/tickets").json()
+    assert (mine["credit_cents"], mine["lapsed_at"]) == (CREDIT, mine["due_at"])
+    # what the kiosk shows of a ticket: its history's last line
+    assert mine["history"][-1]["kind"] == "credited"
+    assert "$5.00 was credited" in mine["history"][-1]["text"]
+    assert me.get("/v1/resident/home").json()["prepaid_cents"] == CREDIT
+    assert _prepaid(f, rid) == CREDIT
