@@ -34,6 +34,10 @@ WIDTH, HEIGHT = 1100, 760
 def stage(f: Facility, state: Path) -> int:
     """A family with a history: approved, stamps bought, a photo sent, a
     reply, a message held and one rejected."""
+    # the agency keeps Pacific time, and credits a ticket past its deadline
+    accounts.set_policy(f.central, "WA", dataclasses.replace(
+        WASHINGTON, ticket_late_credit_cents=500, timezone="America/Los_Angeles"),
+        scope=SYSTEM)
     marcus = f.admit("874512", "Marcus Webb")
     f.admit("903377", "Lucia Ramos")
     cid = accounts.register_contact(f.central, "rosa.webb@example.org", "Rosa Webb",
@@ -90,9 +94,7 @@ def stage(f: Facility, state: Path) -> int:
                  description="I bought North Windows but only one song came to my tablet.",
                  diagnostics={"tablet": "JP5S-000001", "free_mb": 812}, kiosk_id="K-A1")
     f.clock.advance(12 * 86400)
-    # the agency credits a ticket past its deadline: Lucia's, filed sixteen days ago
-    accounts.set_policy(f.central, "WA", dataclasses.replace(
-        WASHINGTON, ticket_late_credit_cents=500), scope=SYSTEM)
+    # Lucia's ticket, filed sixteen days ago, is past its deadline: credited
     lucia = f.residents["903377"]
     f.clock.advance(-16 * 86400)
     tickets.file(f.central, lucia.id, uid="screens-ticket-2", category="tablet_broken",
