@@ -19,6 +19,8 @@ Account ids::
     agency:<a>:stamp-sales         cents, revenue from stamps
     agency:<a>:media-sales         cents, revenue from media
     agency:<a>:tablet-sales        cents, revenue from tablets given to residents
+    agency:<a>:ticket-credits      cents the agency credits residents whose trouble
+                                   ticket passed its deadline (its own money: negative)
     agency:<a>:stamp-issue         stamps put into circulation by a sale
     agency:<a>:stamps-used         stamps spent on messages
     agency:<a>:stamps-expired      plan stamps that ran out
@@ -35,12 +37,13 @@ from central.errors import CentralError, InsufficientFunds
 CENTS = "cents"
 STAMPS = "stamps"
 
-# Agency accounts that may go negative: each stands for value arriving from outside.
-_SOURCES = ("trust-clearing", "card-clearing", "stamp-issue")
+# Agency accounts that may go negative: each stands for value arriving from outside
+# (ticket-credits: from the agency's own funds, what it owes residents for late tickets).
+_SOURCES = ("trust-clearing", "card-clearing", "stamp-issue", "ticket-credits")
 _AGENCY_ACCOUNTS = {
     "trust-clearing": CENTS, "card-clearing": CENTS, "stamp-sales": CENTS,
     "media-sales": CENTS, "tablet-sales": CENTS, "stamp-issue": STAMPS, "stamps-used": STAMPS,
-    "stamps-expired": STAMPS, "payouts": CENTS, "payout-fees": CENTS,
+    "stamps-expired": STAMPS, "payouts": CENTS, "payout-fees": CENTS, "ticket-credits": CENTS,
 }
 
 
@@ -245,6 +248,19 @@ def media_refund(*, key: str, agency: str, resident_id: int, cents: int, memo: s
         Entry(agency_account(agency, "media-sales").id, -cents),
         Entry(prepaid_account(resident_id).id, cents),
     ))
+
+
+def ticket_credit(*, agency: str, resident_id: int, ticket_id: int, cents: int) -> Posting:
+    """The agency's credit to a resident whose trouble ticket passed its
+    deadline unresolved: from the agency's ticket-credits account to their
+    prepaid money, once per ticket (the key is the ticket's)."""
+    if cents <= 0:
+        raise LedgerError(f"a ticket credit is positive, not {cents}")
+    return Posting(f"ticket-credit:{ticket_id}", "ticket_credit",
+                   f"ticket {ticket_id} passed its deadline", (
+                       Entry(agency_account(agency, "ticket-credits").id, -cents),
+                       Entry(prepaid_account(resident_id).id, cents),
+                   ))
 
 
 def release_payout(*, key: str, agency: str, resident_id: int, net_cents: int,

@@ -126,6 +126,9 @@ class PricingPolicy:
     commission_media_bps: int = 0
     commission_stamps_bps: int = 0
     timezone: str = "UTC"  # where the agency's days and months begin (IANA name)
+    # credited once to a resident's prepaid money when their trouble ticket passes its
+    # deadline unresolved (0: the agency gives no credit)
+    ticket_late_credit_cents: int = 0
 
     def __post_init__(self) -> None:
         for name in ("stamps_per_message", "stamps_per_photo", "stamps_per_videogram",
@@ -161,6 +164,8 @@ class PricingPolicy:
             raise ValueError("price_notice_days must be in 0..365")
         if not (0 <= self.tablet_price_cents <= 100_000):
             raise ValueError("tablet_price_cents must be in 0..100000")
+        if not (0 <= self.ticket_late_credit_cents <= 100_000):
+            raise ValueError("ticket_late_credit_cents must be in 0..100000")
         for name in ("commission_tablets_bps", "commission_media_bps", "commission_stamps_bps"):
             if not (0 <= getattr(self, name) <= 10_000):
                 raise ValueError(f"{name} must be in 0..10000 (basis points)")

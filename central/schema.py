@@ -458,6 +458,10 @@ tickets = Table(
     Column("due_at", BigInteger, nullable=False),
     Column("escalated_at", BigInteger, nullable=True),
     Column("resolved_at", BigInteger, nullable=True),
+    # when the deadline was found passed unresolved (once: set by a compare-and-set), and
+    # the credit the agency's policy gave the resident then (0: none)
+    Column("lapsed_at", BigInteger, nullable=True),
+    Column("credit_cents", BigInteger, nullable=True),
     Index(None, "resident_id"),
     Index(None, "status", "due_at"),
 )

@@ -180,15 +180,19 @@ class CentralServer:
         self.central.db.dispose()
 
     def sweep(self) -> None:
-        """Escalate tickets near their deadline, refund undelivered purchases,
+        """Escalate tickets near their deadline (and credit those past it, as the
+        agency's policy says), refund undelivered purchases,
         expire plan stamps, forget unsent uploads past their time."""
         escalated = tickets.escalate_due(self.central)
+        credited = tickets.credit_overdue(self.central)
         refunded = media.refund_undelivered(self.central)
         expired = money.expire_stamps(self.central)
         finished = money.finish_stalled_transfers(self.central)
         forgotten = uploads.forget_unsent(self.central)
         late = essential_requests.escalate_due(self.central)
         applied = prices.apply_due(self.central)
+        if credited:
+            log.info("sweep: %d tickets past their deadline credited", len(credited))
         if late or applied:
             log.info("sweep: %d essential requests escalated past their deadline, %d price "
                      "changes took effect", len(late), len(applied))

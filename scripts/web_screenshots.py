@@ -8,6 +8,7 @@ small facility in it, in Debian's Chromium. `make screenshots` runs it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +24,7 @@ from central.services import (  # noqa: E402 - after the path is set
     review,
     screening_lists,
 )
-from tests.central.facility import STAFF_PASSWORD, SYSTEM, Facility  # noqa: E402
+from tests.central.facility import STAFF_PASSWORD, SYSTEM, WASHINGTON, Facility  # noqa: E402
 from tests.web.images import png  # noqa: E402
 from tests.web.rig import FAMILY_PASSWORD, WebServer, check_accessible, chromium  # noqa: E402
 
@@ -33,6 +34,10 @@ WIDTH, HEIGHT = 1100, 760
 def stage(f: Facility, state: Path) -> int:
     """A family with a history: approved, stamps bought, a photo sent, a
     reply, a message held and one rejected."""
+    # the agency keeps Pacific time, and credits a ticket past its deadline
+    accounts.set_policy(f.central, "WA", dataclasses.replace(
+        WASHINGTON, ticket_late_credit_cents=500, timezone="America/Los_Angeles"),
+        scope=SYSTEM)
     marcus = f.admit("874512", "Marcus Webb")
     f.admit("903377", "Lucia Ramos")
     cid = accounts.register_contact(f.central, "rosa.webb@example.org", "Rosa Webb",
@@ -89,6 +94,13 @@ def stage(f: Facility, state: Path) -> int:
                  description="I bought North Windows but only one song came to my tablet.",
                  diagnostics={"tablet": "JP5S-000001", "free_mb": 812}, kiosk_id="K-A1")
     f.clock.advance(12 * 86400)
+    # Lucia's ticket, filed sixteen days ago, is past its deadline: credited
+    lucia = f.residents["903377"]
+    f.clock.advance(-16 * 86400)
+    tickets.file(f.central, lucia.id, uid="screens-ticket-2", category="tablet_broken",
+                 description="My tablet will not charge since the last dock.",
+                 diagnostics={"tablet": "JP5S-000002", "battery": 4}, kiosk_id="K-A1")
+    f.clock.advance(16 * 86400)
     [first, _second, _third] = review.list_holds(f.central, scope=f.scope("reviewer"))
     review.decide(f.central, first.hold_id, scope=f.scope("reviewer"), approve=False,
                   reason_code="escape")
@@ -188,7 +200,7 @@ def main() -> int:
             go("/staff/audit", "staff-audit")
             go("/staff/devices", "staff-devices")
             go("/staff/tickets", "staff-tickets")
-            go("/staff/tickets/1", "staff-ticket")
+            go("/staff/tickets/2", "staff-ticket")  # past its deadline, credited
             go("/staff/residents", "staff-residents")
             context.close()
     print(f"screenshots of the web pages in {out}")

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central.api import family, firmware, kiosk, owed, resident, staff
 from central.api.auth import KioskVerifier
-from central.errors import CentralError
+from central.errors import CentralError, InvalidFields
 from central.revocation import PublishedRevocationList
 from central.services.core import Central
 from central.web import app as web
@@ -125,8 +125,10 @@ def create_app(central: Central, *, kiosk_trust: TrustAnchors | None,
         retry_after = getattr(e, "retry_after", None)
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
-        return JSONResponse({"error": e.code, "message": e.message}, status_code=e.status,
-                            headers=headers or None)
+        body: dict[str, Any] = {"error": e.code, "message": e.message}
+        if isinstance(e, InvalidFields):  # each field named, for a client to show beside it
+            body["fields"] = e.fields
+        return JSONResponse(body, status_code=e.status, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:

@@ -26,6 +26,7 @@ from central.api.models import (
     FamilyStampPurchase,
     FeedOut,
     FeedRecordOut,
+    IdentityFieldsOut,
     OfferOut,
     SentOut,
     SessionOut,
@@ -46,8 +47,19 @@ AgencyQuery = Annotated[str, Query(min_length=1, max_length=32,
 
 @router.post("/accounts", status_code=201, response_model=Created)
 def register(body: ContactRegistration, c: CentralDep) -> Created:
-    """Create a family account (then log in and ask to be approved)."""
-    return Created(id=accounts.register_contact(c, body.email, body.name, body.password))
+    """Create a family account (then log in and ask to be approved). The
+    identity fields the agencies here ask for (``/v1/family/identity-fields``)
+    are required; a missing or malformed one is refused (422) with ``fields``
+    naming each."""
+    return Created(id=accounts.register_contact(c, body.email, body.name, body.password,
+                                                identity=body.identity.given()))
+
+
+@router.get("/identity-fields", response_model=IdentityFieldsOut)
+def identity_fields(c: CentralDep) -> IdentityFieldsOut:
+    """The identity fields sign-up requires (no login needed): those any
+    agency on this server asks of family members."""
+    return IdentityFieldsOut(required=list(accounts.identity_fields_asked(c)))
 
 
 @router.post("/sessions", response_model=SessionOut)
@@ -66,7 +78,8 @@ def logout(_: ContactDep, token: TokenDep, c: CentralDep) -> Response:
 def request_approval(body: ApprovalRequest, me: ContactDep, c: CentralDep) -> Created:
     """Ask to become an approved contact of a resident (staff decide)."""
     return Created(id=accounts.request_approval(c, me, body.resident_agency_id,
-                                                body.relationship))
+                                                body.relationship,
+                                                identity=body.identity.given()))
 
 
 @router.get("/approvals", response_model=list[ApprovalOut])

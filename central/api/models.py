@@ -49,15 +49,43 @@ def _has_nul(value: Any) -> bool:
 class ErrorBody(BaseModel):
     error: str
     message: str
+    # for a value of named fields refused: each field, and what is wrong with it
+    fields: dict[str, str] | None = None
 
 
 # -- sessions ------------------------------------------------------------------
+
+
+IdentityValue = Annotated[str, Field(max_length=300)]
+
+
+class IdentityIn(Body):
+    """What a family member says about themselves: the agencies here decide
+    which of these are required (``GET /v1/family/identity-fields``); the
+    server checks them as the sign-up page does, and keeps only those asked."""
+
+    legal_name: IdentityValue | None = None
+    date_of_birth: Annotated[str | None, Field(max_length=10,
+                                               description="YYYY-MM-DD")] = None
+    phone: IdentityValue | None = None
+    street_address: IdentityValue | None = None
+    id_document: IdentityValue | None = None
+
+    def given(self) -> dict[str, str]:
+        return {name: value for name, value in self if value is not None}
 
 
 class ContactRegistration(Body):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     name: Text200
     password: Password
+    identity: IdentityIn = Field(default_factory=IdentityIn)
+
+
+class IdentityFieldsOut(BaseModel):
+    """The identity fields a family member must give to sign up."""
+
+    required: list[str]
 
 
 class ContactLogin(Body):
@@ -96,6 +124,8 @@ class Created(BaseModel):
 class ApprovalRequest(Body):
     resident_agency_id: Code
     relationship: Annotated[str, Field(min_length=1, max_length=64)]
+    # what the resident's agency asks that the account does not hold yet (kept on it)
+    identity: IdentityIn = Field(default_factory=IdentityIn)
 
 
 class ApprovalOut(BaseModel):
@@ -391,6 +421,9 @@ class TicketOut(BaseModel):
     resolved_at: int | None
     diagnostics: dict[str, Any]
     history: list[dict[str, Any]]
+    # when the deadline passed unresolved, and the agency's credit to the resident then
+    lapsed_at: int | None = None
+    credit_cents: int | None = None
 
 
 # -- kiosks ----------------------------------------------------------------------
@@ -797,6 +830,8 @@ class PolicyBody(Body):
     commission_media_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
     commission_stamps_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
     timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+    # credited to a resident's prepaid money when a ticket passes its deadline unresolved
+    ticket_late_credit_cents: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
 class KioskPolicyOut(BaseModel):

@@ -248,6 +248,7 @@ def ticket_list(me: Technician, c: CentralDep,
                 status: Annotated[str | None, Query(max_length=16)] = None) -> list[TicketOut]:
     """Trouble tickets, the ones due soonest first."""
     tickets.escalate_due(c)
+    tickets.credit_overdue(c)
     return [TicketOut(**t.__dict__) for t in tickets.list_tickets(c, status=status,
                                                                   scope=me.scope)]
 

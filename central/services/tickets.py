@@ -9,13 +9,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, or_, select, update
 
+from central import ledger
 from central.database import for_update
-from central.errors import Conflict, InvalidInput, NotFound, PolicyRefused
+from central.errors import CentralError, Conflict, InvalidInput, NotFound, PolicyRefused
 from central.schema import residents, ticket_events, tickets
 from central.services import feeds
+from central.services.accounts import policy_of
 from central.services.core import Central, audit
+from central.services.ledger_store import ensure_accounts, post
 from central.services.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,9 @@ class TicketView:
     resolved_at: int | None
     diagnostics: dict[str, Any]
     history: list[dict[str, Any]]
+    # when the deadline was found passed unresolved, and the credit given then (0: none)
+    lapsed_at: int | None = None
+    credit_cents: int | None = None
 
 
 def file(c: Central, resident_id: int, *, uid: str, category: str, description: str,
@@ -104,7 +110,8 @@ def view(c: Central, ticket_id: int, *, resident_id: int | None = None,
                       row.status, row.created_at, row.due_at, row.escalated_at, row.resolved_at,
                       json.loads(row.diagnostics),
                       [{"at": e.at, "actor": e.actor, "kind": e.kind, "text": e.text,
-                        "status": e.status} for e in events])
+                        "status": e.status} for e in events],
+                      row.lapsed_at, row.credit_cents)
 
 
 def list_tickets(c: Central, *, resident_id: int | None = None,
@@ -180,3 +187,81 @@ def escalate_due(c: Central) -> list[int]:
                   f"Ticket {r.id} was escalated to supervisors.")
             log.warning("ticket %s escalated (%d days left)", r.id, left)
     return [int(r.id) for r in rows]
+
+
+def _lapsed(at: int) -> tuple[ColumnElement[bool], ...]:
+    """Tickets whose deadline passed (by ``at``) before they were resolved, and
+    that the clock has not yet been run out on: a ticket resolved after its
+    deadline is still owed what the agency gives for a late one."""
+    return (tickets.c.lapsed_at.is_(None), tickets.c.due_at <= at,
+            or_(tickets.c.resolved_at.is_(None), tickets.c.resolved_at > tickets.c.due_at))
+
+
+def credit_overdue(c: Central) -> list[int]:
+    """Run out the clock on every ticket past its deadline unresolved: once per
+    ticket, the credit the resident's agency gives for a late ticket
+    (``PricingPolicy.ticket_late_credit_cents``; none when it is 0) goes from
+    the agency's ticket-credits account to the resident's prepaid money, the
+    ticket's history, the resident and the audit log are told. Returns the
+    tickets credited.
+
+    Once and only once: the ticket is marked by a compare-and-set (``UPDATE ...
+    WHERE lapsed_at IS NULL``), which a second run, here or on another
+    server, waits on and then finds already done; the posting's idempotency
+    key is the ticket's, so even a second posting would change nothing. A
+    ticket resolved after its deadline keeps its credit: it was owed when
+    the clock ran out."""
+    at = c.clock()
+    with c.db.read() as conn:
+        ids = conn.execute(select(tickets.c.id).where(*_lapsed(at))
+                           .order_by(tickets.c.due_at, tickets.c.id)).scalars().all()
+    credited: list[int] = []
+    for ticket_id in ids:  # one transaction a ticket: one failure never stops the others
+        try:
+            with c.db.write() as conn:
+                if _run_out(conn, c, int(ticket_id), at):
+                    credited.append(int(ticket_id))
+        except CentralError:
+            log.exception("could not run out the clock on ticket %s", ticket_id)
+    return credited
+
+
+def _run_out(conn: Connection, c: Central, ticket_id: int, at: int) -> bool:
+    """One ticket's deadline passed: True when a credit was given."""
+    owner = conn.execute(select(tickets.c.resident_id, residents.c.agency).join(
+        residents, residents.c.id == tickets.c.resident_id).where(
+        tickets.c.id == ticket_id)).first()
+    if owner is None:
+        return False
+    agency, resident_id = str(owner.agency), int(owner.resident_id)
+    cents = policy_of(conn, agency).ticket_late_credit_cents
+    marked = conn.execute(update(tickets).where(tickets.c.id == ticket_id, *_lapsed(at))
+                          .values(lapsed_at=at, credit_cents=cents)
+                          .returning(tickets.c.id)).first()
+    if marked is None:  # run out meanwhile by another run, or resolved in time
+        return False
+    days = c.settings.ticket_resolution_days
+    if not cents:
+        _event(conn, ticket_id, at, "system", "lapsed",
+               f"The {days}-day deadline passed before the ticket was resolved.", None)
+        audit(conn, c, None, "ticket.lapsed", f"ticket:{ticket_id}", resident=resident_id)
+        log.warning("ticket %s passed its deadline (the agency gives no credit)", ticket_id)
+        return False
+    posting = ledger.ticket_credit(agency=agency, resident_id=resident_id,
+                                   ticket_id=ticket_id, cents=cents)
+    ensure_accounts(conn, [ledger.agency_account(agency, "ticket-credits"),
+                           ledger.prepaid_account(resident_id)])
+    posted = post(conn, posting)
+    amount = f"${cents / 100:,.2f}"
+    _event(conn, ticket_id, at, "system", "credited",
+           f"The {days}-day deadline passed before the ticket was resolved: {amount} "
+           "was credited to the resident's prepaid account.", None)
+    feeds.append(conn, f"resident:{resident_id}", "notice", f"ticket-credit:{ticket_id}",
+                 {"notice": "ticket_credit", "ticket_id": ticket_id, "credit_cents": cents,
+                  "text": f"Ticket {ticket_id} was not resolved within {days} days: "
+                          f"{amount} was added to your prepaid account."}, at)
+    audit(conn, c, None, "ticket.credit", f"ticket:{ticket_id}", resident=resident_id,
+          cents=cents, transaction=posted.transaction_id, posting=posting.key)
+    log.warning("ticket %s passed its deadline: %s credited to resident %s", ticket_id,
+                amount, resident_id)
+    return True

@@ -32,7 +32,7 @@ from central.pricing import PricingPolicy, check_identity, message_cost
 from central.schema import approvals, messages, residents
 from central.services import accounts, messaging, money, uploads
 from central.services.core import Central
-from central.web import forms, queries, security, sessions
+from central.web import dates, forms, queries, security, sessions
 from central.web.forms import IDENTITY_LABELS, Form
 from central.web.i18n import N_, Gettext
 from central.web.login import client, login, login_page
@@ -110,6 +110,9 @@ def page(request: Request, visit: Visit, template: str, who: Me | None, *,
          status: int = 200, **context: Any) -> Response:
     _ = visit.gettext
     done = DONE.get(request.query_params.get("done", ""))
+    if who is not None and "zone" not in context:  # the agency of the residents they write to
+        with site_of(request).central.db.read() as conn:
+            context["zone"] = dates.contact_zone(conn, who.id)
     return site_of(request).render(request, template, status=status, area=AREA,
                                    who=who.name if who else None,
                                    nav=nav(_) if who else [], done=_(done) if done else "",

@@ -10,7 +10,6 @@ a page (a login page, an error page) rather than the API's JSON.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import logging
 import time
@@ -31,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.errors import CentralError, Forbidden, NotFound, Unauthenticated
 from central.services.core import Central
-from central.web import i18n, security
+from central.web import dates, i18n, security
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -88,8 +87,7 @@ class Site:
                                autoescape=select_autoescape(default=True),
                                undefined=StrictUndefined, trim_blocks=True,
                                lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
-        self.env.filters["day"] = day
-        self.env.filters["when"] = when
+        self.env.filters["local"] = dates.local_filter  # every date and time on a page
         self.env.filters["dollars"] = dollars
         css = (STATIC / "site.css").read_bytes()
         self.env.globals["css_url"] = f"/static/site.css?v={hashlib.sha256(css).hexdigest()[:12]}"
@@ -116,6 +114,9 @@ class Site:
     def render(self, request: Request, template: str, *, status: int = 200,
                headers: Mapping[str, str] | None = None, **context: Any) -> Response:
         visit = visit_of(request)
+        if "zone" not in context:  # a page of nobody's in particular: the server's agency's
+            with self.central.db.read() as conn:
+                context["zone"] = dates.server_zone(conn)
         page = self.env.get_template(template).render(
             _=visit.gettext, _n=visit.ngettext, lang=visit.language, csrf=visit.csrf,
             csrf_field=security.CSRF_FIELD, path=request.url.path,
@@ -282,18 +283,6 @@ def login_url(area: str, next_path: str) -> str:
 
 
 # -- template filters --------------------------------------------------------
-
-
-def day(at: int | None) -> str:
-    if at is None:
-        return ""
-    return datetime.datetime.fromtimestamp(int(at), datetime.UTC).strftime("%Y-%m-%d")
-
-
-def when(at: int | None) -> str:
-    if at is None:
-        return ""
-    return datetime.datetime.fromtimestamp(int(at), datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def dollars(cents: int) -> str:

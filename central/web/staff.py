@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
@@ -29,7 +30,7 @@ from central.services import (
     tickets,
 )
 from central.services.scope import Scope
-from central.web import family, forms, queries, security, sessions
+from central.web import dates, family, forms, queries, security, sessions
 from central.web.charts import bars
 from central.web.forms import Form
 from central.web.i18n import N_, Gettext
@@ -118,6 +119,8 @@ def page(request: Request, visit: Visit, template: str, who: StaffMember | None,
          status: int = 200, **context: Any) -> Response:
     _ = visit.gettext
     done = DONE.get(request.query_params.get("done", ""))
+    if who is not None and "zone" not in context:
+        context["zone"] = _zone(site_of(request).central, who)
     return site_of(request).render(
         request, template, status=status, area=AREA,
         who=f"{who.name} ({_(ROLES[who.role])})" if who else None,
@@ -378,8 +381,16 @@ REPORT_COLUMNS = (
 )
 
 
-def _month_now(c: Any) -> str:
-    return datetime.datetime.fromtimestamp(c.clock(), datetime.UTC).strftime("%Y-%m")
+def _zone(c: Any, who: StaffMember) -> str:
+    """The staff member's agency's time zone: their pages' dates are in it."""
+    with c.db.read() as conn:
+        return dates.agency_zone(conn, who.scope.agency_id)
+
+
+def _month_now(c: Any, who: StaffMember) -> str:
+    """The month it is now where the agency is."""
+    zone = ZoneInfo(_zone(c, who))
+    return datetime.datetime.fromtimestamp(c.clock(), zone).strftime("%Y-%m")
 
 
 @router.get("/reports")
@@ -388,7 +399,7 @@ def report_page(request: Request, visit: VisitDep, who: MemberDep, c: CentralDep
     drawn on the server with their numbers in a table beside each, and CSV."""
     require_page(who, "/staff/reports")
     _ = visit.gettext
-    month = request.query_params.get("month") or _month_now(c)
+    month = request.query_params.get("month") or _month_now(c, who)
     form = Form({"month": month})
     try:
         report = reports.monthly_report(c, month, scope=who.scope)
@@ -424,7 +435,7 @@ def _report_cell(line: reports.ReportLine, key: str) -> str:
 def report_csv(request: Request, who: MemberDep, c: CentralDep) -> Response:
     """The same report as CSV, to download."""
     require_page(who, "/staff/reports")
-    month = request.query_params.get("month") or _month_now(c)
+    month = request.query_params.get("month") or _month_now(c, who)
     report = reports.monthly_report(c, month, scope=who.scope)
     return Response(reports.to_csv(report), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="report-{report.agency}-{month}.csv"',
@@ -825,6 +836,7 @@ def tickets_page(request: Request, visit: VisitDep, who: MemberDep, c: CentralDe
     if state not in TICKET_STATES:
         state = ""
     tickets.escalate_due(c)
+    tickets.credit_overdue(c)
     found = tickets.list_tickets(c, status=state or None, scope=who.scope)
     if not state:
         found = [t for t in found if t.status != "resolved"]

@@ -372,6 +372,35 @@ def test_a_technician_answers_tickets_those_past_their_deadline_first(
     assert done.resident_id == marcus.id
 
 
+def test_a_ticket_past_its_deadline_shows_the_agencys_credit(page: Any, web: WebServer) -> None:
+    import dataclasses
+
+    from central.services import tickets
+    from tests.central.facility import WASHINGTON
+    f = web.facility
+    assert f is not None
+    accounts.set_policy(f.central, "WA", dataclasses.replace(
+        WASHINGTON, ticket_late_credit_cents=750), scope=SYSTEM)
+    marcus = f.admit("874512", "Marcus Webb")
+    f.clock.advance(-15 * 86400)  # filed fifteen days ago: a day past its deadline
+    ticket_id = tickets.file(f.central, marcus.id, uid="ticket-late-0001",
+                             category="purchase_missing", diagnostics={}, kiosk_id="K-A1",
+                             description="My album never came to my tablet.")
+    f.clock.advance(15 * 86400)
+    v = Visitor(page, web)
+    _log_in(v, "technician")
+    v.follow("Tickets", within="Main")  # opening the list runs the ticket clock out
+    [row] = v.page.locator("tbody tr").all_inner_texts()
+    assert "1 day past the deadline" in row and "$7.50 credited" in row
+    v.follow(f"Ticket {ticket_id}")
+    assert "$7.50 credited to the resident's prepaid account" in v.text()
+    assert "$7.50 was credited to the resident's prepaid account" in v.text()  # the history
+    v.go("/staff/tickets")  # again: no second credit
+    assert money.balances(f.central, f"resident:{marcus.id}").prepaid_cents == 750
+    [seen] = tickets.list_tickets(f.central, resident_id=marcus.id)
+    assert seen.credit_cents == 750
+
+
 def test_an_investigator_searches_the_audit_log_of_their_facility(
         page: Any, web: WebServer) -> None:
     f = web.facility
