@@ -65,6 +65,9 @@ def save_list(c: Central, *, scope: str, scope_id: str, language: str,
     if scope == "agency":
         reach.agency_level("change the agency's keyword lists")
     staff_id = reach.staff_id
+    if staff_id is None:  # the history names who changed a list: a staff member
+        raise InvalidInput("a keyword list is changed by a staff member, who is named in "
+                           "its history")
     if not (0 < len(language) <= 8 and language.isalpha()):
         raise InvalidInput("language must be a language code such as 'en'")
     cleaned = sorted({t.strip() for t in terms if t.strip()})

@@ -137,6 +137,9 @@ def test_keyword_lists_are_versioned(facility: Facility) -> None:
     with pytest.raises(InvalidInput):
         screening_lists.save_list(f.central, scope="galaxy", scope_id="x", language="en",
                                   terms=[], reach=admin)
+    with pytest.raises(InvalidInput, match="staff member"):  # a list's history names who
+        screening_lists.save_list(f.central, scope="facility", scope_id="F1", language="en",
+                                  terms=["x"], reach=SYSTEM)
     # The new version applies to the next message at once.
     f.admit("100001", "Ann Example")
     cid = f.family("sis@example.org", "Sis", approved_for="100001")
