@@ -38,6 +38,7 @@ from device_security.revocation import KeptRevocationList
 from device_security.secure_element import KeyFileSecureElement
 from hw.config import HwConfig
 from hw.errors import HwError
+from hw.mass_storage import Progress
 from hw.peripherals import BadgeReader, print_text
 from kiosk.answers import (
     OFFLINE,
@@ -454,6 +455,7 @@ class KioskService:
     def test_print(self) -> str:
         return self.maintenance.test_print()
 
-    def archive_to_stick(self, resident_agency_id: str) -> Answer[StickWritten]:
-        return self.maintenance.archive_to_stick(resident_agency_id)
+    def archive_to_stick(self, resident_agency_id: str,
+                         progress: Progress | None = None) -> Answer[StickWritten]:
+        return self.maintenance.archive_to_stick(resident_agency_id, progress)
 
