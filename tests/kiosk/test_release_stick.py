@@ -144,8 +144,11 @@ def test_a_stick_pulled_out_at_any_stage_holds_nothing_that_counts(
         assert heard[-1][0] == stage  # it stopped at its next step
         port.put_back()
         again: list[str] = []
-        written = menu.archive_to_stick("100001", lambda at, _, again=again: again.append(at)
-                                        ).get()
+
+        def told(at: str, size: int, again: list[str] = again) -> None:
+            again.append(at)
+
+        written = menu.archive_to_stick("100001", told).get()
         assert port.files() == {"archive-100001.zip": archive}  # whole, and no part left
         assert written.sha256 == hashlib.sha256(archive).hexdigest()
         assert [at for at in again if at != "writing"] == ["flushing", "checking", "naming",
