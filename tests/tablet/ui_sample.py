@@ -104,6 +104,14 @@ def with_what_is_owed(store: TabletStore) -> TabletStore:
                                   body="My tooth has hurt for three days.")
     store.outbox_handed([medical])
     records = [
+        Record(100, "message", "m-jim-0", {
+            "uid": "m-jim-0", "message_id": 100, "direction": "to_resident",
+            "resident_id": 1, "contact_id": 12, "contact_name": "Jim Porter",
+            "body": "Two pictures from the game.", "stamps": 3,
+            "sent_at": now - 6 * 86400, "attachments": [
+                {"kind": "photo", "sha256": photo, "size": 1000, "media_type": "image/png"}],
+            "withheld": [{"part": "photo", "position": 1, "reason_code": WITHHELD_REASON,
+                          "reason": REASONS[WITHHELD_REASON].both()}]}),
         Record(101, "message", "m-dana-1", {
             "uid": "m-dana-1", "message_id": 101, "direction": "to_resident",
             "resident_id": 1, "contact_id": 13, "contact_name": "Dana Ortiz",
@@ -119,14 +127,6 @@ def with_what_is_owed(store: TabletStore) -> TabletStore:
             "notice": "request", "request_id": 2, "uid": "kr-at-the-kiosk-1",
             "receipt": GRIEVANCE_RECEIPT, "type": "grievance", "status": "answered",
             "due_at": now + 9 * 86400, "text": f"Request {GRIEVANCE_RECEIPT}: staff answered."}),
-        Record(105, "message", "m-jim-0", {
-            "uid": "m-jim-0", "message_id": 105, "direction": "to_resident",
-            "resident_id": 1, "contact_id": 12, "contact_name": "Jim Porter",
-            "body": "Two pictures from the game.", "stamps": 3,
-            "sent_at": now - 6 * 86400, "attachments": [
-                {"kind": "photo", "sha256": photo, "size": 1000, "media_type": "image/png"}],
-            "withheld": [{"part": "photo", "position": 1, "reason_code": WITHHELD_REASON,
-                          "reason": REASONS[WITHHELD_REASON].both()}]}),
     ]
-    store.apply_records(records, through=105)
+    store.apply_records(records, through=104)
     return store
