@@ -3,7 +3,8 @@
 
 A driver script makes a :class:`Driver` for its app, adds steps with
 :meth:`Driver.step`, and calls :meth:`Driver.run`, which starts the app, runs
-the steps in order (each after the screen has had time to draw), prints
+the steps in order (the first once the window's first layout is drawn, each
+after the screen has had time to draw), prints
 ``ok`` or ``FAIL`` per step, and returns the exit status. A step that raises
 :class:`NotYet` is tried again a little later, until its timeout: that is how
 a step waits for something another thread does (a player starting, a dock).
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 Step = Callable[[], None]
+DRAWN_WITHIN_S = 20.0  # the window's first layout, on a slow shared machine
 
 
 class NotYet(Exception):
@@ -144,13 +146,40 @@ class Driver:
             print(f"ok    {name}", flush=True)
             Clock.schedule_once(lambda _: run_step(index + 1, time.monotonic()), self.between_s)
 
-        Clock.schedule_once(lambda _: run_step(0, time.monotonic()), self.first_s)
+        def when_drawn(started: float, frames: int) -> None:
+            # The first step (and its screenshot) waits for the window's
+            # size to reach the screen and for two frames drawn after that:
+            # a screen taken before then is nearly blank.
+            if not self._drawn() and time.monotonic() - started < DRAWN_WITHIN_S:
+                Clock.schedule_once(lambda _: when_drawn(started, 0), 0.1)
+            elif frames < 2:
+                Clock.schedule_once(lambda _: when_drawn(started, frames + 1), 0)
+            else:
+                run_step(0, time.monotonic())
+
+        Clock.schedule_once(lambda _: when_drawn(time.monotonic(), 0), self.first_s)
         try:
             self.app.run()
         except Exception:  # noqa: BLE001 - the app could not start: say why
             print(f"FAIL  the app did not start\n{traceback.format_exc()}", flush=True)
             return 1
         return 1 if self.failures else 0
+
+    def _drawn(self) -> bool:
+        """Whether the window, the screen manager and the screen shown agree
+        on the screen's size, and the screen's content has been laid out in it."""
+        from kivy.core.window import Window
+
+        root = self.app.root
+        if root is None or tuple(root.size) != tuple(Window.size):
+            return False
+        screen = getattr(root, "current_screen", None)
+        if screen is None:
+            return True
+        if tuple(screen.size) != tuple(root.size):
+            return False
+        return all(tuple(child.size) == tuple(screen.size) for child in screen.children
+                   if tuple(child.size_hint) == (1, 1))
 
     def _fail(self, name: str, why: str) -> None:
         self.failures.append(name)

@@ -4,6 +4,7 @@
 
     HwError
     +-- DeviceDataError      the device sent or described something malformed
+    |   +-- ReadBackMismatch a file read back from a device is not what was written
     +-- TransportError       an I/O operation failed
     |   +-- DeviceGone       the device was unplugged (or reset) mid-operation
     |   +-- LinkTimeout      the device did not answer in time
@@ -36,6 +37,18 @@ class HwError(Exception):
 
 class DeviceDataError(HwError):
     """The device presented data that does not fit its format."""
+
+
+class ReadBackMismatch(DeviceDataError):
+    """What a device gives back differs from what was written to it: the
+    SHA-256 ``expected`` (written) and ``observed`` (read back)."""
+
+    def __init__(self, message: str, *, expected: str, observed: str,
+                 device: DeviceIdentity | None = None) -> None:
+        super().__init__(f"{message}: wrote SHA-256 {expected}, read back {observed}",
+                         device=device)
+        self.expected = expected
+        self.observed = observed
 
 
 class TransportError(HwError):

@@ -122,12 +122,14 @@ class RequestLine:
 
 @dataclass(frozen=True)
 class StickWritten:
-    """A released resident's archive, written to the USB stick: the file's
-    name on the stick, its size, and how many files the zip holds."""
+    """A released resident's archive, written to the USB stick and read back
+    whole: the file's name on the stick, its size, how many files the zip
+    holds, and its SHA-256."""
 
     name: str
     size: int
     files: int
+    sha256: str
 
 
 @dataclass(frozen=True)

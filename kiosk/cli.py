@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
+from kiosk.i18n import LANGUAGES
+
 log = logging.getLogger(__name__)
 
 MAX_COMMAND = 4096  # bytes in one command line
@@ -36,7 +38,8 @@ def register(commands: Any) -> None:
         '{"op": "home"}, {"op": "contacts"}, {"op": "entitlements"}, '
         '{"op": "buy", "item_id": "...", "key": "..."}, '
         '{"op": "write", "contact_id": N, "body": "...", "uid": "..."}, {"op": "inbox"}, '
-        '{"op": "request", "type": "medical", "body": "...", "paper": false}, '
+        '{"op": "request", "type": "medical", "body": "...", "paper": false, '
+        '"language": "es"}, '
         '{"op": "requests"}, {"op": "round"}, {"op": "status"}, '
         '{"op": "stop"}. Each command is answered by a line with "reply". SIGTERM or '
         "Ctrl-C stops it; the end of stdin does not.")
@@ -237,10 +240,14 @@ def run_command(service: Any, command: dict[str, Any], done: threading.Event) ->
                 for c in service.inbox.conversations(resident.resident_id)]}
     elif op == "request":
         type_, body = _text(command, "type"), command.get("body")
+        language = command.get("language", "en")
         if not isinstance(body, str) or len(body) > 4096:
             raise ValueError("request needs type and body (text)")
+        if language not in LANGUAGES:
+            raise ValueError(f"language is one of {', '.join(LANGUAGES)}")
         answer = plain(service.file_request(service.request_attempt(type_, body), type_=type_,
-                                            body=body, paper=command.get("paper") is True))
+                                            body=body, paper=command.get("paper") is True,
+                                            language=str(language)))
     elif op == "requests":
         answer = plain(service.requests(), "requests")
     elif op == "round":

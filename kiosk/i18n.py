@@ -8,8 +8,12 @@ filled after translation, so a translation can move them.
 
 from __future__ import annotations
 
+import copy
+import datetime
 import gettext
 from pathlib import Path
+
+from babel.dates import format_date, format_skeleton
 
 from base.i18n import compile_po
 
@@ -45,6 +49,25 @@ class Translator:
             raise ValueError(f"the kiosk speaks {', '.join(LANGUAGES)}, not {language!r}")
         self.language = language
 
+    def speaking(self, language: str) -> Translator:
+        """A translator into ``language`` sharing these catalogs (this one's
+        choice is left as it is). Raises ValueError as :meth:`use`."""
+        other = copy.copy(self)
+        other.use(language)
+        return other
+
     def __call__(self, text: str, /, **values: object) -> str:
         translated = self._catalogs[self.language].gettext(text)
         return translated.format(**values) if values else translated
+
+
+def date_time(at: float, language: str) -> str:
+    """``at`` (seconds since the epoch) as this kiosk's local date and time,
+    written as ``language`` writes it: "March 12, 2025, 14:05", "12 de marzo
+    de 2025, 14:05" (Babel's CLDR data). Raises ValueError for a language the
+    kiosk does not offer."""
+    if language not in LANGUAGES:
+        raise ValueError(f"the kiosk speaks {', '.join(LANGUAGES)}, not {language!r}")
+    moment = datetime.datetime.fromtimestamp(at)
+    return (f"{format_date(moment, 'long', locale=language)}, "
+            f"{format_skeleton('Hm', moment, locale=language)}")

@@ -1,7 +1,8 @@
 """A resident's messages at the kiosk, read from the kiosk's cache (so they
 show while the central server is away): conversations with each family
-member, the letters written here and their state, the notices about held
-and rejected messages, refunds and tickets, and what is unread. No Kivy.
+member (with what staff withheld of a message, and why), the letters
+written here and their state, the notices about held and rejected messages,
+refunds and tickets, and what is unread. No Kivy.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from kiosk.cache import QUEUED, REFUSED, WAITING_LOGIN, KioskCache
 from kiosk.i18n import N_
+from sync.withheld import WithheldPart, withheld_parts
 
 MAX_LETTER_CHARS = 4000
 PAGE = 5000  # records read from the cache at a time
@@ -37,6 +39,7 @@ class Message:
     state: str = "sent"  # sent; or a letter's: queued, waiting_login, refused
     note: str = ""  # why a letter was refused
     legal: bool = False  # privileged mail with a verified attorney (sealed, unscreened)
+    withheld: tuple[WithheldPart, ...] = ()  # what staff withheld of it, and why
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,9 @@ class Inbox:
             return Message(str(body["uid"]), body.get("direction") == "to_resident",
                            int(body["contact_id"]), str(body.get("contact_name") or ""),
                            str(body.get("body") or ""), int(body.get("sent_at") or 0),
-                           record.seq, attachments, legal=body.get("legal") is True)
+                           record.seq, attachments, legal=body.get("legal") is True,
+                           withheld=withheld_parts(body.get("withheld"),
+                                                   [a.kind for a in attachments]))
         except (KeyError, TypeError, ValueError):
             return None  # a record this version cannot show
 

@@ -22,8 +22,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from base.config import ConfigError, update_config_file
 from device_security.alerts import AlertQueue
-from hw.errors import HwError
-from hw.mass_storage import LABEL, UsbStick
+from hw.errors import DeviceGone, DeviceNotFound, HwError, ReadBackMismatch
+from hw.mass_storage import LABEL, Progress, UsbStick
 from hw.peripherals import BadgeReader, print_text
 from hw.records import DockedDevice
 from kiosk.answers import OFFLINE, AlertHere, Answer, Check, StickWritten, TabletHere
@@ -32,12 +32,18 @@ from kiosk.central_client import CentralClient, CentralRefused, CentralUnavailab
 from kiosk.config import KioskConfig, SyncConfig
 from kiosk.dock import LastDock
 from kiosk.events import Emit, ServiceChanged
+from kiosk.i18n import N_
 from kiosk.lockout import LockoutFile, after_try, locked
 from kiosk.service_state import ServiceState
 
 log = logging.getLogger(__name__)
 
 UNREACHABLE = "the central server cannot be reached"
+NO_STICK = N_("There is no USB stick in the port. Put one in and try again.")
+STICK_PULLED = N_("The USB stick was taken out before the archive was whole, so nothing on "
+                  "it counts. Put the stick back and write the archive again.")
+STICK_BAD = N_("The USB stick gave back other bytes than were written to it. Try another "
+               "stick.")
 
 
 class DockPorts(Protocol):
@@ -160,11 +166,16 @@ class Maintenance:
         self._round_now()
         return Answer(True)
 
-    def archive_to_stick(self, resident_agency_id: str) -> Answer[StickWritten]:
+    def archive_to_stick(self, resident_agency_id: str,
+                         progress: Progress | None = None) -> Answer[StickWritten]:
         """Write released resident ``resident_agency_id``'s whole archive (a
         zip from the central server, audited there with this kiosk and the
-        staff member) to the USB stick, whole or not at all: it is checked as
-        a zip before it takes its name."""
+        staff member) to the USB stick, whole or not at all: written under a
+        temporary name, fsynced, read back from the stick and its SHA-256
+        compared with what came, opened as a zip, and only then named
+        (:mod:`hw.mass_storage`). ``progress`` hears each stage. A stick
+        pulled out at any point answers ``stick_pulled`` and counts nothing
+        as written; put back, the same call writes it again."""
         with self._lock:
             token = self._staff_token
         if not token:
@@ -187,7 +198,8 @@ class Maintenance:
         try:
             room = stick.free_bytes()
             written = stick.write(f"archive-{agency_id}", ".zip", lambda sink: (
-                self.client.released_archive(token, agency_id, sink, limit=room)), check)
+                self.client.released_archive(token, agency_id, sink, limit=room)), check,
+                progress)
         except CentralRefused as e:
             return Answer.no(e.code, e.message)
         except CentralUnavailable:
@@ -195,11 +207,21 @@ class Maintenance:
         except zipfile.BadZipFile as e:
             return Answer.no("bad_archive", f"the archive did not arrive whole ({e}); "
                              "nothing was left on the stick")
+        except DeviceNotFound as e:
+            log.info("no stick to write to: %s", e)
+            return Answer.no("no_stick", NO_STICK)
+        except DeviceGone as e:
+            log.warning("the archive of released resident %s is not written: %s", agency_id, e)
+            return Answer.no("stick_pulled", STICK_PULLED)
+        except ReadBackMismatch as e:
+            log.error("the archive of released resident %s is not written: %s", agency_id, e)
+            return Answer.no("stick_bad", STICK_BAD)
         except HwError as e:
             return Answer.no("stick", str(e))
-        log.warning("the archive of released resident %s was written to the USB stick (%s)",
-                    agency_id, written.name)
-        return Answer.of(StickWritten(written.name, written.stat().st_size, counted[0]))
+        log.warning("the archive of released resident %s was written to the USB stick (%s, "
+                    "SHA-256 %s)", agency_id, written.path.name, written.sha256)
+        return Answer.of(StickWritten(written.path.name, written.size, counted[0],
+                                      written.sha256))
 
     # -- what the menu shows ------------------------------------------------------------------
 

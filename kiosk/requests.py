@@ -10,7 +10,8 @@ server's record names the paper the resident holds. The uid made here keeps
 a retry from filing twice.
 
 The paper copy (:func:`paper_copy`) is pure: the receipt number, or the
-kiosk's reference, the type, when, and the deadline; a PREA report's copy
+kiosk's reference, the type, when, and the deadline, in the resident's
+language with its dates written that language's way; a PREA report's copy
 carries none of its words (paper left at a unit's printer is read by
 whoever picks it up).
 """
@@ -18,13 +19,13 @@ whoever picks it up).
 from __future__ import annotations
 
 import contextlib
-import datetime
 import logging
 import secrets
 
 from kiosk.answers import Answer, FiledRequest
 from kiosk.cache import QUEUED, REFUSED, SENT, WAITING_LOGIN, KioskCache, Pending
 from kiosk.central_client import CentralClient, CentralRefused, CentralUnavailable
+from kiosk.i18n import N_, Translator, date_time
 from kiosk.records import EssentialRequest
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,9 @@ MAX_REQUEST_CHARS = 4000
 UNAUTHENTICATED = 401
 # References: no 0/O or 1/I/L to misread aloud (as the server's receipts).
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-_PAPER_NAMES = {"medical": "Medical request", "grievance": "Grievance",
-                "prea": "PREA report", "legal": "Legal request",
-                "records": "Records request"}
+_PAPER_NAMES = {"medical": N_("Medical request"), "grievance": N_("Grievance"),
+                "prea": N_("PREA report"), "legal": N_("Legal request"),
+                "records": N_("Records request")}
 _PAPER_WIDTH = 42
 
 
@@ -58,26 +59,27 @@ def check_request(type_: str, body: str) -> str:
 
 
 def paper_copy(filed: FiledRequest, *, body: str, name: str, agency_id: str, location: str,
-               days: int) -> str:
-    """The printed copy of a request: pure. A PREA report's words are never
-    printed."""
-    at = datetime.datetime.fromtimestamp(filed.written_at).strftime("%Y-%m-%d %H:%M")
-    due = (datetime.datetime.fromtimestamp(filed.due_at).strftime("%Y-%m-%d %H:%M")
-           if filed.due_at else f"within {days} days of reaching staff")
+               days: int, t: Translator) -> str:
+    """The printed copy of a request, in the language ``t`` speaks now, its
+    dates written as that language writes them: pure. A PREA report's words
+    are never printed."""
+    at = date_time(filed.written_at, t.language)
+    due = (date_time(filed.due_at, t.language) if filed.due_at
+           else t("within {days} days of reaching staff", days=days))
     rule = "-" * _PAPER_WIDTH
-    lines = [rule, _PAPER_NAMES.get(filed.type, filed.type).upper(), rule]
+    lines = [rule, t(_PAPER_NAMES.get(filed.type, filed.type)).upper(), rule]
     if filed.receipt:
-        lines.append(f"Receipt number: {filed.receipt}")
+        lines.append(t("Receipt number: {number}", number=filed.receipt))
     else:
-        lines += [f"Kiosk reference: {filed.reference}",
-                  "The central server was away: this kiosk keeps",
-                  "the request and sends it when it is back. Your",
-                  "receipt number then shows under Requests."]
-    lines += [f"Resident: {name} ({agency_id})", f"Written: {at}", f"At kiosk: {location}",
-              f"Answer due: {due}", rule]
+        lines += [t("Kiosk reference: {reference}", reference=filed.reference),
+                  t("The central server was away: this kiosk keeps the request and sends "
+                    "it when it is back. Your receipt number then shows under Requests.")]
+    lines += [t("Resident: {name} ({agency_id})", name=name, agency_id=agency_id),
+              t("Written: {at}", at=at), t("At kiosk: {location}", location=location),
+              t("Answer due: {due}", due=due), rule]
     if filed.type == PREA:
-        lines += ["Your report was received. For your safety its",
-                  "words are not printed here or kept at the kiosk."]
+        lines.append(t("Your report was received. For your safety its words are not "
+                       "printed here or kept at the kiosk."))
     else:
         lines += _wrap(body)
     lines.append(rule)

@@ -38,6 +38,7 @@ from device_security.revocation import KeptRevocationList
 from device_security.secure_element import KeyFileSecureElement
 from hw.config import HwConfig
 from hw.errors import HwError
+from hw.mass_storage import Progress
 from hw.peripherals import BadgeReader, print_text
 from kiosk.answers import (
     OFFLINE,
@@ -59,7 +60,7 @@ from kiosk.config import KioskConfig, SyncConfig
 from kiosk.dock import Dock
 from kiosk.events import BadgeSwiped, Emit, Event, Started, Stopped
 from kiosk.firmware import FirmwareMirror, load_kiosk_key
-from kiosk.i18n import N_
+from kiosk.i18n import N_, Translator
 from kiosk.inbox import Inbox
 from kiosk.letters import Letters
 from kiosk.lockout import LockoutFile
@@ -114,6 +115,7 @@ class KioskService:
         s.cache_path.mkdir(parents=True, exist_ok=True)
         element = KeyFileSecureElement(credentials.key)  # the kiosk's device key
         self.cache = cache = KioskCache(s.cache_path, cache_sealer(element))
+        self.paper_words = Translator()  # the paper copies' languages
         registry = Registry(k.state_path / "registry.db")
         self.alerts = AlertQueue(s.alert_queue_path or k.state_path / "alerts.db")
         mailer = SmtpAlertMailer(SmtpSettings(k.smtp_host, k.smtp_port, k.alert_from,
@@ -275,10 +277,13 @@ class KioskService:
         return self.residents.attempt("request", ResidentSessions.ticket_subject(type_, body))
 
     def file_request(self, attempt: Attempt, *, type_: str, body: str,
-                     paper: bool = False) -> Answer[FiledRequest]:
+                     paper: bool = False, language: str = "en") -> Answer[FiledRequest]:
         """File an essential request (sent now, or kept for a round while the
         server is away) and, when ``paper``, print its copy on the kiosk's
-        printer: with the receipt number, or the kiosk's reference."""
+        printer in ``language`` (the resident's): with the receipt number, or
+        the kiosk's reference. Raises ValueError for a language the kiosk
+        does not speak."""
+        t = self.paper_words.speaking(language)
         answer = self.residents.file_request(attempt, type_=type_, body=body)
         resident = self.resident
         filed = answer.value
@@ -286,7 +291,7 @@ class KioskService:
             return answer
         text = paper_copy(filed, body=body.strip(), name=resident.name,
                           agency_id=resident.agency_id, location=self.config.location_code,
-                          days=self.cache.agency_policy().request_days(type_))
+                          days=self.cache.agency_policy().request_days(type_), t=t)
         problem = self.print_paper(text)
         return Answer.of(dataclasses.replace(filed, printed=not problem, print_problem=problem),
                          online=answer.online)
@@ -450,6 +455,7 @@ class KioskService:
     def test_print(self) -> str:
         return self.maintenance.test_print()
 
-    def archive_to_stick(self, resident_agency_id: str) -> Answer[StickWritten]:
-        return self.maintenance.archive_to_stick(resident_agency_id)
+    def archive_to_stick(self, resident_agency_id: str,
+                         progress: Progress | None = None) -> Answer[StickWritten]:
+        return self.maintenance.archive_to_stick(resident_agency_id, progress)
 

@@ -102,6 +102,13 @@ def register(commands: Any) -> None:
     swipe.add_argument("badge", help="the badge id")
     swipe.set_defaults(func=cmd_swipe)
 
+    stick = sub.add_parser("stick", help="pull the kiosk's USB stick out or put it back",
+                           description="Pull the USB stick out of the kiosk's port (out), "
+                           "at once, even in the middle of a write, or put it back (in), "
+                           "mounted afresh.")
+    stick.add_argument("state", choices=["in", "out"])
+    stick.set_defaults(func=cmd_stick)
+
     network = sub.add_parser("network", help="cut or restore the kiosk's network",
                              description="Cut (down) or restore (up) the kiosk's link to "
                              "the central server.")
@@ -189,6 +196,12 @@ def cmd_plug(args: argparse.Namespace) -> int:
     t = _client(args).call("plug", tablet=args.tablet, port=args.port)
     print(f"plugged {args.tablet} ({t['serial']}) into port {t['port']}: kiosk end "
           f"{t['kiosk_tty']}, tablet end {t['gadget_tty']}")
+    return 0
+
+
+def cmd_stick(args: argparse.Namespace) -> int:
+    _client(args).call("stick", state=args.state)
+    print("the USB stick is " + ("in its port" if args.state == "in" else "pulled out"))
     return 0
 
 

@@ -161,6 +161,13 @@ class ControlServer:
         if op == "swipe":
             world.badge_reader.swipe(_str(args, "badge"))
             return None
+        if op == "stick":
+            state = _str(args, "state")
+            if state not in ("in", "out"):
+                raise ControlProtocolError("state must be in or out")
+            world.stick.put_back() if state == "in" else world.stick.pull()
+            world.publish()
+            return None
         if op == "network":
             if world.network is None:
                 raise SimError("this world has no network switch (start it with --central)")

@@ -1,9 +1,12 @@
-"""Simulated kiosk hardware besides the dock: badge reader, receipt printer, network switch.
+"""Simulated kiosk hardware besides the dock: badge reader, receipt printer,
+USB stick, network switch.
 
 The badge reader and the printer are serial devices (pseudo-terminals), as
 they are on a kiosk; the kiosk opens them with ``serial://`` addresses. The
-network switch is a TCP relay on loopback between the kiosk and the central
-server that a developer can cut and restore.
+USB stick is the directory it is mounted at, which the harness can pull out
+and put back at any moment. The network switch is a TCP relay on loopback
+between the kiosk and the central server that a developer can cut and
+restore.
 """
 
 from __future__ import annotations
@@ -86,6 +89,63 @@ class ReceiptPrinter:
             if fd >= 0:
                 os.close(fd)
         self._master = self._slave = self._stop_r = self._stop_w = -1
+
+
+class UsbStickPort:
+    """The kiosk's USB mass-storage port with a stick in it: while the stick
+    is in, :attr:`mount` is the directory it is mounted at. :meth:`pull`
+    takes it out at once, whatever is being written (what it held stays with
+    it, in :attr:`held`, out of the kiosk's reach); :meth:`put_back` mounts
+    it again as a new mount, a directory of its own (another inode), as an
+    operating system mounts a stick put back. A file the kiosk had open on
+    the stick pulled out is no longer the stick's at :attr:`mount`; the
+    kiosk's writer sees the mount gone or changed at its next step. The
+    constructor does no I/O."""
+
+    def __init__(self, mount: Path, held: Path) -> None:
+        if mount.parent != held.parent:
+            raise SimError("a stick's mount and where it is held live side by side")
+        self.mount = mount
+        self.held = held
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        """A stick in the port, unless one was left out by the last run."""
+        if not self.held.exists():
+            self.mount.mkdir(exist_ok=True)
+
+    @property
+    def inserted(self) -> bool:
+        return self.mount.is_dir()
+
+    def pull(self) -> None:
+        """Take the stick out (nothing happens if it is out already)."""
+        with self._lock:
+            if self.mount.is_dir():
+                os.rename(self.mount, self.held)
+                log.info("the USB stick was pulled out of %s", self.mount)
+
+    def put_back(self) -> None:
+        """Put the stick back in, mounted afresh (nothing happens if it is in)."""
+        with self._lock:
+            if self.mount.is_dir():
+                return
+            fresh = self.mount.with_name(f".{self.mount.name}.mounting")
+            fresh.mkdir()
+            if self.held.is_dir():
+                for child in self.held.iterdir():
+                    os.rename(child, fresh / child.name)
+                self.held.rmdir()
+            os.rename(fresh, self.mount)
+            log.info("the USB stick was put back into %s", self.mount)
+
+    def files(self) -> dict[str, bytes]:
+        """What the stick holds, in the port or out of it: name -> bytes."""
+        with self._lock:
+            where = self.mount if self.mount.is_dir() else self.held
+            if not where.is_dir():
+                return {}
+            return {p.name: p.read_bytes() for p in sorted(where.iterdir()) if p.is_file()}
 
 
 class NetworkSwitch:

@@ -1,7 +1,8 @@
 """The harness panel: a small window to plug and unplug the simulated tablets,
-open their touchscreens, cut the kiosk's network and swipe a technician's
-badge, for a person trying the system (``sallyport demo`` with a display,
-or ``sallyport sim panel``). It talks to the harness over its control socket."""
+open their touchscreens, cut the kiosk's network, pull its USB stick out and
+put it back, and swipe a technician's badge, for a person trying the system
+(``sallyport demo`` with a display, or ``sallyport sim panel``). It talks to
+the harness over its control socket."""
 
 from __future__ import annotations
 
@@ -81,6 +82,11 @@ class Panel(App):
                             size_hint_y=None, height=50)
             toggle.bind(on_release=lambda _: self._do("network", state="down" if up else "up"))
             box.add_widget(toggle)
+        stick_in = state.get("usb_stick_in") is not False
+        stick = Button(text="Pull the USB stick out" if stick_in else "Put the USB stick back",
+                       size_hint_y=None, height=50)
+        stick.bind(on_release=lambda _: self._do("stick", state="out" if stick_in else "in"))
+        box.add_widget(stick)
         swipe = Button(text=f"Swipe the technician badge {BADGE}", size_hint_y=None, height=50)
         swipe.bind(on_release=lambda _: self._do("swipe", badge=BADGE))
         box.add_widget(swipe)

@@ -23,7 +23,7 @@ from typing import Any
 from hw.errors import HwError
 from hw.serial_link import open_link
 from simulators.errors import NotPlugged, PortBusy, SimError, UnknownTablet
-from simulators.kiosk_hw import BadgeReader, NetworkSwitch, ReceiptPrinter
+from simulators.kiosk_hw import BadgeReader, NetworkSwitch, ReceiptPrinter, UsbStickPort
 from simulators.link import Fault, SimLink
 from simulators.tablet import SimTablet, TabletSpec
 from simulators.udev import PluggedDevice, UdevTestbed
@@ -106,8 +106,10 @@ class World:
         self.badge_reader = BadgeReader()
         self.printer = ReceiptPrinter(directory / "printer.spool")
         # The kiosk's USB mass-storage port, with a stick in it: the directory
-        # it is mounted at (the kiosk writes release archives there).
+        # it is mounted at (the kiosk writes release archives there), which
+        # the harness can pull out and put back.
         self.usb_stick = directory / "usb-stick"
+        self.stick = UsbStickPort(self.usb_stick, directory / "usb-stick.out")
         self.network = NetworkSwitch(network_upstream) if network_upstream else None
         self._tablets: dict[str, SimTablet] = {}
         self._plugs: dict[str, _Plug] = {}
@@ -124,7 +126,7 @@ class World:
         self.testbed.open()
         self.badge_reader.open()
         self.printer.open()
-        self.usb_stick.mkdir(exist_ok=True)
+        self.stick.open()
         if self.network is not None:
             self.network.open()
         for child in sorted((self.directory / "tablets").iterdir()):
@@ -437,6 +439,7 @@ class World:
                 "badge_reader": self.badge_reader.tty,
                 "printer": self.printer.tty,
                 "usb_stick": str(self.usb_stick),
+                "usb_stick_in": self.stick.inserted,
                 "network": None if self.network is None else {
                     "port": self.network.port, "up": self.network.is_up,
                     "upstream": list(self.network.upstream)},

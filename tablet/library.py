@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from sync.captions import Captions, CaptionsError, parse
+from sync.withheld import WithheldPart, withheld_parts
 from tablet.store import TabletStore
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Message:
     waiting: bool = False  # a draft that goes up at the next dock
     handed_at: int | None = None  # a draft a kiosk took, on its way to the family
     legal: bool = False  # privileged mail with a verified attorney (sealed, unscreened)
+    withheld: tuple[WithheldPart, ...] = ()  # what staff withheld of it, and why
 
     @property
     def handed(self) -> bool:
@@ -191,7 +193,9 @@ class Library:
             return Message(str(body["uid"]), body.get("direction") == "to_resident",
                            int(body["contact_id"]), str(body.get("contact_name") or ""),
                            str(body.get("body") or ""), int(body.get("sent_at") or 0),
-                           attachments, legal=body.get("legal") is True)
+                           attachments, legal=body.get("legal") is True,
+                           withheld=withheld_parts(body.get("withheld"),
+                                                   [a.kind for a in attachments]))
         except (KeyError, TypeError, ValueError):
             return None  # a record this version cannot show; the store keeps it
 

@@ -1,5 +1,6 @@
 """One conversation: the messages with one family member, their photos and
-videograms, letters written here with their state, and the way to reply."""
+videograms (and, in its place, each part staff withheld, with the reason),
+letters written here with their state, and the way to reply."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.inbox import Attachment, Message, letter_state_text
-from kiosk.ui.plain import when
+from kiosk.ui.plain import when, withheld_text
 from kiosk.ui.widgets import make
+from sync.withheld import WithheldPart, in_place
 
 
 class ConversationScreen(Screen):
@@ -51,8 +53,10 @@ class ConversationScreen(Screen):
             detail = app.t("Legal mail: sealed, not read by staff") + " · " + detail
         bubble = make("MessageBubble", text=m.body, detail=detail, incoming=m.incoming,
                       waiting=m.state != "sent")
-        for a in m.attachments:
-            bubble.ids.parts.add_widget(self._attachment(a))
+        for part in in_place(m.attachments, m.withheld):  # as the sender placed them
+            bubble.ids.parts.add_widget(
+                make("WithheldNote", text=withheld_text(app.t, part, app.lang))
+                if isinstance(part, WithheldPart) else self._attachment(part))
         return bubble
 
     def _attachment(self, a: Attachment) -> object:

@@ -10,7 +10,7 @@ from kivy.uix.screenmanager import Screen
 from kiosk.answers import Answer
 from kiosk.i18n import N_
 from kiosk.records import Contact
-from kiosk.ui.plain import when
+from kiosk.ui.plain import when, withheld_text
 from kiosk.ui.widgets import make
 
 NOTICE_TITLES = {"held": N_("Held for review"), "rejected": N_("Not delivered"),
@@ -39,8 +39,10 @@ class InboxScreen(Screen):
             name = c.contact_name or app.t("A contact")
             row = make("ConversationRow",
                        name=app.t("Legal mail") + " · " + name if c.legal else name,
-                       preview=(last.body.replace("\n", " ") if last else
-                                app.t("No messages yet")),
+                       preview=(last.body.replace("\n", " ") if last and last.body else
+                                withheld_text(app.t, last.withheld[0], app.lang)
+                                if last and last.withheld else
+                                "" if last else app.t("No messages yet")),
                        detail=(app.t("{n} unread", n=c.unread) + " · " if c.unread else "")
                        + (when(last.at) if last else ""),
                        unread=c.unread > 0)

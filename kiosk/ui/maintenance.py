@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
@@ -90,22 +91,38 @@ class MaintenanceScreen(Screen):
             app.task(lambda: app.service.change_tablet(serial, status=what), self._changed)
 
     def archive_to_stick(self) -> None:
-        """A released resident's archive, to the USB stick in the kiosk's port."""
+        """A released resident's archive, to the USB stick in the kiosk's port.
+        Taken out before it is whole, the stick holds nothing that counts; put
+        back, the same button writes it again."""
         app = App.get_running_app()
         resident = self.ids.resident.text.strip()
         if not resident:
             self.form_note = app.t("Type the released resident's ID.")
             return
         self.form_note = app.t("Writing the archive…")
-        app.task(lambda: app.service.archive_to_stick(resident), self._archived)
+
+        def progress(stage: str, size: int) -> None:  # on the worker thread
+            Clock.schedule_once(lambda _: self._progress(stage, size))
+
+        app.task(lambda: app.service.archive_to_stick(resident, progress), self._archived)
+
+    def _progress(self, stage: str, size: int) -> None:
+        app = App.get_running_app()
+        if not self.form_note.startswith((app.t("Writing the archive…"),
+                                          app.t("Checking what the stick holds…"))):
+            return  # answered already
+        self.form_note = app.t("Writing the archive… {size}", size=f"{size / 1e6:.1f} MB") \
+            if stage == "writing" else app.t("Checking what the stick holds…")
 
     def _archived(self, answer: Answer[StickWritten]) -> None:
         app = App.get_running_app()
         written = answer.value
-        self.form_note = app.t("Written: {name} ({size}). Take the stick out.",
-                               name=written.name, size=f"{written.size / 1e6:.1f} MB") \
-            if answer.ok and written is not None else \
-            app.t("Not written: {why}", why=answer.message)
+        if answer.ok and written is not None:
+            self.form_note = app.t("Written and checked: {name} ({size}). Take the stick "
+                                   "out.", name=written.name,
+                                   size=f"{written.size / 1e6:.1f} MB")
+        else:
+            self.form_note = app.t("Not written: {why}", why=app.t(answer.message))
 
     def _changed(self, answer: Answer[None]) -> None:
         app = App.get_running_app()

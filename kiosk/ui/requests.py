@@ -67,10 +67,11 @@ class RequestsScreen(Screen):
         if not text:
             self.problem = app.t("Write your request first.")
             return
-        kind, paper = self.kind, self.paper
+        kind, paper, language = self.kind, self.paper, app.lang
         attempt = app.service.request_attempt(kind, text)  # a second touch is the same one
         self.note = app.t("Sending…")
-        app.task(lambda: app.service.file_request(attempt, type_=kind, body=text, paper=paper),
+        app.task(lambda: app.service.file_request(attempt, type_=kind, body=text, paper=paper,
+                                                  language=language),  # paper in theirs
                  self._filed)
 
     def _filed(self, answer: Answer[FiledRequest]) -> None:

@@ -1,6 +1,7 @@
 """One conversation: the messages with one family member, their photos and
-videograms, and the way to reply (unless the tablet is locked for writing).
-Each message can be read aloud."""
+videograms (and, in its place, each part staff withheld, with the reason),
+and the way to reply (unless the tablet is locked for writing). Each
+message can be read aloud, what was withheld too."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from device_security.errors import IntegrityError
+from sync.withheld import WithheldPart, in_place
 from tablet.library import Attachment, Track
-from tablet.ui.widgets import clear, lock_text, make
+from tablet.ui.widgets import clear, lock_text, make, withheld_text
 
 
 class ConversationScreen(Screen):
@@ -53,13 +55,17 @@ class ConversationScreen(Screen):
                 detail = f"{who} · {app.when(m.sent_at)}"
             if m.legal:
                 detail = t("Legal mail: sealed, not read by staff · {detail}", detail=detail)
-            parts = [t("A photo") if a.kind == "photo" else t("A videogram")
-                     for a in m.attachments]
+            placed = in_place(m.attachments, m.withheld)  # as the sender placed them
+            parts = [withheld_text(t, p, app.lang) if isinstance(p, WithheldPart)
+                     else t("A photo") if p.kind == "photo" else t("A videogram")
+                     for p in placed]
             bubble = make("MessageBubble", message_uid=m.uid, text=m.body, detail=detail,
                           incoming=m.incoming,
                           spoken="\n".join(p for p in (detail, m.body, *parts) if p))
-            for a in m.attachments:
-                bubble.ids.parts.add_widget(self._attachment(a))
+            for part, words in zip(placed, parts, strict=True):
+                bubble.ids.parts.add_widget(
+                    make("WithheldNote", text=words) if isinstance(part, WithheldPart)
+                    else self._attachment(part))
             box.add_widget(bubble)
         self.ids.scroll.scroll_y = 0  # the newest at the bottom, in view
 

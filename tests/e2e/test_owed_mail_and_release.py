@@ -5,7 +5,9 @@ nothing), is marked as legal mail on both sides, and is absent from an
 investigator's export; a released resident's family downloads the archive
 over HTTPS and it holds every message and photo; and while the server is
 away an essential request is kept at the kiosk and printed with the kiosk's
-reference, then filed with that reference when the server is back."""
+reference, then filed with that reference when the server is back; a
+Spanish-speaking resident's paper copies, sent at once or kept, come out in
+Spanish with Spanish dates."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from central.schema import essential_requests as requests_table
 from central.schema import residents
 from central.seed import DEMO_STAFF_PASSWORD
 from central.server import build_central
+from hw.peripherals import printable_ascii
+from kiosk.i18n import date_time
 from tests.e2e.facility import E2E, RESIDENT, Family, e2e_facility, photo
 
 pytestmark = pytest.mark.udev
@@ -197,3 +201,41 @@ def test_a_request_is_kept_and_printed_while_the_server_is_away(tmp_path: Path) 
             central.db.dispose()
         assert (row.type, row.kiosk_reference, row.receipt) == ("medical", reference,
                                                                 listed[0]["number"])
+
+        # In Spanish, online: the paper in the resident's language, its dates too.
+        online = f.kiosk.command("request", type="legal", paper=True, language="es",
+                                 body="Necesito ver a mi abogado antes del juicio.")
+        assert online["ok"] and online["state"] == "sent" and online["printed"], online
+        paper = _paper(f, f"Numero de recibo: {online['receipt']}")
+        assert "SOLICITUD LEGAL" in paper and "antes del juicio" in paper
+        assert f"Escrita: {_ascii(date_time(online['written_at'], 'es'))}" in paper
+        assert f"Plazo de respuesta: {_ascii(date_time(online['due_at'], 'es'))}" in paper
+        assert "Receipt" not in paper and "Written" not in paper
+        # And kept while the server is away again: the kiosk's reference, in Spanish.
+        f.central.stop()
+        kept = f.kiosk.command("request", type="grievance", paper=True, language="es",
+                               body="La comida llega fria todos los dias.")
+        assert kept["ok"] and kept["state"] == "queued" and kept["printed"], kept
+        paper = _paper(f, f"Referencia del quiosco: {kept['reference']}")
+        assert "QUEJA FORMAL" in paper and "servidor central no respondia" in paper
+        assert f"Escrita: {_ascii(date_time(kept['written_at'], 'es'))}" in paper
+        assert "dentro de" in paper and "llega fria" in paper and "Kiosk" not in paper
+        refused = f.kiosk.command("request", type="medical", paper=True, language="xx",
+                                  body="Spoken in no language the kiosk has.")
+        assert not refused["ok"], refused
+        f.central.start()
+
+
+def _paper(f: E2E, needle: str) -> str:
+    """The sheet the kiosk's printer printed with ``needle`` on it, its lines
+    joined (a long line wraps at the paper's width)."""
+    deadline = time.monotonic() + 10
+    while needle.encode() not in f.world.printer.printed() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    sheets = f.world.printer.printed().decode("ascii").split("\n\n\n")
+    [sheet] = [" ".join(s.split()) for s in sheets if needle in " ".join(s.split())]
+    return sheet
+
+
+def _ascii(text: str) -> str:
+    return printable_ascii(text).decode("ascii")

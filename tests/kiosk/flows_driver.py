@@ -1,31 +1,45 @@
 """Kiosk screens by touch, for what the demo's walkthrough does not show:
-a wrong PIN, a lockout, the inactivity logout with its countdown (and none on
-the terms), and a login while the central server is away. Run inside the
-simulated world, under a display (tests/kiosk/test_ui_flows.py does both)."""
+a wrong PIN, a lockout, a photo staff withheld said in its place in the
+conversation (English and Spanish), the inactivity logout with its countdown
+(and none on the terms), and a login while the central server is away. Run
+inside the simulated world, under a display (tests/kiosk/test_ui_flows.py
+does both); with ``--out``, the withheld photo's screens are saved there
+and measured (contrast, touch targets) into ``accessibility.json``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from devkit.touch import Driver, check, wait_for
+from central.rejections import REASONS
+from devkit.accessibility import KIOSK, Audit
+from devkit.touch import Driver, NotYet, check, wait_for
 from kiosk.cli import make_app
 from simulators.control import ControlClient
 
 MARCUS, FIRST_PIN, PIN = "874512", "482916", "135790"
 LUCIA = "903377"
+# Rosa's message of two photos, of which staff withheld the second
+# (tests/kiosk/test_ui_flows.py sends and decides it).
+WITHHELD_TEXT = "Two photos from the party. Nobody mentioned a burner phone."
+WITHHELD = "identifying"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--world", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="where screenshots go")
     args = parser.parse_args(argv)
     service, app = make_app(args.config, silent=True)
     app.inactivity_s, app.warning_s = 6.0, 4.0  # a short timer, as a test can wait for it
     harness = ControlClient.for_world(args.world)
-    d = Driver(app, None, between_s=0.4, first_s=2.0)
+    audit = Audit.of(KIOSK, app) if args.out else None
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+    d = Driver(app, args.out, between_s=0.4, first_s=2.0, audit=audit)
     screen, tap, button, step = d.screen, d.tap, d.button, d.step
 
     def login(agency_id: str, pin: str) -> None:
@@ -170,6 +184,44 @@ def main(argv: list[str] | None = None) -> int:
               f"{bought['prepaid']} -> {home.prepaid_cents}")
         app.go("home")
 
+    @step("Rosa's conversation, where staff withheld a photo", timeout_s=20)
+    def _() -> None:
+        wait_for(screen().name == "home", screen().name)
+        app.go("inbox")
+
+    @step("in the inbox", timeout_s=20)
+    def _() -> None:
+        rows = [w for w in screen().ids.entries.children if getattr(w, "name", "") ==
+                "Rosa Webb"]
+        wait_for(bool(rows), "Rosa's conversation")
+        tap(rows[0])
+
+    def withheld_bubble() -> tuple[Any, list[str]]:
+        for bubble in screen().ids.messages.children:
+            parts = [getattr(p, "text", "") for p in bubble.ids.parts.children[::-1]]
+            if any("withheld" in p or "retuvo" in p for p in parts):
+                return bubble, parts
+        raise NotYet("the message with its withheld photo")
+
+    @step("photo 2 withheld, the reason in its place; photo 1 to view", timeout_s=30)
+    def _() -> None:
+        wait_for(screen().name == "conversation", screen().name)
+        bubble, parts = withheld_bubble()
+        check(bubble.text == WITHHELD_TEXT, bubble.text)
+        check(parts == ["View photo", f"Photo 2 was withheld: {REASONS[WITHHELD].en}"],
+              str(parts))
+        d.shot("conversation-withheld")
+        app.set_language("es")  # the screen is made again in Spanish
+
+    @step("in Spanish, with the server's Spanish reason")
+    def _() -> None:
+        _, parts = withheld_bubble()
+        check(parts == ["Ver foto", f"El personal retuvo la foto 2: {REASONS[WITHHELD].es}"],
+              str(parts))
+        d.shot("conversation-withheld-es")
+        app.set_language("en")
+        app.go("home")
+
     @step("home; then no touch: a countdown shows", timeout_s=20)
     def _() -> None:
         wait_for(screen().name == "home", screen().name)
@@ -205,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return d.run()
     finally:
+        if audit is not None and args.out:
+            audit.write(args.out / "accessibility.json")
         service.stop()
 
 

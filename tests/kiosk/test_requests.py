@@ -7,6 +7,7 @@ comes out of the simulated printer."""
 
 from __future__ import annotations
 
+import datetime
 import socket
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from central.schema import essential_requests as requests_table
 from hw.peripherals import print_text
 from kiosk.answers import FiledRequest
 from kiosk.central_client import CentralClient, KioskCredentials
+from kiosk.i18n import Translator
 from kiosk.letters import Letters
 from kiosk.requests import Requests, paper_copy
 from kiosk.residents import ResidentSessions
@@ -162,18 +164,45 @@ def test_a_prea_report_is_listed_without_its_words(api: ApiServer,  # noqa: F811
 
 
 def test_paper_copies_say_the_number_and_never_a_prea_reports_words() -> None:
+    english = Translator()
     at = int(time.time())
     sent = FiledRequest("u", "medical", "sent", "K-AAAA-BBBB", at, "R-7KQ2-M9XD", at + 86400)
     copy = paper_copy(sent, body=ACHE + " " + "x" * 60, name="Ann Example", agency_id="100001",
-                      location="CC-A-HALL", days=2)
+                      location="CC-A-HALL", days=2, t=english)
     assert "Receipt number: R-7KQ2-M9XD" in copy and "K-AAAA" not in copy
     assert "three days" in copy and all(len(line) <= 42 for line in copy.splitlines())
     kept = FiledRequest("u", "prea", "queued", "K-AAAA-BBBB", at)
     copy = paper_copy(kept, body=PREA_WORDS, name="Ann Example", agency_id="100001",
-                      location="CC-A-HALL", days=1)
+                      location="CC-A-HALL", days=1, t=english)
     assert "Kiosk reference: K-AAAA-BBBB" in copy and "PREA REPORT" in copy
     assert "Grey" not in copy and "cell" not in copy
     assert "within 1 days" in copy
+
+
+def test_a_paper_copy_in_spanish_writes_its_dates_the_spanish_way() -> None:
+    spanish = Translator().speaking("es")
+    at = int(datetime.datetime(2025, 3, 12, 14, 5).timestamp())
+    sent = FiledRequest("u", "medical", "sent", "K-AAAA-BBBB", at, "R-7KQ2-M9XD",
+                        at + 2 * 86400)
+    copy = paper_copy(sent, body=ACHE, name="Ann Example", agency_id="100001",
+                      location="CC-A-HALL", days=2, t=spanish)
+    assert "SOLICITUD MÉDICA" in copy and "Número de recibo: R-7KQ2-M9XD" in copy
+    assert "Escrita: 12 de marzo de 2025, 14:05" in copy
+    flat = " ".join(copy.split())  # a long line is wrapped to the paper's width
+    assert "Plazo de respuesta: 14 de marzo de 2025, 14:05" in flat
+    assert "Receipt" not in copy and "March" not in copy and "Written" not in copy
+    assert "three days" in copy  # the resident's own words, as written
+    assert all(len(line) <= 42 for line in copy.splitlines())
+    english = paper_copy(sent, body=ACHE, name="Ann Example", agency_id="100001",
+                         location="CC-A-HALL", days=2, t=Translator())
+    assert "Written: March 12, 2025, 14:05" in english
+
+    kept = FiledRequest("u", "prea", "queued", "K-AAAA-BBBB", at)
+    copy = paper_copy(kept, body=PREA_WORDS, name="Ann Example", agency_id="100001",
+                      location="CC-A-HALL", days=1, t=spanish)
+    assert "Referencia del quiosco: K-AAAA-BBBB" in copy and "DENUNCIA PREA" in copy
+    assert "dentro de 1 días" in copy and "Grey" not in copy and "cell" not in copy
+    assert "servidor central" in copy and all(len(line) <= 42 for line in copy.splitlines())
 
 
 def test_a_paper_copy_comes_out_of_the_printer(tmp_path: Path) -> None:
@@ -183,13 +212,14 @@ def test_a_paper_copy_comes_out_of_the_printer(tmp_path: Path) -> None:
         at = int(time.time())
         copy = paper_copy(FiledRequest("u", "legal", "sent", "K-AAAA-BBBB", at, "R-22XY-ZZ33",
                                        at), body="Necesito hablar con mi abogado, José.",
-                          name="Lucía Peña", agency_id="903377", location="CC-A", days=5)
+                          name="Lucía Peña", agency_id="903377", location="CC-A", days=5,
+                          t=Translator().speaking("es"))
         print_text(f"serial://{printer.tty}", copy)
         deadline = time.monotonic() + 10
         while b"Jose." not in printer.printed() and time.monotonic() < deadline:
             time.sleep(0.05)
         paper = printer.printed().decode("ascii")
-        assert "Receipt number: R-22XY-ZZ33" in paper
+        assert "Numero de recibo: R-22XY-ZZ33" in paper and "SOLICITUD LEGAL" in paper
         assert "Lucia Pena (903377)" in paper and "abogado, Jose." in paper  # accents dropped
     finally:
         printer.close()

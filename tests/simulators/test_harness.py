@@ -108,6 +108,20 @@ def test_fault_from_the_command_line(harness: Path, monkeypatch: pytest.MonkeyPa
     sallyport(harness, "unplug", "T1")
 
 
+def test_the_usb_stick_is_pulled_out_and_put_back_from_the_command_line(
+        harness: Path) -> None:
+    stick = Path(status(harness)["usb_stick"])
+    (stick / "notes.txt").write_bytes(b"on the stick")
+    assert sallyport(harness, "stick", "out").stdout.strip() == "the USB stick is pulled out"
+    assert not stick.exists() and status(harness)["usb_stick_in"] is False
+    sallyport(harness, "stick", "out")  # out already: nothing happens
+    sallyport(harness, "stick", "in")
+    assert status(harness)["usb_stick_in"] is True
+    assert (stick / "notes.txt").read_bytes() == b"on the stick"  # it kept what it held
+    assert sallyport(harness, "stick", "sideways", check=False).returncode != 0
+    (stick / "notes.txt").unlink()
+
+
 def test_scenario_runs_and_reports_failures(harness: Path, tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
     good.write_text('[[step]]\nplug = "T1"\n[[step]]\nplug = "T2"\n[[step]]\nwait = 0.1\n'
@@ -127,6 +141,7 @@ def test_bad_requests_get_errors_and_the_harness_lives(harness: Path) -> None:
     for garbage in (b"not json\n", b"[1,2]\n", b'{"op": 5}\n', b'{"op": "plug"}\n',
                     b'{"op": "plug", "tablet": "T1", "port": "x"}\n',
                     b'{"op": "fault", "tablet": "T1", "drop_at": -4}\n',
+                    b'{"op": "stick", "state": "half"}\n',
                     b'{"op": "explode"}\n', b"\xff\xfe\n"):
         with socket.socket(socket.AF_UNIX) as sock:
             sock.settimeout(5)

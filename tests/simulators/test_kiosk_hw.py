@@ -9,7 +9,7 @@ import pytest
 
 from hw.serial_link import open_link
 from simulators.errors import SimError
-from simulators.kiosk_hw import BadgeReader, NetworkSwitch, ReceiptPrinter
+from simulators.kiosk_hw import BadgeReader, NetworkSwitch, ReceiptPrinter, UsbStickPort
 
 
 def test_badge_swipes_arrive_as_lines() -> None:
@@ -23,6 +23,29 @@ def test_badge_swipes_arrive_as_lines() -> None:
             reader.swipe("B 1001; rm -rf")
     finally:
         reader.close()
+
+
+def test_a_usb_stick_pulled_out_takes_what_it_holds_and_comes_back_a_new_mount(
+        tmp_path: Path) -> None:
+    port = UsbStickPort(tmp_path / "usb-stick", tmp_path / "usb-stick.out")
+    port.open()
+    assert port.inserted and port.files() == {}
+    (port.mount / "a.txt").write_bytes(b"kept")
+    mounted = port.mount.stat().st_ino
+    with (port.mount / "b.zip").open("wb") as open_file:  # being written when pulled
+        open_file.write(b"PK")
+        port.pull()
+        assert not port.inserted and not port.mount.exists()
+        open_file.write(b"\x03\x04")  # the writer's open file is not the port's any more
+    assert port.files() == {"a.txt": b"kept", "b.zip": b"PK\x03\x04"}
+    port.pull()  # out already
+    port.put_back()
+    assert port.inserted and port.mount.stat().st_ino != mounted  # mounted afresh
+    assert port.files() == {"a.txt": b"kept", "b.zip": b"PK\x03\x04"}
+    port.put_back()  # in already
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["usb-stick"]
+    with pytest.raises(SimError):
+        UsbStickPort(tmp_path / "usb-stick", tmp_path / "elsewhere" / "out")
 
 
 def test_printer_output_lands_in_the_spool(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ with its sender's captions timed under it, the Read aloud buttons starting
 and stopping espeak-ng in English and Spanish, a missing espeak-ng said on
 the screen, Spanish, larger text and high contrast chosen and remembered;
 requests with the receipt numbers a dock brought back and one written
-offline, legal mail marked, the terms as accepted), each screen saved as a
+offline, a photo staff withheld said in its place with the reason in English
+and Spanish, legal mail marked, the terms as accepted), each screen saved as a
 screenshot and measured: every text's contrast against what is behind it
 (WCAG 2.1 AA) and every touch target's size (at least 9 mm on the 7-inch
 screen), in the normal and the high-contrast theme."""
@@ -26,7 +27,8 @@ SCREENS = ("home", "conversation", "photo", "compose", "media", "player", "statu
            "status-es", "home-es", "conversation-es", "status-large-text", "home-large-text",
            "conversation-large-text", "status-high-contrast", "home-high-contrast",
            "conversation-high-contrast", "compose-high-contrast", "media-high-contrast",
-           "player-high-contrast", "requests", "request", "conversation-legal", "terms")
+           "player-high-contrast", "requests", "request", "conversation-legal", "terms",
+           "conversation-withheld", "conversation-withheld-es")
 
 
 def test_every_flow_by_touch_and_a_screenshot_of_every_screen(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from central.rejections import REASONS
 from device_security.at_rest import Sealer
 from devkit.accessibility import TABLET, Audit
 from devkit.touch import Driver, check, wait_for
@@ -35,6 +36,7 @@ from tests.tablet.ui_sample import (
     RESIDENT,
     SERIAL,
     TERMS,
+    WITHHELD_REASON,
     filled_store,
     with_what_is_owed,
 )
@@ -378,6 +380,33 @@ def _run(out: Path, work: Path) -> int:
         check(store.outbox_count() == 2, "the reply and the report wait for a dock")
         cards = {w.title: w.text for w in screen().ids.requests.children}
         check("Waiting for the next dock" in cards.get("PREA report", ""), f"{cards}")
+        app.go("home")
+
+    @step("a message with a photo withheld by staff")
+    def _() -> None:
+        rows = screen().ids.conversations.children
+        tap(next(r for r in rows if r.name == "Jim Porter"))
+
+    @step("says which photo was withheld, and why, in its place")
+    def _() -> None:
+        check(screen().name == "conversation", screen().name)
+        bubble = screen().ids.messages.children[-1]  # the oldest, at the top
+        parts = bubble.ids.parts.children[::-1]
+        words = f"Photo 2 was withheld: {REASONS[WITHHELD_REASON].en}"
+        check([getattr(p, "text", "") for p in parts] == ["View photo", words],
+              str([getattr(p, "text", "") for p in parts]))
+        check(words in bubble.spoken, bubble.spoken)
+        shot("conversation-withheld")
+        app.set_language("es")
+
+    @step("and in Spanish, with the reason the server gave in Spanish")
+    def _() -> None:  # the screen was made again in Spanish when the language changed
+        bubble = screen().ids.messages.children[-1]
+        words = f"El personal retuvo la foto 2: {REASONS[WITHHELD_REASON].es}"
+        check(words in [getattr(p, "text", "") for p in bubble.ids.parts.children],
+              str([getattr(p, "text", "") for p in bubble.ids.parts.children]))
+        shot("conversation-withheld-es")
+        app.set_language("en")
         app.go("home")
 
     @step("legal mail is marked as legal mail")

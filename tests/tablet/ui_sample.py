@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from central.rejections import REASONS
 from central.seed import tone_wav
 from device_security.at_rest import Sealer
 from kiosk.records import AgencyPolicy
@@ -26,6 +27,7 @@ CAPTIONS = ("WEBVTT\n\n00:00.000 --> 00:03.000\nHi Marcus! This is the garden in
             "00:03.000 --> 00:08.000\nWe planted the <i>tomatoes</i> you like.\n")
 TERMS = render("en", AgencyPolicy(refund_window_days=21, tablet_lock_days=14))
 MEDICAL_RECEIPT, GRIEVANCE_RECEIPT = "R-7KQ2-M9XD", "R-H4PW-3N8C"
+WITHHELD_REASON = "identifying"
 
 
 def _put(store: TabletStore, data: bytes) -> str:
@@ -91,13 +93,25 @@ def filled_store(directory: Path) -> TabletStore:
 
 def with_what_is_owed(store: TabletStore) -> TabletStore:
     """More of what a dock brings: an attorney's legal mail, the terms
-    accepted at the kiosk, and the notices of two requests (a medical one
-    written here and handed to a kiosk, a grievance filed at the kiosk)."""
+    accepted at the kiosk, the notices of two requests (a medical one
+    written here and handed to a kiosk, a grievance filed at the kiosk), and
+    an older message of two photos of which staff withheld the second (its
+    withheld list as the central server writes it, the reason from
+    central/rejections.py)."""
     now = int(time.time())
+    photo = _put(store, png(320, 240))
     medical = store.write_request(resident=RESIDENT, type_="medical",
                                   body="My tooth has hurt for three days.")
     store.outbox_handed([medical])
     records = [
+        Record(100, "message", "m-jim-0", {
+            "uid": "m-jim-0", "message_id": 100, "direction": "to_resident",
+            "resident_id": 1, "contact_id": 12, "contact_name": "Jim Porter",
+            "body": "Two pictures from the game.", "stamps": 3,
+            "sent_at": now - 6 * 86400, "attachments": [
+                {"kind": "photo", "sha256": photo, "size": 1000, "media_type": "image/png"}],
+            "withheld": [{"part": "photo", "position": 1, "reason_code": WITHHELD_REASON,
+                          "reason": REASONS[WITHHELD_REASON].both()}]}),
         Record(101, "message", "m-dana-1", {
             "uid": "m-dana-1", "message_id": 101, "direction": "to_resident",
             "resident_id": 1, "contact_id": 13, "contact_name": "Dana Ortiz",
