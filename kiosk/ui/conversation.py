@@ -44,9 +44,9 @@ class ConversationScreen(Screen):
         app = App.get_running_app()
         if m.incoming:
             detail = app.t("From {name}", name=m.contact_name or self.contact_name) + " · " \
-                + when(m.at)
+                + when(m.at, app.lang)
         elif m.state == "sent":
-            detail = app.t("You") + " · " + when(m.at)
+            detail = app.t("You") + " · " + when(m.at, app.lang)
         else:
             detail = app.t(letter_state_text(m.state)) + (f": {m.note}" if m.note else "")
         if m.legal:

@@ -94,5 +94,5 @@ class HelpScreen(Screen):
                 text=ticket.description + (f"\n\n{last}" if last and last !=
                                            ticket.description else "")
                 + "\n" + app.t("Filed {time}; answer due by {due}.", time=when(
-                    ticket.created_at), due=when(ticket.due_at)))
+                    ticket.created_at, app.lang), due=when(ticket.due_at, app.lang)))
             box.add_widget(card)

@@ -49,7 +49,7 @@ class HomeScreen(Screen):
         notes = []
         if not answer.online:
             notes.append(app.t("Balances as of {time}: the central server is not answering.",
-                               time=when(answer.as_of)))
+                               time=when(answer.as_of, app.lang)))
         if home.trust_note:
             notes.append(app.t("The trust balance is not available right now."))
         self.note = " ".join(notes)
@@ -57,7 +57,7 @@ class HomeScreen(Screen):
         if active:
             last = active[0].last_dock_at
             self.tablet = app.t("Your tablet {serial}: last synced {time}",
-                                serial=active[0].serial, time=when(last)) if last else \
+                                serial=active[0].serial, time=when(last, app.lang)) if last else \
                 app.t("Your tablet {serial}: not synced yet", serial=active[0].serial)
         else:
             self.tablet = app.t("You have no tablet yet. Ask staff for one.")

@@ -44,7 +44,7 @@ class InboxScreen(Screen):
                                 if last and last.withheld else
                                 "" if last else app.t("No messages yet")),
                        detail=(app.t("{n} unread", n=c.unread) + " · " if c.unread else "")
-                       + (when(last.at) if last else ""),
+                       + (when(last.at, app.lang) if last else ""),
                        unread=c.unread > 0)
             row.bind(on_release=lambda _, cid=c.contact_id, name=c.contact_name:
                      self.open(cid, name))

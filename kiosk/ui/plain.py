@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
+from babel.dates import format_skeleton
+
 from device_security import reasons
 from kiosk.i18n import N_
 from sync.withheld import WithheldPart
@@ -43,10 +45,14 @@ def refusal_text(t: Translate, reason: object) -> str:
     return t(_REFUSALS.get(str(reason), _DEVICE_PROBLEM))
 
 
-def when(at: int | None) -> str:
+def when(at: int | None, language: str = "en") -> str:
+    """A day and time on a screen, short and in the screen's language: "Mar 12,
+    14:05", "12 mar, 14:05" (the kiosk's local time)."""
     if not at:
         return "—"
-    return datetime.datetime.fromtimestamp(at).strftime("%d %b, %H:%M")
+    moment = datetime.datetime.fromtimestamp(at)
+    return (f"{format_skeleton('MMMd', moment, locale=language)}, "
+            f"{format_skeleton('Hm', moment, locale=language)}")
 
 
 def money(cents: int | None) -> str:

@@ -86,7 +86,7 @@ class RequestsScreen(Screen):
         if filed.receipt:
             words = app.t("Received: {kind}. Receipt number {number}; staff must answer "
                           "by {due}.", kind=name, number=filed.receipt,
-                          due=when(filed.due_at))
+                          due=when(filed.due_at, app.lang))
         else:
             words = app.t("The central server is away. {kind}: kept at this kiosk, sent "
                           "when the server is back. Your reference is {number}.", kind=name,
@@ -107,15 +107,16 @@ class RequestsScreen(Screen):
         if not answer.online:
             box.add_widget(make("Caption", text=app.t(
                 "The central server is away: your requests as of {time}, without their "
-                "words.", time=when(answer.as_of)) if answer.as_of else app.t(
+                "words.", time=when(answer.as_of, app.lang)) if answer.as_of else app.t(
                 "The central server is away: only requests kept at this kiosk are shown.")))
         if not answer.value:
             box.add_widget(make("Body", text=app.t("You have no requests.")))
         for line in answer.value:
             status = app.t(REQUEST_STATUS.get(line.status, line.status))
-            when_text = app.t("Filed {time}; answer due by {due}.", time=when(line.filed_at),
-                              due=when(line.due_at)) if line.due_at else \
-                app.t("Written {time}.", time=when(line.filed_at))
+            filed = when(line.filed_at, app.lang)
+            when_text = app.t("Filed {time}; answer due by {due}.", time=filed,
+                              due=when(line.due_at, app.lang)) if line.due_at else \
+                app.t("Written {time}.", time=filed)
             text = "\n\n".join(part for part in (line.text, line.answer) if part)
             box.add_widget(make(
                 "NoticeCard",

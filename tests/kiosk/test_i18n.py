@@ -6,12 +6,14 @@ translation keeps the placeholders of its English."""
 from __future__ import annotations
 
 import ast
+import datetime
 import re
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 
 from kiosk.i18n import LOCALE_DIR, Translator
+from kiosk.ui.plain import when
 
 KIOSK = Path(__file__).resolve().parents[2] / "kiosk"
 KV_CALL = re.compile(r"""\b(?:app\.t|N_)\(\s*"((?:[^"\\]|\\.)*)\"""")
@@ -66,3 +68,10 @@ def test_the_translator_speaks_both_languages() -> None:
     assert t("Log in") != "Log in"
     assert "3" in t("{n} unread", n=3)
     assert t("a sentence nobody translated") == "a sentence nobody translated"
+
+
+def test_screen_times_are_written_in_the_screens_language() -> None:
+    at = int(datetime.datetime(2026, 3, 12, 14, 5).timestamp())  # the kiosk's local time
+    assert when(at, "en") == "Mar 12, 14:05"
+    assert when(at, "es") == "12 mar, 14:05"
+    assert when(None, "es") == "—"
