@@ -55,8 +55,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, compress
-from operator import and_, itemgetter, or_
+from itertools import accumulate
 from typing import Any
 
 import ahocorasick_rs
@@ -680,23 +679,19 @@ class Screen:
             return []
         flags = _edge_flags(text, latin1)
         # Most matches lie inside a word or end inside one: those that cannot start a
-        # hit where they start, or cannot end one where they end, are set aside a few
-        # table look-ups per match, with no Python step per match.
+        # hit where they start, or cannot end one where they end, are set aside with
+        # a few look-ups each.
         runs = squeezed.run_flags(flags) + b"\x00"  # one byte per squeezed character
         before = b"\x00" + runs  # before[i]: the byte of the character before i
-        firsts = list(map(_FIRST_OF, matches))
-        matches = list(compress(matches, map(
-            or_, map(_STARTS.__getitem__, map(runs.__getitem__, firsts)),
-            map(_FOLLOWS_NUMBER.__getitem__, map(before.__getitem__, firsts)))))
+        matches = [match for match in matches
+                   if runs[first := match[1]] & _MAY_START or before[first] & _NUMBER]
         if not matches:
             return []
-        ends = list(map(_END_OF, matches))
         letters = _letter_codes(squeezed.text)
-        candidates = list(compress(matches, map(
-            and_, map(self._tails.__getitem__, map(_INDEX_OF, matches)), map(
-                or_, map(_ENDS.__getitem__, map(before.__getitem__, ends)), map(
-                    or_, map(_NUMBER_NEXT.__getitem__, map(runs.__getitem__, ends)),
-                    map(_LETTER_NEXT.__getitem__, map(letters.__getitem__, ends)))))))
+        tails = self._tails
+        candidates = [match for match in matches if tails[match[0]] & (
+            _ENDS[before[end := match[2]]] | _NUMBER_NEXT[runs[end]]
+            | _LETTER_NEXT[letters[end]])]
         # A match whose runs are too short (one letter where the term has two) or
         # too long (an exact letter stretched) is set aside with one comparison.
         fits = self._runs
@@ -715,20 +710,14 @@ class Screen:
         return _hits(text, list(found)) if found else []
 
 
-# The parts of a match (pattern, first, end).
-_INDEX_OF, _FIRST_OF, _END_OF = itemgetter(0), itemgetter(1), itemgetter(2)
-
 # What a pattern needs after its last character to end a hit: the next character's
 # letter (bits 0 to 25 for "a" to "z", _OTHER for any other character), a number
 # glued on (_NUMBER_ENDS_HIT) or the end of the word (_ENDS_HIT). A pattern's _tail
 # holds the bits it accepts; each place in a squeezed form, the bits found there.
 _OTHER = 26
 _ENDS_HIT, _NUMBER_ENDS_HIT = 1 << 28, 1 << 27
-# By the byte of flags of a squeezed character: whether a hit may start at it ...
-_STARTS = tuple(1 if code & _MAY_START else 0 for code in range(256))
-# ... or, by those of the character before it, because a number is glued before it;
-_FOLLOWS_NUMBER = tuple(1 if code & _NUMBER else 0 for code in range(256))
-# whether a match that ends with it ends a word, and whether the next is a number.
+# By the byte of flags of a squeezed character: whether a match that ends with the
+# character before it ends a word, and whether the next is a number.
 _ENDS = tuple(_ENDS_HIT if code & _MAY_END else 0 for code in range(256))
 _NUMBER_NEXT = tuple(_NUMBER_ENDS_HIT if code & _NUMBER else 0 for code in range(256))
 # By a letter code: its bit; the code past the last character has none.
