@@ -571,7 +571,8 @@ class Screen:
     """A compiled matcher for one set of terms (build once per list version,
     reuse for many messages). Immutable once built, so it may be shared."""
 
-    __slots__ = ("_automaton", "_entries", "_patterns", "_runs", "_size", "_tails")
+    __slots__ = ("_automaton", "_endings", "_entries", "_patterns", "_runs", "_size",
+                 "_tails")
 
     def __init__(self, automaton: Any, entries: tuple[tuple[_Pattern, ...], ...],
                  tails: tuple[int, ...], size: int) -> None:
@@ -581,6 +582,10 @@ class Screen:
         self._tails = tails  # by the automaton's pattern index: _tail of its entries
         # by the automaton's pattern index: _run_masks of its entries
         self._runs = tuple(map(_run_masks, entries))
+        # by the automaton's pattern index: every ending of its entries, longest first
+        self._endings = tuple(
+            tuple(sorted({e for p in group for e in p.endings}, key=lambda e: (-len(e), e)))
+            for group in entries)
         self._size = size
         self._patterns = sum(len(e) for e in entries)
 
@@ -689,9 +694,13 @@ class Screen:
             return []
         letters = _letter_codes(squeezed.text)
         tails = self._tails
-        candidates = [match for match in matches if tails[match[0]] & (
-            _ENDS[before[end := match[2]]] | _NUMBER_NEXT[runs[end]]
-            | _LETTER_NEXT[letters[end]])]
+        text_of = squeezed.text
+        endings = self._endings
+        candidates = [match for match in matches
+                      if (need := tails[index := match[0]]) & (
+                          _ENDS[before[end := match[2]]] | _NUMBER_NEXT[runs[end]])
+                      or (need & _LETTER_NEXT[letters[end]]
+                          and _ending_fits(endings[index], text_of, end, runs))]
         # A match whose runs are too short (one letter where the term has two) or
         # too long (an exact letter stretched) is set aside with one comparison.
         fits = self._runs
@@ -734,6 +743,24 @@ def _letter_codes(squeezed: str) -> bytes:
     return squeezed.translate(_LETTER_CODES).encode("latin-1") + bytes((_NO_LETTER,))
 
 
+def _ending_fits(endings: tuple[str, ...], squeezed: str, end: int, runs: bytes) -> bool:
+    """Whether a word that goes on past a match ending at ``end`` (in the squeezed
+    form ``squeezed``, with ``runs`` its flags and one byte more) may go on with
+    one of ``endings``: the text spells it there, or all of it but a first letter
+    that joined the match's last run, and the word ends after it or a number
+    follows."""
+    for ending in endings:
+        if squeezed.startswith(ending, end):
+            after = end + len(ending)
+        elif ending[0] == squeezed[end - 1] and squeezed.startswith(ending[1:], end):
+            after = end + len(ending) - 1
+        else:
+            continue
+        if runs[after - 1] & (_MAY_END | _NUMBER) or runs[after] & _NUMBER:
+            return True
+    return False
+
+
 def _run_masks(entries: tuple[_Pattern, ...]) -> tuple[int, int]:
     """What the runs of a match of ``entries`` (patterns with one squeezed form) must
     be for some of them to hit, as masks over its bytes of squeezed flags: the
@@ -765,8 +792,9 @@ def _tail(entries: Iterable[_Pattern], form: str) -> int:
         for ending in pattern.endings:
             need |= _letter_bit(ending[0])
             if ending[0] == form[-1]:  # its first letter joins the term's last run
-                need |= _ENDS_HIT | _NUMBER_ENDS_HIT
-                need |= _letter_bit(ending[1]) if len(ending) > 1 else 0
+                # ... which is all of a one-letter ending; a longer one goes on
+                need |= (_letter_bit(ending[1]) if len(ending) > 1
+                         else _ENDS_HIT | _NUMBER_ENDS_HIT)
     return need
 
 
