@@ -56,7 +56,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
@@ -227,9 +227,9 @@ def _lanes(count: int, width: int) -> tuple[int, int]:
             int.from_bytes(top.to_bytes(step, "little") * count, "little"))
 
 
-@dataclass(frozen=True)
-class _Squeezed:
-    """A matching form with each run of one character cut to one character."""
+class _Squeezed(NamedTuple):
+    """A matching form with each run of one character cut to one character (a
+    named tuple: one is made for every message, and a tuple is made fastest)."""
 
     text: str
     repeats: int  # the top bit of each lane (of ``width`` bits) set where a repeat was cut
@@ -260,6 +260,8 @@ class _Squeezed:
         for shift in (8, 16, 32, 64):
             value |= (value >> shift) & step
             step &= step >> shift
+            if not step:  # no run is longer than those already carried over
+                break
         return (value | cut).to_bytes(count, "little").replace(b"\xff", b"")
 
 
