@@ -218,9 +218,19 @@ def normalize(text: str) -> str:
 # -- runs of one character ----------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
+# Lane masks are remembered for texts of up to this many characters (4,096 of them
+# at most, a few MB), so that a flood of long messages cannot fill memory with them.
+_CACHED_LANES = 4096
+
+
 def _lanes(count: int, width: int) -> tuple[int, int]:
     """Masks of ``count`` lanes of ``width`` bits: all bits but the top one, and the top one."""
+    return _cached_lanes(count, width) if count <= _CACHED_LANES \
+        else _cached_lanes.__wrapped__(count, width)
+
+
+@lru_cache(maxsize=4096)
+def _cached_lanes(count: int, width: int) -> tuple[int, int]:
     top = 1 << (width - 1)
     step = width // 8
     return (int.from_bytes((top - 1).to_bytes(step, "little") * count, "little"),
@@ -317,9 +327,25 @@ def _expansion(code: int) -> str | None:
 
 _EXPAND = {code: _expansion(code) for code in range(256)}
 _SHORT_CLASSES = bytes(range(16))  # characters whose form is at most one long
-_EXPAND_SHORT = bytes(ord(_EXPAND[code] or "\x00") if code >> 3 == 1 else 0
-                      for code in range(256))
-_EMPTY_FORM = bytes(range(8))
+# For text whose characters' forms are at most one long: by a class byte with, in
+# bit 6, whether the character before is a letter or digit and, in bit 7, whether
+# the one after is, the flags of its form (a character without one is deleted).
+_PREVIOUS_ALNUM, _NEXT_ALNUM = 64, 128
+_SHORT_FLAGS = bytes(
+    ord(_EXPAND[code & 14 | (0 if code & _PREVIOUS_ALNUM else _MAY_START)
+                | (0 if code & _NEXT_ALNUM else _MAY_END)] or "\x00")
+    if code & 8 else 0 for code in range(256))
+_NO_FORM = bytes(code for code in range(256) if not code & 8)
+
+
+def _ones(count: int) -> int:
+    """``count`` lanes of 8 bits, each 1."""
+    return _cached_ones(count) if count <= _CACHED_LANES else _cached_ones.__wrapped__(count)
+
+
+@lru_cache(maxsize=4096)
+def _cached_ones(count: int) -> int:
+    return int.from_bytes(b"\x01" * count, "little")
 
 
 def _edge_flags(text: str, latin1: bytes | None) -> bytes:
@@ -335,14 +361,16 @@ def _edge_flags(text: str, latin1: bytes | None) -> bytes:
     if count == 0:
         return b""
     packed = int.from_bytes(classes, "little")
-    ones = int.from_bytes(b"\x01" * count, "little")
+    ones = _ones(count)
     alnum = packed & ones
+    if text.isascii() or not classes.translate(None, _SHORT_CLASSES):
+        # (alnum << 14) reaches two bytes past the text; they are cut off here.
+        near = (packed | alnum << 14 | alnum >> 1).to_bytes(count + 2, "little")
+        return near[:count].translate(_SHORT_FLAGS, _NO_FORM)
     may_start = ones ^ (alnum << 8)  # the character before is no letter or digit
     may_end = ones ^ (alnum >> 8)  # nor is the one after
     # (alnum << 8) reaches one byte past the text; that byte is cut off here.
     flags = ((packed ^ alnum) | may_start << 1 | may_end).to_bytes(count + 1, "little")
-    if text.isascii() or not classes.translate(None, _SHORT_CLASSES):
-        return flags[:count].translate(_EXPAND_SHORT, _EMPTY_FORM)
     return flags[:count].decode("latin-1").translate(_EXPAND).encode("latin-1")
 
 
