@@ -272,7 +272,7 @@ class _Squeezed(NamedTuple):
             step &= step >> shift
             if not step:  # no run is longer than those already carried over
                 break
-        return (value | cut).to_bytes(count, "little").replace(b"\xff", b"")
+        return (value | cut).to_bytes(count, "little").translate(None, b"\xff")
 
 
 def _squeeze(form: str) -> _Squeezed:
@@ -295,7 +295,7 @@ def _squeeze(form: str) -> _Squeezed:
         return _Squeezed(form, 0, width)
     whole = (repeats >> (width - 1)) * ((1 << width) - 1)
     kept = (value ^ (value & whole)).to_bytes(len(raw), "little")
-    text = (kept.replace(b"\x00", b"").decode("ascii") if ascii_form
+    text = (kept.translate(None, b"\x00").decode("ascii") if ascii_form
             else kept.decode("utf-32-le").replace("\x00", ""))
     return _Squeezed(text, repeats, width)
 
