@@ -722,14 +722,13 @@ class Screen:
                    if runs[first := match[1]] & _MAY_START or before[first] & _NUMBER]
         if not matches:
             return []
-        letters = _letter_codes(squeezed.text)
         tails = self._tails
         text_of = squeezed.text
         endings = self._endings
         candidates = [match for match in matches
                       if (need := tails[index := match[0]]) & (
                           _ENDS[before[end := match[2]]] | _NUMBER_NEXT[runs[end]])
-                      or (need & _LETTER_NEXT[letters[end]]
+                      or (need & _LETTER_BITS.get(text_of[end:end + 1], _OTHER_BIT)
                           and _ending_fits(endings[index], text_of, end, runs))]
         # A match whose runs are too short (one letter where the term has two) or
         # too long (an exact letter stretched) is set aside with one comparison.
@@ -759,18 +758,10 @@ _ENDS_HIT, _NUMBER_ENDS_HIT = 1 << 28, 1 << 27
 # character before it ends a word, and whether the next is a number.
 _ENDS = tuple(_ENDS_HIT if code & _MAY_END else 0 for code in range(256))
 _NUMBER_NEXT = tuple(_NUMBER_ENDS_HIT if code & _NUMBER else 0 for code in range(256))
-# By a letter code: its bit; the code past the last character has none.
-_NO_LETTER = 255
-_LETTER_NEXT = tuple(1 << code if code <= _OTHER else 0 for code in range(256))
-_LETTER_CODE = bytes(code - 97 if 97 <= code <= 122 else _OTHER for code in range(256))
-_LETTER_CODES = _CharTable(lambda ch: chr(ord(ch) - 97 if "a" <= ch <= "z" else _OTHER))
-
-
-def _letter_codes(squeezed: str) -> bytes:
-    """One letter code per character of a squeezed form, and _NO_LETTER after them."""
-    if squeezed.isascii():
-        return squeezed.encode("ascii").translate(_LETTER_CODE) + bytes((_NO_LETTER,))
-    return squeezed.translate(_LETTER_CODES).encode("latin-1") + bytes((_NO_LETTER,))
+# By the character after a match: its letter's bit (_OTHER_BIT for any other
+# character); past the last character, none.
+_OTHER_BIT = 1 << _OTHER
+_LETTER_BITS = {chr(97 + code): 1 << code for code in range(26)} | {"": 0}
 
 
 def _ending_fits(endings: tuple[str, ...], squeezed: str, end: int, runs: bytes) -> bool:
