@@ -290,7 +290,10 @@ def _squeeze(form: str) -> _Squeezed:
     value = int.from_bytes(raw, "little")
     low, top = _lanes(count, width)
     differs = value ^ (value << width)
-    repeats = top ^ ((((differs & low) + low) | differs) & top)
+    # A lane's top bit ends up set where the lane differs from the one before. ASCII
+    # lanes have no top bit of their own and cannot carry into the next lane.
+    repeats = top ^ (((differs + low) if ascii_form
+                      else (((differs & low) + low) | differs)) & top)
     if not repeats:
         return _Squeezed(form, 0, width)
     whole = (repeats >> (width - 1)) * ((1 << width) - 1)
