@@ -55,9 +55,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, compress
-from operator import and_, itemgetter, or_
-from typing import Any
+from itertools import accumulate
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
@@ -219,18 +218,28 @@ def normalize(text: str) -> str:
 # -- runs of one character ----------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
+# Lane masks are remembered for texts of up to this many characters (4,096 of them
+# at most, a few MB), so that a flood of long messages cannot fill memory with them.
+_CACHED_LANES = 4096
+
+
 def _lanes(count: int, width: int) -> tuple[int, int]:
     """Masks of ``count`` lanes of ``width`` bits: all bits but the top one, and the top one."""
+    return _cached_lanes(count, width) if count <= _CACHED_LANES \
+        else _cached_lanes.__wrapped__(count, width)
+
+
+@lru_cache(maxsize=4096)
+def _cached_lanes(count: int, width: int) -> tuple[int, int]:
     top = 1 << (width - 1)
     step = width // 8
     return (int.from_bytes((top - 1).to_bytes(step, "little") * count, "little"),
             int.from_bytes(top.to_bytes(step, "little") * count, "little"))
 
 
-@dataclass(frozen=True)
-class _Squeezed:
-    """A matching form with each run of one character cut to one character."""
+class _Squeezed(NamedTuple):
+    """A matching form with each run of one character cut to one character (a
+    named tuple: one is made for every message, and a tuple is made fastest)."""
 
     text: str
     repeats: int  # the top bit of each lane (of ``width`` bits) set where a repeat was cut
@@ -261,7 +270,9 @@ class _Squeezed:
         for shift in (8, 16, 32, 64):
             value |= (value >> shift) & step
             step &= step >> shift
-        return (value | cut).to_bytes(count, "little").replace(b"\xff", b"")
+            if not step:  # no run is longer than those already carried over
+                break
+        return (value | cut).to_bytes(count, "little").translate(None, b"\xff")
 
 
 def _squeeze(form: str) -> _Squeezed:
@@ -279,12 +290,15 @@ def _squeeze(form: str) -> _Squeezed:
     value = int.from_bytes(raw, "little")
     low, top = _lanes(count, width)
     differs = value ^ (value << width)
-    repeats = top ^ ((((differs & low) + low) | differs) & top)
+    # A lane's top bit ends up set where the lane differs from the one before. ASCII
+    # lanes have no top bit of their own and cannot carry into the next lane.
+    repeats = top ^ (((differs + low) if ascii_form
+                      else (((differs & low) + low) | differs)) & top)
     if not repeats:
         return _Squeezed(form, 0, width)
     whole = (repeats >> (width - 1)) * ((1 << width) - 1)
     kept = (value ^ (value & whole)).to_bytes(len(raw), "little")
-    text = (kept.replace(b"\x00", b"").decode("ascii") if ascii_form
+    text = (kept.translate(None, b"\x00").decode("ascii") if ascii_form
             else kept.decode("utf-32-le").replace("\x00", ""))
     return _Squeezed(text, repeats, width)
 
@@ -316,9 +330,25 @@ def _expansion(code: int) -> str | None:
 
 _EXPAND = {code: _expansion(code) for code in range(256)}
 _SHORT_CLASSES = bytes(range(16))  # characters whose form is at most one long
-_EXPAND_SHORT = bytes(ord(_EXPAND[code] or "\x00") if code >> 3 == 1 else 0
-                      for code in range(256))
-_EMPTY_FORM = bytes(range(8))
+# For text whose characters' forms are at most one long: by a class byte with, in
+# bit 6, whether the character before is a letter or digit and, in bit 7, whether
+# the one after is, the flags of its form (a character without one is deleted).
+_PREVIOUS_ALNUM, _NEXT_ALNUM = 64, 128
+_SHORT_FLAGS = bytes(
+    ord(_EXPAND[code & 14 | (0 if code & _PREVIOUS_ALNUM else _MAY_START)
+                | (0 if code & _NEXT_ALNUM else _MAY_END)] or "\x00")
+    if code & 8 else 0 for code in range(256))
+_NO_FORM = bytes(code for code in range(256) if not code & 8)
+
+
+def _ones(count: int) -> int:
+    """``count`` lanes of 8 bits, each 1."""
+    return _cached_ones(count) if count <= _CACHED_LANES else _cached_ones.__wrapped__(count)
+
+
+@lru_cache(maxsize=4096)
+def _cached_ones(count: int) -> int:
+    return int.from_bytes(b"\x01" * count, "little")
 
 
 def _edge_flags(text: str, latin1: bytes | None) -> bytes:
@@ -334,14 +364,16 @@ def _edge_flags(text: str, latin1: bytes | None) -> bytes:
     if count == 0:
         return b""
     packed = int.from_bytes(classes, "little")
-    ones = int.from_bytes(b"\x01" * count, "little")
+    ones = _ones(count)
     alnum = packed & ones
+    if text.isascii() or not classes.translate(None, _SHORT_CLASSES):
+        # (alnum << 14) reaches two bytes past the text; they are cut off here.
+        near = (packed | alnum << 14 | alnum >> 1).to_bytes(count + 2, "little")
+        return near[:count].translate(_SHORT_FLAGS, _NO_FORM)
     may_start = ones ^ (alnum << 8)  # the character before is no letter or digit
     may_end = ones ^ (alnum >> 8)  # nor is the one after
     # (alnum << 8) reaches one byte past the text; that byte is cut off here.
     flags = ((packed ^ alnum) | may_start << 1 | may_end).to_bytes(count + 1, "little")
-    if text.isascii() or not classes.translate(None, _SHORT_CLASSES):
-        return flags[:count].translate(_EXPAND_SHORT, _EMPTY_FORM)
     return flags[:count].decode("latin-1").translate(_EXPAND).encode("latin-1")
 
 
@@ -572,7 +604,8 @@ class Screen:
     """A compiled matcher for one set of terms (build once per list version,
     reuse for many messages). Immutable once built, so it may be shared."""
 
-    __slots__ = ("_automaton", "_entries", "_patterns", "_runs", "_size", "_tails")
+    __slots__ = ("_automaton", "_endings", "_entries", "_patterns", "_runs", "_size",
+                 "_tails")
 
     def __init__(self, automaton: Any, entries: tuple[tuple[_Pattern, ...], ...],
                  tails: tuple[int, ...], size: int) -> None:
@@ -582,6 +615,10 @@ class Screen:
         self._tails = tails  # by the automaton's pattern index: _tail of its entries
         # by the automaton's pattern index: _run_masks of its entries
         self._runs = tuple(map(_run_masks, entries))
+        # by the automaton's pattern index: every ending of its entries, longest first
+        self._endings = tuple(
+            tuple(sorted({e for p in group for e in p.endings}, key=lambda e: (-len(e), e)))
+            for group in entries)
         self._size = size
         self._patterns = sum(len(e) for e in entries)
 
@@ -680,23 +717,22 @@ class Screen:
             return []
         flags = _edge_flags(text, latin1)
         # Most matches lie inside a word or end inside one: those that cannot start a
-        # hit where they start, or cannot end one where they end, are set aside a few
-        # table look-ups per match, with no Python step per match.
+        # hit where they start, or cannot end one where they end, are set aside with
+        # a few look-ups each.
         runs = squeezed.run_flags(flags) + b"\x00"  # one byte per squeezed character
         before = b"\x00" + runs  # before[i]: the byte of the character before i
-        firsts = list(map(_FIRST_OF, matches))
-        matches = list(compress(matches, map(
-            or_, map(_STARTS.__getitem__, map(runs.__getitem__, firsts)),
-            map(_FOLLOWS_NUMBER.__getitem__, map(before.__getitem__, firsts)))))
+        matches = [match for match in matches
+                   if runs[first := match[1]] & _MAY_START or before[first] & _NUMBER]
         if not matches:
             return []
-        ends = list(map(_END_OF, matches))
-        letters = _letter_codes(squeezed.text)
-        candidates = list(compress(matches, map(
-            and_, map(self._tails.__getitem__, map(_INDEX_OF, matches)), map(
-                or_, map(_ENDS.__getitem__, map(before.__getitem__, ends)), map(
-                    or_, map(_NUMBER_NEXT.__getitem__, map(runs.__getitem__, ends)),
-                    map(_LETTER_NEXT.__getitem__, map(letters.__getitem__, ends)))))))
+        tails = self._tails
+        text_of = squeezed.text
+        endings = self._endings
+        candidates = [match for match in matches
+                      if (need := tails[index := match[0]]) & (
+                          _ENDS[before[end := match[2]]] | _NUMBER_NEXT[runs[end]])
+                      or (need & _LETTER_BITS.get(text_of[end:end + 1], _OTHER_BIT)
+                          and _ending_fits(endings[index], text_of, end, runs))]
         # A match whose runs are too short (one letter where the term has two) or
         # too long (an exact letter stretched) is set aside with one comparison.
         fits = self._runs
@@ -715,34 +751,38 @@ class Screen:
         return _hits(text, list(found)) if found else []
 
 
-# The parts of a match (pattern, first, end).
-_INDEX_OF, _FIRST_OF, _END_OF = itemgetter(0), itemgetter(1), itemgetter(2)
-
 # What a pattern needs after its last character to end a hit: the next character's
 # letter (bits 0 to 25 for "a" to "z", _OTHER for any other character), a number
 # glued on (_NUMBER_ENDS_HIT) or the end of the word (_ENDS_HIT). A pattern's _tail
 # holds the bits it accepts; each place in a squeezed form, the bits found there.
 _OTHER = 26
 _ENDS_HIT, _NUMBER_ENDS_HIT = 1 << 28, 1 << 27
-# By the byte of flags of a squeezed character: whether a hit may start at it ...
-_STARTS = tuple(1 if code & _MAY_START else 0 for code in range(256))
-# ... or, by those of the character before it, because a number is glued before it;
-_FOLLOWS_NUMBER = tuple(1 if code & _NUMBER else 0 for code in range(256))
-# whether a match that ends with it ends a word, and whether the next is a number.
+# By the byte of flags of a squeezed character: whether a match that ends with the
+# character before it ends a word, and whether the next is a number.
 _ENDS = tuple(_ENDS_HIT if code & _MAY_END else 0 for code in range(256))
 _NUMBER_NEXT = tuple(_NUMBER_ENDS_HIT if code & _NUMBER else 0 for code in range(256))
-# By a letter code: its bit; the code past the last character has none.
-_NO_LETTER = 255
-_LETTER_NEXT = tuple(1 << code if code <= _OTHER else 0 for code in range(256))
-_LETTER_CODE = bytes(code - 97 if 97 <= code <= 122 else _OTHER for code in range(256))
-_LETTER_CODES = _CharTable(lambda ch: chr(ord(ch) - 97 if "a" <= ch <= "z" else _OTHER))
+# By the character after a match: its letter's bit (_OTHER_BIT for any other
+# character); past the last character, none.
+_OTHER_BIT = 1 << _OTHER
+_LETTER_BITS = {chr(97 + code): 1 << code for code in range(26)} | {"": 0}
 
 
-def _letter_codes(squeezed: str) -> bytes:
-    """One letter code per character of a squeezed form, and _NO_LETTER after them."""
-    if squeezed.isascii():
-        return squeezed.encode("ascii").translate(_LETTER_CODE) + bytes((_NO_LETTER,))
-    return squeezed.translate(_LETTER_CODES).encode("latin-1") + bytes((_NO_LETTER,))
+def _ending_fits(endings: tuple[str, ...], squeezed: str, end: int, runs: bytes) -> bool:
+    """Whether a word that goes on past a match ending at ``end`` (in the squeezed
+    form ``squeezed``, with ``runs`` its flags and one byte more) may go on with
+    one of ``endings``: the text spells it there, or all of it but a first letter
+    that joined the match's last run, and the word ends after it or a number
+    follows."""
+    for ending in endings:
+        if squeezed.startswith(ending, end):
+            after = end + len(ending)
+        elif ending[0] == squeezed[end - 1] and squeezed.startswith(ending[1:], end):
+            after = end + len(ending) - 1
+        else:
+            continue
+        if runs[after - 1] & (_MAY_END | _NUMBER) or runs[after] & _NUMBER:
+            return True
+    return False
 
 
 def _run_masks(entries: tuple[_Pattern, ...]) -> tuple[int, int]:
@@ -776,8 +816,9 @@ def _tail(entries: Iterable[_Pattern], form: str) -> int:
         for ending in pattern.endings:
             need |= _letter_bit(ending[0])
             if ending[0] == form[-1]:  # its first letter joins the term's last run
-                need |= _ENDS_HIT | _NUMBER_ENDS_HIT
-                need |= _letter_bit(ending[1]) if len(ending) > 1 else 0
+                # ... which is all of a one-letter ending; a longer one goes on
+                need |= (_letter_bit(ending[1]) if len(ending) > 1
+                         else _ENDS_HIT | _NUMBER_ENDS_HIT)
     return need
 
 

@@ -62,3 +62,15 @@ def test_a_match_with_too_few_or_too_many_repeats_is_set_aside_but_not_a_hit() -
         assert screened(BUILT, text) == unfiltered(BUILT, text) == []
     assert screened(BUILT, "speeed and we ed") == [("speed", 0, 6), ("weed", 11, 16)]
     assert screened(BUILT, "speeed and we ed") == unfiltered(BUILT, "speeed and we ed")
+
+
+def test_a_word_that_goes_on_past_a_match_is_held_only_with_an_ending() -> None:
+    # "speedster" goes on with an "s" and then more letters; "heroines" with "es",
+    # which is no ending after an "n"; "smuggled" with the "ed" whose "e" joins the
+    # term's last letter; "drogas" and "heroins" with endings of their lists.
+    held = {"speeders": [("speed", 0, 8)], "heroins": [("heroin", 0, 7)],
+            "smuggled": [("smuggle", 0, 8)], "drogas": [("droga", 0, 6)],
+            "speedster": [], "heroines": [], "drogasx": [], "speeds4u": []}
+    for word, hits in held.items():
+        text = f"{word} now"
+        assert screened(BUILT, text) == unfiltered(BUILT, text) == hits, word
