@@ -64,9 +64,10 @@ def choose(entries: Iterable[ImageEntry], rollouts: Sequence[Mapping[str, Any]],
 
 
 def exit_for_restart(reason: str) -> None:
-    """Stop the kiosk as ``systemctl stop`` would (SIGTERM to itself: the
-    main loop ends and the service stops cleanly); ``Restart=always`` starts
-    it again, through its slots."""
+    """Stop the kiosk as ``systemctl stop`` does: SIGTERM to itself (the
+    headless kiosk's main loop ends and stops the service; the screen ends as
+    on any stop, its state being on disk). ``Restart=always`` starts it
+    again, through its slots."""
     log.warning("kiosk: %s; stopping now, systemd (Restart=always) starts the new "
                 "slot on trial", reason)
     os.kill(os.getpid(), signal.SIGTERM)
