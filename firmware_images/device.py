@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from firmware_images.errors import NoTrustedTime, RepositoryError, SlotError, Tr
 from firmware_images.repository import ImageEntry, Repository, length_and_sha256
 from firmware_images.signed_time import accept_time, new_nonce, trusted_now
 from firmware_images.slots import BootState, SlotImage, SlotStore
-from firmware_images.transfer import ImageSink
+from firmware_images.transfer import MAX_CHUNK, ImageSink, ImageSource
 from firmware_images.trust import (
     Installed,
     TrustedMetadata,
@@ -166,22 +166,38 @@ class FirmwareDevice:
         time) even when the image is then refused. Returns the entry; raises a
         VerificationError or a TimeError."""
         nonce, self._nonce = self._nonce, None  # a nonce answers once
-        bundle = MetadataBundle.from_bytes(metadata)
-        checks = TrustedSet(self.trusted())
-        for root in bundle.roots:
-            checks.update_root(root)
-        checks.update_timestamp(bundle.timestamp)
-        accepted = None
-        if token is not None and nonce is not None:
-            accepted = accept_time(token, nonce=nonce, keys=self.time_keys,
-                                   last=self.last_time(), latest_signed=checks.issued)
-            write_atomic(self.path / "time.json", json.dumps({"last": accepted}).encode())
-        now = trusted_now(accepted, checks.issued)
-        verified = checks.finish(bundle.snapshot, bundle.targets, now)
-        self._keep(verified.trusted)
-        entry = check_image(verified.targets, name, self.installed())
-        self._entry = entry
-        return entry
+
+        def accepted(issued: int) -> int | None:
+            if token is None or nonce is None:
+                return None
+            taken = accept_time(token, nonce=nonce, keys=self.time_keys,
+                                last=self.last_time(), latest_signed=issued)
+            write_atomic(self.path / "time.json", json.dumps({"last": taken}).encode())
+            return taken
+
+        return self._check(name, MetadataBundle.from_bytes(metadata), accepted)
+
+    def consider_own(self, name: str, bundle: MetadataBundle, clock: int) -> ImageEntry:
+        """The same checks as :meth:`consider` for a kiosk updating itself from
+        its own copy of the repository: expiry is checked at the kiosk's own
+        clock ``clock`` (seconds; a kiosk keeps network time, a tablet never
+        uses this), or the newest signed ``issued`` time if that is later."""
+        return self._check(name, bundle, lambda issued: clock)
+
+    def install_from(self, entry: ImageEntry, source: ImageSource) -> BootState:
+        """Receive the entry :meth:`consider_own` returned from ``source`` (the
+        kiosk's copy of the repository) as a tablet receives it at a dock, then
+        :meth:`finish`: staged durably, bounded by the signed length, hashed,
+        installed in the inactive slot on trial."""
+        offset = self.begin(entry)
+        while offset < entry.length:
+            data = source.chunk(entry.sha256, offset, MAX_CHUNK)
+            if not data:
+                raise TransferError("the image ends before its signed length",
+                                    target=entry.name, expected=entry.length,
+                                    observed=offset)
+            offset = self.write(offset, data)
+        return self.finish()
 
     def take_time(self, token: bytes) -> int:
         """Accept the kiosk's time token for this dock's nonce when no offer came
@@ -220,6 +236,22 @@ class FirmwareDevice:
         return state
 
     # -- inside --------------------------------------------------------------------------
+
+    def _check(self, name: str, bundle: MetadataBundle,
+               accepted: Callable[[int], int | None]) -> ImageEntry:
+        """The chain of checks (docs/firmware.md, "Verification on the device");
+        ``accepted`` gives the time taken for expiry, from the newest signed
+        ``issued`` time."""
+        checks = TrustedSet(self.trusted())
+        for root in bundle.roots:
+            checks.update_root(root)
+        checks.update_timestamp(bundle.timestamp)
+        now = trusted_now(accepted(checks.issued), checks.issued)
+        verified = checks.finish(bundle.snapshot, bundle.targets, now)
+        self._keep(verified.trusted)
+        entry = check_image(verified.targets, name, self.installed())
+        self._entry = entry
+        return entry
 
     def _keep(self, trusted: TrustedMetadata) -> None:
         # root first: a crash between files leaves an older timestamp with a

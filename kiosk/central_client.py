@@ -307,6 +307,15 @@ class CentralClient:
             raise CentralRefused(200, "bad_answer", "features: not a set of switches")
         return int(answer["version"]), dict(answer["features"])
 
+    def kiosk_id(self) -> str:
+        """This kiosk's ID as the server knows its certificate (the serial of
+        its own firmware report)."""
+        answer = self._json("GET", "/v1/kiosk/firmware/identity")
+        if not (isinstance(answer, dict) and isinstance(answer.get("kiosk_id"), str)
+                and answer["kiosk_id"]):
+            raise CentralRefused(200, "bad_answer", "identity: no kiosk_id")
+        return str(answer["kiosk_id"])
+
     def firmware_reports(self, reports: list[dict[str, Any]]) -> int:
         """What the tablets docked here (and this kiosk) run."""
         answer = self._json("POST", "/v1/kiosk/firmware/reports", json={"reports": reports})

@@ -1,7 +1,9 @@
 """The kiosk's part in firmware (docs/firmware.md): a copy of the agency's
 signed repository kept from the central server, the images of the rollouts
 that reach this kiosk's unit, the agency's feature switches, and the tablets'
-reports queued for the server. A round calls :meth:`FirmwareMirror.refresh`;
+reports queued for the server; and, when the kiosk runs from its own slots,
+its own update and report (kiosk/own_firmware.py). A round calls
+:meth:`FirmwareMirror.refresh`;
 each dock gets :meth:`FirmwareMirror.dock_firmware` (firmware_images/dock.py),
 which signs the time with the kiosk's own key.
 
@@ -34,11 +36,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from base.files import write_atomic
 from firmware_images.dock import TIME_KEY, KioskDockFirmware
-from firmware_images.errors import RepositoryError
+from firmware_images.errors import FirmwareError, RepositoryError
 from firmware_images.repository import ImageEntry, Repository
 from firmware_images.rollout import in_rollout
 from firmware_images.signed_time import sign_time
 from kiosk.central_client import BlobMismatch, CentralClient, CentralRefused
+from kiosk.own_firmware import OwnFirmware
 from sync.firmware_step import FirmwareStatus
 
 log = logging.getLogger(__name__)
@@ -52,13 +55,24 @@ class FirmwareRound:
     metadata: bool = False
     images: int = 0
     reports: int = 0
+    own: str = ""  # the kiosk's own image: "", installed, refused: <code> (kiosk/own_firmware.py)
+    restarting: bool = False
 
 
 class FirmwareMirror:
-    """The kiosk's firmware directory. The constructor does no I/O."""
+    """The kiosk's firmware directory. The constructor does no I/O.
 
-    def __init__(self, directory: Path) -> None:
+    ``own``: the slots the kiosk runs from (``OwnFirmware.from_environment``),
+    when it updates itself and reports its own version; ``quiet``: whether
+    no dock is in progress, the moment to restart into a new slot (unset, a
+    new image waits for the kiosk's next start)."""
+
+    def __init__(self, directory: Path, *, own: OwnFirmware | None = None,
+                 quiet: Callable[[], bool] | None = None) -> None:
         self.directory = directory
+        self.own = own
+        self.quiet = quiet
+        self._kiosk_id: str | None = None
         self.repository = Repository(directory / "repository")
         self._state = directory / "rollouts.json"
         self._reports = directory / "reports.json"
@@ -99,8 +113,25 @@ class FirmwareMirror:
             finally:
                 sink.close()
             done.images += 1
-        done.reports = self._send_reports(client)
+        mine = self._own_round(client, rollouts, done)
+        done.reports = self._send_reports(client, mine)
+        if self.own is not None and self.quiet is not None:
+            done.restarting = self.own.restart_if_due(self.quiet())
         return done
+
+    def _own_round(self, client: CentralClient, rollouts: list[dict[str, Any]],
+                   done: FirmwareRound) -> dict[str, Any] | None:
+        """The kiosk's own image installed when one is due, and its own report."""
+        if self.own is None:
+            return None
+        if self._kiosk_id is None:
+            self._kiosk_id = client.kiosk_id()
+        try:
+            done.own = self.own.install(self.repository, rollouts, self._kiosk_id)
+            return self.own.report(self._kiosk_id)
+        except FirmwareError as e:  # its slots unreadable: the journal says so each round
+            log.error("the kiosk's own firmware slots: %s", e)
+            return None
 
     def _fetch_metadata(self, client: CentralClient, timestamp: bytes) -> None:
         metadata = self.repository.metadata_dir
@@ -125,18 +156,18 @@ class FirmwareMirror:
         write_atomic(metadata / "snapshot.json", snapshot)
         write_atomic(metadata / "timestamp.json", timestamp)
 
-    def _send_reports(self, client: CentralClient) -> int:
+    def _send_reports(self, client: CentralClient, mine: dict[str, Any] | None) -> int:
         with self._lock:
             self.directory.mkdir(parents=True, exist_ok=True)  # a dock before any round
             pending = _load(self._reports)
-        if not pending:
+        if not pending and mine is None:
             return 0
-        client.firmware_reports(list(pending.values()))
+        client.firmware_reports(list(pending.values()) + ([mine] if mine else []))
         with self._lock:  # a dock may have reported again meanwhile: keep that one
             now = _load(self._reports)
             left = {k: v for k, v in now.items() if pending.get(k) != v}
             write_atomic(self._reports, json.dumps(left).encode())
-        return len(pending)
+        return len(pending) + (1 if mine else 0)
 
     # -- what a dock uses -------------------------------------------------------------------
 

@@ -108,6 +108,13 @@ class Counted(BaseModel):
     count: int
 
 
+class IdentityOut(BaseModel):
+    kiosk_id: str  # the serial of the kiosk's own firmware report
+    unit_id: str
+    facility_id: str
+    agency_id: str
+
+
 # -- staff ---------------------------------------------------------------------------------
 
 
@@ -207,6 +214,16 @@ def staff_features(me: Technician, c: CentralDep) -> FeaturesOut:
 
 def _place(c: Central, k: KioskDep) -> firmware.KioskPlace:
     return firmware.kiosk_place(c, k.kiosk_id, k.unit_id)
+
+
+@kiosk_router.get("/identity", response_model=IdentityOut)
+def identity(k: KioskDep, c: CentralDep) -> IdentityOut:
+    """Who the authenticated kiosk is: its ID (the serial of its own report,
+    ``kind=kiosk``, and its place in a rollout of a kiosk image), unit,
+    facility and agency."""
+    place = _place(c, k)
+    return IdentityOut(kiosk_id=place.kiosk_id, unit_id=place.unit_id,
+                       facility_id=place.facility_id, agency_id=place.agency_id)
 
 
 @kiosk_router.get("/metadata/{name}")
