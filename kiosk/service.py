@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -65,6 +66,7 @@ from kiosk.inbox import Inbox
 from kiosk.letters import Letters
 from kiosk.lockout import LockoutFile
 from kiosk.maintenance import Maintenance
+from kiosk.own_firmware import OwnFirmware
 from kiosk.records import (
     AgencyPolicy,
     CatalogItem,
@@ -140,8 +142,10 @@ class KioskService:
                                           timeout=s.request_timeout_s, attempts=2)
         letters = Letters(self._desk_client, cache)  # sent at once; the rounds retry them
         requests = Requests(self._desk_client, cache)  # as letters are
-        # the agency's signed firmware, kept by the rounds and offered at the dock
-        firmware = FirmwareMirror(s.cache_path / "firmware")
+        # the agency's signed firmware, kept by the rounds and offered at the dock; the
+        # kiosk's own images go to its own slots when it was started from them
+        firmware = FirmwareMirror(s.cache_path / "firmware",
+                                  own=OwnFirmware.from_environment(os.environ))
         kiosk_key = load_kiosk_key(credentials.key)
         self.rounds = Rounds(CentralSync(self._rounds_client, cache, registry=registry,
                                          alerts=self.alerts, letters=letters,
@@ -160,6 +164,7 @@ class KioskService:
         self.dock = Dock(gate, cache, self.hw_config, location=k.location_code,
                          sessions=self.residents.kiosk_session, alerter=alerter, emit=self.emit,
                          firmware=lambda: firmware.dock_firmware(kiosk_key))
+        firmware.quiet = lambda: not self.dock.busy()  # restart for a new image between docks
         self._badges = BadgeReader(k.badge_reader, lambda badge: self.emit(
             BadgeSwiped(badge))) if k.badge_reader else None
         self.maintenance = Maintenance(
