@@ -101,6 +101,7 @@ class WebFront:
         self.port = 0
         self.pin = ""
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._open: set[asyncio.StreamWriter] = set()  # both ends of each carried connection
         self._thread: threading.Thread | None = None
 
     @property
@@ -141,10 +142,14 @@ class WebFront:
                 loop.run_forever()
             finally:
                 server.close()
-                for task in asyncio.all_tasks(loop):
+                for writer in list(self._open):  # connections still carried: cut at once
+                    writer.transport.abort()
+                tasks = asyncio.all_tasks(loop)
+                for task in tasks:
                     task.cancel()
                 with contextlib.suppress(Exception):
-                    loop.run_until_complete(asyncio.sleep(0))
+                    loop.run_until_complete(asyncio.wait_for(
+                        asyncio.gather(*tasks, return_exceptions=True), 5))
                 loop.close()
 
         self._loop = loop
@@ -158,16 +163,26 @@ class WebFront:
         host, port = self.upstream
         peer = writer.get_extra_info("peername")
         log.debug("%s: connected", peer)
+        self._open.add(writer)
         try:
-            up_reader, up_writer = await asyncio.open_connection(host, port, ssl=inward,
-                                                                 server_hostname=host)
-        except (OSError, ssl.SSLError) as e:
-            log.warning("%s: the central server at %s:%s refused: %s", peer, host, port, e)
-            writer.close()
-            return
-        log.debug("%s: carried on to %s:%s", peer, host, port)
-        sent, received = await asyncio.gather(_pump(reader, up_writer), _pump(up_reader, writer))
-        log.debug("%s: closed, %d bytes up, %d down", peer, sent, received)
+            try:
+                up_reader, up_writer = await asyncio.open_connection(host, port, ssl=inward,
+                                                                     server_hostname=host)
+            except (OSError, ssl.SSLError) as e:
+                log.warning("%s: the central server at %s:%s refused: %s", peer, host, port,
+                            e)
+                writer.close()
+                return
+            self._open.add(up_writer)
+            log.debug("%s: carried on to %s:%s", peer, host, port)
+            try:
+                sent, received = await asyncio.gather(_pump(reader, up_writer),
+                                                      _pump(up_reader, writer))
+            finally:
+                self._open.discard(up_writer)
+            log.debug("%s: closed, %d bytes up, %d down", peer, sent, received)
+        finally:
+            self._open.discard(writer)
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:

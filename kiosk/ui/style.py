@@ -6,6 +6,8 @@ from __future__ import annotations
 from kivy.event import EventDispatcher
 from kivy.properties import ColorProperty, NumericProperty
 
+from base.collector import collected_first
+
 NORMAL = {"ink": (0.10, 0.12, 0.16, 1), "paper": (0.97, 0.97, 0.95, 1),
           "card": (0.90, 0.93, 0.97, 1), "accent": (0.13, 0.38, 0.62, 1),
           "accent_down": (0.08, 0.26, 0.45, 1), "accent_text": (1, 1, 1, 1),
@@ -33,6 +35,7 @@ class Style(EventDispatcher):
     scale = NumericProperty(1.0)  # text size
 
     def set(self, *, contrast: bool, large: bool) -> None:
-        for name, value in (CONTRAST if contrast else NORMAL).items():
-            setattr(self, name, value)
-        self.scale = LARGE if large else 1.0
+        with collected_first():  # every screen's rules follow at once (base/collector.py)
+            for name, value in (CONTRAST if contrast else NORMAL).items():
+                setattr(self, name, value)
+            self.scale = LARGE if large else 1.0

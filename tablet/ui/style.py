@@ -6,6 +6,8 @@ from __future__ import annotations
 from kivy.event import EventDispatcher
 from kivy.properties import ColorProperty, NumericProperty
 
+from base.collector import collected_first
+
 Colour = tuple[float, float, float, float]
 
 NORMAL: dict[str, Colour] = {
@@ -47,6 +49,7 @@ class Style(EventDispatcher):
     scale = NumericProperty(1.0)  # text size
 
     def set(self, *, contrast: bool, large: bool) -> None:
-        for name, value in (CONTRAST if contrast else NORMAL).items():
-            setattr(self, name, value)
-        self.scale = LARGE if large else 1.0
+        with collected_first():  # every screen's rules follow at once (base/collector.py)
+            for name, value in (CONTRAST if contrast else NORMAL).items():
+                setattr(self, name, value)
+            self.scale = LARGE if large else 1.0
