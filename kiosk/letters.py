@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+from collections.abc import Callable
 
 from kiosk.answers import Answer, LetterState
 from kiosk.cache import QUEUED, REFUSED, SENT, WAITING_LOGIN, KioskCache, Pending
@@ -77,16 +78,27 @@ class Letters:
             sent = self.client.send_message(p["token"], uid=item.key,
                                             contact_id=p["contact_id"], body=p["body"])
         except CentralRefused as e:
-            if not e.final:
-                self.cache.settle("letters", item.key, QUEUED, str(e))
-                return QUEUED
-            if e.status == UNAUTHENTICATED:
-                log.info("letter %s waits for its writer's next login", item.key)
-                self.cache.letter_waits_for_login(item.key)
-                return WAITING_LOGIN
-            log.warning("letter %s refused: %s", item.key, e)
-            self.cache.settle("letters", item.key, REFUSED, e.message)
-            return REFUSED
+            return settle_refused(self.cache, "letters", item.key, e,
+                                  self.cache.letter_waits_for_login)
         self.cache.settle("letters", item.key, SENT,
                           f"message {sent.message_id}, {sent.status}, {sent.stamps} stamps")
         return SENT
+
+
+def settle_refused(cache: KioskCache, queue: str, key: str, refused: CentralRefused,
+                   waits_for_login: Callable[[str], None]) -> str:
+    """Where an item of ``queue`` (letters, requests) that the server refused
+    is left: ``queued`` again when the refusal was not final, ``waiting_login``
+    when its writer's session had ended, else ``refused`` for good with the
+    reason kept for the resident."""
+    what = queue.removesuffix("s")
+    if not refused.final:
+        cache.settle(queue, key, QUEUED, str(refused))
+        return QUEUED
+    if refused.status == UNAUTHENTICATED:
+        log.info("%s %s waits for its writer's next login", what, key)
+        waits_for_login(key)
+        return WAITING_LOGIN
+    log.warning("%s %s refused: %s", what, key, refused)
+    cache.settle(queue, key, REFUSED, refused.message)
+    return REFUSED

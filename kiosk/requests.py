@@ -23,9 +23,10 @@ import logging
 import secrets
 
 from kiosk.answers import Answer, FiledRequest
-from kiosk.cache import QUEUED, REFUSED, SENT, WAITING_LOGIN, KioskCache, Pending
+from kiosk.cache import QUEUED, REFUSED, SENT, KioskCache, Pending
 from kiosk.central_client import CentralClient, CentralRefused, CentralUnavailable
 from kiosk.i18n import N_, Translator, date_time
+from kiosk.letters import settle_refused
 from kiosk.records import EssentialRequest
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 TYPES = ("medical", "grievance", "prea", "legal", "records")
 PREA = "prea"
 MAX_REQUEST_CHARS = 4000
-UNAUTHENTICATED = 401
 # References: no 0/O or 1/I/L to misread aloud (as the server's receipts).
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 _PAPER_NAMES = {"medical": N_("Medical request"), "grievance": N_("Grievance"),
@@ -170,16 +170,8 @@ class Requests:
                 kiosk_reference=p["reference"] if offline else None,
                 written_at=int(p["written_at"]) if offline else None)
         except CentralRefused as e:
-            if not e.final:
-                self.cache.settle("requests", item.key, QUEUED, str(e))
-                return QUEUED
-            if e.status == UNAUTHENTICATED:
-                log.info("request %s waits for its writer's next login", item.key)
-                self.cache.request_waits_for_login(item.key)
-                return WAITING_LOGIN
-            log.warning("request %s refused: %s", item.key, e)
-            self.cache.settle("requests", item.key, REFUSED, e.message)
-            return REFUSED
+            return settle_refused(self.cache, "requests", item.key, e,
+                                  self.cache.request_waits_for_login)
         except CentralUnavailable:
             self.cache.settle("requests", item.key, QUEUED, "the server is away")
             raise

@@ -16,7 +16,7 @@ left out (logged) and never stops the rest of the message from showing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -123,3 +123,24 @@ def _entry(entry: object) -> tuple[str, int | None, str, str]:
 
 def _wording(value: object) -> str:
     return value.strip()[:MAX_REASON_CHARS] if isinstance(value, str) else ""
+
+
+def withheld_text(t: Callable[..., str], part: WithheldPart, language: str) -> str:
+    """What staff withheld of a message, said in its place in the
+    conversation: "Photo 2 was withheld: <reason>" (the reason in
+    ``language``, as the central server worded it), through the device's
+    translator ``t``: the kiosk's and the tablet's catalogs both carry these."""
+    reason = part.reason(language)
+    if part.part == "text":
+        return t("The text of this message was withheld: {reason}", reason=reason) \
+            if reason else t("The text of this message was withheld.")
+    if part.part == "photo":
+        return t("Photo {number} was withheld: {reason}", number=part.number,
+                 reason=reason) if reason else \
+            t("Photo {number} was withheld.", number=part.number)
+    if part.part == "videogram":
+        return t("Videogram {number} was withheld: {reason}", number=part.number,
+                 reason=reason) if reason else \
+            t("Videogram {number} was withheld.", number=part.number)
+    return t("An attachment was withheld: {reason}", reason=reason) if reason else \
+        t("An attachment was withheld.")

@@ -9,9 +9,9 @@ from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.inbox import Attachment, Message, letter_state_text
-from kiosk.ui.plain import when, withheld_text
+from kiosk.ui.plain import when
 from kiosk.ui.widgets import make
-from sync.withheld import WithheldPart, in_place
+from sync.withheld import WithheldPart, in_place, withheld_text
 
 
 class ConversationScreen(Screen):

@@ -10,8 +10,9 @@ from kivy.uix.screenmanager import Screen
 from kiosk.answers import Answer
 from kiosk.i18n import N_
 from kiosk.records import Contact
-from kiosk.ui.plain import when, withheld_text
+from kiosk.ui.plain import when
 from kiosk.ui.widgets import make
+from sync.withheld import withheld_text
 
 NOTICE_TITLES = {"held": N_("Held for review"), "rejected": N_("Not delivered"),
                  "purchase_refunded": N_("Refunded"), "ticket": N_("Your ticket"),

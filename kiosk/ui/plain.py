@@ -10,7 +10,6 @@ from babel.dates import format_skeleton
 
 from device_security import reasons
 from kiosk.i18n import N_
-from sync.withheld import WithheldPart
 
 Translate = Callable[..., str]
 
@@ -78,23 +77,3 @@ REQUEST_STATUS = {"filed": N_("Received: staff will answer"), "answered": N_("An
                   "queued": N_("Kept at this kiosk: it goes when the server is back"),
                   "waiting_login": N_("Kept at this kiosk: it goes at your next login"),
                   "refused": N_("Refused")}
-
-
-def withheld_text(t: Translate, part: WithheldPart, language: str) -> str:
-    """What staff withheld of a message, said in its place in the
-    conversation: "Photo 2 was withheld: <reason>" (the reason in
-    ``language``, as the central server worded it)."""
-    reason = part.reason(language)
-    if part.part == "text":
-        return t("The text of this message was withheld: {reason}", reason=reason) \
-            if reason else t("The text of this message was withheld.")
-    if part.part == "photo":
-        return t("Photo {number} was withheld: {reason}", number=part.number,
-                 reason=reason) if reason else \
-            t("Photo {number} was withheld.", number=part.number)
-    if part.part == "videogram":
-        return t("Videogram {number} was withheld: {reason}", number=part.number,
-                 reason=reason) if reason else \
-            t("Videogram {number} was withheld.", number=part.number)
-    return t("An attachment was withheld: {reason}", reason=reason) if reason else \
-        t("An attachment was withheld.")

@@ -10,9 +10,9 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from device_security.errors import IntegrityError
-from sync.withheld import WithheldPart, in_place
+from sync.withheld import WithheldPart, in_place, withheld_text
 from tablet.library import Attachment, Track
-from tablet.ui.widgets import clear, lock_text, make, withheld_text
+from tablet.ui.widgets import clear, lock_text, make
 
 
 class ConversationScreen(Screen):

@@ -9,7 +9,6 @@ from typing import Any
 from kivy.factory import Factory
 from kivy.lang import Builder
 
-from sync.withheld import WithheldPart
 from tablet.ui.context import LockView
 
 
@@ -36,23 +35,3 @@ def lock_text(lock: LockView, t: Callable[..., str]) -> str:
     if lock.template is None:
         return t(lock.explanation)
     return t(lock.template, days=lock.days) if "{days}" in lock.template else t(lock.template)
-
-
-def withheld_text(t: Callable[..., str], part: WithheldPart, language: str) -> str:
-    """What staff withheld of a message, said in its place in the
-    conversation: "Photo 2 was withheld: <reason>" (the reason in
-    ``language``, as the central server worded it)."""
-    reason = part.reason(language)
-    if part.part == "text":
-        return t("The text of this message was withheld: {reason}", reason=reason) \
-            if reason else t("The text of this message was withheld.")
-    if part.part == "photo":
-        return t("Photo {number} was withheld: {reason}", number=part.number,
-                 reason=reason) if reason else \
-            t("Photo {number} was withheld.", number=part.number)
-    if part.part == "videogram":
-        return t("Videogram {number} was withheld: {reason}", number=part.number,
-                 reason=reason) if reason else \
-            t("Videogram {number} was withheld.", number=part.number)
-    return t("An attachment was withheld: {reason}", reason=reason) if reason else \
-        t("An attachment was withheld.")

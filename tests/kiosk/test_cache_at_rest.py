@@ -25,7 +25,7 @@ from kiosk.residents import ResidentSessions
 from kiosk.rounds import CentralSync
 from tests.central.api_server import ApiServer
 from tests.kiosk.test_central_client import PHOTO
-from tests.kiosk.test_rounds import _world, api  # noqa: F401 - the server fixture
+from tests.kiosk.test_rounds import _world
 from tests.sync.rig import TEST_CACHE_SEALER, open_cache
 
 DRAFT = "Meet me by the old river oak on Sunday"
@@ -36,7 +36,7 @@ def everything_in(directory: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
 
 
-def test_a_copy_of_the_kiosks_cache_reveals_nothing(api: ApiServer,  # noqa: F811
+def test_a_copy_of_the_kiosks_cache_reveals_nothing(api: ApiServer,
                                                     tmp_path: Path) -> None:
     rig, rid, cid, song = _world(api, tmp_path)
     cache = rig.cache

@@ -7,39 +7,22 @@ cable gets the image from that copy, with the time signed by the kiosk's key."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from central.services import accounts
 from firmware_images.dock import TabletDockFirmware
-from kiosk.central_client import CentralClient, KioskCredentials
+from kiosk.central_client import CentralClient
 from kiosk.firmware import FirmwareMirror, load_kiosk_key
 from sync.session import SessionSummary
 from tests.central.api_server import ApiServer
-from tests.central.facility import SYSTEM, build
+from tests.central.facility import SYSTEM
 from tests.device_security.conftest import Facility as DeviceFacility
 from tests.firmware.world import Publisher, provision
 from tests.sync.rig import SyncRig, open_cache
 
 CBOR = {"Content-Type": "application/cbor"}
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiServer]:
-    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
-    with ApiServer(facility, tmp_path / "api") as server:
-        yield server
-    facility.central.db.dispose()
-
-
-@pytest.fixture
-def client(api: ApiServer) -> Iterator[CentralClient]:
-    ident = api.kiosks["K-A2"]
-    with CentralClient(api.url, KioskCredentials(ident.certificate, ident.key, api.ca_file),
-                       attempts=2, backoff=0.01) as made:
-        yield made
 
 
 def _published(api: ApiServer, tmp_path: Path) -> Publisher:

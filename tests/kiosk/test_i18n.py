@@ -16,13 +16,14 @@ from kiosk.i18n import LOCALE_DIR, Translator
 from kiosk.ui.plain import when
 
 KIOSK = Path(__file__).resolve().parents[2] / "kiosk"
+WITHHELD = Path(__file__).resolve().parents[2] / "sync" / "withheld.py"
 KV_CALL = re.compile(r"""\b(?:app\.t|N_)\(\s*"((?:[^"\\]|\\.)*)\"""")
 
 
 def messages() -> dict[str, str]:
     """msgid -> where it is used."""
     found: dict[str, str] = {}
-    for path in sorted(KIOSK.rglob("*.py")):
+    for path in [*sorted(KIOSK.rglob("*.py")), WITHHELD]:  # its wording is said by both
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call) or not node.args:
                 continue

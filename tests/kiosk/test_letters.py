@@ -10,12 +10,11 @@ from kiosk.central_client import CentralClient, KioskCredentials
 from kiosk.letters import Letters
 from kiosk.rounds import CentralSync
 from tests.central.api_server import ApiServer
-from tests.kiosk.test_rounds import api  # noqa: F401 - the server fixture
 from tests.sync.rig import open_cache
 
 
 def test_a_letter_whose_session_ended_waits_for_the_next_login(
-        api: ApiServer, tmp_path: Path) -> None:  # noqa: F811
+        api: ApiServer, tmp_path: Path) -> None:
     f = api.facility
     rid = f.admit("100001", "Ann Example").id
     cid = f.family("sis@example.org", "Sis", approved_for="100001")

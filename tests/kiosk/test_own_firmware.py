@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,31 +22,14 @@ from firmware_images.image import BuiltImage, Manifest, build_image
 from firmware_images.kiosk_boot import TrialWatch, prepare_start
 from firmware_images.repository import ImageEntry
 from firmware_images.slots import TRIES, SlotImage
-from kiosk.central_client import CentralClient, KioskCredentials
+from kiosk.central_client import CentralClient
 from kiosk.firmware import FirmwareMirror
 from kiosk.own_firmware import OwnFirmware
 from tests.central.api_server import ApiServer
-from tests.central.facility import build
 from tests.firmware.world import Publisher, signer
 
 CBOR = {"Content-Type": "application/cbor"}
 MODEL = "KX1"
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiServer]:
-    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
-    with ApiServer(facility, tmp_path / "api") as server:
-        yield server
-    facility.central.db.dispose()
-
-
-@pytest.fixture
-def client(api: ApiServer) -> Iterator[CentralClient]:
-    ident = api.kiosks["K-A2"]
-    with CentralClient(api.url, KioskCredentials(ident.certificate, ident.key, api.ca_file),
-                       attempts=2, backoff=0.01) as made:
-        yield made
 
 
 @pytest.fixture

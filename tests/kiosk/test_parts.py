@@ -24,7 +24,6 @@ from kiosk.rounds import CentralSync, Rounds
 from kiosk.service_state import ServiceState
 from simulators.ports import free_port
 from tests.central.api_server import ApiServer
-from tests.kiosk.test_rounds import api  # noqa: F401 - the server fixture
 from tests.sync.rig import open_cache
 
 # -- the technician's lockout, a pure rule --------------------------------------------------
@@ -68,7 +67,7 @@ def test_the_service_state_outlives_a_restart(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def sessions(api: ApiServer, tmp_path: Path) -> Iterator[ResidentSessions]:  # noqa: F811
+def sessions(api: ApiServer, tmp_path: Path) -> Iterator[ResidentSessions]:
     ident = api.kiosks["K-A2"]
     client = CentralClient(api.url, KioskCredentials(ident.certificate, ident.key, api.ca_file),
                            attempts=1)
@@ -79,7 +78,7 @@ def sessions(api: ApiServer, tmp_path: Path) -> Iterator[ResidentSessions]:  # n
 
 
 def test_a_resident_logs_in_chooses_a_pin_and_is_forgotten_at_once(
-        api: ApiServer, sessions: ResidentSessions) -> None:  # noqa: F811
+        api: ApiServer, sessions: ResidentSessions) -> None:
     api.facility.admit("100001", "Ann Example")
     first = sessions.login("100001", "482916")
     assert first.ok and first.get().must_change_pin and sessions.resident is not None
@@ -101,7 +100,7 @@ def test_a_resident_logs_in_chooses_a_pin_and_is_forgotten_at_once(
 
 
 def test_an_attempt_keeps_its_key_until_the_server_answers_for_sure(
-        api: ApiServer, sessions: ResidentSessions) -> None:  # noqa: F811
+        api: ApiServer, sessions: ResidentSessions) -> None:
     api.facility.admit("100001", "Ann Example")
     sessions.login("100001", "482916")
     sessions.change_pin("482916", "135790")
@@ -114,7 +113,7 @@ def test_an_attempt_keeps_its_key_until_the_server_answers_for_sure(
 
 
 def test_kept_answers_stand_in_while_the_server_is_away(
-        api: ApiServer, sessions: ResidentSessions, tmp_path: Path) -> None:  # noqa: F811
+        api: ApiServer, sessions: ResidentSessions, tmp_path: Path) -> None:
     f = api.facility
     f.admit("100001", "Ann Example")
     f.family("sis@example.org", "Sis", approved_for="100001")
@@ -135,7 +134,7 @@ def test_kept_answers_stand_in_while_the_server_is_away(
 
 
 def test_rounds_say_when_the_server_goes_and_comes(
-        api: ApiServer, tmp_path: Path) -> None:  # noqa: F811
+        api: ApiServer, tmp_path: Path) -> None:
     ident = api.kiosks["K-A2"]
     credentials = KioskCredentials(ident.certificate, ident.key, api.ca_file)
     events: list[Event] = []

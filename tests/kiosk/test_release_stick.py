@@ -33,7 +33,6 @@ from tests.central.api_server import ApiServer
 from tests.central.test_api import PHOTO, _approved_family
 from tests.central.test_essential_requests import _resident
 from tests.central.test_release import _family_writes
-from tests.kiosk.test_rounds import api  # noqa: F401 - the server fixture
 from tests.kiosk.test_service_parts import maintenance_part
 
 
@@ -48,7 +47,7 @@ def _maintenance(server: ApiServer, tmp_path: Path, stick: Path) -> Maintenance:
 
 
 def test_a_technician_writes_a_released_residents_archive_to_the_stick(
-        api: ApiServer, tmp_path: Path) -> None:  # noqa: F811
+        api: ApiServer, tmp_path: Path) -> None:
     _, rid = _resident(api)
     fam, contact_id = _approved_family(api)
     uids, sha = _family_writes(fam, 3)
@@ -92,7 +91,7 @@ def test_a_technician_writes_a_released_residents_archive_to_the_stick(
 
 
 @pytest.fixture()
-def released(api: ApiServer, tmp_path: Path) -> Iterator[tuple[Maintenance,  # noqa: F811
+def released(api: ApiServer, tmp_path: Path) -> Iterator[tuple[Maintenance,
                                                                UsbStickPort, bytes]]:
     """A released resident's archive, the menu signed in as a technician,
     the simulated stick in its port; the archive's bytes as the server

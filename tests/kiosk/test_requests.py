@@ -25,7 +25,6 @@ from kiosk.residents import ResidentSessions
 from kiosk.rounds import CentralSync
 from simulators.kiosk_hw import ReceiptPrinter
 from tests.central.api_server import ApiServer
-from tests.kiosk.test_rounds import api  # noqa: F401 - the server fixture
 from tests.sync.rig import open_cache
 
 ACHE = "My tooth has hurt for three days and I cannot eat."
@@ -54,7 +53,7 @@ def _resident(server: ApiServer, client: CentralClient) -> tuple[int, str]:
     return rid, token
 
 
-def test_a_request_goes_up_at_once_with_its_receipt(api: ApiServer,  # noqa: F811
+def test_a_request_goes_up_at_once_with_its_receipt(api: ApiServer,
                                                     tmp_path: Path) -> None:
     with _client(api) as client:
         rid, token = _resident(api, client)
@@ -78,7 +77,7 @@ def test_a_request_goes_up_at_once_with_its_receipt(api: ApiServer,  # noqa: F81
         cache.close()
 
 
-def test_bad_requests_are_refused_before_anything_is_kept(api: ApiServer,  # noqa: F811
+def test_bad_requests_are_refused_before_anything_is_kept(api: ApiServer,
                                                           tmp_path: Path) -> None:
     with _client(api) as client:
         rid, token = _resident(api, client)
@@ -92,7 +91,7 @@ def test_bad_requests_are_refused_before_anything_is_kept(api: ApiServer,  # noq
 
 
 def test_while_the_server_is_away_a_request_is_kept_with_a_reference_and_sent_later(
-        api: ApiServer, tmp_path: Path) -> None:  # noqa: F811
+        api: ApiServer, tmp_path: Path) -> None:
     with _client(api) as client, _client(api, _away()) as away:
         rid, token = _resident(api, client)
         cache = open_cache(tmp_path / "kiosk")
@@ -118,7 +117,7 @@ def test_while_the_server_is_away_a_request_is_kept_with_a_reference_and_sent_la
 
 
 def test_a_request_whose_session_ended_waits_for_the_next_login(
-        api: ApiServer, tmp_path: Path) -> None:  # noqa: F811
+        api: ApiServer, tmp_path: Path) -> None:
     with _client(api) as client:
         rid, _ = _resident(api, client)
         cache = open_cache(tmp_path / "kiosk")
@@ -134,7 +133,7 @@ def test_a_request_whose_session_ended_waits_for_the_next_login(
         cache.close()
 
 
-def test_a_prea_report_is_listed_without_its_words(api: ApiServer,  # noqa: F811
+def test_a_prea_report_is_listed_without_its_words(api: ApiServer,
                                                   tmp_path: Path) -> None:
     with _client(api) as client:
         api.facility.admit("100001", "Ann Example")

@@ -8,10 +8,7 @@ queues."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from central.server import CentralServer, kiosk_trust
 from central.services import media, messaging, money
@@ -20,10 +17,9 @@ from device_security.pki import Role
 from device_security.registry import Registry, TabletStatus
 from device_security.secure_element import KeyFileSecureElement
 from kiosk.cache import KioskCache, cache_sealer
-from kiosk.central_client import CentralClient, KioskCredentials
+from kiosk.central_client import CentralClient
 from kiosk.rounds import CentralSync
 from tests.central.api_server import ApiServer
-from tests.central.facility import build
 from tests.central.test_deliveries import SONG
 from tests.device_security.conftest import Facility as DeviceFacility
 from tests.kiosk.test_central_client import _photo_message
@@ -31,22 +27,6 @@ from tests.sync.rig import SyncRig, as_if_unanswered
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 2000
 SERIAL = "JP5S-000001"
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiServer]:
-    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
-    with ApiServer(facility, tmp_path / "api") as server:
-        yield server
-    facility.central.db.dispose()
-
-
-@pytest.fixture
-def client(api: ApiServer) -> Iterator[CentralClient]:
-    ident = api.kiosks["K-A2"]
-    with CentralClient(api.url, KioskCredentials(ident.certificate, ident.key, api.ca_file),
-                       attempts=2, backoff=0.01) as made:
-        yield made
 
 
 def _world(api: ApiServer, tmp_path: Path) -> tuple[SyncRig, int, int, str]:
