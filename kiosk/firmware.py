@@ -157,8 +157,7 @@ class FirmwareMirror:
         write_atomic(metadata / "timestamp.json", timestamp)
 
     def _send_reports(self, client: CentralClient, mine: dict[str, Any] | None) -> int:
-        with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True)  # a dock before any round
+        with self._lock:  # the round made the directory before it came here
             pending = _load(self._reports)
         if not pending and mine is None:
             return 0
