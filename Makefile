@@ -21,7 +21,7 @@ help:
 system-deps:
 	@scripts/system-deps.sh
 
-$(READY): setup.cfg pyproject.toml | system-deps
+$(READY): setup.cfg setup.py pyproject.toml central/_screening_core.pyx | system-deps
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'

@@ -377,6 +377,52 @@ def _edge_flags(text: str, latin1: bytes | None) -> bytes:
     return flags[:count].decode("latin-1").translate(_EXPAND).encode("latin-1")
 
 
+# -- the same forms and flags in one compiled pass, for text that fits in Latin-1 ----
+
+# What central/_screening_core.pyx knows of each Latin-1 character: its form (two
+# bytes, padded with NUL) and these bits besides the form's length (0 to 2).
+_CORE_ALNUM, _CORE_NUMERIC, _CORE_TRANSPARENT, _CORE_DECLINE = 4, 8, 16, 32
+
+
+def _core_tables() -> tuple[bytes, bytes]:
+    forms, info = bytearray(512), bytearray(256)
+    for code in range(256):
+        ch = chr(code)
+        form = _fold_char(ch)
+        if len(form) <= 2 and form.isascii():
+            forms[2 * code:2 * code + len(form)] = form.encode("ascii")
+            bits = len(form)
+        else:  # "µ" reads Greek mu: such a message takes the path above
+            bits = _CORE_DECLINE
+        bits |= (_CORE_ALNUM * ch.isalnum() | _CORE_NUMERIC * ch.isnumeric()
+                 | _CORE_TRANSPARENT * _is_transparent(ch))
+        info[code] = bits
+    return bytes(forms), bytes(info)
+
+
+def _squeeze_latin1(latin1: bytes) -> tuple[str, bytes] | None:
+    """``_squeeze(_fold(text)).text`` and its ``run_flags(_edge_flags(text))`` for a
+    text given as its Latin-1 bytes, or None where the compiled pass is not
+    built or declines the text (a character whose form is not ASCII)."""
+    return None if _screening_core is None else _screening_core.squeeze_latin1(latin1)
+
+
+def _latin1_reader(latin1: bytes | None, count: int) -> _Reader:
+    """The reader of a text the compiled pass squeezed (``count`` characters)."""
+    assert latin1 is not None and _screening_core is not None
+    forms = _screening_core.forms_latin1(latin1)
+    assert forms is not None  # the squeeze took it
+    return _Reader(*forms, count)
+
+
+try:
+    from central import _screening_core
+except ImportError:  # not compiled (a bare source tree): the pure-Python path does it all
+    _screening_core = None  # type: ignore[assignment]
+else:
+    _screening_core.set_tables(*_core_tables())
+
+
 # -- the records -------------------------------------------------------------------
 
 
@@ -476,11 +522,13 @@ class _Reader:
     """One message's matching form, its squeezed form and its flags, with the
     checks that turn a match of the automaton into a hit."""
 
-    def __init__(self, form: str, flags: bytes, squeezed: _Squeezed) -> None:
+    def __init__(self, form: str, flags: bytes, marks: bytes, count: int) -> None:
+        """``marks`` as ``_Squeezed.marks`` gives them; ``count``: how long the squeezed
+        form is."""
         self.form = form
         self.flags = flags
-        self.marks = squeezed.marks(len(form))
-        self.count = len(squeezed.text)
+        self.marks = marks
+        self.count = count
         # kept[j]: how many characters of the form before j * _BLOCK the squeeze kept.
         self._kept: list[int] | None = None
 
@@ -709,24 +757,34 @@ class Screen:
         return Verdict(tuple(sorted(set(hits), key=_hit_order)))
 
     def _hits(self, text: str, latin1: bytes | None) -> list[Hit]:
-        form = _fold(text, latin1)
-        squeezed = _squeeze(form)
+        squeezed_runs = _squeeze_latin1(latin1) if latin1 is not None else None
+        if squeezed_runs is None:
+            form = _fold(text, latin1)
+            squeezed = _squeeze(form)
+            squeezed_text = squeezed.text
+        else:
+            squeezed_text, run_flags = squeezed_runs
         # (pattern, first, end) for each match in the squeezed form, as one list.
-        matches = self._automaton.find_matches_as_indexes(squeezed.text, overlapping=True)
+        matches = self._automaton.find_matches_as_indexes(squeezed_text, overlapping=True)
         if not matches:
             return []
-        flags = _edge_flags(text, latin1)
+        if squeezed_runs is None:
+            flags = _edge_flags(text, latin1)
+            run_flags = squeezed.run_flags(flags)
         # Most matches lie inside a word or end inside one: those that cannot start a
         # hit where they start, or cannot end one where they end, are set aside with
         # a few look-ups each.
-        runs = squeezed.run_flags(flags) + b"\x00"  # one byte per squeezed character
+        runs = run_flags + b"\x00"  # one byte per squeezed character
         before = b"\x00" + runs  # before[i]: the byte of the character before i
-        matches = [match for match in matches
-                   if runs[first := match[1]] & _MAY_START or before[first] & _NUMBER]
+        if _screening_core is not None:
+            matches = _screening_core.starting(matches, run_flags)
+        else:
+            matches = [match for match in matches
+                       if runs[first := match[1]] & _MAY_START or before[first] & _NUMBER]
         if not matches:
             return []
         tails = self._tails
-        text_of = squeezed.text
+        text_of = squeezed_text
         endings = self._endings
         candidates = [match for match in matches
                       if (need := tails[index := match[0]]) & (
@@ -742,7 +800,8 @@ class Screen:
                       == masks[0]]
         if not candidates:
             return []
-        reader = _Reader(form, flags, squeezed)
+        reader = (_Reader(form, flags, squeezed.marks(len(form)), len(squeezed_text))
+                  if squeezed_runs is None else _latin1_reader(latin1, len(squeezed_text)))
         found: dict[tuple[int, int, tuple[KeywordTerm, ...]], None] = {}
         for index, first, end in candidates:
             for pattern in self._entries[index]:

@@ -33,7 +33,8 @@ def unfiltered(built: Screen, text: str) -> list[tuple[str, int, int]]:
     latin1 = screening._as_latin1(text)
     form = screening._fold(text, latin1)
     squeezed = screening._squeeze(form)
-    reader = screening._Reader(form, screening._edge_flags(text, latin1), squeezed)
+    reader = screening._Reader(form, screening._edge_flags(text, latin1),
+                               squeezed.marks(len(form)), len(squeezed.text))
     found: dict[tuple[int, int, tuple[KeywordTerm, ...]], None] = {}
     for index, first, end in built._automaton.find_matches_as_indexes(squeezed.text,
                                                                         overlapping=True):

@@ -1,0 +1,189 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""One pass over a message that fits in Latin-1, compiled: the squeezed matching
+form the automaton reads and, for each of its characters, the boundary flags of
+its run.
+
+``central/screening.py`` computes the same two things in pure Python (``_fold``,
+``_squeeze``, ``_edge_flags`` and ``_Squeezed.run_flags``) with a few
+big-integer operations per step. That code is the reference, and
+``tests/central/test_screening_core.py`` holds this pass equal to it on
+generated text. What a character's form is and which class it is in come from
+tables the reference makes (``set_tables``), so the rules live in one place.
+
+No index here can leave its buffer, which is why bounds checks are off: the
+text is read below its length, the tables are indexed by a byte (``info`` holds
+256 entries, ``forms`` two per byte) and each byte of text writes at most two
+characters into buffers of twice its length.
+"""
+
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.unicode cimport PyUnicode_DecodeASCII
+from libc.string cimport memcpy
+
+# The bits of a character's entry in ``info``.
+cdef enum:
+    LENGTH = 3  # bits 0-1: how many characters its form has (0, 1 or 2)
+    ALNUM = 4  # a letter or digit
+    NUMERIC = 8  # a number
+    TRANSPARENT = 16  # no character for word boundaries (the soft hyphen)
+    DECLINE = 32  # its form is not ASCII: the reference handles the message
+
+# The flags, as in central/screening.py.
+cdef enum:
+    MAY_END = 1
+    MAY_START = 2
+    NUMBER = 4
+    FIRST = 8
+    LAST = 16
+    DOUBLE = 32
+
+# A run carries the flags of its first RUN_REACH characters, as the reference's
+# four doubling steps do.
+cdef enum:
+    RUN_REACH = 16
+
+cdef unsigned char FORMS[512]
+cdef unsigned char INFO[256]
+cdef bint READY = False
+
+
+def set_tables(const unsigned char[::1] forms, const unsigned char[::1] info):
+    """Take the tables: ``forms`` two bytes per Latin-1 character (its form,
+    padded with NUL), ``info`` one (the bits above)."""
+    global READY
+    if forms.shape[0] != 512 or info.shape[0] != 256:
+        raise ValueError("the tables hold 512 and 256 bytes")
+    memcpy(FORMS, &forms[0], 512)
+    memcpy(INFO, &info[0], 256)
+    READY = True
+
+
+cdef Py_ssize_t _forms(const unsigned char* src, Py_ssize_t n, unsigned char* form,
+                      unsigned char* flags) noexcept:
+    """Write the matching form of ``src`` and one byte of flags per character of it;
+    return how many, or -1 if some character's form is not ASCII."""
+    cdef Py_ssize_t i = 0, nxt, count = 0
+    cdef unsigned char code, bits, length, number, start, end
+    cdef bint prev_alnum = False, next_alnum
+    while i < n and INFO[src[i]] & TRANSPARENT:
+        i += 1
+    while i < n:
+        code = src[i]
+        bits = INFO[code]
+        if bits & DECLINE:
+            return -1
+        # The next character that is not transparent decides whether this one ends a word.
+        nxt = i + 1
+        while nxt < n and INFO[src[nxt]] & TRANSPARENT:
+            nxt += 1
+        next_alnum = nxt < n and (INFO[src[nxt]] & ALNUM) != 0
+        length = bits & LENGTH
+        if length:
+            number = NUMBER if bits & NUMERIC else 0
+            start = FIRST | (0 if prev_alnum else MAY_START)
+            end = LAST | (0 if next_alnum else MAY_END)
+            form[count] = FORMS[2 * code]
+            if length == 1:
+                flags[count] = number | start | end
+            else:  # two characters ("ß", "½")
+                flags[count] = number | start
+                count += 1
+                form[count] = FORMS[2 * code + 1]
+                flags[count] = number | end
+            count += 1
+        prev_alnum = (bits & ALNUM) != 0
+        i = nxt
+    return count
+
+
+cdef unsigned char* _buffer(Py_ssize_t size) except NULL:
+    cdef unsigned char* buffer = <unsigned char*> PyMem_Malloc(size + 1)
+    if buffer == NULL:
+        raise MemoryError()
+    return buffer
+
+
+def squeeze_latin1(bytes text):
+    """``(squeezed form, run flags)`` of a message given as its Latin-1 bytes, or
+    None if some character's form is not ASCII."""
+    if not READY:
+        raise RuntimeError("set_tables() first")
+    cdef Py_ssize_t n = len(text), count, j, kept = 0
+    cdef int run = 0
+    cdef unsigned char ch, last = 0, carried = 0
+    # A form is at most two characters a byte.
+    cdef unsigned char* form = _buffer(4 * n)
+    cdef unsigned char* flags = form + 2 * n
+    try:
+        count = _forms(text, n, form, flags)
+        if count < 0:
+            return None
+        # Each run of one character cut to its first, which takes the flags of the
+        # run's first RUN_REACH characters, and DOUBLE if the run is two or more.
+        for j in range(count):
+            ch = form[j]
+            if kept and ch == last:
+                run += 1
+                if run <= RUN_REACH:
+                    carried |= flags[j]
+                carried |= DOUBLE
+            else:
+                if kept:
+                    flags[kept - 1] = carried
+                form[kept] = ch
+                kept += 1
+                last = ch
+                carried = flags[j]
+                run = 1
+        if kept:
+            flags[kept - 1] = carried
+        return (PyUnicode_DecodeASCII(<char*> form, kept, NULL),
+                PyBytes_FromStringAndSize(<char*> flags, kept))
+    finally:
+        PyMem_Free(form)
+
+
+def forms_latin1(bytes text):
+    """``(form, flags, marks)`` of a message given as its Latin-1 bytes: its
+    matching form, one byte of flags per character of it and, if the squeeze cuts
+    any, one byte per character that is 1 where it does (else no bytes); or None
+    if some character's form is not ASCII."""
+    if not READY:
+        raise RuntimeError("set_tables() first")
+    cdef Py_ssize_t n = len(text), count, j
+    cdef bint cut = False
+    cdef unsigned char* form = _buffer(6 * n)
+    cdef unsigned char* flags = form + 2 * n
+    cdef unsigned char* marks = form + 4 * n
+    try:
+        count = _forms(text, n, form, flags)
+        if count < 0:
+            return None
+        for j in range(count):
+            marks[j] = j > 0 and form[j] == form[j - 1]
+            cut = cut or marks[j]
+        return (PyUnicode_DecodeASCII(<char*> form, count, NULL),
+                PyBytes_FromStringAndSize(<char*> flags, count),
+                PyBytes_FromStringAndSize(<char*> marks, count) if cut else b"")
+    finally:
+        PyMem_Free(form)
+
+
+def starting(list matches, bytes runs):
+    """The automaton's matches ``(pattern, first, end)`` that may start a hit where
+    they start: the run at ``first`` may start a word, or a number comes before
+    it. ``runs`` holds the run flags of the squeezed form; a match outside it is
+    an error."""
+    cdef Py_ssize_t count = len(runs), first
+    cdef const unsigned char* flags = runs
+    cdef list kept = []
+    cdef tuple match
+    for item in matches:
+        match = <tuple?> item
+        first = match[1]
+        if first < 0 or first >= count:
+            raise IndexError(f"a match at {first} lies outside {count} characters")
+        if flags[first] & MAY_START or (first and flags[first - 1] & NUMBER):
+            kept.append(match)
+    return kept

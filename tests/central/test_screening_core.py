@@ -1,0 +1,122 @@
+"""The compiled pass (central/_screening_core.pyx) gives exactly what the
+pure-Python reference in central/screening.py gives, for every Latin-1 text:
+the squeezed matching form with its run flags, and the matching form with its
+flags and the squeeze's marks. It is built by the project's install; a screen
+without it would be correct but slow, so the tests insist that it is there."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from central import screening
+from central.screening import KeywordTerm, Screen
+
+core = screening._screening_core
+
+# Every kind of Latin-1 character the pass treats apart: letters (and the same
+# letter twice, so that runs form), capitals and accented letters, the digits and
+# symbols read as letters, numbers whose form is two characters ("½"), letters
+# whose form is two ("ß", "æ"), the soft hyphen (no character for boundaries),
+# spacing and punctuation (no form), and the two whose form is not ASCII ("µ", "ð").
+LATIN1 = st.sampled_from(tuple("aabbddeeilosss drugs") + tuple("AEÉéñÑüç") + tuple("01345789!|$@")
+                         + tuple("²³¹¼½¾ßÆæ") + ("\xad", "\xa0", " ", "  ", ".", "-", "'", "\n")
+                         + ("µ", "ð", "\x00", "\xff"))
+
+
+def reference_squeezed(text: str) -> tuple[str, bytes]:
+    latin1 = text.encode("latin-1")
+    squeezed = screening._squeeze(screening._fold(text, latin1))
+    return squeezed.text, squeezed.run_flags(screening._edge_flags(text, latin1))
+
+
+def reference_forms(text: str) -> tuple[str, bytes, bytes]:
+    latin1 = text.encode("latin-1")
+    form = screening._fold(text, latin1)
+    return form, screening._edge_flags(text, latin1), screening._squeeze(form).marks(len(form))
+
+
+def declined(text: str) -> bool:
+    return any(not screening._fold_char(ch).isascii() for ch in text)
+
+
+def test_the_compiled_pass_is_built() -> None:
+    assert core is not None, "central/_screening_core.pyx is not compiled: pip install -e ."
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(LATIN1, max_size=80).map("".join))
+def test_the_squeezed_form_and_its_run_flags_are_the_references(text: str) -> None:
+    got = core.squeeze_latin1(text.encode("latin-1"))
+    if declined(text):
+        assert got is None
+    else:
+        assert got == reference_squeezed(text)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(LATIN1, max_size=80).map("".join))
+def test_the_form_its_flags_and_the_squeezes_marks_are_the_references(text: str) -> None:
+    got = core.forms_latin1(text.encode("latin-1"))
+    if declined(text):
+        assert got is None
+    else:
+        assert got == reference_forms(text)
+
+
+@pytest.mark.parametrize("text", [
+    "", "a", " ", "\xad", "\xad\xada\xad", "aa", "a a", "a" * 15 + " a", "a" * 16 + " a",
+    "a" * 17 + " a", "a" * 40 + "1" + "a" * 40, "s" + " s" * 30, "ß" * 9 + "s", "½½", "x½y",
+    "drug\xad s", "DRUGS!!", "d.r.u.g.s", "$$$ $ $", "a\xadb c\xad",
+])
+def test_runs_longer_than_the_reach_and_edge_cases_match(text: str) -> None:
+    # A run takes the flags of its first 16 characters: the reference's four doubling
+    # steps reach that far and no further, and the pass must agree exactly.
+    assert core.squeeze_latin1(text.encode("latin-1")) == reference_squeezed(text)
+    assert core.forms_latin1(text.encode("latin-1")) == reference_forms(text)
+
+
+def test_every_byte_is_read_without_error() -> None:
+    every = bytes(range(256)) * 3
+    text = every.decode("latin-1")
+    assert core.squeeze_latin1(every) is None  # "µ" is among them
+    without = bytes(b for b in every if b not in (0xB5, 0xF0))
+    assert core.squeeze_latin1(without) == reference_squeezed(without.decode("latin-1"))
+    assert core.forms_latin1(every) is None and declined(text)
+
+
+def test_tables_of_the_wrong_size_are_refused() -> None:
+    with pytest.raises(ValueError, match="512 and 256"):
+        core.set_tables(b"\x00" * 511, b"\x00" * 256)
+    core.set_tables(*screening._core_tables())  # as they were
+
+
+def test_a_match_outside_the_text_is_an_error_not_a_read() -> None:
+    with pytest.raises(IndexError):
+        core.starting([(0, 5, 6)], b"\x02\x02")
+    assert core.starting([(0, 1, 2), (1, 0, 2)], b"\x00\x02") == [(0, 1, 2)]
+    assert core.starting([(0, 1, 2)], b"\x04\x00") == [(0, 1, 2)]  # a number before it
+
+
+TERMS = ("weed", "speed", "cocaine", "heroin", "ice", "white girl", "traficar", "droga",
+         "2pac", "straße")
+BUILT = Screen.build([KeywordTerm(t, "agency", "AG1", "es" if t in ("traficar", "droga")
+                                  else "en", 1) for t in TERMS])
+
+
+DISGUISED = ("weeed", "c0ca1ne", "w e e d", "herion", "drogas", "STRASSE", "iice")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from((*TERMS, *DISGUISED)), LATIN1), max_size=30)
+       .map("".join))
+def test_a_screen_with_the_pass_holds_what_one_without_it_holds(text: str) -> None:
+    with_pass = BUILT.check(text)
+    original = screening._screening_core
+    screening._screening_core = None
+    try:
+        without = BUILT.check(text)
+    finally:
+        screening._screening_core = original
+    assert with_pass == without
