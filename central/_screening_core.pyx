@@ -187,3 +187,47 @@ def starting(list matches, bytes runs):
         if flags[first] & MAY_START or (first and flags[first - 1] & NUMBER):
             kept.append(match)
     return kept
+
+
+# What a pattern needs after its last character, as in central/screening.py: the
+# bits of a letter "a" to "z" (0 to 25), of any other character, a number glued on
+# and the end of a word.
+cdef enum:
+    OTHER_BIT = 1 << 26
+    NUMBER_ENDS_HIT = 1 << 27
+    ENDS_HIT = 1 << 28
+
+
+def ending(list matches, bytes runs, str text, const unsigned int[::1] tails):
+    """The matches ``(pattern, first, end)`` that may end a hit where they end, in
+    two lists: those whose run at the end may end a word or that a number follows,
+    as their pattern's ``tails`` allow; and those the word goes on after with a
+    letter that one of their pattern's endings begins with (whether the ending is
+    spelt there is the caller's to look at). ``runs`` and ``text`` are the run
+    flags and the squeezed form; a match outside them is an error."""
+    cdef Py_ssize_t count = len(runs), end, index, patterns = tails.shape[0]
+    cdef const unsigned char* flags = runs
+    cdef unsigned int need, got, letter
+    cdef Py_UCS4 after
+    cdef list sure = [], maybe = []
+    cdef tuple match
+    if len(text) != count:
+        raise ValueError("the run flags and the squeezed form differ in length")
+    for item in matches:
+        match = <tuple?> item
+        index = match[0]
+        end = match[2]
+        if index < 0 or index >= patterns or end < 1 or end > count:
+            raise IndexError(f"a match ({index}, ..., {end}) lies outside the patterns or text")
+        need = tails[index]
+        got = ENDS_HIT if flags[end - 1] & MAY_END else 0
+        if end < count and flags[end] & NUMBER:
+            got |= NUMBER_ENDS_HIT
+        if need & got:
+            sure.append(match)
+        elif end < count:
+            after = text[end]
+            letter = <unsigned int> after
+            if need & ((1u << (letter - 97)) if 97 <= letter <= 122 else OTHER_BIT):
+                maybe.append(match)
+    return sure, maybe

@@ -51,6 +51,7 @@ twice: as stored, and in the order it is displayed
 from __future__ import annotations
 
 import unicodedata
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -653,7 +654,7 @@ class Screen:
     reuse for many messages). Immutable once built, so it may be shared."""
 
     __slots__ = ("_automaton", "_endings", "_entries", "_patterns", "_runs", "_size",
-                 "_tails")
+                 "_tail_bits", "_tails")
 
     def __init__(self, automaton: Any, entries: tuple[tuple[_Pattern, ...], ...],
                  tails: tuple[int, ...], size: int) -> None:
@@ -661,6 +662,7 @@ class Screen:
         self._automaton = automaton
         self._entries = entries  # by the automaton's pattern index
         self._tails = tails  # by the automaton's pattern index: _tail of its entries
+        self._tail_bits = array("I", tails)  # the same, for the compiled pass
         # by the automaton's pattern index: _run_masks of its entries
         self._runs = tuple(map(_run_masks, entries))
         # by the automaton's pattern index: every ending of its entries, longest first
@@ -786,11 +788,16 @@ class Screen:
         tails = self._tails
         text_of = squeezed_text
         endings = self._endings
-        candidates = [match for match in matches
-                      if (need := tails[index := match[0]]) & (
-                          _ENDS[before[end := match[2]]] | _NUMBER_NEXT[runs[end]])
-                      or (need & _LETTER_BITS.get(text_of[end:end + 1], _OTHER_BIT)
-                          and _ending_fits(endings[index], text_of, end, runs))]
+        if _screening_core is not None:
+            sure, maybe = _screening_core.ending(matches, run_flags, text_of, self._tail_bits)
+            candidates = sure + [match for match in maybe
+                                 if _ending_fits(endings[match[0]], text_of, match[2], runs)]
+        else:
+            candidates = [match for match in matches
+                          if (need := tails[index := match[0]]) & (
+                              _ENDS[before[end := match[2]]] | _NUMBER_NEXT[runs[end]])
+                          or (need & _LETTER_BITS.get(text_of[end:end + 1], _OTHER_BIT)
+                              and _ending_fits(endings[index], text_of, end, runs))]
         # A match whose runs are too short (one letter where the term has two) or
         # too long (an exact letter stretched) is set aside with one comparison.
         fits = self._runs

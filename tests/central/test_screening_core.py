@@ -6,6 +6,8 @@ without it would be correct but slow, so the tests insist that it is there."""
 
 from __future__ import annotations
 
+from array import array
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -97,6 +99,16 @@ def test_a_match_outside_the_text_is_an_error_not_a_read() -> None:
         core.starting([(0, 5, 6)], b"\x02\x02")
     assert core.starting([(0, 1, 2), (1, 0, 2)], b"\x00\x02") == [(0, 1, 2)]
     assert core.starting([(0, 1, 2)], b"\x04\x00") == [(0, 1, 2)]  # a number before it
+    tails = array("I", [1 << 28, 1 << 4])  # the end of a word; an ending that begins with "e"
+    with pytest.raises(IndexError):
+        core.ending([(2, 0, 1)], b"\x01\x01", "ab", tails)
+    with pytest.raises(IndexError):
+        core.ending([(0, 0, 3)], b"\x01\x01", "ab", tails)
+    with pytest.raises(ValueError, match="differ in length"):
+        core.ending([], b"\x01", "ab", tails)
+    # "ab|ea": pattern 0 ends a word at 2; pattern 1 goes on with "e", an ending's letter.
+    assert core.ending([(0, 0, 2), (1, 0, 2), (0, 0, 1)], b"\x00\x01\x00\x00", "abea",
+                       tails) == ([(0, 0, 2)], [(1, 0, 2)])
 
 
 TERMS = ("weed", "speed", "cocaine", "heroin", "ice", "white girl", "traficar", "droga",
@@ -114,7 +126,7 @@ DISGUISED = ("weeed", "c0ca1ne", "w e e d", "herion", "drogas", "STRASSE", "iice
 def test_a_screen_with_the_pass_holds_what_one_without_it_holds(text: str) -> None:
     with_pass = BUILT.check(text)
     original = screening._screening_core
-    screening._screening_core = None
+    screening._screening_core = None  # type: ignore[assignment]
     try:
         without = BUILT.check(text)
     finally:
