@@ -145,27 +145,29 @@ def squeeze_latin1(bytes text):
 
 
 def forms_latin1(bytes text):
-    """``(form, flags, marks)`` of a message given as its Latin-1 bytes: its
+    """``(form, flags, starts)`` of a message given as its Latin-1 bytes: its
     matching form, one byte of flags per character of it and, if the squeeze cuts
-    any, one byte per character that is 1 where it does (else no bytes); or None
-    if some character's form is not ASCII."""
+    any character, where each character of the squeezed form starts in the form
+    (an unsigned int each, in the machine's byte order; else no bytes, as each
+    starts where it is); or None if some character's form is not ASCII."""
     if not READY:
         raise RuntimeError("set_tables() first")
-    cdef Py_ssize_t n = len(text), count, j
-    cdef bint cut = False
-    cdef unsigned char* form = _buffer(6 * n)
+    cdef Py_ssize_t n = len(text), count, j, kept = 0
+    cdef unsigned char* form = _buffer(12 * n)
     cdef unsigned char* flags = form + 2 * n
-    cdef unsigned char* marks = form + 4 * n
+    # (4 * n bytes into a block malloc aligns for any type)
+    cdef unsigned int* starts = <unsigned int*> (form + 4 * n)
     try:
         count = _forms(text, n, form, flags)
         if count < 0:
             return None
         for j in range(count):
-            marks[j] = j > 0 and form[j] == form[j - 1]
-            cut = cut or marks[j]
+            if j == 0 or form[j] != form[j - 1]:
+                starts[kept] = <unsigned int> j
+                kept += 1
         return (PyUnicode_DecodeASCII(<char*> form, count, NULL),
                 PyBytes_FromStringAndSize(<char*> flags, count),
-                PyBytes_FromStringAndSize(<char*> marks, count) if cut else b"")
+                PyBytes_FromStringAndSize(<char*> starts, 4 * kept) if kept < count else b"")
     finally:
         PyMem_Free(form)
 

@@ -182,6 +182,8 @@ def _latin1_tables() -> tuple[bytes, bytes, tuple[tuple[bytes, str], ...], bytes
 
 
 _LATIN1_FOLD, _LATIN1_DROP, _LATIN1_LONG, _LATIN1_CLASS, _LATIN1_TRANSPARENT = _latin1_tables()
+# How long the form of each Latin-1 character is.
+_LATIN1_LENGTH = bytes(len(_fold_char(chr(code))) for code in range(256))
 
 
 def _fold(text: str, latin1: bytes | None) -> str:
@@ -413,7 +415,10 @@ def _latin1_reader(latin1: bytes | None, count: int) -> _Reader:
     assert latin1 is not None and _screening_core is not None
     forms = _screening_core.forms_latin1(latin1)
     assert forms is not None  # the squeeze took it
-    return _Reader(*forms, count)
+    form, flags, starts = forms
+    if not starts:  # nothing was cut: each character starts where it is
+        return _Reader(form, flags, b"", count)
+    return _Reader(form, flags, b"", count, memoryview(starts).cast("I"))
 
 
 try:
@@ -523,13 +528,15 @@ class _Reader:
     """One message's matching form, its squeezed form and its flags, with the
     checks that turn a match of the automaton into a hit."""
 
-    def __init__(self, form: str, flags: bytes, marks: bytes, count: int) -> None:
+    def __init__(self, form: str, flags: bytes, marks: bytes, count: int,
+                 starts: memoryview | None = None) -> None:
         """``marks`` as ``_Squeezed.marks`` gives them; ``count``: how long the squeezed
-        form is."""
+        form is; ``starts``, if known, what ``at`` answers for each character."""
         self.form = form
         self.flags = flags
         self.marks = marks
         self.count = count
+        self._starts = starts
         # kept[j]: how many characters of the form before j * _BLOCK the squeeze kept.
         self._kept: list[int] | None = None
 
@@ -539,6 +546,8 @@ class _Reader:
         by a few counts at C speed."""
         if k >= self.count:
             return len(self.form)
+        if self._starts is not None:
+            return int(self._starts[k])
         marks = self.marks
         if not marks:
             return k
@@ -814,7 +823,7 @@ class Screen:
             for pattern in self._entries[index]:
                 for begin, finish in reader.hits(end - 1, end - first, pattern):
                     found[(begin, finish, pattern.members)] = None
-        return _hits(text, list(found)) if found else []
+        return _hits(text, list(found), latin1) if found else []
 
 
 # What a pattern needs after its last character to end a hit: the next character's
@@ -888,10 +897,13 @@ def _tail(entries: Iterable[_Pattern], form: str) -> int:
     return need
 
 
-def _hits(text: str, found: list[tuple[int, int, tuple[KeywordTerm, ...]]]) -> list[Hit]:
-    """Hits for matches given as (first, last) indexes into the matching form."""
+def _hits(text: str, found: list[tuple[int, int, tuple[KeywordTerm, ...]]],
+          latin1: bytes | None = None) -> list[Hit]:
+    """Hits for matches given as (first, last) indexes into the matching form of
+    text (``latin1``: its Latin-1 bytes, if it has them)."""
     # ends[i]: how long the form of text[:i + 1] is.
-    ends = list(accumulate(text.translate(_LENGTH).encode("latin-1")))
+    ends = list(accumulate(text.translate(_LENGTH).encode("latin-1") if latin1 is None
+                           else latin1.translate(_LATIN1_LENGTH)))
     hits: list[Hit] = []
     for first, last, members in found:
         start = bisect_right(ends, first)
