@@ -403,13 +403,6 @@ def _core_tables() -> tuple[bytes, bytes]:
     return bytes(forms), bytes(info)
 
 
-def _squeeze_latin1(latin1: bytes) -> tuple[str, bytes] | None:
-    """``_squeeze(_fold(text)).text`` and its ``run_flags(_edge_flags(text))`` for a
-    text given as its Latin-1 bytes, or None where the compiled pass is not
-    built or declines the text (a character whose form is not ASCII)."""
-    return None if _screening_core is None else _screening_core.squeeze_latin1(latin1)
-
-
 def _latin1_reader(latin1: bytes | None, count: int) -> _Reader:
     """The reader of a text the compiled pass squeezed (``count`` characters)."""
     assert latin1 is not None and _screening_core is not None
@@ -768,41 +761,52 @@ class Screen:
         return Verdict(tuple(sorted(set(hits), key=_hit_order)))
 
     def _hits(self, text: str, latin1: bytes | None) -> list[Hit]:
-        squeezed_runs = _squeeze_latin1(latin1) if latin1 is not None else None
-        if squeezed_runs is None:
+        compiled = (None if latin1 is None or _screening_core is None
+                    else _screening_core.squeeze_latin1(latin1))
+        if compiled is None:
             form = _fold(text, latin1)
             squeezed = _squeeze(form)
             squeezed_text = squeezed.text
         else:
-            squeezed_text, run_flags = squeezed_runs
+            squeezed_text, run_flags = compiled
         # (pattern, first, end) for each match in the squeezed form, as one list.
         matches = self._automaton.find_matches_as_indexes(squeezed_text, overlapping=True)
         if not matches:
             return []
-        if squeezed_runs is None:
+        if compiled is None:
             flags = _edge_flags(text, latin1)
             run_flags = squeezed.run_flags(flags)
-        # Most matches lie inside a word or end inside one: those that cannot start a
-        # hit where they start, or cannot end one where they end, are set aside with
-        # a few look-ups each.
-        runs = run_flags + b"\x00"  # one byte per squeezed character
-        before = b"\x00" + runs  # before[i]: the byte of the character before i
-        if _screening_core is not None:
-            matches = _screening_core.starting(matches, run_flags)
-        else:
-            matches = [match for match in matches
-                       if runs[first := match[1]] & _MAY_START or before[first] & _NUMBER]
-        if not matches:
+        candidates = self._candidates(matches, squeezed_text, run_flags)
+        if not candidates:
             return []
-        tails = self._tails
-        text_of = squeezed_text
+        reader = (_Reader(form, flags, squeezed.marks(len(form)), len(squeezed_text))
+                  if compiled is None else _latin1_reader(latin1, len(squeezed_text)))
+        found: dict[tuple[int, int, tuple[KeywordTerm, ...]], None] = {}
+        for index, first, end in candidates:
+            for pattern in self._entries[index]:
+                for begin, finish in reader.hits(end - 1, end - first, pattern):
+                    found[(begin, finish, pattern.members)] = None
+        return _hits(text, list(found), latin1) if found else []
+
+    def _candidates(self, matches: list[tuple[int, int, int]], text_of: str,
+                    run_flags: bytes) -> list[tuple[int, int, int]]:
+        """The matches the full checks are to look at, of all the automaton reported
+        in a squeezed form ``text_of`` with its run flags. Most matches lie inside a
+        word or end inside one: those that cannot start a hit where they start, or
+        cannot end one where they end, are set aside with a few look-ups each."""
+        runs = run_flags + b"\x00"  # one byte per squeezed character, and one past the end
         endings = self._endings
-        if _screening_core is not None:
+        if _screening_core is not None:  # the same look-ups, compiled
+            matches = _screening_core.starting(matches, run_flags)
             sure, maybe = _screening_core.ending(matches, run_flags, text_of, self._tail_bits)
             candidates = sure + [match for match in maybe
                                  if _ending_fits(endings[match[0]], text_of, match[2], runs)]
         else:
+            before = b"\x00" + runs  # before[i]: the byte of the character before i
+            tails = self._tails
             candidates = [match for match in matches
+                          if runs[first := match[1]] & _MAY_START or before[first] & _NUMBER]
+            candidates = [match for match in candidates
                           if (need := tails[index := match[0]]) & (
                               _ENDS[before[end := match[2]]] | _NUMBER_NEXT[runs[end]])
                           or (need & _LETTER_BITS.get(text_of[end:end + 1], _OTHER_BIT)
@@ -810,20 +814,9 @@ class Screen:
         # A match whose runs are too short (one letter where the term has two) or
         # too long (an exact letter stretched) is set aside with one comparison.
         fits = self._runs
-        candidates = [match for match in candidates
-                      if not (masks := fits[match[0]])[1]
-                      or int.from_bytes(runs[match[1]:match[2]], "little") & masks[1]
-                      == masks[0]]
-        if not candidates:
-            return []
-        reader = (_Reader(form, flags, squeezed.marks(len(form)), len(squeezed_text))
-                  if squeezed_runs is None else _latin1_reader(latin1, len(squeezed_text)))
-        found: dict[tuple[int, int, tuple[KeywordTerm, ...]], None] = {}
-        for index, first, end in candidates:
-            for pattern in self._entries[index]:
-                for begin, finish in reader.hits(end - 1, end - first, pattern):
-                    found[(begin, finish, pattern.members)] = None
-        return _hits(text, list(found), latin1) if found else []
+        return [match for match in candidates
+                if not (masks := fits[match[0]])[1]
+                or int.from_bytes(runs[match[1]:match[2]], "little") & masks[1] == masks[0]]
 
 
 # What a pattern needs after its last character to end a hit: the next character's
