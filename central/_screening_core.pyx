@@ -64,8 +64,7 @@ cdef Py_ssize_t _forms(const unsigned char* src, Py_ssize_t n, unsigned char* fo
     """Write the matching form of ``src`` and one byte of flags per character of it;
     return how many, or -1 if some character's form is not ASCII."""
     cdef Py_ssize_t i = 0, nxt, count = 0
-    cdef unsigned char code, bits, length, number, start, end
-    cdef bint prev_alnum = False, next_alnum
+    cdef unsigned char code, bits, after, flag, previous = 0
     while i < n and INFO[src[i]] & TRANSPARENT:
         i += 1
     while i < n:
@@ -77,22 +76,21 @@ cdef Py_ssize_t _forms(const unsigned char* src, Py_ssize_t n, unsigned char* fo
         nxt = i + 1
         while nxt < n and INFO[src[nxt]] & TRANSPARENT:
             nxt += 1
-        next_alnum = nxt < n and (INFO[src[nxt]] & ALNUM) != 0
-        length = bits & LENGTH
-        if length:
-            number = NUMBER if bits & NUMERIC else 0
-            start = FIRST | (0 if prev_alnum else MAY_START)
-            end = LAST | (0 if next_alnum else MAY_END)
-            form[count] = FORMS[2 * code]
-            if length == 1:
-                flags[count] = number | start | end
-            else:  # two characters ("ß", "½")
-                flags[count] = number | start
-                count += 1
-                form[count] = FORMS[2 * code + 1]
-                flags[count] = number | end
-            count += 1
-        prev_alnum = (bits & ALNUM) != 0
+        after = INFO[src[nxt]] if nxt < n else 0
+        # The flags of a form of one character, without a branch: ALNUM (4) shifted
+        # to MAY_START (2) and MAY_END (1) where the neighbours lack it, NUMERIC (8)
+        # to NUMBER (4).
+        flag = (FIRST | LAST | (bits & NUMERIC) >> 1 | (~previous & ALNUM) >> 1
+                | (~after & ALNUM) >> 2)
+        form[count] = FORMS[2 * code]
+        if bits & LENGTH == 2:  # "ß", "½": the first takes the start, the second the end
+            flags[count] = flag & ~(LAST | MAY_END)
+            form[count + 1] = FORMS[2 * code + 1]
+            flags[count + 1] = flag & ~(FIRST | MAY_START)
+        else:  # one character, or none (written, then left behind)
+            flags[count] = flag
+        count += bits & LENGTH
+        previous = bits
         i = nxt
     return count
 
