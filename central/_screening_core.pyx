@@ -198,21 +198,35 @@ cdef enum:
     ENDS_HIT = 1 << 28
 
 
-def ending(list matches, bytes runs, str text, const unsigned int[::1] tails):
-    """The matches ``(pattern, first, end)`` that may end a hit where they end, in
-    two lists: those whose run at the end may end a word or that a number follows,
-    as their pattern's ``tails`` allow; and those the word goes on after with a
-    letter that one of their pattern's endings begins with (whether the ending is
-    spelt there is the caller's to look at). ``runs`` and ``text`` are the run
-    flags and the squeezed form; a match outside them is an error."""
-    cdef Py_ssize_t count = len(runs), end, index, patterns = tails.shape[0]
+cdef bint _spelt(str text, Py_ssize_t at, str ending, Py_ssize_t skip) noexcept:
+    """Whether ``text`` spells ``ending[skip:]`` from ``at`` on."""
+    cdef Py_ssize_t k, length = len(ending)
+    if at + length - skip > len(text):
+        return False
+    for k in range(skip, length):
+        if text[at + k - skip] != ending[k]:
+            return False
+    return True
+
+
+def ending(list matches, bytes runs, str text, const unsigned int[::1] tails,
+           tuple endings):
+    """The matches ``(pattern, first, end)`` that may end a hit where they end: the
+    run at the end may end a word or a number follows, as their pattern's
+    ``tails`` allow; or the word goes on with one of their pattern's ``endings``
+    (or all of it but a first letter that joined the match's last run) and ends
+    after it or a number follows. ``runs`` and ``text`` are the run flags and the
+    squeezed form; a match outside them is an error."""
+    cdef Py_ssize_t count = len(runs), end, index, after, patterns = tails.shape[0]
     cdef const unsigned char* flags = runs
     cdef unsigned int need, got, letter
-    cdef Py_UCS4 after
-    cdef list sure = [], maybe = []
+    cdef list kept = []
     cdef tuple match
+    cdef str spelling
     if len(text) != count:
         raise ValueError("the run flags and the squeezed form differ in length")
+    if len(endings) != patterns:
+        raise ValueError("the tails and the endings are of different patterns")
     for item in matches:
         match = <tuple?> item
         index = match[0]
@@ -224,10 +238,22 @@ def ending(list matches, bytes runs, str text, const unsigned int[::1] tails):
         if end < count and flags[end] & NUMBER:
             got |= NUMBER_ENDS_HIT
         if need & got:
-            sure.append(match)
-        elif end < count:
-            after = text[end]
-            letter = <unsigned int> after
-            if need & ((1u << (letter - 97)) if 97 <= letter <= 122 else OTHER_BIT):
-                maybe.append(match)
-    return sure, maybe
+            kept.append(match)
+            continue
+        if end == count:
+            continue
+        letter = <unsigned int> text[end]
+        if not need & ((1u << (letter - 97)) if 97 <= letter <= 122 else OTHER_BIT):
+            continue
+        for candidate in <tuple?> endings[index]:
+            spelling = <str?> candidate
+            if _spelt(text, end, spelling, 0):
+                after = end + len(spelling)
+            elif text[end - 1] == spelling[0] and _spelt(text, end, spelling, 1):
+                after = end + len(spelling) - 1
+            else:
+                continue
+            if flags[after - 1] & (MAY_END | NUMBER) or (after < count and flags[after] & NUMBER):
+                kept.append(match)
+                break
+    return kept

@@ -798,9 +798,8 @@ class Screen:
         endings = self._endings
         if _screening_core is not None:  # the same look-ups, compiled
             matches = _screening_core.starting(matches, run_flags)
-            sure, maybe = _screening_core.ending(matches, run_flags, text_of, self._tail_bits)
-            candidates = sure + [match for match in maybe
-                                 if _ending_fits(endings[match[0]], text_of, match[2], runs)]
+            candidates = _screening_core.ending(matches, run_flags, text_of, self._tail_bits,
+                                                endings)
         else:
             before = b"\x00" + runs  # before[i]: the byte of the character before i
             tails = self._tails

@@ -106,15 +106,21 @@ def test_a_match_outside_the_text_is_an_error_not_a_read() -> None:
     assert core.starting([(0, 1, 2), (1, 0, 2)], b"\x00\x02") == [(0, 1, 2)]
     assert core.starting([(0, 1, 2)], b"\x04\x00") == [(0, 1, 2)]  # a number before it
     tails = array("I", [1 << 28, 1 << 4])  # the end of a word; an ending that begins with "e"
+    endings = ((), ("ed",))
     with pytest.raises(IndexError):
-        core.ending([(2, 0, 1)], b"\x01\x01", "ab", tails)
+        core.ending([(2, 0, 1)], b"\x01\x01", "ab", tails, endings)
     with pytest.raises(IndexError):
-        core.ending([(0, 0, 3)], b"\x01\x01", "ab", tails)
+        core.ending([(0, 0, 3)], b"\x01\x01", "ab", tails, endings)
     with pytest.raises(ValueError, match="differ in length"):
-        core.ending([], b"\x01", "ab", tails)
-    # "ab|ea": pattern 0 ends a word at 2; pattern 1 goes on with "e", an ending's letter.
-    assert core.ending([(0, 0, 2), (1, 0, 2), (0, 0, 1)], b"\x00\x01\x00\x00", "abea",
-                       tails) == ([(0, 0, 2)], [(1, 0, 2)])
+        core.ending([], b"\x01", "ab", tails, endings)
+    with pytest.raises(ValueError, match="different patterns"):
+        core.ending([], b"\x01", "a", tails, ((),))
+    # "ab|ed": pattern 0 ends a word at 2; pattern 1 goes on with its ending "ed",
+    # which ends the word; at 1 neither ends.
+    assert core.ending([(0, 0, 2), (1, 0, 2), (0, 0, 1), (1, 0, 1)], b"\x00\x01\x00\x01",
+                       "abed", tails, endings) == [(0, 0, 2), (1, 0, 2)]
+    # "ab|e" then the text ends: the ending is not all there.
+    assert core.ending([(1, 0, 2)], b"\x00\x01\x01", "abe", tails, endings) == []
 
 
 TERMS = ("weed", "speed", "cocaine", "heroin", "ice", "white girl", "traficar", "droga",
