@@ -1,19 +1,24 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""One pass over a message that fits in Latin-1, compiled: the squeezed matching
-form the automaton reads and, for each of its characters, the boundary flags of
-its run.
+"""Screening's per-character work, compiled, for a message that fits in Latin-1:
+the squeezed matching form the automaton reads with the boundary flags of each
+of its runs (``squeeze_latin1``), the matching form with its flags and where
+each squeezed character starts in it (``forms_latin1``, for the full checks),
+and the look-ups that set aside matches which cannot start (``starting``) or
+end (``ending``) a hit.
 
-``central/screening.py`` computes the same two things in pure Python (``_fold``,
-``_squeeze``, ``_edge_flags`` and ``_Squeezed.run_flags``) with a few
-big-integer operations per step. That code is the reference, and
-``tests/central/test_screening_core.py`` holds this pass equal to it on
-generated text. What a character's form is and which class it is in come from
-tables the reference makes (``set_tables``), so the rules live in one place.
+``central/screening.py`` does the same in pure Python (``_fold``, ``_squeeze``,
+``_edge_flags``, ``_Squeezed.run_flags``, ``_Reader.at`` and
+``Screen._candidates``), with a few big-integer operations per step. That code
+is the reference and the path for other text, and
+``tests/central/test_screening_core.py`` holds this module equal to it on
+generated text. A character's form and class come from tables the reference
+makes (``set_tables``), so the rules live in one place.
 
-No index here can leave its buffer, which is why bounds checks are off: the
-text is read below its length, the tables are indexed by a byte (``info`` holds
-256 entries, ``forms`` two per byte) and each byte of text writes at most two
-characters into buffers of twice its length.
+No index into a buffer can leave it, which is why bounds checks are off: the
+text is read below its length, the tables are indexed by a byte (``INFO`` holds
+256 entries, ``FORMS`` two per byte), each byte of text writes at most two
+characters into buffers of twice its length, and every match handed in is
+checked against the text's length first.
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
