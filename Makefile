@@ -16,7 +16,7 @@ help:
 	@echo "make demo    run the system on simulated hardware"
 	@echo "make bench   run the benchmarks in bench/ (never part of make test)"
 	@echo "make screenshots  save every screen under docs/screenshots/ (on a private Xvfb)"
-	@echo "make clean   remove .venv/ and caches"
+	@echo "make clean   remove .venv/, caches and the compiled screening module"
 
 system-deps:
 	@scripts/system-deps.sh
@@ -52,4 +52,5 @@ screenshots: venv
 	$(PY) scripts/web_screenshots.py --out docs/screenshots/web
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build
+	rm -f central/_screening_core.c central/_screening_core.*.so
