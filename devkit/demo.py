@@ -241,7 +241,7 @@ class Run:
         admin = self._staff("demo-agency")
         done = subprocess.run(_sallyport(
             "firmware", "publish", str(firmware.repository.path), "--server",
-            self.stage.central_url, "--token", admin.headers["Authorization"][7:], "--ca",
+            self.stage.central_url, f"--token={admin.headers['Authorization'][7:]}", "--ca",
             str(self.stage.ca_certificate)), capture_output=True, text=True, timeout=300,
             check=False)
         if done.returncode != 0:

@@ -117,7 +117,8 @@ def _keys(p: argparse.ArgumentParser) -> None:
 
 def _server(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--server", required=required, help="the central server's URL")
-    p.add_argument("--token", required=required, help="a staff session token")
+    p.add_argument("--token", required=required,
+                   help="a staff session token; write --token=TOKEN, as one may begin with '-'")
     p.add_argument("--ca", type=Path, help="the CA certificate the server's is checked against")
 
 

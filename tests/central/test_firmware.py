@@ -226,7 +226,8 @@ def test_the_command_line_publishes_to_the_server(api: ApiServer, publisher: Pub
     from tests.firmware.test_cli import run
     admin = api.staff("administrator")
     token = str(admin.http.headers["Authorization"]).removeprefix("Bearer ")
-    args = [str(publisher.repo.path), "--server", api.url, "--token", str(token),
+    # --token=...: a token may begin with "-", which would read as an option
+    args = [str(publisher.repo.path), "--server", api.url, f"--token={token}",
             "--ca", str(api.ca_file)]
     assert run("publish", *args) == 0
     assert run("publish", *args) == 0  # again: nothing new, nothing uploaded twice
@@ -235,4 +236,4 @@ def test_the_command_line_publishes_to_the_server(api: ApiServer, publisher: Pub
     assert all(i["uploaded"] for i in admin.get("/v1/staff/firmware/images").json())
     assert run("status", *args) == 0
     assert "rollouts:" in capsys.readouterr().out
-    assert run("publish", *args[:-4], "--token", "wrong", "--ca", str(api.ca_file)) == 2
+    assert run("publish", *args[:-3], "--token", "wrong", "--ca", str(api.ca_file)) == 2

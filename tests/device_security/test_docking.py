@@ -274,7 +274,7 @@ def test_release_tokens(dock: Dock, monkeypatch: pytest.MonkeyPatch,
 
     def release(text: str) -> tuple[int, str]:
         code = sallyport(["device", "release", "--link", "sim://tablet/T1", "--ca", ca,
-                          "--token", text])
+                          f"--token={text}"])  # a token may begin with "-"
         return code, capsys.readouterr().err
 
     code, err = release(token("JP5S-999999"))
