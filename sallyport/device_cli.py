@@ -134,8 +134,7 @@ def register(commands: Any) -> None:
                        "release token (no facility certificate needed).")
     p.add_argument("--link", required=True, help="the tablet's link address")
     p.add_argument("--ca", type=Path, required=True, help="the facility CA certificate (PEM)")
-    p.add_argument("--token", required=True,
-                   help="the token text; write --token=TEXT, as a token may begin with '-'")
+    p.add_argument("--token", required=True, help="the token text")
     p.set_defaults(func=cmd_release)
 
 
