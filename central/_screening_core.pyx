@@ -48,6 +48,20 @@ cdef enum:
 cdef enum:
     RUN_REACH = 16
 
+# What a pattern needs after its last character, as in central/screening.py: the
+# bits of a letter "a" to "z" (0 to 25), of any other character, a number glued on
+# and the end of a word.
+cdef enum:
+    OTHER_BIT = 1 << 26
+    NUMBER_ENDS_HIT = 1 << 27
+    ENDS_HIT = 1 << 28
+
+# The same constants as Python values, for the test that holds them to screening.py's.
+CONSTANTS = {"MAY_END": MAY_END, "MAY_START": MAY_START, "NUMBER": NUMBER, "FIRST": FIRST,
+             "LAST": LAST, "DOUBLE": DOUBLE, "OTHER_BIT": OTHER_BIT,
+             "NUMBER_ENDS_HIT": NUMBER_ENDS_HIT, "ENDS_HIT": ENDS_HIT, "ALNUM": ALNUM,
+             "NUMERIC": NUMERIC, "TRANSPARENT": TRANSPARENT, "DECLINE": DECLINE}
+
 cdef unsigned char FORMS[512]
 cdef unsigned char INFO[256]
 cdef bint READY = False
@@ -57,8 +71,17 @@ def set_tables(const unsigned char[::1] forms, const unsigned char[::1] info):
     """Take the tables: ``forms`` two bytes per Latin-1 character (its form,
     padded with NUL), ``info`` one (the bits above)."""
     global READY
+    cdef Py_ssize_t code
     if forms.shape[0] != 512 or info.shape[0] != 256:
         raise ValueError("the tables hold 512 and 256 bytes")
+    # The buffers hold two characters a byte, and the forms are decoded as ASCII.
+    for code in range(256):
+        if info[code] & LENGTH == 3:
+            raise ValueError(f"a form of three characters (byte {code}) does not fit")
+    for code in range(512):
+        if forms[code] >= 0x80:
+            raise ValueError(f"a form that is not ASCII (byte {code // 2}) is declined, "
+                             "not tabled")
     memcpy(FORMS, &forms[0], 512)
     memcpy(INFO, &info[0], 256)
     READY = True
@@ -186,21 +209,14 @@ def starting(list matches, bytes runs):
     cdef tuple match
     for item in matches:
         match = <tuple?> item
+        if len(match) != 3:
+            raise ValueError(f"a match is (pattern, first, end), not {match!r}")
         first = match[1]
         if first < 0 or first >= count:
             raise IndexError(f"a match at {first} lies outside {count} characters")
         if flags[first] & MAY_START or (first and flags[first - 1] & NUMBER):
             kept.append(match)
     return kept
-
-
-# What a pattern needs after its last character, as in central/screening.py: the
-# bits of a letter "a" to "z" (0 to 25), of any other character, a number glued on
-# and the end of a word.
-cdef enum:
-    OTHER_BIT = 1 << 26
-    NUMBER_ENDS_HIT = 1 << 27
-    ENDS_HIT = 1 << 28
 
 
 cdef bint _spelt(str text, Py_ssize_t at, str ending, Py_ssize_t skip) noexcept:
@@ -234,6 +250,8 @@ def ending(list matches, bytes runs, str text, const unsigned int[::1] tails,
         raise ValueError("the tails and the endings are of different patterns")
     for item in matches:
         match = <tuple?> item
+        if len(match) != 3:
+            raise ValueError(f"a match is (pattern, first, end), not {match!r}")
         index = match[0]
         end = match[2]
         if index < 0 or index >= patterns or end < 1 or end > count:

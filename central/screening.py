@@ -403,10 +403,9 @@ def _core_tables() -> tuple[bytes, bytes]:
     return bytes(forms), bytes(info)
 
 
-def _latin1_reader(latin1: bytes | None, count: int) -> _Reader:
+def _latin1_reader(core: Any, latin1: bytes, count: int) -> _Reader:
     """The reader of a text the compiled pass squeezed (``count`` characters)."""
-    assert latin1 is not None and _screening_core is not None
-    forms = _screening_core.forms_latin1(latin1)
+    forms = core.forms_latin1(latin1)
     assert forms is not None  # the squeeze took it
     form, flags, starts = forms
     if not starts:  # nothing was cut: each character starts where it is
@@ -761,8 +760,8 @@ class Screen:
         return Verdict(tuple(sorted(set(hits), key=_hit_order)))
 
     def _hits(self, text: str, latin1: bytes | None) -> list[Hit]:
-        compiled = (None if latin1 is None or _screening_core is None
-                    else _screening_core.squeeze_latin1(latin1))
+        core = _screening_core  # read once: the tests compare a screen with and without it
+        compiled = None if latin1 is None or core is None else core.squeeze_latin1(latin1)
         if compiled is None:
             form = _fold(text, latin1)
             squeezed = _squeeze(form)
@@ -776,11 +775,14 @@ class Screen:
         if compiled is None:
             flags = _edge_flags(text, latin1)
             run_flags = squeezed.run_flags(flags)
-        candidates = self._candidates(matches, squeezed_text, run_flags)
+        candidates = self._candidates(matches, squeezed_text, run_flags, core)
         if not candidates:
             return []
-        reader = (_Reader(form, flags, squeezed.marks(len(form)), len(squeezed_text))
-                  if compiled is None else _latin1_reader(latin1, len(squeezed_text)))
+        if compiled is None:
+            reader = _Reader(form, flags, squeezed.marks(len(form)), len(squeezed_text))
+        else:
+            assert core is not None and latin1 is not None  # as compiled says
+            reader = _latin1_reader(core, latin1, len(squeezed_text))
         found: dict[tuple[int, int, tuple[KeywordTerm, ...]], None] = {}
         for index, first, end in candidates:
             for pattern in self._entries[index]:
@@ -789,17 +791,17 @@ class Screen:
         return _hits(text, list(found), latin1) if found else []
 
     def _candidates(self, matches: list[tuple[int, int, int]], text_of: str,
-                    run_flags: bytes) -> list[tuple[int, int, int]]:
+                    run_flags: bytes, core: Any) -> list[tuple[int, int, int]]:
         """The matches the full checks are to look at, of all the automaton reported
         in a squeezed form ``text_of`` with its run flags. Most matches lie inside a
         word or end inside one: those that cannot start a hit where they start, or
-        cannot end one where they end, are set aside with a few look-ups each."""
+        cannot end one where they end, are set aside with a few look-ups each
+        (``core``'s compiled ones, if it is not None)."""
         runs = run_flags + b"\x00"  # one byte per squeezed character, and one past the end
         endings = self._endings
-        if _screening_core is not None:  # the same look-ups, compiled
-            matches = _screening_core.starting(matches, run_flags)
-            candidates = _screening_core.ending(matches, run_flags, text_of, self._tail_bits,
-                                                endings)
+        if core is not None:  # the same look-ups, compiled
+            matches = core.starting(matches, run_flags)
+            candidates = core.ending(matches, run_flags, text_of, self._tail_bits, endings)
         else:
             before = b"\x00" + runs  # before[i]: the byte of the character before i
             tails = self._tails

@@ -7,6 +7,7 @@ without it would be correct but slow, so the tests insist that it is there."""
 from __future__ import annotations
 
 from array import array
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -94,15 +95,38 @@ def test_every_byte_is_read_without_error() -> None:
     assert core.forms_latin1(every) is None and declined(text)
 
 
-def test_tables_of_the_wrong_size_are_refused() -> None:
+def test_tables_that_would_overrun_a_buffer_are_refused() -> None:
+    forms, info = screening._core_tables()
     with pytest.raises(ValueError, match="512 and 256"):
-        core.set_tables(b"\x00" * 511, b"\x00" * 256)
-    core.set_tables(*screening._core_tables())  # as they were
+        core.set_tables(forms[:-1], info)
+    with pytest.raises(ValueError, match="three characters"):
+        core.set_tables(forms, info[:97] + bytes([info[97] | 3]) + info[98:])
+    with pytest.raises(ValueError, match="not ASCII"):
+        core.set_tables(forms[:194] + b"\xe1" + forms[195:], info)
+    # Nothing was taken: the screen still reads "a" as "a".
+    assert core.squeeze_latin1(b"a") == ("a", b"\x1b")
+
+
+def test_the_compiled_constants_are_the_screens() -> None:
+    # The flags and bits are written in both files; a change to one must reach the other.
+    assert core.CONSTANTS == {
+        "MAY_END": screening._MAY_END, "MAY_START": screening._MAY_START,
+        "NUMBER": screening._NUMBER, "FIRST": screening._FIRST, "LAST": screening._LAST,
+        "DOUBLE": screening._DOUBLE, "OTHER_BIT": screening._OTHER_BIT,
+        "NUMBER_ENDS_HIT": screening._NUMBER_ENDS_HIT, "ENDS_HIT": screening._ENDS_HIT,
+        "ALNUM": screening._CORE_ALNUM, "NUMERIC": screening._CORE_NUMERIC,
+        "TRANSPARENT": screening._CORE_TRANSPARENT, "DECLINE": screening._CORE_DECLINE}
 
 
 def test_a_match_outside_the_text_is_an_error_not_a_read() -> None:
     with pytest.raises(IndexError):
         core.starting([(0, 5, 6)], b"\x02\x02")
+    shorts: list[list[Any]] = [[()], [(0,)], [(0, 1)]]
+    for short in shorts:  # the process must not read past a tuple
+        with pytest.raises(ValueError, match="pattern, first, end"):
+            core.starting(short, b"\x02\x02")
+        with pytest.raises(ValueError, match="pattern, first, end"):
+            core.ending(short, b"\x01\x01", "ab", array("I", [1 << 28]), ((),))
     assert core.starting([(0, 1, 2), (1, 0, 2)], b"\x00\x02") == [(0, 1, 2)]
     assert core.starting([(0, 1, 2)], b"\x04\x00") == [(0, 1, 2)]  # a number before it
     tails = array("I", [1 << 28, 1 << 4])  # the end of a word; an ending that begins with "e"
