@@ -181,7 +181,9 @@ def test_the_csrf_check_raises_and_never_answers_false() -> None:
                         host="x")
     security.check_csrf(method="GET", visitor_secret=None, offered=None, origin=None, host="x")
     bad: list[dict[str, Any]] = [
-        {"visitor_secret": secret, "offered": token[:-1] + "0", "origin": None},
+        # the last character changed (to "0", or "1" where it was "0")
+        {"visitor_secret": secret, "offered": token[:-1] + ("1" if token.endswith("0") else "0"),
+         "origin": None},
         {"visitor_secret": None, "offered": token, "origin": None},
         {"visitor_secret": secret, "offered": None, "origin": None},
         {"visitor_secret": secret, "offered": token, "origin": "https://evil.example"},
