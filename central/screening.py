@@ -655,15 +655,16 @@ class Screen:
     reuse for many messages). Immutable once built, so it may be shared."""
 
     __slots__ = ("_automaton", "_endings", "_entries", "_patterns", "_runs", "_size",
-                 "_tail_bits", "_tails")
+                 "_tails")
 
     def __init__(self, automaton: Any, entries: tuple[tuple[_Pattern, ...], ...],
                  tails: tuple[int, ...], size: int) -> None:
         """Use ``Screen.build``."""
         self._automaton = automaton
         self._entries = entries  # by the automaton's pattern index
-        self._tails = tails  # by the automaton's pattern index: _tail of its entries
-        self._tail_bits = array("I", tails)  # the same, for the compiled pass
+        # by the automaton's pattern index: _tail of its entries (an array, which the
+        # compiled pass reads as well)
+        self._tails = array("I", tails)
         # by the automaton's pattern index: _run_masks of its entries
         self._runs = tuple(map(_run_masks, entries))
         # by the automaton's pattern index: every ending of its entries, longest first
@@ -801,7 +802,7 @@ class Screen:
         endings = self._endings
         if core is not None:  # the same look-ups, compiled
             matches = core.starting(matches, run_flags)
-            candidates = core.ending(matches, run_flags, text_of, self._tail_bits, endings)
+            candidates = core.ending(matches, run_flags, text_of, self._tails, endings)
         else:
             before = b"\x00" + runs  # before[i]: the byte of the character before i
             tails = self._tails

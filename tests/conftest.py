@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,6 +66,19 @@ def device_address(request: pytest.FixtureRequest) -> str:
     if not address:
         pytest.skip("no real serial port given (--device serial:///dev/ttyUSB0)")
     return str(address)
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Any]:
+    """A real central server on loopback over TLS (tests/central/api_server.py),
+    with the test facility built on SQLite. Imported here, not above, so that
+    this file stays light before pytest restarts under umockdev."""
+    from tests.central.api_server import ApiServer
+    from tests.central.facility import build
+    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
+    with ApiServer(facility, tmp_path / "api") as server:
+        yield server
+    facility.central.db.dispose()
 
 
 def _require_umockdev() -> None:

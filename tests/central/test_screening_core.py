@@ -7,6 +7,7 @@ without it would be correct but slow, so the tests insist that it is there."""
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -54,24 +55,19 @@ def test_the_compiled_pass_is_built() -> None:
     assert core is not None, "central/_screening_core.pyx is not compiled: pip install -e ."
 
 
+@pytest.mark.parametrize("compiled, reference", [
+    ("squeeze_latin1", reference_squeezed),  # the squeezed form and its run flags
+    ("forms_latin1", reference_forms),  # the form, its flags, where squeezed characters start
+])
 @settings(max_examples=600, deadline=None)
 @given(st.lists(LATIN1, max_size=80).map("".join))
-def test_the_squeezed_form_and_its_run_flags_are_the_references(text: str) -> None:
-    got = core.squeeze_latin1(text.encode("latin-1"))
+def test_the_compiled_pass_gives_what_the_reference_gives(
+        compiled: str, reference: Callable[[str], tuple[Any, ...]], text: str) -> None:
+    got = getattr(core, compiled)(text.encode("latin-1"))
     if declined(text):
         assert got is None
     else:
-        assert got == reference_squeezed(text)
-
-
-@settings(max_examples=600, deadline=None)
-@given(st.lists(LATIN1, max_size=80).map("".join))
-def test_the_form_its_flags_and_where_squeezed_characters_start_are_as_read(text: str) -> None:
-    got = core.forms_latin1(text.encode("latin-1"))
-    if declined(text):
-        assert got is None
-    else:
-        assert got == reference_forms(text)
+        assert got == reference(text)
 
 
 @pytest.mark.parametrize("text", [

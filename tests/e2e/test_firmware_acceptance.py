@@ -16,7 +16,6 @@ import os
 import random
 import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,7 +35,7 @@ from kiosk.firmware import FirmwareMirror, load_kiosk_key
 from simulators.link import Fault
 from tablet.device import TabletDirectory
 from tests.central.api_server import ApiServer
-from tests.central.facility import SYSTEM, build
+from tests.central.facility import SYSTEM
 from tests.device_security.test_docking import (  # noqa: F401 - fixtures
     ANA,
     TABLET_ID,
@@ -54,14 +53,6 @@ MB = 1024 * 1024
 # The acceptance's 200 MB, made by the test (docs/firmware.md: it adds about 8 s
 # to the 20 MB run on a 2-core machine); SALLYPORT_ACCEPTANCE_IMAGE_MB for others.
 IMAGE = int(os.environ.get("SALLYPORT_ACCEPTANCE_IMAGE_MB", "200")) * MB + 4321
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiServer]:
-    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
-    with ApiServer(facility, tmp_path / "api") as server:
-        yield server
-    facility.central.db.dispose()
 
 
 def _publish(api: ApiServer, publisher: Publisher) -> None:

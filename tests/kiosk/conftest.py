@@ -1,24 +1,14 @@
-"""The central server the kiosk's rounds talk to: a real one on loopback over
-TLS (tests/central/api_server.py), and kiosk K-A2's client of it."""
+"""Kiosk K-A2's client of the central server the rounds talk to (``api``, a real
+one on loopback over TLS, is tests/conftest.py's)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from kiosk.central_client import CentralClient, KioskCredentials
 from tests.central.api_server import ApiServer
-from tests.central.facility import build
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiServer]:
-    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
-    with ApiServer(facility, tmp_path / "api") as server:
-        yield server
-    facility.central.db.dispose()
 
 
 @pytest.fixture

@@ -22,19 +22,10 @@ from kiosk.central_client import (
 )
 from sync.receipts import statement_bytes
 from tests.central.api_server import ApiServer
-from tests.central.facility import build
 from tests.central.test_deliveries import _tablet
 from tests.sync.rig import open_cache
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 400  # 100 KiB
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiServer]:
-    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
-    with ApiServer(facility, tmp_path / "api") as server:
-        yield server
-    facility.central.db.dispose()
 
 
 @pytest.fixture

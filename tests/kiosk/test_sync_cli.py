@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from device_security.secure_element import KeyFileSecureElement
 from kiosk.cache import KioskCache, cache_sealer
 from sallyport.cli import main as sallyport
 from tests.central.api_server import ApiServer
-from tests.central.facility import build
 from tests.device_security.conftest import Facility
 from tests.kiosk.test_rounds import _world
 from tests.sync.rig import AGENCY_ID, SyncRig, open_cache
@@ -100,14 +98,6 @@ def test_the_central_server_is_reached_over_https_only(tmp_path: Path, url: str,
     config = _config(tmp_path / "kiosk.toml", tmp_path, central_url=url)
     assert sallyport(["sync", "--config", str(config), "round"]) == 2
     assert "central_url must be an https:// URL" in capsys.readouterr().err
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiServer]:
-    facility = build(f"sqlite:///{tmp_path}/central.db", tmp_path)
-    with ApiServer(facility, tmp_path / "api") as server:
-        yield server
-    facility.central.db.dispose()
 
 
 def test_a_round_drains_the_queues_and_reports_an_outage(
