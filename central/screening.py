@@ -43,6 +43,13 @@ checks, and the offsets back into the original text, are worked out only for
 the messages in which the automaton found something, and even then without a
 Python loop per character.
 
+For text that fits in Latin-1 (nearly every message), the squeeze, the
+boundary flags and the look-ups at each match are done instead by one compiled
+module, ``central/_screening_core.pyx``, which reads each character's form and
+class from tables made here (``_core_tables``); the functions here are its
+reference and the path for other text, and
+``tests/central/test_screening_core.py`` holds the two equal.
+
 A message with right-to-left overrides, embeddings or isolates is screened
 twice: as stored, and in the order it is displayed
 (``central/screening_bidi.py``), since "\u202esgurd" shows as "drugs".
